@@ -1,1 +1,48 @@
-//! placeholder
+//! Core types of tpe: money, customers and their PSD2 check, payment references, the
+//! [`PaymentProvider`] trait every bank implements, normalized decline [`Reason`]s, the
+//! provider [`Registry`] and the payment [`lifecycle`] as a pure state machine.
+//!
+//! This crate does no I/O and never reads the clock except in [`clock::SystemClock`].
+//!
+//! ```
+//! use tpe_core::{Amount, Currency, Customer, PostalAddress};
+//! let amount = Amount::parse("43,21", Currency::EUR)?;
+//! assert_eq!(amount.minor(), 4321);
+//! let customer = Customer {
+//!     first_name: "Jeanne".into(), last_name: "Martin".into(),
+//!     email: "jeanne@example.fr".into(), phone: Some("06 12 34 56 78".into()),
+//!     address: Some(PostalAddress { line1: "1 place Bellecour".into(), line2: None,
+//!         postcode: "69002".into(), city: "Lyon".into(), country: "FR".into() }),
+//! };
+//! let checked = customer.validate_for_payment()?;
+//! assert_eq!(checked.phone.e164(), "+33612345678");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod clock;
+pub mod customer;
+pub mod error;
+pub mod lifecycle;
+pub mod money;
+pub mod provider;
+pub mod reason;
+pub mod reference;
+pub mod registry;
+
+pub use clock::{Clock, Timestamp};
+pub use customer::{
+    Country, Customer, CustomerField, FieldProblem, IncompleteCustomer, Phone, PostalAddress,
+    ValidatedAddress, ValidatedCustomer,
+};
+pub use error::{ApiErrorKind, BoxError, ProviderError};
+pub use lifecycle::{CheckoutState, CheckoutStatus, Effect, Event, Transition, TransitionError};
+pub use money::{Amount, Currency, MoneyError};
+pub use provider::{
+    Ack, BankOutcome, Capabilities, CardSummary, HttpMethod, IgnoredEvent, NotificationTooLarge,
+    OutcomeKind, PaymentProvider, PaymentRequest, ProviderId, RawNotification, Redirect,
+    RefundReceipt, RefundRequest, RemoteStatus, ReturnUrls, StatusQuery, StatusReport, ThreeDs,
+    ThreeDsStatus, Verified, VerifiedNotification,
+};
+pub use reason::{Lang, Reason, ReasonKind, RetryAdvice};
+pub use reference::{PaymentReference, ReferenceError, ReferenceGenerator};
+pub use registry::{DuplicateProvider, Registry};

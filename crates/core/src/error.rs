@@ -1,0 +1,166 @@
+//! The error every provider returns.
+
+use std::borrow::Cow;
+
+use crate::provider::ProviderId;
+
+/// A boxed error source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a provider operation failed. A bank's decline is *not* an error: it is a
+/// [`BankOutcome::Refused`](crate::BankOutcome::Refused) inside a verified notification.
+///
+/// Messages never contain key material, a MAC, a signature or a card number.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProviderError {
+    /// The notification's signature is missing or does not verify. Always worded the same.
+    #[error("{provider}: signature rejected")]
+    BadSignature {
+        /// Provider.
+        provider: ProviderId,
+    },
+    /// The input could not be read (missing field, bad encoding, oversized).
+    #[error("{provider}: malformed {what}")]
+    Malformed {
+        /// Provider.
+        provider: ProviderId,
+        /// What was wrong and where.
+        what: Cow<'static, str>,
+    },
+    /// A signed notification whose timestamp is outside the tolerance.
+    #[error(
+        "{provider}: notification timestamp is {age_secs}s from now, tolerance is {tolerance_secs}s"
+    )]
+    Stale {
+        /// Provider.
+        provider: ProviderId,
+        /// Age in seconds (negative when in the future).
+        age_secs: i64,
+        /// Accepted tolerance in seconds.
+        tolerance_secs: u64,
+    },
+    /// The provider's configuration is invalid (a startup error).
+    #[error("{provider}: invalid configuration: {reason}")]
+    Config {
+        /// Provider.
+        provider: ProviderId,
+        /// What is wrong.
+        reason: Cow<'static, str>,
+    },
+    /// The payment request cannot be expressed for this bank (length, charset, amount range).
+    #[error("{provider}: cannot send {field}: {reason}")]
+    InvalidRequest {
+        /// Provider.
+        provider: ProviderId,
+        /// The field concerned.
+        field: Cow<'static, str>,
+        /// Why.
+        reason: Cow<'static, str>,
+    },
+    /// The bank's API answered with an error.
+    #[error("{provider}: {kind} error{}: {message}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default())]
+    Api {
+        /// Provider.
+        provider: ProviderId,
+        /// Kind of API error.
+        kind: ApiErrorKind,
+        /// HTTP status, when there was one.
+        status: Option<u16>,
+        /// The bank's error code.
+        code: Option<String>,
+        /// The bank's message (bounded, without secrets).
+        message: String,
+        /// Whether the same call may succeed later.
+        retryable: bool,
+    },
+    /// The bank could not be reached, or answered unreadably.
+    #[error("{provider}: transport failure ({})", if *retryable { "retryable" } else { "not retryable" })]
+    Transport {
+        /// Provider.
+        provider: ProviderId,
+        /// Whether a retry may succeed.
+        retryable: bool,
+        /// Cause.
+        #[source]
+        source: BoxError,
+    },
+    /// The provider does not support this operation.
+    #[error("{provider}: {operation} is not supported")]
+    Unsupported {
+        /// Provider.
+        provider: ProviderId,
+        /// Operation.
+        operation: &'static str,
+    },
+}
+
+impl ProviderError {
+    /// Whether retrying the same call later may succeed (transport errors, rate limits, bank
+    /// server errors). A "retryable" status query failure means the outcome is *unknown*.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Transport { retryable, .. } | Self::Api { retryable, .. } => *retryable,
+            _ => false,
+        }
+    }
+
+    /// Whether the error means the notification is not authentic or not readable (→ 4xx).
+    pub fn is_rejection(&self) -> bool {
+        matches!(
+            self,
+            Self::BadSignature { .. } | Self::Malformed { .. } | Self::Stale { .. }
+        )
+    }
+
+    /// The provider concerned.
+    pub fn provider(&self) -> &ProviderId {
+        match self {
+            Self::BadSignature { provider }
+            | Self::Malformed { provider, .. }
+            | Self::Stale { provider, .. }
+            | Self::Config { provider, .. }
+            | Self::InvalidRequest { provider, .. }
+            | Self::Api { provider, .. }
+            | Self::Transport { provider, .. }
+            | Self::Unsupported { provider, .. } => provider,
+        }
+    }
+}
+
+/// The kind of an API error, as PSPs classify them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ApiErrorKind {
+    /// Authentication failed (bad key).
+    Authentication,
+    /// A card error.
+    Card,
+    /// An idempotency conflict.
+    Idempotency,
+    /// The request was invalid.
+    InvalidRequest,
+    /// The key lacks a permission.
+    Permission,
+    /// Too many requests.
+    RateLimit,
+    /// The bank's server failed.
+    Server,
+    /// The bank refused the operation (e.g. refund of an unknown transaction).
+    Refused,
+}
+
+impl std::fmt::Display for ApiErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Authentication => "authentication",
+            Self::Card => "card",
+            Self::Idempotency => "idempotency",
+            Self::InvalidRequest => "invalid request",
+            Self::Permission => "permission",
+            Self::RateLimit => "rate limit",
+            Self::Server => "server",
+            Self::Refused => "refused",
+        })
+    }
+}

@@ -1,0 +1,599 @@
+//! The order-payment lifecycle as a pure state machine: `apply(state, event) -> transition`.
+//!
+//! No I/O, no clock, no randomness: the store runs [`apply`] inside one database transaction and
+//! writes the new state, the bank transaction row and the [`Effect`]s (to the outbox) together.
+//! The rules are those of the shop's guide (LIFECYCLE): a success always wins over a refusal,
+//! the same notification applied twice changes nothing, the browser return never changes state.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::money::Amount;
+use crate::provider::{BankOutcome, OutcomeKind, ProviderId};
+use crate::reason::Reason;
+use crate::reference::PaymentReference;
+
+/// The state of a checkout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum CheckoutStatus {
+    /// Created, no verified bank verdict yet (guide: "Invalide", "En attente de paiement").
+    /// Stays here after a refusal or an abandon.
+    AwaitingPayment,
+    /// Paid: bank acceptance, reconciliation, or manual validation (guide: "Valide").
+    Valid,
+    /// Still unpaid one day after the planned delivery date (guide: "Rétractée").
+    Retracted,
+    /// Money arrived for a retracted checkout: the manager must refund or reinstate.
+    PaidAfterRetraction,
+}
+
+impl CheckoutStatus {
+    /// Every state.
+    pub const ALL: [Self; 4] = [
+        Self::AwaitingPayment,
+        Self::Valid,
+        Self::Retracted,
+        Self::PaidAfterRetraction,
+    ];
+
+    /// Storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AwaitingPayment => "awaiting_payment",
+            Self::Valid => "valid",
+            Self::Retracted => "retracted",
+            Self::PaidAfterRetraction => "paid_after_retraction",
+        }
+    }
+
+    /// Parses [`CheckoutStatus::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// The guide's wording, in French.
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            Self::AwaitingPayment => "En attente de paiement",
+            Self::Valid => "Valide",
+            Self::Retracted => "Rétractée",
+            Self::PaidAfterRetraction => "Payée après rétractation",
+        }
+    }
+}
+
+impl fmt::Display for CheckoutStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a checkout was validated (kept on the payment record).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum ValidationSource {
+    /// A verified bank notification.
+    Bank,
+    /// A status query during reconciliation.
+    Reconciliation,
+    /// A manager.
+    Manual {
+        /// Who validated.
+        author: String,
+        /// Why.
+        note: String,
+    },
+}
+
+impl ValidationSource {
+    /// Storage name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Bank => "bank",
+            Self::Reconciliation => "reconciliation",
+            Self::Manual { .. } => "manual",
+        }
+    }
+}
+
+/// The lifecycle state of one checkout: everything [`apply`] needs and nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutState {
+    /// Reference.
+    pub reference: PaymentReference,
+    /// Provider.
+    pub provider: ProviderId,
+    /// Amount expected.
+    pub amount: Amount,
+    /// The shop's order (cart) this checkout pays, if any; several checkouts may share one.
+    pub shop_order_id: Option<String>,
+    /// State.
+    pub status: CheckoutStatus,
+    /// An authentic notification announced another amount or currency.
+    pub amount_mismatch: bool,
+    /// Another checkout of the same order became valid.
+    pub superseded_by: Option<PaymentReference>,
+    /// How it was validated, once valid.
+    pub validated_by: Option<ValidationSource>,
+    /// Start of (planned delivery date + 1 day) in the shop's time zone.
+    pub retract_at: Timestamp,
+    /// Bank transactions and outcomes already applied (replays are no-ops).
+    pub seen: BTreeSet<(String, OutcomeKind)>,
+}
+
+impl CheckoutState {
+    /// The state of a new checkout (event 1: checkout started).
+    pub fn new(
+        reference: PaymentReference,
+        provider: ProviderId,
+        amount: Amount,
+        shop_order_id: Option<String>,
+        retract_at: Timestamp,
+    ) -> Self {
+        Self {
+            reference,
+            provider,
+            amount,
+            shop_order_id,
+            status: CheckoutStatus::AwaitingPayment,
+            amount_mismatch: false,
+            superseded_by: None,
+            validated_by: None,
+            retract_at,
+            seen: BTreeSet::new(),
+        }
+    }
+}
+
+/// The start of the day after `delivery` in `tz`: when an unpaid checkout is retracted.
+///
+/// ```
+/// use tpe_core::lifecycle::retraction_time;
+/// let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+/// let at = retraction_time(jiff::civil::date(2026, 3, 28), &tz).unwrap();
+/// assert_eq!(at.to_string(), "2026-03-28T23:00:00Z"); // 29 March 00:00 in Paris (UTC+1)
+/// ```
+///
+/// # Errors
+/// When the date is at the end of the supported range.
+pub fn retraction_time(
+    delivery: jiff::civil::Date,
+    tz: &jiff::tz::TimeZone,
+) -> Result<Timestamp, jiff::Error> {
+    let next = delivery.tomorrow()?;
+    Ok(next
+        .to_zoned_datetime(tz.clone())?
+        .start_of_day()?
+        .timestamp())
+}
+
+/// A notification's content as the lifecycle sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BankVerdict {
+    /// The bank's id of the try.
+    pub bank_transaction_id: String,
+    /// Verdict.
+    pub outcome: BankOutcome,
+    /// Amount announced.
+    pub amount: Amount,
+}
+
+/// Something that happens to a checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Event {
+    /// A verified bank notification (events 2–8, 13).
+    Notification {
+        /// The verdict.
+        verdict: BankVerdict,
+        /// Another checkout of the same shop order is already valid (event 13), if any.
+        order_paid_by: Option<PaymentReference>,
+    },
+    /// Reconciliation: a status query found the checkout paid (event 11).
+    ReconciledPaid {
+        /// The bank's id of the paid try.
+        bank_transaction_id: String,
+        /// Amount the bank reports.
+        amount: Amount,
+        /// Another checkout of the same shop order is already valid, if any.
+        order_paid_by: Option<PaymentReference>,
+    },
+    /// A manager validated by hand (event 9).
+    ManualValidation {
+        /// Who.
+        author: String,
+        /// Why.
+        note: String,
+    },
+    /// The retraction sweep, at `now` (event 10).
+    Retract {
+        /// The sweep's time.
+        now: Timestamp,
+    },
+    /// Another checkout of the same shop order became valid.
+    Superseded {
+        /// That checkout.
+        by: PaymentReference,
+    },
+    /// The customer's browser came back (never changes state; event 6).
+    BrowserReturn,
+}
+
+impl Event {
+    /// Short name for audit rows.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Notification { verdict, .. } => match verdict.outcome.kind() {
+                OutcomeKind::Accepted => "notification_accepted",
+                OutcomeKind::Refused => "notification_refused",
+                OutcomeKind::Pending => "notification_pending",
+                _ => "notification_cancelled",
+            },
+            Self::ReconciledPaid { .. } => "reconciled_paid",
+            Self::ManualValidation { .. } => "manual_validation",
+            Self::Retract { .. } => "retraction",
+            Self::Superseded { .. } => "superseded",
+            Self::BrowserReturn => "browser_return",
+        }
+    }
+}
+
+/// Why the manager is alerted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Alert {
+    /// An authentic acceptance announced another amount or currency (event 7).
+    AmountMismatch {
+        /// Expected.
+        expected: Amount,
+        /// Announced by the bank.
+        received: Amount,
+        /// Bank transaction.
+        bank_transaction_id: String,
+    },
+    /// Money arrived for a retracted checkout (event 8).
+    PaidAfterRetraction {
+        /// Bank transaction.
+        bank_transaction_id: String,
+    },
+    /// The customer paid twice: this order already had a valid checkout (event 13), or a second
+    /// accepted try arrived for a checkout already paid.
+    PaidTwice {
+        /// The other valid checkout, when it is another one.
+        other: Option<PaymentReference>,
+        /// Bank transaction.
+        bank_transaction_id: String,
+    },
+}
+
+/// What a transition asks the outside world to do, after commit, exactly once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Effect {
+    /// Create a payment record ("versement").
+    RecordPayment {
+        /// Amount.
+        amount: Amount,
+        /// Bank transaction, if known.
+        bank_transaction_id: Option<String>,
+        /// How the checkout was validated.
+        source: ValidationSource,
+    },
+    /// Send the confirmation e-mail to the customer.
+    ConfirmToCustomer,
+    /// Send the failure e-mail to the manager (event 4).
+    NotifyManagerOfRefusal {
+        /// Bank transaction.
+        bank_transaction_id: String,
+        /// The bank's code and its explanation.
+        reason: Reason,
+    },
+    /// Send an alert e-mail to the manager.
+    AlertManager(Alert),
+    /// Keep the notification aside for the manager (authentic but not applicable).
+    Quarantine {
+        /// Bank transaction.
+        bank_transaction_id: String,
+        /// Why.
+        why: String,
+    },
+    /// Mark the other unpaid checkouts of the same shop order as superseded by this one.
+    SupersedeSiblings,
+}
+
+impl Effect {
+    /// A key unique per checkout: the store's outbox refuses a second effect with the same key,
+    /// so each effect happens at most once whatever the replays.
+    pub fn key(&self) -> String {
+        match self {
+            Self::RecordPayment {
+                bank_transaction_id,
+                ..
+            } => {
+                format!("record:{}", bank_transaction_id.as_deref().unwrap_or("-"))
+            }
+            Self::ConfirmToCustomer => "confirm".to_owned(),
+            Self::NotifyManagerOfRefusal {
+                bank_transaction_id,
+                ..
+            } => {
+                format!("refusal:{bank_transaction_id}")
+            }
+            Self::AlertManager(Alert::AmountMismatch {
+                bank_transaction_id,
+                ..
+            }) => {
+                format!("alert-mismatch:{bank_transaction_id}")
+            }
+            Self::AlertManager(Alert::PaidAfterRetraction {
+                bank_transaction_id,
+            }) => {
+                format!("alert-after-retraction:{bank_transaction_id}")
+            }
+            Self::AlertManager(Alert::PaidTwice {
+                bank_transaction_id,
+                ..
+            }) => {
+                format!("alert-paid-twice:{bank_transaction_id}")
+            }
+            Self::Quarantine {
+                bank_transaction_id,
+                ..
+            } => format!("quarantine:{bank_transaction_id}"),
+            Self::SupersedeSiblings => "supersede".to_owned(),
+        }
+    }
+
+    /// Storage name of the kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::RecordPayment { .. } => "record_payment",
+            Self::ConfirmToCustomer => "confirm_customer",
+            Self::NotifyManagerOfRefusal { .. } => "notify_refusal",
+            Self::AlertManager(_) => "alert_manager",
+            Self::Quarantine { .. } => "quarantine",
+            Self::SupersedeSiblings => "supersede_siblings",
+        }
+    }
+}
+
+/// The result of [`apply`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// The new state (equal to the old one for no-ops).
+    pub state: CheckoutState,
+    /// Effects to write to the outbox in the same database transaction.
+    pub effects: Vec<Effect>,
+    /// The event was a replay of one already applied: nothing to write.
+    pub duplicate: bool,
+}
+
+/// An event that cannot apply to the checkout in its state; nothing changes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransitionError {
+    /// Manual validation of a checkout that is not awaiting payment.
+    #[error(
+        "checkout {reference} is {status}: only a checkout awaiting payment can be validated by hand"
+    )]
+    NotAwaitingPayment {
+        /// Reference.
+        reference: PaymentReference,
+        /// Its state.
+        status: CheckoutStatus,
+    },
+    /// Retraction before its time.
+    #[error("checkout {reference} cannot be retracted before {due}")]
+    RetractionTooEarly {
+        /// Reference.
+        reference: PaymentReference,
+        /// When it becomes due.
+        due: Timestamp,
+    },
+    /// Retraction of a checkout that is not awaiting payment.
+    #[error("checkout {reference} is {status} and cannot be retracted")]
+    NotRetractable {
+        /// Reference.
+        reference: PaymentReference,
+        /// Its state.
+        status: CheckoutStatus,
+    },
+}
+
+/// Applies `event` to `state`.
+///
+/// # Errors
+/// [`TransitionError`] for an event that does not apply in this state (manual validation of a
+/// paid checkout, retraction too early); the state is then unchanged.
+pub fn apply(state: &CheckoutState, event: &Event) -> Result<Transition, TransitionError> {
+    use CheckoutStatus as S;
+    let mut next = state.clone();
+    let mut effects = Vec::new();
+    match event {
+        Event::Notification {
+            verdict,
+            order_paid_by,
+        } => {
+            let key = (verdict.bank_transaction_id.clone(), verdict.outcome.kind());
+            if !next.seen.insert(key) {
+                return Ok(Transition {
+                    state: next,
+                    effects,
+                    duplicate: true,
+                });
+            }
+            match &verdict.outcome {
+                BankOutcome::Accepted { .. } => accept(
+                    &mut next,
+                    &mut effects,
+                    &verdict.bank_transaction_id,
+                    verdict.amount,
+                    ValidationSource::Bank,
+                    order_paid_by.as_ref(),
+                ),
+                // A late refusal never downgrades a paid checkout (event 5).
+                BankOutcome::Refused { reason } if next.status == S::AwaitingPayment => {
+                    effects.push(Effect::NotifyManagerOfRefusal {
+                        bank_transaction_id: verdict.bank_transaction_id.clone(),
+                        reason: reason.clone(),
+                    });
+                }
+                // Pending, cancellations and late refusals change nothing; the bank
+                // transaction row is kept.
+                _ => {}
+            }
+        }
+        Event::ReconciledPaid {
+            bank_transaction_id,
+            amount,
+            order_paid_by,
+        } => {
+            let key = (bank_transaction_id.clone(), OutcomeKind::Accepted);
+            if !next.seen.insert(key) {
+                return Ok(Transition {
+                    state: next,
+                    effects,
+                    duplicate: true,
+                });
+            }
+            accept(
+                &mut next,
+                &mut effects,
+                bank_transaction_id,
+                *amount,
+                ValidationSource::Reconciliation,
+                order_paid_by.as_ref(),
+            );
+        }
+        Event::ManualValidation { author, note } => {
+            if next.status != S::AwaitingPayment {
+                return Err(TransitionError::NotAwaitingPayment {
+                    reference: state.reference.clone(),
+                    status: state.status,
+                });
+            }
+            let source = ValidationSource::Manual {
+                author: author.clone(),
+                note: note.clone(),
+            };
+            next.status = S::Valid;
+            next.validated_by = Some(source.clone());
+            effects.push(Effect::RecordPayment {
+                amount: next.amount,
+                bank_transaction_id: None,
+                source,
+            });
+            effects.push(Effect::ConfirmToCustomer);
+            if next.shop_order_id.is_some() {
+                effects.push(Effect::SupersedeSiblings);
+            }
+        }
+        Event::Retract { now } => {
+            if next.status != S::AwaitingPayment {
+                return Err(TransitionError::NotRetractable {
+                    reference: state.reference.clone(),
+                    status: state.status,
+                });
+            }
+            if *now < next.retract_at {
+                return Err(TransitionError::RetractionTooEarly {
+                    reference: state.reference.clone(),
+                    due: next.retract_at,
+                });
+            }
+            next.status = S::Retracted;
+        }
+        Event::Superseded { by } => {
+            if next.status == S::AwaitingPayment
+                && next.superseded_by.is_none()
+                && *by != next.reference
+            {
+                next.superseded_by = Some(by.clone());
+            }
+        }
+        Event::BrowserReturn => {}
+    }
+    Ok(Transition {
+        state: next,
+        effects,
+        duplicate: false,
+    })
+}
+
+fn accept(
+    next: &mut CheckoutState,
+    effects: &mut Vec<Effect>,
+    bank_transaction_id: &str,
+    amount: Amount,
+    source: ValidationSource,
+    order_paid_by: Option<&PaymentReference>,
+) {
+    use CheckoutStatus as S;
+    let txn = bank_transaction_id.to_owned();
+    if amount != next.amount {
+        // Never validates; the manager decides (event 7).
+        next.amount_mismatch = true;
+        effects.push(Effect::AlertManager(Alert::AmountMismatch {
+            expected: next.amount,
+            received: amount,
+            bank_transaction_id: txn.clone(),
+        }));
+        effects.push(Effect::Quarantine {
+            bank_transaction_id: txn,
+            why: format!(
+                "amount mismatch: expected {}, received {amount}",
+                next.amount
+            ),
+        });
+        return;
+    }
+    let record = Effect::RecordPayment {
+        amount,
+        bank_transaction_id: Some(txn.clone()),
+        source: source.clone(),
+    };
+    match next.status {
+        S::AwaitingPayment => {
+            next.status = S::Valid;
+            next.validated_by = Some(source);
+            effects.push(record);
+            effects.push(Effect::ConfirmToCustomer);
+            if next.shop_order_id.is_some() {
+                effects.push(Effect::SupersedeSiblings);
+            }
+            if let Some(other) = order_paid_by.filter(|o| **o != next.reference) {
+                effects.push(Effect::AlertManager(Alert::PaidTwice {
+                    other: Some(other.clone()),
+                    bank_transaction_id: txn,
+                }));
+            }
+        }
+        S::Retracted => {
+            next.status = S::PaidAfterRetraction;
+            next.validated_by = Some(source);
+            effects.push(record);
+            effects.push(Effect::AlertManager(Alert::PaidAfterRetraction {
+                bank_transaction_id: txn,
+            }));
+        }
+        S::Valid | S::PaidAfterRetraction => {
+            // Already paid. A second accepted try of the bank is money received twice; a
+            // manual or reconciled validation of the same money is not.
+            let bank_paid = matches!(
+                next.validated_by,
+                Some(ValidationSource::Bank | ValidationSource::Reconciliation)
+            );
+            if bank_paid {
+                effects.push(record);
+                effects.push(Effect::AlertManager(Alert::PaidTwice {
+                    other: None,
+                    bank_transaction_id: txn,
+                }));
+            }
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! Configuration: merchants, Stripe-like accounts, retry policy, delays and limits.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::Error;
+use crate::secret::Secret;
+
+/// The public HMAC key of the Paybox pre-production test merchants (`0123456789ABCDEF` × 8).
+pub const PAYBOX_TEST_HMAC_KEY: &str = "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF";
+
+/// The Stripe-like test account known by default: its secret API key.
+pub const DEFAULT_STRIPE_SECRET_KEY: &str = "sk_test_tpe_mock_bank";
+/// The Stripe-like test account known by default: its webhook signing secret.
+pub const DEFAULT_STRIPE_WEBHOOK_SECRET: &str = "whsec_tpe_mock_bank";
+
+/// A Paybox merchant (site / rang / identifiant) and the keys the bank knows for it.
+#[derive(Clone, Debug)]
+pub struct PayboxMerchant {
+    /// `PBX_SITE`, 7 digits.
+    pub site: String,
+    /// `PBX_RANG`; compared numerically, so `32`, `032` and `0032` are the same rang.
+    pub rang: String,
+    /// `PBX_IDENTIFIANT`.
+    pub identifiant: String,
+    /// The 128-hex-character HMAC key of the back-office (hex case does not matter).
+    pub hmac_key_hex: Secret,
+    /// The legacy Paybox Direct password (`CLE`), if Direct calls may use it instead of an HMAC.
+    pub direct_cle: Option<Secret>,
+}
+
+impl PayboxMerchant {
+    /// The public test merchant without 3-D Secure (site 1999888, rang 32, identifiant 107904482).
+    #[must_use]
+    pub fn public_test() -> Self {
+        Self {
+            site: "1999888".into(),
+            rang: "32".into(),
+            identifiant: "107904482".into(),
+            hmac_key_hex: Secret::new(PAYBOX_TEST_HMAC_KEY),
+            direct_cle: Some(Secret::new("1999888I")),
+        }
+    }
+
+    /// The public 3-D Secure test merchant (site 1999888, rang 43, identifiant 107975626).
+    #[must_use]
+    pub fn public_test_3ds() -> Self {
+        Self {
+            site: "1999888".into(),
+            rang: "43".into(),
+            identifiant: "107975626".into(),
+            hmac_key_hex: Secret::new(PAYBOX_TEST_HMAC_KEY),
+            direct_cle: Some(Secret::new("1999888I")),
+        }
+    }
+}
+
+/// A Stripe-like account: its secret API key, webhook endpoint and signing secret.
+#[derive(Clone, Debug)]
+pub struct StripeAccount {
+    /// The bearer key (`sk_test_…`) that authenticates API calls.
+    pub secret_key: Secret,
+    /// The registered webhook endpoint; the mock never posts events anywhere else.
+    pub webhook_url: Option<String>,
+    /// The endpoint signing secret (`whsec_…`), used as is (not base64-decoded).
+    pub webhook_secret: Secret,
+}
+
+impl Default for StripeAccount {
+    fn default() -> Self {
+        Self {
+            secret_key: Secret::new(DEFAULT_STRIPE_SECRET_KEY),
+            webhook_url: None,
+            webhook_secret: Secret::new(DEFAULT_STRIPE_WEBHOOK_SECRET),
+        }
+    }
+}
+
+/// How notifications are retried when the shop does not acknowledge them.
+///
+/// Every loop is bounded twice: by `max_attempts` and by `max_total` wall time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Total attempts, the first one included (at least 1).
+    pub max_attempts: u32,
+    /// Wait before the second attempt; doubled after each failure.
+    pub initial_backoff: Duration,
+    /// Upper bound of one wait.
+    pub max_backoff: Duration,
+    /// No attempt starts after this much time since the first one.
+    pub max_total: Duration,
+    /// Timeout of one HTTP call to the shop.
+    pub attempt_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        // Compressed version of a bank's schedule: a person watching the demo sees retries
+        // within a minute; tests shorten it further.
+        Self {
+            max_attempts: 5,
+            initial_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(30),
+            max_total: Duration::from_secs(120),
+            attempt_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The source of "now" for the mock (timestamps in notifications and the journal).
+///
+/// Injectable so that tests can pin the time.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>);
+
+impl Clock {
+    /// The system clock.
+    #[must_use]
+    pub fn system() -> Self {
+        // The workspace reads the clock through injected clocks only; this is the mock's one
+        // injection point, independent of tpe-core by design.
+        #[expect(clippy::disallowed_methods, reason = "the mock's single clock source")]
+        fn now() -> jiff::Timestamp {
+            jiff::Timestamp::now()
+        }
+        Self(Arc::new(now))
+    }
+
+    /// A clock that always returns `at`.
+    #[must_use]
+    pub fn fixed(at: jiff::Timestamp) -> Self {
+        Self(Arc::new(move || at))
+    }
+
+    /// A clock from any function.
+    pub fn from_fn(f: impl Fn() -> jiff::Timestamp + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+
+    /// The current time.
+    #[must_use]
+    pub fn now(&self) -> jiff::Timestamp {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock({})", self.now())
+    }
+}
+
+/// Everything the mock bank needs to start.
+#[derive(Clone, Debug)]
+pub struct MockBankConfig {
+    /// Paybox merchants the bank knows (HMAC keys).
+    pub paybox_merchants: Vec<PayboxMerchant>,
+    /// Stripe-like accounts the bank knows.
+    pub stripe_accounts: Vec<StripeAccount>,
+    /// Notification retries.
+    pub retry: RetryPolicy,
+    /// How long a pending payment (`99999`, delayed Stripe-like payment) waits before its final result.
+    pub pending_delay: Duration,
+    /// How long an API call scripted with [`crate::ApiFault::Timeout`] hangs before answering 504.
+    pub api_hang: Duration,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Timeout of any request served by the mock.
+    pub request_timeout: Duration,
+    /// Whether the Paybox page refuses a request without `PBX_SHOPPINGCART` / `PBX_BILLING`
+    /// ("Erreur PAYBOX 4 — variable manquante", as reported for production since 3DSv2).
+    pub require_3ds_xml: bool,
+    /// The base URL the hosted pages are reachable at; `None` = taken from the `Host` header.
+    pub public_base_url: Option<String>,
+    /// The PKCS#8 PEM private key signing Paybox notifications; `None` = the shipped test key.
+    pub paybox_signing_key_pem: Option<String>,
+    /// The clock.
+    pub clock: Clock,
+}
+
+impl Default for MockBankConfig {
+    fn default() -> Self {
+        Self {
+            paybox_merchants: vec![PayboxMerchant::public_test(), PayboxMerchant::public_test_3ds()],
+            stripe_accounts: vec![StripeAccount::default()],
+            retry: RetryPolicy::default(),
+            pending_delay: Duration::from_secs(10),
+            api_hang: Duration::from_secs(30),
+            max_body_bytes: 64 * 1024,
+            request_timeout: Duration::from_secs(60),
+            require_3ds_xml: true,
+            public_base_url: None,
+            paybox_signing_key_pem: None,
+            clock: Clock::system(),
+        }
+    }
+}
+
+impl MockBankConfig {
+    /// A configuration for tests: default merchants and accounts, retries and delays in milliseconds.
+    #[must_use]
+    pub fn for_tests() -> Self {
+        Self {
+            retry: RetryPolicy {
+                max_attempts: 3,
+                initial_backoff: Duration::from_millis(20),
+                max_backoff: Duration::from_millis(100),
+                max_total: Duration::from_secs(5),
+                attempt_timeout: Duration::from_secs(2),
+            },
+            pending_delay: Duration::from_millis(100),
+            api_hang: Duration::from_millis(1500),
+            ..Self::default()
+        }
+    }
+
+    /// Reads a TOML file (see the crate README for its shape) over the defaults.
+    ///
+    /// # Errors
+    /// [`Error::ConfigRead`], [`Error::ConfigParse`] or [`Error::Config`].
+    pub fn from_toml_file(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml_str(&text).map_err(|e| match e {
+            Error::Config(message) => Error::ConfigParse {
+                path: path.to_path_buf(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses a TOML document over the defaults.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the document is not valid.
+    pub fn from_toml_str(text: &str) -> Result<Self, Error> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| Error::Config(e.message().to_owned()))?;
+        let mut config = Self::default();
+        if !file.keep_default_merchants.unwrap_or(true) {
+            config.paybox_merchants.clear();
+            config.stripe_accounts.clear();
+        }
+        for m in file.paybox_merchant {
+            config.paybox_merchants.push(PayboxMerchant {
+                site: m.site,
+                rang: m.rang,
+                identifiant: m.identifiant,
+                hmac_key_hex: m.hmac_key,
+                direct_cle: m.cle,
+            });
+        }
+        for a in file.stripe_account {
+            config.stripe_accounts.push(StripeAccount {
+                secret_key: a.secret_key,
+                webhook_url: a.webhook_url,
+                webhook_secret: a.webhook_secret,
+            });
+        }
+        if let Some(r) = file.retry {
+            config.retry = RetryPolicy {
+                max_attempts: r.max_attempts.unwrap_or(config.retry.max_attempts),
+                initial_backoff: r.initial_backoff_ms.map_or(config.retry.initial_backoff, Duration::from_millis),
+                max_backoff: r.max_backoff_ms.map_or(config.retry.max_backoff, Duration::from_millis),
+                max_total: r.max_total_ms.map_or(config.retry.max_total, Duration::from_millis),
+                attempt_timeout: r.attempt_timeout_ms.map_or(config.retry.attempt_timeout, Duration::from_millis),
+            };
+        }
+        if let Some(ms) = file.pending_delay_ms {
+            config.pending_delay = Duration::from_millis(ms);
+        }
+        if let Some(ms) = file.api_hang_ms {
+            config.api_hang = Duration::from_millis(ms);
+        }
+        if let Some(b) = file.max_body_bytes {
+            config.max_body_bytes = b;
+        }
+        if let Some(v) = file.require_3ds_xml {
+            config.require_3ds_xml = v;
+        }
+        config.public_base_url = file.public_base_url;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks bounds and key formats, so that a bad key is a startup error.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the bad value (never the secret itself).
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.retry.max_attempts == 0 || self.retry.max_attempts > 100 {
+            return Err(Error::Config("retry.max_attempts must be within 1..=100".into()));
+        }
+        if self.max_body_bytes < 1024 || self.max_body_bytes > 16 * 1024 * 1024 {
+            return Err(Error::Config("max_body_bytes must be within 1 KiB..=16 MiB".into()));
+        }
+        for m in &self.paybox_merchants {
+            let k = m.hmac_key_hex.expose();
+            if k.is_empty() || k.len() > 256 || hex::decode(k).is_err() {
+                return Err(Error::Config(format!(
+                    "the HMAC key of Paybox merchant {}/{}/{} is not hexadecimal",
+                    m.site, m.rang, m.identifiant
+                )));
+            }
+        }
+        for a in &self.stripe_accounts {
+            if let Some(url) = &a.webhook_url {
+                crate::notify::check_callback_url(url).map_err(|e| Error::Config(format!("webhook_url: {e}")))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    keep_default_merchants: Option<bool>,
+    #[serde(default)]
+    paybox_merchant: Vec<FileMerchant>,
+    #[serde(default)]
+    stripe_account: Vec<FileAccount>,
+    retry: Option<FileRetry>,
+    pending_delay_ms: Option<u64>,
+    api_hang_ms: Option<u64>,
+    max_body_bytes: Option<usize>,
+    require_3ds_xml: Option<bool>,
+    public_base_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMerchant {
+    site: String,
+    rang: String,
+    identifiant: String,
+    hmac_key: Secret,
+    cle: Option<Secret>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAccount {
+    secret_key: Secret,
+    webhook_url: Option<String>,
+    webhook_secret: Secret,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRetry {
+    max_attempts: Option<u32>,
+    initial_backoff_ms: Option<u64>,
+    max_backoff_ms: Option<u64>,
+    max_total_ms: Option<u64>,
+    attempt_timeout_ms: Option<u64>,
+}

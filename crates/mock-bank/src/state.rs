@@ -1,0 +1,273 @@
+//! Shared state of the mock bank and its Rust control API.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::config::MockBankConfig;
+use crate::journal::{Journal, JournalEntry};
+use crate::notify::Delivery;
+use crate::paybox::{PayboxSession, PayboxSigner, PayboxTransaction};
+use crate::scenario::Scenario;
+use crate::stripe_like::{IdempotencyRecord, StripeSession};
+use crate::Error;
+
+/// The state behind the router: configuration, sessions, ledger, scripts and journal.
+///
+/// Cheap to clone (an `Arc`). Its methods are the Rust control API; the HTTP control API under
+/// `/_mock/` calls the same methods. No lock is ever held across an `.await`.
+#[derive(Clone)]
+pub struct BankState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: MockBankConfig,
+    signer: PayboxSigner,
+    http: reqwest::Client,
+    journal: Journal,
+    data: Mutex<Data>,
+    base_url: Mutex<Option<String>>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+#[derive(Default)]
+pub(crate) struct Data {
+    pub(crate) scripts: HashMap<String, Scenario>,
+    pub(crate) server_down: bool,
+    pub(crate) paybox_sessions: HashMap<String, PayboxSession>,
+    pub(crate) paybox_transactions: Vec<PayboxTransaction>,
+    pub(crate) stripe_sessions: HashMap<String, StripeSession>,
+    pub(crate) stripe_webhook_urls: HashMap<String, String>,
+    pub(crate) idempotency: HashMap<(String, String), IdempotencyRecord>,
+    pub(crate) held: HashMap<String, Vec<Delivery>>,
+    pub(crate) counter: u64,
+}
+
+/// Upper bound of live sessions and ledger rows; the oldest are forgotten past it, so a
+/// long-running mock cannot grow without bound.
+pub(crate) const MAX_ROWS: usize = 10_000;
+
+impl std::fmt::Debug for BankState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BankState")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BankState {
+    /// Builds the state from a configuration (validates it, loads the signing key).
+    ///
+    /// # Errors
+    /// [`Error::Config`], [`Error::SigningKey`] or [`Error::HttpClient`].
+    pub fn new(config: MockBankConfig) -> Result<Self, Error> {
+        config.validate()?;
+        let signer = PayboxSigner::from_pem(
+            config
+                .paybox_signing_key_pem
+                .as_deref()
+                .unwrap_or(crate::paybox::SHIPPED_PRIVATE_KEY_PEM),
+        )?;
+        let http = reqwest::Client::builder()
+            // Never follow a redirect: the mock calls only the URLs it was given.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent("tpe-mock-bank")
+            .build()
+            .map_err(|e| Error::HttpClient(e.to_string()))?;
+        let base_url = config.public_base_url.clone();
+        let (shutdown, _) = tokio::sync::watch::channel(false);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                signer,
+                http,
+                journal: Journal::default(),
+                data: Mutex::new(Data::default()),
+                base_url: Mutex::new(base_url),
+                shutdown,
+            }),
+        })
+    }
+
+    /// Scripts the outcome and faults of one payment reference (`*` = every unscripted reference).
+    pub fn script(&self, reference: impl Into<String>, scenario: Scenario) {
+        self.with_data(|d| d.scripts.insert(reference.into(), scenario));
+    }
+
+    /// Removes the script of a reference.
+    pub fn clear_script(&self, reference: &str) {
+        self.with_data(|d| d.scripts.remove(reference));
+    }
+
+    /// All scripts, by reference.
+    #[must_use]
+    pub fn scripts(&self) -> HashMap<String, Scenario> {
+        self.with_data(|d| d.scripts.clone())
+    }
+
+    /// The journal so far.
+    #[must_use]
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        self.inner.journal.snapshot()
+    }
+
+    /// Empties the journal.
+    pub fn clear_journal(&self) {
+        self.inner.journal.clear();
+    }
+
+    /// Waits until `pred` holds for the journal, polling every 10 ms, at most `timeout`.
+    /// Returns the journal and whether `pred` held.
+    pub async fn wait_for_journal(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&[JournalEntry]) -> bool,
+    ) -> (Vec<JournalEntry>, bool) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let j = self.journal();
+            if pred(&j) {
+                return (j, true);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return (j, false);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Turns the `/load.html` status on (`OK`) or off.
+    pub fn set_server_status(&self, ok: bool) {
+        self.with_data(|d| d.server_down = !ok);
+    }
+
+    /// Registers (or replaces) the webhook endpoint of the Stripe-like account with this secret key.
+    /// Returns `false` when the key is unknown or the URL is not an absolute http(s) URL.
+    pub fn set_stripe_webhook_url(&self, secret_key: &str, url: &str) -> bool {
+        if crate::notify::check_callback_url(url).is_err() {
+            return false;
+        }
+        let known = self.inner.config.stripe_accounts.iter().any(|a| a.secret_key.matches(secret_key));
+        if known {
+            self.with_data(|d| d.stripe_webhook_urls.insert(secret_key.to_owned(), url.to_owned()));
+        }
+        known
+    }
+
+    /// The public key (SubjectPublicKeyInfo PEM) that verifies the mock's Paybox signatures.
+    #[must_use]
+    pub fn paybox_public_key_pem(&self) -> &str {
+        self.inner.signer.public_pem()
+    }
+
+    /// The Paybox transactions (bank ledger) so far, as JSON values.
+    #[must_use]
+    pub fn paybox_transactions(&self) -> Vec<serde_json::Value> {
+        self.with_data(|d| {
+            d.paybox_transactions
+                .iter()
+                .filter_map(|t| serde_json::to_value(t).ok())
+                .collect()
+        })
+    }
+
+    /// The base URL the hosted pages use, once known.
+    #[must_use]
+    pub fn base_url(&self) -> Option<String> {
+        self.inner.base_url.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Sets the base URL used in hosted-page links (done by [`crate::MockBank::spawn`]).
+    pub fn set_base_url(&self, url: impl Into<String>) {
+        *self.inner.base_url.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(url.into());
+    }
+
+    /// Stops background work (pending timers, retries); done when a [`crate::RunningBank`] drops.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+
+    // ---- crate-internal helpers ----
+
+    pub(crate) fn config(&self) -> &MockBankConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn signer(&self) -> &PayboxSigner {
+        &self.inner.signer
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    pub(crate) fn now(&self) -> jiff::Timestamp {
+        self.inner.config.clock.now()
+    }
+
+    pub(crate) fn record(&self, entry: JournalEntry) {
+        let at = self.now().as_millisecond();
+        tracing::debug!(kind = ?entry.kind, target = %entry.target, detail = %entry.detail, "mock bank journal");
+        self.inner.journal.push(entry, at);
+    }
+
+    pub(crate) fn with_data<R>(&self, f: impl FnOnce(&mut Data) -> R) -> R {
+        let mut guard = self.inner.data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut guard)
+    }
+
+    /// The script for a reference, falling back to `*`, then to the default (card decides).
+    pub(crate) fn scenario_for(&self, reference: &str) -> Scenario {
+        self.with_data(|d| {
+            d.scripts
+                .get(reference)
+                .or_else(|| d.scripts.get("*"))
+                .cloned()
+                .unwrap_or_default()
+        })
+    }
+
+    /// A fresh number, unique in this process.
+    pub(crate) fn next_counter(&self) -> u64 {
+        self.with_data(|d| {
+            d.counter += 1;
+            d.counter
+        })
+    }
+
+    /// Sleeps, unless the bank shuts down first (then returns `false`).
+    pub(crate) async fn sleep_or_shutdown(&self, d: Duration) -> bool {
+        let mut rx = self.inner.shutdown.subscribe();
+        if *rx.borrow() {
+            return false;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(d) => true,
+            _ = rx.wait_for(|v| *v) => false,
+        }
+    }
+
+    pub(crate) fn spawn(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {
+        let mut rx = self.inner.shutdown.subscribe();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = fut => {}
+                _ = rx.wait_for(|v| *v) => {}
+            }
+        });
+    }
+
+    /// The base URL for links in pages: configured/spawned one, else from the request's Host.
+    pub(crate) fn base_url_for(&self, headers: &http::HeaderMap) -> String {
+        if let Some(b) = self.base_url() {
+            return b.trim_end_matches('/').to_owned();
+        }
+        let host = headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| h.len() < 256 && !h.contains(['/', ' ', '"', '<', '>']))
+            .unwrap_or("127.0.0.1");
+        format!("http://{host}")
+    }
+}
