@@ -123,6 +123,49 @@ impl Capabilities {
         signed_timestamp: false,
         prepare_does_io: false,
     };
+
+    /// With status queries.
+    #[must_use]
+    pub const fn with_status_query(mut self) -> Self {
+        self.status_query = true;
+        self
+    }
+
+    /// With refunds (and partial refunds when `partial`).
+    #[must_use]
+    pub const fn with_refund(mut self, partial: bool) -> Self {
+        self.refund = true;
+        self.partial_refund = partial;
+        self
+    }
+
+    /// With deferred capture.
+    #[must_use]
+    pub const fn with_capture(mut self) -> Self {
+        self.capture = true;
+        self
+    }
+
+    /// With cancellation of authorizations.
+    #[must_use]
+    pub const fn with_cancel(mut self) -> Self {
+        self.cancel = true;
+        self
+    }
+
+    /// With signed notification timestamps.
+    #[must_use]
+    pub const fn with_signed_timestamp(mut self) -> Self {
+        self.signed_timestamp = true;
+        self
+    }
+
+    /// With network I/O in `prepare`.
+    #[must_use]
+    pub const fn with_prepare_io(mut self) -> Self {
+        self.prepare_does_io = true;
+        self
+    }
 }
 
 /// The browser URLs and the server-to-server notification URL of a checkout.
