@@ -184,7 +184,10 @@ pub struct MockBankConfig {
 impl Default for MockBankConfig {
     fn default() -> Self {
         Self {
-            paybox_merchants: vec![PayboxMerchant::public_test(), PayboxMerchant::public_test_3ds()],
+            paybox_merchants: vec![
+                PayboxMerchant::public_test(),
+                PayboxMerchant::public_test_3ds(),
+            ],
             stripe_accounts: vec![StripeAccount::default()],
             retry: RetryPolicy::default(),
             pending_delay: Duration::from_secs(10),
@@ -240,7 +243,8 @@ impl MockBankConfig {
     /// # Errors
     /// [`Error::Config`] when the document is not valid.
     pub fn from_toml_str(text: &str) -> Result<Self, Error> {
-        let file: FileConfig = toml::from_str(text).map_err(|e| Error::Config(e.message().to_owned()))?;
+        let file: FileConfig =
+            toml::from_str(text).map_err(|e| Error::Config(e.message().to_owned()))?;
         let mut config = Self::default();
         if !file.keep_default_merchants.unwrap_or(true) {
             config.paybox_merchants.clear();
@@ -265,10 +269,18 @@ impl MockBankConfig {
         if let Some(r) = file.retry {
             config.retry = RetryPolicy {
                 max_attempts: r.max_attempts.unwrap_or(config.retry.max_attempts),
-                initial_backoff: r.initial_backoff_ms.map_or(config.retry.initial_backoff, Duration::from_millis),
-                max_backoff: r.max_backoff_ms.map_or(config.retry.max_backoff, Duration::from_millis),
-                max_total: r.max_total_ms.map_or(config.retry.max_total, Duration::from_millis),
-                attempt_timeout: r.attempt_timeout_ms.map_or(config.retry.attempt_timeout, Duration::from_millis),
+                initial_backoff: r
+                    .initial_backoff_ms
+                    .map_or(config.retry.initial_backoff, Duration::from_millis),
+                max_backoff: r
+                    .max_backoff_ms
+                    .map_or(config.retry.max_backoff, Duration::from_millis),
+                max_total: r
+                    .max_total_ms
+                    .map_or(config.retry.max_total, Duration::from_millis),
+                attempt_timeout: r
+                    .attempt_timeout_ms
+                    .map_or(config.retry.attempt_timeout, Duration::from_millis),
             };
         }
         if let Some(ms) = file.pending_delay_ms {
@@ -294,10 +306,14 @@ impl MockBankConfig {
     /// [`Error::Config`] naming the bad value (never the secret itself).
     pub fn validate(&self) -> Result<(), Error> {
         if self.retry.max_attempts == 0 || self.retry.max_attempts > 100 {
-            return Err(Error::Config("retry.max_attempts must be within 1..=100".into()));
+            return Err(Error::Config(
+                "retry.max_attempts must be within 1..=100".into(),
+            ));
         }
         if self.max_body_bytes < 1024 || self.max_body_bytes > 16 * 1024 * 1024 {
-            return Err(Error::Config("max_body_bytes must be within 1 KiB..=16 MiB".into()));
+            return Err(Error::Config(
+                "max_body_bytes must be within 1 KiB..=16 MiB".into(),
+            ));
         }
         for m in &self.paybox_merchants {
             let k = m.hmac_key_hex.expose();
@@ -310,7 +326,8 @@ impl MockBankConfig {
         }
         for a in &self.stripe_accounts {
             if let Some(url) = &a.webhook_url {
-                crate::notify::check_callback_url(url).map_err(|e| Error::Config(format!("webhook_url: {e}")))?;
+                crate::notify::check_callback_url(url)
+                    .map_err(|e| Error::Config(format!("webhook_url: {e}")))?;
             }
         }
         Ok(())

@@ -67,7 +67,12 @@ pub struct JournalEntry {
 }
 
 impl JournalEntry {
-    pub(crate) fn new(kind: EntryKind, side: Side, target: impl Into<String>, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        kind: EntryKind,
+        side: Side,
+        target: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
         Self {
             seq: 0,
             at_ms: 0,
@@ -113,7 +118,10 @@ const MAX_ENTRIES: usize = 20_000;
 
 impl Journal {
     pub(crate) fn push(&self, mut entry: JournalEntry, at_ms: i64) {
-        let mut inner = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         inner.next_seq += 1;
         entry.seq = inner.next_seq;
         entry.at_ms = at_ms;
@@ -124,12 +132,18 @@ impl Journal {
     }
 
     pub(crate) fn snapshot(&self) -> Vec<JournalEntry> {
-        let inner = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         inner.entries.iter().cloned().collect()
     }
 
     pub(crate) fn clear(&self) {
-        let mut inner = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         inner.entries.clear();
     }
 }

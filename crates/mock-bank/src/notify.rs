@@ -69,7 +69,12 @@ impl Delivery {
 /// notifications held for out-of-order delivery). When the scenario has no delay and no holding,
 /// the first attempt is awaited (bounded by the attempt timeout) so that the shop has normally seen
 /// the notification before the browser comes back, as with the real banks.
-pub(crate) async fn dispatch(state: &BankState, delivery: Delivery, scenario: &Scenario, is_final: bool) {
+pub(crate) async fn dispatch(
+    state: &BankState,
+    delivery: Delivery,
+    scenario: &Scenario,
+    is_final: bool,
+) {
     if scenario.drop {
         state.record(delivery.entry(EntryKind::Withheld, "dropped"));
         return;
@@ -79,7 +84,11 @@ pub(crate) async fn dispatch(state: &BankState, delivery: Delivery, scenario: &S
         let mut held = state.with_data(|d| {
             let list = d.held.entry(key.clone()).or_default();
             list.push(delivery);
-            if is_final { d.held.remove(&key).unwrap_or_default() } else { Vec::new() }
+            if is_final {
+                d.held.remove(&key).unwrap_or_default()
+            } else {
+                Vec::new()
+            }
         });
         if held.is_empty() {
             return;
@@ -112,13 +121,20 @@ pub(crate) async fn dispatch(state: &BankState, delivery: Delivery, scenario: &S
     }
 }
 
-async fn deliver_with_retries(state: &BankState, d: &Delivery, first: &mut Option<tokio::sync::oneshot::Sender<()>>) {
+async fn deliver_with_retries(
+    state: &BankState,
+    d: &Delivery,
+    first: &mut Option<tokio::sync::oneshot::Sender<()>>,
+) {
     let policy = state.config().retry.clone();
     let started = Instant::now();
     let mut backoff = policy.initial_backoff;
     for attempt in 1..=policy.max_attempts {
         let mut req = if d.post {
-            state.http().post(&d.url).header(http::header::CONTENT_TYPE, d.content_type)
+            state
+                .http()
+                .post(&d.url)
+                .header(http::header::CONTENT_TYPE, d.content_type)
         } else {
             state.http().get(&d.url)
         };

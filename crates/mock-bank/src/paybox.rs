@@ -174,13 +174,14 @@ pub fn verify_request_hmac(fields: &[(String, String)], key_hex: &str) -> Result
 /// and the bank's scheme is 1024-bit RSA with SHA-1; so the mock signs with the pure-Rust `rsa`
 /// crate. Verification in tests uses aws-lc-rs, a second implementation.
 pub(crate) struct PayboxSigner {
-    key: rsa::RsaPrivateKey,
+    key: rsa::PrivateKey,
     public_pem: String,
 }
 
 impl PayboxSigner {
     pub(crate) fn from_pem(pem: &str) -> Result<Self, Error> {
-        let key = rsa::RsaPrivateKey::from_pkcs8_pem(pem).map_err(|e| Error::SigningKey(e.to_string()))?;
+        let key =
+            rsa::PrivateKey::from_pkcs8_pem(pem).map_err(|e| Error::SigningKey(e.to_string()))?;
         let public_pem = key
             .to_public_key()
             .to_public_key_pem(LineEnding::LF)
@@ -228,7 +229,12 @@ const RETURN_VALUE: &AsciiSet = &CONTROLS
 ///
 /// `values` are the `PBX_RETOUR` pairs except the signature; `sig_name` is the name given to `K`.
 /// With `wrong` the signature is computed over other bytes, so it does not verify.
-pub(crate) fn signed_payload(signer: &PayboxSigner, values: &[(String, String)], sig_name: &str, wrong: bool) -> String {
+pub(crate) fn signed_payload(
+    signer: &PayboxSigner,
+    values: &[(String, String)],
+    sig_name: &str,
+    wrong: bool,
+) -> String {
     let data = values
         .iter()
         .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, RETURN_VALUE)))
@@ -240,7 +246,10 @@ pub(crate) fn signed_payload(signer: &PayboxSigner, values: &[(String, String)],
         signer.sign(data.as_bytes())
     };
     let b64 = base64::engine::general_purpose::STANDARD.encode(signature);
-    format!("{data}&{sig_name}={}", utf8_percent_encode(&b64, NON_ALPHANUMERIC))
+    format!(
+        "{data}&{sig_name}={}",
+        utf8_percent_encode(&b64, NON_ALPHANUMERIC)
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -326,8 +335,13 @@ enum Decision {
     Refuse(String),
     /// A refusal after which the page lets the customer try again.
     Retry(String),
-    Pending { final_code: String },
-    Challenge { then: Box<Decision>, fail_code: String },
+    Pending {
+        final_code: String,
+    },
+    Challenge {
+        then: Box<Decision>,
+        fail_code: String,
+    },
     Abandon,
 }
 
@@ -352,7 +366,7 @@ fn decide_card(pan: &str) -> Decision {
             then: Box::new(Decision::Accept),
             fail_code: "00189".into(),
         },
-        _ if luhn_ok(pan) => Decision::Accept,
+        _ if luhn_valid(pan) => Decision::Accept,
         _ => Decision::Retry("00004".into()),
     }
 }
@@ -371,7 +385,7 @@ fn from_outcome(o: &Outcome) -> Decision {
     }
 }
 
-fn luhn_ok(pan: &str) -> bool {
+pub(crate) fn luhn_valid(pan: &str) -> bool {
     if !(12..=19).contains(&pan.len()) || !pan.bytes().all(|b| b.is_ascii_digit()) {
         return false;
     }
@@ -426,21 +440,27 @@ const MAX_FIELDS: usize = 100;
 const MAX_VALUE: usize = 4096;
 
 pub(crate) fn parse_form(raw: &[u8]) -> Result<Vec<(String, String)>, String> {
-    let fields: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(raw).map_err(|_| "the form is not valid x-www-form-urlencoded".to_owned())?;
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(raw)
+        .map_err(|_| "the form is not valid x-www-form-urlencoded".to_owned())?;
     if fields.len() > MAX_FIELDS {
         return Err(format!("more than {MAX_FIELDS} fields"));
     }
     for (k, v) in &fields {
         if k.len() > 64 || v.len() > MAX_VALUE {
-            return Err(format!("field {} too long", k.chars().take(64).collect::<String>()));
+            return Err(format!(
+                "field {} too long",
+                k.chars().take(64).collect::<String>()
+            ));
         }
     }
     Ok(fields)
 }
 
 fn get<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn same_number(a: &str, b: &str) -> bool {
@@ -475,11 +495,11 @@ fn check_xml(name: &str, value: &str, required: &[&str]) -> Result<(), PageError
         match reader.read_event() {
             Ok(quick_xml::events::Event::Start(e)) => {
                 depth += 1;
-                seen.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+                seen.push(e.name().as_ref().to_owned());
             }
             Ok(quick_xml::events::Event::End(_)) => depth = depth.saturating_sub(1),
             Ok(quick_xml::events::Event::Empty(e)) => {
-                seen.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+                seen.push(e.name().as_ref().to_owned());
             }
             Ok(quick_xml::events::Event::Eof) => break,
             Ok(_) => {}
@@ -492,11 +512,19 @@ fn check_xml(name: &str, value: &str, required: &[&str]) -> Result<(), PageError
             }
         }
         if seen.len() > 200 {
-            return Err(PageError::new("00004", "field_invalid", format!("{name} : XML trop long")));
+            return Err(PageError::new(
+                "00004",
+                "field_invalid",
+                format!("{name} : XML trop long"),
+            ));
         }
     }
     if depth != 0 {
-        return Err(PageError::new("00004", "field_invalid", format!("{name} : XML mal formé")));
+        return Err(PageError::new(
+            "00004",
+            "field_invalid",
+            format!("{name} : XML mal formé"),
+        ));
     }
     for r in required {
         if !seen.iter().any(|s| s == r) {
@@ -519,13 +547,19 @@ fn parse_retour(v: &str) -> Result<Vec<(String, char)>, PageError> {
         let (Some(l), None) = (chars.next(), chars.next()) else {
             return Err(bad());
         };
-        if name.is_empty() || name.len() > 32 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        if name.is_empty()
+            || name.len() > 32
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         {
             return Err(bad());
         }
         out.push((name.to_owned(), l));
     }
-    if out.last().is_none_or(|(_, l)| *l != 'K') || out.iter().filter(|(_, l)| *l == 'K').count() != 1 {
+    if out.last().is_none_or(|(_, l)| *l != 'K')
+        || out.iter().filter(|(_, l)| *l == 'K').count() != 1
+    {
         return Err(PageError::new(
             "00004",
             "field_invalid",
@@ -536,11 +570,18 @@ fn parse_retour(v: &str) -> Result<Vec<(String, char)>, PageError> {
 }
 
 /// Authenticates and checks a page request; returns the session to create.
-fn check_request(state: &BankState, fields: &[(String, String)]) -> Result<PayboxSession, PageError> {
+fn check_request(
+    state: &BankState,
+    fields: &[(String, String)],
+) -> Result<PayboxSession, PageError> {
     let mut names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
     names.sort_unstable();
     if names.windows(2).any(|w| w[0] == w[1]) {
-        return Err(PageError::new("00004", "field_invalid", "variable en double"));
+        return Err(PageError::new(
+            "00004",
+            "field_invalid",
+            "variable en double",
+        ));
     }
     let site = get(fields, "PBX_SITE").unwrap_or_default();
     let rang = get(fields, "PBX_RANG").unwrap_or_default();
@@ -549,8 +590,16 @@ fn check_request(state: &BankState, fields: &[(String, String)]) -> Result<Paybo
         .config()
         .paybox_merchants
         .iter()
-        .find(|m| m.site == site && same_number(&m.rang, rang) && same_number(&m.identifiant, ident))
-        .ok_or_else(|| PageError::new("00006", "unknown_merchant", "Accès refusé : site, rang ou identifiant incorrect"))?;
+        .find(|m| {
+            m.site == site && same_number(&m.rang, rang) && same_number(&m.identifiant, ident)
+        })
+        .ok_or_else(|| {
+            PageError::new(
+                "00006",
+                "unknown_merchant",
+                "Accès refusé : site, rang ou identifiant incorrect",
+            )
+        })?;
     if let Err(e) = verify_request_hmac(fields, merchant.hmac_key_hex.expose()) {
         tracing::info!(site, rang, reason = %e, "mock bank refused a Paybox request MAC");
         return Err(PageError::new("00006", "hmac_refused", "Accès refusé"));
@@ -582,37 +631,73 @@ fn check_request(state: &BankState, fields: &[(String, String)]) -> Result<Paybo
     let currency = get(fields, "PBX_DEVISE").unwrap_or_default();
     if !matches!(
         currency,
-        "978" | "840" | "826" | "756" | "124" | "036" | "392" | "752" | "208" | "578" | "985" | "203"
+        "978"
+            | "840"
+            | "826"
+            | "756"
+            | "124"
+            | "036"
+            | "392"
+            | "752"
+            | "208"
+            | "578"
+            | "985"
+            | "203"
     ) {
-        return Err(PageError::new("00010", "field_invalid", "PBX_DEVISE : devise inconnue"));
+        return Err(PageError::new(
+            "00010",
+            "field_invalid",
+            "PBX_DEVISE : devise inconnue",
+        ));
     }
     let reference = get(fields, "PBX_CMD").unwrap_or_default();
     if reference.chars().count() > 250 {
-        return Err(PageError::new("00004", "field_invalid", "PBX_CMD trop long"));
+        return Err(PageError::new(
+            "00004",
+            "field_invalid",
+            "PBX_CMD trop long",
+        ));
     }
     let email = get(fields, "PBX_PORTEUR").unwrap_or_default();
     let email_ok = (6..=80).contains(&email.len())
-        && email.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
+        && email
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
         && !email.contains(char::is_whitespace);
     if !email_ok {
-        return Err(PageError::new("00004", "field_invalid", "PBX_PORTEUR : adresse e-mail invalide"));
+        return Err(PageError::new(
+            "00004",
+            "field_invalid",
+            "PBX_PORTEUR : adresse e-mail invalide",
+        ));
     }
     let retour = parse_retour(get(fields, "PBX_RETOUR").unwrap_or_default())?;
     let ipn_post = match get(fields, "PBX_RUF1") {
         None | Some("GET") => false,
         Some("POST") => true,
-        Some(_) => return Err(PageError::new("00004", "field_invalid", "PBX_RUF1 : GET ou POST")),
+        Some(_) => {
+            return Err(PageError::new(
+                "00004",
+                "field_invalid",
+                "PBX_RUF1 : GET ou POST",
+            ));
+        }
     };
     let mut urls = Vec::new();
-    for name in ["PBX_EFFECTUE", "PBX_REFUSE", "PBX_ANNULE", "PBX_ATTENTE", "PBX_REPONDRE_A"] {
-        let url = match get(fields, name) {
-            Some(u) => Some(
-                check_callback_url(u)
-                    .map(|_| u.to_owned())
-                    .map_err(|e| PageError::new("00004", "field_invalid", format!("{name} : {e}")))?,
-            ),
-            None => None,
-        };
+    for name in [
+        "PBX_EFFECTUE",
+        "PBX_REFUSE",
+        "PBX_ANNULE",
+        "PBX_ATTENTE",
+        "PBX_REPONDRE_A",
+    ] {
+        let url =
+            match get(fields, name) {
+                Some(u) => Some(check_callback_url(u).map(|_| u.to_owned()).map_err(|e| {
+                    PageError::new("00004", "field_invalid", format!("{name} : {e}"))
+                })?),
+                None => None,
+            };
         urls.push(url);
     }
     match (get(fields, "PBX_SHOPPINGCART"), get(fields, "PBX_BILLING")) {
@@ -621,11 +706,24 @@ fn check_request(state: &BankState, fields: &[(String, String)]) -> Result<Paybo
             check_xml(
                 "PBX_BILLING",
                 billing,
-                &["Billing", "Address", "FirstName", "LastName", "Address1", "ZipCode", "City", "CountryCode"],
+                &[
+                    "Billing",
+                    "Address",
+                    "FirstName",
+                    "LastName",
+                    "Address1",
+                    "ZipCode",
+                    "City",
+                    "CountryCode",
+                ],
             )?;
         }
         (cart, billing) if state.config().require_3ds_xml => {
-            let missing = if cart.is_none() { "PBX_SHOPPINGCART" } else { "PBX_BILLING" };
+            let missing = if cart.is_none() {
+                "PBX_SHOPPINGCART"
+            } else {
+                "PBX_BILLING"
+            };
             let _ = billing;
             return Err(PageError::new(
                 "00004",
@@ -683,7 +781,9 @@ fn error_page(code: &str, message: &str) -> String {
 
 fn payment_page(s: &PayboxSession, error: Option<&str>) -> String {
     let esc = |v: &str| html_escape::encode_text(v).into_owned();
-    let err = error.map_or(String::new(), |e| format!("<p class=\"error\" id=\"error\">{}</p>", esc(e)));
+    let err = error.map_or(String::new(), |e| {
+        format!("<p class=\"error\" id=\"error\">{}</p>", esc(e))
+    });
     let remaining = MAX_ATTEMPTS.saturating_sub(s.attempts);
     html_page(
         "Paiement sécurisé",
@@ -740,9 +840,17 @@ pub(crate) async fn page_entry(
     body: Bytes,
 ) -> Response {
     if state.with_data(|d| d.server_down) {
-        return (StatusCode::SERVICE_UNAVAILABLE, Html(error_page("00003", "Service indisponible"))).into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Html(error_page("00003", "Service indisponible")),
+        )
+            .into_response();
     }
-    let raw: &[u8] = if method == Method::POST { &body } else { query.as_deref().unwrap_or("").as_bytes() };
+    let raw: &[u8] = if method == Method::POST {
+        &body
+    } else {
+        query.as_deref().unwrap_or("").as_bytes()
+    };
     let fields = match parse_form(raw) {
         Ok(f) => f,
         Err(e) => return Note::new(None, "bad_form").attach(Html(error_page("00004", &e))),
@@ -751,7 +859,8 @@ pub(crate) async fn page_entry(
     let mut session = match check_request(&state, &fields) {
         Ok(s) => s,
         Err(e) => {
-            return Note::new(reference.as_deref(), e.detail).attach(Html(error_page(e.code, &e.message)));
+            return Note::new(reference.as_deref(), e.detail)
+                .attach(Html(error_page(e.code, &e.message)));
         }
     };
     session.numappel = 70_000_000 + state.next_counter();
@@ -775,20 +884,34 @@ pub(crate) async fn page_entry(
     Note::new(reference.as_deref(), "page_shown").attach(Html(page))
 }
 
-pub(crate) async fn page_submit(State(state): State<BankState>, Path(id): Path<String>, body: Bytes) -> Response {
+pub(crate) async fn page_submit(
+    State(state): State<BankState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let Some(session) = state.with_data(|d| d.paybox_sessions.get(&id).cloned()) else {
-        return (StatusCode::NOT_FOUND, Html(error_page("00030", "Session inconnue ou expirée"))).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            Html(error_page("00030", "Session inconnue ou expirée")),
+        )
+            .into_response();
     };
     let reference = session.reference.clone();
     if session.finished {
-        return Note::new(Some(&reference), "page_finished")
-            .attach(Html(error_page("00015", "Paiement déjà effectué ou terminé")));
+        return Note::new(Some(&reference), "page_finished").attach(Html(error_page(
+            "00015",
+            "Paiement déjà effectué ou terminé",
+        )));
     }
     let form = parse_form(&body).unwrap_or_default();
     if get(&form, "action") == Some("cancel") {
         return cancel(&state, session).await;
     }
-    let pan: String = get(&form, "numero").unwrap_or_default().chars().filter(|c| !c.is_whitespace()).collect();
+    let pan: String = get(&form, "numero")
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     let expiry = get(&form, "expiry").unwrap_or_default().replace('/', "");
     let cvv = get(&form, "cvv").unwrap_or_default();
     let now = state.now().in_tz("Europe/Paris").ok();
@@ -849,13 +972,27 @@ pub(crate) async fn page_submit(State(state): State<BankState>, Path(id): Path<S
     conclude(&state, &id, decision, card, 'N').await
 }
 
-pub(crate) async fn challenge_submit(State(state): State<BankState>, Path(id): Path<String>, body: Bytes) -> Response {
+pub(crate) async fn challenge_submit(
+    State(state): State<BankState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let Some(session) = state.with_data(|d| d.paybox_sessions.get(&id).cloned()) else {
-        return (StatusCode::NOT_FOUND, Html(error_page("00030", "Session inconnue ou expirée"))).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            Html(error_page("00030", "Session inconnue ou expirée")),
+        )
+            .into_response();
     };
-    let Some(card) = session.awaiting_challenge.clone().filter(|_| !session.finished) else {
-        return Note::new(Some(&session.reference), "no_challenge")
-            .attach(Html(error_page("00003", "Aucune authentification en cours")));
+    let Some(card) = session
+        .awaiting_challenge
+        .clone()
+        .filter(|_| !session.finished)
+    else {
+        return Note::new(Some(&session.reference), "no_challenge").attach(Html(error_page(
+            "00003",
+            "Aucune authentification en cours",
+        )));
     };
     state.with_data(|d| {
         if let Some(s) = d.paybox_sessions.get_mut(&id) {
@@ -888,33 +1025,74 @@ async fn cancel(state: &BankState, session: PayboxSession) -> Response {
         }
     });
     state.record(
-        JournalEntry::new(EntryKind::Decision, Side::Paybox, "/paybox/page", "cancelled").reference(Some(&session.reference)),
+        JournalEntry::new(
+            EntryKind::Decision,
+            Side::Paybox,
+            "/paybox/page",
+            "cancelled",
+        )
+        .reference(Some(&session.reference)),
     );
     // As observed on the platform: a customer cancellation returns E=00001 and S=0, and only to
     // the browser (no IPN for a cancellation: there was no payment attempt).
-    let values = retour_values(state, &session, None, "00001", &CardData { pan: String::new(), expiry_yymm: String::new() }, 'U');
+    let values = retour_values(
+        state,
+        &session,
+        None,
+        "00001",
+        &CardData {
+            pan: String::new(),
+            expiry_yymm: String::new(),
+        },
+        'U',
+    );
     let sig = sig_name(&session);
     let payload = signed_payload(state.signer(), &values, &sig, false);
-    browser_return(state, &session, session.annule.as_deref(), &payload, "00001")
+    browser_return(
+        state,
+        &session,
+        session.annule.as_deref(),
+        &payload,
+        "00001",
+    )
 }
 
 /// Decides, records the transaction, notifies and sends the browser back.
-async fn conclude(state: &BankState, id: &str, decision: Decision, card: CardData, three_ds: char) -> Response {
+async fn conclude(
+    state: &BankState,
+    id: &str,
+    decision: Decision,
+    card: CardData,
+    three_ds: char,
+) -> Response {
     let Some(mut session) = state.with_data(|d| {
         let s = d.paybox_sessions.get_mut(id)?;
         s.attempts += 1;
         Some(s.clone())
     }) else {
-        return (StatusCode::NOT_FOUND, Html(error_page("00030", "Session inconnue"))).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            Html(error_page("00030", "Session inconnue")),
+        )
+            .into_response();
     };
     let reference = session.reference.clone();
     let scenario = state.scenario_for(&reference);
     if decision == Decision::Abandon {
         finish(state, id);
         state.record(
-            JournalEntry::new(EntryKind::Decision, Side::Paybox, "/paybox/page", "abandoned").reference(Some(&reference)),
+            JournalEntry::new(
+                EntryKind::Decision,
+                Side::Paybox,
+                "/paybox/page",
+                "abandoned",
+            )
+            .reference(Some(&reference)),
         );
-        let page = html_page("Paiement", "<h1>Page fermée</h1><p>Le client a quitté la page de paiement.</p>");
+        let page = html_page(
+            "Paiement",
+            "<h1>Page fermée</h1><p>Le client a quitté la page de paiement.</p>",
+        );
         return Note::new(Some(&reference), "abandoned").attach(Html(page));
     }
     let (code, final_code) = match &decision {
@@ -930,7 +1108,11 @@ async fn conclude(state: &BankState, id: &str, decision: Decision, card: CardDat
         "99999" => TxState::Pending,
         _ => TxState::Refused,
     };
-    let authorization = if code == "00000" { "XXXXXX".to_owned() } else { String::new() };
+    let authorization = if code == "00000" {
+        "XXXXXX".to_owned()
+    } else {
+        String::new()
+    };
     state.with_data(|d| {
         if d.paybox_transactions.len() >= MAX_ROWS {
             d.paybox_transactions.remove(0);
@@ -950,17 +1132,38 @@ async fn conclude(state: &BankState, id: &str, decision: Decision, card: CardDat
         });
     });
     let retry_allowed = matches!(decision, Decision::Retry(_)) && session.attempts < MAX_ATTEMPTS;
-    let mut decision_entry = JournalEntry::new(EntryKind::Decision, Side::Paybox, "/paybox/page", code.clone())
-        .reference(Some(&reference));
+    let mut decision_entry = JournalEntry::new(
+        EntryKind::Decision,
+        Side::Paybox,
+        "/paybox/page",
+        code.clone(),
+    )
+    .reference(Some(&reference));
     decision_entry.attempt = Some(session.attempts);
     state.record(decision_entry);
     if !retry_allowed {
         finish(state, id);
         session.finished = true;
     }
-    let values = retour_values(state, &session, Some((numtrans, &authorization)), &code, &card, three_ds);
+    let values = retour_values(
+        state,
+        &session,
+        Some((numtrans, &authorization)),
+        &code,
+        &card,
+        three_ds,
+    );
     let sig = sig_name(&session);
-    send_ipn(state, &session, &values, &sig, &scenario, &code, final_code.is_none()).await;
+    send_ipn(
+        state,
+        &session,
+        &values,
+        &sig,
+        &scenario,
+        &code,
+        final_code.is_none(),
+    )
+    .await;
     if let Some(final_code) = final_code {
         let delay = state.config().pending_delay;
         let task_state = state.clone();
@@ -977,20 +1180,45 @@ async fn conclude(state: &BankState, id: &str, decision: Decision, card: CardDat
                 _ => TxState::Refused,
             };
             task_state.with_data(|d| {
-                if let Some(t) = d.paybox_transactions.iter_mut().find(|t| t.numtrans == numtrans) {
+                if let Some(t) = d
+                    .paybox_transactions
+                    .iter_mut()
+                    .find(|t| t.numtrans == numtrans)
+                {
                     t.state = new_state;
                     t.code.clone_from(&final_code);
                     auth.clone_into(&mut t.authorization);
                 }
             });
             task_state.record(
-                JournalEntry::new(EntryKind::Decision, Side::Paybox, "/paybox/page", final_code.clone())
-                    .reference(Some(&task_session.reference)),
+                JournalEntry::new(
+                    EntryKind::Decision,
+                    Side::Paybox,
+                    "/paybox/page",
+                    final_code.clone(),
+                )
+                .reference(Some(&task_session.reference)),
             );
-            let values = retour_values(&task_state, &task_session, Some((numtrans, auth)), &final_code, &card, three_ds);
+            let values = retour_values(
+                &task_state,
+                &task_session,
+                Some((numtrans, auth)),
+                &final_code,
+                &card,
+                three_ds,
+            );
             let sig = sig_name(&task_session);
             let scenario = task_state.scenario_for(&task_session.reference);
-            send_ipn(&task_state, &task_session, &values, &sig, &scenario, &final_code, true).await;
+            send_ipn(
+                &task_state,
+                &task_session,
+                &values,
+                &sig,
+                &scenario,
+                &final_code,
+                true,
+            )
+            .await;
         });
     }
     if retry_allowed {
@@ -1037,8 +1265,12 @@ fn retour_values(
 ) -> Vec<(String, String)> {
     let now = state.now();
     let local = now.in_tz("Europe/Paris").ok();
-    let date = local.as_ref().map_or_else(String::new, |z| z.strftime("%d%m%Y").to_string());
-    let time = local.as_ref().map_or_else(String::new, |z| z.strftime("%H:%M:%S").to_string());
+    let date = local
+        .as_ref()
+        .map_or_else(String::new, |z| z.strftime("%d%m%Y").to_string());
+    let time = local
+        .as_ref()
+        .map_or_else(String::new, |z| z.strftime("%H:%M:%S").to_string());
     let accepted = code == "00000";
     s.retour
         .iter()
@@ -1051,12 +1283,26 @@ fn retour_values(
                 'S' => tx.map_or_else(|| "0".to_owned(), |(n, _)| n.to_string()),
                 'A' => tx.map_or_else(String::new, |(_, a)| a.to_owned()),
                 'E' => code.to_owned(),
-                'C' => if card.pan.starts_with('4') { "VISA" } else { "CB" }.to_owned(),
+                'C' => if card.pan.starts_with('4') {
+                    "VISA"
+                } else {
+                    "CB"
+                }
+                .to_owned(),
                 'D' => card.expiry_yymm.clone(),
                 'N' => card.pan.get(..6).unwrap_or_default().to_owned(),
-                'J' => card.pan.get(card.pan.len().saturating_sub(2)..).unwrap_or_default().to_owned(),
+                'J' => card
+                    .pan
+                    .get(card.pan.len().saturating_sub(2)..)
+                    .unwrap_or_default()
+                    .to_owned(),
                 'F' => three_ds.to_string(),
-                'G' => if three_ds == 'Y' && accepted { "O" } else { "N" }.to_owned(),
+                'G' => if three_ds == 'Y' && accepted {
+                    "O"
+                } else {
+                    "N"
+                }
+                .to_owned(),
                 'O' => if three_ds == 'U' { "U" } else { "Y" }.to_owned(),
                 'P' => "CARTE".to_owned(),
                 'Q' => time.clone(),
@@ -1081,7 +1327,8 @@ async fn send_ipn(
 ) {
     let Some(url) = s.repondre_a.clone() else {
         state.record(
-            JournalEntry::new(EntryKind::Withheld, Side::Paybox, "", "no_ipn_url").reference(Some(&s.reference)),
+            JournalEntry::new(EntryKind::Withheld, Side::Paybox, "", "no_ipn_url")
+                .reference(Some(&s.reference)),
         );
         return;
     };
@@ -1107,7 +1354,13 @@ async fn send_ipn(
     dispatch(state, delivery, scenario, is_final).await;
 }
 
-fn browser_return(state: &BankState, s: &PayboxSession, target: Option<&str>, payload: &str, code: &str) -> Response {
+fn browser_return(
+    state: &BankState,
+    s: &PayboxSession,
+    target: Option<&str>,
+    payload: &str,
+    code: &str,
+) -> Response {
     let Some(url) = target else {
         let page = html_page(
             "Paiement",
@@ -1121,7 +1374,8 @@ fn browser_return(state: &BankState, s: &PayboxSession, target: Option<&str>, pa
     };
     let sep = if url.contains('?') { '&' } else { '?' };
     let full = format!("{url}{sep}{payload}");
-    let mut e = JournalEntry::new(EntryKind::Redirect, Side::Paybox, full.clone(), code).reference(Some(&s.reference));
+    let mut e = JournalEntry::new(EntryKind::Redirect, Side::Paybox, full.clone(), code)
+        .reference(Some(&s.reference));
     e.payload = Some(payload.to_owned());
     state.record(e);
     Note::new(Some(&s.reference), "browser_return").attach(Redirect::to(&full))
@@ -1141,18 +1395,35 @@ pub(crate) async fn load_html(State(state): State<BankState>) -> Response {
 
 fn latin1(s: &str) -> Vec<u8> {
     // The bank answers in ISO-8859-1; characters outside it cannot occur in our own texts.
-    s.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect()
+    s.chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+        .collect()
 }
 
-fn direct_answer(fields: &[(String, String)], code: &str, comment: &str, tx: Option<&PayboxTransaction>, extra: &[(&str, String)]) -> Response {
+fn direct_answer(
+    fields: &[(String, String)],
+    code: &str,
+    comment: &str,
+    tx: Option<&PayboxTransaction>,
+    extra: &[(&str, String)],
+) -> Response {
     let echo = |k: &str| get(fields, k).unwrap_or_default().to_owned();
     let mut parts: Vec<(String, String)> = vec![
-        ("NUMTRANS".into(), format!("{:010}", tx.map_or(0, |t| t.numtrans))),
-        ("NUMAPPEL".into(), format!("{:010}", tx.map_or(0, |t| t.numappel))),
+        (
+            "NUMTRANS".into(),
+            format!("{:010}", tx.map_or(0, |t| t.numtrans)),
+        ),
+        (
+            "NUMAPPEL".into(),
+            format!("{:010}", tx.map_or(0, |t| t.numappel)),
+        ),
         ("NUMQUESTION".into(), echo("NUMQUESTION")),
         ("SITE".into(), echo("SITE")),
         ("RANG".into(), echo("RANG")),
-        ("AUTORISATION".into(), tx.map_or_else(String::new, |t| t.authorization.clone())),
+        (
+            "AUTORISATION".into(),
+            tx.map_or_else(String::new, |t| t.authorization.clone()),
+        ),
         ("CODEREPONSE".into(), code.to_owned()),
         ("COMMENTAIRE".into(), comment.to_owned()),
         ("REFABONNE".into(), String::new()),
@@ -1162,15 +1433,35 @@ fn direct_answer(fields: &[(String, String)], code: &str, comment: &str, tx: Opt
         parts.push(((*k).to_owned(), v.clone()));
     }
     // Values go out as the bank sends them: not percent-encoded, Latin-1 bytes.
-    let text = parts.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
-    ([(header::CONTENT_TYPE, "text/plain; charset=ISO-8859-1")], latin1(&text)).into_response()
+    let text = parts
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=ISO-8859-1")],
+        latin1(&text),
+    )
+        .into_response()
 }
 
-pub(crate) async fn ppps(State(state): State<BankState>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn ppps(
+    State(state): State<BankState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let _ = headers;
     let fields = match parse_form(&body) {
         Ok(f) => f,
-        Err(_) => return Note::new(None, "00014").attach(direct_answer(&[], "00014", "PAYBOX : Trame incohérente", None, &[])),
+        Err(_) => {
+            return Note::new(None, "00014").attach(direct_answer(
+                &[],
+                "00014",
+                "PAYBOX : Trame incohérente",
+                None,
+                &[],
+            ));
+        }
     };
     let reference = get(&fields, "REFERENCE").map(str::to_owned);
     let scenario = state.scenario_for(reference.as_deref().unwrap_or("*"));
@@ -1186,14 +1477,23 @@ pub(crate) async fn ppps(State(state): State<BankState>, headers: HeaderMap, bod
         .reference(reference.as_deref());
     e.payload = get(&fields, "TYPE").map(|t| format!("TYPE={t}"));
     state.record(e);
-    Note::new(reference.as_deref(), &code).attach(direct_answer(&fields, &code, &comment, tx.as_ref(), &extra))
+    Note::new(reference.as_deref(), &code).attach(direct_answer(
+        &fields,
+        &code,
+        &comment,
+        tx.as_ref(),
+        &extra,
+    ))
 }
 
-pub(crate) async fn api_fault(state: &BankState, fault: crate::ApiFault, reference: Option<&str>) -> Response {
+pub(crate) async fn api_fault(
+    state: &BankState,
+    fault: crate::ApiFault,
+    reference: Option<&str>,
+) -> Response {
     match fault {
-        crate::ApiFault::Error500 => {
-            Note::new(reference, "fault_500").attach((StatusCode::INTERNAL_SERVER_ERROR, "internal error"))
-        }
+        crate::ApiFault::Error500 => Note::new(reference, "fault_500")
+            .attach((StatusCode::INTERNAL_SERVER_ERROR, "internal error")),
         crate::ApiFault::Timeout => {
             let hang = state.config().api_hang;
             state.sleep_or_shutdown(hang).await;
@@ -1202,7 +1502,12 @@ pub(crate) async fn api_fault(state: &BankState, fault: crate::ApiFault, referen
     }
 }
 
-type DirectResult = (String, String, Option<PayboxTransaction>, Vec<(&'static str, String)>);
+type DirectResult = (
+    String,
+    String,
+    Option<PayboxTransaction>,
+    Vec<(&'static str, String)>,
+);
 
 fn direct_operation(state: &BankState, fields: &[(String, String)]) -> DirectResult {
     let fail = |code: &str, comment: &str| (code.to_owned(), comment.to_owned(), None, Vec::new());
@@ -1210,7 +1515,9 @@ fn direct_operation(state: &BankState, fields: &[(String, String)]) -> DirectRes
     let rang = get(fields, "RANG").unwrap_or_default();
     let ident = get(fields, "IDENTIFIANT");
     let Some(merchant) = state.config().paybox_merchants.iter().find(|m| {
-        m.site == site && same_number(&m.rang, rang) && ident.is_none_or(|i| same_number(&m.identifiant, i))
+        m.site == site
+            && same_number(&m.rang, rang)
+            && ident.is_none_or(|i| same_number(&m.identifiant, i))
     }) else {
         return fail("00006", "PAYBOX : Accès refusé ou site/rang incorrect");
     };
@@ -1223,7 +1530,10 @@ fn direct_operation(state: &BankState, fields: &[(String, String)]) -> DirectRes
         }
     };
     if !authenticated {
-        return fail("00006", "PAYBOX : Accès refusé ou site/rang incorrect, clé HMAC invalide");
+        return fail(
+            "00006",
+            "PAYBOX : Accès refusé ou site/rang incorrect, clé HMAC invalide",
+        );
     }
     let numq = get(fields, "NUMQUESTION").unwrap_or_default();
     if numq.is_empty() || numq.len() > 10 || !numq.bytes().all(|b| b.is_ascii_digit()) {
@@ -1240,7 +1550,13 @@ fn direct_operation(state: &BankState, fields: &[(String, String)]) -> DirectRes
     let numtrans = get(fields, "NUMTRANS").and_then(|v| v.parse::<u64>().ok());
     let numappel = get(fields, "NUMAPPEL").and_then(|v| v.parse::<u64>().ok());
     let reference = get(fields, "REFERENCE");
-    let amount = get(fields, "MONTANT").map(|m| if m.len() <= 10 { m.parse::<u64>().ok() } else { None });
+    let amount = get(fields, "MONTANT").map(|m| {
+        if m.len() <= 10 {
+            m.parse::<u64>().ok()
+        } else {
+            None
+        }
+    });
     if matches!(amount, Some(None)) {
         return fail("00011", "PAYBOX : Montant incorrect");
     }
@@ -1264,7 +1580,12 @@ fn direct_operation(state: &BankState, fields: &[(String, String)]) -> DirectRes
         match op {
             "00017" => {
                 let label = t.state.label().to_owned();
-                ("00000".into(), ok.into(), Some(t.clone()), vec![("STATUS", label)])
+                (
+                    "00000".into(),
+                    ok.into(),
+                    Some(t.clone()),
+                    vec![("STATUS", label)],
+                )
             }
             "00002" => {
                 if t.state != TxState::Authorized {

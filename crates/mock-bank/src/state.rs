@@ -4,13 +4,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::Error;
 use crate::config::MockBankConfig;
 use crate::journal::{Journal, JournalEntry};
 use crate::notify::Delivery;
 use crate::paybox::{PayboxSession, PayboxSigner, PayboxTransaction};
 use crate::scenario::Scenario;
 use crate::stripe_like::{IdempotencyRecord, StripeSession};
-use crate::Error;
 
 /// The state behind the router: configuration, sessions, ledger, scripts and journal.
 ///
@@ -148,9 +148,17 @@ impl BankState {
         if crate::notify::check_callback_url(url).is_err() {
             return false;
         }
-        let known = self.inner.config.stripe_accounts.iter().any(|a| a.secret_key.matches(secret_key));
+        let known = self
+            .inner
+            .config
+            .stripe_accounts
+            .iter()
+            .any(|a| a.secret_key.matches(secret_key));
         if known {
-            self.with_data(|d| d.stripe_webhook_urls.insert(secret_key.to_owned(), url.to_owned()));
+            self.with_data(|d| {
+                d.stripe_webhook_urls
+                    .insert(secret_key.to_owned(), url.to_owned())
+            });
         }
         known
     }
@@ -175,12 +183,20 @@ impl BankState {
     /// The base URL the hosted pages use, once known.
     #[must_use]
     pub fn base_url(&self) -> Option<String> {
-        self.inner.base_url.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.inner
+            .base_url
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Sets the base URL used in hosted-page links (done by [`crate::MockBank::spawn`]).
     pub fn set_base_url(&self, url: impl Into<String>) {
-        *self.inner.base_url.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(url.into());
+        *self
+            .inner
+            .base_url
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(url.into());
     }
 
     /// Stops background work (pending timers, retries); done when a [`crate::RunningBank`] drops.
@@ -213,7 +229,11 @@ impl BankState {
     }
 
     pub(crate) fn with_data<R>(&self, f: impl FnOnce(&mut Data) -> R) -> R {
-        let mut guard = self.inner.data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = self
+            .inner
+            .data
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut guard)
     }
 
