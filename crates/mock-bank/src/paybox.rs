@@ -94,7 +94,7 @@ pub enum HmacError {
 /// [`HmacError::UnsupportedHash`] or [`HmacError::BadKey`].
 pub fn hmac_hex(hash: &str, key_hex: &str, message: &[u8]) -> Result<String, HmacError> {
     let key = hex::decode(key_hex).map_err(|_| HmacError::BadKey)?;
-    raw_hmac(hash, &key, message).map(|m| hex::encode_upper(m))
+    raw_hmac(hash, &key, message).map(hex::encode_upper)
 }
 
 fn raw_hmac(hash: &str, key: &[u8], message: &[u8]) -> Result<Vec<u8>, HmacError> {
@@ -400,7 +400,7 @@ pub(crate) fn luhn_valid(pan: &str) -> bool {
         }
         sum += d;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Minor-unit exponent of an ISO 4217 numeric currency (the ones a shop may send).
