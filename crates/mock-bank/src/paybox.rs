@@ -1491,6 +1491,15 @@ pub(crate) async fn api_fault(
     fault: crate::ApiFault,
     reference: Option<&str>,
 ) -> Response {
+    // Recorded before hanging: a client that gives up closes the connection, which cancels this
+    // handler, and the journal must still show the fault.
+    let detail = match fault {
+        crate::ApiFault::Error500 => "fault_500",
+        crate::ApiFault::Timeout => "fault_timeout",
+    };
+    state.record(
+        JournalEntry::new(EntryKind::Decision, Side::Control, "api_fault", detail).reference(reference),
+    );
     match fault {
         crate::ApiFault::Error500 => Note::new(reference, "fault_500")
             .attach((StatusCode::INTERNAL_SERVER_ERROR, "internal error")),
