@@ -1,0 +1,330 @@
+//! The Stripe-like side through the public API and real HTTP on loopback.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use tpe_mock_bank::stripe_like::{self, cards};
+use tpe_mock_bank::{
+    ApiFault, DEFAULT_STRIPE_SECRET_KEY as SK, DEFAULT_STRIPE_WEBHOOK_SECRET as WHSEC, EntryKind, MockBank,
+    MockBankConfig, Outcome, RunningBank, Scenario,
+};
+
+fn stripe_vector(name: &str) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_str(include_str!("data/other-vectors.json")).unwrap();
+    v["stripe"].as_array().unwrap().iter().find(|x| x["name"] == name).unwrap().clone()
+}
+
+#[test]
+fn stripe_signature_equals_the_published_vector() {
+    let v = stripe_vector("webhook_checkout_session_completed");
+    let header = stripe_like::stripe_signature_header(
+        v["secret"].as_str().unwrap(),
+        v["timestamp"].as_i64().unwrap(),
+        v["payload"].as_str().unwrap(),
+    );
+    assert_eq!(header, v["header"].as_str().unwrap());
+}
+
+fn create_pairs(reference: &str) -> Vec<(String, String)> {
+    let v = stripe_vector("checkout_session_create_form_pairs");
+    v["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let k = p[0].as_str().unwrap().to_owned();
+            let val = if k == "client_reference_id" { reference.to_owned() } else { p[1].as_str().unwrap().to_owned() };
+            (k, val)
+        })
+        .collect()
+}
+
+struct Flow {
+    bank: RunningBank,
+    shop: Shop,
+    http: reqwest::Client,
+}
+
+async fn flow() -> Flow {
+    let bank = MockBank::spawn(MockBankConfig::for_tests()).await.unwrap();
+    let (shop, shop_url) = start_shop().await;
+    assert!(bank.set_stripe_webhook_url(SK, &format!("{shop_url}/webhook")));
+    Flow { bank, shop, http: client() }
+}
+
+impl Flow {
+    async fn create(&self, pairs: &[(String, String)], key: Option<&str>) -> reqwest::Response {
+        let mut req = self
+            .http
+            .post(format!("{}/v1/checkout/sessions", self.bank.base_url()))
+            .bearer_auth(SK)
+            .form(pairs);
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        req.send().await.unwrap()
+    }
+
+    async fn session(&self, reference: &str) -> serde_json::Value {
+        let resp = self.create(&create_pairs(reference), None).await;
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
+    }
+
+    async fn pay(&self, session: &serde_json::Value, card: &str) -> reqwest::Response {
+        self.http
+            .post(session["url"].as_str().unwrap())
+            .form(&[("card", card), ("exp", "12/39"), ("cvc", "123"), ("email", "buyer@example.com"), ("action", "pay")])
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+fn verify_webhook(r: &Received, secret: &str) -> serde_json::Value {
+    let header = r.stripe_signature.clone().expect("Stripe-Signature");
+    let t: i64 = header.split(',').find_map(|p| p.strip_prefix("t=")).unwrap().parse().unwrap();
+    let body = String::from_utf8(r.body.clone()).unwrap();
+    // Independent check with aws-lc-rs HMAC over "t.body".
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
+    let expected = hex_lower(aws_lc_rs::hmac::sign(&key, format!("{t}.{body}").as_bytes()).as_ref());
+    let v1 = header.split(',').find_map(|p| p.strip_prefix("v1=")).unwrap();
+    assert_eq!(v1, expected, "signature does not verify");
+    serde_json::from_str(&body).unwrap()
+}
+
+fn hex_lower(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[tokio::test]
+async fn hosted_checkout_pays_notifies_and_refunds() {
+    let f = flow().await;
+    let session = f.session("order-1042").await;
+    assert_eq!(session["status"], "open");
+    assert_eq!(session["amount_total"], 4200);
+    let page = f.http.get(session["url"].as_str().unwrap()).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("42,00 €") && page.contains("order-1042"), "{page}");
+    let resp = f.pay(&session, cards::ACCEPTED).await;
+    assert_eq!(resp.status(), 303);
+    let id = session["id"].as_str().unwrap();
+    assert_eq!(
+        resp.headers()["location"].to_str().unwrap(),
+        format!("https://shop.example.com/success?session_id={id}")
+    );
+    let received = f.shop.wait_for(1, 2000).await;
+    let event = verify_webhook(&received[0], WHSEC);
+    assert_eq!(event["type"], "checkout.session.completed");
+    assert_eq!(event["data"]["object"]["payment_status"], "paid");
+    assert_eq!(event["data"]["object"]["client_reference_id"], "order-1042");
+    let got: serde_json::Value = f
+        .http
+        .get(format!("{}/v1/checkout/sessions/{id}", f.bank.base_url()))
+        .bearer_auth(SK)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((got["status"].as_str(), got["payment_status"].as_str()), (Some("complete"), Some("paid")));
+    let pi = got["payment_intent"].as_str().unwrap().to_owned();
+    let refund = |amount: &'static str| {
+        f.http
+            .post(format!("{}/v1/refunds", f.bank.base_url()))
+            .bearer_auth(SK)
+            .form(&[("payment_intent", pi.as_str()), ("amount", amount)])
+            .send()
+    };
+    let r = refund("4000").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r: serde_json::Value = r.json().await.unwrap();
+    assert_eq!((r["object"].as_str(), r["status"].as_str(), r["amount"].as_u64()), (Some("refund"), Some("succeeded"), Some(4000)));
+    let r = refund("201").await.unwrap();
+    assert_eq!(r.status(), 400);
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["type"], "invalid_request_error");
+    assert_eq!(e["error"]["code"], "amount_too_large");
+    let j = f.bank.journal();
+    assert!(j.iter().any(|e| e.kind == EntryKind::Notification && e.detail == "checkout.session.completed" && e.status == Some(200)));
+}
+
+#[tokio::test]
+async fn declines_stay_on_the_page_and_a_later_card_pays() {
+    let f = flow().await;
+    let session = f.session("order-decline").await;
+    let resp = f.pay(&session, cards::INSUFFICIENT_FUNDS).await;
+    assert_eq!(resp.status(), 402);
+    assert!(resp.text().await.unwrap().contains("insufficient_funds"));
+    for card in [cards::GENERIC_DECLINE, cards::EXPIRED_CARD] {
+        assert_eq!(f.pay(&session, card).await.status(), 402);
+    }
+    assert!(f.shop.received().is_empty());
+    assert_eq!(f.pay(&session, cards::ACCEPTED).await.status(), 303);
+    let received = f.shop.wait_for(1, 2000).await;
+    assert_eq!(received.len(), 1);
+    let details: Vec<_> = f
+        .bank
+        .journal()
+        .into_iter()
+        .filter(|e| e.kind == EntryKind::Decision)
+        .map(|e| e.detail)
+        .collect();
+    assert_eq!(details, ["insufficient_funds", "generic_decline", "expired_card", "paid"]);
+}
+
+#[tokio::test]
+async fn delayed_payment_completes_unpaid_then_async_events() {
+    let f = flow().await;
+    let s1 = f.session("order-async-ok").await;
+    f.pay(&s1, cards::DELAYED_SUCCEEDS).await;
+    let s2 = f.session("order-async-ko").await;
+    f.pay(&s2, cards::DELAYED_FAILS).await;
+    let received = f.shop.wait_for(4, 3000).await;
+    let events: Vec<(String, String, String)> = received
+        .iter()
+        .map(|r| {
+            let e = verify_webhook(r, WHSEC);
+            (
+                e["data"]["object"]["client_reference_id"].as_str().unwrap().to_owned(),
+                e["type"].as_str().unwrap().to_owned(),
+                e["data"]["object"]["payment_status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let of = |r: &str| events.iter().filter(|e| e.0 == r).map(|e| (e.1.clone(), e.2.clone())).collect::<Vec<_>>();
+    assert_eq!(
+        of("order-async-ok"),
+        [
+            ("checkout.session.completed".into(), "unpaid".into()),
+            ("checkout.session.async_payment_succeeded".into(), "paid".into())
+        ]
+    );
+    assert_eq!(
+        of("order-async-ko"),
+        [
+            ("checkout.session.completed".into(), "unpaid".into()),
+            ("checkout.session.async_payment_failed".into(), "unpaid".into())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn idempotency_auth_and_validation_errors() {
+    let f = flow().await;
+    let pairs = create_pairs("order-idem");
+    let a = f.create(&pairs, Some("key-1")).await;
+    let b = f.create(&pairs, Some("key-1")).await;
+    assert_eq!(a.status(), 200);
+    assert_eq!(b.headers().get("Idempotent-Replayed").map(|v| v.to_str().unwrap()), Some("true"));
+    assert_eq!(a.text().await.unwrap(), b.text().await.unwrap());
+    let mut other = pairs.clone();
+    other[7].1 = "4300".into();
+    let c = f.create(&other, Some("key-1")).await;
+    assert_eq!(c.status(), 400);
+    let e: serde_json::Value = c.json().await.unwrap();
+    assert_eq!(e["error"]["type"], "idempotency_error");
+    for k in ["type", "code", "decline_code", "message", "param"] {
+        assert!(e["error"].get(k).is_some(), "{k}");
+    }
+    // Without a key, two sessions.
+    let x: serde_json::Value = f.create(&pairs, None).await.json().await.unwrap();
+    let y: serde_json::Value = f.create(&pairs, None).await.json().await.unwrap();
+    assert_ne!(x["id"], y["id"]);
+    // Bad key.
+    let r = f
+        .http
+        .post(format!("{}/v1/checkout/sessions", f.bank.base_url()))
+        .bearer_auth("sk_test_wrong")
+        .form(&pairs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // Unknown parameter is named.
+    let mut bad = pairs.clone();
+    bad.push(("amount".into(), "4200".into()));
+    let r = f.create(&bad, None).await;
+    assert_eq!(r.status(), 400);
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["param"], "amount");
+    // Unknown session.
+    let r = f
+        .http
+        .get(format!("{}/v1/checkout/sessions/cs_test_nope", f.bank.base_url()))
+        .bearer_auth(SK)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn webhook_faults_retries_wrong_signature_duplicates_and_expiry() {
+    let f = flow().await;
+    f.shop.answer_with(&[500, 500, 500]);
+    let s = f.session("order-retry").await;
+    f.pay(&s, cards::ACCEPTED).await;
+    let (j, ok) = f.bank.wait_for_journal(Duration::from_secs(5), |j| j.iter().any(|e| e.detail == "gave_up")).await;
+    assert!(ok);
+    assert_eq!(j.iter().filter(|e| e.kind == EntryKind::Notification).count(), 3);
+    f.bank.clear_journal();
+    f.bank.script("order-wrong", Scenario { wrong_signature: true, duplicate: 1, ..Scenario::default() });
+    let s = f.session("order-wrong").await;
+    f.pay(&s, cards::ACCEPTED).await;
+    let received = f.shop.wait_for(5, 3000).await;
+    let wrong: Vec<_> = received[3..].to_vec();
+    assert_eq!(wrong.len(), 2);
+    let body = String::from_utf8(wrong[0].body.clone()).unwrap();
+    let header = wrong[0].stripe_signature.clone().unwrap();
+    let t: i64 = header.split(',').find_map(|p| p.strip_prefix("t=")).unwrap().parse().unwrap();
+    assert_ne!(header, stripe_like::stripe_signature_header(WHSEC, t, &body));
+    // Scripted refusal and expiry.
+    f.bank.script("order-refused", Scenario::outcome(Outcome::Refuse { code: "lost_card".into() }));
+    let s = f.session("order-refused").await;
+    let page = f.pay(&s, cards::ACCEPTED).await.text().await.unwrap();
+    assert!(page.contains("lost_card"));
+    let r = f
+        .http
+        .post(format!("{}/v1/checkout/sessions/{}/expire", f.bank.base_url(), s["id"].as_str().unwrap()))
+        .bearer_auth(SK)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let received = f.shop.wait_for(6, 3000).await;
+    let last = verify_webhook(received.last().unwrap(), WHSEC);
+    assert_eq!(last["type"], "checkout.session.expired");
+}
+
+#[tokio::test]
+async fn api_faults_500_and_timeout() {
+    let f = flow().await;
+    f.bank.script("order-500", Scenario { api_fault: Some(ApiFault::Error500), ..Scenario::default() });
+    assert_eq!(f.create(&create_pairs("order-500"), Some("k")).await.status(), 500);
+    // Not stored: the same key works once the fault is gone.
+    f.bank.clear_script("order-500");
+    assert_eq!(f.create(&create_pairs("order-500"), Some("k")).await.status(), 200);
+    f.bank.script("order-slow", Scenario { api_fault: Some(ApiFault::Timeout), ..Scenario::default() });
+    let err = f
+        .http
+        .post(format!("{}/v1/checkout/sessions", f.bank.base_url()))
+        .bearer_auth(SK)
+        .form(&create_pairs("order-slow"))
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout());
+    // Abandon: no webhook.
+    f.bank.script("order-gone", Scenario::outcome(Outcome::Abandon));
+    let s = f.session("order-gone").await;
+    assert_eq!(f.pay(&s, cards::ACCEPTED).await.status(), 200);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(f.shop.received().is_empty());
+    let j = f.bank.journal();
+    assert!(j.iter().any(|e| e.detail == "fault_500") && j.iter().any(|e| e.detail == "fault_timeout"));
+    assert!(j.iter().any(|e| e.kind == EntryKind::Decision && e.detail == "abandoned"));
+}
