@@ -1,0 +1,397 @@
+//! The [`Engine`]: checkouts, manual validation and the read views.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+use tpe_core::clock::SystemClock;
+use tpe_core::lifecycle::{CheckoutState, Event, retraction_time};
+use tpe_core::{
+    Amount, CheckoutStatus, Clock, Customer, Lang, PaymentProvider, PaymentReference,
+    PaymentRequest, ProviderId, Redirect, ReferenceGenerator, Registry, ReturnUrls, Timestamp,
+};
+
+use crate::error::{BuildError, CheckoutError, EngineError};
+use crate::hook::{NoHook, PaymentRecordHook};
+use crate::mailer::Mailer;
+use crate::settings::ShopSettings;
+use crate::store::{
+    CheckoutDetail, CheckoutInfo, CheckoutRecord, EngineStore, NewCheckout, Page, PaymentRecord,
+};
+use crate::templates::Templates;
+
+/// What the shop asks for when the customer clicks "Valider ma commande".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutRequest {
+    /// The customer as the shop holds them (checked here, PSD2).
+    pub customer: Customer,
+    /// Amount to pay (> 0).
+    pub amount: Amount,
+    /// What is paid (cut at 200 characters).
+    pub description: String,
+    /// Number of items.
+    pub item_count: u32,
+    /// Planned delivery date: an unpaid checkout is retracted the day after.
+    pub delivery: jiff::civil::Date,
+    /// The shop's order (cart) this checkout pays; several checkouts may share one.
+    pub shop_order_id: Option<String>,
+    /// The customer's language (default: the shop's).
+    pub language: Option<Lang>,
+}
+
+/// A started checkout: send the customer's browser to `redirect`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedCheckout {
+    /// The new payment reference.
+    pub reference: PaymentReference,
+    /// The bank's page.
+    pub redirect: Redirect,
+}
+
+/// Tunable delays of the engine's background work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timings {
+    /// How long after creation a checkout awaiting payment is first queried at the bank.
+    pub reconcile_after: jiff::SignedDuration,
+    /// First reconciliation backoff; doubled at each attempt.
+    pub reconcile_backoff: jiff::SignedDuration,
+    /// Longest reconciliation backoff.
+    pub reconcile_backoff_max: jiff::SignedDuration,
+    /// First delivery retry of an effect; doubled at each attempt.
+    pub relay_backoff: jiff::SignedDuration,
+    /// Longest delivery retry delay.
+    pub relay_backoff_max: jiff::SignedDuration,
+    /// How long a claimed item stays reserved to one engine instance.
+    pub lease: jiff::SignedDuration,
+    /// Items taken per claim.
+    pub batch: u32,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Self {
+            reconcile_after: jiff::SignedDuration::from_mins(15),
+            reconcile_backoff: jiff::SignedDuration::from_mins(15),
+            reconcile_backoff_max: jiff::SignedDuration::from_hours(6),
+            relay_backoff: jiff::SignedDuration::from_secs(30),
+            relay_backoff_max: jiff::SignedDuration::from_hours(1),
+            lease: jiff::SignedDuration::from_mins(5),
+            batch: 100,
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) registry: Registry,
+    pub(crate) store: Arc<dyn EngineStore>,
+    pub(crate) mailer: Arc<dyn Mailer>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) hook: Arc<dyn PaymentRecordHook>,
+    pub(crate) settings: ShopSettings,
+    pub(crate) templates: Templates,
+    pub(crate) timings: Timings,
+    pub(crate) references: ReferenceGenerator,
+    pub(crate) rejected: AtomicU64,
+}
+
+/// The service a shop links: see the crate documentation.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("providers", &self.inner.registry.len())
+            .field("store", &self.inner.store)
+            .field("mailer", &self.inner.mailer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`Engine`].
+#[derive(Debug)]
+pub struct EngineBuilder {
+    registry: Registry,
+    store: Arc<dyn EngineStore>,
+    mailer: Arc<dyn Mailer>,
+    settings: ShopSettings,
+    clock: Arc<dyn Clock>,
+    hook: Arc<dyn PaymentRecordHook>,
+    timings: Timings,
+}
+
+impl EngineBuilder {
+    /// Sets the clock (default: the system clock).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Sets the accounting hook (default: none).
+    #[must_use]
+    pub fn hook(mut self, hook: Arc<dyn PaymentRecordHook>) -> Self {
+        self.hook = hook;
+        self
+    }
+
+    /// Sets the delays.
+    #[must_use]
+    pub fn timings(mut self, timings: Timings) -> Self {
+        self.timings = timings;
+        self
+    }
+
+    /// Builds the engine, loading and checking the e-mail templates.
+    ///
+    /// # Errors
+    /// [`BuildError`] without providers or with a broken template.
+    pub fn build(self) -> Result<Engine, BuildError> {
+        if self.registry.is_empty() {
+            return Err(BuildError::NoProvider);
+        }
+        let templates = Templates::load(self.settings.templates_dir.as_deref())?;
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                registry: self.registry,
+                store: self.store,
+                mailer: self.mailer,
+                clock: self.clock,
+                hook: self.hook,
+                settings: self.settings,
+                templates,
+                timings: self.timings,
+                references: ReferenceGenerator::new(),
+                rejected: AtomicU64::new(0),
+            }),
+        })
+    }
+}
+
+impl Engine {
+    /// Starts building an engine.
+    pub fn builder(
+        registry: Registry,
+        store: Arc<dyn EngineStore>,
+        mailer: Arc<dyn Mailer>,
+        settings: ShopSettings,
+    ) -> EngineBuilder {
+        EngineBuilder {
+            registry,
+            store,
+            mailer,
+            settings,
+            clock: Arc::new(SystemClock),
+            hook: Arc::new(NoHook),
+            timings: Timings::default(),
+        }
+    }
+
+    /// The shop's settings.
+    pub fn settings(&self) -> &ShopSettings {
+        &self.inner.settings
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn EngineStore> {
+        &self.inner.store
+    }
+
+    /// The current time by the engine's clock.
+    pub fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+
+    /// Notifications rejected since start (forged, malformed, unknown reference): the
+    /// manager's view shows it.
+    pub fn rejected_notifications(&self) -> u64 {
+        self.inner.rejected.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn provider(&self, id: &str) -> Option<&Arc<dyn PaymentProvider>> {
+        self.inner.registry.by_name(id)
+    }
+
+    /// Starts a checkout (event 1): checks the customer's data (PSD2) first — nothing is
+    /// created and nothing sent when it is incomplete — then stores the checkout awaiting
+    /// payment *before* asking the provider for the redirect, so a fast bank's notification
+    /// always finds it.
+    ///
+    /// # Errors
+    /// [`CheckoutError`]; see its variants.
+    pub async fn start_checkout(
+        &self,
+        provider: &ProviderId,
+        request: CheckoutRequest,
+    ) -> Result<StartedCheckout, CheckoutError> {
+        let p = self
+            .inner
+            .registry
+            .get(provider)
+            .ok_or_else(|| CheckoutError::UnknownProvider(provider.to_string()))?
+            .clone();
+        let customer = request.customer.validate_for_payment()?;
+        if request.amount.is_zero() {
+            return Err(CheckoutError::ZeroAmount);
+        }
+        if let Some(o) = &request.shop_order_id
+            && (o.is_empty() || o.len() > 64 || o.chars().any(char::is_control))
+        {
+            return Err(CheckoutError::InvalidInput {
+                field: "shop_order_id",
+                reason: "must have 1 to 64 bytes and no control character",
+            });
+        }
+        let settings = &self.inner.settings;
+        let retract_at = retraction_time(request.delivery, &settings.time_zone).map_err(|_| {
+            CheckoutError::InvalidInput {
+                field: "delivery",
+                reason: "the date is out of range",
+            }
+        })?;
+        let now = self.inner.clock.now();
+        let reference = self.inner.references.next(now);
+        let language = request.language.unwrap_or(settings.language);
+        let urls = ReturnUrls {
+            accepted: settings.return_url(&reference, "accepted")?,
+            refused: settings.return_url(&reference, "refused")?,
+            cancelled: settings.return_url(&reference, "cancelled")?,
+            pending: settings.return_url(&reference, "pending")?,
+            notify: settings.notify_url(provider)?,
+        };
+        let payment = PaymentRequest::new(
+            reference.clone(),
+            request.amount,
+            customer.clone(),
+            request.description,
+            request.item_count,
+            urls,
+            language,
+        );
+        self.inner
+            .store
+            .create_checkout(NewCheckout {
+                state: CheckoutState::new(
+                    reference.clone(),
+                    provider.clone(),
+                    request.amount,
+                    request.shop_order_id,
+                    retract_at,
+                ),
+                info: CheckoutInfo {
+                    customer_name: format!("{} {}", customer.first_name, customer.last_name),
+                    customer_email: customer.email.clone(),
+                    language,
+                    description: payment.description.clone(),
+                    item_count: payment.item_count,
+                    delivery: request.delivery,
+                    created_at: now,
+                },
+            })
+            .await?;
+        let redirect =
+            p.prepare(&payment, now)
+                .await
+                .map_err(|source| CheckoutError::Provider {
+                    reference: reference.clone(),
+                    source,
+                })?;
+        tracing::info!(%reference, provider = %provider, "checkout started");
+        Ok(StartedCheckout {
+            reference,
+            redirect,
+        })
+    }
+
+    /// A manager validates a checkout by hand (event 9): payment record marked manual,
+    /// confirmation e-mail to the customer, audit row with the author and the note.
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidInput`] for an empty author or an overlong note;
+    /// [`EngineError::Store`] when the checkout is unknown or not awaiting payment
+    /// ([`crate::StoreError::Transition`]).
+    pub async fn validate_manually(
+        &self,
+        reference: &PaymentReference,
+        author: &str,
+        note: &str,
+    ) -> Result<CheckoutState, EngineError> {
+        let author = author.trim();
+        if author.is_empty() || author.len() > 200 || author.chars().any(char::is_control) {
+            return Err(EngineError::InvalidInput {
+                field: "author",
+                reason: "must have 1 to 200 bytes and no control character",
+            });
+        }
+        if note.len() > 2000 {
+            return Err(EngineError::InvalidInput {
+                field: "note",
+                reason: "must have at most 2000 bytes",
+            });
+        }
+        let now = self.inner.clock.now();
+        let applied = self
+            .inner
+            .store
+            .apply_event(
+                reference,
+                Event::ManualValidation {
+                    author: author.to_owned(),
+                    note: note.to_owned(),
+                },
+                now,
+            )
+            .await?;
+        tracing::info!(%reference, "checkout validated by hand");
+        Ok(applied.state)
+    }
+
+    /// One checkout (for the status endpoint and return pages).
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub async fn checkout(
+        &self,
+        reference: &PaymentReference,
+    ) -> Result<Option<CheckoutRecord>, EngineError> {
+        Ok(self.inner.store.checkout(reference).await?)
+    }
+
+    /// One checkout by payment reference with its bank transactions, effects and audit trail.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub async fn checkout_detail(
+        &self,
+        reference: &PaymentReference,
+    ) -> Result<Option<CheckoutDetail>, EngineError> {
+        Ok(self.inner.store.checkout_detail(reference).await?)
+    }
+
+    /// Checkouts in a state, e.g. the guide's filter "En attente de paiement".
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub async fn checkouts_by_state(
+        &self,
+        status: CheckoutStatus,
+        page: Page,
+    ) -> Result<Vec<CheckoutRecord>, EngineError> {
+        Ok(self.inner.store.checkouts_by_state(status, page).await?)
+    }
+
+    /// Payment records ("versements") with `from <= date < to`, for accounting.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub async fn payment_records(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<PaymentRecord>, EngineError> {
+        Ok(self.inner.store.payment_records(from, to).await?)
+    }
+}

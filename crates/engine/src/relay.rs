@@ -1,0 +1,239 @@
+//! The effects relay: delivers outbox rows after commit, at least once, deduplicated by their
+//! stable id (e-mail `Message-ID`, hook record id), so effectively once.
+
+use serde_json::json;
+use tpe_core::lifecycle::{Alert, Effect};
+use tpe_core::{Lang, Timestamp};
+
+use crate::engine::Engine;
+use crate::mailer::Email;
+use crate::store::{CheckoutRecord, OutboxItem, StoreError};
+use crate::templates::TemplateName;
+
+/// What one relay pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RelayReport {
+    /// Rows delivered and marked.
+    pub delivered: u32,
+    /// Rows that failed and were rescheduled.
+    pub failed: u32,
+}
+
+/// The stable `Message-ID` (without angle brackets) of the e-mail of outbox row `id`.
+pub fn message_id(id: i64, reference: &str, sender: &str) -> String {
+    let domain = sender
+        .rsplit_once('@')
+        .map_or("tpe.invalid", |(_, d)| d.trim_end_matches('>'));
+    format!("tpe-effect-{id}.{reference}@{domain}")
+}
+
+fn backoff(
+    attempts: u32,
+    first: jiff::SignedDuration,
+    max: jiff::SignedDuration,
+) -> jiff::SignedDuration {
+    let factor = 1i32.checked_shl(attempts.min(20)).unwrap_or(i32::MAX);
+    first.checked_mul(factor).unwrap_or(max).min(max)
+}
+
+impl Engine {
+    /// Delivers the outbox rows due at `now` (one batch per call, until none is left).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the outbox cannot be read or marked.
+    pub async fn run_relay_once(&self, now: Timestamp) -> Result<RelayReport, StoreError> {
+        let t = self.inner.timings;
+        let mut report = RelayReport::default();
+        loop {
+            let items = self
+                .inner
+                .store
+                .claim_outbox(now, t.batch, t.lease)
+                .await?;
+            if items.is_empty() {
+                return Ok(report);
+            }
+            for item in items {
+                match self.deliver(&item, now).await {
+                    Ok(()) => {
+                        self.inner.store.mark_delivered(item.id, now).await?;
+                        report.delivered = report.delivered.saturating_add(1);
+                    }
+                    Err(e) => {
+                        let delay = backoff(item.attempts, t.relay_backoff, t.relay_backoff_max);
+                        let next = now.checked_add(delay).unwrap_or(now);
+                        tracing::warn!(
+                            id = item.id, reference = %item.reference, kind = item.effect.kind(),
+                            attempts = item.attempts + 1, error = %e,
+                            "effect delivery failed, rescheduled"
+                        );
+                        self.inner.store.reschedule(item.id, next, &e).await?;
+                        report.failed = report.failed.saturating_add(1);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn deliver(&self, item: &OutboxItem, now: Timestamp) -> Result<(), String> {
+        let inner = &self.inner;
+        let checkout = || async {
+            inner
+                .store
+                .checkout(&item.reference)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("checkout {} is gone", item.reference))
+        };
+        let manager = inner.settings.language;
+        match &item.effect {
+            Effect::RecordPayment {
+                amount,
+                bank_transaction_id,
+                source,
+            } => {
+                let c = checkout().await?;
+                let view = crate::hook::PaymentRecordView {
+                    id: item.id,
+                    reference: item.reference.clone(),
+                    shop_order_id: c.state.shop_order_id.clone(),
+                    amount: *amount,
+                    bank_transaction_id: bank_transaction_id.clone(),
+                    source: source.clone(),
+                    at: now,
+                };
+                inner.hook.record(&view).await.map_err(|e| e.to_string())
+            }
+            Effect::ConfirmToCustomer => {
+                let c = checkout().await?;
+                let to = c.info.customer_email.clone();
+                self.send(item, &c, TemplateName::Confirmation, c.info.language, to, json!({}), now)
+                    .await
+            }
+            Effect::NotifyManagerOfRefusal {
+                bank_transaction_id,
+                reason,
+            } => {
+                let c = checkout().await?;
+                let extra = json!({
+                    "bank_transaction_id": bank_transaction_id,
+                    "code": reason.code(),
+                    "reason_kind": reason.kind().as_str(),
+                    "explanation_fr": reason.bank_text(Lang::Fr),
+                    "explanation_en": reason.bank_text(Lang::En),
+                    "advice_fr": reason.retry_advice().describe(Lang::Fr),
+                    "advice_en": reason.retry_advice().describe(Lang::En),
+                });
+                let to = inner.settings.manager_email.clone();
+                self.send(item, &c, TemplateName::Refusal, manager, to, extra, now)
+                    .await
+            }
+            Effect::AlertManager(alert) => {
+                let c = checkout().await?;
+                let (name, extra) = match alert {
+                    Alert::AmountMismatch {
+                        expected,
+                        received,
+                        bank_transaction_id,
+                    } => (
+                        TemplateName::AlertAmountMismatch,
+                        json!({"expected": expected.to_string(), "received": received.to_string(),
+                               "bank_transaction_id": bank_transaction_id}),
+                    ),
+                    Alert::PaidAfterRetraction {
+                        bank_transaction_id,
+                    } => (
+                        TemplateName::AlertPaidAfterRetraction,
+                        json!({"bank_transaction_id": bank_transaction_id}),
+                    ),
+                    Alert::PaidTwice {
+                        other,
+                        bank_transaction_id,
+                    } => (
+                        TemplateName::AlertPaidTwice,
+                        json!({"other_reference": other.as_ref().map(ToString::to_string),
+                               "bank_transaction_id": bank_transaction_id}),
+                    ),
+                    _ => {
+                        tracing::warn!(id = item.id, "alert of an unknown kind not sent");
+                        return Ok(());
+                    }
+                };
+                let to = inner.settings.manager_email.clone();
+                self.send(item, &c, name, manager, to, extra, now).await
+            }
+            // Carried out by the store inside the transaction.
+            Effect::Quarantine { .. } | Effect::SupersedeSiblings => Ok(()),
+            other => {
+                tracing::warn!(id = item.id, kind = other.kind(), "effect of an unknown kind skipped");
+                Ok(())
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)] // one private call site shape, clearer than a struct
+    async fn send(
+        &self,
+        item: &OutboxItem,
+        c: &CheckoutRecord,
+        name: TemplateName,
+        lang: Lang,
+        to: String,
+        extra: serde_json::Value,
+        now: Timestamp,
+    ) -> Result<(), String> {
+        let s = &self.inner.settings;
+        let mut ctx = json!({
+            "shop_name": s.shop_name,
+            "reference": item.reference.as_str(),
+            "customer_name": c.info.customer_name,
+            "customer_email": c.info.customer_email,
+            "amount": c.state.amount.to_string(),
+            "description": c.info.description,
+            "shop_order_id": c.state.shop_order_id,
+        });
+        if let (Some(ctx), serde_json::Value::Object(extra)) = (ctx.as_object_mut(), extra) {
+            ctx.extend(extra);
+        }
+        let rendered = self
+            .inner
+            .templates
+            .render(name, lang, &ctx)
+            .map_err(|e| e.to_string())?;
+        let email = Email {
+            message_id: message_id(item.id, item.reference.as_str(), &s.sender_email),
+            from: s.sender_email.clone(),
+            to,
+            subject: rendered.subject,
+            body: rendered.body,
+            date: now,
+        };
+        self.inner
+            .mailer
+            .send(&email)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let f = jiff::SignedDuration::from_secs(30);
+        let m = jiff::SignedDuration::from_hours(1);
+        assert_eq!(backoff(0, f, m), f);
+        assert_eq!(backoff(1, f, m), jiff::SignedDuration::from_secs(60));
+        assert_eq!(backoff(40, f, m), m);
+    }
+
+    #[test]
+    fn message_ids_are_stable_and_per_effect() {
+        let a = message_id(7, "REF", "Boutique <shop@example.fr>");
+        assert_eq!(a, "tpe-effect-7.REF@example.fr");
+        assert_eq!(a, message_id(7, "REF", "Boutique <shop@example.fr>"));
+        assert_ne!(a, message_id(8, "REF", "shop@example.fr"));
+    }
+}

@@ -1,0 +1,242 @@
+//! The axum routes a shop mounts: bank notifications, browser return pages and a JSON status
+//! endpoint for polling.
+//!
+//! Under the settings' route prefix (default `tpe`):
+//! - `GET|POST /tpe/notify/{provider}` — the bank's server-to-server notification, raw query and
+//!   body passed byte for byte to the provider;
+//! - `GET|POST /tpe/return/{reference}` — the customer's browser; shows the stored state, never
+//!   changes it;
+//! - `GET /tpe/status/{reference}` — JSON `{reference, status, ...}` for polling.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use tpe_core::{CheckoutStatus, HttpMethod, Lang, OutcomeKind, PaymentReference, RawNotification};
+
+use crate::engine::Engine;
+
+/// Largest request body accepted (a bank notification is far smaller).
+pub const MAX_BODY: usize = RawNotification::MAX_BODY;
+
+/// Time budget of one request, under every bank's own timeout.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Engine {
+    /// The routes, ready to merge into the shop's router or to serve alone.
+    ///
+    /// Serve with `into_make_service_with_connect_info::<SocketAddr>()` to have the peer
+    /// address in the security log lines.
+    pub fn router(&self) -> Router {
+        let prefix = self.settings().route_prefix.trim_matches('/').to_owned();
+        Router::new()
+            .route(
+                &format!("/{prefix}/notify/{{provider}}"),
+                get(notify).post(notify),
+            )
+            .route(
+                &format!("/{prefix}/return/{{reference}}"),
+                get(browser_return).post(browser_return),
+            )
+            .route(&format!("/{prefix}/status/{{reference}}"), get(status))
+            .layer(DefaultBodyLimit::max(MAX_BODY))
+            .layer(RequestBodyLimitLayer::new(MAX_BODY))
+            // A request that runs out of time is retried by the bank: 503, never 3xx.
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                REQUEST_TIMEOUT,
+            ))
+            // The query of a notification carries signatures: spans get the path only.
+            .layer(
+                TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                    tracing::info_span!("tpe_http", method = %req.method(), path = %req.uri().path())
+                }),
+            )
+            .with_state(self.clone())
+    }
+}
+
+async fn notify(State(engine): State<Engine>, Path(provider): Path<String>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let method = if parts.method == Method::GET {
+        HttpMethod::Get
+    } else {
+        HttpMethod::Post
+    };
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let body: Bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "too large\n").into_response(),
+    };
+    let query = Bytes::copy_from_slice(parts.uri.query().unwrap_or("").as_bytes());
+    let raw = match RawNotification::new(method, query, body, parts.headers, peer) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(target: "tpe::security", error = %e, "notification too large");
+            return (StatusCode::PAYLOAD_TOO_LARGE, "too large\n").into_response();
+        }
+    };
+    let r = engine.handle_notification(&provider, &raw).await;
+    let mut resp = (
+        StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        r.body,
+    )
+        .into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(r.content_type),
+    );
+    resp
+}
+
+async fn status(State(engine): State<Engine>, Path(reference): Path<String>) -> Response {
+    let Ok(reference) = PaymentReference::parse(&reference) else {
+        return (StatusCode::NOT_FOUND, "unknown reference\n").into_response();
+    };
+    match engine.checkout(&reference).await {
+        Ok(Some(c)) => axum::Json(serde_json::json!({
+            "reference": reference.as_str(),
+            "status": c.state.status.as_str(),
+            "amount": c.state.amount.to_string(),
+            "amount_mismatch": c.state.amount_mismatch,
+            "superseded_by": c.state.superseded_by.as_ref().map(PaymentReference::as_str),
+        }))
+        .into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, "unknown reference\n").into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable\n").into_response(),
+    }
+}
+
+/// What the return page says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PageKind {
+    Validated,
+    NotYet,
+    Refused,
+    Retracted,
+    PaidLate,
+}
+
+async fn browser_return(State(engine): State<Engine>, Path(reference): Path<String>) -> Response {
+    let Ok(reference) = PaymentReference::parse(&reference) else {
+        return (StatusCode::NOT_FOUND, "unknown reference\n").into_response();
+    };
+    let detail = match engine.checkout_detail(&reference).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return (StatusCode::NOT_FOUND, "unknown reference\n").into_response(),
+        Err(_) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable\n").into_response();
+        }
+    };
+    let kind = match detail.checkout.state.status {
+        CheckoutStatus::Valid => PageKind::Validated,
+        CheckoutStatus::Retracted => PageKind::Retracted,
+        CheckoutStatus::PaidAfterRetraction => PageKind::PaidLate,
+        // Awaiting: refused when the latest verdict of the bank was a refusal.
+        _ => match detail.bank_transactions.last().map(|t| t.outcome) {
+            Some(OutcomeKind::Refused | OutcomeKind::Cancelled) => PageKind::Refused,
+            _ => PageKind::NotYet,
+        },
+    };
+    let lang = detail.checkout.info.language;
+    let s = engine.settings();
+    let back = s
+        .order_summary_url
+        .clone()
+        .unwrap_or_else(|| s.public_base_url.clone());
+    let html = return_page(kind, lang, &s.shop_name, reference.as_str(), back.as_str());
+    let mut resp = (StatusCode::OK, html).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn return_page(kind: PageKind, lang: Lang, shop: &str, reference: &str, back: &str) -> String {
+    let fr = lang == Lang::Fr;
+    let (title, text) = match (kind, fr) {
+        (PageKind::Validated, true) => (
+            "Paiement validé",
+            "Merci ! Votre paiement est validé et votre commande confirmée.",
+        ),
+        (PageKind::Validated, false) => (
+            "Payment confirmed",
+            "Thank you! Your payment is confirmed and your order validated.",
+        ),
+        (PageKind::NotYet, true) => (
+            "Paiement pas encore validé",
+            "Nous attendons la confirmation de la banque. Cette page se met à jour automatiquement.",
+        ),
+        (PageKind::NotYet, false) => (
+            "Payment not confirmed yet",
+            "We are waiting for the bank's confirmation. This page refreshes automatically.",
+        ),
+        (PageKind::Refused, true) => (
+            "Paiement refusé",
+            "La banque a refusé le paiement. Vous pouvez revenir à votre commande pour réessayer.",
+        ),
+        (PageKind::Refused, false) => (
+            "Payment refused",
+            "The bank refused the payment. You can go back to your order and try again.",
+        ),
+        (PageKind::Retracted, true) => (
+            "Commande rétractée",
+            "Cette commande n'a pas été payée à temps et a été rétractée.",
+        ),
+        (PageKind::Retracted, false) => (
+            "Order retracted",
+            "This order was not paid in time and has been retracted.",
+        ),
+        (PageKind::PaidLate, true) => (
+            "Paiement reçu",
+            "Votre paiement a été reçu après l'échéance : la boutique va vous contacter.",
+        ),
+        (PageKind::PaidLate, false) => (
+            "Payment received",
+            "Your payment arrived after the deadline: the shop will contact you.",
+        ),
+    };
+    let refresh = if kind == PageKind::NotYet {
+        "<meta http-equiv=\"refresh\" content=\"5\">\n"
+    } else {
+        ""
+    };
+    let link = if matches!(kind, PageKind::Refused | PageKind::Retracted) {
+        let label = if fr {
+            "Revenir au récapitulatif de la commande"
+        } else {
+            "Back to the order summary"
+        };
+        format!(
+            "<p><a href=\"{}\">{label}</a></p>\n",
+            html_escape::encode_double_quoted_attribute(back)
+        )
+    } else {
+        String::new()
+    };
+    let ref_label = if fr {
+        "Référence du paiement"
+    } else {
+        "Payment reference"
+    };
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\n{refresh}<title>{title} — {}</title></head>\n<body>\n<h1>{title}</h1>\n<p>{text}</p>\n<p>{ref_label} : <code>{}</code></p>\n{link}</body></html>\n",
+        if fr { "fr" } else { "en" },
+        html_escape::encode_text(shop),
+        html_escape::encode_text(reference),
+    )
+}
