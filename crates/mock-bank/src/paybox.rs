@@ -1498,7 +1498,8 @@ pub(crate) async fn api_fault(
         crate::ApiFault::Timeout => "fault_timeout",
     };
     state.record(
-        JournalEntry::new(EntryKind::Decision, Side::Control, "api_fault", detail).reference(reference),
+        JournalEntry::new(EntryKind::Decision, Side::Control, "api_fault", detail)
+            .reference(reference),
     );
     match fault {
         crate::ApiFault::Error500 => Note::new(reference, "fault_500")

@@ -1,4 +1,5 @@
 //! The Paybox side through the public API and real HTTP on loopback.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions panic on purpose
 
 mod common;
 
@@ -7,13 +8,15 @@ use std::time::Duration;
 use common::*;
 use tpe_mock_bank::paybox::{self, cards};
 use tpe_mock_bank::{
-    ApiFault, EntryKind, MockBank, MockBankConfig, Outcome, PayboxMerchant, RunningBank, Scenario, Secret,
+    ApiFault, EntryKind, MockBank, MockBankConfig, Outcome, PayboxMerchant, RunningBank, Scenario,
+    Secret,
 };
 
 const PAGE: &str = "/cgi/MYchoix_pagepaiement.cgi";
 
 fn vectors() -> Vec<serde_json::Value> {
-    let v: serde_json::Value = serde_json::from_str(include_str!("data/paybox-vectors.json")).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(include_str!("data/paybox-vectors.json")).unwrap();
     v["hmac_request"].as_array().unwrap().clone()
 }
 
@@ -22,9 +25,17 @@ fn vector_fields(v: &serde_json::Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p[0].as_str().unwrap().to_owned(), p[1].as_str().unwrap().to_owned()))
+        .map(|p| {
+            (
+                p[0].as_str().unwrap().to_owned(),
+                p[1].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
-    fields.push(("PBX_HMAC".into(), v["expected_hmac_hex_upper"].as_str().unwrap().to_owned()));
+    fields.push((
+        "PBX_HMAC".into(),
+        v["expected_hmac_hex_upper"].as_str().unwrap().to_owned(),
+    ));
     fields
 }
 
@@ -46,13 +57,22 @@ fn hmac_check_accepts_every_published_vector_and_refuses_one_byte_changes() {
     for v in vectors() {
         let key = v["key_hex"].as_str().unwrap();
         let fields = vector_fields(&v);
-        assert_eq!(paybox::verify_request_hmac(&fields, key), Ok(()), "{}", v["name"]);
+        assert_eq!(
+            paybox::verify_request_hmac(&fields, key),
+            Ok(()),
+            "{}",
+            v["name"]
+        );
         // Lower-case MAC accepted too (the platform seems to compare case-insensitively).
         let mut lower = fields.clone();
         lower.last_mut().unwrap().1.make_ascii_lowercase();
         assert_eq!(paybox::verify_request_hmac(&lower, key), Ok(()));
         for changed in one_byte_changes(&fields) {
-            assert!(paybox::verify_request_hmac(&changed, key).is_err(), "{}", v["name"]);
+            assert!(
+                paybox::verify_request_hmac(&changed, key).is_err(),
+                "{}",
+                v["name"]
+            );
         }
     }
 }
@@ -62,7 +82,10 @@ fn direct_hmac_accepts_the_spec_example() {
     let raw = "VERSION=00104&TYPE=00014&SITE=1999888&RANG=032&IDENTIFIANT=107904482&NUMQUESTION=0000000001&MONTANT=0000001000&DEVISE=978&REFERENCE=ORDER-2025-0001&NUMAPPEL=0000123456&NUMTRANS=0000654321&DATEQ=15012025103000&HASH=SHA512&HMAC=8E6819A11CB4B2B5C96E6D15F307757FE02B9509DE77CD07586AB666804F1A4C5340A6A98BB12B5BAF41DFFF16BBDAC016CE0AA673F72566E3F6BF08E736ACDA";
     let fields = pairs(raw);
     let key = tpe_mock_bank::PAYBOX_TEST_HMAC_KEY;
-    assert_eq!(paybox::verify_fields_hmac(&fields, "HMAC", "HASH", key), Ok(()));
+    assert_eq!(
+        paybox::verify_fields_hmac(&fields, "HMAC", "HASH", key),
+        Ok(())
+    );
     for changed in one_byte_changes(&fields) {
         assert!(paybox::verify_fields_hmac(&changed, "HMAC", "HASH", key).is_err());
     }
@@ -88,11 +111,24 @@ async fn page_accepts_vector_forms_over_http_and_refuses_changed_ones() {
     for v in vectors() {
         let fields = vector_fields(&v);
         bank.clear_journal();
-        let resp = http.post(format!("{}{PAGE}", bank.base_url())).form(&fields).send().await.unwrap();
+        let resp = http
+            .post(format!("{}{PAGE}", bank.base_url()))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
         let body = resp.text().await.unwrap();
-        assert!(!body.contains("Accès refusé"), "{} refused: {body}", v["name"]);
+        assert!(
+            !body.contains("Accès refusé"),
+            "{} refused: {body}",
+            v["name"]
+        );
         let details: Vec<String> = bank.journal().into_iter().map(|e| e.detail).collect();
-        assert!(!details.iter().any(|d| d == "hmac_refused"), "{}: {details:?}", v["name"]);
+        assert!(
+            !details.iter().any(|d| d == "hmac_refused"),
+            "{}: {details:?}",
+            v["name"]
+        );
         for changed in one_byte_changes(&fields) {
             let body = http
                 .post(format!("{}{PAGE}", bank.base_url()))
@@ -106,7 +142,11 @@ async fn page_accepts_vector_forms_over_http_and_refuses_changed_ones() {
             assert!(body.contains("Accès refusé"), "{}", v["name"]);
         }
     }
-    let refused = bank.journal().iter().filter(|e| e.detail == "hmac_refused").count();
+    let refused = bank
+        .journal()
+        .iter()
+        .filter(|e| e.detail == "hmac_refused")
+        .count();
     assert!(refused > 0);
 }
 
@@ -120,13 +160,24 @@ struct Flow {
 async fn flow(config: MockBankConfig) -> Flow {
     let bank = MockBank::spawn(config).await.unwrap();
     let (shop, shop_url) = start_shop().await;
-    Flow { bank, shop, shop_url, http: client() }
+    Flow {
+        bank,
+        shop,
+        shop_url,
+        http: client(),
+    }
 }
 
 impl Flow {
     /// Opens the payment page with the form; returns the page id and html.
     async fn open(&self, path: &str, form: &[(String, String)]) -> (String, String) {
-        let resp = self.http.post(format!("{}{path}", self.bank.base_url())).form(form).send().await.unwrap();
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.bank.base_url()))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 200);
         let html = resp.text().await.unwrap();
         let id = page_action(&html, "action=\"/paybox/page/");
@@ -136,7 +187,12 @@ impl Flow {
     async fn pay(&self, id: &str, card: &str) -> reqwest::Response {
         self.http
             .post(format!("{}/paybox/page/{id}", self.bank.base_url()))
-            .form(&[("numero", card), ("expiry", "12/39"), ("cvv", "123"), ("action", "pay")])
+            .form(&[
+                ("numero", card),
+                ("expiry", "12/39"),
+                ("cvv", "123"),
+                ("action", "pay"),
+            ])
             .send()
             .await
             .unwrap()
@@ -157,7 +213,13 @@ async fn accepted_payment_notifies_by_get_and_redirects_with_signed_variables() 
     let resp = f.pay(&id, cards::ACCEPTED).await;
     assert_eq!(resp.status(), 303);
     let location = resp.headers()["location"].to_str().unwrap().to_owned();
-    assert!(location.starts_with(&format!("{}/ok?Mt=4321&Ref=ORDER%2042&Auto=XXXXXX&", f.shop_url)), "{location}");
+    assert!(
+        location.starts_with(&format!(
+            "{}/ok?Mt=4321&Ref=ORDER%2042&Auto=XXXXXX&",
+            f.shop_url
+        )),
+        "{location}"
+    );
     let received = f.shop.wait_for(1, 2000).await;
     assert_eq!(received.len(), 1);
     let ipn = &received[0];
@@ -170,15 +232,36 @@ async fn accepted_payment_notifies_by_get_and_redirects_with_signed_variables() 
     let query = location.split_once('?').unwrap().1;
     assert!(verify_paybox(query, "Sign", &f.pem()));
     // Any changed byte breaks the signature.
-    assert!(!verify_paybox(&ipn.query.replacen("Mt=4321", "Mt=4322", 1), "Sign", &f.pem()));
+    assert!(!verify_paybox(
+        &ipn.query.replacen("Mt=4321", "Mt=4322", 1),
+        "Sign",
+        &f.pem()
+    ));
     // The served key is the shipped one.
-    let served = f.http.get(format!("{}/_mock/keys/paybox.pem", f.bank.base_url())).send().await.unwrap().text().await.unwrap();
+    let served = f
+        .http
+        .get(format!("{}/_mock/keys/paybox.pem", f.bank.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(served.trim(), paybox::SHIPPED_PUBLIC_KEY_PEM.trim());
     let j = f.bank.journal();
-    let n = j.iter().find(|e| e.kind == EntryKind::Notification).unwrap();
-    assert_eq!((n.status, n.attempt, n.detail.as_str()), (Some(200), Some(1), "00000"));
+    let n = j
+        .iter()
+        .find(|e| e.kind == EntryKind::Notification)
+        .unwrap();
+    assert_eq!(
+        (n.status, n.attempt, n.detail.as_str()),
+        (Some(200), Some(1), "00000")
+    );
     assert_eq!(n.reference.as_deref(), Some("ORDER 42"));
-    assert!(j.iter().any(|e| e.kind == EntryKind::Redirect && e.detail == "00000"));
+    assert!(
+        j.iter()
+            .any(|e| e.kind == EntryKind::Redirect && e.detail == "00000")
+    );
 }
 
 #[tokio::test]
@@ -189,7 +272,12 @@ async fn refused_payment_notifies_by_post_and_goes_to_refuse_url() {
     let (id, _) = f.open("/php/", &form).await;
     let resp = f.pay(&id, cards::INSUFFICIENT_FUNDS).await;
     assert_eq!(resp.status(), 303);
-    assert!(resp.headers()["location"].to_str().unwrap().starts_with(&format!("{}/ko?", f.shop_url)));
+    assert!(
+        resp.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with(&format!("{}/ko?", f.shop_url))
+    );
     let received = f.shop.wait_for(1, 2000).await;
     let ipn = &received[0];
     assert_eq!(ipn.method, "POST");
@@ -211,12 +299,24 @@ async fn invalid_card_allows_retry_on_the_same_page_with_several_transactions() 
     let resp = f.pay(&id, cards::ACCEPTED).await;
     assert_eq!(resp.status(), 303);
     let received = f.shop.wait_for(2, 2000).await;
-    let codes: Vec<_> = received.iter().map(|r| value(&r.query, "Erreur").unwrap()).collect();
+    let codes: Vec<_> = received
+        .iter()
+        .map(|r| value(&r.query, "Erreur").unwrap())
+        .collect();
     assert_eq!(codes, ["00004", "00000"]);
-    let transactions: Vec<_> = received.iter().map(|r| value(&r.query, "Trans").unwrap()).collect();
+    let transactions: Vec<_> = received
+        .iter()
+        .map(|r| value(&r.query, "Trans").unwrap())
+        .collect();
     assert_ne!(transactions[0], transactions[1]);
     let ledger = f.bank.paybox_transactions();
-    assert_eq!(ledger.iter().filter(|t| t["reference"] == "RETRY-1").count(), 2);
+    assert_eq!(
+        ledger
+            .iter()
+            .filter(|t| t["reference"] == "RETRY-1")
+            .count(),
+        2
+    );
     // The page is finished: a third submit is refused.
     let html = f.pay(&id, cards::ACCEPTED).await.text().await.unwrap();
     assert!(html.contains("00015"));
@@ -228,17 +328,34 @@ async fn pending_card_notifies_99999_then_the_final_result() {
     let form = test_form(&f.shop_url, "PEND-1", "1000", &[]);
     let (id, _) = f.open(PAGE, &form).await;
     let resp = f.pay(&id, cards::PENDING_THEN_ACCEPTED).await;
-    assert!(resp.headers()["location"].to_str().unwrap().starts_with(&format!("{}/wait?", f.shop_url)));
+    assert!(
+        resp.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with(&format!("{}/wait?", f.shop_url))
+    );
     let received = f.shop.wait_for(2, 3000).await;
-    let codes: Vec<_> = received.iter().map(|r| value(&r.query, "Erreur").unwrap()).collect();
+    let codes: Vec<_> = received
+        .iter()
+        .map(|r| value(&r.query, "Erreur").unwrap())
+        .collect();
     assert_eq!(codes, ["99999", "00000"]);
-    assert!(received.iter().all(|r| verify_paybox(&r.query, "Sign", &f.pem())));
+    assert!(
+        received
+            .iter()
+            .all(|r| verify_paybox(&r.query, "Sign", &f.pem()))
+    );
 }
 
 #[tokio::test]
 async fn challenge_card_shows_3ds_step() {
     let f = flow(MockBankConfig::for_tests()).await;
-    let form = test_form(&f.shop_url, "3DS-1", "1000", &[("PBX_RETOUR", "M:M;R:R;E:E;F:F;K:K")]);
+    let form = test_form(
+        &f.shop_url,
+        "3DS-1",
+        "1000",
+        &[("PBX_RETOUR", "M:M;R:R;E:E;F:F;K:K")],
+    );
     // PBX_RETOUR appears twice above; build the form properly instead.
     let form: Vec<(String, String)> = {
         let mut seen = false;
@@ -259,7 +376,12 @@ async fn challenge_card_shows_3ds_step() {
         sign_fields(v, tpe_mock_bank::PAYBOX_TEST_HMAC_KEY)
     };
     let (id, _) = f.open(PAGE, &form).await;
-    let html = f.pay(&id, cards::THREEDS_CHALLENGE).await.text().await.unwrap();
+    let html = f
+        .pay(&id, cards::THREEDS_CHALLENGE)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("3-D Secure"));
     let resp = f
         .http
@@ -280,7 +402,16 @@ async fn bad_mac_unknown_merchant_and_missing_xml_are_refused_like_the_bank() {
     let f = flow(MockBankConfig::for_tests()).await;
     let mut form = test_form(&f.shop_url, "BAD-1", "1000", &[]);
     form.last_mut().unwrap().1.replace_range(0..1, "0");
-    let body = f.http.post(format!("{}{PAGE}", f.bank.base_url())).form(&form).send().await.unwrap().text().await.unwrap();
+    let body = f
+        .http
+        .post(format!("{}{PAGE}", f.bank.base_url()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(body.contains("Accès refusé"));
     // rang "032" is the same rang as "32".
     let mut fields = test_form(&f.shop_url, "RANG-032", "1000", &[]);
@@ -294,7 +425,16 @@ async fn bad_mac_unknown_merchant_and_missing_xml_are_refused_like_the_bank() {
     fields.pop();
     fields.retain(|(k, _)| k != "PBX_BILLING");
     let fields = sign_fields(fields, tpe_mock_bank::PAYBOX_TEST_HMAC_KEY);
-    let body = f.http.post(format!("{}{PAGE}", f.bank.base_url())).form(&fields).send().await.unwrap().text().await.unwrap();
+    let body = f
+        .http
+        .post(format!("{}{PAGE}", f.bank.base_url()))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(body.contains("PBX_BILLING"), "{body}");
     let details: Vec<_> = f.bank.journal().into_iter().map(|e| e.detail).collect();
     assert!(details.contains(&"hmac_refused".to_owned()));
@@ -310,11 +450,24 @@ async fn notification_retries_are_bounded() {
     f.pay(&id, cards::ACCEPTED).await;
     let (journal, ok) = f
         .bank
-        .wait_for_journal(Duration::from_secs(5), |j| j.iter().any(|e| e.detail == "gave_up"))
+        .wait_for_journal(Duration::from_secs(5), |j| {
+            j.iter().any(|e| e.detail == "gave_up")
+        })
         .await;
     assert!(ok);
-    let attempts: Vec<_> = journal.iter().filter(|e| e.kind == EntryKind::Notification).map(|e| (e.attempt, e.status)).collect();
-    assert_eq!(attempts, [(Some(1), Some(500)), (Some(2), Some(500)), (Some(3), Some(500))]);
+    let attempts: Vec<_> = journal
+        .iter()
+        .filter(|e| e.kind == EntryKind::Notification)
+        .map(|e| (e.attempt, e.status))
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            (Some(1), Some(500)),
+            (Some(2), Some(500)),
+            (Some(3), Some(500))
+        ]
+    );
     assert_eq!(f.shop.received().len(), 3);
 }
 
@@ -341,22 +494,65 @@ async fn scripted(f: &Flow, reference: &str, scenario: Scenario, card: &str) -> 
 async fn scripted_outcomes_and_faults_produce_their_journal() {
     let f = flow(MockBankConfig::for_tests()).await;
     // Refuse with a chosen code whatever the card.
-    scripted(&f, "S-REFUSE", Scenario::outcome(Outcome::Refuse { code: "00141".into() }), cards::ACCEPTED).await;
+    scripted(
+        &f,
+        "S-REFUSE",
+        Scenario::outcome(Outcome::Refuse {
+            code: "00141".into(),
+        }),
+        cards::ACCEPTED,
+    )
+    .await;
     // Duplicate twice.
-    scripted(&f, "S-DUP", Scenario { duplicate: 2, ..Scenario::default() }, cards::ACCEPTED).await;
+    scripted(
+        &f,
+        "S-DUP",
+        Scenario {
+            duplicate: 2,
+            ..Scenario::default()
+        },
+        cards::ACCEPTED,
+    )
+    .await;
     // Drop.
-    scripted(&f, "S-DROP", Scenario { drop: true, ..Scenario::default() }, cards::ACCEPTED).await;
+    scripted(
+        &f,
+        "S-DROP",
+        Scenario {
+            drop: true,
+            ..Scenario::default()
+        },
+        cards::ACCEPTED,
+    )
+    .await;
     // Abandon: no notification, no redirect.
-    let resp = scripted(&f, "S-ABANDON", Scenario::outcome(Outcome::Abandon), cards::ACCEPTED).await;
+    let resp = scripted(
+        &f,
+        "S-ABANDON",
+        Scenario::outcome(Outcome::Abandon),
+        cards::ACCEPTED,
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     // Wrong signature.
-    scripted(&f, "S-WRONG", Scenario { wrong_signature: true, ..Scenario::default() }, cards::ACCEPTED).await;
+    scripted(
+        &f,
+        "S-WRONG",
+        Scenario {
+            wrong_signature: true,
+            ..Scenario::default()
+        },
+        cards::ACCEPTED,
+    )
+    .await;
     // Pending then refused, out of order: the final one arrives first.
     scripted(
         &f,
         "S-ORDER",
         Scenario {
-            outcome: Some(Outcome::PendingThenRefuse { code: "00105".into() }),
+            outcome: Some(Outcome::PendingThenRefuse {
+                code: "00105".into(),
+            }),
             out_of_order: true,
             ..Scenario::default()
         },
@@ -365,7 +561,16 @@ async fn scripted_outcomes_and_faults_produce_their_journal() {
     .await;
     // Delay.
     let started = tokio::time::Instant::now();
-    scripted(&f, "S-DELAY", Scenario { delay_ms: 300, ..Scenario::default() }, cards::ACCEPTED).await;
+    scripted(
+        &f,
+        "S-DELAY",
+        Scenario {
+            delay_ms: 300,
+            ..Scenario::default()
+        },
+        cards::ACCEPTED,
+    )
+    .await;
     let received = f.shop.wait_for(1 + 3 + 1 + 2 + 1, 4000).await;
     assert!(started.elapsed() >= Duration::from_millis(300));
     let by_ref = |r: &str| -> Vec<String> {
@@ -381,17 +586,28 @@ async fn scripted_outcomes_and_faults_produce_their_journal() {
     assert!(by_ref("S-ABANDON").is_empty());
     assert_eq!(by_ref("S-ORDER"), ["00105", "99999"]);
     assert_eq!(by_ref("S-DELAY"), ["00000"]);
-    let wrong = received.iter().find(|x| value(&x.query, "Ref").as_deref() == Some("S-WRONG")).unwrap();
+    let wrong = received
+        .iter()
+        .find(|x| value(&x.query, "Ref").as_deref() == Some("S-WRONG"))
+        .unwrap();
     assert!(!verify_paybox(&wrong.query, "Sign", &f.pem()));
-    let dup = received.iter().find(|x| value(&x.query, "Ref").as_deref() == Some("S-DUP")).unwrap();
+    let dup = received
+        .iter()
+        .find(|x| value(&x.query, "Ref").as_deref() == Some("S-DUP"))
+        .unwrap();
     assert!(verify_paybox(&dup.query, "Sign", &f.pem()));
     let j = f.bank.journal();
     let has = |r: &str, kind: EntryKind, detail: &str| {
-        j.iter().any(|e| e.reference.as_deref() == Some(r) && e.kind == kind && e.detail == detail)
+        j.iter()
+            .any(|e| e.reference.as_deref() == Some(r) && e.kind == kind && e.detail == detail)
     };
     assert!(has("S-DROP", EntryKind::Withheld, "dropped"));
     assert!(has("S-ABANDON", EntryKind::Decision, "abandoned"));
-    assert!(!j.iter().any(|e| e.reference.as_deref() == Some("S-ABANDON") && e.kind == EntryKind::Notification));
+    assert!(
+        !j.iter()
+            .any(|e| e.reference.as_deref() == Some("S-ABANDON")
+                && e.kind == EntryKind::Notification)
+    );
     assert_eq!(j.iter().filter(|e| e.reference.as_deref() == Some("S-DUP") && e.kind == EntryKind::Notification).count(), 3);
 }
 
@@ -399,11 +615,33 @@ async fn scripted_outcomes_and_faults_produce_their_journal() {
 async fn control_api_scripts_status_page_and_journal() {
     let f = flow(MockBankConfig::for_tests()).await;
     let base = f.bank.base_url().to_owned();
-    let load = f.http.get(format!("{base}/load.html")).send().await.unwrap().text().await.unwrap();
+    let load = f
+        .http
+        .get(format!("{base}/load.html"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(load.contains("<div id=\"server_status\">OK</div>"));
-    let r = f.http.put(format!("{base}/_mock/server_status")).json(&serde_json::json!({"ok": false})).send().await.unwrap();
+    let r = f
+        .http
+        .put(format!("{base}/_mock/server_status"))
+        .json(&serde_json::json!({"ok": false}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
-    let load = f.http.get(format!("{base}/load.html")).send().await.unwrap().text().await.unwrap();
+    let load = f
+        .http
+        .get(format!("{base}/load.html"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!load.contains(">OK<"));
     f.bank.set_server_status(true);
     let r = f
@@ -418,10 +656,22 @@ async fn control_api_scripts_status_page_and_journal() {
     let (id, _) = f.open(PAGE, &form).await;
     f.pay(&id, cards::ACCEPTED).await;
     let received = f.shop.wait_for(1, 2000).await;
-    assert_eq!(value(&received[0].query, "Erreur").as_deref(), Some("00154"));
-    let journal: Vec<tpe_mock_bank::JournalEntry> =
-        f.http.get(format!("{base}/_mock/journal")).send().await.unwrap().json().await.unwrap();
-    assert!(journal.iter().any(|e| e.kind == EntryKind::Notification && e.detail == "00154" && e.status == Some(200)));
+    assert_eq!(
+        value(&received[0].query, "Erreur").as_deref(),
+        Some("00154")
+    );
+    let journal: Vec<tpe_mock_bank::JournalEntry> = f
+        .http
+        .get(format!("{base}/_mock/journal"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(journal.iter().any(|e| e.kind == EntryKind::Notification
+        && e.detail == "00154"
+        && e.status == Some(200)));
     // No request body, card number or MAC is ever journaled.
     let text = serde_json::to_string(&journal).unwrap();
     assert!(!text.contains(cards::ACCEPTED));
@@ -429,15 +679,39 @@ async fn control_api_scripts_status_page_and_journal() {
 }
 
 async fn direct(http: &reqwest::Client, base: &str, fields: Vec<(&str, String)>) -> Vec<u8> {
-    let fields: Vec<(String, String)> = fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    let msg = fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
-    let mac = paybox::hmac_hex("SHA512", tpe_mock_bank::PAYBOX_TEST_HMAC_KEY, msg.as_bytes()).unwrap();
+    let fields: Vec<(String, String)> =
+        fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    let msg = fields
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mac = paybox::hmac_hex(
+        "SHA512",
+        tpe_mock_bank::PAYBOX_TEST_HMAC_KEY,
+        msg.as_bytes(),
+    )
+    .unwrap();
     let mut fields = fields;
     fields.push(("HMAC".into(), mac));
-    http.post(format!("{base}/PPPS.php")).form(&fields).send().await.unwrap().bytes().await.unwrap().to_vec()
+    http.post(format!("{base}/PPPS.php"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec()
 }
 
-fn direct_fields(op: &str, numq: u32, trans: &str, appel: &str, amount: &str) -> Vec<(&'static str, String)> {
+fn direct_fields(
+    op: &str,
+    numq: u32,
+    trans: &str,
+    appel: &str,
+    amount: &str,
+) -> Vec<(&'static str, String)> {
     vec![
         ("VERSION", "00104".into()),
         ("TYPE", op.into()),
@@ -478,38 +752,111 @@ async fn paybox_direct_status_capture_refund_cancel() {
     let trans = value(&ipn.query, "Trans").unwrap();
     let appel = value(&ipn.query, "Appel").unwrap();
     // Status: authorised, answered in Latin-1 with STATUS.
-    let raw = direct(&f.http, &base, direct_fields("00017", 1, &trans, &appel, "0000001000")).await;
-    assert!(raw.windows(9).any(|w| w == b"Autoris\xe9&") || raw.ends_with(b"Autoris\xe9"), "{}", latin1(&raw));
+    let raw = direct(
+        &f.http,
+        &base,
+        direct_fields("00017", 1, &trans, &appel, "0000001000"),
+    )
+    .await;
+    assert!(
+        raw.windows(9).any(|w| w == b"Autoris\xe9&") || raw.ends_with(b"Autoris\xe9"),
+        "{}",
+        latin1(&raw)
+    );
     let answer = latin1(&raw);
     assert_eq!(field(&answer, "CODEREPONSE"), "00000");
     assert_eq!(field(&answer, "NUMQUESTION"), "0000000001");
     assert_eq!(field(&answer, "RANG"), "032");
     // Refund before capture is refused; capture, then refund twice (second is too much).
-    let a = latin1(&direct(&f.http, &base, direct_fields("00014", 2, &trans, &appel, "0000001000")).await);
+    let a = latin1(
+        &direct(
+            &f.http,
+            &base,
+            direct_fields("00014", 2, &trans, &appel, "0000001000"),
+        )
+        .await,
+    );
     assert_ne!(field(&a, "CODEREPONSE"), "00000");
-    let a = latin1(&direct(&f.http, &base, direct_fields("00002", 3, &trans, &appel, "0000001000")).await);
+    let a = latin1(
+        &direct(
+            &f.http,
+            &base,
+            direct_fields("00002", 3, &trans, &appel, "0000001000"),
+        )
+        .await,
+    );
     assert_eq!(field(&a, "CODEREPONSE"), "00000");
-    let a = latin1(&direct(&f.http, &base, direct_fields("00014", 4, &trans, &appel, "0000000600")).await);
+    let a = latin1(
+        &direct(
+            &f.http,
+            &base,
+            direct_fields("00014", 4, &trans, &appel, "0000000600"),
+        )
+        .await,
+    );
     assert_eq!(field(&a, "CODEREPONSE"), "00000");
-    let a = latin1(&direct(&f.http, &base, direct_fields("00014", 5, &trans, &appel, "0000000600")).await);
+    let a = latin1(
+        &direct(
+            &f.http,
+            &base,
+            direct_fields("00014", 5, &trans, &appel, "0000000600"),
+        )
+        .await,
+    );
     assert_eq!(field(&a, "CODEREPONSE"), "00011");
-    let a = latin1(&direct(&f.http, &base, direct_fields("00017", 6, &trans, &appel, "0000001000")).await);
+    let a = latin1(
+        &direct(
+            &f.http,
+            &base,
+            direct_fields("00017", 6, &trans, &appel, "0000001000"),
+        )
+        .await,
+    );
     assert_eq!(field(&a, "STATUS"), "Remboursé");
     // Cancel of an unknown transaction.
-    let a = latin1(&direct(&f.http, &base, direct_fields("00005", 7, "0000000001", &appel, "0000001000")).await);
+    let a = latin1(
+        &direct(
+            &f.http,
+            &base,
+            direct_fields("00005", 7, "0000000001", &appel, "0000001000"),
+        )
+        .await,
+    );
     assert_eq!(field(&a, "CODEREPONSE"), "00018");
     // A wrong MAC: access refused.
-    let mut fields: Vec<(String, String)> =
-        direct_fields("00017", 8, &trans, &appel, "0000001000").into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    let mut fields: Vec<(String, String)> = direct_fields("00017", 8, &trans, &appel, "0000001000")
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
     fields.push(("HMAC".into(), "00".repeat(64)));
-    let raw = f.http.post(format!("{base}/PPPS.php")).form(&fields).send().await.unwrap().bytes().await.unwrap();
+    let raw = f
+        .http
+        .post(format!("{base}/PPPS.php"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(field(&latin1(&raw), "CODEREPONSE"), "00006");
     // The legacy CLE works for the Direct test merchant.
-    let mut fields: Vec<(String, String)> =
-        direct_fields("00017", 9, &trans, &appel, "0000001000").into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    let mut fields: Vec<(String, String)> = direct_fields("00017", 9, &trans, &appel, "0000001000")
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
     fields.retain(|(k, _)| k != "HASH");
     fields.push(("CLE".into(), "1999888I".into()));
-    let raw = f.http.post(format!("{base}/PPPS.php")).form(&fields).send().await.unwrap().bytes().await.unwrap();
+    let raw = f
+        .http
+        .post(format!("{base}/PPPS.php"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(field(&latin1(&raw), "CODEREPONSE"), "00000");
 }
 
@@ -517,12 +864,32 @@ async fn paybox_direct_status_capture_refund_cancel() {
 async fn paybox_direct_faults_500_and_timeout() {
     let f = flow(MockBankConfig::for_tests()).await;
     let base = f.bank.base_url().to_owned();
-    f.bank.script("DIRECT-1", Scenario { api_fault: Some(ApiFault::Error500), ..Scenario::default() });
-    let fields: Vec<(String, String)> =
-        direct_fields("00017", 1, "1", "1", "1000").into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    let resp = f.http.post(format!("{base}/PPPS.php")).form(&fields).send().await.unwrap();
+    f.bank.script(
+        "DIRECT-1",
+        Scenario {
+            api_fault: Some(ApiFault::Error500),
+            ..Scenario::default()
+        },
+    );
+    let fields: Vec<(String, String)> = direct_fields("00017", 1, "1", "1", "1000")
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let resp = f
+        .http
+        .post(format!("{base}/PPPS.php"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 500);
-    f.bank.script("DIRECT-1", Scenario { api_fault: Some(ApiFault::Timeout), ..Scenario::default() });
+    f.bank.script(
+        "DIRECT-1",
+        Scenario {
+            api_fault: Some(ApiFault::Timeout),
+            ..Scenario::default()
+        },
+    );
     let err = f
         .http
         .post(format!("{base}/PPPS.php"))
@@ -532,7 +899,12 @@ async fn paybox_direct_faults_500_and_timeout() {
         .await
         .unwrap_err();
     assert!(err.is_timeout());
-    let (_, ok) = f.bank.wait_for_journal(Duration::from_secs(3), |j| j.iter().any(|e| e.detail == "fault_timeout")).await;
+    let (_, ok) = f
+        .bank
+        .wait_for_journal(Duration::from_secs(3), |j| {
+            j.iter().any(|e| e.detail == "fault_timeout")
+        })
+        .await;
     assert!(ok);
     assert!(f.bank.journal().iter().any(|e| e.detail == "fault_500"));
 }
@@ -578,6 +950,11 @@ webhook_url = "http://127.0.0.1:9/hook"
     assert_eq!(config.stripe_accounts.len(), 2);
     assert_eq!(config.retry.max_attempts, 2);
     assert_eq!(config.pending_delay, Duration::from_millis(50));
-    assert!(MockBankConfig::from_toml_str("[[paybox_merchant]]\nsite='1'\nrang='1'\nidentifiant='1'\nhmac_key='zz'\n").is_err());
+    assert!(
+        MockBankConfig::from_toml_str(
+            "[[paybox_merchant]]\nsite='1'\nrang='1'\nidentifiant='1'\nhmac_key='zz'\n"
+        )
+        .is_err()
+    );
     assert!(MockBankConfig::from_toml_str("unknown = 1").is_err());
 }

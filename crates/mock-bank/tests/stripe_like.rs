@@ -1,4 +1,5 @@
 //! The Stripe-like side through the public API and real HTTP on loopback.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions panic on purpose
 
 mod common;
 
@@ -7,13 +8,20 @@ use std::time::Duration;
 use common::*;
 use tpe_mock_bank::stripe_like::{self, cards};
 use tpe_mock_bank::{
-    ApiFault, DEFAULT_STRIPE_SECRET_KEY as SK, DEFAULT_STRIPE_WEBHOOK_SECRET as WHSEC, EntryKind, MockBank,
-    MockBankConfig, Outcome, RunningBank, Scenario,
+    ApiFault, DEFAULT_STRIPE_SECRET_KEY as SK, DEFAULT_STRIPE_WEBHOOK_SECRET as WHSEC, EntryKind,
+    MockBank, MockBankConfig, Outcome, RunningBank, Scenario,
 };
 
 fn stripe_vector(name: &str) -> serde_json::Value {
-    let v: serde_json::Value = serde_json::from_str(include_str!("data/other-vectors.json")).unwrap();
-    v["stripe"].as_array().unwrap().iter().find(|x| x["name"] == name).unwrap().clone()
+    let v: serde_json::Value =
+        serde_json::from_str(include_str!("data/other-vectors.json")).unwrap();
+    v["stripe"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == name)
+        .unwrap()
+        .clone()
 }
 
 #[test]
@@ -35,7 +43,11 @@ fn create_pairs(reference: &str) -> Vec<(String, String)> {
         .iter()
         .map(|p| {
             let k = p[0].as_str().unwrap().to_owned();
-            let val = if k == "client_reference_id" { reference.to_owned() } else { p[1].as_str().unwrap().to_owned() };
+            let val = if k == "client_reference_id" {
+                reference.to_owned()
+            } else {
+                p[1].as_str().unwrap().to_owned()
+            };
             (k, val)
         })
         .collect()
@@ -51,7 +63,11 @@ async fn flow() -> Flow {
     let bank = MockBank::spawn(MockBankConfig::for_tests()).await.unwrap();
     let (shop, shop_url) = start_shop().await;
     assert!(bank.set_stripe_webhook_url(SK, &format!("{shop_url}/webhook")));
-    Flow { bank, shop, http: client() }
+    Flow {
+        bank,
+        shop,
+        http: client(),
+    }
 }
 
 impl Flow {
@@ -76,7 +92,13 @@ impl Flow {
     async fn pay(&self, session: &serde_json::Value, card: &str) -> reqwest::Response {
         self.http
             .post(session["url"].as_str().unwrap())
-            .form(&[("card", card), ("exp", "12/39"), ("cvc", "123"), ("email", "buyer@example.com"), ("action", "pay")])
+            .form(&[
+                ("card", card),
+                ("exp", "12/39"),
+                ("cvc", "123"),
+                ("email", "buyer@example.com"),
+                ("action", "pay"),
+            ])
             .send()
             .await
             .unwrap()
@@ -85,12 +107,21 @@ impl Flow {
 
 fn verify_webhook(r: &Received, secret: &str) -> serde_json::Value {
     let header = r.stripe_signature.clone().expect("Stripe-Signature");
-    let t: i64 = header.split(',').find_map(|p| p.strip_prefix("t=")).unwrap().parse().unwrap();
+    let t: i64 = header
+        .split(',')
+        .find_map(|p| p.strip_prefix("t="))
+        .unwrap()
+        .parse()
+        .unwrap();
     let body = String::from_utf8(r.body.clone()).unwrap();
     // Independent check with aws-lc-rs HMAC over "t.body".
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
-    let expected = hex_lower(aws_lc_rs::hmac::sign(&key, format!("{t}.{body}").as_bytes()).as_ref());
-    let v1 = header.split(',').find_map(|p| p.strip_prefix("v1=")).unwrap();
+    let expected =
+        hex_lower(aws_lc_rs::hmac::sign(&key, format!("{t}.{body}").as_bytes()).as_ref());
+    let v1 = header
+        .split(',')
+        .find_map(|p| p.strip_prefix("v1="))
+        .unwrap();
     assert_eq!(v1, expected, "signature does not verify");
     serde_json::from_str(&body).unwrap()
 }
@@ -105,8 +136,19 @@ async fn hosted_checkout_pays_notifies_and_refunds() {
     let session = f.session("order-1042").await;
     assert_eq!(session["status"], "open");
     assert_eq!(session["amount_total"], 4200);
-    let page = f.http.get(session["url"].as_str().unwrap()).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("42,00 €") && page.contains("order-1042"), "{page}");
+    let page = f
+        .http
+        .get(session["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("42,00 €") && page.contains("order-1042"),
+        "{page}"
+    );
     let resp = f.pay(&session, cards::ACCEPTED).await;
     assert_eq!(resp.status(), 303);
     let id = session["id"].as_str().unwrap();
@@ -129,7 +171,10 @@ async fn hosted_checkout_pays_notifies_and_refunds() {
         .json()
         .await
         .unwrap();
-    assert_eq!((got["status"].as_str(), got["payment_status"].as_str()), (Some("complete"), Some("paid")));
+    assert_eq!(
+        (got["status"].as_str(), got["payment_status"].as_str()),
+        (Some("complete"), Some("paid"))
+    );
     let pi = got["payment_intent"].as_str().unwrap().to_owned();
     let refund = |amount: &'static str| {
         f.http
@@ -141,14 +186,23 @@ async fn hosted_checkout_pays_notifies_and_refunds() {
     let r = refund("4000").await.unwrap();
     assert_eq!(r.status(), 200);
     let r: serde_json::Value = r.json().await.unwrap();
-    assert_eq!((r["object"].as_str(), r["status"].as_str(), r["amount"].as_u64()), (Some("refund"), Some("succeeded"), Some(4000)));
+    assert_eq!(
+        (
+            r["object"].as_str(),
+            r["status"].as_str(),
+            r["amount"].as_u64()
+        ),
+        (Some("refund"), Some("succeeded"), Some(4000))
+    );
     let r = refund("201").await.unwrap();
     assert_eq!(r.status(), 400);
     let e: serde_json::Value = r.json().await.unwrap();
     assert_eq!(e["error"]["type"], "invalid_request_error");
     assert_eq!(e["error"]["code"], "amount_too_large");
     let j = f.bank.journal();
-    assert!(j.iter().any(|e| e.kind == EntryKind::Notification && e.detail == "checkout.session.completed" && e.status == Some(200)));
+    assert!(j.iter().any(|e| e.kind == EntryKind::Notification
+        && e.detail == "checkout.session.completed"
+        && e.status == Some(200)));
 }
 
 #[tokio::test]
@@ -172,7 +226,15 @@ async fn declines_stay_on_the_page_and_a_later_card_pays() {
         .filter(|e| e.kind == EntryKind::Decision)
         .map(|e| e.detail)
         .collect();
-    assert_eq!(details, ["insufficient_funds", "generic_decline", "expired_card", "paid"]);
+    assert_eq!(
+        details,
+        [
+            "insufficient_funds",
+            "generic_decline",
+            "expired_card",
+            "paid"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -188,25 +250,43 @@ async fn delayed_payment_completes_unpaid_then_async_events() {
         .map(|r| {
             let e = verify_webhook(r, WHSEC);
             (
-                e["data"]["object"]["client_reference_id"].as_str().unwrap().to_owned(),
+                e["data"]["object"]["client_reference_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
                 e["type"].as_str().unwrap().to_owned(),
-                e["data"]["object"]["payment_status"].as_str().unwrap().to_owned(),
+                e["data"]["object"]["payment_status"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
             )
         })
         .collect();
-    let of = |r: &str| events.iter().filter(|e| e.0 == r).map(|e| (e.1.clone(), e.2.clone())).collect::<Vec<_>>();
+    let of = |r: &str| {
+        events
+            .iter()
+            .filter(|e| e.0 == r)
+            .map(|e| (e.1.clone(), e.2.clone()))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
         of("order-async-ok"),
         [
             ("checkout.session.completed".into(), "unpaid".into()),
-            ("checkout.session.async_payment_succeeded".into(), "paid".into())
+            (
+                "checkout.session.async_payment_succeeded".into(),
+                "paid".into()
+            )
         ]
     );
     assert_eq!(
         of("order-async-ko"),
         [
             ("checkout.session.completed".into(), "unpaid".into()),
-            ("checkout.session.async_payment_failed".into(), "unpaid".into())
+            (
+                "checkout.session.async_payment_failed".into(),
+                "unpaid".into()
+            )
         ]
     );
 }
@@ -218,7 +298,12 @@ async fn idempotency_auth_and_validation_errors() {
     let a = f.create(&pairs, Some("key-1")).await;
     let b = f.create(&pairs, Some("key-1")).await;
     assert_eq!(a.status(), 200);
-    assert_eq!(b.headers().get("Idempotent-Replayed").map(|v| v.to_str().unwrap()), Some("true"));
+    assert_eq!(
+        b.headers()
+            .get("Idempotent-Replayed")
+            .map(|v| v.to_str().unwrap()),
+        Some("true")
+    );
     assert_eq!(a.text().await.unwrap(), b.text().await.unwrap());
     let mut other = pairs.clone();
     other[7].1 = "4300".into();
@@ -253,7 +338,10 @@ async fn idempotency_auth_and_validation_errors() {
     // Unknown session.
     let r = f
         .http
-        .get(format!("{}/v1/checkout/sessions/cs_test_nope", f.bank.base_url()))
+        .get(format!(
+            "{}/v1/checkout/sessions/cs_test_nope",
+            f.bank.base_url()
+        ))
         .bearer_auth(SK)
         .send()
         .await
@@ -267,11 +355,28 @@ async fn webhook_faults_retries_wrong_signature_duplicates_and_expiry() {
     f.shop.answer_with(&[500, 500, 500]);
     let s = f.session("order-retry").await;
     f.pay(&s, cards::ACCEPTED).await;
-    let (j, ok) = f.bank.wait_for_journal(Duration::from_secs(5), |j| j.iter().any(|e| e.detail == "gave_up")).await;
+    let (j, ok) = f
+        .bank
+        .wait_for_journal(Duration::from_secs(5), |j| {
+            j.iter().any(|e| e.detail == "gave_up")
+        })
+        .await;
     assert!(ok);
-    assert_eq!(j.iter().filter(|e| e.kind == EntryKind::Notification).count(), 3);
+    assert_eq!(
+        j.iter()
+            .filter(|e| e.kind == EntryKind::Notification)
+            .count(),
+        3
+    );
     f.bank.clear_journal();
-    f.bank.script("order-wrong", Scenario { wrong_signature: true, duplicate: 1, ..Scenario::default() });
+    f.bank.script(
+        "order-wrong",
+        Scenario {
+            wrong_signature: true,
+            duplicate: 1,
+            ..Scenario::default()
+        },
+    );
     let s = f.session("order-wrong").await;
     f.pay(&s, cards::ACCEPTED).await;
     let received = f.shop.wait_for(5, 3000).await;
@@ -279,16 +384,33 @@ async fn webhook_faults_retries_wrong_signature_duplicates_and_expiry() {
     assert_eq!(wrong.len(), 2);
     let body = String::from_utf8(wrong[0].body.clone()).unwrap();
     let header = wrong[0].stripe_signature.clone().unwrap();
-    let t: i64 = header.split(',').find_map(|p| p.strip_prefix("t=")).unwrap().parse().unwrap();
-    assert_ne!(header, stripe_like::stripe_signature_header(WHSEC, t, &body));
+    let t: i64 = header
+        .split(',')
+        .find_map(|p| p.strip_prefix("t="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_ne!(
+        header,
+        stripe_like::stripe_signature_header(WHSEC, t, &body)
+    );
     // Scripted refusal and expiry.
-    f.bank.script("order-refused", Scenario::outcome(Outcome::Refuse { code: "lost_card".into() }));
+    f.bank.script(
+        "order-refused",
+        Scenario::outcome(Outcome::Refuse {
+            code: "lost_card".into(),
+        }),
+    );
     let s = f.session("order-refused").await;
     let page = f.pay(&s, cards::ACCEPTED).await.text().await.unwrap();
     assert!(page.contains("lost_card"));
     let r = f
         .http
-        .post(format!("{}/v1/checkout/sessions/{}/expire", f.bank.base_url(), s["id"].as_str().unwrap()))
+        .post(format!(
+            "{}/v1/checkout/sessions/{}/expire",
+            f.bank.base_url(),
+            s["id"].as_str().unwrap()
+        ))
         .bearer_auth(SK)
         .send()
         .await
@@ -302,12 +424,34 @@ async fn webhook_faults_retries_wrong_signature_duplicates_and_expiry() {
 #[tokio::test]
 async fn api_faults_500_and_timeout() {
     let f = flow().await;
-    f.bank.script("order-500", Scenario { api_fault: Some(ApiFault::Error500), ..Scenario::default() });
-    assert_eq!(f.create(&create_pairs("order-500"), Some("k")).await.status(), 500);
+    f.bank.script(
+        "order-500",
+        Scenario {
+            api_fault: Some(ApiFault::Error500),
+            ..Scenario::default()
+        },
+    );
+    assert_eq!(
+        f.create(&create_pairs("order-500"), Some("k"))
+            .await
+            .status(),
+        500
+    );
     // Not stored: the same key works once the fault is gone.
     f.bank.clear_script("order-500");
-    assert_eq!(f.create(&create_pairs("order-500"), Some("k")).await.status(), 200);
-    f.bank.script("order-slow", Scenario { api_fault: Some(ApiFault::Timeout), ..Scenario::default() });
+    assert_eq!(
+        f.create(&create_pairs("order-500"), Some("k"))
+            .await
+            .status(),
+        200
+    );
+    f.bank.script(
+        "order-slow",
+        Scenario {
+            api_fault: Some(ApiFault::Timeout),
+            ..Scenario::default()
+        },
+    );
     let err = f
         .http
         .post(format!("{}/v1/checkout/sessions", f.bank.base_url()))
@@ -319,12 +463,18 @@ async fn api_faults_500_and_timeout() {
         .unwrap_err();
     assert!(err.is_timeout());
     // Abandon: no webhook.
-    f.bank.script("order-gone", Scenario::outcome(Outcome::Abandon));
+    f.bank
+        .script("order-gone", Scenario::outcome(Outcome::Abandon));
     let s = f.session("order-gone").await;
     assert_eq!(f.pay(&s, cards::ACCEPTED).await.status(), 200);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(f.shop.received().is_empty());
     let j = f.bank.journal();
-    assert!(j.iter().any(|e| e.detail == "fault_500") && j.iter().any(|e| e.detail == "fault_timeout"));
-    assert!(j.iter().any(|e| e.kind == EntryKind::Decision && e.detail == "abandoned"));
+    assert!(
+        j.iter().any(|e| e.detail == "fault_500") && j.iter().any(|e| e.detail == "fault_timeout")
+    );
+    assert!(
+        j.iter()
+            .any(|e| e.kind == EntryKind::Decision && e.detail == "abandoned")
+    );
 }

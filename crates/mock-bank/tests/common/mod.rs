@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: a tiny shop receiver, form building, RSA verification.
-#![allow(dead_code, unreachable_pub, missing_docs)]
+#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -33,7 +33,10 @@ impl Shop {
     }
 
     pub fn answer_with(&self, statuses: &[u16]) {
-        self.answers.lock().unwrap().extend(statuses.iter().copied());
+        self.answers
+            .lock()
+            .unwrap()
+            .extend(statuses.iter().copied());
     }
 
     pub async fn wait_for(&self, n: usize, ms: u64) -> Vec<Received> {
@@ -73,7 +76,9 @@ async fn capture(
 /// Starts a shop on 127.0.0.1:0 that records everything and answers 200 (or the queued statuses).
 pub async fn start_shop() -> (Shop, String) {
     let shop = Shop::default();
-    let app = axum::Router::new().fallback(capture).with_state(shop.clone());
+    let app = axum::Router::new()
+        .fallback(capture)
+        .with_state(shop.clone());
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();
@@ -111,7 +116,12 @@ pub const CART: &str = r#"<?xml version="1.0" encoding="utf-8"?><shoppingcart><t
 pub const BILLING: &str = r#"<?xml version="1.0" encoding="utf-8"?><Billing><Address><FirstName>Jean</FirstName><LastName>Dupont</LastName><Address1>1 rue de Paris</Address1><ZipCode>75001</ZipCode><City>Paris</City><CountryCode>250</CountryCode></Address></Billing>"#;
 
 /// A complete signed form for the public test merchant.
-pub fn test_form(shop: &str, reference: &str, amount: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+pub fn test_form(
+    shop: &str,
+    reference: &str,
+    amount: &str,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
     let mut f: Vec<(String, String)> = vec![
         ("PBX_SITE", "1999888"),
         ("PBX_RANG", "32"),
@@ -120,7 +130,10 @@ pub fn test_form(shop: &str, reference: &str, amount: &str, extra: &[(&str, &str
         ("PBX_DEVISE", "978"),
         ("PBX_CMD", reference),
         ("PBX_PORTEUR", "jean.dupont@example.com"),
-        ("PBX_RETOUR", "Mt:M;Ref:R;Auto:A;Appel:T;Trans:S;Erreur:E;Sign:K"),
+        (
+            "PBX_RETOUR",
+            "Mt:M;Ref:R;Auto:A;Appel:T;Trans:S;Erreur:E;Sign:K",
+        ),
         ("PBX_HASH", "SHA512"),
         ("PBX_TIME", "2025-01-15T10:30:00+01:00"),
         ("PBX_SHOPPINGCART", CART),
@@ -147,7 +160,9 @@ pub fn test_form(shop: &str, reference: &str, amount: &str, extra: &[(&str, &str
 /// The DER SubjectPublicKeyInfo inside a PEM.
 pub fn pem_to_der(pem: &str) -> Vec<u8> {
     let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD.decode(b64).unwrap()
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap()
 }
 
 /// Verifies a Paybox response over the exact bytes received: data = raw[..last "&<sig>="],
@@ -159,7 +174,9 @@ pub fn verify_paybox(raw: &str, sig_name: &str, public_pem: &str) -> bool {
     };
     let data = &raw[..pos];
     let sig_enc = &raw[pos + marker.len()..];
-    let sig_b64 = percent_encoding::percent_decode_str(sig_enc).decode_utf8().unwrap();
+    let sig_b64 = percent_encoding::percent_decode_str(sig_enc)
+        .decode_utf8()
+        .unwrap();
     let Ok(sig) = base64::engine::general_purpose::STANDARD.decode(sig_b64.as_bytes()) else {
         return false;
     };
@@ -176,7 +193,10 @@ pub fn pairs(raw: &str) -> Vec<(String, String)> {
 }
 
 pub fn value(raw: &str, name: &str) -> Option<String> {
-    pairs(raw).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    pairs(raw)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
 }
 
 /// The id in `action="/paybox/page/<id>"` of a payment page.
