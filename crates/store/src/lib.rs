@@ -1,0 +1,54 @@
+//! The payment store of tpe: checkouts, bank transactions, payment records ("versements"), the
+//! outbox of effects, the quarantine and the audit trail, on SQLite (embedded default) or
+//! PostgreSQL (several instances), behind one dyn-compatible trait, [`PaymentStore`].
+//!
+//! Every lifecycle transition is one database transaction: the checkout is locked, its state
+//! loaded, [`tpe_core::lifecycle::apply`] run, and the new state, the bank transaction row, the
+//! payment record, the outbox rows, the superseded siblings, the quarantine row and the audit
+//! row written together. A unique key on (provider, reference, bank transaction, outcome) makes
+//! replays no-ops, and a unique (reference, effect key) on the outbox makes each effect exist at
+//! most once. Both backends run the same code ([`suite`] checks them the same way).
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use tpe_core::{Amount, BankOutcome, Currency, PaymentReference, ProviderId, Timestamp,
+//!     VerifiedNotification, CheckoutStatus};
+//! use tpe_store::{EventInput, NewCheckout, PaymentStore, SqliteStore};
+//!
+//! let store: Arc<dyn PaymentStore> = Arc::new(SqliteStore::in_memory().await?);
+//! let now = Timestamp::from_second(1_764_000_000).unwrap();
+//! let reference = PaymentReference::parse("REF1").unwrap();
+//! let amount = Amount::new(4321, Currency::EUR).unwrap();
+//! let paybox = ProviderId::from_static("paybox");
+//! store.create_checkout(NewCheckout::new(reference.clone(), paybox.clone(), amount,
+//!     "jeanne@example.fr", "Jeanne Martin", now + jiff::SignedDuration::from_hours(48), now)).await?;
+//! let paid = VerifiedNotification::new(paybox, reference.clone(), "T1",
+//!     BankOutcome::Accepted { authorization: None }, amount);
+//! let applied = store.apply_event(&reference, EventInput::Notification(paid.clone()), now).await?;
+//! assert_eq!(applied.status, CheckoutStatus::Valid);
+//! let replay = store.apply_event(&reference, EventInput::Notification(paid), now).await?;
+//! assert!(replay.duplicate && replay.effects.is_empty());
+//! # Ok::<(), tpe_store::StoreError>(()) }).unwrap();
+//! ```
+
+mod core;
+mod error;
+mod postgres;
+mod sql;
+mod sqlite;
+mod store;
+mod store_impl;
+pub mod suite;
+mod types;
+
+pub use error::{BoxError, StoreError};
+pub use postgres::{PostgresOptions, PostgresStore};
+pub use sqlite::{Durability, SqliteOptions, SqliteStore};
+pub use store::PaymentStore;
+pub use types::{
+    Applied, AuditRecord, Backoff, BankTransactionRecord, CheckoutDetail, CheckoutQuery,
+    CheckoutRecord, Cursor, EventInput, MAX_AUTHOR, MAX_EMAIL, MAX_LIMIT, MAX_NAME, MAX_NOTE,
+    MAX_PROVIDER_DATA, MAX_SHOP_ORDER_ID, NewCheckout, OutboxEffect, Page, PaymentRecord,
+    QuarantineInput, QuarantineRecord,
+};

@@ -1,0 +1,237 @@
+//! [`PostgresStore`]: for shops running several instances on one database.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Executor, Postgres};
+
+use crate::core::Core;
+use crate::error::StoreError;
+use crate::sql::{Backend, Dialect, Tx, impl_tx};
+use crate::types::Backoff;
+
+impl_tx!(PgTx, Postgres);
+
+/// Embedded migrations, applied in order at connect.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../migrations/postgres/0001_initial.sql"),
+)];
+
+/// Any fixed key: the advisory lock that serializes migrations between instances.
+const MIGRATION_LOCK: i64 = 0x7470_655f_7374_6f72; // "tpe_stor"
+
+/// Options of a PostgreSQL store.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PostgresOptions {
+    /// Pool size.
+    pub max_connections: u32,
+    /// How long to wait for a pooled connection before [`StoreError::Unavailable`].
+    pub acquire_timeout: Duration,
+    /// A schema to create if missing and put first on the `search_path` of every connection
+    /// (`[a-z_][a-z0-9_]{0,62}`); tests use one per test.
+    pub schema: Option<String>,
+    /// Outbox retry backoff.
+    pub outbox_backoff: Backoff,
+    /// Reconciliation backoff.
+    pub reconcile_backoff: Backoff,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+            schema: None,
+            outbox_backoff: Backoff::OUTBOX,
+            reconcile_backoff: Backoff::RECONCILE,
+        }
+    }
+}
+
+impl PostgresOptions {
+    /// With a schema.
+    #[must_use]
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
+    }
+
+    /// With another pool size.
+    #[must_use]
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// With other backoffs.
+    #[must_use]
+    pub fn backoff(mut self, outbox: Backoff, reconcile: Backoff) -> Self {
+        self.outbox_backoff = outbox;
+        self.reconcile_backoff = reconcile;
+        self
+    }
+}
+
+#[derive(Debug)]
+struct PgBackend {
+    pool: PgPool,
+}
+
+#[async_trait]
+impl Backend for PgBackend {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn begin(&self, _write: bool) -> Result<Box<dyn Tx>, sqlx::Error> {
+        // READ COMMITTED: writers serialize on row locks (`FOR UPDATE`), and each statement
+        // after a lock wait sees what the previous holder committed.
+        Ok(Box::new(PgTx(self.pool.begin().await?)))
+    }
+}
+
+/// The payment store on PostgreSQL: a connection pool; concurrent events for one checkout
+/// serialize on its row lock, and outbox and reconciliation claims use `FOR UPDATE SKIP LOCKED`
+/// so several instances never take the same work.
+#[derive(Debug)]
+pub struct PostgresStore {
+    core: Core,
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` with default options and migrates.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the server cannot be reached, or a migration error.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, PostgresOptions::default()).await
+    }
+
+    /// Connects to `url` with `options` and migrates.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] for a bad URL or schema name, [`StoreError::Unavailable`] when
+    /// the server cannot be reached, or a migration error.
+    pub async fn connect_with(url: &str, options: PostgresOptions) -> Result<Self, StoreError> {
+        let connect: PgConnectOptions = url
+            .parse()
+            .map_err(|_| StoreError::invalid("url", "not a PostgreSQL connection URL"))?;
+        let mut pool_options = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout);
+        if let Some(schema) = &options.schema {
+            check_schema(schema)?;
+            create_schema(&connect, schema).await?;
+            let set = format!("SET search_path TO {schema}");
+            pool_options = pool_options.after_connect(move |conn, _meta| {
+                let set = set.clone();
+                Box::pin(async move {
+                    conn.execute(sqlx::AssertSqlSafe(set)).await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool_options
+            .connect_with(connect)
+            .await
+            .map_err(|e| StoreError::from_db("connect to postgresql", e))?;
+        migrate(&pool).await?;
+        Ok(Self {
+            core: Core {
+                backend: Box::new(PgBackend { pool: pool.clone() }),
+                outbox_backoff: options.outbox_backoff,
+                reconcile_backoff: options.reconcile_backoff,
+            },
+            pool,
+        })
+    }
+
+    /// The connection pool (health checks, tests).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Closes the pool, waiting for connections in use.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Schema names are interpolated into `SET search_path`, so only plain identifiers pass.
+fn check_schema(schema: &str) -> Result<(), StoreError> {
+    let mut chars = schema.chars();
+    let ok = schema.len() <= 63
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(
+            "schema",
+            "expected [a-z_][a-z0-9_]{0,62}",
+        ))
+    }
+}
+
+async fn create_schema(connect: &PgConnectOptions, schema: &str) -> Result<(), StoreError> {
+    use sqlx::ConnectOptions as _;
+    let op = "create postgresql schema";
+    let mut conn = connect
+        .connect()
+        .await
+        .map_err(|e| StoreError::from_db(op, e))?;
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "CREATE SCHEMA IF NOT EXISTS {schema}"
+    )))
+    .await
+    .map_err(|e| StoreError::from_db(op, e))?;
+    Ok(())
+}
+
+/// Applies the embedded migrations not yet recorded in `tpe_schema`, under a transaction-level
+/// advisory lock so instances starting together apply each once.
+async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    let op = "migrate postgresql database";
+    let db = |e| StoreError::from_db(op, e);
+    let mut tx = pool.begin().await.map_err(db)?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS tpe_schema (version BIGINT PRIMARY KEY, name TEXT NOT NULL, \
+         applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    for (version, name, sql) in MIGRATIONS {
+        let done: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM tpe_schema WHERE version = $1")
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+        if done.is_none() {
+            sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(db)?;
+            sqlx::query("INSERT INTO tpe_schema (version, name) VALUES ($1, $2)")
+                .bind(version)
+                .bind(*name)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+    }
+    tx.commit().await.map_err(db)?;
+    Ok(())
+}
+
+crate::store_impl::delegate!(PostgresStore);

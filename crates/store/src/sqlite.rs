@@ -1,0 +1,237 @@
+//! [`SqliteStore`]: the embedded default, one file in WAL mode.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Connection, Sqlite};
+
+use crate::core::Core;
+use crate::error::StoreError;
+use crate::sql::{Backend, Dialect, Tx, impl_tx};
+use crate::types::Backoff;
+
+impl_tx!(SqliteTx, Sqlite);
+
+/// Embedded migrations, applied in order at connect.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../migrations/sqlite/0001_initial.sql"),
+)];
+
+/// How a SQLite store syncs commits to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Durability {
+    /// `synchronous=FULL` (the default): in WAL mode every commit is fsynced before it returns,
+    /// so a payment acknowledged to the bank survives a power loss.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: commits are fsynced at checkpoints only; a power loss may undo
+    /// the last commits (the database stays consistent). Faster; for tests and benchmarks.
+    Normal,
+}
+
+/// Options of a SQLite store.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    /// Sync policy.
+    pub durability: Durability,
+    /// How long a writer waits for the write lock before [`StoreError::Unavailable`].
+    pub busy_timeout: Duration,
+    /// Pool size (readers run in parallel in WAL mode; writers take turns).
+    pub max_connections: u32,
+    /// Outbox retry backoff.
+    pub outbox_backoff: Backoff,
+    /// Reconciliation backoff.
+    pub reconcile_backoff: Backoff,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            durability: Durability::Full,
+            busy_timeout: Duration::from_secs(5),
+            max_connections: 8,
+            outbox_backoff: Backoff::OUTBOX,
+            reconcile_backoff: Backoff::RECONCILE,
+        }
+    }
+}
+
+impl SqliteOptions {
+    /// With another durability.
+    #[must_use]
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// With another pool size.
+    #[must_use]
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// With other backoffs.
+    #[must_use]
+    pub fn backoff(mut self, outbox: Backoff, reconcile: Backoff) -> Self {
+        self.outbox_backoff = outbox;
+        self.reconcile_backoff = reconcile;
+        self
+    }
+}
+
+#[derive(Debug)]
+struct SqliteBackend {
+    pool: SqlitePool,
+}
+
+#[async_trait]
+impl Backend for SqliteBackend {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    async fn begin(&self, write: bool) -> Result<Box<dyn Tx>, sqlx::Error> {
+        let tx = if write {
+            // Take the write lock at once: a deferred transaction that reads then writes can
+            // fail with SQLITE_BUSY without waiting when another writer went first.
+            self.pool.begin_with("BEGIN IMMEDIATE").await?
+        } else {
+            self.pool.begin().await?
+        };
+        Ok(Box::new(SqliteTx(tx)))
+    }
+}
+
+/// The payment store on SQLite: one file, WAL, foreign keys on, a busy timeout, and
+/// `synchronous=FULL` by default (see [`Durability`]).
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use tpe_store::{PaymentStore, SqliteStore};
+/// let store = SqliteStore::in_memory().await?;
+/// let page = store.list_checkouts(tpe_store::CheckoutQuery::new(None, 10)).await?;
+/// assert!(page.items.is_empty());
+/// # Ok::<(), tpe_store::StoreError>(()) }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct SqliteStore {
+    core: Core,
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file at `path` and migrates it.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the file cannot be opened, or a migration error.
+    pub async fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
+        let connect = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(options.busy_timeout)
+            .synchronous(match options.durability {
+                Durability::Full => SqliteSynchronous::Full,
+                Durability::Normal => SqliteSynchronous::Normal,
+            });
+        let pool = SqlitePoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.busy_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(|e| StoreError::from_db("open sqlite database", e))?;
+        Self::with_pool(pool, &options).await
+    }
+
+    /// A private in-memory database for tests: one connection kept open for the life of the
+    /// store (the database disappears with it).
+    ///
+    /// # Errors
+    /// A migration error.
+    pub async fn in_memory() -> Result<Self, StoreError> {
+        let options = SqliteOptions::default();
+        let connect = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(|e| StoreError::from_db("open sqlite memory database", e))?
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(connect)
+            .await
+            .map_err(|e| StoreError::from_db("open sqlite memory database", e))?;
+        Self::with_pool(pool, &options).await
+    }
+
+    async fn with_pool(pool: SqlitePool, options: &SqliteOptions) -> Result<Self, StoreError> {
+        migrate(&pool).await?;
+        Ok(Self {
+            core: Core {
+                backend: Box::new(SqliteBackend { pool: pool.clone() }),
+                outbox_backoff: options.outbox_backoff,
+                reconcile_backoff: options.reconcile_backoff,
+            },
+            pool,
+        })
+    }
+
+    /// The connection pool (health checks, tests).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes the pool, waiting for connections in use.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Applies the embedded migrations not yet recorded in `tpe_schema`, each in its own
+/// `BEGIN IMMEDIATE` transaction so two processes opening one file cannot both apply one.
+async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+    let op = "migrate sqlite database";
+    let db = |e| StoreError::from_db(op, e);
+    let mut conn = pool.acquire().await.map_err(db)?;
+    for (version, name, sql) in MIGRATIONS {
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS tpe_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, \
+             applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let done: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM tpe_schema WHERE version = $1")
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+        if done.is_none() {
+            sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(db)?;
+            sqlx::query("INSERT INTO tpe_schema (version, name) VALUES ($1, $2)")
+                .bind(version)
+                .bind(*name)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+    }
+    Ok(())
+}
+
+crate::store_impl::delegate!(SqliteStore);

@@ -1,0 +1,155 @@
+//! The [`PaymentStore`] trait: what the engine, the relay and the jobs ask of storage.
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use jiff::SignedDuration;
+use tpe_core::{PaymentReference, Timestamp};
+
+use crate::error::StoreError;
+use crate::types::{
+    Applied, CheckoutDetail, CheckoutQuery, CheckoutRecord, EventInput, NewCheckout, OutboxEffect,
+    Page, PaymentRecord, QuarantineInput, QuarantineRecord,
+};
+
+/// Storage of checkouts, bank transactions, payment records, the outbox, the quarantine and the
+/// audit trail. Implemented by [`crate::SqliteStore`] and [`crate::PostgresStore`], which pass
+/// the same conformance suite ([`crate::suite`]); held as `Arc<dyn PaymentStore>`.
+///
+/// Time is always passed in. Every write is one database transaction.
+#[async_trait]
+pub trait PaymentStore: Send + Sync + Debug + 'static {
+    /// Creates a checkout in `AwaitingPayment` (event 1). Call it before returning the bank
+    /// redirect, so a fast notification always finds it.
+    ///
+    /// # Errors
+    /// [`StoreError::AlreadyExists`], [`StoreError::Invalid`] (zero amount, fields out of
+    /// bounds), or a database error.
+    async fn create_checkout(&self, new: NewCheckout) -> Result<CheckoutRecord, StoreError>;
+
+    /// Applies an event to a checkout in one transaction: locks the checkout, runs
+    /// [`tpe_core::lifecycle::apply`], writes the new state, the bank transaction row, the
+    /// payment record, one outbox row per effect, the sibling checkouts it supersedes, the
+    /// quarantine row and an audit row, then commits. A replay of a bank transaction already
+    /// applied writes nothing and returns `duplicate: true`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], [`StoreError::Transition`] (nothing written),
+    /// [`StoreError::ProviderMismatch`], [`StoreError::Invalid`], or a database error
+    /// ([`StoreError::is_unavailable`]: answer 503 so the bank retries).
+    async fn apply_event(
+        &self,
+        reference: &PaymentReference,
+        input: EventInput,
+        now: Timestamp,
+    ) -> Result<Applied, StoreError>;
+
+    /// Sets aside an authentic notification that cannot be applied (unknown reference,
+    /// provider mismatch, undecodable). The same one again raises its `seen_count`.
+    ///
+    /// # Errors
+    /// A database error.
+    async fn quarantine(
+        &self,
+        input: QuarantineInput,
+        now: Timestamp,
+    ) -> Result<QuarantineRecord, StoreError>;
+
+    /// Quarantined notifications, most recent first.
+    ///
+    /// # Errors
+    /// A database error, or a limit outside 1 to [`crate::MAX_LIMIT`].
+    async fn quarantined(&self, limit: u32) -> Result<Vec<QuarantineRecord>, StoreError>;
+
+    /// A page of checkouts, newest first, optionally in one state.
+    ///
+    /// # Errors
+    /// A database error, or a limit outside 1 to [`crate::MAX_LIMIT`].
+    async fn list_checkouts(&self, query: CheckoutQuery) -> Result<Page, StoreError>;
+
+    /// One checkout with its bank transactions, payment records, effects and audit trail.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] or a database error.
+    async fn checkout(&self, reference: &PaymentReference) -> Result<CheckoutDetail, StoreError>;
+
+    /// Payment records with `from <= recorded_at < to`, oldest first.
+    ///
+    /// # Errors
+    /// A database error, or a limit outside 1 to [`crate::MAX_LIMIT`].
+    async fn payment_records(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<PaymentRecord>, StoreError>;
+
+    /// Checkouts awaiting payment whose `retract_at <= now`, earliest first.
+    ///
+    /// # Errors
+    /// A database error, or a limit outside 1 to [`crate::MAX_LIMIT`].
+    async fn due_for_retraction(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<CheckoutRecord>, StoreError>;
+
+    /// Claims checkouts awaiting payment, created at least `min_age` before `now`, whose next
+    /// reconciliation is due: their `next_reconcile_at` moves to `now + lease`, so another
+    /// instance does not query the bank for them meanwhile (PostgreSQL: `FOR UPDATE SKIP
+    /// LOCKED`). After the status query, call [`PaymentStore::reschedule_reconciliation`]
+    /// unless the checkout became paid.
+    ///
+    /// # Errors
+    /// A database error, or a limit outside 1 to [`crate::MAX_LIMIT`].
+    async fn claim_reconciliation(
+        &self,
+        now: Timestamp,
+        min_age: SignedDuration,
+        limit: u32,
+        lease: SignedDuration,
+    ) -> Result<Vec<CheckoutRecord>, StoreError>;
+
+    /// Counts one more reconciliation attempt and schedules the next with backoff; returns
+    /// when it is due.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] or a database error.
+    async fn reschedule_reconciliation(
+        &self,
+        reference: &PaymentReference,
+        now: Timestamp,
+    ) -> Result<Timestamp, StoreError>;
+
+    /// Leases up to `limit` due, undelivered effects to `worker_id` until `now + lease`, oldest
+    /// due first. Two workers never hold the same row (PostgreSQL `FOR UPDATE SKIP LOCKED`,
+    /// SQLite one writer at a time); a lease that expires makes the row claimable again.
+    ///
+    /// # Errors
+    /// A database error, or a limit outside 1 to [`crate::MAX_LIMIT`].
+    async fn claim_effects(
+        &self,
+        worker_id: &str,
+        now: Timestamp,
+        limit: u32,
+        lease: SignedDuration,
+    ) -> Result<Vec<OutboxEffect>, StoreError>;
+
+    /// Marks an effect delivered; `false` when it already was.
+    ///
+    /// # Errors
+    /// [`StoreError::EffectNotFound`] or a database error.
+    async fn mark_delivered(&self, effect_id: i64, now: Timestamp) -> Result<bool, StoreError>;
+
+    /// Records a failed delivery, releases the lease and makes the effect due again after an
+    /// exponential backoff; returns when.
+    ///
+    /// # Errors
+    /// [`StoreError::EffectNotFound`] or a database error.
+    async fn reschedule(
+        &self,
+        effect_id: i64,
+        now: Timestamp,
+        error: &str,
+    ) -> Result<Timestamp, StoreError>;
+}

@@ -1,0 +1,119 @@
+//! Implements [`crate::PaymentStore`] for a type holding a `core: Core` field.
+
+/// Delegates every [`crate::PaymentStore`] method to the shared [`crate::core::Core`].
+macro_rules! delegate {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl crate::PaymentStore for $store {
+            async fn create_checkout(
+                &self,
+                new: crate::NewCheckout,
+            ) -> Result<crate::CheckoutRecord, crate::StoreError> {
+                self.core.create_checkout(new).await
+            }
+
+            async fn apply_event(
+                &self,
+                reference: &tpe_core::PaymentReference,
+                input: crate::EventInput,
+                now: tpe_core::Timestamp,
+            ) -> Result<crate::Applied, crate::StoreError> {
+                self.core.apply_event(reference, input, now).await
+            }
+
+            async fn quarantine(
+                &self,
+                input: crate::QuarantineInput,
+                now: tpe_core::Timestamp,
+            ) -> Result<crate::QuarantineRecord, crate::StoreError> {
+                self.core.quarantine(input, now).await
+            }
+
+            async fn quarantined(
+                &self,
+                limit: u32,
+            ) -> Result<Vec<crate::QuarantineRecord>, crate::StoreError> {
+                self.core.quarantined(limit).await
+            }
+
+            async fn list_checkouts(
+                &self,
+                query: crate::CheckoutQuery,
+            ) -> Result<crate::Page, crate::StoreError> {
+                self.core.list_checkouts(query).await
+            }
+
+            async fn checkout(
+                &self,
+                reference: &tpe_core::PaymentReference,
+            ) -> Result<crate::CheckoutDetail, crate::StoreError> {
+                self.core.checkout(reference).await
+            }
+
+            async fn payment_records(
+                &self,
+                from: tpe_core::Timestamp,
+                to: tpe_core::Timestamp,
+                limit: u32,
+            ) -> Result<Vec<crate::PaymentRecord>, crate::StoreError> {
+                self.core.payment_records(from, to, limit).await
+            }
+
+            async fn due_for_retraction(
+                &self,
+                now: tpe_core::Timestamp,
+                limit: u32,
+            ) -> Result<Vec<crate::CheckoutRecord>, crate::StoreError> {
+                self.core.due_for_retraction(now, limit).await
+            }
+
+            async fn claim_reconciliation(
+                &self,
+                now: tpe_core::Timestamp,
+                min_age: jiff::SignedDuration,
+                limit: u32,
+                lease: jiff::SignedDuration,
+            ) -> Result<Vec<crate::CheckoutRecord>, crate::StoreError> {
+                self.core
+                    .claim_reconciliation(now, min_age, limit, lease)
+                    .await
+            }
+
+            async fn reschedule_reconciliation(
+                &self,
+                reference: &tpe_core::PaymentReference,
+                now: tpe_core::Timestamp,
+            ) -> Result<tpe_core::Timestamp, crate::StoreError> {
+                self.core.reschedule_reconciliation(reference, now).await
+            }
+
+            async fn claim_effects(
+                &self,
+                worker_id: &str,
+                now: tpe_core::Timestamp,
+                limit: u32,
+                lease: jiff::SignedDuration,
+            ) -> Result<Vec<crate::OutboxEffect>, crate::StoreError> {
+                self.core.claim_effects(worker_id, now, limit, lease).await
+            }
+
+            async fn mark_delivered(
+                &self,
+                effect_id: i64,
+                now: tpe_core::Timestamp,
+            ) -> Result<bool, crate::StoreError> {
+                self.core.mark_delivered(effect_id, now).await
+            }
+
+            async fn reschedule(
+                &self,
+                effect_id: i64,
+                now: tpe_core::Timestamp,
+                error: &str,
+            ) -> Result<tpe_core::Timestamp, crate::StoreError> {
+                self.core.reschedule(effect_id, now, error).await
+            }
+        }
+    };
+}
+pub(crate) use delegate;
