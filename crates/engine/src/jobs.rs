@@ -32,7 +32,10 @@ pub struct ReconciliationReport {
 
 /// The bank's answer as the jobs need it.
 enum Remote {
-    Paid { txn: String, amount: tpe_core::Amount },
+    Paid {
+        txn: String,
+        amount: tpe_core::Amount,
+    },
     NotPaid,
     Pending,
     Unknown,

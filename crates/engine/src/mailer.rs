@@ -37,12 +37,14 @@ impl Email {
     /// # Errors
     /// [`MailError::Address`] for an unusable sender or recipient, [`MailError::Build`] otherwise.
     pub fn to_message(&self) -> Result<Message, MailError> {
-        let from: Mailbox = self.from.parse().map_err(|_| MailError::Address {
-            which: "sender",
-        })?;
-        let to: Mailbox = self.to.parse().map_err(|_| MailError::Address {
-            which: "recipient",
-        })?;
+        let from: Mailbox = self
+            .from
+            .parse()
+            .map_err(|_| MailError::Address { which: "sender" })?;
+        let to: Mailbox = self
+            .to
+            .parse()
+            .map_err(|_| MailError::Address { which: "recipient" })?;
         Message::builder()
             .from(from)
             .to(to)
@@ -220,11 +222,7 @@ impl SmtpMailer {
     ///
     /// # Errors
     /// [`MailError::Smtp`] when the host is not usable for TLS.
-    pub fn starttls(
-        host: &str,
-        user: String,
-        password: SecretString,
-    ) -> Result<Self, MailError> {
+    pub fn starttls(host: &str, user: String, password: SecretString) -> Result<Self, MailError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
             .map_err(|e| MailError::Smtp(e.to_string()))?
             .credentials(lettre::transport::smtp::authentication::Credentials::new(

@@ -10,8 +10,8 @@ use tpe_core::lifecycle::{self, Effect, Event};
 use tpe_core::{BankOutcome, CheckoutStatus, OutcomeKind, PaymentReference, Timestamp};
 
 use crate::store::{
-    Applied, AuditEntry, BankTransaction, CheckoutDetail, CheckoutRecord, EngineStore,
-    NewCheckout, OutboxEntry, OutboxItem, Page, PaymentRecord, QuarantineEntry, StoreError,
+    Applied, AuditEntry, BankTransaction, CheckoutDetail, CheckoutRecord, EngineStore, NewCheckout,
+    OutboxEntry, OutboxItem, Page, PaymentRecord, QuarantineEntry, StoreError,
 };
 
 #[derive(Debug)]
@@ -304,7 +304,11 @@ impl EngineStore for MemoryStore {
         &self,
         reference: &PaymentReference,
     ) -> Result<Option<CheckoutRecord>, StoreError> {
-        Ok(self.lock().checkouts.get(reference).map(|r| r.record.clone()))
+        Ok(self
+            .lock()
+            .checkouts
+            .get(reference)
+            .map(|r| r.record.clone()))
     }
 
     async fn checkout_detail(

@@ -27,6 +27,12 @@ pub fn message_id(id: i64, reference: &str, sender: &str) -> String {
     format!("tpe-effect-{id}.{reference}@{domain}")
 }
 
+/// An amount as people read it in `lang`: `12,50 EUR` in French, `12.50 EUR` in English.
+fn show(amount: tpe_core::Amount, lang: Lang) -> String {
+    let sep = if lang == Lang::Fr { ',' } else { '.' };
+    format!("{} {}", amount.to_decimal_string(sep), amount.currency())
+}
+
 fn backoff(
     attempts: u32,
     first: jiff::SignedDuration,
@@ -45,11 +51,7 @@ impl Engine {
         let t = self.inner.timings;
         let mut report = RelayReport::default();
         loop {
-            let items = self
-                .inner
-                .store
-                .claim_outbox(now, t.batch, t.lease)
-                .await?;
+            let items = self.inner.store.claim_outbox(now, t.batch, t.lease).await?;
             if items.is_empty() {
                 return Ok(report);
             }
@@ -107,8 +109,16 @@ impl Engine {
             Effect::ConfirmToCustomer => {
                 let c = checkout().await?;
                 let to = c.info.customer_email.clone();
-                self.send(item, &c, TemplateName::Confirmation, c.info.language, to, json!({}), now)
-                    .await
+                self.send(
+                    item,
+                    &c,
+                    TemplateName::Confirmation,
+                    c.info.language,
+                    to,
+                    json!({}),
+                    now,
+                )
+                .await
             }
             Effect::NotifyManagerOfRefusal {
                 bank_transaction_id,
@@ -137,7 +147,7 @@ impl Engine {
                         bank_transaction_id,
                     } => (
                         TemplateName::AlertAmountMismatch,
-                        json!({"expected": expected.to_string(), "received": received.to_string(),
+                        json!({"expected": show(*expected, manager), "received": show(*received, manager),
                                "bank_transaction_id": bank_transaction_id}),
                     ),
                     Alert::PaidAfterRetraction {
@@ -165,7 +175,11 @@ impl Engine {
             // Carried out by the store inside the transaction.
             Effect::Quarantine { .. } | Effect::SupersedeSiblings => Ok(()),
             other => {
-                tracing::warn!(id = item.id, kind = other.kind(), "effect of an unknown kind skipped");
+                tracing::warn!(
+                    id = item.id,
+                    kind = other.kind(),
+                    "effect of an unknown kind skipped"
+                );
                 Ok(())
             }
         }
@@ -188,7 +202,7 @@ impl Engine {
             "reference": item.reference.as_str(),
             "customer_name": c.info.customer_name,
             "customer_email": c.info.customer_email,
-            "amount": c.state.amount.to_string(),
+            "amount": show(c.state.amount, lang),
             "description": c.info.description,
             "shop_order_id": c.state.shop_order_id,
         });

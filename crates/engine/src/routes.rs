@@ -64,7 +64,11 @@ impl Engine {
     }
 }
 
-async fn notify(State(engine): State<Engine>, Path(provider): Path<String>, req: Request) -> Response {
+async fn notify(
+    State(engine): State<Engine>,
+    Path(provider): Path<String>,
+    req: Request,
+) -> Response {
     let (parts, body) = req.into_parts();
     let method = if parts.method == Method::GET {
         HttpMethod::Get

@@ -10,7 +10,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use tpe_core::lifecycle::{CheckoutState, Effect, Event, TransitionError};
-use tpe_core::{Amount, CheckoutStatus, Lang, OutcomeKind, PaymentReference, ProviderId, Timestamp};
+use tpe_core::{
+    Amount, CheckoutStatus, Lang, OutcomeKind, PaymentReference, ProviderId, Timestamp,
+};
 
 /// A checkout to create (event 1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -153,20 +153,23 @@ impl Templates {
             for lang in [Lang::Fr, Lang::En] {
                 let file = name.file_name(lang);
                 let custom = match dir.map(|d| d.join(&file)) {
-                    Some(path) if path.is_file() => Some(
-                        std::fs::read_to_string(&path).map_err(|source| TemplateError::Read {
-                            file: path.display().to_string(),
-                            source,
-                        })?,
-                    ),
+                    Some(path) if path.is_file() => {
+                        Some(std::fs::read_to_string(&path).map_err(|source| {
+                            TemplateError::Read {
+                                file: path.display().to_string(),
+                                source,
+                            }
+                        })?)
+                    }
                     _ => None,
                 };
                 let source = custom.unwrap_or_else(|| name.default_source(lang).to_owned());
-                env.add_template_owned(file.clone(), source)
-                    .map_err(|e| TemplateError::Template {
+                env.add_template_owned(file.clone(), source).map_err(|e| {
+                    TemplateError::Template {
                         file,
                         message: e.to_string(),
-                    })?;
+                    }
+                })?;
             }
         }
         Ok(Self { env })
@@ -243,7 +246,11 @@ mod tests {
         for name in TemplateName::ALL {
             for lang in [Lang::Fr, Lang::En] {
                 let r = t.render(name, lang, &ctx).unwrap();
-                assert!(r.subject.contains("REF1"), "{name:?} {lang:?}: {}", r.subject);
+                assert!(
+                    r.subject.contains("REF1"),
+                    "{name:?} {lang:?}: {}",
+                    r.subject
+                );
                 assert!(!r.body.is_empty());
             }
         }
@@ -260,11 +267,15 @@ mod tests {
         .unwrap();
         let t = Templates::load(Some(&dir)).unwrap();
         let ctx = serde_json::json!({"customer_name": "Jeanne", "reference": "R9"});
-        let r = t.render(TemplateName::Confirmation, Lang::Fr, &ctx).unwrap();
+        let r = t
+            .render(TemplateName::Confirmation, Lang::Fr, &ctx)
+            .unwrap();
         assert_eq!(r.subject, "Merci Jeanne");
         assert_eq!(r.body, "Votre commande R9 est payée.\n");
         // The English default is untouched.
-        let en = t.render(TemplateName::Confirmation, Lang::En, &ctx).unwrap();
+        let en = t
+            .render(TemplateName::Confirmation, Lang::En, &ctx)
+            .unwrap();
         assert!(en.body.contains("Hello Jeanne"));
         std::fs::write(dir.join("refusal.en.txt"), "{% if %}").unwrap();
         assert!(matches!(

@@ -1,0 +1,502 @@
+//! Test harness: a small HMAC-signed provider, a store that can be made unavailable, an engine
+//! served over real HTTP on loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code, unreachable_pub)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use hmac::{KeyInit, Mac};
+use tpe_core::clock::ManualClock;
+use tpe_core::lifecycle::Event;
+use tpe_core::{
+    Ack, Amount, BankOutcome, Capabilities, CheckoutStatus, Currency, Customer, PaymentProvider,
+    PaymentReference, PaymentRequest, PostalAddress, ProviderError, ProviderId, RawNotification,
+    Reason, ReasonKind, Redirect, RefundReceipt, RefundRequest, Registry, RemoteStatus,
+    StatusQuery, StatusReport, Timestamp, Verified, VerifiedNotification,
+};
+use tpe_engine::*;
+
+pub const KEY: &[u8] = b"test-bank-key-0123456789";
+pub const PROVIDER: ProviderId = ProviderId::from_static("testbank");
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+/// Signs a notification body the way the test bank does.
+pub fn sign(fields: &str) -> String {
+    let mut m = HmacSha256::new_from_slice(KEY).unwrap();
+    m.update(fields.as_bytes());
+    format!("{fields}&sig={}", hex::encode(m.finalize().into_bytes()))
+}
+
+/// A notification body: outcome is `accepted`, `refused:CODE` or `pending`.
+pub fn notification(reference: &str, txn: &str, outcome: &str, minor: u64) -> String {
+    sign(&format!(
+        "ref={reference}&txn={txn}&outcome={outcome}&amount={minor}&cur=EUR"
+    ))
+}
+
+/// What the test bank's status API answers per reference (absent: not found).
+#[derive(Debug, Clone)]
+pub enum Remote {
+    Paid(String, u64),
+    Pending,
+    Unreachable,
+}
+
+#[derive(Debug, Default)]
+pub struct TestBank {
+    pub remote: Mutex<HashMap<String, Remote>>,
+    pub queries: AtomicU32,
+}
+
+impl TestBank {
+    pub fn set(&self, reference: &PaymentReference, r: Remote) {
+        self.remote.lock().unwrap().insert(reference.to_string(), r);
+    }
+}
+
+/// A provider with an HMAC-SHA256 signature over the body before `&sig=`.
+#[derive(Debug)]
+pub struct TestProvider {
+    pub bank: Arc<TestBank>,
+}
+
+fn malformed(what: &'static str) -> ProviderError {
+    ProviderError::Malformed {
+        provider: PROVIDER,
+        what: what.into(),
+    }
+}
+
+#[async_trait::async_trait]
+impl PaymentProvider for TestProvider {
+    fn id(&self) -> ProviderId {
+        PROVIDER
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut c = Capabilities::NONE;
+        c.status_query = true;
+        c
+    }
+
+    async fn prepare(
+        &self,
+        req: &PaymentRequest,
+        _now: Timestamp,
+    ) -> Result<Redirect, ProviderError> {
+        let mut url: url::Url = "https://bank.test/pay".parse().unwrap();
+        url.query_pairs_mut()
+            .append_pair("ref", req.reference.as_str())
+            .append_pair("amount", &req.amount.minor().to_string())
+            .append_pair("notify", req.urls.notify.as_str());
+        Ok(Redirect::get(url))
+    }
+
+    fn verify(&self, raw: &RawNotification, _now: Timestamp) -> Result<Verified, ProviderError> {
+        let data = if raw.body().is_empty() {
+            raw.query()
+        } else {
+            raw.body()
+        };
+        let s = std::str::from_utf8(data).map_err(|_| malformed("encoding"))?;
+        let (signed, sig) = s
+            .rsplit_once("&sig=")
+            .ok_or_else(|| malformed("signature"))?;
+        let sig = hex::decode(sig).map_err(|_| malformed("signature"))?;
+        let mut m = HmacSha256::new_from_slice(KEY).unwrap();
+        m.update(signed.as_bytes());
+        m.verify_slice(&sig)
+            .map_err(|_| ProviderError::BadSignature { provider: PROVIDER })?;
+        let f: HashMap<String, String> = url::form_urlencoded::parse(signed.as_bytes())
+            .into_owned()
+            .collect();
+        let get = |k: &'static str| f.get(k).cloned().ok_or_else(|| malformed(k));
+        let reference = PaymentReference::parse(&get("ref")?).map_err(|_| malformed("ref"))?;
+        let cur = Currency::from_alpha(&get("cur")?).map_err(|_| malformed("cur"))?;
+        let minor: u64 = get("amount")?.parse().map_err(|_| malformed("amount"))?;
+        let amount = Amount::new(minor, cur).map_err(|_| malformed("amount"))?;
+        let outcome = match get("outcome")?.as_str() {
+            "accepted" => BankOutcome::Accepted {
+                authorization: Some("A1".into()),
+            },
+            "pending" => BankOutcome::Pending,
+            o => match o.strip_prefix("refused:") {
+                Some(code) => BankOutcome::Refused {
+                    reason: self.classify(code),
+                },
+                None => return Err(malformed("outcome")),
+            },
+        };
+        Ok(Verified::Payment(VerifiedNotification::new(
+            PROVIDER,
+            reference,
+            get("txn")?,
+            outcome,
+            amount,
+        )))
+    }
+
+    fn acknowledge(&self, _verified: &Verified) -> Ack {
+        Ack {
+            status: 200,
+            content_type: "text/plain; charset=utf-8",
+            body: "OK-TESTBANK".into(),
+        }
+    }
+
+    fn classify(&self, code: &str) -> Reason {
+        match code {
+            "51" => Reason::new(ReasonKind::InsufficientFunds, "51")
+                .with_bank_text("Provision insuffisante", "Insufficient funds"),
+            other => Reason::unknown(other.to_owned()),
+        }
+    }
+
+    fn known_codes(&self) -> &'static [&'static str] {
+        &["51"]
+    }
+
+    async fn query_status(
+        &self,
+        q: &StatusQuery,
+        _now: Timestamp,
+    ) -> Result<StatusReport, ProviderError> {
+        self.bank.queries.fetch_add(1, Ordering::SeqCst);
+        let r = self
+            .bank
+            .remote
+            .lock()
+            .unwrap()
+            .get(q.reference.as_str())
+            .cloned();
+        let status = match r {
+            Some(Remote::Paid(txn, minor)) => RemoteStatus::Paid {
+                bank_transaction_id: txn,
+                amount: Amount::new(minor, Currency::EUR).unwrap(),
+            },
+            Some(Remote::Pending) => RemoteStatus::Pending,
+            Some(Remote::Unreachable) => {
+                return Err(ProviderError::Transport {
+                    provider: PROVIDER,
+                    retryable: true,
+                    source: "connection refused".into(),
+                });
+            }
+            None => RemoteStatus::NotFound,
+        };
+        Ok(StatusReport {
+            reference: q.reference.clone(),
+            status,
+        })
+    }
+
+    async fn refund(
+        &self,
+        _r: &RefundRequest,
+        _now: Timestamp,
+    ) -> Result<RefundReceipt, ProviderError> {
+        Err(ProviderError::Unsupported {
+            provider: PROVIDER,
+            operation: "refund",
+        })
+    }
+}
+
+/// A store that can be switched off (every call: unavailable).
+#[derive(Debug)]
+pub struct FlakyStore {
+    pub inner: Arc<dyn EngineStore>,
+    pub down: AtomicBool,
+}
+
+impl FlakyStore {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(StoreError::Unavailable("database is down (test)".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl EngineStore for FlakyStore {
+    async fn create_checkout(&self, c: NewCheckout) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.create_checkout(c).await
+    }
+    async fn apply_event(
+        &self,
+        r: &PaymentReference,
+        e: Event,
+        now: Timestamp,
+    ) -> Result<Applied, StoreError> {
+        self.check()?;
+        self.inner.apply_event(r, e, now).await
+    }
+    async fn quarantine(&self, q: QuarantineEntry) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.quarantine(q).await
+    }
+    async fn checkout(&self, r: &PaymentReference) -> Result<Option<CheckoutRecord>, StoreError> {
+        self.check()?;
+        self.inner.checkout(r).await
+    }
+    async fn checkout_detail(
+        &self,
+        r: &PaymentReference,
+    ) -> Result<Option<CheckoutDetail>, StoreError> {
+        self.check()?;
+        self.inner.checkout_detail(r).await
+    }
+    async fn checkouts_by_state(
+        &self,
+        s: CheckoutStatus,
+        p: Page,
+    ) -> Result<Vec<CheckoutRecord>, StoreError> {
+        self.check()?;
+        self.inner.checkouts_by_state(s, p).await
+    }
+    async fn payment_records(
+        &self,
+        f: Timestamp,
+        t: Timestamp,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        self.check()?;
+        self.inner.payment_records(f, t).await
+    }
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        l: u32,
+        d: jiff::SignedDuration,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        self.check()?;
+        self.inner.claim_outbox(now, l, d).await
+    }
+    async fn mark_delivered(&self, id: i64, now: Timestamp) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.mark_delivered(id, now).await
+    }
+    async fn reschedule(&self, id: i64, at: Timestamp, e: &str) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.reschedule(id, at, e).await
+    }
+    async fn claim_due_for_retraction(
+        &self,
+        now: Timestamp,
+        l: u32,
+        d: jiff::SignedDuration,
+    ) -> Result<Vec<CheckoutRecord>, StoreError> {
+        self.check()?;
+        self.inner.claim_due_for_retraction(now, l, d).await
+    }
+    async fn claim_due_for_reconciliation(
+        &self,
+        now: Timestamp,
+        c: Timestamp,
+        l: u32,
+        d: jiff::SignedDuration,
+    ) -> Result<Vec<CheckoutRecord>, StoreError> {
+        self.check()?;
+        self.inner.claim_due_for_reconciliation(now, c, l, d).await
+    }
+    async fn reschedule_reconciliation(
+        &self,
+        r: &PaymentReference,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.reschedule_reconciliation(r, at).await
+    }
+}
+
+/// A hook that records what it received; it can be made to fail.
+#[derive(Debug, Default)]
+pub struct RecordingHook {
+    pub records: Mutex<Vec<PaymentRecordView>>,
+    pub failing: AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl PaymentRecordHook for RecordingHook {
+    async fn record(&self, r: &PaymentRecordView) -> Result<(), HookError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(HookError("accounting down".into()));
+        }
+        let mut v = self.records.lock().unwrap();
+        // Idempotent on the record id, as the trait asks.
+        if !v.iter().any(|x| x.id == r.id) {
+            v.push(r.clone());
+        }
+        Ok(())
+    }
+}
+
+pub struct Shop {
+    pub engine: Engine,
+    pub store: Arc<FlakyStore>,
+    pub mailer: MemoryMailer,
+    pub hook: Arc<RecordingHook>,
+    pub clock: ManualClock,
+    pub bank: Arc<TestBank>,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub server: tokio::task::JoinHandle<()>,
+}
+
+/// 2026-03-20 10:00 in Paris.
+pub fn start_time() -> Timestamp {
+    "2026-03-20T09:00:00Z".parse().unwrap()
+}
+
+pub fn customer() -> Customer {
+    Customer {
+        first_name: "Jeanne".into(),
+        last_name: "Martin".into(),
+        email: "jeanne@example.fr".into(),
+        phone: Some("06 12 34 56 78".into()),
+        address: Some(PostalAddress {
+            line1: "1 place Bellecour".into(),
+            line2: None,
+            postcode: "69002".into(),
+            city: "Lyon".into(),
+            country: "FR".into(),
+        }),
+    }
+}
+
+pub fn request(minor: u64, order: Option<&str>) -> CheckoutRequest {
+    CheckoutRequest {
+        customer: customer(),
+        amount: Amount::new(minor, Currency::EUR).unwrap(),
+        description: "Panier de légumes".into(),
+        item_count: 2,
+        delivery: jiff::civil::date(2026, 3, 28),
+        shop_order_id: order.map(str::to_owned),
+        language: None,
+    }
+}
+
+impl Shop {
+    /// An engine over `store`, served on loopback.
+    pub async fn start_with(store: Arc<dyn EngineStore>) -> Self {
+        Self::start_shared(
+            store,
+            Arc::new(TestBank::default()),
+            ManualClock::new(start_time()),
+            MemoryMailer::new(),
+        )
+        .await
+    }
+
+    pub async fn start() -> Self {
+        Self::start_with(Arc::new(MemoryStore::new())).await
+    }
+
+    pub async fn start_shared(
+        store: Arc<dyn EngineStore>,
+        bank: Arc<TestBank>,
+        clock: ManualClock,
+        mailer: MemoryMailer,
+    ) -> Self {
+        let store = Arc::new(FlakyStore {
+            inner: store,
+            down: AtomicBool::new(false),
+        });
+        let hook = Arc::new(RecordingHook::default());
+        let mut registry = Registry::new();
+        registry
+            .register(Arc::new(TestProvider { bank: bank.clone() }))
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let base = format!("http://{addr}/");
+        let settings = ShopSettings::new(
+            "Ferme des Lilas",
+            base.parse().unwrap(),
+            "gestion@ferme.example",
+            "boutique@ferme.example",
+        )
+        .unwrap();
+        let engine = Engine::builder(registry, store.clone(), Arc::new(mailer.clone()), settings)
+            .clock(Arc::new(clock.clone()))
+            .hook(hook.clone())
+            .build()
+            .unwrap();
+        let app = engine
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self {
+            engine,
+            store,
+            mailer,
+            hook,
+            clock,
+            bank,
+            base,
+            http: reqwest::Client::new(),
+            server,
+        }
+    }
+
+    pub async fn checkout(&self, minor: u64, order: Option<&str>) -> PaymentReference {
+        self.engine
+            .start_checkout(&PROVIDER, request(minor, order))
+            .await
+            .unwrap()
+            .reference
+    }
+
+    /// POSTs a notification body; returns (status, body).
+    pub async fn notify(&self, body: String) -> (u16, String) {
+        let r = self
+            .http
+            .post(format!("{}tpe/notify/testbank", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    pub async fn status(&self, r: &PaymentReference) -> CheckoutStatus {
+        self.engine.checkout(r).await.unwrap().unwrap().state.status
+    }
+
+    pub async fn relay(&self) -> RelayReport {
+        self.engine
+            .run_relay_once(self.clock.now_ts())
+            .await
+            .unwrap()
+    }
+
+    /// E-mails sent to `to`.
+    pub fn mails_to(&self, to: &str) -> Vec<Email> {
+        self.mailer
+            .sent()
+            .into_iter()
+            .filter(|m| m.to == to)
+            .collect()
+    }
+}
+
+pub trait Now {
+    fn now_ts(&self) -> Timestamp;
+}
+
+impl Now for ManualClock {
+    fn now_ts(&self) -> Timestamp {
+        tpe_core::Clock::now(self)
+    }
+}
+
+pub const MANAGER: &str = "gestion@ferme.example";
+pub const CUSTOMER: &str = "jeanne@example.fr";

@@ -1,0 +1,629 @@
+//! Each row of LIFECYCLE.md, end to end over HTTP on loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use common::*;
+use tpe_core::{CheckoutStatus, CustomerField};
+use tpe_engine::*;
+
+#[tokio::test]
+async fn row1_checkout_started_and_psd2_check_first() {
+    let shop = Shop::start().await;
+    let started = shop
+        .engine
+        .start_checkout(&PROVIDER, request(4321, None))
+        .await
+        .unwrap();
+    let loc = started.redirect.location().to_string();
+    assert!(loc.contains(started.reference.as_str()));
+    assert!(loc.contains("tpe%2Fnotify%2Ftestbank"), "{loc}");
+    let c = shop
+        .engine
+        .checkout(&started.reference)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.state.status, CheckoutStatus::AwaitingPayment);
+    // Delivery on 28 March → retracted at 29 March 00:00 in Paris.
+    assert_eq!(c.state.retract_at.to_string(), "2026-03-28T23:00:00Z");
+
+    let mut req = request(4321, None);
+    req.customer.phone = None;
+    req.customer.address = None;
+    let err = shop
+        .engine
+        .start_checkout(&PROVIDER, req)
+        .await
+        .unwrap_err();
+    let CheckoutError::IncompleteCustomer(e) = err else {
+        panic!("{err:?}")
+    };
+    assert!(e.fields().contains(&CustomerField::Phone));
+    assert!(e.fields().contains(&CustomerField::City));
+    let zero = shop
+        .engine
+        .start_checkout(&PROVIDER, request(0, None))
+        .await;
+    assert!(matches!(zero, Err(CheckoutError::ZeroAmount)));
+    let all = shop
+        .engine
+        .checkouts_by_state(CheckoutStatus::AwaitingPayment, Page::default())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1, "nothing created by the refused checkouts");
+    assert_eq!(
+        shop.relay().await,
+        RelayReport::default(),
+        "nothing to send"
+    );
+}
+
+#[tokio::test]
+async fn row2_and_row3_acceptance_validates_once_whatever_the_replays() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(1250, None).await;
+    let body = notification(r.as_str(), "T1", "accepted", 1250);
+    for _ in 0..10 {
+        assert_eq!(shop.notify(body.clone()).await, (200, "OK-TESTBANK".into()));
+    }
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Valid);
+    let report = shop.relay().await;
+    assert_eq!(report.delivered, 2, "payment record + confirmation");
+    assert_eq!(shop.relay().await.delivered, 0);
+    let mails = shop.mails_to(CUSTOMER);
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].subject.contains(r.as_str()));
+    assert!(mails[0].body.contains("12,50"), "{}", mails[0].body);
+    assert!(!mails[0].body.contains("sig="));
+    assert!(shop.mails_to(MANAGER).is_empty());
+    let records = shop.hook.records.lock().unwrap().clone();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].bank_transaction_id.as_deref(), Some("T1"));
+    let day = shop.clock.now_ts();
+    let stored = shop
+        .engine
+        .payment_records(
+            day,
+            day.checked_add(jiff::SignedDuration::from_secs(1)).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].source, "bank");
+}
+
+#[tokio::test]
+async fn notification_delivered_ten_times_concurrently() {
+    let shop = Arc::new(Shop::start().await);
+    let r = shop.checkout(990, Some("CART-1")).await;
+    let body = notification(r.as_str(), "T9", "accepted", 990);
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (s, b) = (shop.clone(), body.clone());
+        tasks.push(tokio::spawn(async move { s.notify(b).await }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), (200, "OK-TESTBANK".into()));
+    }
+    shop.relay().await;
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Valid);
+    assert_eq!(shop.mails_to(CUSTOMER).len(), 1);
+    assert_eq!(shop.hook.records.lock().unwrap().len(), 1);
+    let detail = shop.engine.checkout_detail(&r).await.unwrap().unwrap();
+    assert_eq!(detail.bank_transactions.len(), 1);
+}
+
+#[tokio::test]
+async fn row4_refusal_mails_the_manager_once_with_the_code_and_explanations() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(5000, None).await;
+    let body = notification(r.as_str(), "T1", "refused:51", 5000);
+    for _ in 0..10 {
+        assert_eq!(shop.notify(body.clone()).await.0, 200);
+    }
+    assert_eq!(shop.status(&r).await, CheckoutStatus::AwaitingPayment);
+    shop.relay().await;
+    let mails = shop.mails_to(MANAGER);
+    assert_eq!(mails.len(), 1);
+    let m = &mails[0];
+    assert!(m.subject.contains(r.as_str()) && m.subject.contains("51"));
+    for needle in [
+        "InsufficientFunds",
+        "Provision insuffisante",
+        "Insufficient funds",
+        "Jeanne Martin",
+        "50,00",
+        "Que faire",
+    ] {
+        assert!(m.body.contains(needle), "{needle} missing in {}", m.body);
+    }
+    assert!(
+        shop.mails_to(CUSTOMER).is_empty(),
+        "nothing to the customer"
+    );
+    // The return page offers the way back to the order summary.
+    let page = shop
+        .http
+        .get(format!("{}tpe/return/{r}", shop.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Paiement refusé") && page.contains("<a href="),
+        "{page}"
+    );
+    // A second refused try is another e-mail; then the success validates (case 32).
+    shop.notify(notification(r.as_str(), "T2", "refused:05", 5000))
+        .await;
+    shop.notify(notification(r.as_str(), "T3", "accepted", 5000))
+        .await;
+    shop.relay().await;
+    assert_eq!(shop.mails_to(MANAGER).len(), 2);
+    assert_eq!(shop.mails_to(CUSTOMER).len(), 1);
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Valid);
+}
+
+#[tokio::test]
+async fn row5_late_refusal_never_downgrades_and_sends_nothing() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(700, None).await;
+    shop.notify(notification(r.as_str(), "T2", "accepted", 700))
+        .await;
+    assert_eq!(
+        shop.notify(notification(r.as_str(), "T1", "refused:51", 700))
+            .await
+            .0,
+        200
+    );
+    shop.relay().await;
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Valid);
+    assert!(shop.mails_to(MANAGER).is_empty());
+    let d = shop.engine.checkout_detail(&r).await.unwrap().unwrap();
+    assert_eq!(d.bank_transactions.len(), 2, "the refusal is kept as a row");
+}
+
+#[tokio::test]
+async fn row6_pending_and_browser_return_change_nothing() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(700, None).await;
+    assert_eq!(
+        shop.notify(notification(r.as_str(), "T1", "pending", 700))
+            .await
+            .0,
+        200
+    );
+    for _ in 0..3 {
+        let page = shop
+            .http
+            .post(format!("{}tpe/return/{r}?r=accepted", shop.base))
+            .body(notification(r.as_str(), "T1", "accepted", 700))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status().as_u16(), 200);
+        let page = page.text().await.unwrap();
+        assert!(page.contains("Paiement pas encore validé"), "{page}");
+        assert!(page.contains("http-equiv=\"refresh\""));
+    }
+    assert_eq!(shop.status(&r).await, CheckoutStatus::AwaitingPayment);
+    let json: serde_json::Value = shop
+        .http
+        .get(format!("{}tpe/status/{r}", shop.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["status"], "awaiting_payment");
+    shop.notify(notification(r.as_str(), "T1", "accepted", 700))
+        .await;
+    let page = shop
+        .http
+        .get(format!("{}tpe/return/{r}", shop.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Paiement validé") && !page.contains("refresh"));
+    assert_eq!(shop.relay().await.delivered, 2);
+}
+
+#[tokio::test]
+async fn row7_amount_mismatch_alerts_and_never_validates() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(10000, None).await;
+    assert_eq!(
+        shop.notify(notification(r.as_str(), "T1", "accepted", 100))
+            .await
+            .0,
+        200
+    );
+    let c = shop.engine.checkout(&r).await.unwrap().unwrap();
+    assert_eq!(c.state.status, CheckoutStatus::AwaitingPayment);
+    assert!(c.state.amount_mismatch);
+    shop.relay().await;
+    let m = shop.mails_to(MANAGER);
+    assert_eq!(m.len(), 1);
+    assert!(
+        m[0].body.contains("100,00") && m[0].body.contains("1,00"),
+        "{}",
+        m[0].body
+    );
+    assert!(shop.mails_to(CUSTOMER).is_empty());
+    assert!(shop.hook.records.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn row8_paid_after_retraction() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(800, None).await;
+    shop.clock.set("2026-03-29T08:00:00Z".parse().unwrap());
+    let rep = shop
+        .engine
+        .run_retraction(shop.clock.now_ts())
+        .await
+        .unwrap();
+    assert_eq!(rep.retracted, 1);
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Retracted);
+    shop.notify(notification(r.as_str(), "T1", "accepted", 800))
+        .await;
+    assert_eq!(shop.status(&r).await, CheckoutStatus::PaidAfterRetraction);
+    shop.relay().await;
+    assert_eq!(shop.mails_to(MANAGER).len(), 1);
+    assert!(shop.mails_to(MANAGER)[0].subject.contains("rétractation"));
+    assert!(shop.mails_to(CUSTOMER).is_empty());
+    assert_eq!(shop.hook.records.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn row9_manual_validation() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(800, None).await;
+    let s = shop
+        .engine
+        .validate_manually(&r, "Paul (gérant)", "payé par chèque")
+        .await
+        .unwrap();
+    assert_eq!(s.status, CheckoutStatus::Valid);
+    let again = shop.engine.validate_manually(&r, "Paul", "").await;
+    assert!(matches!(
+        again,
+        Err(EngineError::Store(StoreError::Transition(_)))
+    ));
+    assert!(matches!(
+        shop.engine.validate_manually(&r, " ", "").await,
+        Err(EngineError::InvalidInput { .. })
+    ));
+    shop.relay().await;
+    assert_eq!(shop.mails_to(CUSTOMER).len(), 1);
+    let rec = shop.hook.records.lock().unwrap().clone();
+    assert_eq!(rec.len(), 1);
+    assert_eq!(rec[0].source.as_str(), "manual");
+    let d = shop.engine.checkout_detail(&r).await.unwrap().unwrap();
+    let audit = d
+        .audit
+        .iter()
+        .find(|a| a.event == "manual_validation")
+        .unwrap();
+    assert_eq!(audit.author.as_deref(), Some("Paul (gérant)"));
+    assert_eq!(audit.note.as_deref(), Some("payé par chèque"));
+}
+
+#[tokio::test]
+async fn row10_retracted_on_the_right_day_and_not_one_minute_early() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(800, None).await;
+    // 29 March 2026 00:00 in Paris is 28 March 23:00 UTC (before the DST change that night).
+    shop.clock.set("2026-03-28T22:59:00Z".parse().unwrap());
+    let early = shop
+        .engine
+        .run_retraction(shop.clock.now_ts())
+        .await
+        .unwrap();
+    assert_eq!(early, RetractionReport::default());
+    assert_eq!(shop.bank.queries.load(Ordering::SeqCst), 0);
+    shop.clock.set("2026-03-28T23:00:00Z".parse().unwrap());
+    // Bank unreachable: never retract on "unknown".
+    shop.bank.set(&r, Remote::Unreachable);
+    let rep = shop
+        .engine
+        .run_retraction(shop.clock.now_ts())
+        .await
+        .unwrap();
+    assert_eq!(rep.postponed, 1);
+    assert_eq!(shop.status(&r).await, CheckoutStatus::AwaitingPayment);
+    // The bank answers "not found" after the lease: retracted, exactly once.
+    shop.bank.remote.lock().unwrap().clear();
+    shop.clock.set("2026-03-28T23:10:00Z".parse().unwrap());
+    let rep = shop
+        .engine
+        .run_retraction(shop.clock.now_ts())
+        .await
+        .unwrap();
+    assert_eq!(rep.retracted, 1);
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Retracted);
+    let rep = shop
+        .engine
+        .run_retraction(shop.clock.now_ts())
+        .await
+        .unwrap();
+    assert_eq!(rep, RetractionReport::default());
+    assert_eq!(
+        shop.relay().await.delivered,
+        0,
+        "a retraction sends nothing"
+    );
+}
+
+#[tokio::test]
+async fn row10_bank_says_paid_at_retraction_time_validates_instead() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(800, None).await;
+    shop.bank.set(&r, Remote::Paid("T77".into(), 800));
+    shop.clock.set("2026-03-29T10:00:00Z".parse().unwrap());
+    let rep = shop
+        .engine
+        .run_retraction(shop.clock.now_ts())
+        .await
+        .unwrap();
+    assert_eq!(rep.paid, 1);
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Valid);
+    shop.relay().await;
+    assert_eq!(shop.mails_to(CUSTOMER).len(), 1);
+}
+
+#[tokio::test]
+async fn row11_lost_notification_recovered_by_reconciliation() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(2500, None).await;
+    shop.bank.set(&r, Remote::Paid("T5".into(), 2500));
+    // Not before 15 minutes.
+    shop.clock.advance(jiff::SignedDuration::from_mins(14));
+    let rep = shop
+        .engine
+        .run_reconciliation(shop.clock.now_ts())
+        .await
+        .unwrap();
+    assert_eq!(rep.queried, 0);
+    shop.clock.advance(jiff::SignedDuration::from_mins(1));
+    let rep = shop
+        .engine
+        .run_reconciliation(shop.clock.now_ts())
+        .await
+        .unwrap();
+    assert_eq!((rep.queried, rep.paid), (1, 1));
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Valid);
+    // The late notification of the same transaction is a no-op.
+    assert_eq!(
+        shop.notify(notification(r.as_str(), "T5", "accepted", 2500))
+            .await,
+        (200, "OK-TESTBANK".into())
+    );
+    shop.relay().await;
+    assert_eq!(shop.mails_to(CUSTOMER).len(), 1);
+    let rec = shop.hook.records.lock().unwrap().clone();
+    assert_eq!(rec.len(), 1);
+    assert_eq!(rec[0].source.as_str(), "reconciliation");
+}
+
+#[tokio::test]
+async fn reconciliation_backs_off_and_unknown_is_not_refused() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(2500, None).await;
+    shop.bank.set(&r, Remote::Unreachable);
+    shop.clock.advance(jiff::SignedDuration::from_mins(15));
+    let rep = shop
+        .engine
+        .run_reconciliation(shop.clock.now_ts())
+        .await
+        .unwrap();
+    assert_eq!(rep.unreachable, 1);
+    // Backoff: not asked again at once.
+    let rep = shop
+        .engine
+        .run_reconciliation(shop.clock.now_ts())
+        .await
+        .unwrap();
+    assert_eq!(rep.queried, 0);
+    shop.clock.advance(jiff::SignedDuration::from_mins(15));
+    shop.bank.set(&r, Remote::Pending);
+    let rep = shop
+        .engine
+        .run_reconciliation(shop.clock.now_ts())
+        .await
+        .unwrap();
+    assert_eq!(rep.queried, 1);
+    // Second backoff is 30 minutes.
+    shop.clock.advance(jiff::SignedDuration::from_mins(29));
+    assert_eq!(
+        shop.engine
+            .run_reconciliation(shop.clock.now_ts())
+            .await
+            .unwrap()
+            .queried,
+        0
+    );
+    shop.clock.advance(jiff::SignedDuration::from_mins(1));
+    assert_eq!(
+        shop.engine
+            .run_reconciliation(shop.clock.now_ts())
+            .await
+            .unwrap()
+            .queried,
+        1
+    );
+    assert_eq!(shop.status(&r).await, CheckoutStatus::AwaitingPayment);
+}
+
+#[tokio::test]
+async fn row12_forged_malformed_and_unknown_are_rejected_and_write_nothing() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(1000, None).await;
+    let good = notification(r.as_str(), "T1", "accepted", 1000);
+    let forged = good.replace("amount=1000", "amount=1");
+    assert_eq!(shop.notify(forged).await.0, 401);
+    assert_eq!(shop.notify("ref=x&sig=zz".into()).await.0, 400);
+    assert_eq!(shop.notify(String::new()).await.0, 400);
+    let huge = "a".repeat(70 * 1024);
+    assert_eq!(shop.notify(huge).await.0, 413);
+    let unknown = notification("UNKNOWNREF1", "T1", "accepted", 1000);
+    assert_eq!(shop.notify(unknown).await.0, 404);
+    let other = shop
+        .http
+        .post(format!("{}tpe/notify/nobank", shop.base))
+        .body(good.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status().as_u16(), 404);
+    assert_eq!(shop.engine.rejected_notifications(), 5);
+    assert_eq!(shop.status(&r).await, CheckoutStatus::AwaitingPayment);
+    let d = shop.engine.checkout_detail(&r).await.unwrap().unwrap();
+    assert!(d.bank_transactions.is_empty() && d.audit.is_empty());
+    assert_eq!(shop.relay().await, RelayReport::default());
+    // GET with the notification in the query works too, byte for byte.
+    let resp = shop
+        .http
+        .get(format!("{}tpe/notify/testbank?{good}", shop.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Valid);
+}
+
+#[tokio::test]
+async fn unknown_reference_is_quarantined() {
+    let mem = Arc::new(MemoryStore::new());
+    let shop = Shop::start_with(mem.clone()).await;
+    let unknown = notification("UNKNOWNREF2", "T8", "accepted", 1000);
+    assert_eq!(shop.notify(unknown).await.0, 404);
+    let q = mem.quarantined();
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].bank_transaction_id, "T8");
+}
+
+#[tokio::test]
+async fn row13_paid_twice_for_one_order_and_sibling_superseded() {
+    let shop = Shop::start().await;
+    let first = shop.checkout(1500, Some("CART-7")).await;
+    let second = shop.checkout(1500, Some("CART-7")).await;
+    shop.notify(notification(second.as_str(), "T2", "accepted", 1500))
+        .await;
+    let f = shop.engine.checkout(&first).await.unwrap().unwrap();
+    assert_eq!(f.state.superseded_by.as_ref(), Some(&second));
+    assert_eq!(f.state.status, CheckoutStatus::AwaitingPayment);
+    // The customer paid the first one too.
+    shop.notify(notification(first.as_str(), "T1", "accepted", 1500))
+        .await;
+    assert_eq!(shop.status(&first).await, CheckoutStatus::Valid);
+    shop.relay().await;
+    let alerts = shop.mails_to(MANAGER);
+    assert_eq!(alerts.len(), 1);
+    assert!(
+        alerts[0].body.contains(second.as_str()),
+        "{}",
+        alerts[0].body
+    );
+    assert_eq!(shop.hook.records.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn store_unavailable_gives_503_then_the_retry_succeeds() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(1000, None).await;
+    let body = notification(r.as_str(), "T1", "accepted", 1000);
+    shop.store.down.store(true, Ordering::SeqCst);
+    assert_eq!(shop.notify(body.clone()).await.0, 503);
+    shop.store.down.store(false, Ordering::SeqCst);
+    assert_eq!(shop.status(&r).await, CheckoutStatus::AwaitingPayment);
+    assert_eq!(shop.notify(body).await, (200, "OK-TESTBANK".into()));
+    shop.relay().await;
+    assert_eq!(shop.mails_to(CUSTOMER).len(), 1);
+}
+
+#[tokio::test]
+async fn engine_stopped_after_commit_and_before_the_email_sends_it_once_at_restart() {
+    let store: Arc<dyn EngineStore> = Arc::new(MemoryStore::new());
+    let bank = Arc::new(TestBank::default());
+    let clock = tpe_core::clock::ManualClock::new(start_time());
+    let mailer = MemoryMailer::new();
+    let first =
+        Shop::start_shared(store.clone(), bank.clone(), clock.clone(), mailer.clone()).await;
+    let r = first.checkout(1000, None).await;
+    assert_eq!(
+        first
+            .notify(notification(r.as_str(), "T1", "accepted", 1000))
+            .await
+            .0,
+        200
+    );
+    // Stopped before its relay ran.
+    first.server.abort();
+    drop(first);
+    let second = Shop::start_shared(store, bank, clock, mailer.clone()).await;
+    assert_eq!(second.relay().await.delivered, 2);
+    assert_eq!(second.relay().await.delivered, 0);
+    assert_eq!(second.mails_to(CUSTOMER).len(), 1);
+}
+
+#[tokio::test]
+async fn failed_deliveries_are_retried_with_backoff() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(1000, None).await;
+    shop.notify(notification(r.as_str(), "T1", "accepted", 1000))
+        .await;
+    shop.hook.failing.store(true, Ordering::SeqCst);
+    let rep = shop.relay().await;
+    assert_eq!(
+        (rep.delivered, rep.failed),
+        (1, 1),
+        "the e-mail goes, the record waits"
+    );
+    shop.hook.failing.store(false, Ordering::SeqCst);
+    assert_eq!(
+        shop.relay().await,
+        RelayReport::default(),
+        "backoff not elapsed"
+    );
+    shop.clock.advance(jiff::SignedDuration::from_secs(30));
+    assert_eq!(shop.relay().await.delivered, 1);
+    assert_eq!(shop.hook.records.lock().unwrap().len(), 1);
+    assert_eq!(shop.mails_to(CUSTOMER).len(), 1);
+}
+
+#[tokio::test]
+async fn file_outbox_writes_each_message_id_once() {
+    let dir = std::env::temp_dir().join(format!("tpe-engine-outbox-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mailer = FileMailer::new(&dir).unwrap();
+    let email = Email {
+        message_id: message_id(42, "REF42", "boutique@ferme.example"),
+        from: "boutique@ferme.example".into(),
+        to: "jeanne@example.fr".into(),
+        subject: "Paiement validé".into(),
+        body: "Merci".into(),
+        date: start_time(),
+    };
+    // A re-delivery after a crash between "sent" and "marked delivered".
+    mailer.send(&email).await.unwrap();
+    mailer.send(&email).await.unwrap();
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    let text = std::fs::read_to_string(mailer.path_for(&email.message_id)).unwrap();
+    assert!(
+        text.contains("Message-ID: <tpe-effect-42.REF42@ferme.example>"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
