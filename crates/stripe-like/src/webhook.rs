@@ -1,0 +1,435 @@
+//! Webhook events (spec §A.6): once the signature verified, the event JSON is read into small
+//! borrowed structs and mapped to a [`Verified`] value.
+//!
+//! The bank transaction id is the Checkout Session id: one session is one try at the hosted
+//! page, and it receives at most one verdict (`completed` paid, `completed` unpaid then an
+//! `async_payment_*` verdict, or `expired`). Card declines the customer retries on the same
+//! page stay inside the session (`payment_intent.payment_failed`, informational) and are
+//! ignored, as the spec advises.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use tpe_core::{
+    Amount, BankOutcome, Currency, IgnoredEvent, PaymentReference, ProviderError, Verified,
+    VerifiedNotification,
+};
+
+use crate::StripeLike;
+use crate::codes::classify;
+use crate::error::malformed;
+
+/// Session event types this provider acts on.
+pub const COMPLETED: &str = "checkout.session.completed";
+/// A delayed payment method succeeded.
+pub const ASYNC_SUCCEEDED: &str = "checkout.session.async_payment_succeeded";
+/// A delayed payment method failed.
+pub const ASYNC_FAILED: &str = "checkout.session.async_payment_failed";
+/// The session expired without payment.
+pub const EXPIRED: &str = "checkout.session.expired";
+/// The metadata key carrying our reference, on the session and on the payment intent.
+pub const METADATA_REFERENCE: &str = "tpe_reference";
+/// The metadata key read for a decline code when no `last_payment_error` is given.
+pub const METADATA_DECLINE_CODE: &str = "decline_code";
+/// Decline code used when an `async_payment_failed` event carries none.
+pub const FALLBACK_DECLINE_CODE: &str = "generic_decline";
+
+/// Maps a verified event body to a [`Verified`] value.
+pub(crate) fn parse_event(body: &[u8]) -> Result<Verified, ProviderError> {
+    match serde_json::from_slice::<Event<'_>>(body) {
+        Ok(event) => map_event(&event),
+        // An authentic event of another type may carry an object shaped differently: read the
+        // envelope alone to decide whether it is one to ignore.
+        Err(full) => {
+            let envelope: Envelope<'_> =
+                serde_json::from_slice(body).map_err(|_| malformed("event JSON (id, type)"))?;
+            if is_session_event(&envelope.kind.0) {
+                return Err(malformed(format!(
+                    "{} event: {}",
+                    envelope.kind.0,
+                    short(&full.to_string())
+                )));
+            }
+            Ok(ignored(&envelope.kind.0, &envelope.id.0))
+        }
+    }
+}
+
+fn is_session_event(kind: &str) -> bool {
+    matches!(kind, COMPLETED | ASYNC_SUCCEEDED | ASYNC_FAILED | EXPIRED)
+}
+
+fn ignored(kind: &str, id: &str) -> Verified {
+    Verified::Ignored(IgnoredEvent {
+        provider: StripeLike::ID,
+        event_type: kind.chars().take(128).collect(),
+        event_id: (!id.is_empty()).then(|| id.chars().take(128).collect()),
+    })
+}
+
+fn map_event(event: &Event<'_>) -> Result<Verified, ProviderError> {
+    let kind = &*event.kind.0;
+    if !is_session_event(kind) {
+        return Ok(ignored(kind, &event.id.0));
+    }
+    let s = &event.data.object;
+    if s.object.as_ref().is_some_and(|o| o.0 != "checkout.session") {
+        return Err(malformed("data.object is not a checkout.session"));
+    }
+    let outcome = match kind {
+        COMPLETED => match s.payment_status.as_ref().map(|p| &*p.0) {
+            Some("paid" | "no_payment_required") => BankOutcome::Accepted {
+                authorization: None,
+            },
+            Some("unpaid") => BankOutcome::Pending,
+            _ => return Err(malformed("data.object.payment_status")),
+        },
+        ASYNC_SUCCEEDED => BankOutcome::Accepted {
+            authorization: None,
+        },
+        ASYNC_FAILED => BankOutcome::Refused {
+            reason: classify(s.decline_code().unwrap_or(FALLBACK_DECLINE_CODE)),
+        },
+        _ => BankOutcome::Cancelled,
+    };
+    let session_id =
+        s.id.as_ref()
+            .map(|i| &*i.0)
+            .filter(|i| is_object_id(i))
+            .ok_or_else(|| malformed("data.object.id"))?;
+    let reference = s
+        .client_reference_id
+        .as_ref()
+        .or_else(|| s.metadata.as_ref().and_then(|m| m.tpe_reference.as_ref()))
+        .ok_or_else(|| malformed("data.object.client_reference_id"))?;
+    let reference = PaymentReference::parse(&reference.0)
+        .map_err(|_| malformed("data.object.client_reference_id"))?;
+    let currency = s
+        .currency
+        .as_ref()
+        .and_then(|c| Currency::from_alpha(&c.0).ok())
+        .ok_or_else(|| malformed("data.object.currency"))?;
+    let amount = s
+        .amount_total
+        .and_then(|a| Amount::new(a, currency).ok())
+        .ok_or_else(|| malformed("data.object.amount_total"))?;
+    let mut notification =
+        VerifiedNotification::new(StripeLike::ID, reference, session_id, outcome, amount);
+    if !event.id.0.is_empty() {
+        notification = notification.with_event_id(&*event.id.0);
+    }
+    Ok(Verified::Payment(notification))
+}
+
+/// `[A-Za-z0-9_]{1,255}`: the shape of the PSP's object ids, safe in a URL path.
+pub(crate) fn is_object_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn short(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(200).collect()
+}
+
+/// A JSON string, borrowed from the body unless it had escapes.
+#[derive(Debug)]
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default = "Str::empty")]
+    id: Str<'a>,
+    #[serde(borrow, rename = "type")]
+    kind: Str<'a>,
+}
+
+impl Str<'_> {
+    fn empty() -> Self {
+        Str(Cow::Borrowed(""))
+    }
+}
+
+#[derive(Deserialize)]
+struct Event<'a> {
+    #[serde(borrow, default = "Str::empty")]
+    id: Str<'a>,
+    #[serde(borrow, rename = "type")]
+    kind: Str<'a>,
+    #[serde(borrow)]
+    data: Data<'a>,
+}
+
+#[derive(Deserialize)]
+struct Data<'a> {
+    #[serde(borrow)]
+    object: SessionObject<'a>,
+}
+
+#[derive(Deserialize)]
+struct SessionObject<'a> {
+    #[serde(borrow)]
+    id: Option<Str<'a>>,
+    #[serde(borrow)]
+    object: Option<Str<'a>>,
+    #[serde(borrow)]
+    client_reference_id: Option<Str<'a>>,
+    amount_total: Option<u64>,
+    #[serde(borrow)]
+    currency: Option<Str<'a>>,
+    #[serde(borrow)]
+    payment_status: Option<Str<'a>>,
+    #[serde(borrow)]
+    metadata: Option<Metadata<'a>>,
+    #[serde(borrow)]
+    payment_intent: Option<PaymentIntentRef<'a>>,
+    #[serde(borrow)]
+    last_payment_error: Option<PaymentError<'a>>,
+}
+
+impl SessionObject<'_> {
+    /// The decline code of a failed delayed payment, by preference: the session's
+    /// `last_payment_error`, the expanded payment intent's, then `metadata.decline_code`.
+    fn decline_code(&self) -> Option<&str> {
+        let intent_error = match &self.payment_intent {
+            Some(PaymentIntentRef::Object { last_payment_error }) => last_payment_error.as_ref(),
+            _ => None,
+        };
+        self.last_payment_error
+            .as_ref()
+            .and_then(PaymentError::code)
+            .or_else(|| intent_error.and_then(PaymentError::code))
+            .or_else(|| {
+                self.metadata
+                    .as_ref()
+                    .and_then(|m| m.decline_code.as_ref())
+                    .map(|c| &*c.0)
+            })
+            .filter(|c| !c.is_empty())
+    }
+}
+
+#[derive(Deserialize)]
+struct Metadata<'a> {
+    #[serde(borrow)]
+    tpe_reference: Option<Str<'a>>,
+    #[serde(borrow)]
+    decline_code: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct PaymentError<'a> {
+    #[serde(borrow)]
+    code: Option<Str<'a>>,
+    #[serde(borrow)]
+    decline_code: Option<Str<'a>>,
+}
+
+impl PaymentError<'_> {
+    fn code(&self) -> Option<&str> {
+        self.decline_code
+            .as_ref()
+            .or(self.code.as_ref())
+            .map(|c| &*c.0)
+    }
+}
+
+/// `payment_intent`: an id, or the object when expanded.
+enum PaymentIntentRef<'a> {
+    Id,
+    Object {
+        last_payment_error: Option<PaymentError<'a>>,
+    },
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for PaymentIntentRef<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Expanded<'a> {
+            #[serde(borrow)]
+            last_payment_error: Option<PaymentError<'a>>,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PaymentIntentRef<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a payment intent id or object")
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(PaymentIntentRef::Id)
+            }
+            fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
+                let e = Expanded::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(PaymentIntentRef::Object {
+                    last_payment_error: e.last_payment_error,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tpe_core::{OutcomeKind, ReasonKind};
+
+    use super::*;
+
+    fn event(kind: &str, object: &str) -> String {
+        format!(r#"{{"id":"evt_1","object":"event","type":"{kind}","data":{{"object":{object}}}}}"#)
+    }
+
+    const SESSION: &str = r#"{"id":"cs_test_1","object":"checkout.session","amount_total":4200,"currency":"eur","client_reference_id":"REF-1","payment_status":"PS","status":"complete","payment_intent":"pi_1","metadata":{"tpe_reference":"REF-1"}}"#;
+
+    fn payment(v: Verified) -> VerifiedNotification {
+        match v {
+            Verified::Payment(p) => p,
+            other => panic!("expected a payment, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn session_events_map_to_outcomes() {
+        let paid = SESSION.replace("PS", "paid");
+        let unpaid = SESSION.replace("PS", "unpaid");
+        let cases = [
+            (COMPLETED, &paid, OutcomeKind::Accepted),
+            (COMPLETED, &unpaid, OutcomeKind::Pending),
+            (ASYNC_SUCCEEDED, &paid, OutcomeKind::Accepted),
+            (ASYNC_FAILED, &unpaid, OutcomeKind::Refused),
+            (EXPIRED, &unpaid, OutcomeKind::Cancelled),
+        ];
+        for (kind, obj, expect) in cases {
+            let n = payment(parse_event(event(kind, obj).as_bytes()).unwrap());
+            assert_eq!(n.outcome.kind(), expect, "{kind}");
+            assert_eq!(n.reference.as_str(), "REF-1");
+            assert_eq!(n.bank_transaction_id, "cs_test_1");
+            assert_eq!(n.amount, Amount::new(4200, Currency::EUR).unwrap());
+            assert_eq!(n.event_id.as_deref(), Some("evt_1"));
+            assert_eq!(n.provider, StripeLike::ID);
+        }
+    }
+
+    #[test]
+    fn async_failure_reads_the_decline_code() {
+        let base = SESSION.replace("PS", "unpaid");
+        let with = |extra: &str| base.replacen('{', &format!("{{{extra},"), 1);
+        let reason =
+            |obj: &str| match payment(parse_event(event(ASYNC_FAILED, obj).as_bytes()).unwrap())
+                .outcome
+            {
+                BankOutcome::Refused { reason } => reason,
+                other => panic!("{other:?}"),
+            };
+        assert_eq!(reason(&base).code(), "generic_decline");
+        assert_eq!(reason(&base).kind(), ReasonKind::Declined);
+        let r = reason(&with(
+            r#""last_payment_error":{"code":"card_declined","decline_code":"insufficient_funds"}"#,
+        ));
+        assert_eq!(r.kind(), ReasonKind::InsufficientFunds);
+        let r = reason(&with(
+            r#""last_payment_error":{"code":"expired_card","decline_code":null}"#,
+        ));
+        assert_eq!(r.kind(), ReasonKind::CardExpired);
+        let expanded = base.replace(
+            r#""payment_intent":"pi_1""#,
+            r#""payment_intent":{"id":"pi_1","status":"requires_payment_method","last_payment_error":{"decline_code":"lost_card"}}"#,
+        );
+        assert_eq!(reason(&expanded).kind(), ReasonKind::CardLostOrStolen);
+        let meta = base.replace(
+            r#""tpe_reference":"REF-1""#,
+            r#""tpe_reference":"REF-1","decline_code":"new_code""#,
+        );
+        let r = reason(&meta);
+        assert_eq!((r.kind(), r.code()), (ReasonKind::UnknownCode, "new_code"));
+    }
+
+    #[test]
+    fn reference_falls_back_to_metadata_and_is_checked() {
+        let obj = SESSION
+            .replace("PS", "paid")
+            .replace(r#""client_reference_id":"REF-1","#, "");
+        let n = payment(parse_event(event(COMPLETED, &obj).as_bytes()).unwrap());
+        assert_eq!(n.reference.as_str(), "REF-1");
+        let bad = SESSION.replace("PS", "paid").replace("REF-1", "bad ref");
+        assert!(matches!(
+            parse_event(event(COMPLETED, &bad).as_bytes()),
+            Err(ProviderError::Malformed { .. })
+        ));
+        let none = SESSION
+            .replace("PS", "paid")
+            .replace(r#""client_reference_id":"REF-1","#, "")
+            .replace(r#""tpe_reference":"REF-1""#, r#""x":"y""#);
+        assert!(parse_event(event(COMPLETED, &none).as_bytes()).is_err());
+    }
+
+    #[test]
+    fn escaped_strings_are_read() {
+        let obj = SESSION.replace("PS", "paid").replace(
+            r#""REF-1","payment_status"#,
+            r#""REF\u002d1","payment_status"#,
+        );
+        let n = payment(parse_event(event(COMPLETED, &obj).as_bytes()).unwrap());
+        assert_eq!(n.reference.as_str(), "REF-1");
+    }
+
+    #[test]
+    fn incomplete_session_events_are_malformed() {
+        let paid = SESSION.replace("PS", "paid");
+        for (from, to) in [
+            (r#""amount_total":4200"#, r#""amount_total":null"#),
+            (r#""amount_total":4200"#, r#""amount_total":-1"#),
+            (r#""currency":"eur""#, r#""currency":"xx""#),
+            (r#""id":"cs_test_1""#, r#""id":"cs/../x""#),
+            (r#""payment_status":"paid""#, r#""payment_status":"weird""#),
+            (r#""object":"checkout.session""#, r#""object":"charge""#),
+            (r#""payment_intent":"pi_1""#, r#""payment_intent":42"#),
+        ] {
+            let obj = paid.replace(from, to);
+            assert_ne!(obj, paid);
+            let e = parse_event(event(COMPLETED, &obj).as_bytes());
+            assert!(
+                matches!(e, Err(ProviderError::Malformed { .. })),
+                "{to}: {e:?}"
+            );
+        }
+        assert!(parse_event(b"not json").is_err());
+        assert!(parse_event(br#"{"id":"evt_1"}"#).is_err());
+    }
+
+    #[test]
+    fn other_events_are_ignored_whatever_their_object() {
+        for obj in [
+            r#"{"id":"pi_1","object":"payment_intent","amount":10,"last_payment_error":{"decline_code":"x"}}"#,
+            r#"{"id":"ch_1","amount_total":"not a number","metadata":[1,2]}"#,
+        ] {
+            let v = parse_event(event("payment_intent.payment_failed", obj).as_bytes()).unwrap();
+            match v {
+                Verified::Ignored(i) => {
+                    assert_eq!(i.event_type, "payment_intent.payment_failed");
+                    assert_eq!(i.event_id.as_deref(), Some("evt_1"));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}
