@@ -7,7 +7,7 @@
 //! payment record, the outbox rows, the superseded siblings, the quarantine row and the audit
 //! row written together. A unique key on (provider, reference, bank transaction, outcome) makes
 //! replays no-ops, and a unique (reference, effect key) on the outbox makes each effect exist at
-//! most once. Both backends run the same code ([`suite`] checks them the same way).
+//! most once. Both backends run the same code (one conformance suite in `tests/common` checks them the same way).
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -39,7 +39,6 @@ mod sql;
 mod sqlite;
 mod store;
 mod store_impl;
-pub mod suite;
 mod types;
 
 pub use error::{BoxError, StoreError};

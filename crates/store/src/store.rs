@@ -14,7 +14,7 @@ use crate::types::{
 
 /// Storage of checkouts, bank transactions, payment records, the outbox, the quarantine and the
 /// audit trail. Implemented by [`crate::SqliteStore`] and [`crate::PostgresStore`], which pass
-/// the same conformance suite ([`crate::suite`]); held as `Arc<dyn PaymentStore>`.
+/// the same conformance suite (`tests/common/suite.rs`); held as `Arc<dyn PaymentStore>`.
 ///
 /// Time is always passed in. Every write is one database transaction.
 #[async_trait]

@@ -1,0 +1,574 @@
+//! The conformance suite: every check takes `Arc<dyn PaymentStore>` and is run against SQLite
+//! (in memory and on a file) and PostgreSQL by `tests/sqlite.rs` and `tests/postgres.rs`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use jiff::SignedDuration;
+use tpe_core::lifecycle::{Alert, ValidationSource};
+use tpe_core::{
+    Amount, BankOutcome, CheckoutStatus, Currency, Effect, OutcomeKind, PaymentReference,
+    ProviderId, Reason, ReasonKind, Timestamp, TransitionError, VerifiedNotification,
+};
+use tpe_store::{
+    CheckoutQuery, Cursor, EventInput, NewCheckout, PaymentStore, QuarantineInput, StoreError,
+};
+
+/// The reference whose outbox inserts the harness makes fail (see the POISON constants).
+pub const POISONED: &str = "POISONED";
+/// SQLite trigger failing outbox inserts of [`POISONED`].
+pub const SQLITE_POISON_OUTBOX: &str = "CREATE TRIGGER poison BEFORE INSERT ON outbox \
+    WHEN NEW.reference = 'POISONED' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;";
+/// PostgreSQL trigger failing outbox inserts of [`POISONED`].
+pub const POSTGRES_POISON_OUTBOX: &str = "CREATE FUNCTION poison() RETURNS trigger AS $$ \
+    BEGIN IF NEW.reference = 'POISONED' THEN RAISE EXCEPTION 'injected failure'; END IF; \
+    RETURN NEW; END $$ LANGUAGE plpgsql; \
+    CREATE TRIGGER poison BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION poison();";
+
+pub type Store = Arc<dyn PaymentStore>;
+
+pub fn t0() -> Timestamp {
+    Timestamp::from_second(1_764_000_000).unwrap()
+}
+pub fn at(ms: i64) -> Timestamp {
+    t0() + SignedDuration::from_millis(ms)
+}
+pub fn eur(minor: u64) -> Amount {
+    Amount::new(minor, Currency::EUR).unwrap()
+}
+pub fn paybox() -> ProviderId {
+    ProviderId::from_static("paybox")
+}
+pub fn r(s: &str) -> PaymentReference {
+    PaymentReference::parse(s).unwrap()
+}
+pub const DAY: SignedDuration = SignedDuration::from_hours(24);
+
+pub fn new_checkout(reference: &str, order: Option<&str>, created: Timestamp) -> NewCheckout {
+    let c = NewCheckout::new(
+        r(reference),
+        paybox(),
+        eur(4321),
+        "jeanne@example.fr",
+        "Jeanne Martin",
+        created + DAY * 2,
+        created,
+    )
+    .with_delivery_date(jiff::civil::date(2025, 11, 26))
+    .with_provider_data("session-1");
+    match order {
+        Some(o) => c.with_shop_order(o),
+        None => c,
+    }
+}
+
+pub async fn create(store: &Store, reference: &str, order: Option<&str>) {
+    store
+        .create_checkout(new_checkout(reference, order, t0()))
+        .await
+        .unwrap();
+}
+
+pub fn notification(reference: &str, txn: &str, outcome: BankOutcome, amount: Amount) -> EventInput {
+    EventInput::Notification(VerifiedNotification::new(
+        paybox(),
+        r(reference),
+        txn,
+        outcome,
+        amount,
+    ))
+}
+pub fn accepted(reference: &str, txn: &str) -> EventInput {
+    notification(
+        reference,
+        txn,
+        BankOutcome::Accepted {
+            authorization: Some("XXXXXX".into()),
+        },
+        eur(4321),
+    )
+}
+pub fn refused(reference: &str, txn: &str) -> EventInput {
+    notification(
+        reference,
+        txn,
+        BankOutcome::Refused {
+            reason: Reason::new(ReasonKind::UnknownCode, "00151"),
+        },
+        eur(4321),
+    )
+}
+
+pub async fn apply(store: &Store, reference: &str, input: EventInput) -> tpe_store::Applied {
+    store.apply_event(&r(reference), input, at(1000)).await.unwrap()
+}
+
+/// Row counts of one checkout: bank transactions, payments, effects, audit.
+pub async fn counts(store: &Store, reference: &str) -> (usize, usize, usize, usize) {
+    let d = store.checkout(&r(reference)).await.unwrap();
+    (
+        d.bank_transactions.len(),
+        d.payments.len(),
+        d.effects.len(),
+        d.audit.len(),
+    )
+}
+
+fn kinds(effects: &[Effect]) -> Vec<&'static str> {
+    effects.iter().map(Effect::kind).collect()
+}
+
+/// LIFECYCLE rows 1–13 through the store.
+pub async fn lifecycle_table(store: Store) {
+    // 1: checkout started.
+    let c = store
+        .create_checkout(new_checkout("L1", None, t0()))
+        .await
+        .unwrap();
+    assert_eq!(c.status, CheckoutStatus::AwaitingPayment);
+    assert_eq!(c.amount, eur(4321));
+    assert_eq!(c.provider_data.as_deref(), Some("session-1"));
+    assert_eq!(c.delivery_date, Some(jiff::civil::date(2025, 11, 26)));
+    assert!(matches!(
+        store.create_checkout(new_checkout("L1", None, t0())).await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    let mut zero = new_checkout("L1ZERO", None, t0());
+    zero.amount = eur(0);
+    assert!(matches!(
+        store.create_checkout(zero).await,
+        Err(StoreError::Invalid { field: "amount", .. })
+    ));
+    assert!(matches!(
+        store.checkout(&r("L1ZERO")).await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    // 2: verified acceptance.
+    let a = apply(&store, "L1", accepted("L1", "T1")).await;
+    assert!(!a.duplicate);
+    assert_eq!((a.previous, a.status), (CheckoutStatus::AwaitingPayment, CheckoutStatus::Valid));
+    assert_eq!(kinds(&a.effects), ["record_payment", "confirm_customer"]);
+    let d = store.checkout(&r("L1")).await.unwrap();
+    assert_eq!(d.checkout.validated_by, Some(ValidationSource::Bank));
+    assert_eq!(d.bank_transactions[0].outcome, OutcomeKind::Accepted);
+    assert_eq!(d.bank_transactions[0].authorization.as_deref(), Some("XXXXXX"));
+    assert_eq!(d.payments[0].bank_transaction_id.as_deref(), Some("T1"));
+    assert_eq!(d.payments[0].amount, eur(4321));
+    assert_eq!(d.audit[0].event, "notification_accepted");
+    assert!(d.effects.iter().all(|e| e.delivered_at.is_none()));
+    assert_eq!(counts(&store, "L1").await, (1, 1, 2, 1));
+
+    // 3: the same bank transaction again.
+    let a = apply(&store, "L1", accepted("L1", "T1")).await;
+    assert!(a.duplicate && a.effects.is_empty());
+    assert_eq!(counts(&store, "L1").await, (1, 1, 2, 1));
+
+    // 4: refusal while awaiting: manager e-mail, nothing to the customer.
+    create(&store, "L4", None).await;
+    let a = apply(&store, "L4", refused("L4", "R1")).await;
+    assert_eq!(a.status, CheckoutStatus::AwaitingPayment);
+    assert_eq!(kinds(&a.effects), ["notify_refusal"]);
+    let d = store.checkout(&r("L4")).await.unwrap();
+    assert_eq!(d.bank_transactions[0].reason_code.as_deref(), Some("00151"));
+    assert!(d.payments.is_empty());
+    // The same refusal again: one e-mail only (RELIABILITY 37).
+    assert!(apply(&store, "L4", refused("L4", "R1")).await.duplicate);
+    assert_eq!(counts(&store, "L4").await, (1, 0, 1, 1));
+
+    // 5: refusal after validation.
+    let a = apply(&store, "L1", refused("L1", "R2")).await;
+    assert_eq!(a.status, CheckoutStatus::Valid);
+    assert!(a.effects.is_empty());
+    assert_eq!(counts(&store, "L1").await, (2, 1, 2, 2));
+
+    // 6: pending, and the browser return.
+    create(&store, "L6", None).await;
+    let a = apply(&store, "L6", notification("L6", "P1", BankOutcome::Pending, eur(4321))).await;
+    assert_eq!(a.status, CheckoutStatus::AwaitingPayment);
+    assert!(a.effects.is_empty());
+    let a = apply(&store, "L6", EventInput::BrowserReturn).await;
+    assert_eq!(a.status, CheckoutStatus::AwaitingPayment);
+    assert_eq!(counts(&store, "L6").await, (1, 0, 0, 1));
+
+    // 7: acceptance with another amount: flag, alert, quarantine.
+    create(&store, "L7", None).await;
+    let a = apply(&store, "L7", notification("L7", "M1", BankOutcome::Accepted { authorization: None }, eur(1))).await;
+    assert_eq!(a.status, CheckoutStatus::AwaitingPayment);
+    assert_eq!(kinds(&a.effects), ["alert_manager", "quarantine"]);
+    let d = store.checkout(&r("L7")).await.unwrap();
+    assert!(d.checkout.amount_mismatch);
+    assert!(d.payments.is_empty());
+    let q = store.quarantined(10).await.unwrap();
+    assert!(q.iter().any(|q| q.reference == "L7" && q.bank_transaction_id == "M1"));
+    // The quarantine effect is applied in the transaction: written delivered.
+    assert!(d.effects.iter().any(|e| e.key == "quarantine:M1" && e.delivered_at.is_some()));
+
+    // 10 then 8: retraction, then money arrives.
+    create(&store, "L8", None).await;
+    let due = t0() + DAY * 2;
+    let a = store.apply_event(&r("L8"), EventInput::Retract, due).await.unwrap();
+    assert_eq!(a.status, CheckoutStatus::Retracted);
+    assert!(a.effects.is_empty());
+    let a = apply(&store, "L8", accepted("L8", "T8")).await;
+    assert_eq!(a.status, CheckoutStatus::PaidAfterRetraction);
+    assert_eq!(kinds(&a.effects), ["record_payment", "alert_manager"]);
+    assert!(matches!(
+        &a.effects[1],
+        Effect::AlertManager(Alert::PaidAfterRetraction { .. })
+    ));
+
+    // 9: manual validation, with its author in the audit.
+    create(&store, "L9", None).await;
+    let manual = || EventInput::ManualValidation {
+        author: "gerante".into(),
+        note: "virement reçu".into(),
+    };
+    let a = apply(&store, "L9", manual()).await;
+    assert_eq!(a.status, CheckoutStatus::Valid);
+    assert_eq!(kinds(&a.effects), ["record_payment", "confirm_customer"]);
+    let d = store.checkout(&r("L9")).await.unwrap();
+    assert!(matches!(&d.payments[0].source, ValidationSource::Manual { author, .. } if author == "gerante"));
+    assert_eq!(d.audit[0].author.as_deref(), Some("gerante"));
+    assert_eq!(d.audit[0].detail.as_deref(), Some("virement reçu"));
+    // Again: refused, nothing written.
+    let e = store.apply_event(&r("L9"), manual(), at(2000)).await.unwrap_err();
+    assert!(matches!(e, StoreError::Transition(TransitionError::NotAwaitingPayment { .. })));
+    assert_eq!(e.refused_in(), Some(CheckoutStatus::Valid));
+    assert_eq!(counts(&store, "L9").await, (0, 1, 2, 1));
+
+    // 11: reconciliation finds it paid; the late notification is then a replay.
+    create(&store, "L11", None).await;
+    let a = apply(
+        &store,
+        "L11",
+        EventInput::ReconciledPaid {
+            bank_transaction_id: "T11".into(),
+            amount: eur(4321),
+        },
+    )
+    .await;
+    assert_eq!(a.status, CheckoutStatus::Valid);
+    assert_eq!(kinds(&a.effects), ["record_payment", "confirm_customer"]);
+    assert!(apply(&store, "L11", accepted("L11", "T11")).await.duplicate);
+    let d = store.checkout(&r("L11")).await.unwrap();
+    assert_eq!(d.checkout.validated_by, Some(ValidationSource::Reconciliation));
+    assert_eq!(d.bank_transactions[0].source, "reconciliation");
+    assert_eq!(counts(&store, "L11").await, (1, 1, 2, 1));
+
+    // 12: unknown reference: not applied; quarantined by the caller, counted once per repeat.
+    assert!(matches!(
+        store.apply_event(&r("NOPE"), accepted("NOPE", "X"), at(0)).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let q = QuarantineInput::new(paybox(), "NOPE", Some("X".into()), "accepted 43.21 EUR", "unknown reference");
+    assert_eq!(store.quarantine(q.clone(), at(0)).await.unwrap().seen_count, 1);
+    let again = store.quarantine(q, at(5)).await.unwrap();
+    assert_eq!((again.seen_count, again.first_at, again.last_at), (2, at(0), at(5)));
+    // A notification of another provider for this checkout: refused, nothing written.
+    create(&store, "L12", None).await;
+    let other = EventInput::Notification(VerifiedNotification::new(
+        ProviderId::from_static("stripe-like"),
+        r("L12"),
+        "X",
+        BankOutcome::Accepted { authorization: None },
+        eur(4321),
+    ));
+    assert!(matches!(
+        store.apply_event(&r("L12"), other, at(0)).await,
+        Err(StoreError::ProviderMismatch { .. })
+    ));
+    assert_eq!(counts(&store, "L12").await, (0, 0, 0, 0));
+
+    // 13 and "several attempts": two checkouts of one order.
+    create(&store, "L13A", Some("order-13")).await;
+    create(&store, "L13B", Some("order-13")).await;
+    let a = apply(&store, "L13A", accepted("L13A", "TA")).await;
+    assert_eq!(kinds(&a.effects), ["record_payment", "confirm_customer", "supersede_siblings"]);
+    assert_eq!(a.superseded, vec![r("L13B")]);
+    let b = store.checkout(&r("L13B")).await.unwrap();
+    assert_eq!(b.checkout.superseded_by, Some(r("L13A")));
+    assert_eq!(b.checkout.status, CheckoutStatus::AwaitingPayment);
+    assert_eq!(b.audit[0].event, "superseded");
+    // The customer paid the second one too: valid, plus the paid-twice alert.
+    let a = apply(&store, "L13B", accepted("L13B", "TB")).await;
+    assert_eq!(a.status, CheckoutStatus::Valid);
+    assert!(a.effects.iter().any(|e| matches!(
+        e,
+        Effect::AlertManager(Alert::PaidTwice { other: Some(o), .. }) if *o == r("L13A")
+    )));
+}
+
+/// The same notification 10 times from 10 tasks: one row, one record, one confirmation.
+pub async fn concurrent_replays(store: Store) {
+    create(&store, "CONC", None).await;
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .apply_event(&r("CONC"), accepted("CONC", "T1"), at(1))
+                    .await
+            })
+        })
+        .collect();
+    let mut fresh = 0;
+    for t in tasks {
+        let a = t.await.unwrap().unwrap();
+        assert_eq!(a.status, CheckoutStatus::Valid);
+        fresh += usize::from(!a.duplicate);
+    }
+    assert_eq!(fresh, 1);
+    assert_exactly_once(&store, "CONC").await;
+}
+
+async fn assert_exactly_once(store: &Store, reference: &str) {
+    let d = store.checkout(&r(reference)).await.unwrap();
+    assert_eq!(d.checkout.status, CheckoutStatus::Valid);
+    assert_eq!(d.bank_transactions.len(), 1);
+    assert_eq!(d.payments.len(), 1);
+    assert_eq!(
+        d.effects
+            .iter()
+            .filter(|e| e.effect == Effect::ConfirmToCustomer)
+            .count(),
+        1
+    );
+    assert_eq!(d.effects.len(), 2);
+    assert_eq!(d.audit.len(), 1);
+}
+
+/// Two store instances (two pools) on one database racing on one reference.
+pub async fn racing_instances(a: Store, b: Store) {
+    create(&a, "RACE", None).await;
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move {
+                store
+                    .apply_event(&r("RACE"), accepted("RACE", "T1"), at(1))
+                    .await
+            })
+        })
+        .collect();
+    let mut fresh = 0;
+    for t in tasks {
+        fresh += usize::from(!t.await.unwrap().unwrap().duplicate);
+    }
+    assert_eq!(fresh, 1);
+    assert_exactly_once(&a, "RACE").await;
+    assert_exactly_once(&b, "RACE").await;
+}
+
+/// A success always wins over a refusal, in both orders.
+pub async fn success_wins(store: Store) {
+    create(&store, "SW1", None).await;
+    apply(&store, "SW1", accepted("SW1", "T1")).await;
+    let a = apply(&store, "SW1", refused("SW1", "T0")).await;
+    assert_eq!(a.status, CheckoutStatus::Valid);
+    assert!(a.effects.is_empty(), "no refusal e-mail for a paid checkout");
+
+    create(&store, "SW2", None).await;
+    apply(&store, "SW2", refused("SW2", "T0")).await;
+    let a = apply(&store, "SW2", accepted("SW2", "T1")).await;
+    assert_eq!(a.status, CheckoutStatus::Valid);
+    let d = store.checkout(&r("SW2")).await.unwrap();
+    assert_eq!(kinds(&d.effects.iter().map(|e| e.effect.clone()).collect::<Vec<_>>()),
+        ["notify_refusal", "record_payment", "confirm_customer"]);
+}
+
+/// A failure in the middle of the transaction (the harness made outbox inserts of
+/// [`POISONED`] fail) leaves nothing half-written.
+pub async fn failure_writes_nothing(store: Store) {
+    create(&store, POISONED, Some("order-p")).await;
+    create(&store, "POISONSIB", Some("order-p")).await;
+    let e = store
+        .apply_event(&r(POISONED), accepted(POISONED, "T1"), at(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Database { .. }), "{e:?}");
+    let d = store.checkout(&r(POISONED)).await.unwrap();
+    assert_eq!(d.checkout.status, CheckoutStatus::AwaitingPayment);
+    assert_eq!(d.checkout.version, 1);
+    assert_eq!(counts(&store, POISONED).await, (0, 0, 0, 0));
+    let sib = store.checkout(&r("POISONSIB")).await.unwrap();
+    assert_eq!(sib.checkout.superseded_by, None);
+    assert!(store.payment_records(at(-86_400_000), at(86_400_000), 100).await.unwrap().is_empty());
+    // The store still works afterwards.
+    apply(&store, "POISONSIB", accepted("POISONSIB", "T2")).await;
+}
+
+/// Outbox: two concurrent workers never claim the same row; leases expire; reschedule backs off.
+pub async fn outbox(store: Store) {
+    for i in 0..20 {
+        let reference = format!("OB{i}");
+        create(&store, &reference, None).await;
+        apply(&store, &reference, accepted(&reference, "T")).await;
+    }
+    let lease = SignedDuration::from_secs(60);
+    let now = at(2000);
+    let worker = |name: &'static str| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = store.claim_effects(name, now, 3, lease).await.unwrap();
+                if batch.is_empty() {
+                    break;
+                }
+                for e in batch {
+                    assert_eq!(e.leased_by.as_deref(), Some(name));
+                    assert!(store.mark_delivered(e.id, now).await.unwrap());
+                    mine.push(e.id);
+                }
+                tokio::task::yield_now().await;
+            }
+            mine
+        })
+    };
+    let (a, b) = (worker("w1"), worker("w2"));
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    let sa: BTreeSet<_> = a.iter().copied().collect();
+    let sb: BTreeSet<_> = b.iter().copied().collect();
+    assert_eq!(sa.len(), a.len());
+    assert!(sa.is_disjoint(&sb), "both workers claimed {:?}", sa.intersection(&sb).collect::<Vec<_>>());
+    assert_eq!(sa.len() + sb.len(), 40);
+    assert!(!store.mark_delivered(a[0], now).await.unwrap());
+    assert!(matches!(
+        store.mark_delivered(999_999, now).await,
+        Err(StoreError::EffectNotFound { id: 999_999 })
+    ));
+
+    // Lease expiry and backoff.
+    create(&store, "OBX", None).await;
+    apply(&store, "OBX", refused("OBX", "R")).await;
+    let claimed = store.claim_effects("w1", now, 10, lease).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let id = claimed[0].id;
+    assert!(store.claim_effects("w2", now + lease - SignedDuration::from_millis(1), 10, lease).await.unwrap().is_empty());
+    let again = store.claim_effects("w2", now + lease, 10, lease).await.unwrap();
+    assert_eq!(again.iter().map(|e| e.id).collect::<Vec<_>>(), [id]);
+    let t = now + lease;
+    let due = store.reschedule(id, t, "smtp down").await.unwrap();
+    assert!(due > t);
+    assert!(store.claim_effects("w1", due - SignedDuration::from_millis(1), 10, lease).await.unwrap().is_empty());
+    let back = store.claim_effects("w1", due, 10, lease).await.unwrap();
+    assert_eq!(back[0].attempts, 1);
+    assert_eq!(back[0].last_error.as_deref(), Some("smtp down"));
+    let due2 = store.reschedule(id, due, "still down").await.unwrap();
+    assert!(due2 - due > due - t, "backoff grows");
+}
+
+/// Checkouts by state, newest first, in pages.
+pub async fn paging(store: Store) {
+    let mut expected = Vec::new();
+    for i in 0..25_i64 {
+        let reference = format!("PG{i:02}");
+        // Pairs share a creation time, so the reference breaks ties.
+        store
+            .create_checkout(new_checkout(&reference, None, at(i / 2)))
+            .await
+            .unwrap();
+        if i % 5 == 0 {
+            apply(&store, &reference, accepted(&reference, "T")).await;
+        } else {
+            expected.push(r(&reference));
+        }
+    }
+    expected.reverse();
+    let mut seen = Vec::new();
+    let mut cursor: Option<Cursor> = None;
+    loop {
+        let page = store
+            .list_checkouts(CheckoutQuery::new(Some(CheckoutStatus::AwaitingPayment), 7).after(cursor))
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 7);
+        seen.extend(page.items.iter().map(|c| c.reference.clone()));
+        match page.next {
+            Some(next) => cursor = Some(next.to_string().parse().unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected);
+    let valid = store
+        .list_checkouts(CheckoutQuery::new(Some(CheckoutStatus::Valid), 100))
+        .await
+        .unwrap();
+    assert_eq!(valid.items.len(), 5);
+    assert!(valid.next.is_none());
+    let all = store.list_checkouts(CheckoutQuery::new(None, 100)).await.unwrap();
+    assert_eq!(all.items.len(), 25);
+    assert!(store.list_checkouts(CheckoutQuery::new(None, 0)).await.is_err());
+}
+
+/// Payment records by half-open date range.
+pub async fn date_ranges(store: Store) {
+    for (i, ms) in [0_i64, 1000, 2000, 3000].into_iter().enumerate() {
+        let reference = format!("DR{i}");
+        create(&store, &reference, None).await;
+        store
+            .apply_event(&r(&reference), accepted(&reference, "T"), at(ms))
+            .await
+            .unwrap();
+    }
+    let got = store.payment_records(at(1000), at(3000), 100).await.unwrap();
+    assert_eq!(got.iter().map(|p| p.reference.to_string()).collect::<Vec<_>>(), ["DR1", "DR2"]);
+    assert_eq!(got[0].recorded_at, at(1000));
+    assert_eq!(store.payment_records(at(0), at(4000), 2).await.unwrap().len(), 2);
+    assert!(store.payment_records(at(3001), at(9000), 10).await.unwrap().is_empty());
+}
+
+/// Retraction is due exactly at `retract_at`, not one millisecond earlier.
+pub async fn retraction_boundary(store: Store) {
+    create(&store, "RT", None).await;
+    let due = t0() + DAY * 2;
+    let early = due - SignedDuration::from_millis(1);
+    assert!(store.due_for_retraction(early, 10).await.unwrap().is_empty());
+    let e = store.apply_event(&r("RT"), EventInput::Retract, early).await.unwrap_err();
+    assert!(matches!(e, StoreError::Transition(TransitionError::RetractionTooEarly { .. })));
+    assert_eq!(counts(&store, "RT").await, (0, 0, 0, 0));
+    let listed = store.due_for_retraction(due, 10).await.unwrap();
+    assert_eq!(listed.iter().map(|c| c.reference.to_string()).collect::<Vec<_>>(), ["RT"]);
+    let a = store.apply_event(&r("RT"), EventInput::Retract, due).await.unwrap();
+    assert_eq!(a.status, CheckoutStatus::Retracted);
+    assert!(store.due_for_retraction(due, 10).await.unwrap().is_empty());
+    // Re-running the sweep is refused, and writes nothing.
+    assert!(store.apply_event(&r("RT"), EventInput::Retract, due).await.is_err());
+    assert_eq!(counts(&store, "RT").await, (0, 0, 0, 1));
+}
+
+/// Reconciliation: due after `min_age`, claimed once per lease, rescheduled with backoff.
+pub async fn reconciliation(store: Store) {
+    create(&store, "RC", None).await;
+    let min_age = SignedDuration::from_mins(15);
+    let lease = SignedDuration::from_mins(2);
+    let ready = t0() + min_age;
+    let early = ready - SignedDuration::from_millis(1);
+    assert!(store.claim_reconciliation(early, min_age, 10, lease).await.unwrap().is_empty());
+    let got = store.claim_reconciliation(ready, min_age, 10, lease).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].next_reconcile_at, Some(ready + lease));
+    assert!(store.claim_reconciliation(ready, min_age, 10, lease).await.unwrap().is_empty());
+    let next = store.reschedule_reconciliation(&r("RC"), ready).await.unwrap();
+    assert!(next > ready);
+    assert!(store.claim_reconciliation(next - SignedDuration::from_millis(1), min_age, 10, lease).await.unwrap().is_empty());
+    let got = store.claim_reconciliation(next, min_age, 10, lease).await.unwrap();
+    assert_eq!(got[0].reconcile_attempts, 1);
+    // Once paid it is no longer reconciled.
+    apply(&store, "RC", accepted("RC", "T")).await;
+    assert!(store.claim_reconciliation(next + DAY, min_age, 10, lease).await.unwrap().is_empty());
+}
+
+/// Hostile text is stored verbatim through bound parameters.
+pub async fn hostile_text(store: Store) {
+    let mut c = new_checkout("HOSTILE", Some("'; DROP TABLE checkouts; --"), t0());
+    c.customer_name = "Robert'); DROP TABLE audit;-- é 😀".into();
+    store.create_checkout(c).await.unwrap();
+    let d = store.checkout(&r("HOSTILE")).await.unwrap();
+    assert_eq!(d.checkout.customer_name, "Robert'); DROP TABLE audit;-- é 😀");
+    assert_eq!(d.checkout.shop_order_id.as_deref(), Some("'; DROP TABLE checkouts; --"));
+    let q = QuarantineInput::new(paybox(), "x\u{0}\n'y", None, "s\u{1b}[31m", "why");
+    let q = store.quarantine(q, at(0)).await.unwrap();
+    assert_eq!(q.reference, "x  'y");
+}

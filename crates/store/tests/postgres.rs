@@ -1,0 +1,110 @@
+//! The conformance suite on PostgreSQL, one fresh schema per test. Needs
+//! `TPE_TEST_POSTGRES_URL`; skipped loudly without it unless `REQUIRE_POSTGRES=1`.
+
+mod common;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use common::suite::{self, Store};
+use tpe_store::{PostgresOptions, PostgresStore};
+
+fn url() -> Option<String> {
+    match std::env::var("TPE_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "REQUIRE_POSTGRES=1 but TPE_TEST_POSTGRES_URL is unset"
+            );
+            eprintln!("\n*** SKIPPED: TPE_TEST_POSTGRES_URL unset: PostgreSQL tests of tpe-store did not run ***\n");
+            None
+        }
+    }
+}
+
+fn schema_name() -> String {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).unwrap();
+    format!("t_{:016x}", u64::from_le_bytes(bytes))
+}
+
+async fn connect(url: &str, schema: &str) -> PostgresStore {
+    PostgresStore::connect_with(url, PostgresOptions::default().schema(schema).max_connections(8))
+        .await
+        .unwrap()
+}
+
+/// Runs `check` on `instances` stores sharing one fresh schema, then drops the schema.
+async fn with_schema<F, Fut>(instances: usize, check: F)
+where
+    F: FnOnce(Vec<Store>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(url) = url() else { return };
+    let schema = schema_name();
+    let mut stores = Vec::new();
+    for _ in 0..instances {
+        stores.push(connect(&url, &schema).await);
+    }
+    sqlx::raw_sql(suite::POSTGRES_POISON_OUTBOX)
+        .execute(stores[0].pool())
+        .await
+        .unwrap();
+    let pool = stores[0].pool().clone();
+    let dyns: Vec<Store> = stores.into_iter().map(|s| Arc::new(s) as Store).collect();
+    // Drop the schema even when the check panics.
+    let outcome = tokio::spawn(async move { check(dyns).await });
+    let result = outcome.await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&pool)
+        .await
+        .unwrap();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+macro_rules! postgres_suite {
+    ($($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                with_schema(1, |s| async move { suite::$check(s[0].clone()).await }).await;
+            }
+        )*
+    };
+}
+
+postgres_suite!(
+    lifecycle_table,
+    concurrent_replays,
+    success_wins,
+    failure_writes_nothing,
+    outbox,
+    paging,
+    date_ranges,
+    retraction_boundary,
+    reconciliation,
+    hostile_text,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_instances_two_pools() {
+    with_schema(2, |s| async move { suite::racing_instances(s[0].clone(), s[1].clone()).await })
+        .await;
+}
+
+#[tokio::test]
+async fn unreachable_server_is_unavailable() {
+    if url().is_none() {
+        return;
+    }
+    let e = PostgresStore::connect_with(
+        "postgres://postgres@127.0.0.1:1/test",
+        PostgresOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.is_unavailable(), "{e:?}");
+}
