@@ -1,0 +1,67 @@
+//! Shared helpers of the integration tests.
+#![allow(dead_code, unreachable_pub)]
+
+use serde_json::Value;
+use tpe_core::{
+    Amount, Currency, Customer, HttpMethod, Lang, PaymentReference, PaymentRequest, PostalAddress,
+    RawNotification, ReturnUrls, Timestamp,
+};
+
+pub const VECTORS: &str = include_str!("data/stripe-vectors.json");
+
+pub fn vector(name: &str) -> Value {
+    let all: Value = serde_json::from_str(VECTORS).unwrap();
+    all["stripe"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name)
+        .unwrap_or_else(|| panic!("no vector {name}"))
+        .clone()
+}
+
+pub fn at(s: i64) -> Timestamp {
+    Timestamp::from_second(s).unwrap()
+}
+
+pub fn raw(header: Option<&str>, body: &[u8]) -> RawNotification {
+    let mut headers = http::HeaderMap::new();
+    if let Some(h) = header {
+        headers.insert("stripe-signature", h.parse().unwrap());
+    }
+    RawNotification::new(HttpMethod::Post, "", body.to_vec(), headers, None).unwrap()
+}
+
+pub fn request(reference: &str, minor: u64) -> PaymentRequest {
+    let customer = Customer {
+        first_name: "Jeanne".into(),
+        last_name: "Martin".into(),
+        email: "jeanne@example.fr".into(),
+        phone: Some("06 12 34 56 78".into()),
+        address: Some(PostalAddress {
+            line1: "1 place Bellecour".into(),
+            line2: None,
+            postcode: "69002".into(),
+            city: "Lyon".into(),
+            country: "FR".into(),
+        }),
+    }
+    .validate_for_payment()
+    .unwrap();
+    let u = |p: &str| format!("https://shop.example/{p}").parse().unwrap();
+    PaymentRequest::new(
+        PaymentReference::parse(reference).unwrap(),
+        Amount::new(minor, Currency::EUR).unwrap(),
+        customer,
+        "Commande 1042",
+        2,
+        ReturnUrls {
+            accepted: u("ok"),
+            refused: u("refused"),
+            cancelled: u("cart"),
+            pending: u("pending"),
+            notify: u("notify"),
+        },
+        Lang::Fr,
+    )
+}
