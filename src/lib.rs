@@ -12,3 +12,4 @@
 //! ```
 
 pub use tpe_core as core;
+pub use tpe_mock_bank as mock_bank;
