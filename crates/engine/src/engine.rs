@@ -287,7 +287,7 @@ impl Engine {
                     language,
                     description: payment.description.clone(),
                     item_count: payment.item_count,
-                    delivery: request.delivery,
+                    delivery: Some(request.delivery),
                     created_at: now,
                 },
             })
@@ -318,7 +318,7 @@ impl Engine {
         reference: &PaymentReference,
         author: &str,
         note: &str,
-    ) -> Result<CheckoutState, EngineError> {
+    ) -> Result<CheckoutStatus, EngineError> {
         let author = author.trim();
         if author.is_empty() || author.len() > 200 || author.chars().any(char::is_control) {
             return Err(EngineError::InvalidInput {
@@ -346,7 +346,7 @@ impl Engine {
             )
             .await?;
         tracing::info!(%reference, "checkout validated by hand");
-        Ok(applied.state)
+        Ok(applied.status)
     }
 
     /// One checkout (for the status endpoint and return pages).

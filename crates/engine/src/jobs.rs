@@ -179,7 +179,7 @@ impl Engine {
                 // Nothing to ask: look again only at the retraction time.
                 self.inner
                     .store
-                    .reschedule_reconciliation(&reference, c.state.retract_at)
+                    .reschedule_reconciliation(&reference, now, c.state.retract_at)
                     .await?;
                 continue;
             };
@@ -203,7 +203,7 @@ impl Engine {
                 .min(t.reconcile_backoff_max);
             self.inner
                 .store
-                .reschedule_reconciliation(&reference, now.checked_add(delay).unwrap_or(now))
+                .reschedule_reconciliation(&reference, now, now.checked_add(delay).unwrap_or(now))
                 .await?;
         }
         Ok(report)

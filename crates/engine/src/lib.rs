@@ -41,6 +41,7 @@ mod routes;
 mod settings;
 mod store;
 mod templates;
+mod tpe_store;
 
 pub use background::Background;
 pub use engine::{CheckoutRequest, Engine, EngineBuilder, StartedCheckout, Timings};
@@ -59,3 +60,4 @@ pub use store::{
     StoreError,
 };
 pub use templates::{Rendered, TemplateError, TemplateName, Templates};
+pub use tpe_store::TpeStore;

@@ -114,7 +114,7 @@ impl Inner {
         let t = lifecycle::apply(&state, &event)?;
         if t.duplicate {
             return Ok(Applied {
-                state: t.state,
+                status: t.state.status,
                 duplicate: true,
                 effects: Vec::new(),
             });
@@ -216,7 +216,7 @@ impl Inner {
         row.record.state = t.state.clone();
         row.record.updated_at = now;
         Ok(Applied {
-            state: t.state,
+            status: t.state.status,
             duplicate: false,
             effects: written,
         })
@@ -398,7 +398,13 @@ impl EngineStore for MemoryStore {
         Ok(())
     }
 
-    async fn reschedule(&self, id: i64, next_at: Timestamp, error: &str) -> Result<(), StoreError> {
+    async fn reschedule(
+        &self,
+        id: i64,
+        _now: Timestamp,
+        next_at: Timestamp,
+        error: &str,
+    ) -> Result<(), StoreError> {
         let mut inner = self.lock();
         if let Some(o) = inner.outbox.iter_mut().find(|o| o.entry.id == id) {
             o.entry.attempts = o.entry.attempts.saturating_add(1);
@@ -460,6 +466,7 @@ impl EngineStore for MemoryStore {
     async fn reschedule_reconciliation(
         &self,
         reference: &PaymentReference,
+        _now: Timestamp,
         next_at: Timestamp,
     ) -> Result<(), StoreError> {
         let mut inner = self.lock();

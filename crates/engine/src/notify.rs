@@ -4,7 +4,6 @@
 
 use std::sync::atomic::Ordering;
 
-use tpe_core::lifecycle::{BankVerdict, Event};
 use tpe_core::{Ack, RawNotification, Verified};
 
 use crate::engine::Engine;
@@ -131,21 +130,13 @@ impl Engine {
             tracing::warn!(target: "tpe::security", provider = %p.id(), "notification names another provider");
             return NotificationResponse::plain(400, "rejected\n", O::Rejected);
         }
-        let event = Event::Notification {
-            verdict: BankVerdict {
-                bank_transaction_id: n.bank_transaction_id.clone(),
-                outcome: n.outcome.clone(),
-                amount: n.amount,
-            },
-            order_paid_by: None,
-        };
-        match self.inner.store.apply_event(&n.reference, event, now).await {
+        match self.inner.store.apply_notification(n, now).await {
             Ok(applied) => {
                 tracing::info!(
                     reference = %n.reference,
                     provider = %p.id(),
                     outcome = n.outcome.kind().as_str(),
-                    status = %applied.state.status,
+                    status = %applied.status,
                     duplicate = applied.duplicate,
                     "notification applied"
                 );

@@ -69,7 +69,7 @@ impl Engine {
                             attempts = item.attempts + 1, error = %e,
                             "effect delivery failed, rescheduled"
                         );
-                        self.inner.store.reschedule(item.id, next, &e).await?;
+                        self.inner.store.reschedule(item.id, now, next, &e).await?;
                         report.failed = report.failed.saturating_add(1);
                     }
                 }

@@ -37,7 +37,7 @@ pub struct CheckoutInfo {
     /// Number of items.
     pub item_count: u32,
     /// Planned delivery date.
-    pub delivery: jiff::civil::Date,
+    pub delivery: Option<jiff::civil::Date>,
     /// When the checkout was created.
     pub created_at: Timestamp,
 }
@@ -58,8 +58,8 @@ pub struct CheckoutRecord {
 /// The result of [`EngineStore::apply_event`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
-    /// The state after the event.
-    pub state: CheckoutState,
+    /// The status after the event.
+    pub status: CheckoutStatus,
     /// The event had already been applied: nothing was written.
     pub duplicate: bool,
     /// The effects written to the outbox.
@@ -209,6 +209,9 @@ pub enum StoreError {
     /// Stored data could not be read back.
     #[error("payment store data is corrupt: {0}")]
     Corrupt(String),
+    /// The store refused the request (a bound, a provider mismatch) or failed otherwise.
+    #[error("payment store error: {0}")]
+    Backend(String),
 }
 
 impl StoreError {
@@ -235,6 +238,25 @@ pub trait EngineStore: fmt::Debug + Send + Sync + 'static {
         event: Event,
         now: Timestamp,
     ) -> Result<Applied, StoreError>;
+
+    /// Applies a verified bank notification (events 2–8, 13). The default builds the
+    /// [`Event::Notification`] and calls [`EngineStore::apply_event`]; a store that keeps more
+    /// of the notification (card summary, authorization) overrides it.
+    async fn apply_notification(
+        &self,
+        notification: &tpe_core::VerifiedNotification,
+        now: Timestamp,
+    ) -> Result<Applied, StoreError> {
+        let event = Event::Notification {
+            verdict: tpe_core::lifecycle::BankVerdict {
+                bank_transaction_id: notification.bank_transaction_id.clone(),
+                outcome: notification.outcome.clone(),
+                amount: notification.amount,
+            },
+            order_paid_by: None,
+        };
+        self.apply_event(&notification.reference, event, now).await
+    }
 
     /// Keeps an authentic notification that names no known checkout.
     async fn quarantine(&self, entry: QuarantineEntry) -> Result<(), StoreError>;
@@ -277,8 +299,15 @@ pub trait EngineStore: fmt::Debug + Send + Sync + 'static {
     /// Marks an outbox row delivered.
     async fn mark_delivered(&self, id: i64, now: Timestamp) -> Result<(), StoreError>;
 
-    /// Releases an outbox row for another attempt at `next_at`.
-    async fn reschedule(&self, id: i64, next_at: Timestamp, error: &str) -> Result<(), StoreError>;
+    /// Releases an outbox row for another attempt, at `next_at` (a store with its own backoff
+    /// policy may choose its own time after `now`).
+    async fn reschedule(
+        &self,
+        id: i64,
+        now: Timestamp,
+        next_at: Timestamp,
+        error: &str,
+    ) -> Result<(), StoreError>;
 
     /// Takes up to `limit` checkouts awaiting payment with `retract_at <= now`, leasing them.
     async fn claim_due_for_retraction(
@@ -298,10 +327,12 @@ pub trait EngineStore: fmt::Debug + Send + Sync + 'static {
         lease: jiff::SignedDuration,
     ) -> Result<Vec<CheckoutRecord>, StoreError>;
 
-    /// Counts one more reconciliation attempt and sets when the next one is due.
+    /// Counts one more reconciliation attempt and sets when the next one is due: `next_at`,
+    /// or the store's own backoff after `now`.
     async fn reschedule_reconciliation(
         &self,
         reference: &PaymentReference,
+        now: Timestamp,
         next_at: Timestamp,
     ) -> Result<(), StoreError>;
 }

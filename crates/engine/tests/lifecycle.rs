@@ -294,7 +294,7 @@ async fn row9_manual_validation() {
         .validate_manually(&r, "Paul (gérant)", "payé par chèque")
         .await
         .unwrap();
-    assert_eq!(s.status, CheckoutStatus::Valid);
+    assert_eq!(s, CheckoutStatus::Valid);
     let again = shop.engine.validate_manually(&r, "Paul", "").await;
     assert!(matches!(
         again,

@@ -281,9 +281,23 @@ impl EngineStore for FlakyStore {
         self.check()?;
         self.inner.mark_delivered(id, now).await
     }
-    async fn reschedule(&self, id: i64, at: Timestamp, e: &str) -> Result<(), StoreError> {
+    async fn apply_notification(
+        &self,
+        n: &tpe_core::VerifiedNotification,
+        now: Timestamp,
+    ) -> Result<Applied, StoreError> {
         self.check()?;
-        self.inner.reschedule(id, at, e).await
+        self.inner.apply_notification(n, now).await
+    }
+    async fn reschedule(
+        &self,
+        id: i64,
+        now: Timestamp,
+        at: Timestamp,
+        e: &str,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.reschedule(id, now, at, e).await
     }
     async fn claim_due_for_retraction(
         &self,
@@ -307,10 +321,11 @@ impl EngineStore for FlakyStore {
     async fn reschedule_reconciliation(
         &self,
         r: &PaymentReference,
+        now: Timestamp,
         at: Timestamp,
     ) -> Result<(), StoreError> {
         self.check()?;
-        self.inner.reschedule_reconciliation(r, at).await
+        self.inner.reschedule_reconciliation(r, now, at).await
     }
 }
 
