@@ -347,7 +347,7 @@ mod tests {
         #[test]
         fn classify_never_panics(s in "\\PC{0,80}") {
             let r = classify(&s);
-            prop_assert!(r.code().len() <= Reason::MAX_CODE_LEN);
+            prop_assert!(r.code().chars().count() <= Reason::MAX_CODE_LEN);
         }
 
         #[test]
