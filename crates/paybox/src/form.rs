@@ -251,7 +251,7 @@ pub(crate) fn bank_text(input: &str, max: usize, field: &'static str) -> Result<
     if s.len() > max {
         // All ASCII now: byte index = char index.
         let cut = s[..=max]
-            .rfind(' ')
+            .rfind([' ', '-'])
             .filter(|&i| i >= max / 2)
             .unwrap_or(max);
         s.truncate(cut);
@@ -271,8 +271,14 @@ fn clean(input: &str) -> String {
     let mut out = String::with_capacity(input.len());
     let mut space = true; // drops leading spaces
     let mut put = |c: char, out: &mut String| {
-        if c.is_ascii_alphanumeric() || c == '-' {
+        if c.is_ascii_alphanumeric() {
             out.push(c);
+            space = false;
+        } else if c == '-' {
+            // Runs of dashes (an em dash transliterates to `--`) become one.
+            if !out.ends_with('-') {
+                out.push(c);
+            }
             space = false;
         } else if !space {
             out.push(' ');

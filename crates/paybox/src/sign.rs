@@ -160,7 +160,11 @@ impl BankKeys {
                 PublicKeySource::Pem(pem) => parse_key(pem.as_bytes(), "inline PEM"),
                 PublicKeySource::File(path) => {
                     let bytes = std::fs::read(path).map_err(|e| {
-                        Error::config(format!("cannot read {}: {}", path.display(), e.kind()))
+                        Error::config(format!(
+                            "public key file {}: cannot read: {}",
+                            path.display(),
+                            e.kind()
+                        ))
                     })?;
                     parse_key(&bytes, &path.display().to_string())
                 }

@@ -73,7 +73,10 @@ fn outcomes_by_code() {
     let BankOutcome::Refused { reason } = refused else {
         panic!("{refused:?}")
     };
-    assert_eq!((reason.kind(), reason.code()), (ReasonKind::InsufficientFunds, "00151"));
+    assert_eq!(
+        (reason.kind(), reason.code()),
+        (ReasonKind::InsufficientFunds, "00151")
+    );
     let BankOutcome::Refused { reason } = with("001A1", "13989865").outcome else {
         panic!()
     };
@@ -81,7 +84,10 @@ fn outcomes_by_code() {
     let BankOutcome::Refused { reason } = with("00777", "13989865").outcome else {
         panic!()
     };
-    assert_eq!((reason.kind(), reason.code()), (ReasonKind::UnknownCode, "00777"));
+    assert_eq!(
+        (reason.kind(), reason.code()),
+        (ReasonKind::UnknownCode, "00777")
+    );
     assert_eq!(with("99999", "13989865").outcome, BankOutcome::Pending);
     // Cancel on the payment page: 00001 without a transaction number (spec §4.5).
     assert_eq!(with("00001", "0").outcome, BankOutcome::Cancelled);
@@ -93,7 +99,10 @@ fn outcomes_by_code() {
     };
     assert_eq!(reason.kind(), ReasonKind::IssuerUnavailable);
     // Not treated as success (meaning unsure).
-    assert!(matches!(with("00200", "1").outcome, BankOutcome::Refused { .. }));
+    assert!(matches!(
+        with("00200", "1").outcome,
+        BankOutcome::Refused { .. }
+    ));
     assert_eq!(with("00001", "0").bank_transaction_id, "30378572:0");
 }
 
@@ -122,7 +131,10 @@ fn post_body_and_custom_names() {
     )
     .unwrap();
     let n = payment(p.verify(&raw, now()).unwrap());
-    assert_eq!((n.amount.minor(), n.bank_transaction_id.as_str()), (100, "1:2"));
+    assert_eq!(
+        (n.amount.minor(), n.bank_transaction_id.as_str()),
+        (100, "1:2")
+    );
     // The same bytes in the query of a POST are not read.
     let raw = RawNotification::new(
         HttpMethod::Post,
@@ -178,8 +190,7 @@ fn every_single_byte_change_is_refused() {
     for (i, r) in &accepted {
         let original = bytes[*i];
         assert!(
-            bytes[i.saturating_sub(2)..*i].contains(&b'%')
-                && original.eq_ignore_ascii_case(r),
+            bytes[i.saturating_sub(2)..*i].contains(&b'%') && original.eq_ignore_ascii_case(r),
             "byte {i} changed to {r:?} was accepted"
         );
     }
@@ -213,10 +224,8 @@ fn missing_empty_duplicated_or_garbled_signatures_fail() {
 #[test]
 fn a_signature_by_another_key_is_refused_and_key_lists_work() {
     let good = signed(OK, "K");
-    let embedded_only = Paybox::new(
-        config().with_public_keys(vec![PublicKeySource::Embedded]),
-    )
-    .unwrap();
+    let embedded_only =
+        Paybox::new(config().with_public_keys(vec![PublicKeySource::Embedded])).unwrap();
     assert!(matches!(
         get(&embedded_only, &good),
         Err(ProviderError::BadSignature { .. })
@@ -233,13 +242,13 @@ fn a_signature_by_another_key_is_refused_and_key_lists_work() {
 fn authentic_but_unreadable_notifications_are_malformed() {
     let p = provider();
     for data in [
-        "M=2550&R=ORDER-1&T=1&S=2",                // no E
-        "M=2550&R=ORDER-1&T=1&S=2&E=0000",         // short E
-        "M=25.50&R=ORDER-1&T=1&S=2&E=00000",       // amount with a separator
-        "M=2550&R=has%20space&T=1&S=2&E=00000",    // not one of our references
-        "R=ORDER-1&T=1&S=2&E=00000",               // no amount
-        "M=2550&R=ORDER-1&T=x&S=2&E=00000",        // call number not digits
-        "M=2550&M=1&R=ORDER-1&T=1&S=2&E=00000",    // duplicate
+        "M=2550&R=ORDER-1&T=1&S=2",             // no E
+        "M=2550&R=ORDER-1&T=1&S=2&E=0000",      // short E
+        "M=25.50&R=ORDER-1&T=1&S=2&E=00000",    // amount with a separator
+        "M=2550&R=has%20space&T=1&S=2&E=00000", // not one of our references
+        "R=ORDER-1&T=1&S=2&E=00000",            // no amount
+        "M=2550&R=ORDER-1&T=x&S=2&E=00000",     // call number not digits
+        "M=2550&M=1&R=ORDER-1&T=1&S=2&E=00000", // duplicate
     ] {
         let e = get(&p, &signed(data, "K")).unwrap_err();
         assert!(matches!(e, ProviderError::Malformed { .. }), "{data}: {e}");
@@ -252,7 +261,11 @@ fn real_bank_signatures_verify_through_the_provider() {
     let p = Paybox::new(
         config()
             .with_public_keys(vec![PublicKeySource::Embedded])
-            .with_retour("Mt:M;Ref:R;Appel:T;Trans:S;Auto:A;Erreur:E;Sign:K".parse().unwrap()),
+            .with_retour(
+                "Mt:M;Ref:R;Appel:T;Trans:S;Auto:A;Erreur:E;Sign:K"
+                    .parse()
+                    .unwrap(),
+            ),
     )
     .unwrap();
     let q = "Mt=1000&Ref=CMD1349338388&Auto=XXXXXX&Erreur=00000&Sign=QnhlnuOpcbfUruOU7kKG%2FZmDPsDzM31VrpMIObQomYwEE%2FafhJiDPkWVN9%2Br3JVFXBsFnqo3VlOVzxQVVahXpF7eWiJoAe5LcIoqSvms96SFFv9LfndS%2F3zAO5fF%2FtR4Us3rOSUwT1Hs2AS17R3B9ATwBMhKt1l3DPw9hClpFw0%3D";
@@ -262,5 +275,8 @@ fn real_bank_signatures_verify_through_the_provider() {
     assert_eq!(n.bank_transaction_id, "0:0");
     assert!(matches!(n.outcome, BankOutcome::Accepted { .. }));
     let tampered = q.replace("Mt=1000", "Mt=1001");
-    assert!(matches!(get(&p, &tampered), Err(ProviderError::BadSignature { .. })));
+    assert!(matches!(
+        get(&p, &tampered),
+        Err(ProviderError::BadSignature { .. })
+    ));
 }

@@ -89,6 +89,9 @@ pub fn sign(data: &str) -> Vec<u8> {
 /// `data&<name>=<percent-encoded base64 signature>`, as the platform sends it.
 pub fn signed(data: &str, name: &str) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(sign(data));
-    let enc = b64.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
+    let enc = b64
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
     format!("{data}&{name}={enc}")
 }
