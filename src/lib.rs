@@ -13,3 +13,5 @@
 
 pub use tpe_core as core;
 pub use tpe_mock_bank as mock_bank;
+pub use tpe_paybox as paybox;
+pub use tpe_stripe_like as stripe_like;
