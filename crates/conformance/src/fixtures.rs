@@ -1,0 +1,53 @@
+//! Fixed inputs of the checks: the time, a customer, references and requests.
+
+use std::sync::OnceLock;
+
+use tpe_core::{
+    Amount, Customer, Lang, PaymentReference, PaymentRequest, PostalAddress, ReferenceGenerator,
+    ReturnUrls, Timestamp, ValidatedCustomer,
+};
+
+/// 2026-01-01T00:00:00Z: the suite's "now" (the mock bank's clock is fixed to it too).
+pub fn now() -> Timestamp {
+    Timestamp::constant(1_767_225_600, 0)
+}
+
+/// A customer with every field the PSD2 check and the banks' 3-D Secure data need.
+pub fn customer() -> ValidatedCustomer {
+    let customer = Customer {
+        first_name: "Jeanne".into(),
+        last_name: "Martin".into(),
+        email: "jeanne@example.fr".into(),
+        phone: Some("06 12 34 56 78".into()),
+        address: Some(PostalAddress {
+            line1: "1 place Bellecour".into(),
+            line2: None,
+            postcode: "69002".into(),
+            city: "Lyon".into(),
+            country: "FR".into(),
+        }),
+    };
+    #[allow(clippy::expect_used)] // a constant customer that the core's own tests accept
+    customer
+        .validate_for_payment()
+        .expect("the fixture customer is complete")
+}
+
+/// A fresh reference, unique in this process.
+pub fn reference() -> PaymentReference {
+    static GENERATOR: OnceLock<ReferenceGenerator> = OnceLock::new();
+    GENERATOR.get_or_init(ReferenceGenerator::new).next(now())
+}
+
+/// A request of `amount` with a fresh reference and the given URLs.
+pub fn request(amount: Amount, urls: ReturnUrls) -> PaymentRequest {
+    PaymentRequest::new(
+        reference(),
+        amount,
+        customer(),
+        "Commande 1042",
+        2,
+        urls,
+        Lang::Fr,
+    )
+}

@@ -1,0 +1,81 @@
+//! `tpe-conformance`: the suite every payment provider of tpe runs against the mock bank.
+//!
+//! One line in a provider crate's `tests/conformance.rs` turns every check into a named test,
+//! so a failure names the check (object_store's shared integration tests, OpenDAL's behaviour
+//! tests, rustls' "every test runs against every provider"):
+//!
+//! ```ignore
+//! async fn harness() -> tpe_conformance::Harness { /* provider + mock bank side */ }
+//! tpe_conformance::provider_suite!(harness());
+//! ```
+//!
+//! Each check is a plain `async fn(&Harness) -> CheckResult` in [`checks`]; a check that does
+//! not apply (a capability the provider lacks, an outcome the bank cannot express) passes and
+//! prints `SKIPPED <check>: provider lacks <capability>`. The bank side ([`BankSide`]) is the
+//! mock bank, an implementation of each protocol independent of the provider crates: this
+//! crate never depends on them.
+//!
+//! See `docs/adding-a-bank.md` at the root of the repository for the whole procedure.
+
+pub mod bank;
+pub mod checks;
+pub mod fixtures;
+mod harness;
+mod macros;
+pub mod mock_paybox;
+pub mod mock_stripe_like;
+mod page;
+pub mod receiver;
+
+use std::future::Future;
+
+pub use bank::{
+    BankError, BankSide, Captured, Channel, Completion, Deliveries, ExpectedAck, Forgery, Page,
+    Refusal,
+};
+pub use checks::{CheckFailure, CheckResult, Verdict};
+pub use harness::{Harness, ProviderFactory};
+pub use mock_paybox::MockPaybox;
+pub use mock_stripe_like::MockStripeLike;
+pub use receiver::Receiver;
+
+/// Runs `fut` to completion on a fresh tokio runtime (what each generated test does).
+///
+/// # Panics
+/// When no runtime can be built.
+pub fn block_on<T>(fut: impl Future<Output = T>) -> T {
+    #[allow(clippy::expect_used)] // a test cannot run without a runtime
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("build a tokio runtime");
+    rt.block_on(fut)
+}
+
+/// Turns a check's result into a test result: prints `SKIPPED <check>: <reason>` for a
+/// skipped check, panics with the failure for a failed one.
+///
+/// # Panics
+/// When the check failed.
+pub fn report(check: &str, result: CheckResult) {
+    match result {
+        Ok(Verdict::Passed) => {}
+        Ok(Verdict::Skipped(reason)) => println!("SKIPPED {check}: {reason}"),
+        Err(failure) => panic!("{failure}"),
+    }
+}
+
+/// A client that behaves like a browser on the bank's pages (follows redirects, bounded time).
+pub(crate) fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap_or_default()
+}
+
+/// `http://127.0.0.1:PORT` → a base URL with a trailing slash.
+pub(crate) fn base_url(base: &str) -> url::Url {
+    #[allow(clippy::expect_used)] // the mock bank's own base URL always parses
+    url::Url::parse(&format!("{base}/")).expect("the mock bank's base URL")
+}

@@ -1,0 +1,294 @@
+//! The Paybox side of the mock bank as a [`BankSide`]: hosted page, test cards, cancel button,
+//! scripts and journal; the signature is the last query (or body) parameter.
+
+use std::fmt;
+
+use tpe_core::{Currency, OutcomeKind, Redirect, Timestamp};
+use tpe_mock_bank::paybox::cards;
+use tpe_mock_bank::{
+    Clock, EntryKind, JournalEntry, MockBank, MockBankConfig, PAYBOX_TEST_HMAC_KEY, RunningBank,
+    Scenario, Side,
+};
+use url::Url;
+
+use crate::bank::{
+    BankError, BankSide, Captured, Channel, Completion, Deliveries, ExpectedAck, Forgery, Page,
+    Refusal,
+};
+use crate::page;
+
+/// The mock bank's Paybox pre-production test merchant: `PBX_SITE`.
+pub const SITE: &str = "1999888";
+/// `PBX_RANG` of the test merchant.
+pub const RANG: &str = "32";
+/// `PBX_IDENTIFIANT` of the test merchant.
+pub const IDENTIFIANT: &str = "107904482";
+/// The test merchant's HMAC key (128 hex): a secret the suite looks for in outputs.
+pub const HMAC_KEY: &str = PAYBOX_TEST_HMAC_KEY;
+/// `PBX_TOTAL` has at most 10 digits.
+pub const MAX_TOTAL: u64 = 9_999_999_999;
+/// ISO 4217 numeric codes the mock's page accepts.
+const CURRENCIES: [u16; 12] = [
+    978, 840, 826, 756, 124, 36, 392, 752, 208, 578, 985, 203,
+];
+/// An expiry far in the future for the test cards.
+const EXPIRY: &str = "12/99";
+
+/// A mock bank serving the Paybox protocol, on `127.0.0.1:0`, with its clock fixed at `now`.
+pub struct MockPaybox {
+    bank: RunningBank,
+    http: reqwest::Client,
+}
+
+impl MockPaybox {
+    /// Starts a mock bank whose clock reads `now`.
+    ///
+    /// # Panics
+    /// When the mock bank cannot start (no loopback port): the test cannot run at all.
+    pub async fn spawn(now: Timestamp) -> Self {
+        let mut config = MockBankConfig::for_tests();
+        config.clock = Clock::fixed(now);
+        #[allow(clippy::expect_used)] // a test fixture: no mock bank means no test
+        let bank = MockBank::spawn(config)
+            .await
+            .expect("start the mock bank");
+        Self {
+            bank,
+            http: crate::browser(),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT/`: the base of the page (`/cgi/MYchoix_pagepaiement.cgi`) and
+    /// of Paybox Direct (`/PPPS.php`).
+    pub fn base_url(&self) -> Url {
+        crate::base_url(self.bank.base_url())
+    }
+
+    /// The public key (PEM) verifying the mock's notifications.
+    pub fn public_key_pem(&self) -> &str {
+        self.bank.paybox_public_key_pem()
+    }
+
+    /// The running mock bank (scripts, journal, ledger).
+    pub fn bank(&self) -> &RunningBank {
+        &self.bank
+    }
+
+    async fn submit(&self, handle: &str, form: &[(&str, &str)]) -> Result<(), BankError> {
+        let url = format!("{}/paybox/page/{handle}", self.bank.base_url());
+        let resp = self
+            .http
+            .post(url)
+            .form(form)
+            .send()
+            .await
+            .map_err(|e| BankError::Failed(format!("page submit: {e}")))?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(BankError::Failed(format!(
+                "page submit answered HTTP {}",
+                resp.status()
+            )))
+        }
+    }
+}
+
+impl fmt::Debug for MockPaybox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockPaybox")
+            .field("base_url", &self.bank.base_url())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl BankSide for MockPaybox {
+    fn name(&self) -> &'static str {
+        "mock-paybox"
+    }
+
+    async fn listen(&self, _notify_url: &Url) -> Result<(), String> {
+        // Paybox takes the notification URL from the signed form (PBX_REPONDRE_A).
+        Ok(())
+    }
+
+    async fn open(&self, redirect: &Redirect) -> Result<Page, Refusal> {
+        let (status, html) = page::submit(&self.http, redirect).await?;
+        let Some(handle) = page::between(&html, "action=\"/paybox/page/", "\"") else {
+            let message = page::between(&html, "<p class=\"error\">", "</p>")
+                .unwrap_or_else(|| html.chars().take(200).collect());
+            return Err(Refusal { status, message });
+        };
+        let reference = page::between(&html, "<strong id=\"reference\">", "<").unwrap_or_default();
+        let shown = page::between(&html, "<strong id=\"amount\">", "<").unwrap_or_default();
+        let (amount_minor, currency) = parse_amount(&shown).ok_or_else(|| Refusal {
+            status,
+            message: format!("the page shows an unreadable amount {shown:?}"),
+        })?;
+        Ok(Page {
+            handle,
+            reference,
+            amount_minor,
+            currency,
+        })
+    }
+
+    fn signed_fields(&self, redirect: &Redirect) -> Vec<String> {
+        // PBX_HMAC covers every field before it.
+        redirect
+            .fields
+            .iter()
+            .map(|(k, _)| k.clone())
+            .filter(|k| k != "PBX_HMAC")
+            .collect()
+    }
+
+    async fn complete(&self, page: &Page, outcome: OutcomeKind) -> Result<Completion, BankError> {
+        let pay = |card: &'static str| {
+            [
+                ("numero", card),
+                ("expiry", EXPIRY),
+                ("cvv", "123"),
+                ("action", "pay"),
+            ]
+        };
+        let (form, expected_code, channel) = match outcome {
+            OutcomeKind::Accepted => (pay(cards::ACCEPTED).to_vec(), None, Channel::ServerToServer),
+            OutcomeKind::Refused => (
+                pay(cards::INSUFFICIENT_FUNDS).to_vec(),
+                Some("00151".to_owned()),
+                Channel::ServerToServer,
+            ),
+            OutcomeKind::Pending => (
+                pay(cards::PENDING_THEN_ACCEPTED).to_vec(),
+                None,
+                Channel::ServerToServer,
+            ),
+            // A cancel sends no IPN: the signed variables reach the shop by the browser only.
+            OutcomeKind::Cancelled => (vec![("action", "cancel")], None, Channel::BrowserReturn),
+            _ => return Err(BankError::Unsupported("this outcome")),
+        };
+        self.submit(&page.handle, &form).await?;
+        Ok(Completion {
+            expected_code,
+            channel,
+        })
+    }
+
+    fn sign_wrongly(&self, reference: &str) -> bool {
+        self.bank.script(
+            reference,
+            Scenario {
+                wrong_signature: true,
+                ..Scenario::default()
+            },
+        );
+        true
+    }
+
+    fn forge(&self, genuine: &Captured, forgery: Forgery) -> Vec<Captured> {
+        let payload = genuine.payload();
+        let Some(amp) = payload.iter().rposition(|&b| b == b'&') else {
+            return Vec::new();
+        };
+        let data = &payload[..amp];
+        let param = &payload[amp + 1..];
+        let eq = param.iter().position(|&b| b == b'=').unwrap_or(param.len());
+        let name = &param[..eq];
+        let sig = param.get(eq + 1..).unwrap_or_default();
+        let join = |parts: &[&[u8]]| genuine.with_payload(parts.concat());
+        match forgery {
+            Forgery::Missing => vec![join(&[data])],
+            Forgery::Empty => vec![join(&[data, b"&", name, b"="])],
+            Forgery::Duplicated => vec![
+                join(&[data, b"&", name, b"=", sig, b"&", name, b"=", sig]),
+                join(&[name, b"=", sig, b"&", data, b"&", name, b"=", sig]),
+            ],
+            Forgery::BadlyEncoded => vec![
+                join(&[data, b"&", name, b"=%%%not*base64!"]),
+                join(&[data, b"&", name, b"=!", sig]),
+                join(&[data, b"&", name, b"=", &sig[..sig.len() / 2]]),
+            ],
+        }
+    }
+
+    fn signature_headers(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn currencies(&self) -> Vec<Currency> {
+        CURRENCIES
+            .iter()
+            .filter_map(|n| Currency::from_numeric(*n).ok())
+            .collect()
+    }
+
+    fn max_amount(&self, _currency: Currency) -> u64 {
+        MAX_TOTAL
+    }
+
+    fn expected_ack(&self) -> ExpectedAck {
+        // Spec §4.1: HTTP 200 exactly, body ignored.
+        ExpectedAck {
+            status: 200..=200,
+            body: None,
+        }
+    }
+
+    fn deliveries(&self, reference: &str) -> Deliveries {
+        deliveries(&self.bank.journal(), Side::Paybox, reference)
+    }
+}
+
+/// The delivery attempts the journal records for `reference` on `side`.
+pub(crate) fn deliveries(journal: &[JournalEntry], side: Side, reference: &str) -> Deliveries {
+    let mine = journal
+        .iter()
+        .filter(|e| e.side == side && e.reference.as_deref() == Some(reference));
+    let mut d = Deliveries::default();
+    for e in mine {
+        match e.kind {
+            EntryKind::Notification => d.attempts.push((e.attempt.unwrap_or(0), e.status)),
+            EntryKind::Withheld if e.detail == "gave_up" => d.gave_up = true,
+            _ => {}
+        }
+    }
+    d
+}
+
+/// `43,21 €` → 4321 EUR; `1000 ¥` → 1000 JPY; `12,34 124` → 1234 CAD.
+fn parse_amount(shown: &str) -> Option<(u64, Currency)> {
+    let (number, symbol) = shown.trim().split_once(' ')?;
+    let digits: String = number.chars().filter(|c| *c != ',').collect();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let currency = match symbol {
+        "€" => Currency::EUR,
+        "$" => Currency::USD,
+        "£" => Currency::GBP,
+        "CHF" => Currency::CHF,
+        "¥" => Currency::JPY,
+        numeric => Currency::from_numeric(numeric.parse().ok()?).ok()?,
+    };
+    Some((digits.parse().ok()?, currency))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_shown_by_the_page() {
+        assert_eq!(parse_amount("43,21 €"), Some((4321, Currency::EUR)));
+        assert_eq!(parse_amount("1000 ¥"), Some((1000, Currency::JPY)));
+        assert_eq!(
+            parse_amount("99999999,99 €"),
+            Some((9_999_999_999, Currency::EUR))
+        );
+        assert_eq!(parse_amount("12,34 124").map(|a| a.0), Some(1234));
+        assert_eq!(parse_amount("12,34"), None);
+        assert_eq!(parse_amount("x €"), None);
+    }
+}

@@ -1,0 +1,285 @@
+//! The Stripe-like side of the mock bank as a [`BankSide`]: sessions read over the API, the
+//! hosted page and its test cards, session expiry, registered webhook endpoint, scripts and
+//! journal; the signature is the `Stripe-Signature` header.
+
+use std::fmt;
+
+use http::HeaderValue;
+use tpe_core::{Currency, OutcomeKind, Redirect, Timestamp};
+use tpe_mock_bank::stripe_like::cards;
+use tpe_mock_bank::{
+    Clock, DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, MockBank, MockBankConfig,
+    RunningBank, Scenario, Side,
+};
+use url::Url;
+
+use crate::bank::{
+    BankError, BankSide, Captured, Channel, Completion, Deliveries, ExpectedAck, Forgery, Page,
+    Refusal,
+};
+use crate::page;
+
+/// The mock's test account: secret API key (a secret the suite looks for in outputs).
+pub const SECRET_KEY: &str = DEFAULT_STRIPE_SECRET_KEY;
+/// The mock's test account: webhook signing secret (a secret too).
+pub const WEBHOOK_SECRET: &str = DEFAULT_STRIPE_WEBHOOK_SECRET;
+/// The signature header.
+pub const SIGNATURE_HEADER: &str = "stripe-signature";
+/// The largest session total the mock accepts.
+pub const MAX_TOTAL: u64 = 99_999_999;
+/// An expiry far in the future for the test cards.
+const EXPIRY: &str = "12/99";
+
+/// A mock bank serving the Stripe-like protocol, on `127.0.0.1:0`, with its clock fixed at `now`.
+pub struct MockStripeLike {
+    bank: RunningBank,
+    http: reqwest::Client,
+}
+
+impl MockStripeLike {
+    /// Starts a mock bank whose clock reads `now`.
+    ///
+    /// # Panics
+    /// When the mock bank cannot start (no loopback port): the test cannot run at all.
+    pub async fn spawn(now: Timestamp) -> Self {
+        let mut config = MockBankConfig::for_tests();
+        config.clock = Clock::fixed(now);
+        #[allow(clippy::expect_used)] // a test fixture: no mock bank means no test
+        let bank = MockBank::spawn(config)
+            .await
+            .expect("start the mock bank");
+        Self {
+            bank,
+            http: crate::browser(),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT/`: the API base.
+    pub fn api_base(&self) -> Url {
+        crate::base_url(self.bank.base_url())
+    }
+
+    /// The running mock bank (scripts, journal).
+    pub fn bank(&self) -> &RunningBank {
+        &self.bank
+    }
+
+    async fn session(&self, id: &str) -> Result<serde_json::Value, String> {
+        let url = format!("{}/v1/checkout/sessions/{id}", self.bank.base_url());
+        let resp = self
+            .http
+            .get(url)
+            .bearer_auth(SECRET_KEY)
+            .send()
+            .await
+            .map_err(|e| format!("session read: {e}"))?;
+        if !resp.status().is_success() {
+            return Err(format!("session read answered HTTP {}", resp.status()));
+        }
+        resp.json().await.map_err(|e| format!("session JSON: {e}"))
+    }
+}
+
+impl fmt::Debug for MockStripeLike {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockStripeLike")
+            .field("base_url", &self.bank.base_url())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl BankSide for MockStripeLike {
+    fn name(&self) -> &'static str {
+        "mock-stripe-like"
+    }
+
+    async fn listen(&self, notify_url: &Url) -> Result<(), String> {
+        if self
+            .bank
+            .set_stripe_webhook_url(SECRET_KEY, notify_url.as_str())
+        {
+            Ok(())
+        } else {
+            Err(format!("the bank refused the webhook endpoint {notify_url}"))
+        }
+    }
+
+    async fn open(&self, redirect: &Redirect) -> Result<Page, Refusal> {
+        let (status, html) = page::submit(&self.http, redirect).await?;
+        let Some(handle) = page::between(&html, "action=\"/c/pay/", "\"") else {
+            let message = page::between(&html, "<h1>", "</h1>")
+                .unwrap_or_else(|| html.chars().take(200).collect());
+            return Err(Refusal { status, message });
+        };
+        let reference = page::between(&html, "<strong id=\"reference\">", "<").unwrap_or_default();
+        let session = self
+            .session(&handle)
+            .await
+            .map_err(|message| Refusal { status, message })?;
+        let amount_minor = session["amount_total"].as_u64();
+        let currency = session["currency"]
+            .as_str()
+            .and_then(|c| Currency::from_alpha(&c.to_ascii_uppercase()).ok());
+        let (Some(amount_minor), Some(currency)) = (amount_minor, currency) else {
+            return Err(Refusal {
+                status,
+                message: "the session has no readable amount or currency".into(),
+            });
+        };
+        Ok(Page {
+            handle,
+            reference,
+            amount_minor,
+            currency,
+        })
+    }
+
+    fn signed_fields(&self, _redirect: &Redirect) -> Vec<String> {
+        // The session was created over the authenticated API: the redirect is a plain URL.
+        Vec::new()
+    }
+
+    async fn complete(&self, page: &Page, outcome: OutcomeKind) -> Result<Completion, BankError> {
+        let base = self.bank.base_url();
+        let card = match outcome {
+            OutcomeKind::Accepted => cards::ACCEPTED,
+            // A card declined on the page sends no webhook (the customer may try another card);
+            // a delayed payment that fails does, without a decline code.
+            OutcomeKind::Refused => cards::DELAYED_FAILS,
+            OutcomeKind::Pending => cards::DELAYED_SUCCEEDS,
+            OutcomeKind::Cancelled => {
+                let resp = self
+                    .http
+                    .post(format!(
+                        "{base}/v1/checkout/sessions/{}/expire",
+                        page.handle
+                    ))
+                    .bearer_auth(SECRET_KEY)
+                    .send()
+                    .await
+                    .map_err(|e| BankError::Failed(format!("expire: {e}")))?;
+                if !resp.status().is_success() {
+                    return Err(BankError::Failed(format!(
+                        "expire answered HTTP {}",
+                        resp.status()
+                    )));
+                }
+                return Ok(Completion {
+                    expected_code: None,
+                    channel: Channel::ServerToServer,
+                });
+            }
+            _ => return Err(BankError::Unsupported("this outcome")),
+        };
+        let form = [
+            ("email", "jeanne@example.fr"),
+            ("card", card),
+            ("exp", EXPIRY),
+            ("cvc", "123"),
+            ("action", "pay"),
+        ];
+        let resp = self
+            .http
+            .post(format!("{base}/c/pay/{}", page.handle))
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| BankError::Failed(format!("page submit: {e}")))?;
+        if !resp.status().is_success() {
+            return Err(BankError::Failed(format!(
+                "page submit answered HTTP {}",
+                resp.status()
+            )));
+        }
+        Ok(Completion {
+            expected_code: None,
+            channel: Channel::ServerToServer,
+        })
+    }
+
+    fn sign_wrongly(&self, reference: &str) -> bool {
+        self.bank.script(
+            reference,
+            Scenario {
+                wrong_signature: true,
+                ..Scenario::default()
+            },
+        );
+        true
+    }
+
+    fn forge(&self, genuine: &Captured, forgery: Forgery) -> Vec<Captured> {
+        let Some(value) = genuine
+            .headers
+            .get(SIGNATURE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+        else {
+            return Vec::new();
+        };
+        let part = |name: &str| {
+            value
+                .split(',')
+                .find_map(|p| p.strip_prefix(name).and_then(|p| p.strip_prefix('=')))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (t, v1) = (part("t"), part("v1"));
+        let with = |values: &[&str]| {
+            let mut c = genuine.clone();
+            c.headers.remove(SIGNATURE_HEADER);
+            for v in values {
+                if let Ok(v) = HeaderValue::from_str(v) {
+                    c.headers.append(SIGNATURE_HEADER, v);
+                }
+            }
+            c
+        };
+        match forgery {
+            Forgery::Missing => vec![with(&[])],
+            Forgery::Empty => vec![with(&[""]), with(&[&format!("t={t},v1=")])],
+            Forgery::Duplicated => vec![with(&[&value, &value])],
+            Forgery::BadlyEncoded => vec![
+                with(&[&format!("t={t},v1={}", "zz".repeat(32))]),
+                with(&[&format!("t={t},v1={}", &v1[..v1.len().saturating_sub(1)])]),
+                with(&[&format!("t=not-a-time,v1={v1}")]),
+                with(&[&format!("t={t};v1={v1}")]),
+            ],
+        }
+    }
+
+    fn signature_headers(&self) -> &'static [&'static str] {
+        &[SIGNATURE_HEADER]
+    }
+
+    fn currencies(&self) -> Vec<Currency> {
+        // The mock takes any lower-case ISO 4217 code; these are the ones the suite uses.
+        vec![
+            Currency::EUR,
+            Currency::USD,
+            Currency::GBP,
+            Currency::CHF,
+            Currency::JPY,
+            Currency::BHD,
+            Currency::KWD,
+            Currency::TND,
+        ]
+    }
+
+    fn max_amount(&self, _currency: Currency) -> u64 {
+        MAX_TOTAL
+    }
+
+    fn expected_ack(&self) -> ExpectedAck {
+        // Any 2xx acknowledges; the body is ignored (spec §A.6).
+        ExpectedAck {
+            status: 200..=299,
+            body: None,
+        }
+    }
+
+    fn deliveries(&self, reference: &str) -> Deliveries {
+        crate::mock_paybox::deliveries(&self.bank.journal(), Side::StripeLike, reference)
+    }
+}
