@@ -33,7 +33,8 @@ fn main() {
             ("sqlite NORMAL", Durability::Normal),
         ] {
             for writers in WRITERS {
-                let path = std::env::temp_dir().join(format!("tpe-bench-{writers}-{label}.db").replace(' ', "-"));
+                let path = std::env::temp_dir()
+                    .join(format!("tpe-bench-{writers}-{label}.db").replace(' ', "-"));
                 remove(&path);
                 let store = SqliteStore::open(
                     &path,
@@ -131,5 +132,7 @@ async fn run(label: &str, store: Arc<dyn PaymentStore>, writers: usize, n: usize
     }
     let elapsed = start.elapsed();
     let per_sec = u128::try_from(n).unwrap_or(0) * 1_000_000 / elapsed.as_micros().max(1);
-    println!("{label:>14} writers={writers:>2} notifications={n} elapsed={elapsed:?} -> {per_sec} applied/s");
+    println!(
+        "{label:>14} writers={writers:>2} notifications={n} elapsed={elapsed:?} -> {per_sec} applied/s"
+    );
 }

@@ -152,6 +152,7 @@ pub(crate) fn bounded(
 /// An event to apply to a checkout through [`crate::PaymentStore::apply_event`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[allow(clippy::large_enum_variant)] // notifications are the common case; boxing costs more
 pub enum EventInput {
     /// A verified bank notification (events 2–8, 13). Its reference must be the checkout's and
     /// its provider the checkout's provider.

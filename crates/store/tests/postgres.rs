@@ -1,4 +1,6 @@
 //! The conformance suite on PostgreSQL, one fresh schema per test. Needs
+// Test harness: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 //! `TPE_TEST_POSTGRES_URL`; skipped loudly without it unless `REQUIRE_POSTGRES=1`.
 
 mod common;
@@ -17,7 +19,9 @@ fn url() -> Option<String> {
                 std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
                 "REQUIRE_POSTGRES=1 but TPE_TEST_POSTGRES_URL is unset"
             );
-            eprintln!("\n*** SKIPPED: TPE_TEST_POSTGRES_URL unset: PostgreSQL tests of tpe-store did not run ***\n");
+            eprintln!(
+                "\n*** SKIPPED: TPE_TEST_POSTGRES_URL unset: PostgreSQL tests of tpe-store did not run ***\n"
+            );
             None
         }
     }
@@ -30,9 +34,12 @@ fn schema_name() -> String {
 }
 
 async fn connect(url: &str, schema: &str) -> PostgresStore {
-    PostgresStore::connect_with(url, PostgresOptions::default().schema(schema).max_connections(8))
-        .await
-        .unwrap()
+    PostgresStore::connect_with(
+        url,
+        PostgresOptions::default().schema(schema).max_connections(8),
+    )
+    .await
+    .unwrap()
 }
 
 /// Runs `check` on `instances` stores sharing one fresh schema, then drops the schema.
@@ -91,8 +98,10 @@ postgres_suite!(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_instances_two_pools() {
-    with_schema(2, |s| async move { suite::racing_instances(s[0].clone(), s[1].clone()).await })
-        .await;
+    with_schema(2, |s| async move {
+        suite::racing_instances(s[0].clone(), s[1].clone()).await
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -1,4 +1,6 @@
 //! The conformance suite on SQLite, in memory and on a WAL file.
+// Test harness: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Shared by the backend test files.
-#![allow(dead_code, unreachable_pub, missing_docs, clippy::cast_possible_truncation)]
+// Test helpers: a failed unwrap is a failed test.
+#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
 pub mod suite;

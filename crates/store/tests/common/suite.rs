@@ -69,7 +69,12 @@ pub async fn create(store: &Store, reference: &str, order: Option<&str>) {
         .unwrap();
 }
 
-pub fn notification(reference: &str, txn: &str, outcome: BankOutcome, amount: Amount) -> EventInput {
+pub fn notification(
+    reference: &str,
+    txn: &str,
+    outcome: BankOutcome,
+    amount: Amount,
+) -> EventInput {
     EventInput::Notification(VerifiedNotification::new(
         paybox(),
         r(reference),
@@ -100,7 +105,10 @@ pub fn refused(reference: &str, txn: &str) -> EventInput {
 }
 
 pub async fn apply(store: &Store, reference: &str, input: EventInput) -> tpe_store::Applied {
-    store.apply_event(&r(reference), input, at(1000)).await.unwrap()
+    store
+        .apply_event(&r(reference), input, at(1000))
+        .await
+        .unwrap()
 }
 
 /// Row counts of one checkout: bank transactions, payments, effects, audit.
@@ -137,7 +145,10 @@ pub async fn lifecycle_table(store: Store) {
     zero.amount = eur(0);
     assert!(matches!(
         store.create_checkout(zero).await,
-        Err(StoreError::Invalid { field: "amount", .. })
+        Err(StoreError::Invalid {
+            field: "amount",
+            ..
+        })
     ));
     assert!(matches!(
         store.checkout(&r("L1ZERO")).await,
@@ -147,12 +158,18 @@ pub async fn lifecycle_table(store: Store) {
     // 2: verified acceptance.
     let a = apply(&store, "L1", accepted("L1", "T1")).await;
     assert!(!a.duplicate);
-    assert_eq!((a.previous, a.status), (CheckoutStatus::AwaitingPayment, CheckoutStatus::Valid));
+    assert_eq!(
+        (a.previous, a.status),
+        (CheckoutStatus::AwaitingPayment, CheckoutStatus::Valid)
+    );
     assert_eq!(kinds(&a.effects), ["record_payment", "confirm_customer"]);
     let d = store.checkout(&r("L1")).await.unwrap();
     assert_eq!(d.checkout.validated_by, Some(ValidationSource::Bank));
     assert_eq!(d.bank_transactions[0].outcome, OutcomeKind::Accepted);
-    assert_eq!(d.bank_transactions[0].authorization.as_deref(), Some("XXXXXX"));
+    assert_eq!(
+        d.bank_transactions[0].authorization.as_deref(),
+        Some("XXXXXX")
+    );
     assert_eq!(d.payments[0].bank_transaction_id.as_deref(), Some("T1"));
     assert_eq!(d.payments[0].amount, eur(4321));
     assert_eq!(d.audit[0].event, "notification_accepted");
@@ -184,7 +201,12 @@ pub async fn lifecycle_table(store: Store) {
 
     // 6: pending, and the browser return.
     create(&store, "L6", None).await;
-    let a = apply(&store, "L6", notification("L6", "P1", BankOutcome::Pending, eur(4321))).await;
+    let a = apply(
+        &store,
+        "L6",
+        notification("L6", "P1", BankOutcome::Pending, eur(4321)),
+    )
+    .await;
     assert_eq!(a.status, CheckoutStatus::AwaitingPayment);
     assert!(a.effects.is_empty());
     let a = apply(&store, "L6", EventInput::BrowserReturn).await;
@@ -193,21 +215,43 @@ pub async fn lifecycle_table(store: Store) {
 
     // 7: acceptance with another amount: flag, alert, quarantine.
     create(&store, "L7", None).await;
-    let a = apply(&store, "L7", notification("L7", "M1", BankOutcome::Accepted { authorization: None }, eur(1))).await;
+    let a = apply(
+        &store,
+        "L7",
+        notification(
+            "L7",
+            "M1",
+            BankOutcome::Accepted {
+                authorization: None,
+            },
+            eur(1),
+        ),
+    )
+    .await;
     assert_eq!(a.status, CheckoutStatus::AwaitingPayment);
     assert_eq!(kinds(&a.effects), ["alert_manager", "quarantine"]);
     let d = store.checkout(&r("L7")).await.unwrap();
     assert!(d.checkout.amount_mismatch);
     assert!(d.payments.is_empty());
     let q = store.quarantined(10).await.unwrap();
-    assert!(q.iter().any(|q| q.reference == "L7" && q.bank_transaction_id == "M1"));
+    assert!(
+        q.iter()
+            .any(|q| q.reference == "L7" && q.bank_transaction_id == "M1")
+    );
     // The quarantine effect is applied in the transaction: written delivered.
-    assert!(d.effects.iter().any(|e| e.key == "quarantine:M1" && e.delivered_at.is_some()));
+    assert!(
+        d.effects
+            .iter()
+            .any(|e| e.key == "quarantine:M1" && e.delivered_at.is_some())
+    );
 
     // 10 then 8: retraction, then money arrives.
     create(&store, "L8", None).await;
     let due = t0() + DAY * 2;
-    let a = store.apply_event(&r("L8"), EventInput::Retract, due).await.unwrap();
+    let a = store
+        .apply_event(&r("L8"), EventInput::Retract, due)
+        .await
+        .unwrap();
     assert_eq!(a.status, CheckoutStatus::Retracted);
     assert!(a.effects.is_empty());
     let a = apply(&store, "L8", accepted("L8", "T8")).await;
@@ -228,12 +272,20 @@ pub async fn lifecycle_table(store: Store) {
     assert_eq!(a.status, CheckoutStatus::Valid);
     assert_eq!(kinds(&a.effects), ["record_payment", "confirm_customer"]);
     let d = store.checkout(&r("L9")).await.unwrap();
-    assert!(matches!(&d.payments[0].source, ValidationSource::Manual { author, .. } if author == "gerante"));
+    assert!(
+        matches!(&d.payments[0].source, ValidationSource::Manual { author, .. } if author == "gerante")
+    );
     assert_eq!(d.audit[0].author.as_deref(), Some("gerante"));
     assert_eq!(d.audit[0].detail.as_deref(), Some("virement reçu"));
     // Again: refused, nothing written.
-    let e = store.apply_event(&r("L9"), manual(), at(2000)).await.unwrap_err();
-    assert!(matches!(e, StoreError::Transition(TransitionError::NotAwaitingPayment { .. })));
+    let e = store
+        .apply_event(&r("L9"), manual(), at(2000))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        StoreError::Transition(TransitionError::NotAwaitingPayment { .. })
+    ));
     assert_eq!(e.refused_in(), Some(CheckoutStatus::Valid));
     assert_eq!(counts(&store, "L9").await, (0, 1, 2, 1));
 
@@ -252,26 +304,45 @@ pub async fn lifecycle_table(store: Store) {
     assert_eq!(kinds(&a.effects), ["record_payment", "confirm_customer"]);
     assert!(apply(&store, "L11", accepted("L11", "T11")).await.duplicate);
     let d = store.checkout(&r("L11")).await.unwrap();
-    assert_eq!(d.checkout.validated_by, Some(ValidationSource::Reconciliation));
+    assert_eq!(
+        d.checkout.validated_by,
+        Some(ValidationSource::Reconciliation)
+    );
     assert_eq!(d.bank_transactions[0].source, "reconciliation");
     assert_eq!(counts(&store, "L11").await, (1, 1, 2, 1));
 
     // 12: unknown reference: not applied; quarantined by the caller, counted once per repeat.
     assert!(matches!(
-        store.apply_event(&r("NOPE"), accepted("NOPE", "X"), at(0)).await,
+        store
+            .apply_event(&r("NOPE"), accepted("NOPE", "X"), at(0))
+            .await,
         Err(StoreError::NotFound { .. })
     ));
-    let q = QuarantineInput::new(paybox(), "NOPE", Some("X".into()), "accepted 43.21 EUR", "unknown reference");
-    assert_eq!(store.quarantine(q.clone(), at(0)).await.unwrap().seen_count, 1);
+    let q = QuarantineInput::new(
+        paybox(),
+        "NOPE",
+        Some("X".into()),
+        "accepted 43.21 EUR",
+        "unknown reference",
+    );
+    assert_eq!(
+        store.quarantine(q.clone(), at(0)).await.unwrap().seen_count,
+        1
+    );
     let again = store.quarantine(q, at(5)).await.unwrap();
-    assert_eq!((again.seen_count, again.first_at, again.last_at), (2, at(0), at(5)));
+    assert_eq!(
+        (again.seen_count, again.first_at, again.last_at),
+        (2, at(0), at(5))
+    );
     // A notification of another provider for this checkout: refused, nothing written.
     create(&store, "L12", None).await;
     let other = EventInput::Notification(VerifiedNotification::new(
         ProviderId::from_static("stripe-like"),
         r("L12"),
         "X",
-        BankOutcome::Accepted { authorization: None },
+        BankOutcome::Accepted {
+            authorization: None,
+        },
         eur(4321),
     ));
     assert!(matches!(
@@ -284,7 +355,10 @@ pub async fn lifecycle_table(store: Store) {
     create(&store, "L13A", Some("order-13")).await;
     create(&store, "L13B", Some("order-13")).await;
     let a = apply(&store, "L13A", accepted("L13A", "TA")).await;
-    assert_eq!(kinds(&a.effects), ["record_payment", "confirm_customer", "supersede_siblings"]);
+    assert_eq!(
+        kinds(&a.effects),
+        ["record_payment", "confirm_customer", "supersede_siblings"]
+    );
     assert_eq!(a.superseded, vec![r("L13B")]);
     let b = store.checkout(&r("L13B")).await.unwrap();
     assert_eq!(b.checkout.superseded_by, Some(r("L13A")));
@@ -366,15 +440,25 @@ pub async fn success_wins(store: Store) {
     apply(&store, "SW1", accepted("SW1", "T1")).await;
     let a = apply(&store, "SW1", refused("SW1", "T0")).await;
     assert_eq!(a.status, CheckoutStatus::Valid);
-    assert!(a.effects.is_empty(), "no refusal e-mail for a paid checkout");
+    assert!(
+        a.effects.is_empty(),
+        "no refusal e-mail for a paid checkout"
+    );
 
     create(&store, "SW2", None).await;
     apply(&store, "SW2", refused("SW2", "T0")).await;
     let a = apply(&store, "SW2", accepted("SW2", "T1")).await;
     assert_eq!(a.status, CheckoutStatus::Valid);
     let d = store.checkout(&r("SW2")).await.unwrap();
-    assert_eq!(kinds(&d.effects.iter().map(|e| e.effect.clone()).collect::<Vec<_>>()),
-        ["notify_refusal", "record_payment", "confirm_customer"]);
+    assert_eq!(
+        kinds(
+            &d.effects
+                .iter()
+                .map(|e| e.effect.clone())
+                .collect::<Vec<_>>()
+        ),
+        ["notify_refusal", "record_payment", "confirm_customer"]
+    );
 }
 
 /// A failure in the middle of the transaction (the harness made outbox inserts of
@@ -393,7 +477,13 @@ pub async fn failure_writes_nothing(store: Store) {
     assert_eq!(counts(&store, POISONED).await, (0, 0, 0, 0));
     let sib = store.checkout(&r("POISONSIB")).await.unwrap();
     assert_eq!(sib.checkout.superseded_by, None);
-    assert!(store.payment_records(at(-86_400_000), at(86_400_000), 100).await.unwrap().is_empty());
+    assert!(
+        store
+            .payment_records(at(-86_400_000), at(86_400_000), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // The store still works afterwards.
     apply(&store, "POISONSIB", accepted("POISONSIB", "T2")).await;
 }
@@ -431,7 +521,11 @@ pub async fn outbox(store: Store) {
     let sa: BTreeSet<_> = a.iter().copied().collect();
     let sb: BTreeSet<_> = b.iter().copied().collect();
     assert_eq!(sa.len(), a.len());
-    assert!(sa.is_disjoint(&sb), "both workers claimed {:?}", sa.intersection(&sb).collect::<Vec<_>>());
+    assert!(
+        sa.is_disjoint(&sb),
+        "both workers claimed {:?}",
+        sa.intersection(&sb).collect::<Vec<_>>()
+    );
     assert_eq!(sa.len() + sb.len(), 40);
     assert!(!store.mark_delivered(a[0], now).await.unwrap());
     assert!(matches!(
@@ -445,13 +539,33 @@ pub async fn outbox(store: Store) {
     let claimed = store.claim_effects("w1", now, 10, lease).await.unwrap();
     assert_eq!(claimed.len(), 1);
     let id = claimed[0].id;
-    assert!(store.claim_effects("w2", now + lease - SignedDuration::from_millis(1), 10, lease).await.unwrap().is_empty());
-    let again = store.claim_effects("w2", now + lease, 10, lease).await.unwrap();
+    assert!(
+        store
+            .claim_effects(
+                "w2",
+                now + lease - SignedDuration::from_millis(1),
+                10,
+                lease
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .claim_effects("w2", now + lease, 10, lease)
+        .await
+        .unwrap();
     assert_eq!(again.iter().map(|e| e.id).collect::<Vec<_>>(), [id]);
     let t = now + lease;
     let due = store.reschedule(id, t, "smtp down").await.unwrap();
     assert!(due > t);
-    assert!(store.claim_effects("w1", due - SignedDuration::from_millis(1), 10, lease).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_effects("w1", due - SignedDuration::from_millis(1), 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let back = store.claim_effects("w1", due, 10, lease).await.unwrap();
     assert_eq!(back[0].attempts, 1);
     assert_eq!(back[0].last_error.as_deref(), Some("smtp down"));
@@ -480,7 +594,9 @@ pub async fn paging(store: Store) {
     let mut cursor: Option<Cursor> = None;
     loop {
         let page = store
-            .list_checkouts(CheckoutQuery::new(Some(CheckoutStatus::AwaitingPayment), 7).after(cursor))
+            .list_checkouts(
+                CheckoutQuery::new(Some(CheckoutStatus::AwaitingPayment), 7).after(cursor),
+            )
             .await
             .unwrap();
         assert!(page.items.len() <= 7);
@@ -497,9 +613,17 @@ pub async fn paging(store: Store) {
         .unwrap();
     assert_eq!(valid.items.len(), 5);
     assert!(valid.next.is_none());
-    let all = store.list_checkouts(CheckoutQuery::new(None, 100)).await.unwrap();
+    let all = store
+        .list_checkouts(CheckoutQuery::new(None, 100))
+        .await
+        .unwrap();
     assert_eq!(all.items.len(), 25);
-    assert!(store.list_checkouts(CheckoutQuery::new(None, 0)).await.is_err());
+    assert!(
+        store
+            .list_checkouts(CheckoutQuery::new(None, 0))
+            .await
+            .is_err()
+    );
 }
 
 /// Payment records by half-open date range.
@@ -512,11 +636,32 @@ pub async fn date_ranges(store: Store) {
             .await
             .unwrap();
     }
-    let got = store.payment_records(at(1000), at(3000), 100).await.unwrap();
-    assert_eq!(got.iter().map(|p| p.reference.to_string()).collect::<Vec<_>>(), ["DR1", "DR2"]);
+    let got = store
+        .payment_records(at(1000), at(3000), 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        got.iter()
+            .map(|p| p.reference.to_string())
+            .collect::<Vec<_>>(),
+        ["DR1", "DR2"]
+    );
     assert_eq!(got[0].recorded_at, at(1000));
-    assert_eq!(store.payment_records(at(0), at(4000), 2).await.unwrap().len(), 2);
-    assert!(store.payment_records(at(3001), at(9000), 10).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .payment_records(at(0), at(4000), 2)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(
+        store
+            .payment_records(at(3001), at(9000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// Retraction is due exactly at `retract_at`, not one millisecond earlier.
@@ -524,17 +669,43 @@ pub async fn retraction_boundary(store: Store) {
     create(&store, "RT", None).await;
     let due = t0() + DAY * 2;
     let early = due - SignedDuration::from_millis(1);
-    assert!(store.due_for_retraction(early, 10).await.unwrap().is_empty());
-    let e = store.apply_event(&r("RT"), EventInput::Retract, early).await.unwrap_err();
-    assert!(matches!(e, StoreError::Transition(TransitionError::RetractionTooEarly { .. })));
+    assert!(
+        store
+            .due_for_retraction(early, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let e = store
+        .apply_event(&r("RT"), EventInput::Retract, early)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        StoreError::Transition(TransitionError::RetractionTooEarly { .. })
+    ));
     assert_eq!(counts(&store, "RT").await, (0, 0, 0, 0));
     let listed = store.due_for_retraction(due, 10).await.unwrap();
-    assert_eq!(listed.iter().map(|c| c.reference.to_string()).collect::<Vec<_>>(), ["RT"]);
-    let a = store.apply_event(&r("RT"), EventInput::Retract, due).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|c| c.reference.to_string())
+            .collect::<Vec<_>>(),
+        ["RT"]
+    );
+    let a = store
+        .apply_event(&r("RT"), EventInput::Retract, due)
+        .await
+        .unwrap();
     assert_eq!(a.status, CheckoutStatus::Retracted);
     assert!(store.due_for_retraction(due, 10).await.unwrap().is_empty());
     // Re-running the sweep is refused, and writes nothing.
-    assert!(store.apply_event(&r("RT"), EventInput::Retract, due).await.is_err());
+    assert!(
+        store
+            .apply_event(&r("RT"), EventInput::Retract, due)
+            .await
+            .is_err()
+    );
     assert_eq!(counts(&store, "RT").await, (0, 0, 0, 1));
 }
 
@@ -545,19 +716,52 @@ pub async fn reconciliation(store: Store) {
     let lease = SignedDuration::from_mins(2);
     let ready = t0() + min_age;
     let early = ready - SignedDuration::from_millis(1);
-    assert!(store.claim_reconciliation(early, min_age, 10, lease).await.unwrap().is_empty());
-    let got = store.claim_reconciliation(ready, min_age, 10, lease).await.unwrap();
+    assert!(
+        store
+            .claim_reconciliation(early, min_age, 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let got = store
+        .claim_reconciliation(ready, min_age, 10, lease)
+        .await
+        .unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].next_reconcile_at, Some(ready + lease));
-    assert!(store.claim_reconciliation(ready, min_age, 10, lease).await.unwrap().is_empty());
-    let next = store.reschedule_reconciliation(&r("RC"), ready).await.unwrap();
+    assert!(
+        store
+            .claim_reconciliation(ready, min_age, 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let next = store
+        .reschedule_reconciliation(&r("RC"), ready)
+        .await
+        .unwrap();
     assert!(next > ready);
-    assert!(store.claim_reconciliation(next - SignedDuration::from_millis(1), min_age, 10, lease).await.unwrap().is_empty());
-    let got = store.claim_reconciliation(next, min_age, 10, lease).await.unwrap();
+    assert!(
+        store
+            .claim_reconciliation(next - SignedDuration::from_millis(1), min_age, 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let got = store
+        .claim_reconciliation(next, min_age, 10, lease)
+        .await
+        .unwrap();
     assert_eq!(got[0].reconcile_attempts, 1);
     // Once paid it is no longer reconciled.
     apply(&store, "RC", accepted("RC", "T")).await;
-    assert!(store.claim_reconciliation(next + DAY, min_age, 10, lease).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_reconciliation(next + DAY, min_age, 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// Hostile text is stored verbatim through bound parameters.
@@ -566,8 +770,14 @@ pub async fn hostile_text(store: Store) {
     c.customer_name = "Robert'); DROP TABLE audit;-- é 😀".into();
     store.create_checkout(c).await.unwrap();
     let d = store.checkout(&r("HOSTILE")).await.unwrap();
-    assert_eq!(d.checkout.customer_name, "Robert'); DROP TABLE audit;-- é 😀");
-    assert_eq!(d.checkout.shop_order_id.as_deref(), Some("'; DROP TABLE checkouts; --"));
+    assert_eq!(
+        d.checkout.customer_name,
+        "Robert'); DROP TABLE audit;-- é 😀"
+    );
+    assert_eq!(
+        d.checkout.shop_order_id.as_deref(),
+        Some("'; DROP TABLE checkouts; --")
+    );
     let q = QuarantineInput::new(paybox(), "x\u{0}\n'y", None, "s\u{1b}[31m", "why");
     let q = store.quarantine(q, at(0)).await.unwrap();
     assert_eq!(q.reference, "x  'y");
