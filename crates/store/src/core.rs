@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use jiff::SignedDuration;
 use tpe_core::lifecycle::{BankVerdict, ValidationSource, apply};
 use tpe_core::{
-    Amount, BankOutcome, CheckoutState, CheckoutStatus, Currency, Effect, Event, OutcomeKind,
+    Amount, BankOutcome, CheckoutState, CheckoutStatus, Currency, Effect, Event, Lang, OutcomeKind,
     PaymentReference, ProviderId, Timestamp, VerifiedNotification,
 };
 
@@ -26,12 +26,13 @@ macro_rules! checkout_cols {
         "reference, provider, amount_minor, currency, shop_order_id, status, amount_mismatch, \
          superseded_by, validated_by, validated_author, validated_note, customer_email, \
          customer_name, delivery_date, retract_at, provider_data, created_at, updated_at, \
-         reconcile_attempts, next_reconcile_at, version"
+         reconcile_attempts, next_reconcile_at, version, language, description, item_count, \
+         retract_lease_until"
     };
 }
 use Kind::{Int as I, Text as T};
 const CHECKOUT_KINDS: &[Kind] = &[
-    T, T, I, T, T, T, I, T, T, T, T, T, T, T, I, T, I, I, I, I, I,
+    T, T, I, T, T, T, I, T, T, T, T, T, T, T, I, T, I, I, I, I, I, T, T, I, I,
 ];
 
 macro_rules! outbox_cols {
@@ -63,6 +64,8 @@ pub(crate) struct Core {
     pub(crate) backend: Box<dyn Backend>,
     pub(crate) outbox_backoff: Backoff,
     pub(crate) reconcile_backoff: Backoff,
+    /// Writers that may usefully run at once (1 for SQLite).
+    pub(crate) concurrent_writers: usize,
 }
 
 /// A failure inside a transaction: a database error (maybe retryable) or a store error.
@@ -131,6 +134,21 @@ fn parse_amount(minor: i64, currency: &str) -> Result<Amount, StoreError> {
     Amount::new(minor, currency).map_err(|e| StoreError::corrupt(format!("amount: {e}")))
 }
 
+fn lang_str(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "en",
+        _ => "fr",
+    }
+}
+
+fn parse_lang(s: &str) -> Result<Lang, StoreError> {
+    match s {
+        "fr" => Ok(Lang::Fr),
+        "en" => Ok(Lang::En),
+        other => Err(StoreError::corrupt(format!("language {other:?}"))),
+    }
+}
+
 fn parse_status(s: &str) -> Result<CheckoutStatus, StoreError> {
     CheckoutStatus::parse(s).ok_or_else(|| StoreError::corrupt(format!("checkout status {s:?}")))
 }
@@ -194,6 +212,13 @@ fn checkout_from(row: &Row) -> Result<CheckoutRecord, StoreError> {
         reconcile_attempts: u32::try_from(row.int(18)?.max(0)).unwrap_or(u32::MAX),
         next_reconcile_at: row.opt_time(19)?,
         version: row.int(20)?,
+        language: row.opt_text(21)?.map(|l| parse_lang(&l)).transpose()?,
+        description: row.opt_text(22)?,
+        item_count: row
+            .opt_int(23)?
+            .map(|n| u32::try_from(n).map_err(|_| StoreError::corrupt(format!("item count {n}"))))
+            .transpose()?,
+        retract_lease_until: row.opt_time(24)?,
     })
 }
 
@@ -280,8 +305,8 @@ impl Core {
             .exec(
                 "INSERT INTO checkouts (reference, provider, amount_minor, currency, shop_order_id, \
                  status, customer_email, customer_name, delivery_date, retract_at, provider_data, \
-                 created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+                 created_at, updated_at, language, description, item_count) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15)",
                 vec![
                     new.reference.as_str().into(),
                     new.provider.as_str().into(),
@@ -295,6 +320,9 @@ impl Core {
                     new.retract_at.into(),
                     new.provider_data.clone().into(),
                     new.created_at.into(),
+                    new.language.map(lang_str).into(),
+                    new.description.clone().into(),
+                    new.item_count.map(i64::from).into(),
                 ],
             )
             .await;
@@ -338,283 +366,381 @@ impl Core {
         input: &EventInput,
         now: Timestamp,
     ) -> Result<Applied, Fail> {
-        let op = "apply event";
-        let mut boxed = self.backend.begin(true).await.op(op)?;
-        let tx = boxed.as_mut();
-        lock_for_event(tx, reference, self.dialect()).await?;
-        let record = load_checkout(tx, reference)
-            .await?
-            .ok_or_else(|| StoreError::NotFound {
-                reference: reference.to_string(),
-            })?;
-        if let EventInput::Notification(n) = input
-            && n.provider != record.provider
-        {
-            return Err(StoreError::ProviderMismatch {
-                reference: reference.clone(),
-                expected: record.provider,
-                received: n.provider.clone(),
+        let mut tx = self.backend.begin(true).await.op("apply event")?;
+        let applied = apply_in(tx.as_mut(), self.dialect(), reference, input, now).await?;
+        tx.commit().await.op("commit event")?;
+        Ok(applied)
+    }
+
+    pub(crate) async fn apply_events(
+        &self,
+        batch: Vec<(PaymentReference, EventInput)>,
+        now: Timestamp,
+    ) -> Vec<Result<Applied, StoreError>> {
+        let mut results: Vec<Option<Result<Applied, StoreError>>> = Vec::with_capacity(batch.len());
+        // Inputs that fail their own checks never reach the transaction.
+        let mut todo = Vec::with_capacity(batch.len());
+        for (i, (reference, input)) in batch.iter().enumerate() {
+            match check_input(reference, input) {
+                Ok(()) => {
+                    results.push(None);
+                    todo.push(i);
+                }
+                Err(e) => results.push(Some(Err(e))),
             }
-            .into());
         }
-        let mut seen = BTreeSet::new();
-        for row in tx
+        // One lock order for every committer (PostgreSQL row locks): by reference.
+        todo.sort_by(|&a, &b| batch[a].0.cmp(&batch[b].0));
+        let mut retry_alone = Vec::new();
+        if !todo.is_empty() {
+            let op = "apply events";
+            match self.backend.begin(true).await {
+                Err(e) => {
+                    for &i in &todo {
+                        results[i] = Some(Err(StoreError::from_db_ref(op, &e)));
+                    }
+                    todo.clear();
+                }
+                Ok(mut tx) => {
+                    let mut pending = Vec::new();
+                    for &i in &todo {
+                        let (reference, input) = &batch[i];
+                        // A savepoint per event: one failing event rolls back alone.
+                        if let Err(e) = tx.exec("SAVEPOINT tpe_event", Vec::new()).await {
+                            results[i] = Some(Err(StoreError::from_db(op, e)));
+                            continue;
+                        }
+                        let outcome =
+                            apply_in(tx.as_mut(), self.dialect(), reference, input, now).await;
+                        let end = match &outcome {
+                            Ok(_) => tx.exec("RELEASE SAVEPOINT tpe_event", Vec::new()).await,
+                            Err(_) => match tx
+                                .exec("ROLLBACK TO SAVEPOINT tpe_event", Vec::new())
+                                .await
+                            {
+                                Ok(_) => tx.exec("RELEASE SAVEPOINT tpe_event", Vec::new()).await,
+                                Err(e) => Err(e),
+                            },
+                        };
+                        match (outcome, end) {
+                            (_, Err(e)) => results[i] = Some(Err(StoreError::from_db(op, e))),
+                            (Ok(applied), Ok(_)) => pending.push((i, applied)),
+                            (Err(Fail::Db(_, e)), Ok(_)) if is_retryable(&e) => {
+                                retry_alone.push(i);
+                            }
+                            (Err(f), Ok(_)) => results[i] = Some(Err(f.into_store())),
+                        }
+                    }
+                    match tx.commit().await {
+                        Ok(()) => {
+                            for (i, applied) in pending {
+                                results[i] = Some(Ok(applied));
+                            }
+                        }
+                        Err(e) => {
+                            // Nothing of the batch was written: every event fails alike.
+                            for (i, _) in pending {
+                                results[i] = Some(Err(StoreError::from_db_ref(op, &e)));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // A deadlock or serialization failure inside the batch: run that event on its own,
+        // with the usual retries.
+        for i in retry_alone {
+            let (reference, input) = &batch[i];
+            results[i] = Some(self.apply_event(reference, input.clone(), now).await);
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(StoreError::corrupt("event left without a result"))))
+            .collect()
+    }
+}
+
+/// Applies one event inside an open transaction (see [`Core::apply_event`]); the caller
+/// commits, or rolls back on error.
+async fn apply_in(
+    tx: &mut dyn Tx,
+    dialect: Dialect,
+    reference: &PaymentReference,
+    input: &EventInput,
+    now: Timestamp,
+) -> Result<Applied, Fail> {
+    let op = "apply event";
+    lock_for_event(tx, reference, dialect).await?;
+    let record = load_checkout(tx, reference)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            reference: reference.to_string(),
+        })?;
+    if let EventInput::Notification(n) = input
+        && n.provider != record.provider
+    {
+        return Err(StoreError::ProviderMismatch {
+            reference: reference.clone(),
+            expected: record.provider,
+            received: n.provider.clone(),
+        }
+        .into());
+    }
+    let mut seen = BTreeSet::new();
+    for row in tx
+        .rows(
+            "SELECT bank_transaction_id, outcome FROM bank_transactions WHERE reference = $1",
+            vec![reference.as_str().into()],
+            &[T, T],
+        )
+        .await
+        .op(op)?
+    {
+        let outcome = row.text(1)?;
+        let kind = OutcomeKind::parse(&outcome)
+            .ok_or_else(|| StoreError::corrupt(format!("bank outcome {outcome:?}")))?;
+        seen.insert((row.text(0)?, kind));
+    }
+    let state = CheckoutState {
+        reference: record.reference.clone(),
+        provider: record.provider.clone(),
+        amount: record.amount,
+        shop_order_id: record.shop_order_id.clone(),
+        status: record.status,
+        amount_mismatch: record.amount_mismatch,
+        superseded_by: record.superseded_by.clone(),
+        validated_by: record.validated_by.clone(),
+        retract_at: record.retract_at,
+        seen,
+    };
+    let order_paid_by = match (input, &record.shop_order_id) {
+        (EventInput::Notification(_) | EventInput::ReconciledPaid { .. }, Some(order)) => tx
             .rows(
-                "SELECT bank_transaction_id, outcome FROM bank_transactions WHERE reference = $1",
-                vec![reference.as_str().into()],
-                &[T, T],
+                "SELECT reference FROM checkouts WHERE shop_order_id = $1 AND reference <> $2 \
+                     AND status = 'valid' ORDER BY reference LIMIT 1",
+                vec![order.as_str().into(), reference.as_str().into()],
+                &[T],
             )
             .await
             .op(op)?
-        {
-            let outcome = row.text(1)?;
-            let kind = OutcomeKind::parse(&outcome)
-                .ok_or_else(|| StoreError::corrupt(format!("bank outcome {outcome:?}")))?;
-            seen.insert((row.text(0)?, kind));
-        }
-        let state = CheckoutState {
-            reference: record.reference.clone(),
-            provider: record.provider.clone(),
-            amount: record.amount,
-            shop_order_id: record.shop_order_id.clone(),
-            status: record.status,
-            amount_mismatch: record.amount_mismatch,
-            superseded_by: record.superseded_by.clone(),
-            validated_by: record.validated_by.clone(),
-            retract_at: record.retract_at,
-            seen,
-        };
-        let order_paid_by = match (input, &record.shop_order_id) {
-            (EventInput::Notification(_) | EventInput::ReconciledPaid { .. }, Some(order)) => tx
-                .rows(
-                    "SELECT reference FROM checkouts WHERE shop_order_id = $1 AND reference <> $2 \
-                     AND status = 'valid' ORDER BY reference LIMIT 1",
-                    vec![order.as_str().into(), reference.as_str().into()],
-                    &[T],
-                )
-                .await
-                .op(op)?
-                .first()
-                .map(|r| r.text(0).and_then(|s| parse_reference(&s)))
-                .transpose()?,
-            _ => None,
-        };
-        let event = match input {
-            EventInput::Notification(n) => Event::Notification {
-                verdict: BankVerdict {
-                    bank_transaction_id: n.bank_transaction_id.clone(),
-                    outcome: n.outcome.clone(),
-                    amount: n.amount,
-                },
-                order_paid_by,
+            .first()
+            .map(|r| r.text(0).and_then(|s| parse_reference(&s)))
+            .transpose()?,
+        _ => None,
+    };
+    let event = match input {
+        EventInput::Notification(n) => Event::Notification {
+            verdict: BankVerdict {
+                bank_transaction_id: n.bank_transaction_id.clone(),
+                outcome: n.outcome.clone(),
+                amount: n.amount,
             },
-            EventInput::ReconciledPaid {
-                bank_transaction_id,
-                amount,
-            } => Event::ReconciledPaid {
-                bank_transaction_id: bank_transaction_id.clone(),
-                amount: *amount,
-                order_paid_by,
-            },
-            EventInput::ManualValidation { author, note } => Event::ManualValidation {
-                author: author.clone(),
-                note: note.clone(),
-            },
-            EventInput::Retract => Event::Retract { now },
-            EventInput::BrowserReturn => Event::BrowserReturn,
-        };
-        let transition = apply(&state, &event).map_err(StoreError::from)?;
-        let unchanged = Applied {
-            reference: reference.clone(),
-            duplicate: true,
-            previous: state.status,
-            status: state.status,
-            effects: Vec::new(),
-            superseded: Vec::new(),
-        };
-        if transition.duplicate {
-            return Ok(unchanged); // dropped: rolled back, nothing written
-        }
-        if matches!(input, EventInput::BrowserReturn) {
-            return Ok(Applied {
-                duplicate: false,
-                ..unchanged
-            });
-        }
+            order_paid_by,
+        },
+        EventInput::ReconciledPaid {
+            bank_transaction_id,
+            amount,
+        } => Event::ReconciledPaid {
+            bank_transaction_id: bank_transaction_id.clone(),
+            amount: *amount,
+            order_paid_by,
+        },
+        EventInput::ManualValidation { author, note } => Event::ManualValidation {
+            author: author.clone(),
+            note: note.clone(),
+        },
+        EventInput::Retract => Event::Retract { now },
+        EventInput::BrowserReturn => Event::BrowserReturn,
+    };
+    let transition = apply(&state, &event).map_err(StoreError::from)?;
+    let unchanged = Applied {
+        reference: reference.clone(),
+        duplicate: true,
+        previous: state.status,
+        status: state.status,
+        effects: Vec::new(),
+        superseded: Vec::new(),
+    };
+    if transition.duplicate {
+        return Ok(unchanged); // dropped: rolled back, nothing written
+    }
+    if matches!(input, EventInput::BrowserReturn) {
+        return Ok(Applied {
+            duplicate: false,
+            ..unchanged
+        });
+    }
 
-        // The bank transaction row: its unique key makes a replay that raced past the
-        // in-memory check a no-op too.
-        let txn_row = match input {
-            EventInput::Notification(n) => Some(bank_row_notification(n)),
-            EventInput::ReconciledPaid {
-                bank_transaction_id,
-                amount,
-            } => Some(bank_row_reconciled(
-                &record.provider,
-                reference,
-                bank_transaction_id,
-                *amount,
-            )),
-            _ => None,
-        };
-        if let Some(mut args) = txn_row {
-            args.push(now.into());
-            let n = tx
-                .exec(
-                    "INSERT INTO bank_transactions (provider, reference, bank_transaction_id, \
+    // The bank transaction row: its unique key makes a replay that raced past the
+    // in-memory check a no-op too.
+    let txn_row = match input {
+        EventInput::Notification(n) => Some(bank_row_notification(n)),
+        EventInput::ReconciledPaid {
+            bank_transaction_id,
+            amount,
+        } => Some(bank_row_reconciled(
+            &record.provider,
+            reference,
+            bank_transaction_id,
+            *amount,
+        )),
+        _ => None,
+    };
+    if let Some(mut args) = txn_row {
+        args.push(now.into());
+        let n = tx
+            .exec(
+                "INSERT INTO bank_transactions (provider, reference, bank_transaction_id, \
                      outcome, amount_minor, currency, source, reason_kind, reason_code, \
                      authorization_code, card, event_id, received_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
                      ON CONFLICT (provider, reference, bank_transaction_id, outcome) DO NOTHING",
-                    args,
-                )
-                .await
-                .op("insert bank transaction")?;
-            if n == 0 {
-                return Ok(unchanged);
-            }
+                args,
+            )
+            .await
+            .op("insert bank transaction")?;
+        if n == 0 {
+            return Ok(unchanged);
         }
+    }
 
-        let next = &transition.state;
-        let (by, author, note) = source_cols(next.validated_by.as_ref());
-        tx.exec(
-            "UPDATE checkouts SET status = $2, amount_mismatch = $3, superseded_by = $4, \
+    let next = &transition.state;
+    let (by, author, note) = source_cols(next.validated_by.as_ref());
+    tx.exec(
+        "UPDATE checkouts SET status = $2, amount_mismatch = $3, superseded_by = $4, \
              validated_by = $5, validated_author = $6, validated_note = $7, updated_at = $8, \
              version = version + 1 WHERE reference = $1",
-            vec![
-                reference.as_str().into(),
-                next.status.as_str().into(),
-                next.amount_mismatch.into(),
-                next.superseded_by.as_ref().map(|r| r.as_str()).into(),
-                by.into(),
-                author.into(),
-                note.into(),
-                now.into(),
-            ],
-        )
-        .await
-        .op("update checkout")?;
+        vec![
+            reference.as_str().into(),
+            next.status.as_str().into(),
+            next.amount_mismatch.into(),
+            next.superseded_by.as_ref().map(|r| r.as_str()).into(),
+            by.into(),
+            author.into(),
+            note.into(),
+            now.into(),
+        ],
+    )
+    .await
+    .op("update checkout")?;
 
-        let mut effects = Vec::new();
-        let mut superseded = Vec::new();
-        for effect in &transition.effects {
-            let payload = serde_json::to_string(effect)
-                .map_err(|e| StoreError::corrupt(format!("effect cannot be serialized: {e}")))?;
-            let delivered = applied_in_store(effect).then_some(now.as_millisecond());
-            let n = tx
-                .exec(
-                    "INSERT INTO outbox (reference, effect_key, kind, payload, created_at, due_at, \
+    let mut effects = Vec::new();
+    let mut superseded = Vec::new();
+    for effect in &transition.effects {
+        let payload = serde_json::to_string(effect)
+            .map_err(|e| StoreError::corrupt(format!("effect cannot be serialized: {e}")))?;
+        let delivered = applied_in_store(effect).then_some(now.as_millisecond());
+        let n = tx
+            .exec(
+                "INSERT INTO outbox (reference, effect_key, kind, payload, created_at, due_at, \
                      delivered_at) VALUES ($1, $2, $3, $4, $5, $5, $6) \
                      ON CONFLICT (reference, effect_key) DO NOTHING",
+                vec![
+                    reference.as_str().into(),
+                    effect.key().into(),
+                    effect.kind().into(),
+                    payload.into(),
+                    now.into(),
+                    delivered.into(),
+                ],
+            )
+            .await
+            .op("insert outbox effect")?;
+        if n == 0 {
+            continue; // this effect already exists for this checkout
+        }
+        match effect {
+            Effect::RecordPayment {
+                amount,
+                bank_transaction_id,
+                source,
+            } => {
+                let (by, author, note) = source_cols(Some(source));
+                tx.exec(
+                    "INSERT INTO payment_records (reference, record_key, amount_minor, \
+                         currency, bank_transaction_id, source, author, note, recorded_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     vec![
                         reference.as_str().into(),
                         effect.key().into(),
-                        effect.kind().into(),
-                        payload.into(),
+                        minor(*amount).into(),
+                        amount.currency().alpha().into(),
+                        bank_transaction_id.clone().into(),
+                        by.into(),
+                        author.into(),
+                        note.into(),
                         now.into(),
-                        delivered.into(),
                     ],
                 )
                 .await
-                .op("insert outbox effect")?;
-            if n == 0 {
-                continue; // this effect already exists for this checkout
+                .op("insert payment record")?;
             }
-            match effect {
-                Effect::RecordPayment {
-                    amount,
-                    bank_transaction_id,
-                    source,
-                } => {
-                    let (by, author, note) = source_cols(Some(source));
-                    tx.exec(
-                        "INSERT INTO payment_records (reference, record_key, amount_minor, \
-                         currency, bank_transaction_id, source, author, note, recorded_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                        vec![
-                            reference.as_str().into(),
-                            effect.key().into(),
-                            minor(*amount).into(),
-                            amount.currency().alpha().into(),
-                            bank_transaction_id.clone().into(),
-                            by.into(),
-                            author.into(),
-                            note.into(),
-                            now.into(),
-                        ],
-                    )
-                    .await
-                    .op("insert payment record")?;
-                }
-                Effect::SupersedeSiblings => {
-                    superseded = supersede_siblings(tx, next, now).await?;
-                }
-                Effect::Quarantine {
-                    bank_transaction_id,
-                    why,
-                } => {
-                    let summary = match input {
-                        EventInput::Notification(n) => summarize(n),
-                        _ => event.name().to_owned(),
-                    };
-                    insert_quarantine(
-                        tx,
-                        &QuarantineInput::new(
-                            record.provider.clone(),
-                            reference.as_str(),
-                            Some(bank_transaction_id.clone()),
-                            summary,
-                            why.clone(),
-                        ),
-                        now,
-                    )
-                    .await?;
-                }
-                _ => {}
+            Effect::SupersedeSiblings => {
+                superseded = supersede_siblings(tx, next, now).await?;
             }
-            effects.push(effect.clone());
-        }
-
-        let (author, detail) = match input {
-            EventInput::ManualValidation { author, note } => {
-                (Some(author.clone()), Some(note.clone()))
-            }
-            EventInput::Notification(n) => (
-                None,
-                Some(format!("bank transaction {}", n.bank_transaction_id)),
-            ),
-            EventInput::ReconciledPaid {
+            Effect::Quarantine {
                 bank_transaction_id,
-                ..
-            } => (
-                None,
-                Some(format!("bank transaction {bank_transaction_id}")),
-            ),
-            _ => (None, None),
-        };
-        insert_audit(
-            tx,
-            reference,
-            event.name(),
-            author,
-            detail,
-            state.status,
-            next.status,
-            now,
-        )
-        .await?;
-        let applied = Applied {
-            reference: reference.clone(),
-            duplicate: false,
-            previous: state.status,
-            status: next.status,
-            effects,
-            superseded,
-        };
-        boxed.commit().await.op("commit event")?;
-        Ok(applied)
+                why,
+            } => {
+                let summary = match input {
+                    EventInput::Notification(n) => summarize(n),
+                    _ => event.name().to_owned(),
+                };
+                insert_quarantine(
+                    tx,
+                    &QuarantineInput::new(
+                        record.provider.clone(),
+                        reference.as_str(),
+                        Some(bank_transaction_id.clone()),
+                        summary,
+                        why.clone(),
+                    ),
+                    now,
+                )
+                .await?;
+            }
+            _ => {}
+        }
+        effects.push(effect.clone());
     }
 
+    let (author, detail) = match input {
+        EventInput::ManualValidation { author, note } => (Some(author.clone()), Some(note.clone())),
+        EventInput::Notification(n) => (
+            None,
+            Some(format!("bank transaction {}", n.bank_transaction_id)),
+        ),
+        EventInput::ReconciledPaid {
+            bank_transaction_id,
+            ..
+        } => (
+            None,
+            Some(format!("bank transaction {bank_transaction_id}")),
+        ),
+        _ => (None, None),
+    };
+    insert_audit(
+        tx,
+        reference,
+        event.name(),
+        author,
+        detail,
+        state.status,
+        next.status,
+        now,
+    )
+    .await?;
+    Ok(Applied {
+        reference: reference.clone(),
+        duplicate: false,
+        previous: state.status,
+        status: next.status,
+        effects,
+        superseded,
+    })
+}
+
+impl Core {
     pub(crate) async fn quarantine(
         &self,
         input: QuarantineInput,
@@ -869,6 +995,48 @@ impl Core {
             checkout_from,
         )
         .await
+    }
+
+    pub(crate) async fn claim_retraction(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        lease: SignedDuration,
+    ) -> Result<Vec<CheckoutRecord>, StoreError> {
+        let limit = check_limit(limit)?;
+        let op = "claim retraction";
+        let sql = match self.dialect() {
+            Dialect::Sqlite => concat!(
+                "UPDATE checkouts SET retract_lease_until = $1 WHERE reference IN (\
+                 SELECT reference FROM checkouts WHERE status = 'awaiting_payment' \
+                 AND retract_at <= $2 AND (retract_lease_until IS NULL OR retract_lease_until <= $2) \
+                 ORDER BY retract_at, reference LIMIT $3) RETURNING ",
+                checkout_cols!()
+            ),
+            Dialect::Postgres => concat!(
+                "UPDATE checkouts SET retract_lease_until = $1 WHERE reference IN (\
+                 SELECT reference FROM checkouts WHERE status = 'awaiting_payment' \
+                 AND retract_at <= $2 AND (retract_lease_until IS NULL OR retract_lease_until <= $2) \
+                 ORDER BY retract_at, reference LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING ",
+                checkout_cols!()
+            ),
+        };
+        let mut tx = self.begin(true, op).await?;
+        let rows = tx
+            .rows(
+                sql,
+                vec![plus(now, lease).into(), now.into(), limit.into()],
+                CHECKOUT_KINDS,
+            )
+            .await
+            .map_err(|e| StoreError::from_db(op, e))?;
+        let mut out = rows
+            .iter()
+            .map(checkout_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        tx.commit().await.map_err(|e| StoreError::from_db(op, e))?;
+        out.sort_by(|a, b| (a.retract_at, &a.reference).cmp(&(b.retract_at, &b.reference)));
+        Ok(out)
     }
 
     pub(crate) async fn claim_reconciliation(

@@ -107,6 +107,18 @@ impl StoreError {
         }
     }
 
+    /// The same classification as [`StoreError::from_db`] for an error shared by several
+    /// operations (a batch's failed commit): sqlx errors cannot be cloned, so the source is
+    /// the error's message.
+    pub(crate) fn from_db_ref(op: &'static str, e: &sqlx::Error) -> Self {
+        let source: BoxError = e.to_string().into();
+        if is_unavailable(e) {
+            Self::Unavailable { op, source }
+        } else {
+            Self::Database { op, source }
+        }
+    }
+
     /// Classifies a database error raised during `op`.
     pub(crate) fn from_db(op: &'static str, e: sqlx::Error) -> Self {
         if is_unavailable(&e) {

@@ -14,11 +14,18 @@ use crate::types::Backoff;
 impl_tx!(PgTx, Postgres);
 
 /// Embedded migrations, applied in order at connect.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "checkout details and retraction lease",
+        include_str!("../migrations/postgres/0002_checkout_details_and_retraction_lease.sql"),
+    ),
+];
 
 /// Any fixed key: the advisory lock that serializes migrations between instances.
 const MIGRATION_LOCK: i64 = 0x7470_655f_7374_6f72; // "tpe_stor"
@@ -146,6 +153,9 @@ impl PostgresStore {
                 backend: Box::new(PgBackend { pool: pool.clone() }),
                 outbox_backoff: options.outbox_backoff,
                 reconcile_backoff: options.reconcile_backoff,
+                concurrent_writers: usize::try_from(options.max_connections / 2)
+                    .unwrap_or(1)
+                    .max(1),
             },
             pool,
         })

@@ -18,11 +18,18 @@ use crate::types::Backoff;
 impl_tx!(SqliteTx, Sqlite);
 
 /// Embedded migrations, applied in order at connect.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "checkout details and retraction lease",
+        include_str!("../migrations/sqlite/0002_checkout_details_and_retraction_lease.sql"),
+    ),
+];
 
 /// How a SQLite store syncs commits to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -183,6 +190,7 @@ impl SqliteStore {
                 backend: Box::new(SqliteBackend { pool: pool.clone() }),
                 outbox_backoff: options.outbox_backoff,
                 reconcile_backoff: options.reconcile_backoff,
+                concurrent_writers: 1,
             },
             pool,
         })

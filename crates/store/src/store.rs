@@ -44,6 +44,27 @@ pub trait PaymentStore: Send + Sync + Debug + 'static {
         now: Timestamp,
     ) -> Result<Applied, StoreError>;
 
+    /// Applies several events in ONE database transaction and one commit (group commit: one
+    /// disk sync for the whole batch), each under its own savepoint so that one failing event
+    /// rolls back alone and the others are still written. Returns one result per event, in
+    /// the order given, each exactly what [`PaymentStore::apply_event`] would have returned;
+    /// an answer may be given to the bank for an event only once this call returned it `Ok`
+    /// (the commit is done). If the commit fails, every event of the batch fails alike.
+    ///
+    /// Events are applied in reference order (one lock order for every instance); a
+    /// PostgreSQL deadlock or serialization failure of one event re-runs that event alone.
+    async fn apply_events(
+        &self,
+        batch: Vec<(PaymentReference, EventInput)>,
+        now: Timestamp,
+    ) -> Vec<Result<Applied, StoreError>>;
+
+    /// How many writers may usefully run at once: 1 for SQLite (one writer at a time), more
+    /// for PostgreSQL. A caller running group-commit workers starts this many.
+    fn concurrent_writers(&self) -> usize {
+        1
+    }
+
     /// Sets aside an authentic notification that cannot be applied (unknown reference,
     /// provider mismatch, undecodable). The same one again raises its `seen_count`.
     ///
@@ -92,6 +113,21 @@ pub trait PaymentStore: Send + Sync + Debug + 'static {
         &self,
         now: Timestamp,
         limit: u32,
+    ) -> Result<Vec<CheckoutRecord>, StoreError>;
+
+    /// Claims checkouts awaiting payment whose `retract_at <= now` for the retraction sweep,
+    /// earliest first: each is leased until `now + lease` (`retract_lease_until`), so another
+    /// instance neither queries the bank for it nor retracts it meanwhile (PostgreSQL: `FOR
+    /// UPDATE SKIP LOCKED`). An item left alone (bank unreachable: postponed) is simply
+    /// claimable again once the lease has expired.
+    ///
+    /// # Errors
+    /// A database error, or a limit outside 1 to [`crate::MAX_LIMIT`].
+    async fn claim_retraction(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        lease: SignedDuration,
     ) -> Result<Vec<CheckoutRecord>, StoreError>;
 
     /// Claims checkouts awaiting payment, created at least `min_age` before `now`, whose next

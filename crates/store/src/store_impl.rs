@@ -21,6 +21,27 @@ macro_rules! delegate {
                 self.core.apply_event(reference, input, now).await
             }
 
+            async fn apply_events(
+                &self,
+                batch: Vec<(tpe_core::PaymentReference, crate::EventInput)>,
+                now: tpe_core::Timestamp,
+            ) -> Vec<Result<crate::Applied, crate::StoreError>> {
+                self.core.apply_events(batch, now).await
+            }
+
+            fn concurrent_writers(&self) -> usize {
+                self.core.concurrent_writers
+            }
+
+            async fn claim_retraction(
+                &self,
+                now: tpe_core::Timestamp,
+                limit: u32,
+                lease: jiff::SignedDuration,
+            ) -> Result<Vec<crate::CheckoutRecord>, crate::StoreError> {
+                self.core.claim_retraction(now, limit, lease).await
+            }
+
             async fn quarantine(
                 &self,
                 input: crate::QuarantineInput,

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use jiff::SignedDuration;
 use tpe_core::lifecycle::ValidationSource;
 use tpe_core::{
-    Amount, CheckoutStatus, Effect, OutcomeKind, PaymentReference, ProviderId, Timestamp,
+    Amount, CheckoutStatus, Effect, Lang, OutcomeKind, PaymentReference, ProviderId, Timestamp,
     VerifiedNotification,
 };
 
@@ -26,6 +26,8 @@ pub const MAX_AUTHOR: usize = 128;
 pub const MAX_NOTE: usize = 2000;
 /// Largest page or batch.
 pub const MAX_LIMIT: u32 = 1000;
+/// Longest description of what is paid.
+pub const MAX_DESCRIPTION: usize = 200;
 
 /// A checkout to create (LIFECYCLE event 1), in `AwaitingPayment`.
 ///
@@ -63,6 +65,12 @@ pub struct NewCheckout {
     pub retract_at: Timestamp,
     /// Provider data kept for status queries (e.g. a session id).
     pub provider_data: Option<String>,
+    /// The customer's language (their e-mails and return pages).
+    pub language: Option<Lang>,
+    /// What is paid (at most [`MAX_DESCRIPTION`] characters).
+    pub description: Option<String>,
+    /// Number of items paid.
+    pub item_count: Option<u32>,
     /// Creation time.
     pub created_at: Timestamp,
 }
@@ -88,6 +96,9 @@ impl NewCheckout {
             delivery_date: None,
             retract_at,
             provider_data: None,
+            language: None,
+            description: None,
+            item_count: None,
             created_at,
         }
     }
@@ -113,6 +124,27 @@ impl NewCheckout {
         self
     }
 
+    /// With the customer's language.
+    #[must_use]
+    pub fn with_language(mut self, language: Lang) -> Self {
+        self.language = Some(language);
+        self
+    }
+
+    /// With a description of what is paid (1 to [`MAX_DESCRIPTION`] characters).
+    #[must_use]
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// With the number of items paid.
+    #[must_use]
+    pub fn with_item_count(mut self, item_count: u32) -> Self {
+        self.item_count = Some(item_count);
+        self
+    }
+
     pub(crate) fn check(&self) -> Result<(), StoreError> {
         if self.amount.is_zero() {
             return Err(StoreError::invalid("amount", "must be more than zero"));
@@ -124,6 +156,9 @@ impl NewCheckout {
         bounded("customer_name", &self.customer_name, 1, MAX_NAME)?;
         if let Some(d) = &self.provider_data {
             bounded("provider_data", d, 0, MAX_PROVIDER_DATA)?;
+        }
+        if let Some(d) = &self.description {
+            bounded("description", d, 1, MAX_DESCRIPTION)?;
         }
         Ok(())
     }
@@ -225,6 +260,12 @@ pub struct CheckoutRecord {
     pub retract_at: Timestamp,
     /// Provider data.
     pub provider_data: Option<String>,
+    /// The customer's language, when the shop gave it.
+    pub language: Option<Lang>,
+    /// What is paid, when the shop gave it.
+    pub description: Option<String>,
+    /// Number of items, when the shop gave it.
+    pub item_count: Option<u32>,
     /// Creation time.
     pub created_at: Timestamp,
     /// Last change.
@@ -233,6 +274,8 @@ pub struct CheckoutRecord {
     pub reconcile_attempts: u32,
     /// When reconciliation may query it next.
     pub next_reconcile_at: Option<Timestamp>,
+    /// Until when a retraction sweep holds it (see [`crate::PaymentStore::claim_retraction`]).
+    pub retract_lease_until: Option<Timestamp>,
     /// Incremented by every write.
     pub version: i64,
 }

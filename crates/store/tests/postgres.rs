@@ -94,6 +94,9 @@ postgres_suite!(
     retraction_boundary,
     reconciliation,
     hostile_text,
+    checkout_details,
+    group_commit,
+    retraction_claims,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -91,6 +91,9 @@ sqlite_suite!(
     retraction_boundary,
     reconciliation,
     hostile_text,
+    checkout_details,
+    group_commit,
+    retraction_claims,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -127,7 +130,7 @@ async fn file_is_wal_with_foreign_keys_and_full_sync() {
         .fetch_one(again.pool())
         .await
         .unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(n, 2, "two migrations, each applied once");
 }
 
 #[tokio::test]

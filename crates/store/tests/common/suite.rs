@@ -782,3 +782,176 @@ pub async fn hostile_text(store: Store) {
     let q = store.quarantine(q, at(0)).await.unwrap();
     assert_eq!(q.reference, "x  'y");
 }
+
+/// The customer's language, the description and the item count are kept with the checkout.
+pub async fn checkout_details(store: Store) {
+    let c = new_checkout("DETAILS", None, t0())
+        .with_language(tpe_core::Lang::En)
+        .with_description("Panier de légumes")
+        .with_item_count(3);
+    let created = store.create_checkout(c).await.unwrap();
+    assert_eq!(created.language, Some(tpe_core::Lang::En));
+    assert_eq!(created.description.as_deref(), Some("Panier de légumes"));
+    assert_eq!(created.item_count, Some(3));
+    let read = store.checkout(&r("DETAILS")).await.unwrap().checkout;
+    assert_eq!(read, created);
+    // Without them: none.
+    create(&store, "PLAIN", None).await;
+    let plain = store.checkout(&r("PLAIN")).await.unwrap().checkout;
+    assert_eq!(
+        (plain.language, plain.description, plain.item_count),
+        (None, None, None)
+    );
+    // Bounded.
+    let long = new_checkout("LONG", None, t0()).with_description("x".repeat(201));
+    assert!(matches!(
+        store.create_checkout(long).await,
+        Err(StoreError::Invalid {
+            field: "description",
+            ..
+        })
+    ));
+}
+
+/// `apply_events`: one transaction for the batch, each event with its own result; a failing
+/// event (unknown reference, injected failure, transition refused) leaves the others written;
+/// a replay inside the batch is a duplicate.
+pub async fn group_commit(store: Store) {
+    for reference in ["G1", "G2", "G3", POISONED] {
+        create(&store, reference, None).await;
+    }
+    let batch = vec![
+        (r("G1"), accepted("G1", "T1")),
+        (r("UNKNOWN"), accepted("UNKNOWN", "T9")),
+        (r(POISONED), accepted(POISONED, "T2")),
+        (r("G2"), refused("G2", "T3")),
+        (r("G1"), accepted("G1", "T1")),
+        (r("G3"), EventInput::Retract),
+        (r("G2"), refused("G2", "T3")),
+    ];
+    let results = store.apply_events(batch, at(1000)).await;
+    assert_eq!(results.len(), 7);
+    let first = results[0].as_ref().unwrap();
+    assert_eq!(
+        (first.status, first.duplicate),
+        (CheckoutStatus::Valid, false)
+    );
+    assert!(matches!(results[1], Err(StoreError::NotFound { .. })));
+    assert!(results[2].is_err(), "injected failure");
+    let g2 = results[3].as_ref().unwrap();
+    assert_eq!(
+        (g2.status, g2.duplicate),
+        (CheckoutStatus::AwaitingPayment, false)
+    );
+    assert!(results[4].as_ref().unwrap().duplicate, "replay of G1/T1");
+    assert!(matches!(
+        results[5],
+        Err(StoreError::Transition(
+            TransitionError::RetractionTooEarly { .. }
+        ))
+    ));
+    assert!(results[6].as_ref().unwrap().duplicate, "replay of G2/T3");
+    // Written once each; the failed ones wrote nothing.
+    assert_exactly_once(&store, "G1").await;
+    assert_eq!(counts(&store, "G2").await.0, 1);
+    assert_eq!(counts(&store, POISONED).await, (0, 0, 0, 0));
+    assert_eq!(counts(&store, "G3").await, (0, 0, 0, 0));
+    let poisoned = store.checkout(&r(POISONED)).await.unwrap().checkout;
+    assert_eq!(poisoned.status, CheckoutStatus::AwaitingPayment);
+    // An empty batch is fine.
+    assert!(store.apply_events(Vec::new(), at(1000)).await.is_empty());
+
+    // Concurrent batches on overlapping references: each event once.
+    for i in 0..20 {
+        create(&store, &format!("GC{i}"), None).await;
+    }
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut batch: Vec<_> = (0..20)
+                .map(|i| {
+                    let reference = format!("GC{i}");
+                    (r(&reference), accepted(&reference, "T1"))
+                })
+                .collect();
+            if w % 2 == 1 {
+                batch.reverse();
+            }
+            store.apply_events(batch, at(1000)).await
+        }));
+    }
+    let mut fresh = 0;
+    for t in tasks {
+        for result in t.await.unwrap() {
+            if !result.unwrap().duplicate {
+                fresh += 1;
+            }
+        }
+    }
+    assert_eq!(fresh, 20, "each notification applied by exactly one batch");
+    for i in 0..20 {
+        assert_exactly_once(&store, &format!("GC{i}")).await;
+    }
+}
+
+/// `claim_retraction`: due items are leased to one sweeper; a postponed one comes back after
+/// the lease; a retracted one never does.
+pub async fn retraction_claims(store: Store) {
+    create(&store, "RC1", None).await;
+    create(&store, "RC2", None).await;
+    let due = t0() + DAY * 2;
+    let lease = SignedDuration::from_mins(5);
+    let early = due - SignedDuration::from_millis(1);
+    assert!(
+        store
+            .claim_retraction(early, 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (a, b) = tokio::join!(
+        store.claim_retraction(due, 10, lease),
+        store.claim_retraction(due, 10, lease)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let mut all: Vec<String> = a
+        .iter()
+        .chain(b.iter())
+        .map(|c| c.reference.to_string())
+        .collect();
+    all.sort();
+    assert_eq!(all, ["RC1", "RC2"], "each claimed once");
+    assert!(
+        a.iter()
+            .chain(b.iter())
+            .all(|c| c.retract_lease_until == Some(due + lease))
+    );
+    // Inside the lease: nothing to claim.
+    let later = due + SignedDuration::from_mins(4);
+    assert!(
+        store
+            .claim_retraction(later, 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // RC1 retracted; RC2 postponed (left alone): after the lease only RC2 comes back.
+    store
+        .apply_event(&r("RC1"), EventInput::Retract, due)
+        .await
+        .unwrap();
+    let after = due + lease;
+    let again = store.claim_retraction(after, 10, lease).await.unwrap();
+    assert_eq!(
+        again
+            .iter()
+            .map(|c| c.reference.to_string())
+            .collect::<Vec<_>>(),
+        ["RC2"]
+    );
+    assert!(matches!(
+        store.claim_retraction(due, 0, lease).await,
+        Err(StoreError::Invalid { field: "limit", .. })
+    ));
+}
