@@ -1,23 +1,25 @@
 //! The [`Engine`]: checkouts, manual validation and the read views.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 use tpe_core::clock::SystemClock;
-use tpe_core::lifecycle::{CheckoutState, Event, retraction_time};
+use tpe_core::lifecycle::retraction_time;
 use tpe_core::{
     Amount, CheckoutStatus, Clock, Customer, Lang, PaymentProvider, PaymentReference,
     PaymentRequest, ProviderId, Redirect, ReferenceGenerator, Registry, ReturnUrls, Timestamp,
 };
+use tpe_store::{
+    CheckoutDetail, CheckoutQuery, CheckoutRecord, Cursor, EventInput, NewCheckout, Page,
+    PaymentRecord, PaymentStore, QuarantineRecord, StoreError,
+};
 
+use crate::committer::Committer;
 use crate::error::{BuildError, CheckoutError, EngineError};
 use crate::hook::{NoHook, PaymentRecordHook};
 use crate::mailer::Mailer;
 use crate::settings::ShopSettings;
-use crate::store::{
-    CheckoutDetail, CheckoutInfo, CheckoutRecord, EngineStore, NewCheckout, Page, PaymentRecord,
-};
 use crate::templates::Templates;
 
 /// What the shop asks for when the customer clicks "Valider ma commande".
@@ -48,23 +50,17 @@ pub struct StartedCheckout {
     pub redirect: Redirect,
 }
 
-/// Tunable delays of the engine's background work.
+/// Tunable delays of the engine's background work. Retry backoffs (effects, reconciliation)
+/// belong to the store (`SqliteOptions::backoff`, `PostgresOptions::backoff`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Timings {
     /// How long after creation a checkout awaiting payment is first queried at the bank.
     pub reconcile_after: jiff::SignedDuration,
-    /// First reconciliation backoff; doubled at each attempt.
-    pub reconcile_backoff: jiff::SignedDuration,
-    /// Longest reconciliation backoff.
-    pub reconcile_backoff_max: jiff::SignedDuration,
-    /// First delivery retry of an effect; doubled at each attempt.
-    pub relay_backoff: jiff::SignedDuration,
-    /// Longest delivery retry delay.
-    pub relay_backoff_max: jiff::SignedDuration,
-    /// How long a claimed item stays reserved to one engine instance.
+    /// How long a claimed item (effect, retraction, reconciliation) stays reserved to one
+    /// engine instance.
     pub lease: jiff::SignedDuration,
-    /// Items taken per claim.
+    /// Items taken per claim (1 to 1000).
     pub batch: u32,
 }
 
@@ -72,10 +68,6 @@ impl Default for Timings {
     fn default() -> Self {
         Self {
             reconcile_after: jiff::SignedDuration::from_mins(15),
-            reconcile_backoff: jiff::SignedDuration::from_mins(15),
-            reconcile_backoff_max: jiff::SignedDuration::from_hours(6),
-            relay_backoff: jiff::SignedDuration::from_secs(30),
-            relay_backoff_max: jiff::SignedDuration::from_hours(1),
             lease: jiff::SignedDuration::from_mins(5),
             batch: 100,
         }
@@ -84,7 +76,9 @@ impl Default for Timings {
 
 pub(crate) struct Inner {
     pub(crate) registry: Registry,
-    pub(crate) store: Arc<dyn EngineStore>,
+    pub(crate) store: Arc<dyn PaymentStore>,
+    pub(crate) committer: OnceLock<Committer>,
+    pub(crate) worker_id: String,
     pub(crate) mailer: Arc<dyn Mailer>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) hook: Arc<dyn PaymentRecordHook>,
@@ -115,12 +109,13 @@ impl std::fmt::Debug for Engine {
 #[derive(Debug)]
 pub struct EngineBuilder {
     registry: Registry,
-    store: Arc<dyn EngineStore>,
+    store: Arc<dyn PaymentStore>,
     mailer: Arc<dyn Mailer>,
     settings: ShopSettings,
     clock: Arc<dyn Clock>,
     hook: Arc<dyn PaymentRecordHook>,
     timings: Timings,
+    worker_id: Option<String>,
 }
 
 impl EngineBuilder {
@@ -145,7 +140,16 @@ impl EngineBuilder {
         self
     }
 
-    /// Builds the engine, loading and checking the e-mail templates.
+    /// Names this engine instance in the outbox leases (default: `engine-` and a random
+    /// number); 1 to 128 characters.
+    #[must_use]
+    pub fn worker_id(mut self, id: impl Into<String>) -> Self {
+        self.worker_id = Some(id.into());
+        self
+    }
+
+    /// Builds the engine, loading and checking the e-mail templates. Does not need a tokio
+    /// runtime: the group-commit task starts with the first notification.
     ///
     /// # Errors
     /// [`BuildError`] without providers or with a broken template.
@@ -154,10 +158,25 @@ impl EngineBuilder {
             return Err(BuildError::NoProvider);
         }
         let templates = Templates::load(self.settings.templates_dir.as_deref())?;
+        let worker_id = match self.worker_id {
+            Some(id) => {
+                if id.is_empty() || id.chars().count() > 128 || id.chars().any(char::is_control) {
+                    return Err(BuildError::WorkerId);
+                }
+                id
+            }
+            None => {
+                let mut bytes = [0u8; 8];
+                getrandom::fill(&mut bytes).map_err(|_| BuildError::WorkerId)?;
+                format!("engine-{:016x}", u64::from_le_bytes(bytes))
+            }
+        };
         Ok(Engine {
             inner: Arc::new(Inner {
                 registry: self.registry,
                 store: self.store,
+                committer: OnceLock::new(),
+                worker_id,
                 mailer: self.mailer,
                 clock: self.clock,
                 hook: self.hook,
@@ -175,7 +194,7 @@ impl Engine {
     /// Starts building an engine.
     pub fn builder(
         registry: Registry,
-        store: Arc<dyn EngineStore>,
+        store: Arc<dyn PaymentStore>,
         mailer: Arc<dyn Mailer>,
         settings: ShopSettings,
     ) -> EngineBuilder {
@@ -187,6 +206,7 @@ impl Engine {
             clock: Arc::new(SystemClock),
             hook: Arc::new(NoHook),
             timings: Timings::default(),
+            worker_id: None,
         }
     }
 
@@ -196,8 +216,20 @@ impl Engine {
     }
 
     /// The store.
-    pub fn store(&self) -> &Arc<dyn EngineStore> {
+    pub fn store(&self) -> &Arc<dyn PaymentStore> {
         &self.inner.store
+    }
+
+    /// This instance's name in the outbox leases.
+    pub fn worker_id(&self) -> &str {
+        &self.inner.worker_id
+    }
+
+    /// The group committer, started on first use (on the caller's tokio runtime).
+    pub(crate) fn committer(&self) -> &Committer {
+        self.inner
+            .committer
+            .get_or_init(|| Committer::spawn(self.inner.store.clone(), self.inner.clock.clone()))
     }
 
     /// The current time by the engine's clock.
@@ -271,27 +303,25 @@ impl Engine {
             urls,
             language,
         );
-        self.inner
-            .store
-            .create_checkout(NewCheckout {
-                state: CheckoutState::new(
-                    reference.clone(),
-                    provider.clone(),
-                    request.amount,
-                    request.shop_order_id,
-                    retract_at,
-                ),
-                info: CheckoutInfo {
-                    customer_name: format!("{} {}", customer.first_name, customer.last_name),
-                    customer_email: customer.email.clone(),
-                    language,
-                    description: payment.description.clone(),
-                    item_count: payment.item_count,
-                    delivery: Some(request.delivery),
-                    created_at: now,
-                },
-            })
-            .await?;
+        let mut new = NewCheckout::new(
+            reference.clone(),
+            provider.clone(),
+            request.amount,
+            customer.email.clone(),
+            format!("{} {}", customer.first_name, customer.last_name),
+            retract_at,
+            now,
+        )
+        .with_delivery_date(request.delivery)
+        .with_language(language)
+        .with_item_count(payment.item_count);
+        if !payment.description.is_empty() {
+            new = new.with_description(payment.description.clone());
+        }
+        if let Some(order) = request.shop_order_id {
+            new = new.with_shop_order(order);
+        }
+        self.inner.store.create_checkout(new).await?;
         let redirect =
             p.prepare(&payment, now)
                 .await
@@ -338,7 +368,7 @@ impl Engine {
             .store
             .apply_event(
                 reference,
-                Event::ManualValidation {
+                EventInput::ManualValidation {
                     author: author.to_owned(),
                     note: note.to_owned(),
                 },
@@ -349,7 +379,7 @@ impl Engine {
         Ok(applied.status)
     }
 
-    /// One checkout (for the status endpoint and return pages).
+    /// One checkout (for the status endpoint and return pages); `None` when unknown.
     ///
     /// # Errors
     /// [`EngineError::Store`].
@@ -357,10 +387,11 @@ impl Engine {
         &self,
         reference: &PaymentReference,
     ) -> Result<Option<CheckoutRecord>, EngineError> {
-        Ok(self.inner.store.checkout(reference).await?)
+        Ok(self.checkout_detail(reference).await?.map(|d| d.checkout))
     }
 
-    /// One checkout by payment reference with its bank transactions, effects and audit trail.
+    /// One checkout by payment reference with its bank transactions, payment records, effects
+    /// and audit trail; `None` when unknown.
     ///
     /// # Errors
     /// [`EngineError::Store`].
@@ -368,22 +399,30 @@ impl Engine {
         &self,
         reference: &PaymentReference,
     ) -> Result<Option<CheckoutDetail>, EngineError> {
-        Ok(self.inner.store.checkout_detail(reference).await?)
+        match self.inner.store.checkout(reference).await {
+            Ok(d) => Ok(Some(d)),
+            Err(StoreError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
-    /// Checkouts in a state, e.g. the guide's filter "En attente de paiement".
+    /// A page of checkouts in a state, newest first — e.g. the guide's filter "En attente de
+    /// paiement" — continuing after `after` (the previous page's `next`).
     ///
     /// # Errors
-    /// [`EngineError::Store`].
+    /// [`EngineError::Store`] (a `limit` outside 1 to 1000 is [`StoreError::Invalid`]).
     pub async fn checkouts_by_state(
         &self,
         status: CheckoutStatus,
-        page: Page,
-    ) -> Result<Vec<CheckoutRecord>, EngineError> {
-        Ok(self.inner.store.checkouts_by_state(status, page).await?)
+        limit: u32,
+        after: Option<Cursor>,
+    ) -> Result<Page, EngineError> {
+        let query = CheckoutQuery::new(Some(status), limit).after(after);
+        Ok(self.inner.store.list_checkouts(query).await?)
     }
 
-    /// Payment records ("versements") with `from <= date < to`, for accounting.
+    /// Payment records ("versements") with `from <= date < to`, oldest first, at most `limit`
+    /// (1 to 1000), for accounting.
     ///
     /// # Errors
     /// [`EngineError::Store`].
@@ -391,7 +430,17 @@ impl Engine {
         &self,
         from: Timestamp,
         to: Timestamp,
+        limit: u32,
     ) -> Result<Vec<PaymentRecord>, EngineError> {
-        Ok(self.inner.store.payment_records(from, to).await?)
+        Ok(self.inner.store.payment_records(from, to, limit).await?)
+    }
+
+    /// Authentic notifications set aside (unknown reference, another provider's checkout),
+    /// most recent first.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub async fn quarantined(&self, limit: u32) -> Result<Vec<QuarantineRecord>, EngineError> {
+        Ok(self.inner.store.quarantined(limit).await?)
     }
 }

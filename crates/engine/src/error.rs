@@ -1,9 +1,9 @@
 //! The engine's errors.
 
 use tpe_core::{IncompleteCustomer, PaymentReference, ProviderError};
+use tpe_store::StoreError;
 
 use crate::settings::SettingsError;
-use crate::store::StoreError;
 use crate::templates::TemplateError;
 
 /// Why a checkout could not be started. Nothing was sent to the bank in any case; only
@@ -76,4 +76,8 @@ pub enum BuildError {
     /// A setting is unusable.
     #[error(transparent)]
     Settings(#[from] SettingsError),
+    /// The worker id is empty, longer than 128 characters or has a control character (or no
+    /// random one could be drawn).
+    #[error("the engine's worker id must have 1 to 128 characters and no control character")]
+    WorkerId,
 }

@@ -2,11 +2,10 @@
 //! never came (event 11). Both take their items with a lease, so two engine instances on one
 //! database never handle one item at the same time.
 
-use tpe_core::lifecycle::Event;
 use tpe_core::{PaymentProvider, RemoteStatus, StatusQuery, Timestamp};
+use tpe_store::{CheckoutRecord, EventInput, StoreError};
 
 use crate::engine::Engine;
-use crate::store::{CheckoutRecord, StoreError};
 
 /// What one retraction run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,11 +42,22 @@ enum Remote {
 
 impl Engine {
     async fn query(&self, p: &dyn PaymentProvider, c: &CheckoutRecord, now: Timestamp) -> Remote {
-        let q = StatusQuery::new(c.state.reference.clone(), c.state.amount, c.info.created_at)
-            .with_transactions(c.state.seen.iter().map(|(t, _)| t.clone()).collect());
+        // The bank transactions already seen (refusals, pending) name the tries to ask about.
+        let known = match self.inner.store.checkout(&c.reference).await {
+            Ok(d) => d
+                .bank_transactions
+                .into_iter()
+                .rev()
+                .map(|t| t.bank_transaction_id)
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let q = StatusQuery::new(c.reference.clone(), c.amount, c.created_at)
+            .with_transactions(known)
+            .with_provider_data(c.provider_data.clone());
         match p.query_status(&q, now).await {
-            Ok(r) if r.reference != c.state.reference => {
-                tracing::warn!(reference = %c.state.reference, "status query answered for another reference");
+            Ok(r) if r.reference != c.reference => {
+                tracing::warn!(reference = %c.reference, "status query answered for another reference");
                 Remote::Unknown
             }
             Ok(r) => match r.status {
@@ -66,7 +76,7 @@ impl Engine {
                 _ => Remote::Unknown,
             },
             Err(e) => {
-                tracing::warn!(reference = %c.state.reference, error = %e, "status query failed: unknown");
+                tracing::warn!(reference = %c.reference, error = %e, "status query failed: unknown");
                 Remote::Unknown
             }
         }
@@ -82,16 +92,20 @@ impl Engine {
         self.inner
             .store
             .apply_event(
-                &c.state.reference,
-                Event::ReconciledPaid {
+                &c.reference,
+                EventInput::ReconciledPaid {
                     bank_transaction_id: txn,
                     amount,
-                    order_paid_by: None,
                 },
                 now,
             )
             .await
             .map(|_| ())
+            .or_else(|e| match e {
+                // Paid meanwhile by a notification (or retracted): nothing left to do.
+                StoreError::Transition(_) => Ok(()),
+                e => Err(e),
+            })
     }
 
     /// Retracts the checkouts awaiting payment whose `retract_at` is at or before `now`, each
@@ -103,15 +117,17 @@ impl Engine {
     pub async fn run_retraction(&self, now: Timestamp) -> Result<RetractionReport, StoreError> {
         let t = self.inner.timings;
         let mut report = RetractionReport::default();
+        // Leased: another instance neither queries the bank for these nor retracts them until
+        // the lease ends; a postponed one comes back after it.
         let items = self
             .inner
             .store
-            .claim_due_for_retraction(now, t.batch, t.lease)
+            .claim_retraction(now, t.batch, t.lease)
             .await?;
         for c in items {
-            let reference = c.state.reference.clone();
-            let Some(p) = self.inner.registry.get(&c.state.provider).cloned() else {
-                tracing::error!(%reference, provider = %c.state.provider, "provider not registered: retraction postponed");
+            let reference = c.reference.clone();
+            let Some(p) = self.inner.registry.get(&c.provider).cloned() else {
+                tracing::error!(%reference, provider = %c.provider, "provider not registered: retraction postponed");
                 report.postponed += 1;
                 continue;
             };
@@ -132,7 +148,7 @@ impl Engine {
             match self
                 .inner
                 .store
-                .apply_event(&reference, Event::Retract { now }, now)
+                .apply_event(&reference, EventInput::Retract, now)
                 .await
             {
                 Ok(_) => {
@@ -161,25 +177,24 @@ impl Engine {
     ) -> Result<ReconciliationReport, StoreError> {
         let t = self.inner.timings;
         let mut report = ReconciliationReport::default();
-        let created_before = now.checked_sub(t.reconcile_after).unwrap_or(now);
         let items = self
             .inner
             .store
-            .claim_due_for_reconciliation(now, created_before, t.batch, t.lease)
+            .claim_reconciliation(now, t.reconcile_after, t.batch, t.lease)
             .await?;
         for c in items {
-            let reference = c.state.reference.clone();
+            let reference = c.reference.clone();
             let provider = self
                 .inner
                 .registry
-                .get(&c.state.provider)
+                .get(&c.provider)
                 .filter(|p| p.capabilities().status_query)
                 .cloned();
             let Some(p) = provider else {
-                // Nothing to ask: look again only at the retraction time.
+                // Nothing to ask this provider: the store's backoff spaces the next look.
                 self.inner
                     .store
-                    .reschedule_reconciliation(&reference, now, c.state.retract_at)
+                    .reschedule_reconciliation(&reference, now)
                     .await?;
                 continue;
             };
@@ -189,21 +204,14 @@ impl Engine {
                     self.apply_paid(&c, txn, amount, now).await?;
                     report.paid += 1;
                     tracing::info!(%reference, "reconciliation found the checkout paid");
+                    continue;
                 }
                 Remote::Unknown => report.unreachable += 1,
                 Remote::NotPaid | Remote::Pending => {}
             }
-            let factor = 1i32
-                .checked_shl(c.reconcile_attempts.min(16))
-                .unwrap_or(i32::MAX);
-            let delay = t
-                .reconcile_backoff
-                .checked_mul(factor)
-                .unwrap_or(t.reconcile_backoff_max)
-                .min(t.reconcile_backoff_max);
             self.inner
                 .store
-                .reschedule_reconciliation(&reference, now, now.checked_add(delay).unwrap_or(now))
+                .reschedule_reconciliation(&reference, now)
                 .await?;
         }
         Ok(report)

@@ -1,13 +1,15 @@
-//! The notification path: verify, apply in one transaction, answer the bank only after commit.
+//! The notification path: verify (CPU, outside any lock), apply through the group committer
+//! (one transaction and one commit for every notification queued meanwhile, a savepoint each),
+//! answer the bank only after that commit.
 //!
 //! No e-mail and no bank call happen here: effects go to the outbox and the relay delivers them.
 
 use std::sync::atomic::Ordering;
 
-use tpe_core::{Ack, RawNotification, Verified};
+use tpe_core::{Ack, RawNotification, Verified, VerifiedNotification};
+use tpe_store::{EventInput, QuarantineInput, StoreError};
 
 use crate::engine::Engine;
-use crate::store::{QuarantineEntry, StoreError};
 
 /// The HTTP answer to a bank notification (never a redirect).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,7 +132,11 @@ impl Engine {
             tracing::warn!(target: "tpe::security", provider = %p.id(), "notification names another provider");
             return NotificationResponse::plain(400, "rejected\n", O::Rejected);
         }
-        match self.inner.store.apply_notification(n, now).await {
+        let result = self
+            .committer()
+            .apply(n.reference.clone(), EventInput::Notification(n.clone()))
+            .await;
+        match result {
             Ok(applied) => {
                 tracing::info!(
                     reference = %n.reference,
@@ -147,28 +153,56 @@ impl Engine {
                 };
                 NotificationResponse::ack(p.acknowledge(&verified), outcome)
             }
-            Err(StoreError::UnknownReference(reference)) => {
-                self.inner.rejected.fetch_add(1, Ordering::Relaxed);
+            Err(StoreError::NotFound { .. }) => {
                 tracing::warn!(
                     target: "tpe::security",
                     provider = %p.id(),
-                    %reference,
+                    reference = %n.reference,
                     "authentic notification for an unknown reference quarantined"
                 );
-                let entry = QuarantineEntry {
-                    provider: p.id(),
-                    reference,
-                    bank_transaction_id: n.bank_transaction_id.clone(),
-                    why: "unknown reference".into(),
-                    at: now,
-                };
-                match self.inner.store.quarantine(entry).await {
-                    Ok(()) => {
-                        NotificationResponse::plain(404, "unknown reference\n", O::UnknownReference)
-                    }
-                    Err(e) => unavailable(&e),
-                }
+                self.set_aside(n, "unknown reference", now, 404, O::UnknownReference)
+                    .await
             }
+            Err(StoreError::ProviderMismatch { expected, .. }) => {
+                tracing::warn!(
+                    target: "tpe::security",
+                    provider = %p.id(),
+                    reference = %n.reference,
+                    checkout_provider = %expected,
+                    "authentic notification for another provider's checkout quarantined"
+                );
+                self.set_aside(n, "provider mismatch", now, 400, O::Rejected)
+                    .await
+            }
+            Err(e) => unavailable(&e),
+        }
+    }
+
+    /// Quarantines an authentic notification that cannot be applied and rejects it.
+    async fn set_aside(
+        &self,
+        n: &VerifiedNotification,
+        why: &str,
+        now: tpe_core::Timestamp,
+        status: u16,
+        outcome: NotificationOutcome,
+    ) -> NotificationResponse {
+        self.inner.rejected.fetch_add(1, Ordering::Relaxed);
+        let summary = format!(
+            "{} {} announced {}",
+            n.provider,
+            n.outcome.kind().as_str(),
+            n.amount
+        );
+        let entry = QuarantineInput::new(
+            n.provider.clone(),
+            n.reference.as_str(),
+            Some(n.bank_transaction_id.clone()),
+            summary,
+            why,
+        );
+        match self.inner.store.quarantine(entry, now).await {
+            Ok(_) => NotificationResponse::plain(status, "rejected\n", outcome),
             Err(e) => unavailable(&e),
         }
     }

@@ -5,9 +5,10 @@ use serde_json::json;
 use tpe_core::lifecycle::{Alert, Effect};
 use tpe_core::{Lang, Timestamp};
 
+use tpe_store::{CheckoutRecord, OutboxEffect, StoreError};
+
 use crate::engine::Engine;
 use crate::mailer::Email;
-use crate::store::{CheckoutRecord, OutboxItem, StoreError};
 use crate::templates::TemplateName;
 
 /// What one relay pass did.
@@ -33,15 +34,6 @@ fn show(amount: tpe_core::Amount, lang: Lang) -> String {
     format!("{} {}", amount.to_decimal_string(sep), amount.currency())
 }
 
-fn backoff(
-    attempts: u32,
-    first: jiff::SignedDuration,
-    max: jiff::SignedDuration,
-) -> jiff::SignedDuration {
-    let factor = 1i32.checked_shl(attempts.min(20)).unwrap_or(i32::MAX);
-    first.checked_mul(factor).unwrap_or(max).min(max)
-}
-
 impl Engine {
     /// Delivers the outbox rows due at `now` (one batch per call, until none is left).
     ///
@@ -51,7 +43,11 @@ impl Engine {
         let t = self.inner.timings;
         let mut report = RelayReport::default();
         loop {
-            let items = self.inner.store.claim_outbox(now, t.batch, t.lease).await?;
+            let items = self
+                .inner
+                .store
+                .claim_effects(&self.inner.worker_id, now, t.batch, t.lease)
+                .await?;
             if items.is_empty() {
                 return Ok(report);
             }
@@ -62,14 +58,13 @@ impl Engine {
                         report.delivered = report.delivered.saturating_add(1);
                     }
                     Err(e) => {
-                        let delay = backoff(item.attempts, t.relay_backoff, t.relay_backoff_max);
-                        let next = now.checked_add(delay).unwrap_or(now);
+                        // The store backs off (doubling, with jitter) and releases the lease.
+                        let next = self.inner.store.reschedule(item.id, now, &e).await?;
                         tracing::warn!(
                             id = item.id, reference = %item.reference, kind = item.effect.kind(),
-                            attempts = item.attempts + 1, error = %e,
+                            attempts = item.attempts + 1, error = %e, next = %next,
                             "effect delivery failed, rescheduled"
                         );
-                        self.inner.store.reschedule(item.id, now, next, &e).await?;
                         report.failed = report.failed.saturating_add(1);
                     }
                 }
@@ -77,15 +72,15 @@ impl Engine {
         }
     }
 
-    async fn deliver(&self, item: &OutboxItem, now: Timestamp) -> Result<(), String> {
+    async fn deliver(&self, item: &OutboxEffect, now: Timestamp) -> Result<(), String> {
         let inner = &self.inner;
         let checkout = || async {
             inner
                 .store
                 .checkout(&item.reference)
                 .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("checkout {} is gone", item.reference))
+                .map(|d| d.checkout)
+                .map_err(|e| e.to_string())
         };
         let manager = inner.settings.language;
         match &item.effect {
@@ -98,7 +93,7 @@ impl Engine {
                 let view = crate::hook::PaymentRecordView {
                     id: item.id,
                     reference: item.reference.clone(),
-                    shop_order_id: c.state.shop_order_id.clone(),
+                    shop_order_id: c.shop_order_id.clone(),
                     amount: *amount,
                     bank_transaction_id: bank_transaction_id.clone(),
                     source: source.clone(),
@@ -108,12 +103,13 @@ impl Engine {
             }
             Effect::ConfirmToCustomer => {
                 let c = checkout().await?;
-                let to = c.info.customer_email.clone();
+                let to = c.customer_email.clone();
+                let lang = c.language.unwrap_or(inner.settings.language);
                 self.send(
                     item,
                     &c,
                     TemplateName::Confirmation,
-                    c.info.language,
+                    lang,
                     to,
                     json!({}),
                     now,
@@ -188,7 +184,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)] // one private call site shape, clearer than a struct
     async fn send(
         &self,
-        item: &OutboxItem,
+        item: &OutboxEffect,
         c: &CheckoutRecord,
         name: TemplateName,
         lang: Lang,
@@ -200,11 +196,12 @@ impl Engine {
         let mut ctx = json!({
             "shop_name": s.shop_name,
             "reference": item.reference.as_str(),
-            "customer_name": c.info.customer_name,
-            "customer_email": c.info.customer_email,
-            "amount": show(c.state.amount, lang),
-            "description": c.info.description,
-            "shop_order_id": c.state.shop_order_id,
+            "customer_name": c.customer_name,
+            "customer_email": c.customer_email,
+            "amount": show(c.amount, lang),
+            "description": c.description.as_deref().unwrap_or(""),
+            "item_count": c.item_count,
+            "shop_order_id": c.shop_order_id,
         });
         if let (Some(ctx), serde_json::Value::Object(extra)) = (ctx.as_object_mut(), extra) {
             ctx.extend(extra);
@@ -233,15 +230,6 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_and_is_capped() {
-        let f = jiff::SignedDuration::from_secs(30);
-        let m = jiff::SignedDuration::from_hours(1);
-        assert_eq!(backoff(0, f, m), f);
-        assert_eq!(backoff(1, f, m), jiff::SignedDuration::from_secs(60));
-        assert_eq!(backoff(40, f, m), m);
-    }
 
     #[test]
     fn message_ids_are_stable_and_per_effect() {

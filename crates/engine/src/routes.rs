@@ -111,10 +111,10 @@ async fn status(State(engine): State<Engine>, Path(reference): Path<String>) -> 
     match engine.checkout(&reference).await {
         Ok(Some(c)) => axum::Json(serde_json::json!({
             "reference": reference.as_str(),
-            "status": c.state.status.as_str(),
-            "amount": c.state.amount.to_string(),
-            "amount_mismatch": c.state.amount_mismatch,
-            "superseded_by": c.state.superseded_by.as_ref().map(PaymentReference::as_str),
+            "status": c.status.as_str(),
+            "amount": c.amount.to_string(),
+            "amount_mismatch": c.amount_mismatch,
+            "superseded_by": c.superseded_by.as_ref().map(PaymentReference::as_str),
         }))
         .into_response(),
         Ok(None) => (StatusCode::NOT_FOUND, "unknown reference\n").into_response(),
@@ -143,7 +143,7 @@ async fn browser_return(State(engine): State<Engine>, Path(reference): Path<Stri
             return (StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable\n").into_response();
         }
     };
-    let kind = match detail.checkout.state.status {
+    let kind = match detail.checkout.status {
         CheckoutStatus::Valid => PageKind::Validated,
         CheckoutStatus::Retracted => PageKind::Retracted,
         CheckoutStatus::PaidAfterRetraction => PageKind::PaidLate,
@@ -153,7 +153,10 @@ async fn browser_return(State(engine): State<Engine>, Path(reference): Path<Stri
             _ => PageKind::NotYet,
         },
     };
-    let lang = detail.checkout.info.language;
+    let lang = detail
+        .checkout
+        .language
+        .unwrap_or(engine.settings().language);
     let s = engine.settings();
     let back = s
         .order_summary_url

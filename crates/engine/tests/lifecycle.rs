@@ -27,9 +27,9 @@ async fn row1_checkout_started_and_psd2_check_first() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(c.state.status, CheckoutStatus::AwaitingPayment);
+    assert_eq!(c.status, CheckoutStatus::AwaitingPayment);
     // Delivery on 28 March → retracted at 29 March 00:00 in Paris.
-    assert_eq!(c.state.retract_at.to_string(), "2026-03-28T23:00:00Z");
+    assert_eq!(c.retract_at.to_string(), "2026-03-28T23:00:00Z");
 
     let mut req = request(4321, None);
     req.customer.phone = None;
@@ -51,10 +51,14 @@ async fn row1_checkout_started_and_psd2_check_first() {
     assert!(matches!(zero, Err(CheckoutError::ZeroAmount)));
     let all = shop
         .engine
-        .checkouts_by_state(CheckoutStatus::AwaitingPayment, Page::default())
+        .checkouts_by_state(CheckoutStatus::AwaitingPayment, 50, None)
         .await
         .unwrap();
-    assert_eq!(all.len(), 1, "nothing created by the refused checkouts");
+    assert_eq!(
+        all.items.len(),
+        1,
+        "nothing created by the refused checkouts"
+    );
     assert_eq!(
         shop.relay().await,
         RelayReport::default(),
@@ -89,11 +93,12 @@ async fn row2_and_row3_acceptance_validates_once_whatever_the_replays() {
         .payment_records(
             day,
             day.checked_add(jiff::SignedDuration::from_secs(1)).unwrap(),
+            100,
         )
         .await
         .unwrap();
     assert_eq!(stored.len(), 1);
-    assert_eq!(stored[0].source, "bank");
+    assert_eq!(stored[0].source.as_str(), "bank");
 }
 
 #[tokio::test]
@@ -249,8 +254,8 @@ async fn row7_amount_mismatch_alerts_and_never_validates() {
         200
     );
     let c = shop.engine.checkout(&r).await.unwrap().unwrap();
-    assert_eq!(c.state.status, CheckoutStatus::AwaitingPayment);
-    assert!(c.state.amount_mismatch);
+    assert_eq!(c.status, CheckoutStatus::AwaitingPayment);
+    assert!(c.amount_mismatch);
     shop.relay().await;
     let m = shop.mails_to(MANAGER);
     assert_eq!(m.len(), 1);
@@ -316,7 +321,7 @@ async fn row9_manual_validation() {
         .find(|a| a.event == "manual_validation")
         .unwrap();
     assert_eq!(audit.author.as_deref(), Some("Paul (gérant)"));
-    assert_eq!(audit.note.as_deref(), Some("payé par chèque"));
+    assert_eq!(audit.detail.as_deref(), Some("payé par chèque"));
 }
 
 #[tokio::test]
@@ -443,8 +448,9 @@ async fn reconciliation_backs_off_and_unknown_is_not_refused() {
         .await
         .unwrap();
     assert_eq!(rep.queried, 1);
-    // Second backoff is 30 minutes.
-    shop.clock.advance(jiff::SignedDuration::from_mins(29));
+    // The store's backoff: 5 minutes doubling, plus a jitter of at most a tenth. The second
+    // one is 10 to 11 minutes.
+    shop.clock.advance(jiff::SignedDuration::from_mins(9));
     assert_eq!(
         shop.engine
             .run_reconciliation(shop.clock.now_ts())
@@ -453,7 +459,7 @@ async fn reconciliation_backs_off_and_unknown_is_not_refused() {
             .queried,
         0
     );
-    shop.clock.advance(jiff::SignedDuration::from_mins(1));
+    shop.clock.advance(jiff::SignedDuration::from_mins(2));
     assert_eq!(
         shop.engine
             .run_reconciliation(shop.clock.now_ts())
@@ -504,11 +510,10 @@ async fn row12_forged_malformed_and_unknown_are_rejected_and_write_nothing() {
 
 #[tokio::test]
 async fn unknown_reference_is_quarantined() {
-    let mem = Arc::new(MemoryStore::new());
-    let shop = Shop::start_with(mem.clone()).await;
+    let shop = Shop::start().await;
     let unknown = notification("UNKNOWNREF2", "T8", "accepted", 1000);
     assert_eq!(shop.notify(unknown).await.0, 404);
-    let q = mem.quarantined();
+    let q = shop.engine.quarantined(10).await.unwrap();
     assert_eq!(q.len(), 1);
     assert_eq!(q[0].bank_transaction_id, "T8");
 }
@@ -521,8 +526,8 @@ async fn row13_paid_twice_for_one_order_and_sibling_superseded() {
     shop.notify(notification(second.as_str(), "T2", "accepted", 1500))
         .await;
     let f = shop.engine.checkout(&first).await.unwrap().unwrap();
-    assert_eq!(f.state.superseded_by.as_ref(), Some(&second));
-    assert_eq!(f.state.status, CheckoutStatus::AwaitingPayment);
+    assert_eq!(f.superseded_by.as_ref(), Some(&second));
+    assert_eq!(f.status, CheckoutStatus::AwaitingPayment);
     // The customer paid the first one too.
     shop.notify(notification(first.as_str(), "T1", "accepted", 1500))
         .await;
@@ -554,7 +559,7 @@ async fn store_unavailable_gives_503_then_the_retry_succeeds() {
 
 #[tokio::test]
 async fn engine_stopped_after_commit_and_before_the_email_sends_it_once_at_restart() {
-    let store: Arc<dyn EngineStore> = Arc::new(MemoryStore::new());
+    let store: Arc<dyn PaymentStore> = Arc::new(tpe_store::SqliteStore::in_memory().await.unwrap());
     let bank = Arc::new(TestBank::default());
     let clock = tpe_core::clock::ManualClock::new(start_time());
     let mailer = MemoryMailer::new();
@@ -596,7 +601,8 @@ async fn failed_deliveries_are_retried_with_backoff() {
         RelayReport::default(),
         "backoff not elapsed"
     );
-    shop.clock.advance(jiff::SignedDuration::from_secs(30));
+    // The store's outbox backoff: 30 s plus a jitter of at most 3 s.
+    shop.clock.advance(jiff::SignedDuration::from_secs(33));
     assert_eq!(shop.relay().await.delivered, 1);
     assert_eq!(shop.hook.records.lock().unwrap().len(), 1);
     assert_eq!(shop.mails_to(CUSTOMER).len(), 1);

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 
 use hmac::{KeyInit, Mac};
 use tpe_core::clock::ManualClock;
-use tpe_core::lifecycle::Event;
 use tpe_core::{
     Ack, Amount, BankOutcome, Capabilities, CheckoutStatus, Currency, Customer, PaymentProvider,
     PaymentReference, PaymentRequest, PostalAddress, ProviderError, ProviderId, RawNotification,
@@ -17,6 +16,10 @@ use tpe_core::{
     StatusQuery, StatusReport, Timestamp, Verified, VerifiedNotification,
 };
 use tpe_engine::*;
+use tpe_store::{
+    Applied, CheckoutDetail, CheckoutQuery, CheckoutRecord, EventInput, NewCheckout, PaymentRecord,
+    QuarantineInput, QuarantineRecord, SqliteStore,
+};
 
 pub const KEY: &[u8] = b"test-bank-key-0123456789";
 pub const PROVIDER: ProviderId = ProviderId::from_static("testbank");
@@ -205,17 +208,20 @@ impl PaymentProvider for TestProvider {
     }
 }
 
-/// A store that can be switched off (every call: unavailable).
+/// A store that can be switched off (every call: unavailable), over a real store.
 #[derive(Debug)]
 pub struct FlakyStore {
-    pub inner: Arc<dyn EngineStore>,
+    pub inner: Arc<dyn PaymentStore>,
     pub down: AtomicBool,
 }
 
 impl FlakyStore {
     fn check(&self) -> Result<(), StoreError> {
         if self.down.load(Ordering::SeqCst) {
-            Err(StoreError::Unavailable("database is down (test)".into()))
+            Err(StoreError::Unavailable {
+                op: "test",
+                source: "database is down (test)".into(),
+            })
         } else {
             Ok(())
         }
@@ -223,109 +229,114 @@ impl FlakyStore {
 }
 
 #[async_trait::async_trait]
-impl EngineStore for FlakyStore {
-    async fn create_checkout(&self, c: NewCheckout) -> Result<(), StoreError> {
+impl PaymentStore for FlakyStore {
+    async fn create_checkout(&self, c: NewCheckout) -> Result<CheckoutRecord, StoreError> {
         self.check()?;
         self.inner.create_checkout(c).await
     }
     async fn apply_event(
         &self,
         r: &PaymentReference,
-        e: Event,
+        e: EventInput,
         now: Timestamp,
     ) -> Result<Applied, StoreError> {
         self.check()?;
         self.inner.apply_event(r, e, now).await
     }
-    async fn quarantine(&self, q: QuarantineEntry) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.quarantine(q).await
+    async fn apply_events(
+        &self,
+        batch: Vec<(PaymentReference, EventInput)>,
+        now: Timestamp,
+    ) -> Vec<Result<Applied, StoreError>> {
+        if self.check().is_err() {
+            return batch
+                .iter()
+                .map(|_| Err(self.check().unwrap_err()))
+                .collect();
+        }
+        self.inner.apply_events(batch, now).await
     }
-    async fn checkout(&self, r: &PaymentReference) -> Result<Option<CheckoutRecord>, StoreError> {
+    async fn quarantine(
+        &self,
+        q: QuarantineInput,
+        now: Timestamp,
+    ) -> Result<QuarantineRecord, StoreError> {
+        self.check()?;
+        self.inner.quarantine(q, now).await
+    }
+    async fn quarantined(&self, limit: u32) -> Result<Vec<QuarantineRecord>, StoreError> {
+        self.check()?;
+        self.inner.quarantined(limit).await
+    }
+    async fn list_checkouts(&self, q: CheckoutQuery) -> Result<tpe_store::Page, StoreError> {
+        self.check()?;
+        self.inner.list_checkouts(q).await
+    }
+    async fn checkout(&self, r: &PaymentReference) -> Result<CheckoutDetail, StoreError> {
         self.check()?;
         self.inner.checkout(r).await
-    }
-    async fn checkout_detail(
-        &self,
-        r: &PaymentReference,
-    ) -> Result<Option<CheckoutDetail>, StoreError> {
-        self.check()?;
-        self.inner.checkout_detail(r).await
-    }
-    async fn checkouts_by_state(
-        &self,
-        s: CheckoutStatus,
-        p: Page,
-    ) -> Result<Vec<CheckoutRecord>, StoreError> {
-        self.check()?;
-        self.inner.checkouts_by_state(s, p).await
     }
     async fn payment_records(
         &self,
         f: Timestamp,
         t: Timestamp,
+        l: u32,
     ) -> Result<Vec<PaymentRecord>, StoreError> {
         self.check()?;
-        self.inner.payment_records(f, t).await
+        self.inner.payment_records(f, t, l).await
     }
-    async fn claim_outbox(
+    async fn due_for_retraction(
         &self,
         now: Timestamp,
         l: u32,
-        d: jiff::SignedDuration,
-    ) -> Result<Vec<OutboxItem>, StoreError> {
+    ) -> Result<Vec<CheckoutRecord>, StoreError> {
         self.check()?;
-        self.inner.claim_outbox(now, l, d).await
+        self.inner.due_for_retraction(now, l).await
     }
-    async fn mark_delivered(&self, id: i64, now: Timestamp) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.mark_delivered(id, now).await
-    }
-    async fn apply_notification(
-        &self,
-        n: &tpe_core::VerifiedNotification,
-        now: Timestamp,
-    ) -> Result<Applied, StoreError> {
-        self.check()?;
-        self.inner.apply_notification(n, now).await
-    }
-    async fn reschedule(
-        &self,
-        id: i64,
-        now: Timestamp,
-        at: Timestamp,
-        e: &str,
-    ) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.reschedule(id, now, at, e).await
-    }
-    async fn claim_due_for_retraction(
+    async fn claim_retraction(
         &self,
         now: Timestamp,
         l: u32,
         d: jiff::SignedDuration,
     ) -> Result<Vec<CheckoutRecord>, StoreError> {
         self.check()?;
-        self.inner.claim_due_for_retraction(now, l, d).await
+        self.inner.claim_retraction(now, l, d).await
     }
-    async fn claim_due_for_reconciliation(
+    async fn claim_reconciliation(
         &self,
         now: Timestamp,
-        c: Timestamp,
+        m: jiff::SignedDuration,
         l: u32,
         d: jiff::SignedDuration,
     ) -> Result<Vec<CheckoutRecord>, StoreError> {
         self.check()?;
-        self.inner.claim_due_for_reconciliation(now, c, l, d).await
+        self.inner.claim_reconciliation(now, m, l, d).await
     }
     async fn reschedule_reconciliation(
         &self,
         r: &PaymentReference,
         now: Timestamp,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Timestamp, StoreError> {
         self.check()?;
-        self.inner.reschedule_reconciliation(r, now, at).await
+        self.inner.reschedule_reconciliation(r, now).await
+    }
+    async fn claim_effects(
+        &self,
+        w: &str,
+        now: Timestamp,
+        l: u32,
+        d: jiff::SignedDuration,
+    ) -> Result<Vec<tpe_store::OutboxEffect>, StoreError> {
+        self.check()?;
+        self.inner.claim_effects(w, now, l, d).await
+    }
+    async fn mark_delivered(&self, id: i64, now: Timestamp) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.mark_delivered(id, now).await
+    }
+    async fn reschedule(&self, id: i64, now: Timestamp, e: &str) -> Result<Timestamp, StoreError> {
+        self.check()?;
+        self.inner.reschedule(id, now, e).await
     }
 }
 
@@ -398,7 +409,7 @@ pub fn request(minor: u64, order: Option<&str>) -> CheckoutRequest {
 
 impl Shop {
     /// An engine over `store`, served on loopback.
-    pub async fn start_with(store: Arc<dyn EngineStore>) -> Self {
+    pub async fn start_with(store: Arc<dyn PaymentStore>) -> Self {
         Self::start_shared(
             store,
             Arc::new(TestBank::default()),
@@ -409,11 +420,11 @@ impl Shop {
     }
 
     pub async fn start() -> Self {
-        Self::start_with(Arc::new(MemoryStore::new())).await
+        Self::start_with(Arc::new(SqliteStore::in_memory().await.unwrap())).await
     }
 
     pub async fn start_shared(
-        store: Arc<dyn EngineStore>,
+        store: Arc<dyn PaymentStore>,
         bank: Arc<TestBank>,
         clock: ManualClock,
         mailer: MemoryMailer,
@@ -483,7 +494,7 @@ impl Shop {
     }
 
     pub async fn status(&self, r: &PaymentReference) -> CheckoutStatus {
-        self.engine.checkout(r).await.unwrap().unwrap().state.status
+        self.engine.checkout(r).await.unwrap().unwrap().status
     }
 
     pub async fn relay(&self) -> RelayReport {

@@ -1,0 +1,104 @@
+//! Group commit: the notification path hands each verified event to a committer, which takes
+//! everything queued (up to [`MAX_BATCH`]), applies it in ONE database transaction through
+//! [`PaymentStore::apply_events`] (a savepoint per event, one commit, one disk sync) and only
+//! then answers each waiting request with its own result.
+//!
+//! SQLite has one writer: one committer. PostgreSQL takes several
+//! ([`PaymentStore::concurrent_writers`]), sharing one queue.
+
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tpe_core::{Clock, PaymentReference};
+use tpe_store::{Applied, EventInput, PaymentStore, StoreError};
+
+/// Most events committed together.
+pub(crate) const MAX_BATCH: usize = 256;
+/// Events waiting for a committer before senders wait (back-pressure on the HTTP side).
+const QUEUE: usize = 4096;
+
+struct Job {
+    reference: PaymentReference,
+    input: EventInput,
+    reply: oneshot::Sender<Result<Applied, StoreError>>,
+}
+
+/// The sending side, held by the engine; the committers stop when it is dropped.
+#[derive(Debug, Clone)]
+pub(crate) struct Committer {
+    queue: mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("reference", &self.reference)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Committer {
+    /// Spawns the committers on the current tokio runtime.
+    pub(crate) fn spawn(store: Arc<dyn PaymentStore>, clock: Arc<dyn Clock>) -> Self {
+        let (queue, rx) = mpsc::channel(QUEUE);
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..store.concurrent_writers().max(1) {
+            tokio::spawn(run(store.clone(), clock.clone(), rx.clone()));
+        }
+        Self { queue }
+    }
+
+    /// Applies one event with the next group commit; returns once it is committed.
+    pub(crate) async fn apply(
+        &self,
+        reference: PaymentReference,
+        input: EventInput,
+    ) -> Result<Applied, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            reference,
+            input,
+            reply,
+        };
+        if self.queue.send(job).await.is_err() {
+            return Err(stopped());
+        }
+        answer.await.unwrap_or_else(|_| Err(stopped()))
+    }
+}
+
+/// The committers are gone (runtime shutting down): nothing was written, the bank retries.
+fn stopped() -> StoreError {
+    StoreError::Unavailable {
+        op: "group commit",
+        source: "the committer stopped".into(),
+    }
+}
+
+async fn run(
+    store: Arc<dyn PaymentStore>,
+    clock: Arc<dyn Clock>,
+    rx: Arc<Mutex<mpsc::Receiver<Job>>>,
+) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    loop {
+        {
+            // One committer takes the queue's head and everything behind it, then lets the
+            // next committer wait while it writes.
+            let mut rx = rx.lock().await;
+            if rx.recv_many(&mut jobs, MAX_BATCH).await == 0 {
+                return; // the engine is gone
+            }
+        }
+        let (batch, replies): (Vec<_>, Vec<_>) = jobs
+            .drain(..)
+            .map(|j| ((j.reference, j.input), j.reply))
+            .unzip();
+        let results = store.apply_events(batch, clock.now()).await;
+        for (reply, result) in replies.into_iter().zip(results) {
+            // The request may have timed out meanwhile: its answer is simply dropped (the
+            // event is committed; the bank's retry will be a duplicate).
+            let _ = reply.send(result);
+        }
+    }
+}
