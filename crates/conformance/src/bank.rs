@@ -10,7 +10,9 @@ use std::fmt;
 use std::ops::RangeInclusive;
 
 use bytes::Bytes;
-use tpe_core::{Currency, HttpMethod, NotificationTooLarge, OutcomeKind, RawNotification, Redirect};
+use tpe_core::{
+    Currency, HttpMethod, NotificationTooLarge, OutcomeKind, RawNotification, Redirect,
+};
 use url::Url;
 
 /// The bank side of one protocol.

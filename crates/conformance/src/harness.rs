@@ -9,8 +9,7 @@ use crate::bank::BankSide;
 
 /// Builds the provider under test configured for another currency (banks whose contract
 /// has one currency, like Paybox); `None` when the provider cannot take that currency.
-pub type ProviderFactory =
-    Arc<dyn Fn(Currency) -> Option<Arc<dyn PaymentProvider>> + Send + Sync>;
+pub type ProviderFactory = Arc<dyn Fn(Currency) -> Option<Arc<dyn PaymentProvider>> + Send + Sync>;
 
 /// The provider under test and everything the checks need around it.
 ///

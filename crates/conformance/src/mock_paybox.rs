@@ -28,9 +28,7 @@ pub const HMAC_KEY: &str = PAYBOX_TEST_HMAC_KEY;
 /// `PBX_TOTAL` has at most 10 digits.
 pub const MAX_TOTAL: u64 = 9_999_999_999;
 /// ISO 4217 numeric codes the mock's page accepts.
-const CURRENCIES: [u16; 12] = [
-    978, 840, 826, 756, 124, 36, 392, 752, 208, 578, 985, 203,
-];
+const CURRENCIES: [u16; 12] = [978, 840, 826, 756, 124, 36, 392, 752, 208, 578, 985, 203];
 /// An expiry far in the future for the test cards.
 const EXPIRY: &str = "12/99";
 
@@ -49,9 +47,7 @@ impl MockPaybox {
         let mut config = MockBankConfig::for_tests();
         config.clock = Clock::fixed(now);
         #[allow(clippy::expect_used)] // a test fixture: no mock bank means no test
-        let bank = MockBank::spawn(config)
-            .await
-            .expect("start the mock bank");
+        let bank = MockBank::spawn(config).await.expect("start the mock bank");
         Self {
             bank,
             http: crate::browser(),

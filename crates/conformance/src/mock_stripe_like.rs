@@ -45,9 +45,7 @@ impl MockStripeLike {
         let mut config = MockBankConfig::for_tests();
         config.clock = Clock::fixed(now);
         #[allow(clippy::expect_used)] // a test fixture: no mock bank means no test
-        let bank = MockBank::spawn(config)
-            .await
-            .expect("start the mock bank");
+        let bank = MockBank::spawn(config).await.expect("start the mock bank");
         Self {
             bank,
             http: crate::browser(),
@@ -101,7 +99,9 @@ impl BankSide for MockStripeLike {
         {
             Ok(())
         } else {
-            Err(format!("the bank refused the webhook endpoint {notify_url}"))
+            Err(format!(
+                "the bank refused the webhook endpoint {notify_url}"
+            ))
         }
     }
 

@@ -38,7 +38,10 @@ mod tests {
     #[test]
     fn between_finds_the_first_value() {
         let html = r#"<a id="x">one</a><a id="x">two</a>"#;
-        assert_eq!(super::between(html, "<a id=\"x\">", "<").as_deref(), Some("one"));
+        assert_eq!(
+            super::between(html, "<a id=\"x\">", "<").as_deref(),
+            Some("one")
+        );
         assert_eq!(super::between(html, "<b>", "<"), None);
     }
 }

@@ -123,7 +123,11 @@ impl PaymentProvider for Broken {
         self.inner.query_status(q, now).await
     }
 
-    async fn refund(&self, r: &RefundRequest, now: Timestamp) -> Result<RefundReceipt, ProviderError> {
+    async fn refund(
+        &self,
+        r: &RefundRequest,
+        now: Timestamp,
+    ) -> Result<RefundReceipt, ProviderError> {
         self.inner.refund(r, now).await
     }
 }
@@ -168,16 +172,52 @@ macro_rules! must_fail {
     };
 }
 
-must_fail!(skips_signature_flipped_byte, Fault::SkipsSignature, flipped_byte_refused);
-must_fail!(skips_signature_missing, Fault::SkipsSignature, signature_missing_refused);
-must_fail!(skips_signature_empty, Fault::SkipsSignature, signature_empty_refused);
-must_fail!(skips_signature_duplicated, Fault::SkipsSignature, signature_duplicated_refused);
-must_fail!(skips_signature_badly_encoded, Fault::SkipsSignature, signature_badly_encoded_refused);
-must_fail!(skips_signature_wrong_key, Fault::SkipsSignature, wrongly_signed_notification_refused);
-must_fail!(skips_signature_stale, Fault::SkipsSignature, stale_notification_refused);
+must_fail!(
+    skips_signature_flipped_byte,
+    Fault::SkipsSignature,
+    flipped_byte_refused
+);
+must_fail!(
+    skips_signature_missing,
+    Fault::SkipsSignature,
+    signature_missing_refused
+);
+must_fail!(
+    skips_signature_empty,
+    Fault::SkipsSignature,
+    signature_empty_refused
+);
+must_fail!(
+    skips_signature_duplicated,
+    Fault::SkipsSignature,
+    signature_duplicated_refused
+);
+must_fail!(
+    skips_signature_badly_encoded,
+    Fault::SkipsSignature,
+    signature_badly_encoded_refused
+);
+must_fail!(
+    skips_signature_wrong_key,
+    Fault::SkipsSignature,
+    wrongly_signed_notification_refused
+);
+must_fail!(
+    skips_signature_stale,
+    Fault::SkipsSignature,
+    stale_notification_refused
+);
 must_fail!(leaks_key_in_debug, Fault::LeaksKey, no_secret_in_output);
-must_fail!(changes_amount_accepted, Fault::ChangesAmount, round_trip_accepted);
-must_fail!(changes_amount_refused, Fault::ChangesAmount, round_trip_refused);
+must_fail!(
+    changes_amount_accepted,
+    Fault::ChangesAmount,
+    round_trip_accepted
+);
+must_fail!(
+    changes_amount_refused,
+    Fault::ChangesAmount,
+    round_trip_refused
+);
 must_fail!(wrong_ack, Fault::WrongAck, acknowledgement_exact);
 
 #[test]

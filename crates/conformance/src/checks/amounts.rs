@@ -12,7 +12,13 @@ use crate::receiver::Receiver;
 
 /// Exact amounts in a currency without decimals (JPY).
 pub async fn amount_zero_decimals_exact(h: &Harness) -> CheckResult {
-    exact(h, "amount_zero_decimals_exact", &[Currency::JPY], &[1, 1234, 987_654]).await
+    exact(
+        h,
+        "amount_zero_decimals_exact",
+        &[Currency::JPY],
+        &[1, 1234, 987_654],
+    )
+    .await
 }
 
 /// Exact amounts in a currency with two decimals (EUR, USD).
@@ -78,7 +84,9 @@ async fn refused_before_redirect(
         )),
         Err(e) => Err(CheckFailure::new(
             check,
-            format!("a request in {currency}, which the provider does not take, gave {e}, not InvalidRequest"),
+            format!(
+                "a request in {currency}, which the provider does not take, gave {e}, not InvalidRequest"
+            ),
         )),
     }
 }
@@ -95,7 +103,11 @@ async fn exact_at_bank(
     let redirect = provider.prepare(&request, h.now).await.map_err(|e| {
         CheckFailure::new(
             check,
-            format!("prepare of {} {} failed: {e}", amount.minor(), amount.currency()),
+            format!(
+                "prepare of {} {} failed: {e}",
+                amount.minor(),
+                amount.currency()
+            ),
         )
     })?;
     let page = h.bank.open(&redirect).await.map_err(|r| {
@@ -147,9 +159,14 @@ pub async fn amount_largest_exact(h: &Harness) -> CheckResult {
     if max == Amount::MAX_MINOR {
         return Ok(Verdict::Passed);
     }
-    let over = Amount::new(max + 1, currency).map_err(|e| CheckFailure::new(CHECK, e.to_string()))?;
+    let over =
+        Amount::new(max + 1, currency).map_err(|e| CheckFailure::new(CHECK, e.to_string()))?;
     let receiver = Receiver::start().await;
-    match h.provider.prepare(&fixtures::request(over, receiver.urls()), h.now).await {
+    match h
+        .provider
+        .prepare(&fixtures::request(over, receiver.urls()), h.now)
+        .await
+    {
         Err(e) if invalid_request(&e) => Ok(Verdict::Passed),
         Err(e) => Err(CheckFailure::new(
             CHECK,
@@ -170,7 +187,11 @@ pub async fn amount_zero_handled(h: &Harness) -> CheckResult {
     const CHECK: &str = "amount_zero_handled";
     let zero = Amount::zero(standard_amount(h).currency());
     let receiver = Receiver::start().await;
-    match h.provider.prepare(&fixtures::request(zero, receiver.urls()), h.now).await {
+    match h
+        .provider
+        .prepare(&fixtures::request(zero, receiver.urls()), h.now)
+        .await
+    {
         Err(e) if invalid_request(&e) => Ok(Verdict::Passed),
         Err(e) => Err(CheckFailure::new(
             CHECK,

@@ -73,7 +73,10 @@ pub async fn acknowledgement_exact(h: &Harness) -> CheckResult {
         ));
     }
     if ack.body.len() > 1024 {
-        return Err(CheckFailure::new(CHECK, "the acknowledgement body exceeds 1 KiB"));
+        return Err(CheckFailure::new(
+            CHECK,
+            "the acknowledgement body exceeds 1 KiB",
+        ));
     }
     if let Ok(refused) = pay(h, CHECK, OutcomeKind::Refused).await? {
         let other = h
@@ -82,7 +85,9 @@ pub async fn acknowledgement_exact(h: &Harness) -> CheckResult {
         if other != ack {
             return Err(CheckFailure::new(
                 CHECK,
-                format!("a refused payment is acknowledged as {other:?}, an accepted one as {ack:?}"),
+                format!(
+                    "a refused payment is acknowledged as {other:?}, an accepted one as {ack:?}"
+                ),
             ));
         }
     }
@@ -131,11 +136,10 @@ pub async fn query_status_agrees(h: &Harness) -> CheckResult {
     let n = &paid.verified;
     let query = StatusQuery::new(n.reference.clone(), paid.opened.request.amount, h.now)
         .with_transactions(vec![n.bank_transaction_id.clone()]);
-    let report = h
-        .provider
-        .query_status(&query, h.now)
-        .await
-        .map_err(|e| CheckFailure::new(CHECK, format!("query_status of a paid checkout: {e}")))?;
+    let report =
+        h.provider.query_status(&query, h.now).await.map_err(|e| {
+            CheckFailure::new(CHECK, format!("query_status of a paid checkout: {e}"))
+        })?;
     if report.reference != n.reference {
         return Err(CheckFailure::new(
             CHECK,
@@ -144,8 +148,8 @@ pub async fn query_status_agrees(h: &Harness) -> CheckResult {
     }
     let bank_amount = (paid.opened.page.amount_minor, paid.opened.page.currency);
     match &report.status {
-        RemoteStatus::Paid { amount, .. }
-            if (amount.minor(), amount.currency()) == bank_amount => {}
+        RemoteStatus::Paid { amount, .. } if (amount.minor(), amount.currency()) == bank_amount => {
+        }
         other => {
             return Err(CheckFailure::new(
                 CHECK,
@@ -161,10 +165,18 @@ pub async fn query_status_agrees(h: &Harness) -> CheckResult {
         let query = StatusQuery::new(n.reference.clone(), refused.opened.request.amount, h.now)
             .with_transactions(vec![n.bank_transaction_id.clone()]);
         match h.provider.query_status(&query, h.now).await {
-            Ok(r) if matches!(r.status, RemoteStatus::Paid { .. } | RemoteStatus::Refunded { .. }) => {
+            Ok(r)
+                if matches!(
+                    r.status,
+                    RemoteStatus::Paid { .. } | RemoteStatus::Refunded { .. }
+                ) =>
+            {
                 return Err(CheckFailure::new(
                     CHECK,
-                    format!("the bank refused the payment, query_status says {:?}", r.status),
+                    format!(
+                        "the bank refused the payment, query_status says {:?}",
+                        r.status
+                    ),
                 ));
             }
             Ok(_) => {}
@@ -194,7 +206,8 @@ pub async fn refund_agrees(h: &Harness) -> CheckResult {
     let n = &paid.verified;
     let total = paid.opened.request.amount;
     let currency = total.currency();
-    let amount = |m: u64| Amount::new(m, currency).map_err(|e| CheckFailure::new(CHECK, e.to_string()));
+    let amount =
+        |m: u64| Amount::new(m, currency).map_err(|e| CheckFailure::new(CHECK, e.to_string()));
     let steps: Vec<u64> = if caps.partial_refund && total.minor() > 1000 {
         vec![1000, total.minor() - 1000]
     } else {
@@ -245,7 +258,10 @@ pub async fn dyn_provider_works(h: &Harness) -> CheckResult {
     shareable(&p);
     let id = p.id();
     if ProviderId::parse(id.as_str()).is_err() {
-        return Err(CheckFailure::new(CHECK, format!("the id {id} does not parse back")));
+        return Err(CheckFailure::new(
+            CHECK,
+            format!("the id {id} does not parse back"),
+        ));
     }
     let mut registry = Registry::new();
     registry
@@ -269,8 +285,9 @@ pub async fn dyn_provider_works(h: &Harness) -> CheckResult {
         .await
         .map_err(|e| CheckFailure::new(CHECK, format!("the prepare task failed: {e}")))?
         .map_err(|e| CheckFailure::new(CHECK, format!("prepare through dyn: {e}")))?;
-    h.bank.open(&redirect).await.map_err(|r| {
-        CheckFailure::new(CHECK, format!("the bank refused the redirect ({r})"))
-    })?;
+    h.bank
+        .open(&redirect)
+        .await
+        .map_err(|r| CheckFailure::new(CHECK, format!("the bank refused the redirect ({r})")))?;
     Ok(Verdict::Passed)
 }

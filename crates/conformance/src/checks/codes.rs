@@ -54,19 +54,22 @@ pub async fn random_codes_never_panic(h: &Harness) -> CheckResult {
                 .map_err(|e| CheckFailure::new(CHECK, format!("generator: {e}")))?;
             let s = tree.current();
             let Some(r) = classify(h, &s) else {
-                return Err(CheckFailure::new(CHECK, format!("classify({s:?}) panicked")));
+                return Err(CheckFailure::new(
+                    CHECK,
+                    format!("classify({s:?}) panicked"),
+                ));
             };
             if r.code().chars().count() > Reason::MAX_CODE_LEN {
                 return Err(CheckFailure::new(
                     CHECK,
-                    format!("classify({s:?}) kept a code longer than {}", Reason::MAX_CODE_LEN),
+                    format!(
+                        "classify({s:?}) kept a code longer than {}",
+                        Reason::MAX_CODE_LEN
+                    ),
                 ));
             }
             let plain = s.len() <= Reason::MAX_CODE_LEN && !s.chars().any(char::is_control);
-            if plain
-                && r.kind() == ReasonKind::UnknownCode
-                && r.code() != s
-                && r.code() != s.trim()
+            if plain && r.kind() == ReasonKind::UnknownCode && r.code() != s && r.code() != s.trim()
             {
                 return Err(CheckFailure::new(
                     CHECK,

@@ -114,7 +114,11 @@ impl CheckFailure {
 
 impl fmt::Display for CheckFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "conformance check {} failed: {}", self.check, self.message)
+        write!(
+            f,
+            "conformance check {} failed: {}",
+            self.check, self.message
+        )
     }
 }
 
@@ -209,8 +213,10 @@ pub(crate) async fn pay_with(
         }
         Err(e) => return Err(CheckFailure::new(check, e.to_string())),
     };
-    let (captured, verified) =
-        wait_for(h, check, &opened, &completion, outcome, |raw| verify(h, raw, h.now)).await?;
+    let (captured, verified) = wait_for(h, check, &opened, &completion, outcome, |raw| {
+        verify(h, raw, h.now)
+    })
+    .await?;
     Ok(Ok(Paid {
         opened,
         completion,
@@ -282,11 +288,7 @@ pub(crate) fn standard_amount(h: &Harness) -> Amount {
 
 /// Verifies a captured request, turning a panic into a `Malformed` error so that a check can
 /// report it by name.
-pub(crate) fn verify(
-    h: &Harness,
-    c: &Captured,
-    now: Timestamp,
-) -> Result<Verified, ProviderError> {
+pub(crate) fn verify(h: &Harness, c: &Captured, now: Timestamp) -> Result<Verified, ProviderError> {
     let raw = c.to_raw().map_err(|e| ProviderError::Malformed {
         provider: h.provider.id(),
         what: e.to_string().into(),

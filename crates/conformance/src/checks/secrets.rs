@@ -30,7 +30,10 @@ pub async fn no_secret_in_output(h: &Harness) -> CheckResult {
     }
     let mut outputs: Vec<(String, String)> = vec![
         ("provider Debug".into(), format!("{:?}", h.provider)),
-        ("provider Debug (alternate)".into(), format!("{:#?}", h.provider)),
+        (
+            "provider Debug (alternate)".into(),
+            format!("{:#?}", h.provider),
+        ),
     ];
     let mut errors: Vec<(String, ProviderError)> = Vec::new();
     let p = &h.provider;
@@ -46,10 +49,16 @@ pub async fn no_secret_in_output(h: &Harness) -> CheckResult {
         errors.push(("verify of an unsigned request".into(), e));
     }
     if let Ok(paid) = pay(h, CHECK, OutcomeKind::Accepted).await? {
-        outputs.push(("redirect Debug".into(), format!("{:?}", paid.opened.redirect)));
+        outputs.push((
+            "redirect Debug".into(),
+            format!("{:?}", paid.opened.redirect),
+        ));
         let verified = Verified::Payment(paid.verified.clone());
         outputs.push(("verified Debug".into(), format!("{verified:?}")));
-        outputs.push(("ack Debug".into(), format!("{:?}", p.acknowledge(&verified))));
+        outputs.push((
+            "ack Debug".into(),
+            format!("{:?}", p.acknowledge(&verified)),
+        ));
         for forgery in Forgery::ALL {
             for c in h.bank.forge(&paid.captured, forgery) {
                 if let Err(e) = verify(h, &c, h.now) {
@@ -74,13 +83,17 @@ pub async fn no_secret_in_output(h: &Harness) -> CheckResult {
         .find(|c| !h.currencies.contains(c));
     if let Some(c) = other
         && let Ok(amount) = Amount::new(100, c)
-        && let Err(e) = p.prepare(&fixtures::request(amount, receiver.urls()), h.now).await
+        && let Err(e) = p
+            .prepare(&fixtures::request(amount, receiver.urls()), h.now)
+            .await
     {
         errors.push((format!("prepare in {c}"), e));
     }
     let huge = Amount::new(Amount::MAX_MINOR, standard_amount(h).currency());
     if let Ok(huge) = huge
-        && let Err(e) = p.prepare(&fixtures::request(huge, receiver.urls()), h.now).await
+        && let Err(e) = p
+            .prepare(&fixtures::request(huge, receiver.urls()), h.now)
+            .await
     {
         errors.push(("prepare of the largest amount".into(), e));
     }

@@ -3,7 +3,10 @@
 use http::HeaderValue;
 use tpe_core::{OutcomeKind, ProviderError, Timestamp, Verified};
 
-use super::{CheckFailure, CheckResult, Paid, Verdict, describe, is_panic, open, pay, standard_amount, verify};
+use super::{
+    CheckFailure, CheckResult, Paid, Verdict, describe, is_panic, open, pay, standard_amount,
+    verify,
+};
 use crate::bank::{Captured, Channel, Forgery};
 use crate::harness::Harness;
 use crate::receiver::NOTIFY_PATH;
@@ -54,7 +57,10 @@ pub async fn flipped_byte_refused(h: &Harness) -> CheckResult {
     }
     for name in h.bank.signature_headers() {
         let Some(value) = g.headers.get(*name) else {
-            try_one(format!("the genuine notification without its {name} header"), g);
+            try_one(
+                format!("the genuine notification without its {name} header"),
+                g,
+            );
             continue;
         };
         for i in 0..value.len() {
@@ -86,7 +92,9 @@ async fn forged(h: &Harness, check: &'static str, forgery: Forgery) -> CheckResu
     };
     let variants = h.bank.forge(&paid.captured, forgery);
     if variants.is_empty() {
-        return Ok(Verdict::bank_lacks(format!("a {forgery:?} signature variant")));
+        return Ok(Verdict::bank_lacks(format!(
+            "a {forgery:?} signature variant"
+        )));
     }
     let mut failures = Vec::new();
     for (i, c) in variants.iter().enumerate() {
@@ -145,7 +153,10 @@ pub async fn wrongly_signed_notification_refused(h: &Harness) -> CheckResult {
         .await
         .map_err(|e| CheckFailure::new(CHECK, e.to_string()))?;
     if completion.channel != Channel::ServerToServer {
-        return Err(CheckFailure::new(CHECK, "an accepted payment sent no notification"));
+        return Err(CheckFailure::new(
+            CHECK,
+            "an accepted payment sent no notification",
+        ));
     }
     let captured = opened
         .receiver
