@@ -1,0 +1,52 @@
+//! `tpe demo`: the arguments and the entry point the `tpe` binary calls.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::demo::{Demo, DemoOptions};
+use crate::error::DemoError;
+
+/// `tpe demo [--listen 127.0.0.1:8080] [--data DIR] [--tour]`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Where the shop listens; the mock bank takes a free port on the same address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Folder of the SQLite database and of the e-mails (`.eml`), created if absent.
+    #[arg(long, default_value = "./tpe-demo-data")]
+    pub data: PathBuf,
+    /// Play every story of the payment lifecycle on both providers, print the table and exit
+    /// (non-zero if a row differs from what is expected).
+    #[arg(long)]
+    pub tour: bool,
+}
+
+/// Runs `tpe demo`: the tour, or the shop until Ctrl-C.
+///
+/// # Errors
+/// [`DemoError`] when the demo cannot start.
+pub async fn run(args: DemoArgs) -> Result<ExitCode, DemoError> {
+    if args.tour {
+        let report = crate::tour::run_tour(&args.data.join("tour")).await?;
+        print!("{}", report.table());
+        return Ok(if report.all_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    let demo = Demo::start(DemoOptions::interactive(args.listen, &args.data)).await?;
+    println!("tpe demo — {}", crate::demo::SHOP_NAME);
+    println!("  boutique : {}", demo.shop_url());
+    println!("  gestion  : {}", demo.manager_url());
+    println!("  banque   : {} (mock bank)", demo.bank().base_url());
+    println!("  données  : {} (SQLite, e-mails in mails/)", demo.data_dir().display());
+    println!("Cartes de test : Paybox 1111222233334444 (acceptée), 1111222233330151 (refusée) ;");
+    println!("                 Stripe-like 4242424242424242 (acceptée), 4000000000009995 (refusée).");
+    println!("Ctrl-C pour arrêter.");
+    let _ = tokio::signal::ctrl_c().await;
+    println!("arrêt…");
+    demo.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

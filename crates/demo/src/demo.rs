@@ -1,0 +1,319 @@
+//! The running demo: the mock bank, the engine over SQLite, the farm shop and the manager pages,
+//! all in one process.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use tpe_core::{Clock, ProviderId, Registry};
+use tpe_engine::{Background, Engine, FileMailer, ShopSettings, Timings};
+use tpe_mock_bank::{
+    DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, MockBank, MockBankConfig,
+    PAYBOX_TEST_HMAC_KEY, RunningBank,
+};
+use tpe_paybox::config::{IpnMethod, Platform, PublicKeySource};
+use tpe_paybox::{Paybox, PayboxConfig};
+use tpe_store::{SqliteOptions, SqliteStore};
+use tpe_stripe_like::{Mode, StripeLike, StripeLikeConfig};
+use url::Url;
+
+use crate::engine_setup::build_engine;
+use crate::error::DemoError;
+use crate::web;
+
+/// The Paybox test merchant of the mock bank: site.
+pub const PAYBOX_SITE: &str = "1999888";
+/// The Paybox test merchant of the mock bank: rang.
+pub const PAYBOX_RANG: &str = "32";
+/// The Paybox test merchant of the mock bank: identifiant.
+pub const PAYBOX_IDENTIFIANT: &str = "107904482";
+/// The shop's name.
+pub const SHOP_NAME: &str = "Ferme des Lilas";
+/// The manager's e-mail ("adresse mail de gestion").
+pub const MANAGER_EMAIL: &str = "gestion@ferme-des-lilas.example";
+/// The sender of every e-mail.
+pub const SENDER_EMAIL: &str = "boutique@ferme-des-lilas.example";
+
+/// The two providers of the demo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DemoProvider {
+    /// Paybox / Up2Pay e-Transactions.
+    Paybox,
+    /// The Stripe-like PSP.
+    StripeLike,
+}
+
+impl DemoProvider {
+    /// Both, in display order.
+    pub const ALL: [Self; 2] = [Self::Paybox, Self::StripeLike];
+
+    /// The provider id registered in the engine.
+    pub fn id(self) -> ProviderId {
+        match self {
+            Self::Paybox => Paybox::ID,
+            Self::StripeLike => StripeLike::ID,
+        }
+    }
+
+    /// The label shown to people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Paybox => "Paybox",
+            Self::StripeLike => "Stripe-like",
+        }
+    }
+
+    /// Parses [`DemoProvider::id`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.id().as_str() == s)
+    }
+}
+
+/// How to start a demo.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Where the shop listens (`127.0.0.1:0` for a free port).
+    pub listen: SocketAddr,
+    /// Where the SQLite file and the `.eml` e-mails go (created if absent).
+    pub data_dir: PathBuf,
+    /// The clock of the engine and of the mock bank (default: the system clock).
+    pub clock: Arc<dyn Clock>,
+    /// The mock bank's configuration (its clock is replaced by [`DemoOptions::clock`]).
+    pub bank: MockBankConfig,
+    /// Run the relay and the jobs in the background (the interactive demo does; the tour
+    /// drives them by hand).
+    pub background: bool,
+    /// The engine's delays.
+    pub timings: Timings,
+}
+
+impl DemoOptions {
+    /// Options for the interactive demo: system clock, the mock bank with a short pending delay
+    /// and quick notification retries, background relay every second.
+    pub fn interactive(listen: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
+        let mut bank = MockBankConfig::default();
+        bank.pending_delay = Duration::from_secs(5);
+        bank.retry = MockBankConfig::for_tests().retry;
+        Self {
+            listen,
+            data_dir: data_dir.into(),
+            clock: Arc::new(tpe_core::clock::SystemClock),
+            bank,
+            background: true,
+            timings: Timings::default(),
+        }
+    }
+}
+
+/// A running demo. [`Demo::shutdown`] stops it cleanly.
+pub struct Demo {
+    engine: Engine,
+    bank: RunningBank,
+    shop_url: Url,
+    data_dir: PathBuf,
+    mailer: Arc<FileMailer>,
+    store: Arc<SqliteStore>,
+    background: Option<Background>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Demo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Demo")
+            .field("shop_url", &self.shop_url.as_str())
+            .field("bank_url", &self.bank.base_url())
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The Paybox provider aimed at the mock bank, verifying with the mock's public key.
+pub(crate) fn paybox(bank: &RunningBank) -> Result<Paybox, DemoError> {
+    let base = base_url(bank.base_url())?;
+    let platform = Platform::at_base_url(&base)
+        .map_err(|e| DemoError::Tour(format!("mock bank URL {base}: {e}")))?;
+    let cfg = PayboxConfig::new(
+        PAYBOX_SITE,
+        PAYBOX_RANG,
+        PAYBOX_IDENTIFIANT,
+        SecretString::from(PAYBOX_TEST_HMAC_KEY),
+    )
+    .with_platform(platform)
+    .with_public_keys(vec![PublicKeySource::Pem(
+        bank.paybox_public_key_pem().to_owned(),
+    )])
+    .with_ipn_method(IpnMethod::Post);
+    Ok(Paybox::new(cfg)?)
+}
+
+/// The Stripe-like provider aimed at the mock bank with its test account.
+pub(crate) fn stripe_like(bank: &RunningBank) -> Result<StripeLike, DemoError> {
+    let cfg = StripeLikeConfig::new(
+        Mode::Test,
+        DEFAULT_STRIPE_SECRET_KEY,
+        [DEFAULT_STRIPE_WEBHOOK_SECRET],
+    )
+    .with_api_base(base_url(bank.base_url())?);
+    Ok(StripeLike::new(cfg)?)
+}
+
+pub(crate) fn base_url(base: &str) -> Result<Url, DemoError> {
+    let with_slash = if base.ends_with('/') {
+        base.to_owned()
+    } else {
+        format!("{base}/")
+    };
+    Url::parse(&with_slash).map_err(|e| DemoError::Tour(format!("URL {base}: {e}")))
+}
+
+/// The folder of the `.eml` files under a data directory.
+pub fn mail_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("mails")
+}
+
+impl Demo {
+    /// Starts the mock bank (on a free port of the same host), opens SQLite in the data
+    /// directory, builds the engine with both providers and serves the shop.
+    ///
+    /// # Errors
+    /// [`DemoError`] naming what could not start.
+    pub async fn start(options: DemoOptions) -> Result<Self, DemoError> {
+        let DemoOptions {
+            listen,
+            data_dir,
+            clock,
+            mut bank,
+            background,
+            timings,
+        } = options;
+        std::fs::create_dir_all(&data_dir).map_err(DemoError::io(&data_dir))?;
+        let bank_clock = clock.clone();
+        bank.clock = tpe_mock_bank::Clock::from_fn(move || bank_clock.now());
+        let bank = MockBank::spawn_on(SocketAddr::new(listen.ip(), 0), bank).await?;
+
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|source| DemoError::Listen {
+                addr: listen.to_string(),
+                source,
+            })?;
+        let local = listener.local_addr().map_err(|source| DemoError::Listen {
+            addr: listen.to_string(),
+            source,
+        })?;
+        let shop_url = base_url(&format!("http://{local}"))?;
+
+        let mut registry = Registry::new();
+        registry.register(Arc::new(paybox(&bank)?))?;
+        registry.register(Arc::new(stripe_like(&bank)?))?;
+
+        let settings = ShopSettings::new(SHOP_NAME, shop_url.clone(), MANAGER_EMAIL, SENDER_EMAIL)?
+            .with_order_summary_url(
+                shop_url
+                    .join("commande")
+                    .map_err(|e| DemoError::Tour(e.to_string()))?,
+            );
+        let notify = settings.notify_url(&StripeLike::ID)?;
+        if !bank.set_stripe_webhook_url(DEFAULT_STRIPE_SECRET_KEY, notify.as_str()) {
+            return Err(DemoError::Tour(format!(
+                "the mock bank refused the webhook endpoint {notify}"
+            )));
+        }
+        let db = data_dir.join("tpe-demo.sqlite");
+        let store = Arc::new(SqliteStore::open(&db, SqliteOptions::default()).await?);
+        let mail_dir = mail_dir(&data_dir);
+        let mailer = Arc::new(
+            FileMailer::new(&mail_dir).map_err(|e| DemoError::Tour(e.to_string()))?,
+        );
+        let engine = build_engine(
+            registry,
+            store.clone(),
+            mailer.clone(),
+            settings,
+            clock.clone(),
+            timings,
+        )?;
+        let background = background
+            .then(|| engine.spawn_background(Duration::from_secs(1), Duration::from_secs(60)));
+        let shop = web::Shop::new(engine.clone(), mail_dir, bank.base_url().to_owned())
+            .map_err(|e| DemoError::Tour(format!("shop templates: {e}")))?;
+        let app = web::router(shop)
+        .merge(engine.router())
+        .into_make_service_with_connect_info::<SocketAddr>();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(Self {
+            engine,
+            bank,
+            shop_url,
+            data_dir,
+            mailer,
+            store,
+            background,
+            stop: Some(stop),
+            server,
+        })
+    }
+
+    /// The shop's home page, `http://HOST:PORT/`.
+    pub fn shop_url(&self) -> &Url {
+        &self.shop_url
+    }
+
+    /// The manager's page.
+    pub fn manager_url(&self) -> Url {
+        let mut u = self.shop_url.clone();
+        u.set_path("/gestion");
+        u
+    }
+
+    /// The mock bank (scripts, journal).
+    pub fn bank(&self) -> &RunningBank {
+        &self.bank
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The e-mail outbox.
+    pub fn mailer(&self) -> &FileMailer {
+        &self.mailer
+    }
+
+    /// Stops the shop, the background work, the mock bank and closes the store.
+    pub async fn shutdown(self) {
+        let Self {
+            bank,
+            store,
+            background,
+            stop,
+            server,
+            ..
+        } = self;
+        if let Some(stop) = stop {
+            let _ = stop.send(());
+        }
+        if let Some(b) = background {
+            b.shutdown().await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+        bank.shutdown().await;
+        store.close().await;
+    }
+}

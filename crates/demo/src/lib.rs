@@ -1,0 +1,27 @@
+//! `tpe-demo`: the farm shop of `tpe demo` on the mock bank, and `tpe demo --tour`, which plays
+//! every story of the payment lifecycle on both providers and checks each against what the
+//! lifecycle says.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), tpe_demo::DemoError> {
+//! use tpe_demo::{Demo, DemoOptions};
+//! let demo = Demo::start(DemoOptions::interactive("127.0.0.1:0".parse().unwrap(), "demo-data")).await?;
+//! println!("shop: {}  manager: {}", demo.shop_url(), demo.manager_url());
+//! demo.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod cli;
+mod demo;
+mod engine_setup;
+pub mod eml;
+mod error;
+pub mod tour;
+mod web;
+
+pub use demo::{
+    Demo, DemoOptions, DemoProvider, MANAGER_EMAIL, PAYBOX_IDENTIFIANT, PAYBOX_RANG, PAYBOX_SITE,
+    SENDER_EMAIL, SHOP_NAME, mail_dir,
+};
+pub use error::DemoError;
+pub use web::{PRODUCTS, Product};

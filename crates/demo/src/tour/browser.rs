@@ -1,0 +1,140 @@
+//! A customer without a browser: submits the shop's redirect to the mock bank, types a test
+//! card on the bank's page and follows the redirects back to the shop, over real HTTP.
+
+use tpe_core::{HttpMethod, Redirect};
+use tpe_mock_bank::{paybox, stripe_like};
+use url::Url;
+
+use crate::demo::DemoProvider;
+use crate::error::DemoError;
+
+/// Which test card to type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Card {
+    Accepted,
+    Refused,
+    PendingThenAccepted,
+    PendingThenRefused,
+    /// A mistyped number: the page is shown again.
+    Mistyped,
+}
+
+/// The mock bank's test card for `card` on `provider`'s page (see the mock bank's README).
+pub(crate) fn card_number(provider: DemoProvider, card: Card) -> &'static str {
+    match (provider, card) {
+        (DemoProvider::Paybox, Card::Accepted) => paybox::cards::ACCEPTED,
+        (DemoProvider::Paybox, Card::Refused) => paybox::cards::INSUFFICIENT_FUNDS,
+        (DemoProvider::Paybox, Card::PendingThenAccepted) => paybox::cards::PENDING_THEN_ACCEPTED,
+        (DemoProvider::Paybox, Card::PendingThenRefused) => paybox::cards::PENDING_THEN_REFUSED,
+        (DemoProvider::Paybox, Card::Mistyped) => paybox::cards::INVALID_NUMBER,
+        (DemoProvider::StripeLike, Card::Accepted) => stripe_like::cards::ACCEPTED,
+        (DemoProvider::StripeLike, Card::Refused) => stripe_like::cards::INSUFFICIENT_FUNDS,
+        (DemoProvider::StripeLike, Card::PendingThenAccepted) => stripe_like::cards::DELAYED_SUCCEEDS,
+        (DemoProvider::StripeLike, Card::PendingThenRefused) => stripe_like::cards::DELAYED_FAILS,
+        (DemoProvider::StripeLike, Card::Mistyped) => stripe_like::cards::INCORRECT_NUMBER,
+    }
+}
+
+/// The bank's payment page, as opened by the customer.
+#[derive(Debug, Clone)]
+pub(crate) struct BankPage {
+    /// Where the card form posts.
+    pub(crate) form: Url,
+}
+
+/// What the customer sees after submitting a card.
+#[derive(Debug, Clone)]
+pub(crate) struct Landing {
+    pub(crate) status: u16,
+    pub(crate) html: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Browser {
+    http: reqwest::Client,
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let len = text[from..].find(end)?;
+    Some(&text[from..from + len])
+}
+
+fn failed(what: &str, e: impl std::fmt::Display) -> DemoError {
+    DemoError::Tour(format!("{what}: {e}"))
+}
+
+impl Browser {
+    pub(crate) fn new() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(15))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Submits the shop's redirect like a browser (the auto-submitted form, or the link) and
+    /// finds the card form of the bank's page.
+    pub(crate) async fn open(&self, redirect: &Redirect) -> Result<BankPage, DemoError> {
+        let req = match redirect.method {
+            HttpMethod::Post => self.http.post(redirect.action.clone()).form(&redirect.fields),
+            _ => self.http.get(redirect.location()),
+        };
+        let resp = req.send().await.map_err(|e| failed("open the bank page", e))?;
+        let url = resp.url().clone();
+        let status = resp.status().as_u16();
+        let html = resp.text().await.map_err(|e| failed("read the bank page", e))?;
+        let action = between(&html, "action=\"/paybox/page/", "\"")
+            .map(|id| format!("/paybox/page/{id}"))
+            .or_else(|| between(&html, "action=\"/c/pay/", "\"").map(|id| format!("/c/pay/{id}")))
+            .ok_or_else(|| {
+                DemoError::Tour(format!(
+                    "the bank page (HTTP {status}) has no card form: {}",
+                    html.chars().take(300).collect::<String>()
+                ))
+            })?;
+        let form = url.join(&action).map_err(|e| failed("bank page URL", e))?;
+        Ok(BankPage { form })
+    }
+
+    /// Types `card` on the page and follows the redirects (back to the shop's return page when
+    /// the bank sends the customer there).
+    pub(crate) async fn pay(
+        &self,
+        page: &BankPage,
+        provider: DemoProvider,
+        card: Card,
+    ) -> Result<Landing, DemoError> {
+        let number = card_number(provider, card);
+        let form: Vec<(&str, &str)> = match provider {
+            DemoProvider::Paybox => vec![
+                ("numero", number),
+                ("expiry", "12/99"),
+                ("cvv", "123"),
+                ("action", "pay"),
+            ],
+            DemoProvider::StripeLike => vec![
+                ("email", "jeanne.martin@example.fr"),
+                ("card", number),
+                ("exp", "12/99"),
+                ("cvc", "123"),
+                ("action", "pay"),
+            ],
+        };
+        let resp = self
+            .http
+            .post(page.form.clone())
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| failed("submit the card", e))?;
+        let status = resp.status().as_u16();
+        let html = resp.text().await.map_err(|e| failed("read the answer", e))?;
+        Ok(Landing { status, html })
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+}

@@ -1,0 +1,743 @@
+//! `tpe demo --tour`: every story of LIFECYCLE.md played on both providers over real HTTP,
+//! each against a fresh demo (its own SQLite file, mock bank and e-mail folder), each row
+//! checked against what the lifecycle says.
+
+mod browser;
+pub mod model;
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tpe_core::clock::ManualClock;
+use tpe_core::{
+    Amount, CheckoutStatus, Currency, Customer, CustomerField, PaymentProvider, PaymentReference,
+    PaymentRequest, PostalAddress, ReturnUrls, Timestamp,
+};
+use tpe_engine::{CheckoutError, CheckoutRequest, StartedCheckout};
+use tpe_mock_bank::{
+    DEFAULT_STRIPE_SECRET_KEY, EntryKind, MockBankConfig, Scenario,
+};
+
+use self::browser::{Browser, Card};
+use self::model::{Ev, Expected, describe, expect};
+use crate::demo::{Demo, DemoOptions, DemoProvider, MANAGER_EMAIL};
+use crate::error::DemoError;
+
+/// The stories of LIFECYCLE.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Story {
+    /// Accepted at once.
+    Accepted,
+    /// Pending, then accepted.
+    PendingThenAccepted,
+    /// Pending, then refused.
+    PendingThenRefused,
+    /// Refused.
+    Refused,
+    /// The customer leaves the bank page; retracted the day after delivery.
+    AbandonedThenRetracted,
+    /// A mistyped card then a good one on the same bank page.
+    TwoTriesSamePage,
+    /// Left the bank page, came back later: a second checkout paid, the first superseded.
+    LeftAndCameBack,
+    /// Phone and address missing: nothing created, nothing sent.
+    Psd2DataMissing,
+    /// A manager validates by hand.
+    ManualValidation,
+    /// Paid after the retraction.
+    PaidAfterRetraction,
+    /// The bank confirms another amount than the checkout's.
+    TamperedAmount,
+    /// The same notification ten times.
+    SameNotificationTenTimes,
+    /// The notification is lost; reconciliation finds the payment.
+    LostThenReconciled,
+}
+
+impl Story {
+    /// Every story, in the order of the table.
+    pub const ALL: [Self; 13] = [
+        Self::Accepted,
+        Self::PendingThenAccepted,
+        Self::PendingThenRefused,
+        Self::Refused,
+        Self::AbandonedThenRetracted,
+        Self::TwoTriesSamePage,
+        Self::LeftAndCameBack,
+        Self::Psd2DataMissing,
+        Self::ManualValidation,
+        Self::PaidAfterRetraction,
+        Self::TamperedAmount,
+        Self::SameNotificationTenTimes,
+        Self::LostThenReconciled,
+    ];
+
+    /// The row's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::PendingThenAccepted => "pending then accepted",
+            Self::PendingThenRefused => "pending then refused",
+            Self::Refused => "refused",
+            Self::AbandonedThenRetracted => "abandoned, retracted after delivery",
+            Self::TwoTriesSamePage => "two tries on the same bank page",
+            Self::LeftAndCameBack => "left and came back",
+            Self::Psd2DataMissing => "PSD2 data missing",
+            Self::ManualValidation => "manual validation",
+            Self::PaidAfterRetraction => "paid after retraction",
+            Self::TamperedAmount => "tampered amount",
+            Self::SameNotificationTenTimes => "same notification ten times",
+            Self::LostThenReconciled => "lost notification, reconciled",
+        }
+    }
+
+    fn slug(self) -> String {
+        self.label()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect()
+    }
+
+    /// What the bank makes happen to each checkout of the story, per LIFECYCLE.md, and whether
+    /// the checkouts share one shop order. Where a provider's protocol differs, the comment
+    /// says how.
+    fn plan(self, p: DemoProvider) -> (Vec<Vec<Ev>>, bool) {
+        let stripe = p == DemoProvider::StripeLike;
+        match self {
+            Self::Accepted => (vec![vec![Ev::Accepted]], false),
+            Self::PendingThenAccepted => (vec![vec![Ev::Pending, Ev::Accepted]], false),
+            Self::PendingThenRefused => (vec![vec![Ev::Pending, Ev::Refused]], false),
+            // A Stripe-like PSP tells nothing of a card declined on its page (the customer may
+            // try another card there): no verified refusal reaches the shop.
+            Self::Refused if stripe => (vec![vec![]], false),
+            Self::Refused => (vec![vec![Ev::Refused]], false),
+            Self::AbandonedThenRetracted => (vec![vec![Ev::Retract]], false),
+            // Paybox notifies each failed try (00004); a Stripe-like PSP only the success.
+            Self::TwoTriesSamePage if stripe => (vec![vec![Ev::Accepted]], false),
+            Self::TwoTriesSamePage => (vec![vec![Ev::Refused, Ev::Accepted]], false),
+            Self::LeftAndCameBack => (vec![vec![], vec![Ev::Accepted]], true),
+            Self::Psd2DataMissing => (vec![], false),
+            Self::ManualValidation => (vec![vec![Ev::Manual]], false),
+            Self::PaidAfterRetraction => (vec![vec![Ev::Retract, Ev::Accepted]], false),
+            Self::TamperedAmount => (vec![vec![Ev::AmountDiffers]], false),
+            Self::SameNotificationTenTimes => (vec![vec![Ev::Accepted; 10]], false),
+            Self::LostThenReconciled => (vec![vec![Ev::ReconciledPaid]], false),
+        }
+    }
+
+    /// Whether the story needs a bank status query (retraction sweep, reconciliation).
+    fn needs_status_query(self) -> bool {
+        matches!(
+            self,
+            Self::AbandonedThenRetracted | Self::PaidAfterRetraction | Self::LostThenReconciled
+        )
+    }
+}
+
+/// What a row found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    /// Per checkout: state, `amount_mismatch`, superseded.
+    pub checkouts: Vec<(CheckoutStatus, bool, bool)>,
+    /// Payment records.
+    pub records: u32,
+    /// E-mails to the customer.
+    pub customer_mails: u32,
+    /// E-mails to the manager.
+    pub manager_mails: u32,
+}
+
+/// The verdict of a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// As LIFECYCLE.md says.
+    Ok,
+    /// Something differs: what.
+    Differs(Vec<String>),
+    /// The story cannot be played by this provider on the mock bank: why.
+    NotExpressible(String),
+}
+
+/// One row of the tour.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// The story.
+    pub story: Story,
+    /// The provider.
+    pub provider: DemoProvider,
+    /// What happened (absent when the story could not be played).
+    pub observed: Option<Observed>,
+    /// What LIFECYCLE.md says.
+    pub expected: Expected,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+/// Every row of a tour.
+#[derive(Debug, Clone, Default)]
+pub struct TourReport {
+    /// The rows, story by story, Paybox then Stripe-like.
+    pub rows: Vec<Row>,
+}
+
+impl TourReport {
+    /// No row differs from LIFECYCLE.md (rows that cannot be expressed are not failures).
+    pub fn all_ok(&self) -> bool {
+        self.rows.iter().all(|r| !matches!(r.verdict, Verdict::Differs(_)))
+    }
+
+    /// The table: story, provider, final state, payment records, customer e-mails, manager
+    /// e-mails, expected, ok; then the details of each row that is not ok.
+    pub fn table(&self) -> String {
+        let mut lines = vec![[
+            "story".to_owned(),
+            "provider".to_owned(),
+            "final state".to_owned(),
+            "records".to_owned(),
+            "customer mails".to_owned(),
+            "manager mails".to_owned(),
+            "expected".to_owned(),
+            "ok".to_owned(),
+        ]];
+        for r in &self.rows {
+            let exp = format!(
+                "{} {}/{}/{}",
+                describe(&r.expected.checkouts),
+                r.expected.records,
+                r.expected.customer_mails,
+                r.expected.manager_mails
+            );
+            let (state, rec, cust, mgr) = match &r.observed {
+                Some(o) => (
+                    describe(&o.checkouts),
+                    o.records.to_string(),
+                    o.customer_mails.to_string(),
+                    o.manager_mails.to_string(),
+                ),
+                None => ("-".into(), "-".into(), "-".into(), "-".into()),
+            };
+            let ok = match &r.verdict {
+                Verdict::Ok => "ok",
+                Verdict::Differs(_) => "DIFFERS",
+                Verdict::NotExpressible(_) => "n/a",
+            };
+            lines.push([
+                r.story.label().to_owned(),
+                r.provider.label().to_owned(),
+                state,
+                rec,
+                cust,
+                mgr,
+                exp,
+                ok.to_owned(),
+            ]);
+        }
+        let widths: Vec<usize> = (0..8)
+            .map(|i| lines.iter().map(|l| l[i].chars().count()).max().unwrap_or(0))
+            .collect();
+        let mut out = String::new();
+        for (n, l) in lines.iter().enumerate() {
+            let cells: Vec<String> = l
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c:<w$}", w = *w))
+                .collect();
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+            if n == 0 {
+                let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+                let _ = writeln!(out, "|-{}-|", rule.join("-|-"));
+            }
+        }
+        out.push_str("\nexpected = final state, then records/customer e-mails/manager e-mails, from LIFECYCLE.md\n");
+        for r in &self.rows {
+            match &r.verdict {
+                Verdict::Differs(why) => {
+                    let _ = writeln!(out, "DIFFERS {} / {}: {}", r.story.label(), r.provider.label(), why.join("; "));
+                }
+                Verdict::NotExpressible(why) => {
+                    let _ = writeln!(out, "n/a {} / {}: {}", r.story.label(), r.provider.label(), why);
+                }
+                Verdict::Ok => {}
+            }
+        }
+        out
+    }
+}
+
+/// 2026-03-20 10:00 in Paris: the tour's clock starts here.
+fn start_time() -> Timestamp {
+    Timestamp::from_second(1_773_997_200).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// The planned delivery date of the tour's checkouts.
+fn delivery() -> jiff::civil::Date {
+    jiff::civil::date(2026, 3, 23)
+}
+
+fn customer() -> Customer {
+    Customer {
+        first_name: "Jeanne".into(),
+        last_name: "Martin".into(),
+        email: "jeanne.martin@example.fr".into(),
+        phone: Some("06 12 34 56 78".into()),
+        address: Some(PostalAddress {
+            line1: "12 chemin des Lilas".into(),
+            line2: None,
+            postcode: "69480".into(),
+            city: "Anse".into(),
+            country: "FR".into(),
+        }),
+    }
+}
+
+const AMOUNT: u64 = 2_770;
+
+fn request(order: Option<&str>) -> Result<CheckoutRequest, DemoError> {
+    Ok(CheckoutRequest {
+        customer: customer(),
+        amount: Amount::new(AMOUNT, Currency::EUR).map_err(|e| DemoError::Tour(e.to_string()))?,
+        description: "Panier de légumes, œufs, miel".into(),
+        item_count: 3,
+        delivery: delivery(),
+        shop_order_id: order.map(str::to_owned),
+        language: None,
+    })
+}
+
+/// One story on one provider, against its own demo.
+struct Play {
+    demo: Demo,
+    clock: ManualClock,
+    provider: DemoProvider,
+    browser: Browser,
+    references: Vec<PaymentReference>,
+    problems: Vec<String>,
+}
+
+impl Play {
+    async fn start(dir: &Path, provider: DemoProvider) -> Result<Self, DemoError> {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(DemoError::io(dir))?;
+        }
+        let clock = ManualClock::new(start_time());
+        let mut bank = MockBankConfig::for_tests();
+        bank.pending_delay = Duration::from_millis(150);
+        let options = DemoOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: dir.to_path_buf(),
+            clock: Arc::new(clock.clone()),
+            bank,
+            background: false,
+            timings: tpe_engine::Timings::default(),
+        };
+        Ok(Self {
+            demo: Demo::start(options).await?,
+            clock,
+            provider,
+            browser: Browser::new(),
+            references: Vec::new(),
+            problems: Vec::new(),
+        })
+    }
+
+    fn now(&self) -> Timestamp {
+        tpe_core::Clock::now(&self.clock)
+    }
+
+    async fn checkout(&mut self, order: Option<&str>) -> Result<StartedCheckout, DemoError> {
+        let started = self
+            .demo
+            .engine()
+            .start_checkout(&self.provider.id(), request(order)?)
+            .await
+            .map_err(|e| DemoError::Tour(format!("start the checkout: {e}")))?;
+        self.references.push(started.reference.clone());
+        Ok(started)
+    }
+
+    fn check(&mut self, ok: bool, what: impl Into<String>) {
+        if !ok {
+            self.problems.push(what.into());
+        }
+    }
+
+    /// Waits until the bank has delivered `n` notifications of `reference` that the shop
+    /// acknowledged (2xx).
+    async fn delivered(&mut self, reference: &PaymentReference, n: usize) {
+        let r = reference.as_str().to_owned();
+        let (_, ok) = self
+            .demo
+            .bank()
+            .wait_for_journal(Duration::from_secs(5), |j| {
+                j.iter()
+                    .filter(|e| {
+                        e.kind == EntryKind::Notification
+                            && e.reference.as_deref() == Some(r.as_str())
+                            && e.status.is_some_and(|s| (200..300).contains(&s))
+                    })
+                    .count()
+                    >= n
+            })
+            .await;
+        self.check(ok, format!("the bank did not deliver {n} notification(s) of {reference}"));
+    }
+
+    fn landing_says(&mut self, html: &str, text: &str) {
+        let ok = html.contains(text);
+        self.check(ok, format!("the customer's page does not say {text:?}"));
+    }
+
+    /// Sets the clock to the start of the day after delivery (Paris) plus `offset`, and runs
+    /// the retraction sweep.
+    async fn retract_at(&mut self, offset: jiff::SignedDuration) -> Result<(), DemoError> {
+        let tz = self.demo.engine().settings().time_zone.clone();
+        let day_after = delivery()
+            .tomorrow()
+            .and_then(|d| d.to_zoned_datetime(tz))
+            .map_err(|e| DemoError::Tour(e.to_string()))?
+            .timestamp();
+        self.clock.set(day_after.checked_add(offset).unwrap_or(day_after));
+        self.demo
+            .engine()
+            .run_retraction(self.now())
+            .await
+            .map_err(|e| DemoError::Tour(format!("retraction: {e}")))?;
+        Ok(())
+    }
+
+    async fn status(&self, r: &PaymentReference) -> Option<CheckoutStatus> {
+        self.demo.engine().checkout(r).await.ok().flatten().map(|c| c.status)
+    }
+
+    /// Delivers the effects, twice: the second pass must find nothing left.
+    async fn relay(&mut self) -> Result<(), DemoError> {
+        let e = self.demo.engine();
+        e.run_relay_once(self.now())
+            .await
+            .map_err(|e| DemoError::Tour(format!("relay: {e}")))?;
+        let again = e
+            .run_relay_once(self.now())
+            .await
+            .map_err(|e| DemoError::Tour(format!("relay: {e}")))?;
+        self.check(again.delivered == 0 && again.failed == 0, "a second relay pass delivered effects again");
+        Ok(())
+    }
+
+    async fn observe(&self) -> Result<Observed, DemoError> {
+        let e = self.demo.engine();
+        let mut checkouts = Vec::new();
+        for r in &self.references {
+            let c = e
+                .checkout(r)
+                .await
+                .map_err(|e| DemoError::Tour(e.to_string()))?
+                .ok_or_else(|| DemoError::Tour(format!("checkout {r} is gone")))?;
+            checkouts.push((c.status, c.amount_mismatch, c.superseded_by.is_some()));
+        }
+        let records = e
+            .payment_records(Timestamp::UNIX_EPOCH, crate::web::far_future(), 1000)
+            .await
+            .map_err(|e| DemoError::Tour(e.to_string()))?;
+        let mails = crate::eml::read_dir(&crate::demo::mail_dir(self.demo.data_dir()));
+        let count = |who: &str| {
+            u32::try_from(mails.iter().filter(|m| m.to.contains(who)).count()).unwrap_or(u32::MAX)
+        };
+        Ok(Observed {
+            checkouts,
+            records: u32::try_from(records.len()).unwrap_or(u32::MAX),
+            customer_mails: count(&customer().email),
+            manager_mails: count(MANAGER_EMAIL),
+        })
+    }
+}
+
+/// A second, tampered bank page for `reference`: the same reference asking the bank for
+/// another amount (a front end or a form altered on the way), signed with the shop's own
+/// credentials so that the bank accepts it and confirms the other amount authentically.
+async fn tampered_page(play: &Play, started: &StartedCheckout) -> Result<tpe_core::Redirect, DemoError> {
+    let settings = play.demo.engine().settings();
+    let r = &started.reference;
+    let url = |kind: &str| settings.return_url(r, kind).map_err(|e| DemoError::Tour(e.to_string()));
+    let urls = ReturnUrls {
+        accepted: url("accepted")?,
+        refused: url("refused")?,
+        cancelled: url("cancelled")?,
+        pending: url("pending")?,
+        notify: settings
+            .notify_url(&play.provider.id())
+            .map_err(|e| DemoError::Tour(e.to_string()))?,
+    };
+    let customer = customer()
+        .validate_for_payment()
+        .map_err(|e| DemoError::Tour(e.to_string()))?;
+    let other = Amount::new(AMOUNT / 10, Currency::EUR).map_err(|e| DemoError::Tour(e.to_string()))?;
+    let req = PaymentRequest::new(r.clone(), other, customer, "altéré", 1, urls, tpe_core::Lang::Fr);
+    match play.provider {
+        DemoProvider::Paybox => {
+            let p = crate::demo::paybox(play.demo.bank())?;
+            Ok(p.prepare(&req, play.now()).await?)
+        }
+        DemoProvider::StripeLike => {
+            // A new session (the provider's idempotency key would return the first one).
+            let params = tpe_stripe_like::CheckoutSessionParams::for_request(&req)?;
+            let resp = play
+                .browser
+                .http()
+                .post(format!("{}/v1/checkout/sessions", play.demo.bank().base_url()))
+                .bearer_auth(DEFAULT_STRIPE_SECRET_KEY)
+                .header("idempotency-key", format!("tampered-{r}"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(params.encode())
+                .send()
+                .await
+                .map_err(|e| DemoError::Tour(format!("tampered session: {e}")))?;
+            let v: serde_json::Value = resp
+                .json()
+                .await
+                .map_err(|e| DemoError::Tour(format!("tampered session: {e}")))?;
+            let u = v["url"]
+                .as_str()
+                .and_then(|u| url::Url::parse(u).ok())
+                .ok_or_else(|| DemoError::Tour(format!("tampered session without URL: {v}")))?;
+            Ok(tpe_core::Redirect::get(u))
+        }
+    }
+}
+
+async fn play_story(play: &mut Play, story: Story) -> Result<(), DemoError> {
+    let p = play.provider;
+    let paybox = p == DemoProvider::Paybox;
+    match story {
+        Story::Accepted => {
+            let c = play.checkout(None).await?;
+            let page = play.browser.open(&c.redirect).await?;
+            let landing = play.browser.pay(&page, p, Card::Accepted).await?;
+            play.landing_says(&landing.html, "Paiement validé");
+        }
+        Story::PendingThenAccepted | Story::PendingThenRefused => {
+            let card = if story == Story::PendingThenAccepted {
+                Card::PendingThenAccepted
+            } else {
+                Card::PendingThenRefused
+            };
+            let c = play.checkout(None).await?;
+            let page = play.browser.open(&c.redirect).await?;
+            let landing = play.browser.pay(&page, p, card).await?;
+            play.landing_says(&landing.html, "Paiement pas encore validé");
+            let awaiting = play.status(&c.reference).await == Some(CheckoutStatus::AwaitingPayment);
+            play.check(awaiting, "a pending payment changed the state");
+            play.delivered(&c.reference, 2).await;
+        }
+        Story::Refused => {
+            let c = play.checkout(None).await?;
+            let page = play.browser.open(&c.redirect).await?;
+            let landing = play.browser.pay(&page, p, Card::Refused).await?;
+            if paybox {
+                play.landing_says(&landing.html, "Paiement refusé");
+                play.delivered(&c.reference, 1).await;
+            } else {
+                play.check(landing.status == 402, "the bank page did not show the decline");
+            }
+        }
+        Story::AbandonedThenRetracted => {
+            let c = play.checkout(None).await?;
+            play.browser.open(&c.redirect).await?;
+            play.retract_at(jiff::SignedDuration::from_secs(-60)).await?;
+            let before = play.status(&c.reference).await == Some(CheckoutStatus::AwaitingPayment);
+            play.check(before, "retracted before the day after delivery");
+            play.retract_at(jiff::SignedDuration::ZERO).await?;
+        }
+        Story::TwoTriesSamePage => {
+            let c = play.checkout(None).await?;
+            let page = play.browser.open(&c.redirect).await?;
+            let first = play.browser.pay(&page, p, Card::Mistyped).await?;
+            let again = first.html.contains(page.form.path());
+            play.check(again, "the bank did not show its page again after a mistyped card");
+            let landing = play.browser.pay(&page, p, Card::Accepted).await?;
+            play.landing_says(&landing.html, "Paiement validé");
+        }
+        Story::LeftAndCameBack => {
+            let first = play.checkout(Some("CMD-TOUR-7")).await?;
+            play.browser.open(&first.redirect).await?;
+            let second = play.checkout(Some("CMD-TOUR-7")).await?;
+            let page = play.browser.open(&second.redirect).await?;
+            play.browser.pay(&page, p, Card::Accepted).await?;
+            let c = play.demo.engine().checkout(&first.reference).await.ok().flatten();
+            let by = c.and_then(|c| c.superseded_by);
+            play.check(by.as_ref() == Some(&second.reference), "the first checkout is not marked superseded by the second");
+        }
+        Story::Psd2DataMissing => {
+            let mut req = request(None)?;
+            req.customer.phone = None;
+            req.customer.address = None;
+            match play.demo.engine().start_checkout(&p.id(), req).await {
+                Err(CheckoutError::IncompleteCustomer(e)) => {
+                    let f = e.fields();
+                    let listed = f.contains(&CustomerField::Phone) && f.contains(&CustomerField::AddressLine1);
+                    play.check(listed, format!("the error does not list phone and address: {f:?}"));
+                    let msg = e.message_fr();
+                    play.check(msg.contains("téléphone"), format!("message without the phone: {msg}"));
+                }
+                other => play.check(false, format!("the checkout was not stopped: {other:?}")),
+            }
+            let none = play
+                .demo
+                .engine()
+                .checkouts_by_state(CheckoutStatus::AwaitingPayment, 10, None)
+                .await
+                .map(|p| p.items.is_empty())
+                .unwrap_or(false);
+            play.check(none, "a checkout was created");
+            let sent = play.demo.bank().journal().iter().any(|e| e.kind == EntryKind::Request && !e.target.starts_with("/_mock"));
+            play.check(!sent, "something was sent to the bank");
+        }
+        Story::ManualValidation => {
+            let c = play.checkout(None).await?;
+            play.browser.open(&c.redirect).await?;
+            play.demo
+                .engine()
+                .validate_manually(&c.reference, "Claire (gérante)", "payé d'après le back-office de la banque")
+                .await
+                .map_err(|e| DemoError::Tour(format!("manual validation: {e}")))?;
+        }
+        Story::PaidAfterRetraction => {
+            let c = play.checkout(None).await?;
+            let page = play.browser.open(&c.redirect).await?;
+            play.retract_at(jiff::SignedDuration::ZERO).await?;
+            let retracted = play.status(&c.reference).await == Some(CheckoutStatus::Retracted);
+            play.check(retracted, "not retracted before the payment");
+            play.browser.pay(&page, p, Card::Accepted).await?;
+        }
+        Story::TamperedAmount => {
+            let c = play.checkout(None).await?;
+            let redirect = tampered_page(play, &c).await?;
+            let page = play.browser.open(&redirect).await?;
+            play.browser.pay(&page, p, Card::Accepted).await?;
+        }
+        Story::SameNotificationTenTimes => {
+            let c = play.checkout(None).await?;
+            play.demo.bank().script(c.reference.as_str(), Scenario { duplicate: 9, ..Scenario::default() });
+            let page = play.browser.open(&c.redirect).await?;
+            play.browser.pay(&page, p, Card::Accepted).await?;
+            play.delivered(&c.reference, 10).await;
+        }
+        Story::LostThenReconciled => {
+            let c = play.checkout(None).await?;
+            play.demo.bank().script(c.reference.as_str(), Scenario { drop: true, ..Scenario::default() });
+            let page = play.browser.open(&c.redirect).await?;
+            play.browser.pay(&page, p, Card::Accepted).await?;
+            let still = play.status(&c.reference).await == Some(CheckoutStatus::AwaitingPayment);
+            play.check(still, "the lost notification changed the state");
+            play.clock.advance(jiff::SignedDuration::from_mins(16));
+            play.demo
+                .engine()
+                .run_reconciliation(play.now())
+                .await
+                .map_err(|e| DemoError::Tour(format!("reconciliation: {e}")))?;
+        }
+    }
+    play.relay().await
+}
+
+/// Whether the mock bank lets a Stripe-like provider look a checkout up by reference (the
+/// session list), which its status query needs when no notification named the session.
+async fn stripe_lookup_supported(dir: &Path) -> Result<bool, DemoError> {
+    let play = Play::start(dir, DemoProvider::StripeLike).await?;
+    let resp = play
+        .browser
+        .http()
+        .get(format!("{}/v1/checkout/sessions?limit=1", play.demo.bank().base_url()))
+        .bearer_auth(DEFAULT_STRIPE_SECRET_KEY)
+        .send()
+        .await;
+    let ok = resp.is_ok_and(|r| r.status().is_success());
+    play.demo.shutdown().await;
+    Ok(ok)
+}
+
+async fn play_row(dir: PathBuf, story: Story, provider: DemoProvider, lookup: bool) -> Row {
+    let (plan, same_order) = story.plan(provider);
+    let expected = expect(&plan, same_order);
+    if provider == DemoProvider::StripeLike && story.needs_status_query() && !lookup {
+        return Row {
+            story,
+            provider,
+            observed: None,
+            expected,
+            verdict: Verdict::NotExpressible(
+                "the status query of the Stripe-like provider looks sessions up by reference \
+                 (GET /v1/checkout/sessions), which the mock bank does not serve"
+                    .into(),
+            ),
+        };
+    }
+    let outcome = async {
+        let mut play = Play::start(&dir, provider).await?;
+        let r = play_story(&mut play, story).await;
+        let observed = match r {
+            Ok(()) => play.observe().await,
+            Err(e) => Err(e),
+        };
+        let problems = std::mem::take(&mut play.problems);
+        play.demo.shutdown().await;
+        observed.map(|o| (o, problems))
+    }
+    .await;
+    match outcome {
+        Ok((observed, mut problems)) => {
+            if observed.checkouts != expected.checkouts {
+                problems.push(format!(
+                    "state {} instead of {}",
+                    describe(&observed.checkouts),
+                    describe(&expected.checkouts)
+                ));
+            }
+            for (what, got, want) in [
+                ("payment records", observed.records, expected.records),
+                ("customer e-mails", observed.customer_mails, expected.customer_mails),
+                ("manager e-mails", observed.manager_mails, expected.manager_mails),
+            ] {
+                if got != want {
+                    problems.push(format!("{got} {what} instead of {want}"));
+                }
+            }
+            let verdict = if problems.is_empty() { Verdict::Ok } else { Verdict::Differs(problems) };
+            Row { story, provider, observed: Some(observed), expected, verdict }
+        }
+        Err(e) => Row {
+            story,
+            provider,
+            observed: None,
+            expected,
+            verdict: Verdict::Differs(vec![e.to_string()]),
+        },
+    }
+}
+
+/// Plays every story on both providers, each in its own demo under `data_dir` (created if
+/// absent, each story's folder replaced).
+///
+/// # Errors
+/// [`DemoError`] when the tour itself cannot run (no folder, no loopback port); a story that
+/// goes wrong is a row that differs, not an error.
+pub async fn run_tour(data_dir: &Path) -> Result<TourReport, DemoError> {
+    std::fs::create_dir_all(data_dir).map_err(DemoError::io(data_dir))?;
+    let lookup = stripe_lookup_supported(&data_dir.join("probe")).await?;
+    let mut tasks = Vec::new();
+    for story in Story::ALL {
+        for provider in DemoProvider::ALL {
+            let dir = data_dir.join(format!("{}-{}", story.slug(), provider.id()));
+            tasks.push(tokio::spawn(play_row(dir, story, provider, lookup)));
+        }
+    }
+    let mut report = TourReport::default();
+    for t in tasks {
+        report
+            .rows
+            .push(t.await.map_err(|e| DemoError::Tour(format!("a story panicked: {e}")))?);
+    }
+    Ok(report)
+}

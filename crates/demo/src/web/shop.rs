@@ -1,0 +1,244 @@
+//! The customer's side: products, cart, account (PSD2 fields), order summary, checkout.
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use tpe_core::{Amount, Currency, HttpMethod, PostalAddress};
+use tpe_engine::{CheckoutError, CheckoutRequest};
+
+use super::{PRODUCTS, Session, Shop, euros, new_order_id, with_cookie};
+use crate::demo::DemoProvider;
+
+/// Longest text accepted in a form field of the shop.
+const MAX_FIELD: usize = 200;
+
+fn clip(s: &str) -> String {
+    s.trim().chars().take(MAX_FIELD).collect()
+}
+
+pub(super) async fn home(State(shop): State<Shop>, headers: HeaderMap) -> Response {
+    let (id, mut s, new) = shop.session(&headers);
+    let products: Vec<_> = PRODUCTS
+        .iter()
+        .map(|p| {
+            let price = Amount::new(p.cents, Currency::EUR).map(euros).unwrap_or_default();
+            context! { id => p.id, name => p.name, price => price }
+        })
+        .collect();
+    let resp = shop.render("home.html", &s, context! { title => "Produits", products => products });
+    s.flash = None;
+    shop.save(&id, s);
+    with_cookie(resp, &id, new)
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct AddForm {
+    product: String,
+    qty: Option<u32>,
+}
+
+pub(super) async fn add_to_cart(
+    State(shop): State<Shop>,
+    headers: HeaderMap,
+    Form(f): Form<AddForm>,
+) -> Response {
+    let (id, mut s, new) = shop.session(&headers);
+    if let Some(p) = PRODUCTS.iter().find(|p| p.id == f.product) {
+        let qty = f.qty.unwrap_or(1).clamp(1, 20);
+        let line = s.cart.entry(p.id).or_insert(0);
+        *line = (*line + qty).min(99);
+        s.flash = Some(format!("{} ajouté au panier.", p.name));
+    }
+    shop.save(&id, s);
+    with_cookie(Redirect::to("/").into_response(), &id, new)
+}
+
+pub(super) async fn empty_cart(State(shop): State<Shop>, headers: HeaderMap) -> Response {
+    let (id, mut s, new) = shop.session(&headers);
+    s.cart.clear();
+    s.order_id = new_order_id();
+    shop.save(&id, s);
+    with_cookie(Redirect::to("/").into_response(), &id, new)
+}
+
+pub(super) async fn account(State(shop): State<Shop>, headers: HeaderMap) -> Response {
+    let (id, mut s, new) = shop.session(&headers);
+    let a = s.customer.address.clone().unwrap_or_default();
+    let resp = shop.render(
+        "account.html",
+        &s,
+        context! { title => "Mon compte", c => context! {
+            first_name => s.customer.first_name.clone(), last_name => s.customer.last_name.clone(),
+            email => s.customer.email.clone(), phone => s.customer.phone.clone(),
+        }, a => context! { line1 => a.line1, postcode => a.postcode, city => a.city, country => a.country } },
+    );
+    s.flash = None;
+    shop.save(&id, s);
+    with_cookie(resp, &id, new)
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct AccountForm {
+    first_name: String,
+    last_name: String,
+    email: String,
+    phone: String,
+    line1: String,
+    postcode: String,
+    city: String,
+    country: String,
+}
+
+pub(super) async fn save_account(
+    State(shop): State<Shop>,
+    headers: HeaderMap,
+    Form(f): Form<AccountForm>,
+) -> Response {
+    let (id, mut s, new) = shop.session(&headers);
+    let phone = clip(&f.phone);
+    let address = PostalAddress {
+        line1: clip(&f.line1),
+        line2: None,
+        postcode: clip(&f.postcode),
+        city: clip(&f.city),
+        country: clip(&f.country),
+    };
+    let empty = address.line1.is_empty()
+        && address.postcode.is_empty()
+        && address.city.is_empty()
+        && address.country.is_empty();
+    s.customer.first_name = clip(&f.first_name);
+    s.customer.last_name = clip(&f.last_name);
+    s.customer.email = clip(&f.email);
+    s.customer.phone = (!phone.is_empty()).then_some(phone);
+    s.customer.address = (!empty).then_some(address);
+    s.flash = Some("Compte enregistré.".into());
+    let back = if s.cart.is_empty() { "/compte" } else { "/commande" };
+    shop.save(&id, s);
+    with_cookie(Redirect::to(back).into_response(), &id, new)
+}
+
+/// The cart's lines and total.
+fn cart_lines(s: &Session) -> (Vec<minijinja::Value>, Option<Amount>, u32) {
+    let mut total = Amount::new(0, Currency::EUR).ok();
+    let mut count = 0u32;
+    let mut lines = Vec::new();
+    for (pid, qty) in &s.cart {
+        let Some(p) = PRODUCTS.iter().find(|p| p.id == *pid) else {
+            continue;
+        };
+        let line = Amount::new(p.cents, Currency::EUR).and_then(|a| a.checked_mul(*qty)).ok();
+        total = match (total, line) {
+            (Some(t), Some(l)) => t.checked_add(l).ok(),
+            _ => None,
+        };
+        count = count.saturating_add(*qty);
+        lines.push(context! { name => p.name, qty => qty, total => line.map(euros) });
+    }
+    (lines, total, count)
+}
+
+fn default_delivery(shop: &Shop) -> jiff::civil::Date {
+    let tz = &shop.engine.settings().time_zone;
+    let today = shop.engine.now().to_zoned_datetime(tz.clone()).date();
+    today.checked_add(jiff::Span::new().days(3)).unwrap_or(today)
+}
+
+fn render_summary(shop: &Shop, s: &Session, error: Option<String>, account_link: bool) -> Response {
+    let (lines, total, _) = cart_lines(s);
+    let providers: Vec<_> = DemoProvider::ALL
+        .iter()
+        .map(|p| context! { id => p.id().as_str(), label => p.label() })
+        .collect();
+    let delivery = s.delivery.unwrap_or_else(|| default_delivery(shop));
+    shop.render(
+        "summary.html",
+        s,
+        context! {
+            title => "Récapitulatif de commande",
+            lines => lines,
+            total => total.map(euros),
+            order_id => s.order_id.clone(),
+            delivery => delivery.to_string(),
+            providers => providers,
+            provider => s.provider.id().as_str(),
+            error => error,
+            account_link => account_link,
+        },
+    )
+}
+
+pub(super) async fn summary(State(shop): State<Shop>, headers: HeaderMap) -> Response {
+    let (id, mut s, new) = shop.session(&headers);
+    let resp = render_summary(&shop, &s, None, false);
+    s.flash = None;
+    shop.save(&id, s);
+    with_cookie(resp, &id, new)
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct CheckoutForm {
+    delivery: Option<String>,
+    provider: Option<String>,
+    mode: Option<String>,
+}
+
+/// "Valider ma commande" with "Paiement en ligne": the engine checks the account (PSD2),
+/// creates the checkout and gives the bank's redirect.
+pub(super) async fn checkout(
+    State(shop): State<Shop>,
+    headers: HeaderMap,
+    Form(f): Form<CheckoutForm>,
+) -> Response {
+    let (id, mut s, new) = shop.session(&headers);
+    if let Some(p) = f.provider.as_deref().and_then(DemoProvider::parse) {
+        s.provider = p;
+    }
+    if let Some(d) = f.delivery.as_deref().and_then(|d| d.parse::<jiff::civil::Date>().ok()) {
+        s.delivery = Some(d);
+    }
+    let (_, total, count) = cart_lines(&s);
+    let fail = |s: &Session, msg: String, link: bool| {
+        with_cookie(render_summary(&shop, s, Some(msg), link), &id, new)
+    };
+    if f.mode.as_deref().is_some_and(|m| m != "online") {
+        shop.save(&id, s.clone());
+        return fail(&s, "Seul le paiement en ligne est proposé.".into(), false);
+    }
+    let Some(amount) = total.filter(|t| !t.is_zero()) else {
+        shop.save(&id, s.clone());
+        return fail(&s, "Votre panier est vide.".into(), false);
+    };
+    let request = CheckoutRequest {
+        customer: s.customer.clone(),
+        amount,
+        description: format!("{} — commande {}", crate::demo::SHOP_NAME, s.order_id),
+        item_count: count,
+        delivery: s.delivery.unwrap_or_else(|| default_delivery(&shop)),
+        shop_order_id: Some(s.order_id.clone()),
+        language: None,
+    };
+    shop.save(&id, s.clone());
+    match shop.engine.start_checkout(&s.provider.id(), request).await {
+        Ok(started) => {
+            tracing::info!(reference = %started.reference, "redirecting to the bank");
+            let r = started.redirect;
+            let resp = match r.method {
+                HttpMethod::Post => shop.render(
+                    "redirect.html",
+                    &s,
+                    context! { action => r.action.as_str(), fields => r.fields },
+                ),
+                _ => Redirect::to(r.location().as_str()).into_response(),
+            };
+            with_cookie(resp, &id, new)
+        }
+        Err(CheckoutError::IncompleteCustomer(e)) => fail(&s, e.message_fr(), true),
+        Err(e) => {
+            tracing::warn!(error = %e, "checkout failed");
+            fail(&s, format!("Le paiement n'a pas pu être préparé : {e}"), false)
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! The demo in headless Chromium: a paid order and a refused one, seen by the customer and by
+//! the manager. Skipped loudly without Chromium, unless `REQUIRE_BROWSER=1`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use tpe_demo::{Demo, DemoOptions};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+fn browser_present() -> bool {
+    let present = Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
+    if !present {
+        assert!(
+            std::env::var("REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "REQUIRE_BROWSER=1 but {CHROMIUM} or {CHROMEDRIVER} is missing (apt-get install -y chromium chromium-driver)"
+        );
+        eprintln!(
+            "\n*** SKIPPED: {CHROMIUM} or {CHROMEDRIVER} is missing: the browser test of tpe demo did not run ***\n"
+        );
+    }
+    present
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tpe-demo-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+async fn start_chromedriver() -> (tokio::process::Child, u16) {
+    let port = free_port();
+    let child = tokio::process::Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start chromedriver");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return (child, port);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not listen on {port}");
+}
+
+async fn connect(port: u16, profile: &Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    ClientBuilder::rustls()
+        .expect("rustls")
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a WebDriver session")
+}
+
+type Step = Result<(), String>;
+
+fn err(what: &str) -> impl FnOnce(fantoccini::error::CmdError) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+async fn click(c: &Client, css: &str) -> Step {
+    c.find(Locator::Css(css)).await.map_err(err(css))?.click().await.map_err(err(css))
+}
+
+async fn fill(c: &Client, css: &str, text: &str) -> Step {
+    let e = c.find(Locator::Css(css)).await.map_err(err(css))?;
+    e.clear().await.map_err(err(css))?;
+    e.send_keys(text).await.map_err(err(css))
+}
+
+/// Waits until the page's source contains `text`.
+async fn wait_text(c: &Client, text: &str) -> Result<String, String> {
+    let mut last = String::new();
+    for _ in 0..100 {
+        last = c.source().await.map_err(err("page source"))?;
+        if last.contains(text) {
+            return Ok(last);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let url = c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+    Err(format!("{url} never showed {text:?}; page: {}", last.chars().take(600).collect::<String>()))
+}
+
+/// The customer fills a cart, hits the PSD2 message, completes the account and pays with
+/// `card` on the chosen bank's page.
+async fn order_and_pay(c: &Client, shop: &str, provider: &str, card: &str, complete_account: bool) -> Step {
+    c.goto(shop).await.map_err(err("home"))?;
+    click(c, "#add-legumes").await?;
+    wait_text(c, "ajouté au panier").await?;
+    click(c, "#add-miel").await?;
+    wait_text(c, "Miel de lavande 500 g ajouté").await?;
+    click(c, "#go-order").await?;
+    wait_text(c, "Paiement en ligne").await?;
+    if complete_account {
+        click(c, "#validate-order").await?;
+        wait_text(c, "complétez votre compte client").await?;
+        click(c, "#complete-account").await?;
+        wait_text(c, "Mon compte").await?;
+        fill(c, "#phone", "06 12 34 56 78").await?;
+        fill(c, "#line1", "12 chemin des Lilas").await?;
+        fill(c, "#postcode", "69480").await?;
+        fill(c, "#city", "Anse").await?;
+        fill(c, "#country", "FR").await?;
+        click(c, "#save-account").await?;
+        wait_text(c, "Valider ma commande").await?;
+    }
+    c.find(Locator::Css(&format!("#provider option[value='{provider}']")))
+        .await
+        .map_err(err("provider"))?
+        .click()
+        .await
+        .map_err(err("provider"))?;
+    click(c, "#validate-order").await?;
+    // The bank's page (reached by the auto-submitted form or the redirect).
+    let (number, exp, cvv) = if provider == "paybox" { ("numero", "expiry", "cvv") } else { ("card", "exp", "cvc") };
+    wait_text(c, &format!("name=\"{number}\"")).await?;
+    fill(c, &format!("input[name='{number}']"), card).await?;
+    fill(c, &format!("input[name='{exp}']"), "12/30").await?;
+    fill(c, &format!("input[name='{cvv}']"), "123").await?;
+    click(c, "button[value='pay']").await
+}
+
+fn reference_of(html: &str) -> Result<String, String> {
+    let start = html.find("<code>").ok_or("no reference on the return page")? + 6;
+    let len = html[start..].find("</code>").ok_or("no reference on the return page")?;
+    Ok(html[start..start + len].to_owned())
+}
+
+async fn scenario(c: &Client, demo: &Demo) -> Step {
+    let shop = demo.shop_url().as_str().to_owned();
+    let manager = demo.manager_url().to_string();
+
+    // Paid with the accepted test card.
+    order_and_pay(c, &shop, "paybox", "1111222233334444", true).await?;
+    let page = wait_text(c, "Paiement validé").await?;
+    let paid = reference_of(&page)?;
+    c.goto(&format!("{manager}?etat=valid")).await.map_err(err("manager"))?;
+    wait_text(c, &paid).await?;
+    c.goto(&format!("{manager}/paiement/{paid}")).await.map_err(err("detail"))?;
+    let detail = wait_text(c, "id=\"state\">Valide<").await?;
+    if !detail.contains("Accepted") {
+        return Err("the checkout shows no accepted bank transaction".into());
+    }
+    c.goto(&format!("{manager}/versements")).await.map_err(err("records"))?;
+    wait_text(c, &paid).await?;
+
+    // Refused with the insufficient-funds test card: refusal page, manager e-mail.
+    order_and_pay(c, &shop, "paybox", "1111222233330151", false).await?;
+    let page = wait_text(c, "Paiement refusé").await?;
+    let refused = reference_of(&page)?;
+    c.goto(&format!("{manager}?etat=awaiting_payment")).await.map_err(err("manager"))?;
+    wait_text(c, &refused).await?;
+    // The background relay sends the e-mail within a second or two.
+    let mut found = false;
+    for _ in 0..50 {
+        c.goto(&format!("{manager}/mails")).await.map_err(err("mails"))?;
+        let src = c.source().await.map_err(err("mails"))?;
+        if src.contains(tpe_demo::MANAGER_EMAIL) {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    if !found {
+        return Err("no e-mail to the manager listed".into());
+    }
+    let link = c
+        .find(Locator::XPath(&format!("//table[@id='mails']//tr[td[contains(., '{}')]]//a", tpe_demo::MANAGER_EMAIL)))
+        .await
+        .map_err(err("manager e-mail link"))?;
+    link.click().await.map_err(err("manager e-mail link"))?;
+    let body = wait_text(c, "mail-body").await?;
+    if !(body.contains(&refused) && body.contains("00151")) {
+        return Err(format!("the manager's e-mail does not name {refused} and 00151"));
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pay_and_refuse_in_headless_chromium() {
+    if !browser_present() {
+        return;
+    }
+    let data = temp_dir("browser-data");
+    let demo = Demo::start(DemoOptions::interactive("127.0.0.1:0".parse().unwrap(), &data))
+        .await
+        .unwrap();
+    let (mut driver, port) = start_chromedriver().await;
+    let profile = temp_dir("chromium-profile");
+    let client = connect(port, &profile).await;
+    let result = scenario(&client, &demo).await;
+    if let Err(why) = &result {
+        let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tpe-demo-screenshots");
+        std::fs::create_dir_all(&shots).unwrap();
+        let path = shots.join("failure.png");
+        match client.screenshot().await {
+            Ok(png) => {
+                std::fs::write(&path, png).unwrap();
+                eprintln!("screenshot of the failure: {}", path.display());
+            }
+            Err(e) => eprintln!("no screenshot: {e}"),
+        }
+        eprintln!("browser test failed: {why}");
+    }
+    let _ = client.close().await;
+    let _ = driver.kill().await;
+    demo.shutdown().await;
+    let _ = std::fs::remove_dir_all(&profile);
+    result.unwrap();
+}
