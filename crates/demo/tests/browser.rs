@@ -209,6 +209,8 @@ async fn pay_and_refuse_in_headless_chromium() {
     if !browser_present() {
         return;
     }
+    // Two rustls crypto back ends are linked in the workspace: pick one for fantoccini.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let data = temp_dir("browser-data");
     let demo = Demo::start(DemoOptions::interactive("127.0.0.1:0".parse().unwrap(), &data))
         .await
