@@ -1,6 +1,6 @@
 //! Preparing a redirect (with the 3-D Secure XML and the HMAC) and verifying a notification
 //! (parse + RSA). Run: `cargo bench -p tpe-paybox -- --warm-up-time 1 --measurement-time 3`.
-#![allow(missing_docs, unreachable_pub)]
+#![allow(missing_docs, unreachable_pub, clippy::unwrap_used)] // a bench panics on setup errors
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -27,6 +27,26 @@ fn benches(c: &mut Criterion) {
     );
     g.bench_function("verify_notification_parse_and_rsa", |b| {
         b.iter(|| p.verify_bytes(black_box(raw.as_bytes())).unwrap())
+    });
+    // Baselines measured in the same run (same machine load): the bare primitives.
+    let keys =
+        tpe_paybox::sign::BankKeys::from_pem_or_der(common::TEST_PUBLIC_PEM.as_bytes()).unwrap();
+    let data = raw.rsplit_once("&K=").unwrap().0.to_owned();
+    let sig = common::sign(&data);
+    g.bench_function("baseline_rsa_verify_only", |b| {
+        b.iter(|| assert!(keys.verify(black_box(data.as_bytes()), &sig)))
+    });
+    let redirect = p.prepare_redirect(&req, now).unwrap();
+    let fields: Vec<(&str, &str)> = redirect.fields[..redirect.fields.len() - 1]
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let key = secrecy::SecretString::from(common::HMAC_KEY);
+    g.bench_function("baseline_hmac_with_rekey", |b| {
+        b.iter(|| {
+            tpe_paybox::sign::hmac_hex(&key, tpe_paybox::config::HashAlgorithm::Sha512, &fields)
+                .unwrap()
+        })
     });
     g.finish();
 }

@@ -1,5 +1,6 @@
 //! The Paybox Direct client against a local axum server written here (the bank side checks the
 //! HMAC independently and answers in Latin-1).
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 mod common;
 
@@ -16,13 +17,16 @@ use tpe_core::{
 use tpe_paybox::Paybox;
 use tpe_paybox::config::Platform;
 
+/// Every request received, as ordered fields.
+type Journal = Arc<Mutex<Vec<Vec<(String, String)>>>>;
+
 #[derive(Clone, Default)]
 struct Bank {
     /// Answer code, or "bad-echo" / "sleep" / "500".
     mode: Arc<Mutex<String>>,
     status_text: Arc<Mutex<Vec<u8>>>,
     load_ok: Arc<Mutex<bool>>,
-    requests: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    requests: Journal,
 }
 
 async fn ppps(State(b): State<Bank>, body: String) -> axum::response::Response {

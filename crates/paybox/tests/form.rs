@@ -1,5 +1,6 @@
 //! The hosted-page form through `prepare`: field order, amounts, PSD2 (3-D Secure) data edge
 //! cases, options, and the MAC over exactly the submitted fields.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 mod common;
 
@@ -242,7 +243,8 @@ fn options_are_sent() {
 
 #[test]
 fn bad_configuration_is_a_startup_error() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut tpe_paybox::PayboxConfig)>)> = vec![
+    type Change = Box<dyn Fn(&mut tpe_paybox::PayboxConfig)>;
+    let cases: Vec<(&str, Change)> = vec![
         ("site", Box::new(|c| c.site = "123".into())),
         ("rang", Box::new(|c| c.rang = "3a".into())),
         (

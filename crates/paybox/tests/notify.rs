@@ -1,5 +1,6 @@
 //! Notifications end to end: signed with the test key pair in tests/data (playing the bank),
 //! verified through the public API.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Secrets never appear in `Debug`, `Display` or errors.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 mod common;
 

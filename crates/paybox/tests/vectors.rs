@@ -1,5 +1,6 @@
 //! Known-answer tests: every vector of tests/data/paybox-vectors.json (a copy of the spec's
 //! file, sources kept), through the public API.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use base64::Engine as _;
 use secrecy::SecretString;

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: a test RSA key pair (tests/data, test-only),
 //! customers, requests and a signer playing the bank.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use base64::Engine as _;
 use rsa::pkcs8::DecodePrivateKey;
