@@ -120,7 +120,7 @@ fn toml_error(text: &str, e: &toml::de::Error) -> String {
         match quote {
             None if c == '"' || c == '`' => {
                 quote = Some(c);
-                out.push_str("…");
+                out.push('…');
             }
             None => out.push(c),
             Some(q) if q == c => quote = None,

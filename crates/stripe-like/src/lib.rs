@@ -39,6 +39,9 @@ use crate::api::ApiClient;
 use crate::error::{config_error, invalid_request, malformed, unreadable};
 use crate::session::{Session, SessionList};
 
+/// [`SIGNATURE_HEADER`] as a header name, built once.
+static SIGNATURE_HEADER_NAME: http::HeaderName = http::HeaderName::from_static("stripe-signature");
+
 /// Most pages of sessions listed when looking a reference up without a session id.
 const MAX_LIST_PAGES: usize = 10;
 /// The window of session creation times searched around the checkout's creation (seconds).
@@ -326,17 +329,9 @@ impl PaymentProvider for StripeLike {
     }
 
     fn verify(&self, raw: &RawNotification, now: Timestamp) -> Result<Verified, ProviderError> {
-        let header = raw
-            .headers()
-            .get(SIGNATURE_HEADER)
-            .map(http::HeaderValue::as_bytes);
-        if raw
-            .headers()
-            .get_all(SIGNATURE_HEADER)
-            .iter()
-            .nth(1)
-            .is_some()
-        {
+        let mut headers = raw.headers().get_all(&SIGNATURE_HEADER_NAME).iter();
+        let header = headers.next().map(http::HeaderValue::as_bytes);
+        if headers.next().is_some() {
             return Err(malformed("more than one Stripe-Signature header"));
         }
         self.verifier.verify(header, raw.body(), now)?;

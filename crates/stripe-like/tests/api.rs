@@ -1,4 +1,5 @@
 //! `prepare`, `query_status` and `refund` against a small local PSP written here.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 mod common;
 

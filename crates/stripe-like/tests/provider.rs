@@ -1,4 +1,5 @@
 //! Startup checks, secrets kept out of output, and the provider as `Arc<dyn PaymentProvider>`.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Known-answer tests from the spec's `stripe` vectors (tests/data/stripe-vectors.json).
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 mod common;
 

@@ -1,5 +1,5 @@
 //! Shared helpers of the integration tests.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use serde_json::Value;
 use tpe_core::{
@@ -7,8 +7,10 @@ use tpe_core::{
     RawNotification, ReturnUrls, Timestamp,
 };
 
-pub const VECTORS: &str = include_str!("data/stripe-vectors.json");
+/// The `stripe` vectors of the spec.
+pub const VECTORS: &str = include_str!("../data/stripe-vectors.json");
 
+/// The vector named `name`.
 pub fn vector(name: &str) -> Value {
     let all: Value = serde_json::from_str(VECTORS).unwrap();
     all["stripe"]
@@ -20,10 +22,12 @@ pub fn vector(name: &str) -> Value {
         .clone()
 }
 
+/// The instant `s` unix seconds.
 pub fn at(s: i64) -> Timestamp {
     Timestamp::from_second(s).unwrap()
 }
 
+/// A POST notification with an optional `Stripe-Signature`.
 pub fn raw(header: Option<&str>, body: &[u8]) -> RawNotification {
     let mut headers = http::HeaderMap::new();
     if let Some(h) = header {
@@ -32,6 +36,7 @@ pub fn raw(header: Option<&str>, body: &[u8]) -> RawNotification {
     RawNotification::new(HttpMethod::Post, "", body.to_vec(), headers, None).unwrap()
 }
 
+/// A checkout request for `reference` of `minor` euro cents.
 pub fn request(reference: &str, minor: u64) -> PaymentRequest {
     let customer = Customer {
         first_name: "Jeanne".into(),
