@@ -1,0 +1,250 @@
+//! Bank notifications handled per second through HTTP, 50 concurrent connections, with the
+//! real Paybox provider (RSA-SHA1 signatures verified on the raw bytes) and a durable commit
+//! before each answer: SQLite `synchronous=FULL` (group commit) and, when
+//! `TPE_TEST_POSTGRES_URL` is set, PostgreSQL. `TPE_BENCH_N` notifications per run (default
+//! 10000), each for its own pre-created checkout, signed beforehand with the mock bank's key.
+//!
+//! `TPE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test cargo bench -p tpe-engine --bench notify`
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use rsa::pkcs8::DecodePrivateKey as _;
+use secrecy::SecretString;
+use sha1::Digest as _;
+use tpe_core::{ReferenceGenerator, Registry, Timestamp};
+use tpe_engine::{Engine, MemoryMailer, ShopSettings};
+use tpe_paybox::config::{PublicKeySource, RetourSpec};
+use tpe_paybox::{Paybox, PayboxConfig};
+use tpe_store::{PaymentStore, PostgresOptions, PostgresStore, SqliteOptions, SqliteStore};
+
+const CONNECTIONS: usize = 50;
+const RETOUR: &str = "M:M;R:R;T:T;S:S;A:A;E:E;K:K";
+
+fn now() -> Timestamp {
+    "2026-03-20T09:00:00Z".parse().unwrap()
+}
+
+fn paybox() -> Paybox {
+    let mut cfg = PayboxConfig::new(
+        "1999888",
+        "32",
+        "107904482",
+        SecretString::from(tpe_mock_bank::PAYBOX_TEST_HMAC_KEY),
+    );
+    cfg.public_keys = vec![PublicKeySource::Pem(
+        tpe_mock_bank::paybox::SHIPPED_PUBLIC_KEY_PEM.to_owned(),
+    )];
+    Paybox::new(cfg.with_retour(RETOUR.parse::<RetourSpec>().unwrap())).unwrap()
+}
+
+/// `n` references and their signed notifications (query strings), as the bank sends them.
+fn signed(n: usize) -> Vec<(String, String)> {
+    let key =
+        rsa::PrivateKey::from_pkcs8_pem(tpe_mock_bank::paybox::SHIPPED_PRIVATE_KEY_PEM).unwrap();
+    let references = ReferenceGenerator::new();
+    (0..n)
+        .map(|i| {
+            let reference = references.next(now()).to_string();
+            let data = format!(
+                "M=1000&R={reference}&T={}&S={}&A=XXXXXX&E=00000",
+                7000 + i,
+                9000 + i
+            );
+            let digest = sha1::Sha1::digest(data.as_bytes());
+            let sig = key
+                .sign(rsa::Pkcs1v15Sign::new::<sha1::Sha1>(), &digest)
+                .unwrap();
+            let b64 = base64::engine::general_purpose::STANDARD.encode(sig);
+            let query = format!("{data}&K={}", utf8_percent_encode(&b64, NON_ALPHANUMERIC));
+            (reference, query)
+        })
+        .collect()
+}
+
+const INSERT: &str = "INSERT INTO checkouts (reference, provider, amount_minor, currency, status, \
+    customer_email, customer_name, retract_at, created_at, updated_at) \
+    VALUES ($1, 'paybox', 1000, 'EUR', 'awaiting_payment', 'jeanne@example.fr', 'Jeanne Martin', \
+    $2, $3, $3)";
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+async fn run(label: &str, store: Arc<dyn PaymentStore>, notes: &[(String, String)]) {
+    let mut registry = Registry::new();
+    registry.register(Arc::new(paybox())).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/", listener.local_addr().unwrap());
+    let settings = ShopSettings::new(
+        "Bench",
+        base.parse().unwrap(),
+        "gestion@bench.example",
+        "boutique@bench.example",
+    )
+    .unwrap();
+    let engine = Engine::builder(
+        registry,
+        store.clone(),
+        Arc::new(MemoryMailer::new()),
+        settings,
+    )
+    .clock(Arc::new(tpe_core::clock::ManualClock::new(now())))
+    .build()
+    .unwrap();
+    let app = engine.router();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONNECTIONS)
+        .build()
+        .unwrap();
+    let urls: Arc<Vec<String>> = Arc::new(
+        notes
+            .iter()
+            .map(|(_, q)| format!("{base}tpe/notify/paybox?{q}"))
+            .collect(),
+    );
+    // Warm up the connections (and the committer) with one request each... on the first ones.
+    let next = Arc::new(AtomicUsize::new(0));
+    let load_before = loadavg();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let (http, urls, next) = (http.clone(), urls.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(url) = urls.get(i) else { return lat };
+                let t = Instant::now();
+                let resp = http.get(url).send().await.unwrap();
+                let status = resp.status().as_u16();
+                let _ = resp.bytes().await;
+                assert_eq!(status, 200, "notification {i} answered {status}");
+                lat.push(t.elapsed());
+            }
+        }));
+    }
+    let mut lat: Vec<Duration> = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    server.abort();
+    lat.sort();
+    let pct = |p: usize| lat[(lat.len() * p / 100).min(lat.len() - 1)];
+    let per_sec = u128::try_from(lat.len()).unwrap() * 1_000_000 / elapsed.as_micros().max(1);
+    // Every notification validated its checkout, durably.
+    let valid = store
+        .list_checkouts(tpe_store::CheckoutQuery::new(
+            Some(tpe_core::CheckoutStatus::Valid),
+            1,
+        ))
+        .await
+        .unwrap();
+    assert!(!valid.items.is_empty());
+    for (reference, _) in notes.iter().step_by(notes.len() / 10 + 1) {
+        let r = tpe_core::PaymentReference::parse(reference).unwrap();
+        let c = store.checkout(&r).await.unwrap();
+        assert_eq!(c.checkout.status, tpe_core::CheckoutStatus::Valid);
+    }
+    println!(
+        "{label:<28} {n:>6} notifications  {per_sec:>6}/s  p50 {p50:>6.1?}  p99 {p99:>6.1?}  max {max:>6.1?}  load {load_before} -> {load_after}",
+        n = lat.len(),
+        p50 = pct(50),
+        p99 = pct(99),
+        max = lat[lat.len() - 1],
+        load_after = loadavg(),
+    );
+}
+
+fn main() {
+    let n: usize = std::env::var("TPE_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        println!("signing {n} notifications with the mock bank's key…");
+        let notes = signed(n);
+        let retract = (now() + jiff::SignedDuration::from_hours(240)).as_millisecond();
+        let created = now().as_millisecond();
+
+        let path = std::env::temp_dir().join("tpe-engine-bench-notify.db");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        let sqlite = SqliteStore::open(&path, SqliteOptions::default())
+            .await
+            .unwrap();
+        let mut tx = sqlite.pool().begin().await.unwrap();
+        for (reference, _) in &notes {
+            sqlx::query(INSERT)
+                .bind(reference)
+                .bind(retract)
+                .bind(created)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(sqlite.pool())
+            .await
+            .unwrap();
+        assert_eq!(sync, 2, "synchronous=FULL");
+        run("sqlite (synchronous=FULL)", Arc::new(sqlite), &notes).await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+
+        match std::env::var("TPE_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => {
+                let schema = "bench_notify";
+                let admin = sqlx::PgPool::connect(&url).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP SCHEMA IF EXISTS {schema} CASCADE"
+                )))
+                .execute(&admin)
+                .await
+                .unwrap();
+                let pg = PostgresStore::connect_with(
+                    &url,
+                    PostgresOptions::default()
+                        .schema(schema)
+                        .max_connections(16),
+                )
+                .await
+                .unwrap();
+                let mut tx = pg.pool().begin().await.unwrap();
+                for (reference, _) in &notes {
+                    sqlx::query(INSERT)
+                        .bind(reference)
+                        .bind(retract)
+                        .bind(created)
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
+                }
+                tx.commit().await.unwrap();
+                run("postgresql (pool 16)", Arc::new(pg), &notes).await;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP SCHEMA IF EXISTS {schema} CASCADE"
+                )))
+                .execute(&admin)
+                .await
+                .unwrap();
+            }
+            _ => eprintln!("\n*** SKIPPED: TPE_TEST_POSTGRES_URL unset: no PostgreSQL run ***\n"),
+        }
+    });
+}
