@@ -41,9 +41,14 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, DemoError> {
     println!("  boutique : {}", demo.shop_url());
     println!("  gestion  : {}", demo.manager_url());
     println!("  banque   : {} (mock bank)", demo.bank().base_url());
-    println!("  données  : {} (SQLite, e-mails in mails/)", demo.data_dir().display());
+    println!(
+        "  données  : {} (SQLite, e-mails in mails/)",
+        demo.data_dir().display()
+    );
     println!("Cartes de test : Paybox 1111222233334444 (acceptée), 1111222233330151 (refusée) ;");
-    println!("                 Stripe-like 4242424242424242 (acceptée), 4000000000009995 (refusée).");
+    println!(
+        "                 Stripe-like 4242424242424242 (acceptée), 4000000000009995 (refusée)."
+    );
     println!("Ctrl-C pour arrêter.");
     let _ = tokio::signal::ctrl_c().await;
     println!("arrêt…");

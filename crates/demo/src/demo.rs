@@ -93,9 +93,11 @@ impl DemoOptions {
     /// Options for the interactive demo: system clock, the mock bank with a short pending delay
     /// and quick notification retries, background relay every second.
     pub fn interactive(listen: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
-        let mut bank = MockBankConfig::default();
-        bank.pending_delay = Duration::from_secs(5);
-        bank.retry = MockBankConfig::for_tests().retry;
+        let bank = MockBankConfig {
+            pending_delay: Duration::from_secs(5),
+            retry: MockBankConfig::for_tests().retry,
+            ..MockBankConfig::default()
+        };
         Self {
             listen,
             data_dir: data_dir.into(),
@@ -225,9 +227,8 @@ impl Demo {
         let db = data_dir.join("tpe-demo.sqlite");
         let store = Arc::new(SqliteStore::open(&db, SqliteOptions::default()).await?);
         let mail_dir = mail_dir(&data_dir);
-        let mailer = Arc::new(
-            FileMailer::new(&mail_dir).map_err(|e| DemoError::Tour(e.to_string()))?,
-        );
+        let mailer =
+            Arc::new(FileMailer::new(&mail_dir).map_err(|e| DemoError::Tour(e.to_string()))?);
         let engine = build_engine(
             registry,
             store.clone(),
@@ -241,8 +242,8 @@ impl Demo {
         let shop = web::Shop::new(engine.clone(), mail_dir, bank.base_url().to_owned())
             .map_err(|e| DemoError::Tour(format!("shop templates: {e}")))?;
         let app = web::router(shop)
-        .merge(engine.router())
-        .into_make_service_with_connect_info::<SocketAddr>();
+            .merge(engine.router())
+            .into_make_service_with_connect_info::<SocketAddr>();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app)

@@ -105,7 +105,9 @@ fn decode_base64(s: &str) -> String {
 }
 
 fn hex(b: u8) -> Option<u8> {
-    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 /// Quoted-printable; `underscore` is the RFC 2047 "Q" variant (`_` = space).
@@ -117,7 +119,10 @@ fn qp_bytes(s: &str, underscore: bool) -> Vec<u8> {
         match b[i] {
             b'=' if b.get(i + 1) == Some(&b'\r') && b.get(i + 2) == Some(&b'\n') => i += 3,
             b'=' if b.get(i + 1) == Some(&b'\n') => i += 2,
-            b'=' => match (b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            b'=' => match (
+                b.get(i + 1).copied().and_then(hex),
+                b.get(i + 2).copied().and_then(hex),
+            ) {
                 (Some(h), Some(l)) => {
                     out.push(h * 16 + l);
                     i += 3;
@@ -192,13 +197,22 @@ mod tests {
     #[test]
     fn decodes_qp_base64_and_encoded_words() {
         assert_eq!(decode_qp("Caf=C3=A9 =\r\nau lait"), "Café au lait");
-        assert_eq!(decode_words("=?utf-8?b?UGFpZW1lbnQgdmFsaWTDqQ==?="), "Paiement validé");
-        assert_eq!(decode_words("=?utf-8?q?Paiement_valid=C3=A9?= !"), "Paiement validé !");
+        assert_eq!(
+            decode_words("=?utf-8?b?UGFpZW1lbnQgdmFsaWTDqQ==?="),
+            "Paiement validé"
+        );
+        assert_eq!(
+            decode_words("=?utf-8?q?Paiement_valid=C3=A9?= !"),
+            "Paiement validé !"
+        );
         let m = parse(
             "a.eml",
             "To: x@example.fr\r\nSubject: =?utf-8?b?w6k=?=\r\n =?utf-8?b?w6k=?=\r\nContent-Transfer-Encoding: base64\r\n\r\nw6l0w6k=\r\n",
         );
-        assert_eq!((m.to.as_str(), m.subject.as_str(), m.body.as_str()), ("x@example.fr", "éé", "été"));
+        assert_eq!(
+            (m.to.as_str(), m.subject.as_str(), m.body.as_str()),
+            ("x@example.fr", "éé", "été")
+        );
     }
 
     #[test]

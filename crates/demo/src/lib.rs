@@ -13,8 +13,8 @@
 
 pub mod cli;
 mod demo;
-mod engine_setup;
 pub mod eml;
+mod engine_setup;
 mod error;
 pub mod tour;
 mod web;

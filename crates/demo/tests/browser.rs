@@ -50,7 +50,10 @@ async fn start_chromedriver() -> (tokio::process::Child, u16) {
         .spawn()
         .expect("start chromedriver");
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return (child, port);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -86,7 +89,12 @@ fn err(what: &str) -> impl FnOnce(fantoccini::error::CmdError) -> String + '_ {
 }
 
 async fn click(c: &Client, css: &str) -> Step {
-    c.find(Locator::Css(css)).await.map_err(err(css))?.click().await.map_err(err(css))
+    c.find(Locator::Css(css))
+        .await
+        .map_err(err(css))?
+        .click()
+        .await
+        .map_err(err(css))
 }
 
 async fn fill(c: &Client, css: &str, text: &str) -> Step {
@@ -105,13 +113,26 @@ async fn wait_text(c: &Client, text: &str) -> Result<String, String> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let url = c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
-    Err(format!("{url} never showed {text:?}; page: {}", last.chars().take(600).collect::<String>()))
+    let url = c
+        .current_url()
+        .await
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    Err(format!(
+        "{url} never showed {text:?}; page: {}",
+        last.chars().take(600).collect::<String>()
+    ))
 }
 
 /// The customer fills a cart, hits the PSD2 message, completes the account and pays with
 /// `card` on the chosen bank's page.
-async fn order_and_pay(c: &Client, shop: &str, provider: &str, card: &str, complete_account: bool) -> Step {
+async fn order_and_pay(
+    c: &Client,
+    shop: &str,
+    provider: &str,
+    card: &str,
+    complete_account: bool,
+) -> Step {
     c.goto(shop).await.map_err(err("home"))?;
     click(c, "#add-legumes").await?;
     wait_text(c, "ajouté au panier").await?;
@@ -132,15 +153,21 @@ async fn order_and_pay(c: &Client, shop: &str, provider: &str, card: &str, compl
         click(c, "#save-account").await?;
         wait_text(c, "Valider ma commande").await?;
     }
-    c.find(Locator::Css(&format!("#provider option[value='{provider}']")))
-        .await
-        .map_err(err("provider"))?
-        .click()
-        .await
-        .map_err(err("provider"))?;
+    c.find(Locator::Css(&format!(
+        "#provider option[value='{provider}']"
+    )))
+    .await
+    .map_err(err("provider"))?
+    .click()
+    .await
+    .map_err(err("provider"))?;
     click(c, "#validate-order").await?;
     // The bank's page (reached by the auto-submitted form or the redirect).
-    let (number, exp, cvv) = if provider == "paybox" { ("numero", "expiry", "cvv") } else { ("card", "exp", "cvc") };
+    let (number, exp, cvv) = if provider == "paybox" {
+        ("numero", "expiry", "cvv")
+    } else {
+        ("card", "exp", "cvc")
+    };
     wait_text(c, &format!("name=\"{number}\"")).await?;
     fill(c, &format!("input[name='{number}']"), card).await?;
     fill(c, &format!("input[name='{exp}']"), "12/30").await?;
@@ -149,8 +176,13 @@ async fn order_and_pay(c: &Client, shop: &str, provider: &str, card: &str, compl
 }
 
 fn reference_of(html: &str) -> Result<String, String> {
-    let start = html.find("<code>").ok_or("no reference on the return page")? + 6;
-    let len = html[start..].find("</code>").ok_or("no reference on the return page")?;
+    let start = html
+        .find("<code>")
+        .ok_or("no reference on the return page")?
+        + 6;
+    let len = html[start..]
+        .find("</code>")
+        .ok_or("no reference on the return page")?;
     Ok(html[start..start + len].to_owned())
 }
 
@@ -162,26 +194,36 @@ async fn scenario(c: &Client, demo: &Demo) -> Step {
     order_and_pay(c, &shop, "paybox", "1111222233334444", true).await?;
     let page = wait_text(c, "Paiement validé").await?;
     let paid = reference_of(&page)?;
-    c.goto(&format!("{manager}?etat=valid")).await.map_err(err("manager"))?;
+    c.goto(&format!("{manager}?etat=valid"))
+        .await
+        .map_err(err("manager"))?;
     wait_text(c, &paid).await?;
-    c.goto(&format!("{manager}/paiement/{paid}")).await.map_err(err("detail"))?;
+    c.goto(&format!("{manager}/paiement/{paid}"))
+        .await
+        .map_err(err("detail"))?;
     let detail = wait_text(c, "id=\"state\">Valide<").await?;
     if !detail.contains("Accepted") {
         return Err("the checkout shows no accepted bank transaction".into());
     }
-    c.goto(&format!("{manager}/versements")).await.map_err(err("records"))?;
+    c.goto(&format!("{manager}/versements"))
+        .await
+        .map_err(err("records"))?;
     wait_text(c, &paid).await?;
 
     // Refused with the insufficient-funds test card: refusal page, manager e-mail.
     order_and_pay(c, &shop, "paybox", "1111222233330151", false).await?;
     let page = wait_text(c, "Paiement refusé").await?;
     let refused = reference_of(&page)?;
-    c.goto(&format!("{manager}?etat=awaiting_payment")).await.map_err(err("manager"))?;
+    c.goto(&format!("{manager}?etat=awaiting_payment"))
+        .await
+        .map_err(err("manager"))?;
     wait_text(c, &refused).await?;
     // The background relay sends the e-mail within a second or two.
     let mut found = false;
     for _ in 0..50 {
-        c.goto(&format!("{manager}/mails")).await.map_err(err("mails"))?;
+        c.goto(&format!("{manager}/mails"))
+            .await
+            .map_err(err("mails"))?;
         let src = c.source().await.map_err(err("mails"))?;
         if src.contains(tpe_demo::MANAGER_EMAIL) {
             found = true;
@@ -193,13 +235,18 @@ async fn scenario(c: &Client, demo: &Demo) -> Step {
         return Err("no e-mail to the manager listed".into());
     }
     let link = c
-        .find(Locator::XPath(&format!("//table[@id='mails']//tr[td[contains(., '{}')]]//a", tpe_demo::MANAGER_EMAIL)))
+        .find(Locator::XPath(&format!(
+            "//table[@id='mails']//tr[td[contains(., '{}')]]//a",
+            tpe_demo::MANAGER_EMAIL
+        )))
         .await
         .map_err(err("manager e-mail link"))?;
     link.click().await.map_err(err("manager e-mail link"))?;
     let body = wait_text(c, "mail-body").await?;
     if !(body.contains(&refused) && body.contains("00151")) {
-        return Err(format!("the manager's e-mail does not name {refused} and 00151"));
+        return Err(format!(
+            "the manager's e-mail does not name {refused} and 00151"
+        ));
     }
     Ok(())
 }
@@ -212,9 +259,12 @@ async fn pay_and_refuse_in_headless_chromium() {
     // Two rustls crypto back ends are linked in the workspace: pick one for fantoccini.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let data = temp_dir("browser-data");
-    let demo = Demo::start(DemoOptions::interactive("127.0.0.1:0".parse().unwrap(), &data))
-        .await
-        .unwrap();
+    let demo = Demo::start(DemoOptions::interactive(
+        "127.0.0.1:0".parse().unwrap(),
+        &data,
+    ))
+    .await
+    .unwrap();
     let (mut driver, port) = start_chromedriver().await;
     let profile = temp_dir("chromium-profile");
     let client = connect(port, &profile).await;

@@ -29,7 +29,12 @@ async fn every_story_on_both_providers_is_as_the_lifecycle_says() {
                 r.provider.label()
             ),
             Verdict::Differs(why) => {
-                panic!("{} / {}: {}", r.story.label(), r.provider.label(), why.join("; "))
+                panic!(
+                    "{} / {}: {}",
+                    r.story.label(),
+                    r.provider.label(),
+                    why.join("; ")
+                )
             }
         }
     }

@@ -29,7 +29,9 @@ pub(crate) fn card_number(provider: DemoProvider, card: Card) -> &'static str {
         (DemoProvider::Paybox, Card::Mistyped) => paybox::cards::INVALID_NUMBER,
         (DemoProvider::StripeLike, Card::Accepted) => stripe_like::cards::ACCEPTED,
         (DemoProvider::StripeLike, Card::Refused) => stripe_like::cards::INSUFFICIENT_FUNDS,
-        (DemoProvider::StripeLike, Card::PendingThenAccepted) => stripe_like::cards::DELAYED_SUCCEEDS,
+        (DemoProvider::StripeLike, Card::PendingThenAccepted) => {
+            stripe_like::cards::DELAYED_SUCCEEDS
+        }
         (DemoProvider::StripeLike, Card::PendingThenRefused) => stripe_like::cards::DELAYED_FAILS,
         (DemoProvider::StripeLike, Card::Mistyped) => stripe_like::cards::INCORRECT_NUMBER,
     }
@@ -46,6 +48,7 @@ pub(crate) struct BankPage {
 #[derive(Debug, Clone)]
 pub(crate) struct Landing {
     pub(crate) status: u16,
+    pub(crate) url: Url,
     pub(crate) html: String,
 }
 
@@ -78,13 +81,22 @@ impl Browser {
     /// finds the card form of the bank's page.
     pub(crate) async fn open(&self, redirect: &Redirect) -> Result<BankPage, DemoError> {
         let req = match redirect.method {
-            HttpMethod::Post => self.http.post(redirect.action.clone()).form(&redirect.fields),
+            HttpMethod::Post => self
+                .http
+                .post(redirect.action.clone())
+                .form(&redirect.fields),
             _ => self.http.get(redirect.location()),
         };
-        let resp = req.send().await.map_err(|e| failed("open the bank page", e))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| failed("open the bank page", e))?;
         let url = resp.url().clone();
         let status = resp.status().as_u16();
-        let html = resp.text().await.map_err(|e| failed("read the bank page", e))?;
+        let html = resp
+            .text()
+            .await
+            .map_err(|e| failed("read the bank page", e))?;
         let action = between(&html, "action=\"/paybox/page/", "\"")
             .map(|id| format!("/paybox/page/{id}"))
             .or_else(|| between(&html, "action=\"/c/pay/", "\"").map(|id| format!("/c/pay/{id}")))
@@ -130,8 +142,24 @@ impl Browser {
             .await
             .map_err(|e| failed("submit the card", e))?;
         let status = resp.status().as_u16();
-        let html = resp.text().await.map_err(|e| failed("read the answer", e))?;
-        Ok(Landing { status, html })
+        let url = resp.url().clone();
+        let html = resp
+            .text()
+            .await
+            .map_err(|e| failed("read the answer", e))?;
+        Ok(Landing { status, url, html })
+    }
+
+    /// Reloads the page, as the return page "pas encore validé" does by itself.
+    pub(crate) async fn reload(&self, landing: &Landing) -> Result<String, DemoError> {
+        self.http
+            .get(landing.url.clone())
+            .send()
+            .await
+            .map_err(|e| failed("reload", e))?
+            .text()
+            .await
+            .map_err(|e| failed("reload", e))
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {

@@ -148,11 +148,30 @@ mod tests {
     #[test]
     fn the_model_follows_the_table() {
         let e = expect(&[vec![Ev::Pending, Ev::Accepted, Ev::Accepted]], false);
-        assert_eq!((e.checkouts[0].0, e.records, e.customer_mails, e.manager_mails), (S::Valid, 1, 1, 0));
+        assert_eq!(
+            (
+                e.checkouts[0].0,
+                e.records,
+                e.customer_mails,
+                e.manager_mails
+            ),
+            (S::Valid, 1, 1, 0)
+        );
         let e = expect(&[vec![Ev::Retract, Ev::Accepted]], false);
-        assert_eq!((e.checkouts[0].0, e.records, e.customer_mails, e.manager_mails), (S::PaidAfterRetraction, 1, 0, 1));
+        assert_eq!(
+            (
+                e.checkouts[0].0,
+                e.records,
+                e.customer_mails,
+                e.manager_mails
+            ),
+            (S::PaidAfterRetraction, 1, 0, 1)
+        );
         let e = expect(&[vec![Ev::Refused], vec![Ev::Accepted]], true);
-        assert_eq!(describe(&e.checkouts), "awaiting_payment+superseded / valid");
+        assert_eq!(
+            describe(&e.checkouts),
+            "awaiting_payment+superseded / valid"
+        );
         assert_eq!(e.manager_mails, 1);
         let e = expect(&[vec![Ev::Accepted, Ev::Refused]], false);
         assert_eq!((e.checkouts[0].0, e.manager_mails), (S::Valid, 0));

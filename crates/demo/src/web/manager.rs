@@ -21,7 +21,11 @@ fn not_found(what: &str) -> Response {
 }
 
 fn unavailable() -> Response {
-    (StatusCode::SERVICE_UNAVAILABLE, "base de données indisponible\n").into_response()
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "base de données indisponible\n",
+    )
+        .into_response()
 }
 
 #[derive(serde::Deserialize)]
@@ -70,7 +74,12 @@ pub(super) async fn list(
         .map(|s| context! { id => s.as_str(), label => s.label_fr() })
         .collect();
     let tz = shop.engine.settings().time_zone.clone();
-    let now_local = shop.engine.now().to_zoned_datetime(tz).strftime("%Y-%m-%dT%H:%M").to_string();
+    let now_local = shop
+        .engine
+        .now()
+        .to_zoned_datetime(tz)
+        .strftime("%Y-%m-%dT%H:%M")
+        .to_string();
     let resp = shop.render(
         "manager.html",
         &s,
@@ -191,8 +200,15 @@ pub(super) async fn validate(
         return not_found("paiement");
     };
     s.flash = Some(
-        match shop.engine.validate_manually(&reference, &f.author, &f.note).await {
-            Ok(st) => format!("Paiement {reference} validé manuellement : {}.", st.label_fr()),
+        match shop
+            .engine
+            .validate_manually(&reference, &f.author, &f.note)
+            .await
+        {
+            Ok(st) => format!(
+                "Paiement {reference} validé manuellement : {}.",
+                st.label_fr()
+            ),
             Err(e) => format!("Validation impossible : {e}"),
         },
     );
@@ -219,7 +235,11 @@ pub(super) async fn records(State(shop): State<Shop>, headers: HeaderMap) -> Res
             }
         })
         .collect();
-    let resp = shop.render("records.html", &s, context! { title => "Versements", records => records });
+    let resp = shop.render(
+        "records.html",
+        &s,
+        context! { title => "Versements", records => records },
+    );
     s.flash = None;
     shop.save(&id, s);
     with_cookie(resp, &id, new)
@@ -258,7 +278,11 @@ pub(super) async fn mail(
     else {
         return not_found("e-mail");
     };
-    let resp = shop.render("mail.html", &s, context! { title => m.subject.clone(), m => mail_value(&m) });
+    let resp = shop.render(
+        "mail.html",
+        &s,
+        context! { title => m.subject.clone(), m => mail_value(&m) },
+    );
     with_cookie(resp, &id, new)
 }
 
@@ -276,25 +300,30 @@ pub(super) async fn jobs(
 ) -> Response {
     let (id, mut s, new) = shop.session(&headers);
     let tz = shop.engine.settings().time_zone.clone();
-    let at = f
-        .at
-        .parse::<jiff::civil::DateTime>()
-        .ok()
-        .and_then(|dt| dt.to_zoned_datetime(tz).ok())
-        .map(|z| z.timestamp());
+    let at =
+        f.at.parse::<jiff::civil::DateTime>()
+            .ok()
+            .and_then(|dt| dt.to_zoned_datetime(tz).ok())
+            .map(|z| z.timestamp());
     s.flash = Some(match (f.job.as_str(), at) {
         (_, None) => "Date invalide.".to_owned(),
         ("retraction", Some(now)) => match shop.engine.run_retraction(now).await {
             Ok(r) => format!(
                 "Rétractation au {} : {} rétractée(s), {} trouvée(s) payée(s), {} reportée(s).",
-                when(&shop, now), r.retracted, r.paid, r.postponed
+                when(&shop, now),
+                r.retracted,
+                r.paid,
+                r.postponed
             ),
             Err(e) => format!("Rétractation impossible : {e}"),
         },
         ("reconciliation", Some(now)) => match shop.engine.run_reconciliation(now).await {
             Ok(r) => format!(
                 "Rapprochement au {} : {} interrogation(s), {} trouvée(s) payée(s), {} sans réponse.",
-                when(&shop, now), r.queried, r.paid, r.unreachable
+                when(&shop, now),
+                r.queried,
+                r.paid,
+                r.unreachable
             ),
             Err(e) => format!("Rapprochement impossible : {e}"),
         },

@@ -31,11 +31,31 @@ pub struct Product {
 
 /// The farm's products.
 pub const PRODUCTS: [Product; 5] = [
-    Product { id: "legumes", name: "Panier de légumes de saison", cents: 1500 },
-    Product { id: "oeufs", name: "Œufs fermiers (boîte de 6)", cents: 320 },
-    Product { id: "chevre", name: "Fromage de chèvre frais", cents: 450 },
-    Product { id: "miel", name: "Miel de lavande 500 g", cents: 980 },
-    Product { id: "pommes", name: "Pommes (1 kg)", cents: 290 },
+    Product {
+        id: "legumes",
+        name: "Panier de légumes de saison",
+        cents: 1500,
+    },
+    Product {
+        id: "oeufs",
+        name: "Œufs fermiers (boîte de 6)",
+        cents: 320,
+    },
+    Product {
+        id: "chevre",
+        name: "Fromage de chèvre frais",
+        cents: 450,
+    },
+    Product {
+        id: "miel",
+        name: "Miel de lavande 500 g",
+        cents: 980,
+    },
+    Product {
+        id: "pommes",
+        name: "Pommes (1 kg)",
+        cents: 290,
+    },
 ];
 
 /// One visitor's session: account, cart, choices.
@@ -79,7 +99,10 @@ fn random_hex(n: usize) -> String {
     // Without OS randomness the ids are still unique per process by the counter below.
     if getrandom::fill(&mut b).is_err() {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        return format!("{:016x}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        return format!(
+            "{:016x}",
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
     }
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -142,9 +165,14 @@ impl Shop {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(';'))
             .filter_map(|kv| kv.trim().split_once('='))
-            .find(|(k, v)| *k == COOKIE && v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+            .find(|(k, v)| {
+                *k == COOKIE && v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit())
+            })
             .map(|(_, v)| v.to_owned());
-        let mut sessions = self.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut sessions = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(id) = id
             && let Some(s) = sessions.get(&id)
         {
@@ -186,9 +214,8 @@ impl Shop {
 /// Adds the session cookie to a response when the session is new.
 fn with_cookie(mut resp: Response, id: &str, new: bool) -> Response {
     if new
-        && let Ok(v) = HeaderValue::from_str(&format!(
-            "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax"
-        ))
+        && let Ok(v) =
+            HeaderValue::from_str(&format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax"))
     {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -215,7 +242,10 @@ pub(crate) fn router(shop: Shop) -> Router {
         .route("/gestion", get(manager::list))
         .route("/gestion/paiement", get(manager::find))
         .route("/gestion/paiement/{reference}", get(manager::detail))
-        .route("/gestion/paiement/{reference}/valider", post(manager::validate))
+        .route(
+            "/gestion/paiement/{reference}/valider",
+            post(manager::validate),
+        )
         .route("/gestion/versements", get(manager::records))
         .route("/gestion/mails", get(manager::mails))
         .route("/gestion/mails/{file}", get(manager::mail))

@@ -23,11 +23,17 @@ pub(super) async fn home(State(shop): State<Shop>, headers: HeaderMap) -> Respon
     let products: Vec<_> = PRODUCTS
         .iter()
         .map(|p| {
-            let price = Amount::new(p.cents, Currency::EUR).map(euros).unwrap_or_default();
+            let price = Amount::new(p.cents, Currency::EUR)
+                .map(euros)
+                .unwrap_or_default();
             context! { id => p.id, name => p.name, price => price }
         })
         .collect();
-    let resp = shop.render("home.html", &s, context! { title => "Produits", products => products });
+    let resp = shop.render(
+        "home.html",
+        &s,
+        context! { title => "Produits", products => products },
+    );
     s.flash = None;
     shop.save(&id, s);
     with_cookie(resp, &id, new)
@@ -115,7 +121,11 @@ pub(super) async fn save_account(
     s.customer.phone = (!phone.is_empty()).then_some(phone);
     s.customer.address = (!empty).then_some(address);
     s.flash = Some("Compte enregistré.".into());
-    let back = if s.cart.is_empty() { "/compte" } else { "/commande" };
+    let back = if s.cart.is_empty() {
+        "/compte"
+    } else {
+        "/commande"
+    };
     shop.save(&id, s);
     with_cookie(Redirect::to(back).into_response(), &id, new)
 }
@@ -129,7 +139,9 @@ fn cart_lines(s: &Session) -> (Vec<minijinja::Value>, Option<Amount>, u32) {
         let Some(p) = PRODUCTS.iter().find(|p| p.id == *pid) else {
             continue;
         };
-        let line = Amount::new(p.cents, Currency::EUR).and_then(|a| a.checked_mul(*qty)).ok();
+        let line = Amount::new(p.cents, Currency::EUR)
+            .and_then(|a| a.checked_mul(*qty))
+            .ok();
         total = match (total, line) {
             (Some(t), Some(l)) => t.checked_add(l).ok(),
             _ => None,
@@ -143,7 +155,9 @@ fn cart_lines(s: &Session) -> (Vec<minijinja::Value>, Option<Amount>, u32) {
 fn default_delivery(shop: &Shop) -> jiff::civil::Date {
     let tz = &shop.engine.settings().time_zone;
     let today = shop.engine.now().to_zoned_datetime(tz.clone()).date();
-    today.checked_add(jiff::Span::new().days(3)).unwrap_or(today)
+    today
+        .checked_add(jiff::Span::new().days(3))
+        .unwrap_or(today)
 }
 
 fn render_summary(shop: &Shop, s: &Session, error: Option<String>, account_link: bool) -> Response {
@@ -196,7 +210,11 @@ pub(super) async fn checkout(
     if let Some(p) = f.provider.as_deref().and_then(DemoProvider::parse) {
         s.provider = p;
     }
-    if let Some(d) = f.delivery.as_deref().and_then(|d| d.parse::<jiff::civil::Date>().ok()) {
+    if let Some(d) = f
+        .delivery
+        .as_deref()
+        .and_then(|d| d.parse::<jiff::civil::Date>().ok())
+    {
         s.delivery = Some(d);
     }
     let (_, total, count) = cart_lines(&s);
@@ -238,7 +256,11 @@ pub(super) async fn checkout(
         Err(CheckoutError::IncompleteCustomer(e)) => fail(&s, e.message_fr(), true),
         Err(e) => {
             tracing::warn!(error = %e, "checkout failed");
-            fail(&s, format!("Le paiement n'a pas pu être préparé : {e}"), false)
+            fail(
+                &s,
+                format!("Le paiement n'a pas pu être préparé : {e}"),
+                false,
+            )
         }
     }
 }
