@@ -209,9 +209,10 @@ impl PayboxConfig {
     ///
     /// ```
     /// use std::collections::HashMap;
+    /// let key = "AB".repeat(64);
     /// let vars: HashMap<&str, &str> = [
     ///     ("TPE_PAYBOX_SITE", "1999888"), ("TPE_PAYBOX_RANG", "32"),
-    ///     ("TPE_PAYBOX_IDENTIFIANT", "107904482"), ("TPE_PAYBOX_HMAC_KEY", &"AB".repeat(64)),
+    ///     ("TPE_PAYBOX_IDENTIFIANT", "107904482"), ("TPE_PAYBOX_HMAC_KEY", key.as_str()),
     ///     ("TPE_PAYBOX_PLATFORM", "http://127.0.0.1:8080"), ("TPE_PAYBOX_CAPTURE", "deferred:3"),
     /// ].into_iter().collect();
     /// let cfg = tpe_paybox::PayboxConfig::from_lookup(|k| vars.get(k).map(|v| v.to_string()))?;
