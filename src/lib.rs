@@ -13,5 +13,9 @@
 
 pub use tpe_core as core;
 pub use tpe_mock_bank as mock_bank;
+pub use tpe_engine as engine;
 pub use tpe_paybox as paybox;
+pub use tpe_store as store;
 pub use tpe_stripe_like as stripe_like;
+#[doc(hidden)]
+pub use tpe_demo as demo;

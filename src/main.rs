@@ -22,6 +22,8 @@ enum Command {
         /// The code as the bank sent it (e.g. 00151, insufficient_funds).
         code: String,
     },
+    /// Run the demo farm shop on the mock bank (`--tour` plays every payment story).
+    Demo(tpe_demo::cli::DemoArgs),
     /// Run the mock bank: Paybox and Stripe-like sides, with a journal and a control API.
     MockBank(tpe_mock_bank::cli::MockBankArgs),
     /// Paybox / Up2Pay e-Transactions tools: sign a form, verify a notification.
@@ -58,6 +60,15 @@ fn main() -> ExitCode {
         }
         Command::Paybox(cmd) => tpe_paybox::cli::run(&cmd, &mut out).into(),
         Command::StripeLike(cmd) => tpe_stripe_like::cli::run(&cmd, &mut out),
+        Command::Demo(args) => block_on(async {
+            match tpe_demo::cli::run(args).await {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("tpe demo: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }),
         Command::MockBank(args) => block_on(async {
             match tpe_mock_bank::cli::run(args).await {
                 Ok(()) => ExitCode::SUCCESS,
