@@ -1,21 +1,17 @@
-//! tpe connects an online shop to bank payment terminals through hosted payment pages: it
-//! prepares the signed redirect, verifies the bank's signed answer, explains the bank's codes and
-//! runs the order-payment lifecycle so that a shop never loses a payment, never validates an
-//! unpaid order and never does anything twice.
-//!
-//! This crate is the facade: it re-exports the workspace's crates.
-//!
-//! ```
-//! use tpe::core::{Amount, Currency};
-//! assert_eq!(Amount::parse("43,21", Currency::EUR)?.minor(), 4321);
-//! # Ok::<(), tpe::core::MoneyError>(())
-//! ```
+#![doc = include_str!("../README.md")]
 
+/// Core types: money, customers, references, the provider trait, reasons, the lifecycle.
 pub use tpe_core as core;
-pub use tpe_mock_bank as mock_bank;
+/// The service a shop links: checkout, notifications, e-mails, jobs.
 pub use tpe_engine as engine;
+/// The mock bank: the bank side of every protocol, for people and tests.
+pub use tpe_mock_bank as mock_bank;
+/// Paybox / Up2Pay e-Transactions.
 pub use tpe_paybox as paybox;
+/// The payment store: SQLite and PostgreSQL.
 pub use tpe_store as store;
+/// The Stripe-like PSP.
 pub use tpe_stripe_like as stripe_like;
+/// The demo farm shop behind `tpe demo`.
 #[doc(hidden)]
 pub use tpe_demo as demo;
