@@ -63,7 +63,10 @@ pub fn router(state: BankState) -> axum::Router {
         .route("/paybox/page/{id}/3ds", post(paybox::challenge_submit))
         .route("/load.html", get(paybox::load_html))
         .route("/PPPS.php", post(paybox::ppps))
-        .route("/v1/checkout/sessions", post(stripe_like::create_session))
+        .route(
+            "/v1/checkout/sessions",
+            get(stripe_like::list_sessions).post(stripe_like::create_session),
+        )
         .route("/v1/checkout/sessions/{id}", get(stripe_like::get_session))
         .route(
             "/v1/checkout/sessions/{id}/expire",

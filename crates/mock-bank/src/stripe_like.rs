@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Serialize;
@@ -78,10 +78,51 @@ pub(crate) struct StripeSession {
     status: &'static str,
     payment_status: &'static str,
     payment_intent: Option<String>,
+    /// `payment_intent_data[metadata]`: the payment intent's own metadata.
+    intent_metadata: BTreeMap<String, String>,
+    /// The payment intent's `status` once it exists.
+    intent_status: &'static str,
+    /// The payment intent's `last_payment_error` after a decline.
+    last_payment_error: Option<PaymentError>,
     created: i64,
     expires_at: i64,
     refunded: u64,
     created_order: u64,
+}
+
+/// A payment intent's `last_payment_error`.
+#[derive(Clone, Debug)]
+pub(crate) struct PaymentError {
+    code: String,
+    decline_code: Option<String>,
+    message: String,
+}
+
+impl PaymentError {
+    /// The error of a card declined with `reason`, shaped as the PSP shapes it: reasons that are
+    /// also top-level codes keep their name as `code` (`incorrect_number` has no
+    /// `decline_code`, being caught before the issuer); the others are `card_declined`.
+    fn declined(reason: &str) -> Self {
+        let (code, decline_code) = match reason {
+            "incorrect_number" | "invalid_number" => (reason, None),
+            "expired_card" | "incorrect_cvc" | "processing_error" => (reason, Some(reason)),
+            _ => ("card_declined", Some(reason)),
+        };
+        Self {
+            code: code.to_owned(),
+            decline_code: decline_code.map(str::to_owned),
+            message: format!("Your card was declined ({reason})."),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "type": "card_error",
+            "code": self.code,
+            "decline_code": self.decline_code,
+            "message": self.message,
+        })
+    }
 }
 
 impl StripeSession {
@@ -89,7 +130,39 @@ impl StripeSession {
         self.client_reference_id.as_deref().unwrap_or(&self.id)
     }
 
-    fn to_json(&self, base_url: &str) -> Value {
+    /// The payment intent object (the `expand[]=payment_intent` form), once there is one.
+    fn intent_json(&self) -> Option<Value> {
+        let id = self.payment_intent.as_ref()?;
+        Some(json!({
+            "id": id,
+            "object": "payment_intent",
+            "amount": self.amount_total,
+            "amount_received": if self.payment_status == "paid" { self.amount_total } else { 0 },
+            "created": self.created,
+            "currency": self.currency,
+            "last_payment_error": self.last_payment_error.as_ref().map(PaymentError::to_json),
+            "livemode": false,
+            "metadata": self.intent_metadata,
+            "status": self.intent_status,
+        }))
+    }
+
+    /// Creates the payment intent at the first card submitted (as the PSP does for hosted
+    /// Checkout); later tries on the same page reuse it.
+    fn ensure_intent(&mut self) {
+        if self.payment_intent.is_none() {
+            self.payment_intent = Some(format!("pi_test_{}", random_hex(12)));
+        }
+    }
+
+    /// The session; `expand_intent` puts the payment intent object in place of its id.
+    fn to_json(&self, base_url: &str, expand_intent: bool) -> Value {
+        let intent = if expand_intent {
+            self.intent_json()
+                .unwrap_or_else(|| json!(self.payment_intent))
+        } else {
+            json!(self.payment_intent)
+        };
         json!({
             "id": self.id,
             "object": "checkout.session",
@@ -109,7 +182,7 @@ impl StripeSession {
             "livemode": false,
             "metadata": self.metadata,
             "mode": "payment",
-            "payment_intent": self.payment_intent,
+            "payment_intent": intent,
             "payment_status": self.payment_status,
             "status": self.status,
             "success_url": self.success_url,
@@ -292,6 +365,7 @@ fn build_session(
 ) -> Result<StripeSession, Invalid> {
     let mut items: BTreeMap<usize, Item> = BTreeMap::new();
     let mut metadata = BTreeMap::new();
+    let mut intent_metadata = BTreeMap::new();
     let mut mode = None;
     let mut success_url = None;
     let mut cancel_url = None;
@@ -348,9 +422,17 @@ fn build_session(
             metadata.insert(mk.to_owned(), v.clone());
             continue;
         }
-        if bracket_key(k, "payment_intent_data[metadata][").is_some()
-            || bracket_key(k, "expand[").is_some()
-            || bracket_key(k, "payment_method_types[").is_some()
+        if let Some(mk) = bracket_key(k, "payment_intent_data[metadata][") {
+            if mk.is_empty() || mk.len() > 40 || v.len() > 500 || intent_metadata.len() >= 50 {
+                return Err(invalid(
+                    "Invalid metadata: keys up to 40 characters, values up to 500, 50 keys",
+                    k,
+                ));
+            }
+            intent_metadata.insert(mk.to_owned(), v.clone());
+            continue;
+        }
+        if bracket_key(k, "expand[").is_some() || bracket_key(k, "payment_method_types[").is_some()
         {
             continue;
         }
@@ -464,6 +546,9 @@ fn build_session(
         status: "open",
         payment_status: "unpaid",
         payment_intent: None,
+        intent_metadata,
+        intent_status: "requires_payment_method",
+        last_payment_error: None,
         created: now,
         expires_at: expires_at.unwrap_or(now + 86_400),
         refunded: 0,
@@ -513,7 +598,7 @@ pub(crate) async fn create_session(
         &pairs,
         || match build_session(&state, &account, &pairs) {
             Ok(session) => {
-                let body = session.to_json(&base).to_string();
+                let body = session.to_json(&base, false).to_string();
                 state.with_data(|d| {
                     if d.stripe_sessions.len() >= MAX_ROWS
                         && let Some(oldest) = d
@@ -561,14 +646,39 @@ fn missing_session(id: &str) -> Response {
     )
 }
 
+/// Whether the query asks `expand[]=<what>` (also `expand[0]=…`).
+fn expands(pairs: &[(String, String)], what: &str) -> bool {
+    pairs
+        .iter()
+        .any(|(k, v)| v == what && (k == "expand[]" || bracket_key(k, "expand[").is_some()))
+}
+
+fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, Response> {
+    parse_form(query.unwrap_or_default().as_bytes()).map_err(|e| {
+        api_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            None,
+            &e,
+            None,
+        )
+    })
+}
+
 pub(crate) async fn get_session(
     State(state): State<BankState>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Response {
     let Some(account) = authenticate(&state, &headers) else {
         return Note::new(None, "unauthorized").attach(unauthorized());
     };
+    let pairs = match query_pairs(query.as_deref()) {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    let expand = expands(&pairs, "payment_intent");
     let Some(session) = state.with_data(|d| {
         d.stripe_sessions
             .get(&id)
@@ -582,7 +692,183 @@ pub(crate) async fn get_session(
         return crate::paybox::api_fault(&state, fault, Some(session.reference())).await;
     }
     let base = state.base_url_for(&headers);
-    Note::new(Some(session.reference()), "session_read").attach(axum::Json(session.to_json(&base)))
+    Note::new(Some(session.reference()), "session_read")
+        .attach(axum::Json(session.to_json(&base, expand)))
+}
+
+/// The filters and cursor of `GET /v1/checkout/sessions`.
+struct ListQuery {
+    limit: usize,
+    starting_after: Option<String>,
+    ending_before: Option<String>,
+    created: [Option<i64>; 4],
+    payment_intent: Option<String>,
+    status: Option<String>,
+    expand_intent: bool,
+}
+
+/// Reads the list parameters; an error names the parameter.
+fn list_query(pairs: &[(String, String)]) -> Result<ListQuery, (&'static str, String)> {
+    let mut q = ListQuery {
+        limit: 10,
+        starting_after: None,
+        ending_before: None,
+        created: [None; 4],
+        payment_intent: None,
+        status: None,
+        expand_intent: false,
+    };
+    let id = |v: &str, what: &'static str| {
+        if !v.is_empty()
+            && v.len() <= 255
+            && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            Ok(v.to_owned())
+        } else {
+            Err((what, format!("Invalid {what}: not an object id")))
+        }
+    };
+    let time = |v: &str, what: &'static str| {
+        v.parse::<i64>()
+            .ok()
+            .filter(|t| (0..=253_402_300_799).contains(t))
+            .ok_or((what, format!("Invalid integer: {what}")))
+    };
+    for (k, v) in pairs {
+        match k.as_str() {
+            "limit" => {
+                q.limit = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|l| (1..=100).contains(l))
+                    .ok_or(("limit", "Invalid limit: must be 1 to 100".to_owned()))?;
+            }
+            "starting_after" => q.starting_after = Some(id(v, "starting_after")?),
+            "ending_before" => q.ending_before = Some(id(v, "ending_before")?),
+            "created" => {
+                let t = time(v, "created")?;
+                q.created[0] = Some(t);
+                q.created[2] = Some(t);
+            }
+            "created[gte]" => q.created[0] = Some(time(v, "created")?),
+            "created[gt]" => q.created[1] = Some(time(v, "created")?),
+            "created[lte]" => q.created[2] = Some(time(v, "created")?),
+            "created[lt]" => q.created[3] = Some(time(v, "created")?),
+            "payment_intent" => q.payment_intent = Some(id(v, "payment_intent")?),
+            "status" => {
+                if !matches!(v.as_str(), "open" | "complete" | "expired") {
+                    return Err(("status", "Invalid status: open, complete or expired".into()));
+                }
+                q.status = Some(v.clone());
+            }
+            _ if bracket_key(k, "expand[").is_some() || k == "expand[]" => {
+                if v != "data.payment_intent" {
+                    return Err(("expand", format!("This property cannot be expanded ({v}).")));
+                }
+                q.expand_intent = true;
+            }
+            _ => return Err(("param", format!("Received unknown parameter: {k}"))),
+        }
+    }
+    if q.starting_after.is_some() && q.ending_before.is_some() {
+        return Err((
+            "ending_before",
+            "starting_after and ending_before cannot be used together".into(),
+        ));
+    }
+    Ok(q)
+}
+
+impl ListQuery {
+    fn keeps(&self, s: &StripeSession) -> bool {
+        let [gte, gt, lte, lt] = self.created;
+        gte.is_none_or(|t| s.created >= t)
+            && gt.is_none_or(|t| s.created > t)
+            && lte.is_none_or(|t| s.created <= t)
+            && lt.is_none_or(|t| s.created < t)
+            && self
+                .payment_intent
+                .as_ref()
+                .is_none_or(|pi| s.payment_intent.as_ref() == Some(pi))
+            && self.status.as_deref().is_none_or(|st| s.status == st)
+    }
+}
+
+/// `GET /v1/checkout/sessions`: the account's sessions, newest first, filtered, one page of at
+/// most `limit` (1–100) after `starting_after` or before `ending_before`.
+pub(crate) async fn list_sessions(
+    State(state): State<BankState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let Some(account) = authenticate(&state, &headers) else {
+        return Note::new(None, "unauthorized").attach(unauthorized());
+    };
+    let pairs = match query_pairs(query.as_deref()) {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    let q = match list_query(&pairs) {
+        Ok(q) => q,
+        Err((param, message)) => {
+            return Note::new(None, "invalid_request").attach(api_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                Some("parameter_invalid"),
+                &message,
+                Some(param),
+            ));
+        }
+    };
+    if let Some(fault) = state.scenario_for("*").api_fault {
+        return crate::paybox::api_fault(&state, fault, None).await;
+    }
+    let base = state.base_url_for(&headers);
+    // Newest first: by creation time, then by creation order within the same second.
+    let key = |s: &StripeSession| (s.created, s.created_order);
+    let page = state.with_data(|d| {
+        let cursor = match (&q.starting_after, &q.ending_before) {
+            (Some(c), _) | (_, Some(c)) => match d.stripe_sessions.get(c) {
+                Some(s) if s.account == account => Some(key(s)),
+                _ => return Err(c.clone()),
+            },
+            _ => None,
+        };
+        let mut matching: Vec<&StripeSession> = d
+            .stripe_sessions
+            .values()
+            .filter(|s| s.account == account && q.keeps(s))
+            .filter(|s| match cursor {
+                Some(c) if q.starting_after.is_some() => key(s) < c,
+                Some(c) => key(s) > c,
+                None => true,
+            })
+            .collect();
+        let has_more = matching.len() > q.limit;
+        if q.ending_before.is_some() {
+            // The page just before the cursor: the oldest of the newer ones.
+            matching.sort_by_key(|s| key(s));
+            matching.truncate(q.limit);
+            matching.reverse();
+        } else {
+            matching.sort_by_key(|s| std::cmp::Reverse(key(s)));
+            matching.truncate(q.limit);
+        }
+        let data: Vec<Value> = matching
+            .iter()
+            .map(|s| s.to_json(&base, q.expand_intent))
+            .collect();
+        Ok((data, has_more))
+    });
+    match page {
+        Ok((data, has_more)) => Note::new(None, "sessions_listed").attach(axum::Json(json!({
+            "object": "list",
+            "data": data,
+            "has_more": has_more,
+            "url": "/v1/checkout/sessions",
+        }))),
+        Err(cursor) => Note::new(None, "resource_missing").attach(missing_session(&cursor)),
+    }
 }
 
 pub(crate) async fn expire_session(
@@ -621,12 +907,13 @@ pub(crate) async fn expire_session(
                 &state,
                 &session,
                 "checkout.session.expired",
+                session.to_json(&base, false),
                 &scenario,
                 true,
             )
             .await;
             Note::new(Some(session.reference()), "session_expired")
-                .attach(axum::Json(session.to_json(&base)))
+                .attach(axum::Json(session.to_json(&base, false)))
         }
     }
 }
@@ -873,9 +1160,15 @@ pub(crate) async fn hosted_page(
 enum Verdict {
     Paid,
     Declined(String),
-    Delayed { succeeds: bool },
+    /// Completed unpaid; later succeeded, or failed with this decline code.
+    Delayed {
+        fails_with: Option<String>,
+    },
     Abandon,
 }
+
+/// The decline code of a delayed payment that fails by test card (no script).
+pub const DELAYED_FAILURE_CODE: &str = "insufficient_funds";
 
 fn card_verdict(card: &str) -> Verdict {
     match card {
@@ -887,8 +1180,10 @@ fn card_verdict(card: &str) -> Verdict {
         cards::STOLEN_CARD => Verdict::Declined("stolen_card".into()),
         cards::INCORRECT_CVC => Verdict::Declined("incorrect_cvc".into()),
         cards::PROCESSING_ERROR => Verdict::Declined("processing_error".into()),
-        cards::DELAYED_SUCCEEDS => Verdict::Delayed { succeeds: true },
-        cards::DELAYED_FAILS => Verdict::Delayed { succeeds: false },
+        cards::DELAYED_SUCCEEDS => Verdict::Delayed { fails_with: None },
+        cards::DELAYED_FAILS => Verdict::Delayed {
+            fails_with: Some(DELAYED_FAILURE_CODE.into()),
+        },
         c if crate::paybox::luhn_valid(c) => Verdict::Paid,
         _ => Verdict::Declined("incorrect_number".into()),
     }
@@ -947,8 +1242,10 @@ pub(crate) async fn hosted_submit(
     let verdict = match &scenario.outcome {
         Some(Outcome::Accept) => Verdict::Paid,
         Some(Outcome::Refuse { code }) => Verdict::Declined(code.clone()),
-        Some(Outcome::PendingThenAccept) => Verdict::Delayed { succeeds: true },
-        Some(Outcome::PendingThenRefuse { .. }) => Verdict::Delayed { succeeds: false },
+        Some(Outcome::PendingThenAccept) => Verdict::Delayed { fails_with: None },
+        Some(Outcome::PendingThenRefuse { code }) => Verdict::Delayed {
+            fails_with: Some(code.clone()),
+        },
         Some(Outcome::Abandon) => Verdict::Abandon,
         None => card_verdict(&card),
     };
@@ -979,6 +1276,23 @@ pub(crate) async fn hosted_submit(
             Note::new(Some(&reference), "abandoned").attach(Html(page))
         }
         Verdict::Declined(code) => {
+            // The session stays open (the customer may try another card); its payment intent
+            // records the error and the shop hears of it by `payment_intent.payment_failed`.
+            let declined = state.with_data(|d| {
+                let s = d
+                    .stripe_sessions
+                    .get_mut(&id)
+                    .filter(|s| s.status == "open")?;
+                s.ensure_intent();
+                s.intent_status = "requires_payment_method";
+                s.last_payment_error = Some(PaymentError::declined(&code));
+                Some(s.clone())
+            });
+            if let Some(s) = &declined
+                && let Some(intent) = s.intent_json()
+            {
+                send_event(&state, s, PAYMENT_FAILED, intent, &scenario, true).await;
+            }
             let msg = format!("Your card was declined ({code}). Try another card.");
             Note::new(Some(&reference), &code).attach((
                 StatusCode::PAYMENT_REQUIRED,
@@ -994,7 +1308,9 @@ pub(crate) async fn hosted_submit(
                     .filter(|s| s.status == "open")?;
                 s.status = "complete";
                 s.payment_status = if paid { "paid" } else { "unpaid" };
-                s.payment_intent = Some(format!("pi_test_{}", random_hex(12)));
+                s.ensure_intent();
+                s.intent_status = if paid { "succeeded" } else { "processing" };
+                s.last_payment_error = None;
                 if email.is_some() {
                     s.customer_email.clone_from(&email);
                 }
@@ -1009,11 +1325,12 @@ pub(crate) async fn hosted_submit(
                 &state,
                 &updated,
                 "checkout.session.completed",
+                updated.to_json(&state.base_url().unwrap_or_default(), false),
                 &scenario,
                 paid,
             )
             .await;
-            if let Verdict::Delayed { succeeds } = verdict {
+            if let Verdict::Delayed { fails_with } = verdict {
                 let delay = state.config().pending_delay;
                 let task_state = state.clone();
                 state.spawn(async move {
@@ -1022,18 +1339,28 @@ pub(crate) async fn hosted_submit(
                     }
                     let Some(s) = task_state.with_data(|d| {
                         let s = d.stripe_sessions.get_mut(&id)?;
-                        if succeeds {
+                        if let Some(code) = &fails_with {
+                            s.intent_status = "requires_payment_method";
+                            s.last_payment_error = Some(PaymentError::declined(code));
+                        } else {
                             s.payment_status = "paid";
+                            s.intent_status = "succeeded";
                         }
                         Some(s.clone())
                     }) else {
                         return;
                     };
-                    let kind = if succeeds {
+                    let kind = if fails_with.is_none() {
                         "checkout.session.async_payment_succeeded"
                     } else {
                         "checkout.session.async_payment_failed"
                     };
+                    // A failure carries the payment intent expanded, so that its
+                    // `last_payment_error.decline_code` travels with the event.
+                    let object = s.to_json(
+                        &task_state.base_url().unwrap_or_default(),
+                        fails_with.is_some(),
+                    );
                     task_state.record(
                         JournalEntry::new(
                             EntryKind::Decision,
@@ -1044,7 +1371,7 @@ pub(crate) async fn hosted_submit(
                         .reference(Some(s.reference())),
                     );
                     let scenario = task_state.scenario_for(s.reference());
-                    send_event(&task_state, &s, kind, &scenario, true).await;
+                    send_event(&task_state, &s, kind, object, &scenario, true).await;
                 });
             }
             let target = updated
@@ -1089,10 +1416,15 @@ struct EventData {
     object: Value,
 }
 
+/// The event of a card declined on the hosted page; its object is the payment intent.
+pub const PAYMENT_FAILED: &str = "payment_intent.payment_failed";
+
+/// Signs and sends an event about `session` whose `data.object` is `object`.
 async fn send_event(
     state: &BankState,
     session: &StripeSession,
     kind: &str,
+    object: Value,
     scenario: &Scenario,
     is_final: bool,
 ) {
@@ -1118,7 +1450,6 @@ async fn send_event(
         return;
     };
     let now = state.now().as_second();
-    let base = state.base_url().unwrap_or_default();
     let event = Event {
         id: format!("evt_test_{}", random_hex(12)),
         object: "event",
@@ -1131,9 +1462,7 @@ async fn send_event(
             id: None,
             idempotency_key: None,
         },
-        data: EventData {
-            object: session.to_json(&base),
-        },
+        data: EventData { object },
     };
     let payload = serde_json::to_string(&event).unwrap_or_default();
     let signing = if scenario.wrong_signature {

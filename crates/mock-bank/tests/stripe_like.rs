@@ -212,13 +212,55 @@ async fn declines_stay_on_the_page_and_a_later_card_pays() {
     let resp = f.pay(&session, cards::INSUFFICIENT_FUNDS).await;
     assert_eq!(resp.status(), 402);
     assert!(resp.text().await.unwrap().contains("insufficient_funds"));
-    for card in [cards::GENERIC_DECLINE, cards::EXPIRED_CARD] {
+    for card in [
+        cards::GENERIC_DECLINE,
+        cards::EXPIRED_CARD,
+        cards::INCORRECT_NUMBER,
+    ] {
         assert_eq!(f.pay(&session, card).await.status(), 402);
     }
-    assert!(f.shop.received().is_empty());
+    // Each decline: a signed `payment_intent.payment_failed` about the same payment intent,
+    // carrying `payment_intent_data[metadata]` and the error; the session stays open.
+    let declines = f.shop.wait_for(4, 2000).await;
+    assert_eq!(declines.len(), 4);
+    let events: Vec<serde_json::Value> =
+        declines.iter().map(|r| verify_webhook(r, WHSEC)).collect();
+    let pi = events[0]["data"]["object"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(pi.starts_with("pi_"), "{pi}");
+    let mut ids = std::collections::HashSet::new();
+    for (e, (code, decline)) in events.iter().zip([
+        ("card_declined", Some("insufficient_funds")),
+        ("card_declined", Some("generic_decline")),
+        ("expired_card", Some("expired_card")),
+        ("incorrect_number", None),
+    ]) {
+        assert!(ids.insert(e["id"].as_str().unwrap().to_owned()));
+        assert_eq!(e["type"], stripe_like::PAYMENT_FAILED);
+        let o = &e["data"]["object"];
+        assert_eq!(o["object"], "payment_intent");
+        assert_eq!(o["id"], pi.as_str());
+        assert_eq!(
+            (o["amount"].as_u64(), o["currency"].as_str()),
+            (Some(4200), Some("eur"))
+        );
+        assert_eq!(o["metadata"]["order_id"], "1042");
+        assert_eq!(o["status"], "requires_payment_method");
+        let err = &o["last_payment_error"];
+        assert_eq!(err["type"], "card_error");
+        assert_eq!(err["code"], code);
+        assert_eq!(err["decline_code"].as_str(), decline);
+        assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
     assert_eq!(f.pay(&session, cards::ACCEPTED).await.status(), 303);
-    let received = f.shop.wait_for(1, 2000).await;
-    assert_eq!(received.len(), 1);
+    let received = f.shop.wait_for(5, 2000).await;
+    assert_eq!(received.len(), 5);
+    let paid = verify_webhook(&received[4], WHSEC);
+    assert_eq!(paid["type"], "checkout.session.completed");
+    // The same payment intent, now succeeded.
+    assert_eq!(paid["data"]["object"]["payment_intent"], pi.as_str());
     let details: Vec<_> = f
         .bank
         .journal()
@@ -232,9 +274,56 @@ async fn declines_stay_on_the_page_and_a_later_card_pays() {
             "insufficient_funds",
             "generic_decline",
             "expired_card",
+            "incorrect_number",
             "paid"
         ]
     );
+    let failed = f
+        .bank
+        .journal()
+        .into_iter()
+        .filter(|e| {
+            e.kind == EntryKind::Notification
+                && e.detail == stripe_like::PAYMENT_FAILED
+                && e.reference.as_deref() == Some("order-decline")
+                && e.status == Some(200)
+        })
+        .count();
+    assert_eq!(failed, 4, "each decline journaled with the shop's answer");
+}
+
+#[tokio::test]
+async fn a_declined_card_notification_is_retried_until_acknowledged() {
+    let f = flow().await;
+    let session = f.session("order-decline-retry").await;
+    f.shop.answer_with(&[500]);
+    assert_eq!(f.pay(&session, cards::LOST_CARD).await.status(), 402);
+    let received = f.shop.wait_for(2, 5000).await;
+    assert_eq!(received.len(), 2);
+    assert_eq!(
+        received[0].body, received[1].body,
+        "the same event, redelivered"
+    );
+    let e = verify_webhook(&received[1], WHSEC);
+    assert_eq!(
+        e["data"]["object"]["last_payment_error"]["decline_code"],
+        "lost_card"
+    );
+    let failed = |e: &tpe_mock_bank::JournalEntry| {
+        e.kind == EntryKind::Notification && e.detail == stripe_like::PAYMENT_FAILED
+    };
+    let (journal, _) = f
+        .bank
+        .wait_for_journal(Duration::from_secs(2), |j| {
+            j.iter().filter(|e| failed(e)).count() >= 2
+        })
+        .await;
+    let attempts: Vec<_> = journal
+        .into_iter()
+        .filter(failed)
+        .map(|e| (e.attempt, e.status))
+        .collect();
+    assert_eq!(attempts, [(Some(1), Some(500)), (Some(2), Some(200))]);
 }
 
 #[tokio::test]
@@ -288,7 +377,208 @@ async fn delayed_payment_completes_unpaid_then_async_events() {
                 "unpaid".into()
             )
         ]
+    ); // The failure carries the payment intent expanded, with its decline code.
+    let failed = received
+        .iter()
+        .map(|r| verify_webhook(r, WHSEC))
+        .find(|e| e["type"] == "checkout.session.async_payment_failed")
+        .unwrap();
+    let pi = &failed["data"]["object"]["payment_intent"];
+    assert_eq!(pi["object"], "payment_intent");
+    assert_eq!(pi["status"], "requires_payment_method");
+    assert_eq!(
+        pi["last_payment_error"]["decline_code"],
+        stripe_like::DELAYED_FAILURE_CODE
     );
+    // A scripted failure uses the script's code.
+    let s3 = f.session("order-async-scripted").await;
+    f.bank.script(
+        "order-async-scripted",
+        Scenario::outcome(Outcome::PendingThenRefuse {
+            code: "do_not_honor".into(),
+        }),
+    );
+    f.pay(&s3, cards::ACCEPTED).await;
+    let received = f.shop.wait_for(6, 3000).await;
+    let e = received
+        .iter()
+        .map(|r| verify_webhook(r, WHSEC))
+        .find(|e| {
+            e["type"] == "checkout.session.async_payment_failed"
+                && e["data"]["object"]["client_reference_id"] == "order-async-scripted"
+        })
+        .unwrap();
+    assert_eq!(
+        e["data"]["object"]["payment_intent"]["last_payment_error"]["decline_code"],
+        "do_not_honor"
+    );
+}
+
+#[tokio::test]
+async fn sessions_are_listed_newest_first_with_filters_and_cursors() {
+    let f = flow().await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            f.session(&format!("order-list-{i}")).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let list = |q: &str| {
+        let url = format!("{}/v1/checkout/sessions{q}", f.bank.base_url());
+        let http = f.http.clone();
+        async move {
+            let r = http.get(url).bearer_auth(SK).send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let ids_of = |v: &serde_json::Value| -> Vec<String> {
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    let (status, all) = list("").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            all["object"].as_str(),
+            all["url"].as_str(),
+            all["has_more"].as_bool()
+        ),
+        (Some("list"), Some("/v1/checkout/sessions"), Some(false))
+    );
+    assert_eq!(ids_of(&all), newest_first);
+    assert_eq!(all["data"][0]["client_reference_id"], "order-list-4");
+    // Pages of two, forwards with starting_after, back with ending_before.
+    let (_, p1) = list("?limit=2").await;
+    assert_eq!(
+        (ids_of(&p1), p1["has_more"].as_bool()),
+        (newest_first[..2].to_vec(), Some(true))
+    );
+    let (_, p2) = list(&format!("?limit=2&starting_after={}", newest_first[1])).await;
+    assert_eq!(
+        (ids_of(&p2), p2["has_more"].as_bool()),
+        (newest_first[2..4].to_vec(), Some(true))
+    );
+    let (_, p3) = list(&format!("?limit=2&starting_after={}", newest_first[3])).await;
+    assert_eq!(
+        (ids_of(&p3), p3["has_more"].as_bool()),
+        (newest_first[4..].to_vec(), Some(false))
+    );
+    let (_, back) = list(&format!("?limit=2&ending_before={}", newest_first[4])).await;
+    assert_eq!(
+        (ids_of(&back), back["has_more"].as_bool()),
+        (newest_first[2..4].to_vec(), Some(true))
+    );
+    // Filters: creation time (the test clock does not move: every session has the same one),
+    // status, payment intent.
+    let created = all["data"][0]["created"].as_i64().unwrap();
+    let (_, none) = list(&format!("?created[gt]={created}")).await;
+    assert_eq!(ids_of(&none), Vec::<String>::new());
+    let (_, window) = list(&format!(
+        "?created[gte]={created}&created[lte]={created}&limit=100"
+    ))
+    .await;
+    assert_eq!(ids_of(&window).len(), 5);
+    let (_, before) = list(&format!("?created[lt]={created}")).await;
+    assert!(ids_of(&before).is_empty());
+    let paid = f
+        .http
+        .get(all["data"][0]["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 200);
+    assert_eq!(f.pay(&all["data"][0], cards::ACCEPTED).await.status(), 303);
+    let (_, complete) = list("?status=complete&expand[]=data.payment_intent").await;
+    assert_eq!(ids_of(&complete), [newest_first[0].clone()]);
+    let pi = complete["data"][0]["payment_intent"].clone();
+    assert_eq!(pi["status"], "succeeded");
+    let pi = pi["id"].as_str().unwrap();
+    let (_, by_pi) = list(&format!("?payment_intent={pi}")).await;
+    assert_eq!(ids_of(&by_pi), [newest_first[0].clone()]);
+    assert_eq!(by_pi["data"][0]["payment_intent"], pi);
+    let (_, open) = list("?status=open").await;
+    assert_eq!(ids_of(&open), newest_first[1..].to_vec());
+    // Errors: bad limit, unknown cursor, both cursors, unknown parameter, bad auth.
+    for q in [
+        "?limit=0".to_owned(),
+        "?limit=101".to_owned(),
+        "?status=paid".to_owned(),
+        "?created[gte]=soon".to_owned(),
+        "?colour=blue".to_owned(),
+        format!("?starting_after={}&ending_before={}", ids[0], ids[1]),
+    ] {
+        let (status, e) = list(&q).await;
+        assert_eq!(status, 400, "{q}");
+        assert_eq!(e["error"]["type"], "invalid_request_error", "{q}");
+    }
+    let (status, e) = list("?starting_after=cs_test_nosuch").await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (404, Some("resource_missing"))
+    );
+    let r = f
+        .http
+        .get(format!("{}/v1/checkout/sessions", f.bank.base_url()))
+        .bearer_auth("sk_test_wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn another_accounts_sessions_are_not_listed() {
+    let mut config = MockBankConfig::for_tests();
+    config.stripe_accounts.push(tpe_mock_bank::StripeAccount {
+        secret_key: tpe_mock_bank::Secret::new("sk_test_other_account"),
+        ..tpe_mock_bank::StripeAccount::default()
+    });
+    let bank = MockBank::spawn(config).await.unwrap();
+    let http = client();
+    let create = http
+        .post(format!("{}/v1/checkout/sessions", bank.base_url()))
+        .bearer_auth(SK)
+        .form(&create_pairs("order-mine"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(create.status(), 200);
+    let mine: serde_json::Value = create.json().await.unwrap();
+    let list = |key: &'static str| {
+        http.get(format!("{}/v1/checkout/sessions", bank.base_url()))
+            .bearer_auth(key)
+            .send()
+    };
+    let v: serde_json::Value = list(SK).await.unwrap().json().await.unwrap();
+    assert_eq!(v["data"][0]["id"], mine["id"]);
+    let v: serde_json::Value = list("sk_test_other_account")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["data"].as_array().map(Vec::len), Some(0));
+    let cursor = format!(
+        "{}/v1/checkout/sessions?starting_after={}",
+        bank.base_url(),
+        mine["id"].as_str().unwrap()
+    );
+    let r = http
+        .get(cursor)
+        .bearer_auth("sk_test_other_account")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
 }
 
 #[tokio::test]
