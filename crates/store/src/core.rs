@@ -58,6 +58,8 @@ macro_rules! payment_cols {
 }
 const PAYMENT_KINDS: &[Kind] = &[I, T, I, T, T, T, T, T, I];
 
+mod batch;
+
 /// The shared logic and its configuration.
 #[derive(Debug)]
 pub(crate) struct Core {
@@ -69,7 +71,7 @@ pub(crate) struct Core {
 }
 
 /// A failure inside a transaction: a database error (maybe retryable) or a store error.
-enum Fail {
+pub(crate) enum Fail {
     Db(&'static str, sqlx::Error),
     Store(StoreError),
 }
@@ -90,7 +92,7 @@ impl Fail {
 }
 
 /// Tags database errors with the operation.
-trait Op<T> {
+pub(crate) trait Op<T> {
     fn op(self, op: &'static str) -> Result<T, Fail>;
 }
 impl<T> Op<T> for Result<T, sqlx::Error> {
@@ -109,7 +111,7 @@ fn check_limit(limit: u32) -> Result<i64, StoreError> {
     Ok(i64::from(limit))
 }
 
-fn minor(amount: Amount) -> i64 {
+pub(crate) fn minor(amount: Amount) -> i64 {
     // Amount::MAX_MINOR is i64::MAX, so this never saturates.
     i64::try_from(amount.minor()).unwrap_or(i64::MAX)
 }
@@ -169,7 +171,7 @@ fn parse_source(
     })
 }
 
-fn source_cols(
+pub(crate) fn source_cols(
     s: Option<&ValidationSource>,
 ) -> (Option<&'static str>, Option<String>, Option<String>) {
     match s {
@@ -181,7 +183,7 @@ fn source_cols(
     }
 }
 
-fn checkout_from(row: &Row) -> Result<CheckoutRecord, StoreError> {
+pub(crate) fn checkout_from(row: &Row) -> Result<CheckoutRecord, StoreError> {
     let validated_by = row
         .opt_text(8)?
         .map(|by| parse_source(&by, row.opt_text(9)?, row.opt_text(10)?))
@@ -278,7 +280,7 @@ fn clip(s: &str, max: usize) -> String {
 
 /// Effects the store applies itself inside the transaction; their outbox rows are written
 /// delivered so the relay never sees them.
-fn applied_in_store(e: &Effect) -> bool {
+pub(crate) fn applied_in_store(e: &Effect) -> bool {
     matches!(e, Effect::SupersedeSiblings | Effect::Quarantine { .. })
 }
 
@@ -403,7 +405,41 @@ impl Core {
                 }
                 Ok(mut tx) => {
                     let mut pending = Vec::new();
-                    for &i in &todo {
+                    let mut slow = todo.clone();
+                    if self.dialect() == Dialect::Sqlite {
+                        match fast_path(tx.as_mut(), &batch, &todo, now).await {
+                            Fast::Done(fast) => {
+                                for (i, result) in fast.done {
+                                    match result {
+                                        Ok(applied) => pending.push((i, applied)),
+                                        Err(e) => results[i] = Some(Err(e)),
+                                    }
+                                }
+                                slow = fast.slow;
+                            }
+                            Fast::Declined => {}
+                            Fast::Broken(e) => {
+                                // The transaction is in an unknown state: drop it unwritten.
+                                for &i in &todo {
+                                    results[i] = Some(Err(StoreError::from_db_ref(op, &e)));
+                                }
+                                slow.clear();
+                                todo.clear();
+                            }
+                        }
+                    }
+                    if todo.is_empty() {
+                        drop(tx);
+                        return results
+                            .into_iter()
+                            .map(|r| {
+                                r.unwrap_or_else(|| {
+                                    Err(StoreError::corrupt("event left without a result"))
+                                })
+                            })
+                            .collect();
+                    }
+                    for &i in &slow {
                         let (reference, input) = &batch[i];
                         // A savepoint per event: one failing event rolls back alone.
                         if let Err(e) = tx.exec("SAVEPOINT tpe_event", Vec::new()).await {
@@ -457,6 +493,96 @@ impl Core {
             .into_iter()
             .map(|r| r.unwrap_or_else(|| Err(StoreError::corrupt("event left without a result"))))
             .collect()
+    }
+}
+
+/// What the SQLite fast path did with a batch.
+enum Fast {
+    /// Applied (results to confirm with the commit) but for the events left to the slow path.
+    Done(batch::FastBatch),
+    /// Rolled back: every event goes through the per-event path.
+    Declined,
+    /// The rollback itself failed: the transaction must not be committed.
+    Broken(sqlx::Error),
+}
+
+/// Runs [`batch::apply_batch`] under its own savepoint, rolled back on any failure so the
+/// per-event path can decide instead.
+async fn fast_path(
+    tx: &mut dyn Tx,
+    batch: &[(PaymentReference, EventInput)],
+    todo: &[usize],
+    now: Timestamp,
+) -> Fast {
+    if let Err(e) = tx.exec("SAVEPOINT tpe_batch", Vec::new()).await {
+        return Fast::Broken(e);
+    }
+    let applied = batch::apply_batch(tx, batch, todo, now).await;
+    if let Ok(fast) = applied
+        && tx
+            .exec("RELEASE SAVEPOINT tpe_batch", Vec::new())
+            .await
+            .is_ok()
+    {
+        return Fast::Done(fast);
+    }
+    match tx.exec("ROLLBACK TO SAVEPOINT tpe_batch", Vec::new()).await {
+        Ok(_) => match tx.exec("RELEASE SAVEPOINT tpe_batch", Vec::new()).await {
+            Ok(_) => Fast::Declined,
+            Err(e) => Fast::Broken(e),
+        },
+        Err(e) => Fast::Broken(e),
+    }
+}
+
+/// The lifecycle event an input stands for.
+pub(crate) fn event_for(
+    input: &EventInput,
+    now: Timestamp,
+    order_paid_by: Option<PaymentReference>,
+) -> Event {
+    match input {
+        EventInput::Notification(n) => Event::Notification {
+            verdict: BankVerdict {
+                bank_transaction_id: n.bank_transaction_id.clone(),
+                outcome: n.outcome.clone(),
+                amount: n.amount,
+            },
+            order_paid_by,
+        },
+        EventInput::ReconciledPaid {
+            bank_transaction_id,
+            amount,
+        } => Event::ReconciledPaid {
+            bank_transaction_id: bank_transaction_id.clone(),
+            amount: *amount,
+            order_paid_by,
+        },
+        EventInput::ManualValidation { author, note } => Event::ManualValidation {
+            author: author.clone(),
+            note: note.clone(),
+        },
+        EventInput::Retract => Event::Retract { now },
+        EventInput::BrowserReturn => Event::BrowserReturn,
+    }
+}
+
+/// The audit row's author and detail for an input.
+pub(crate) fn audit_parts(input: &EventInput) -> (Option<String>, Option<String>) {
+    match input {
+        EventInput::ManualValidation { author, note } => (Some(author.clone()), Some(note.clone())),
+        EventInput::Notification(n) => (
+            None,
+            Some(format!("bank transaction {}", n.bank_transaction_id)),
+        ),
+        EventInput::ReconciledPaid {
+            bank_transaction_id,
+            ..
+        } => (
+            None,
+            Some(format!("bank transaction {bank_transaction_id}")),
+        ),
+        _ => (None, None),
     }
 }
 
@@ -528,30 +654,7 @@ async fn apply_in(
             .transpose()?,
         _ => None,
     };
-    let event = match input {
-        EventInput::Notification(n) => Event::Notification {
-            verdict: BankVerdict {
-                bank_transaction_id: n.bank_transaction_id.clone(),
-                outcome: n.outcome.clone(),
-                amount: n.amount,
-            },
-            order_paid_by,
-        },
-        EventInput::ReconciledPaid {
-            bank_transaction_id,
-            amount,
-        } => Event::ReconciledPaid {
-            bank_transaction_id: bank_transaction_id.clone(),
-            amount: *amount,
-            order_paid_by,
-        },
-        EventInput::ManualValidation { author, note } => Event::ManualValidation {
-            author: author.clone(),
-            note: note.clone(),
-        },
-        EventInput::Retract => Event::Retract { now },
-        EventInput::BrowserReturn => Event::BrowserReturn,
-    };
+    let event = event_for(input, now, order_paid_by);
     let transition = apply(&state, &event).map_err(StoreError::from)?;
     let unchanged = Applied {
         reference: reference.clone(),
@@ -704,21 +807,7 @@ async fn apply_in(
         effects.push(effect.clone());
     }
 
-    let (author, detail) = match input {
-        EventInput::ManualValidation { author, note } => (Some(author.clone()), Some(note.clone())),
-        EventInput::Notification(n) => (
-            None,
-            Some(format!("bank transaction {}", n.bank_transaction_id)),
-        ),
-        EventInput::ReconciledPaid {
-            bank_transaction_id,
-            ..
-        } => (
-            None,
-            Some(format!("bank transaction {bank_transaction_id}")),
-        ),
-        _ => (None, None),
-    };
+    let (author, detail) = audit_parts(input);
     insert_audit(
         tx,
         reference,
@@ -1356,7 +1445,7 @@ async fn load_checkout(
     Ok(rows.first().map(checkout_from).transpose()?)
 }
 
-fn bank_row_notification(n: &VerifiedNotification) -> Vec<Val> {
+pub(crate) fn bank_row_notification(n: &VerifiedNotification) -> Vec<Val> {
     let (reason_kind, reason_code, authorization) = match &n.outcome {
         BankOutcome::Refused { reason } => (
             Some(reason.kind().as_str().to_owned()),
@@ -1384,7 +1473,7 @@ fn bank_row_notification(n: &VerifiedNotification) -> Vec<Val> {
     ]
 }
 
-fn bank_row_reconciled(
+pub(crate) fn bank_row_reconciled(
     provider: &ProviderId,
     reference: &PaymentReference,
     bank_transaction_id: &str,
@@ -1407,7 +1496,7 @@ fn bank_row_reconciled(
 }
 
 /// A notification's summary for the quarantine: no card number (only the masked summary).
-fn summarize(n: &VerifiedNotification) -> String {
+pub(crate) fn summarize(n: &VerifiedNotification) -> String {
     format!(
         "{} {} for {}: {} announced{}",
         n.provider,
@@ -1491,7 +1580,7 @@ async fn supersede_siblings(
     Ok(out)
 }
 
-async fn insert_quarantine(
+pub(crate) async fn insert_quarantine(
     tx: &mut dyn Tx,
     input: &QuarantineInput,
     now: Timestamp,

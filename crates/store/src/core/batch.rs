@@ -1,0 +1,440 @@
+//! The SQLite group commit's fast path: a whole batch in a handful of set-based statements.
+//!
+//! On SQLite the batch's transaction holds the database's only write lock (`BEGIN IMMEDIATE`),
+//! so what it reads cannot change under it: the checkouts and their seen bank transactions are
+//! read in ONE query, every event's pure lifecycle step runs in memory in the batch's order
+//! (each event sees the ones before it, exactly as one savepoint after another would), and
+//! the writes go out as one statement per table, the rows passed as one JSON array
+//! (`json_each`), so every statement text is fixed and stays in the prepared statement cache.
+//!
+//! Each event keeps the result [`super::apply_in`] would give it: a refused transition or a
+//! provider mismatch writes nothing and fails alone, a replay writes nothing. Only checkouts
+//! without a shop order take this path (no order-level lock, no `order_paid_by`, no siblings
+//! to supersede); the others, and unknown references, go through the per-event path. Any
+//! database error, or a write that does not touch exactly the rows expected, makes the caller
+//! roll the whole fast path back and apply the batch event by event: the per-event path then
+//! decides, with its savepoint isolation.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::Value;
+use tpe_core::lifecycle::apply;
+use tpe_core::{CheckoutState, Effect, OutcomeKind, PaymentReference, Timestamp};
+
+use super::{
+    Fail, Op, applied_in_store, audit_parts, bank_row_notification, bank_row_reconciled,
+    checkout_from, event_for, insert_quarantine, minor, source_cols, summarize,
+};
+use crate::error::StoreError;
+use crate::sql::{Kind, Row, Tx, Val};
+use crate::types::{Applied, CheckoutRecord, EventInput, QuarantineInput};
+
+use Kind::{Int as I, Text as T};
+
+/// The checkout columns, then one seen bank transaction (id, outcome) per row.
+const LOAD_KINDS: &[Kind] = &[
+    T, T, I, T, T, T, I, T, T, T, T, T, T, T, I, T, I, I, I, I, I, T, T, I, I, T, T,
+];
+
+const LOAD: &str = concat!(
+    "SELECT c.*, b.bank_transaction_id, b.outcome FROM (SELECT ",
+    checkout_cols!(),
+    " FROM checkouts WHERE reference IN (SELECT value FROM json_each($1))) AS c \
+     LEFT JOIN bank_transactions AS b ON b.reference = c.reference"
+);
+
+const INSERT_BANK: &str = "INSERT INTO bank_transactions (provider, reference, \
+     bank_transaction_id, outcome, amount_minor, currency, source, reason_kind, reason_code, \
+     authorization_code, card, event_id, received_at) \
+     SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
+     j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, \
+     j.value ->> 11, j.value ->> 12 FROM json_each($1) AS j WHERE true \
+     ON CONFLICT (provider, reference, bank_transaction_id, outcome) DO NOTHING RETURNING id";
+
+const UPDATE_CHECKOUTS: &str = "UPDATE checkouts SET status = j.value ->> 1, \
+     amount_mismatch = j.value ->> 2, superseded_by = j.value ->> 3, validated_by = j.value ->> 4, \
+     validated_author = j.value ->> 5, validated_note = j.value ->> 6, updated_at = j.value ->> 7, \
+     version = version + (j.value ->> 8) FROM json_each($1) AS j \
+     WHERE checkouts.reference = j.value ->> 0";
+
+const INSERT_OUTBOX: &str = "INSERT INTO outbox (reference, effect_key, kind, payload, \
+     created_at, due_at, delivered_at) \
+     SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
+     j.value ->> 4, j.value ->> 5 FROM json_each($1) AS j WHERE true \
+     ON CONFLICT (reference, effect_key) DO NOTHING RETURNING reference, effect_key";
+
+const INSERT_PAYMENTS: &str = "INSERT INTO payment_records (reference, record_key, \
+     amount_minor, currency, bank_transaction_id, source, author, note, recorded_at) \
+     SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
+     j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8 FROM json_each($1) AS j";
+
+const INSERT_AUDIT: &str = "INSERT INTO audit (reference, event, author, detail, \
+     status_before, status_after, at) \
+     SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
+     j.value ->> 5, j.value ->> 6 FROM json_each($1) AS j";
+
+/// What the fast path decided: final results (to be confirmed by the commit when `Ok`) and
+/// the events left to the per-event path.
+pub(crate) struct FastBatch {
+    pub(crate) done: Vec<(usize, Result<Applied, StoreError>)>,
+    pub(crate) slow: Vec<usize>,
+}
+
+/// A checkout as the batch leaves it so far.
+struct Working {
+    record: CheckoutRecord,
+    state: CheckoutState,
+    /// Transitions written (each bumps `version`).
+    writes: i64,
+}
+
+/// An effect proposed by one event, kept if its outbox row is inserted.
+struct Proposed {
+    /// Index in `done`.
+    slot: usize,
+    reference: PaymentReference,
+    effect: Effect,
+    /// The notification's summary for a quarantine row.
+    summary: String,
+}
+
+fn json(v: Val) -> Value {
+    match v {
+        Val::Int(Some(i)) => Value::from(i),
+        Val::Text(Some(s)) => Value::from(s),
+        Val::Int(None) | Val::Text(None) => Value::Null,
+    }
+}
+
+fn array(rows: Vec<Vec<Val>>) -> Val {
+    Val::Text(Some(
+        Value::Array(
+            rows.into_iter()
+                .map(|r| Value::Array(r.into_iter().map(json).collect()))
+                .collect(),
+        )
+        .to_string(),
+    ))
+}
+
+/// A write that did not touch the rows the in-memory step expected: let the per-event path
+/// decide.
+fn mismatch(what: &str, expected: usize, got: usize) -> Fail {
+    Fail::Store(StoreError::corrupt(format!(
+        "batch {what}: {got} rows instead of {expected}"
+    )))
+}
+
+/// Applies `todo` (indices into `batch`, in lock order) inside the open SQLite write
+/// transaction. See the module documentation.
+pub(crate) async fn apply_batch(
+    tx: &mut dyn Tx,
+    batch: &[(PaymentReference, EventInput)],
+    todo: &[usize],
+    now: Timestamp,
+) -> Result<FastBatch, Fail> {
+    let mut references: Vec<&str> = todo.iter().map(|&i| batch[i].0.as_str()).collect();
+    references.dedup(); // `todo` is sorted by reference
+    let refs = Value::from(references).to_string();
+    let mut working: HashMap<String, Working> = HashMap::with_capacity(todo.len());
+    for row in tx
+        .rows(LOAD, vec![refs.into()], LOAD_KINDS)
+        .await
+        .op("read checkouts")?
+    {
+        let seen = match (row.opt_text(25)?, row.opt_text(26)?) {
+            (Some(id), Some(outcome)) => Some((
+                id,
+                OutcomeKind::parse(&outcome)
+                    .ok_or_else(|| StoreError::corrupt(format!("bank outcome {outcome:?}")))?,
+            )),
+            _ => None,
+        };
+        let key = row.text(0)?;
+        let w = match working.get_mut(&key) {
+            Some(w) => w,
+            None => {
+                let record = checkout_from(&Row(row.0[..25].to_vec()))?;
+                let state = CheckoutState {
+                    reference: record.reference.clone(),
+                    provider: record.provider.clone(),
+                    amount: record.amount,
+                    shop_order_id: record.shop_order_id.clone(),
+                    status: record.status,
+                    amount_mismatch: record.amount_mismatch,
+                    superseded_by: record.superseded_by.clone(),
+                    validated_by: record.validated_by.clone(),
+                    retract_at: record.retract_at,
+                    seen: BTreeSet::new(),
+                };
+                working.entry(key).or_insert(Working {
+                    record,
+                    state,
+                    writes: 0,
+                })
+            }
+        };
+        if let Some(seen) = seen {
+            w.state.seen.insert(seen);
+        }
+    }
+
+    let mut out = FastBatch {
+        done: Vec::with_capacity(todo.len()),
+        slow: Vec::new(),
+    };
+    let (mut bank, mut outbox, mut audit) = (Vec::new(), Vec::new(), Vec::new());
+    let mut proposed = Vec::new();
+    for &i in todo {
+        let (reference, input) = &batch[i];
+        let Some(w) = working
+            .get_mut(reference.as_str())
+            .filter(|w| w.record.shop_order_id.is_none())
+        else {
+            out.slow.push(i); // unknown, or part of an order: the per-event path
+            continue;
+        };
+        if let EventInput::Notification(n) = input
+            && n.provider != w.record.provider
+        {
+            out.done.push((
+                i,
+                Err(StoreError::ProviderMismatch {
+                    reference: reference.clone(),
+                    expected: w.record.provider.clone(),
+                    received: n.provider.clone(),
+                }),
+            ));
+            continue;
+        }
+        let event = event_for(input, now, None);
+        let transition = match apply(&w.state, &event) {
+            Ok(t) => t,
+            Err(e) => {
+                out.done.push((i, Err(StoreError::from(e))));
+                continue;
+            }
+        };
+        let unchanged = Applied {
+            reference: reference.clone(),
+            duplicate: true,
+            previous: w.state.status,
+            status: w.state.status,
+            effects: Vec::new(),
+            superseded: Vec::new(),
+        };
+        if transition.duplicate {
+            out.done.push((i, Ok(unchanged)));
+            continue;
+        }
+        if matches!(input, EventInput::BrowserReturn) {
+            out.done.push((
+                i,
+                Ok(Applied {
+                    duplicate: false,
+                    ..unchanged
+                }),
+            ));
+            continue;
+        }
+        let txn_row = match input {
+            EventInput::Notification(n) => Some(bank_row_notification(n)),
+            EventInput::ReconciledPaid {
+                bank_transaction_id,
+                amount,
+            } => Some(bank_row_reconciled(
+                &w.record.provider,
+                reference,
+                bank_transaction_id,
+                *amount,
+            )),
+            _ => None,
+        };
+        if let Some(mut row) = txn_row {
+            row.push(now.into());
+            bank.push(row);
+        }
+        let previous = w.state.status;
+        w.state = transition.state;
+        w.writes += 1;
+        let slot = out.done.len();
+        for effect in transition.effects {
+            let payload = serde_json::to_string(&effect)
+                .map_err(|e| StoreError::corrupt(format!("effect cannot be serialized: {e}")))?;
+            let delivered = applied_in_store(&effect).then_some(now.as_millisecond());
+            outbox.push(vec![
+                reference.as_str().into(),
+                effect.key().into(),
+                effect.kind().into(),
+                payload.into(),
+                now.into(),
+                delivered.into(),
+            ]);
+            let summary = match (&effect, input) {
+                (Effect::Quarantine { .. }, EventInput::Notification(n)) => summarize(n),
+                (Effect::Quarantine { .. }, _) => event.name().to_owned(),
+                _ => String::new(),
+            };
+            proposed.push(Proposed {
+                slot,
+                reference: reference.clone(),
+                effect,
+                summary,
+            });
+        }
+        let (author, detail) = audit_parts(input);
+        audit.push(vec![
+            reference.as_str().into(),
+            event.name().into(),
+            author.into(),
+            detail.into(),
+            previous.as_str().into(),
+            w.state.status.as_str().into(),
+            now.into(),
+        ]);
+        out.done.push((
+            i,
+            Ok(Applied {
+                reference: reference.clone(),
+                duplicate: false,
+                previous,
+                status: w.state.status,
+                effects: Vec::new(),
+                superseded: Vec::new(),
+            }),
+        ));
+    }
+
+    // The bank transaction rows: under the write lock with `seen` read in this transaction,
+    // none can already exist; if one does, the per-event path decides.
+    if !bank.is_empty() {
+        let expected = bank.len();
+        let got = tx
+            .rows(INSERT_BANK, vec![array(bank)], &[I])
+            .await
+            .op("insert bank transactions")?
+            .len();
+        if got != expected {
+            return Err(mismatch("bank transactions", expected, got));
+        }
+    }
+    let updates: Vec<Vec<Val>> = working
+        .values()
+        .filter(|w| w.writes > 0)
+        .map(|w| {
+            let next = &w.state;
+            let (by, author, note) = source_cols(next.validated_by.as_ref());
+            vec![
+                next.reference.as_str().into(),
+                next.status.as_str().into(),
+                next.amount_mismatch.into(),
+                next.superseded_by.as_ref().map(|r| r.as_str()).into(),
+                by.into(),
+                author.into(),
+                note.into(),
+                now.into(),
+                w.writes.into(),
+            ]
+        })
+        .collect();
+    if !updates.is_empty() {
+        let expected = updates.len();
+        let got = tx
+            .exec(UPDATE_CHECKOUTS, vec![array(updates)])
+            .await
+            .op("update checkouts")?;
+        if usize::try_from(got).ok() != Some(expected) {
+            return Err(mismatch(
+                "checkout updates",
+                expected,
+                usize::try_from(got).unwrap_or(usize::MAX),
+            ));
+        }
+    }
+    if !outbox.is_empty() {
+        // An effect that already exists for its checkout is skipped, as one insert each
+        // would: the first proposal of a (reference, key) in batch order is the one kept.
+        let mut inserted: HashMap<(String, String), ()> = HashMap::new();
+        for row in tx
+            .rows(INSERT_OUTBOX, vec![array(outbox)], &[T, T])
+            .await
+            .op("insert outbox effects")?
+        {
+            inserted.insert((row.text(0)?, row.text(1)?), ());
+        }
+        let mut payments = Vec::new();
+        for p in proposed {
+            if inserted
+                .remove(&(p.reference.as_str().to_owned(), p.effect.key()))
+                .is_none()
+            {
+                continue;
+            }
+            match &p.effect {
+                Effect::RecordPayment {
+                    amount,
+                    bank_transaction_id,
+                    source,
+                } => {
+                    let (by, author, note) = source_cols(Some(source));
+                    payments.push(vec![
+                        p.reference.as_str().into(),
+                        p.effect.key().into(),
+                        minor(*amount).into(),
+                        amount.currency().alpha().into(),
+                        bank_transaction_id.clone().into(),
+                        by.into(),
+                        author.into(),
+                        note.into(),
+                        now.into(),
+                    ]);
+                }
+                Effect::Quarantine {
+                    bank_transaction_id,
+                    why,
+                } => {
+                    let provider = working
+                        .get(p.reference.as_str())
+                        .map(|w| w.record.provider.clone())
+                        .ok_or_else(|| StoreError::corrupt("quarantined checkout vanished"))?;
+                    insert_quarantine(
+                        tx,
+                        &QuarantineInput::new(
+                            provider,
+                            p.reference.as_str(),
+                            Some(bank_transaction_id.clone()),
+                            p.summary.clone(),
+                            why.clone(),
+                        ),
+                        now,
+                    )
+                    .await?;
+                }
+                // No shop order on this path: no sibling to supersede.
+                _ => {}
+            }
+            if let Some((_, Ok(applied))) = out.done.get_mut(p.slot) {
+                applied.effects.push(p.effect);
+            }
+        }
+        if !inserted.is_empty() {
+            return Err(mismatch("outbox effects", 0, inserted.len()));
+        }
+        if !payments.is_empty() {
+            let expected = payments.len();
+            let got = tx
+                .exec(INSERT_PAYMENTS, vec![array(payments)])
+                .await
+                .op("insert payment records")?;
+            if usize::try_from(got).ok() != Some(expected) {
+                return Err(mismatch("payment records", expected, 0));
+            }
+        }
+    }
+    if !audit.is_empty() {
+        tx.exec(INSERT_AUDIT, vec![array(audit)])
+            .await
+            .op("insert audit")?;
+    }
+    Ok(out)
+}
