@@ -32,7 +32,7 @@ pub use signature::{
 };
 pub use webhook::{
     ASYNC_FAILED, ASYNC_SUCCEEDED, COMPLETED, EXPIRED, FALLBACK_DECLINE_CODE,
-    METADATA_DECLINE_CODE, METADATA_REFERENCE,
+    METADATA_DECLINE_CODE, METADATA_REFERENCE, PAYMENT_FAILED, failed_attempt_id,
 };
 
 use crate::api::ApiClient;
@@ -229,6 +229,8 @@ impl StripeLike {
                 ("limit", "100"),
                 ("created[gte]", gte.as_str()),
                 ("created[lte]", lte.as_str()),
+                // Declines and payments in flight show on the intent.
+                ("expand[]", "data.payment_intent"),
             ];
             if let Some(a) = &after {
                 q.push(("starting_after", a.as_str()));

@@ -289,8 +289,10 @@ impl Session {
     }
 
     /// The bank's view: `complete` + `paid` is paid; `complete` + `unpaid` is pending unless
-    /// the expanded intent shows the delayed payment failed; `open` is pending; `expired`
-    /// is cancelled.
+    /// the expanded intent shows the delayed payment failed; `open` (the hosted page still
+    /// waiting) is no payment yet ([`RemoteStatus::NotFound`]), refused when the expanded
+    /// intent shows the last card declined, pending when it shows a payment processing;
+    /// `expired` is cancelled.
     ///
     /// `fallback` is the amount expected, used if the session shows none.
     pub(crate) fn remote_status(&self, fallback: Amount) -> Result<RemoteStatus, ProviderError> {
@@ -319,7 +321,26 @@ impl Session {
                 }
                 _ => RemoteStatus::Pending,
             },
-            ("open", _) => RemoteStatus::Pending,
+            // The hosted page still waits for the customer: no payment yet, unless the
+            // (expanded) intent shows one in flight or the last card declined.
+            ("open", _) => match &self.payment_intent {
+                Some(IntentRef::Object(intent))
+                    if intent.status.as_deref() == Some("processing") =>
+                {
+                    RemoteStatus::Pending
+                }
+                Some(IntentRef::Object(intent)) => match intent
+                    .last_payment_error
+                    .as_ref()
+                    .and_then(|e| e.decline_code.as_deref().or(e.code.as_deref()))
+                {
+                    Some(code) => RemoteStatus::Refused {
+                        reason: classify(code),
+                    },
+                    None => RemoteStatus::NotFound,
+                },
+                _ => RemoteStatus::NotFound,
+            },
             ("expired", _) => RemoteStatus::Cancelled,
             _ => {
                 return Err(unreadable(
@@ -368,7 +389,30 @@ mod tests {
             }
         );
         assert_eq!(s("complete", "unpaid"), RemoteStatus::Pending);
-        assert_eq!(s("open", "unpaid"), RemoteStatus::Pending);
+        assert_eq!(s("open", "unpaid"), RemoteStatus::NotFound);
+        let open = |intent: &str| {
+            session(&format!(
+                r#"{{"id":"cs_1","status":"open","payment_status":"unpaid","payment_intent":{intent}}}"#
+            ))
+            .remote_status(eur(1))
+            .unwrap()
+        };
+        assert_eq!(
+            open(r#"{"id":"pi_1","status":"processing"}"#),
+            RemoteStatus::Pending
+        );
+        assert_eq!(
+            open(r#"{"id":"pi_1","status":"requires_payment_method"}"#),
+            RemoteStatus::NotFound
+        );
+        match open(
+            r#"{"id":"pi_1","status":"requires_payment_method","last_payment_error":{"code":"card_declined","decline_code":"lost_card"}}"#,
+        ) {
+            RemoteStatus::Refused { reason } => {
+                assert_eq!(reason.kind(), ReasonKind::CardLostOrStolen)
+            }
+            other => panic!("{other:?}"),
+        }
         assert_eq!(s("expired", "unpaid"), RemoteStatus::Cancelled);
         let failed = session(
             r#"{"id":"cs_1","status":"complete","payment_status":"unpaid","payment_intent":{"id":"pi_1","status":"requires_payment_method","last_payment_error":{"code":"card_declined","decline_code":"insufficient_funds"}}}"#,

@@ -1,11 +1,16 @@
 //! Webhook events (spec §A.6): once the signature verified, the event JSON is read into small
 //! borrowed structs and mapped to a [`Verified`] value.
 //!
-//! The bank transaction id is the Checkout Session id: one session is one try at the hosted
-//! page, and it receives at most one verdict (`completed` paid, `completed` unpaid then an
-//! `async_payment_*` verdict, or `expired`). Card declines the customer retries on the same
-//! page stay inside the session (`payment_intent.payment_failed`, informational) and are
-//! ignored, as the spec advises.
+//! Session events: the bank transaction id is the Checkout Session id; a session receives at
+//! most one verdict (`completed` paid, `completed` unpaid then an `async_payment_*` verdict, or
+//! `expired`).
+//!
+//! Card declines on the hosted page (`payment_intent.payment_failed`, whose object is the
+//! payment intent) do not end the session: the customer may try another card there. Each is a
+//! verified refusal of one try (LIFECYCLE row 4: a failure e-mail to the manager while the
+//! checkout is unpaid; a later success still wins). Its bank transaction id is
+//! [`failed_attempt_id`]: unique per failed try, stable across redeliveries of the event.
+//! A payment intent without our `tpe_reference` metadata is not one of our checkouts: ignored.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -29,6 +34,8 @@ pub const ASYNC_SUCCEEDED: &str = "checkout.session.async_payment_succeeded";
 pub const ASYNC_FAILED: &str = "checkout.session.async_payment_failed";
 /// The session expired without payment.
 pub const EXPIRED: &str = "checkout.session.expired";
+/// A card was declined on the hosted page (the session stays open).
+pub const PAYMENT_FAILED: &str = "payment_intent.payment_failed";
 /// The metadata key carrying our reference, on the session and on the payment intent.
 pub const METADATA_REFERENCE: &str = "tpe_reference";
 /// The metadata key read for a decline code when no `last_payment_error` is given.
@@ -47,7 +54,7 @@ pub(crate) fn parse_event(body: &[u8]) -> Result<Verified, ProviderError> {
         Err(full) => {
             let envelope: Envelope<'_> =
                 serde_json::from_str(body).map_err(|_| malformed("event JSON (id, type)"))?;
-            if is_session_event(&envelope.kind.0) {
+            if is_read_event(&envelope.kind.0) {
                 return Err(malformed(format!(
                     "{} event: {}",
                     envelope.kind.0,
@@ -59,8 +66,13 @@ pub(crate) fn parse_event(body: &[u8]) -> Result<Verified, ProviderError> {
     }
 }
 
+/// The events whose object this provider must be able to read.
 fn is_session_event(kind: &str) -> bool {
     matches!(kind, COMPLETED | ASYNC_SUCCEEDED | ASYNC_FAILED | EXPIRED)
+}
+
+fn is_read_event(kind: &str) -> bool {
+    is_session_event(kind) || kind == PAYMENT_FAILED
 }
 
 fn ignored(kind: &str, id: &str) -> Verified {
@@ -71,8 +83,87 @@ fn ignored(kind: &str, id: &str) -> Verified {
     })
 }
 
+/// The bank transaction id of a failed try reported by event `event_id` about payment intent
+/// `intent_id`: `<intent id>:<16 hex digits>`, the digits being the first 8 bytes of
+/// SHA-256(event id). The event id makes it unique per failed try (one event per decline) and
+/// stable across redeliveries of that event; the hash keeps it compact whatever the length of
+/// the PSP's ids, and the intent id (cut to 47 characters) keeps it readable and linked to the
+/// payment intent. At most 64 characters.
+///
+/// ```
+/// use tpe_stripe_like::failed_attempt_id;
+/// let a = failed_attempt_id("pi_3QbEnchMark0123456789AbCd", "evt_1QbFail0123456789abcdef");
+/// assert_eq!(a.len(), 28 + 1 + 16);
+/// assert!(a.starts_with("pi_3QbEnchMark0123456789AbCd:"));
+/// assert_eq!(a, failed_attempt_id("pi_3QbEnchMark0123456789AbCd", "evt_1QbFail0123456789abcdef"));
+/// assert_ne!(a, failed_attempt_id("pi_3QbEnchMark0123456789AbCd", "evt_1QbFail0123456789abcdeg"));
+/// assert!(failed_attempt_id(&"pi_x".repeat(60), "evt_1").len() <= 64);
+/// ```
+pub fn failed_attempt_id(intent_id: &str, event_id: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(event_id.as_bytes());
+    let prefix: String = intent_id.chars().take(47).collect();
+    let mut out = String::with_capacity(prefix.len() + 17);
+    out.push_str(&prefix);
+    out.push(':');
+    out.push_str(&hex::encode(&digest[..8]));
+    out
+}
+
+fn map_payment_failed(event: &Event<'_>) -> Result<Verified, ProviderError> {
+    let pi = &event.data.object;
+    if pi.object.as_ref().is_some_and(|o| o.0 != "payment_intent") {
+        return Err(malformed("data.object is not a payment_intent"));
+    }
+    // Not one of our checkouts (another integration on the same account): nothing to do.
+    let Some(reference) = pi.metadata.as_ref().and_then(|m| m.tpe_reference.as_ref()) else {
+        return Ok(ignored(&event.kind.0, &event.id.0));
+    };
+    let reference = PaymentReference::parse(&reference.0)
+        .map_err(|_| malformed("data.object.metadata.tpe_reference"))?;
+    let intent_id = pi
+        .id
+        .as_ref()
+        .map(|i| &*i.0)
+        .filter(|i| is_object_id(i))
+        .ok_or_else(|| malformed("data.object.id"))?;
+    if !is_object_id(&event.id.0) {
+        return Err(malformed("event id"));
+    }
+    let currency = pi
+        .currency
+        .as_ref()
+        .and_then(|c| Currency::from_alpha(&c.0).ok())
+        .ok_or_else(|| malformed("data.object.currency"))?;
+    let amount = pi
+        .amount
+        .and_then(|a| Amount::new(a, currency).ok())
+        .ok_or_else(|| malformed("data.object.amount"))?;
+    let code = pi
+        .last_payment_error
+        .as_ref()
+        .and_then(PaymentError::code)
+        .filter(|c| !c.is_empty())
+        .unwrap_or(FALLBACK_DECLINE_CODE);
+    let outcome = BankOutcome::Refused {
+        reason: classify(code),
+    };
+    let notification = VerifiedNotification::new(
+        StripeLike::ID,
+        reference,
+        failed_attempt_id(intent_id, &event.id.0),
+        outcome,
+        amount,
+    )
+    .with_event_id(&*event.id.0);
+    Ok(Verified::Payment(notification))
+}
+
 fn map_event(event: &Event<'_>) -> Result<Verified, ProviderError> {
     let kind = &*event.kind.0;
+    if kind == PAYMENT_FAILED {
+        return map_payment_failed(event);
+    }
     if !is_session_event(kind) {
         return Ok(ignored(kind, &event.id.0));
     }
@@ -187,6 +278,7 @@ struct Data<'a> {
     object: SessionObject<'a>,
 }
 
+/// A Checkout Session, or a payment intent (`amount` instead of `amount_total`).
 #[derive(Deserialize)]
 struct SessionObject<'a> {
     #[serde(borrow)]
@@ -196,6 +288,7 @@ struct SessionObject<'a> {
     #[serde(borrow)]
     client_reference_id: Option<Str<'a>>,
     amount_total: Option<u64>,
+    amount: Option<u64>,
     #[serde(borrow)]
     currency: Option<Str<'a>>,
     #[serde(borrow)]
@@ -424,14 +517,118 @@ mod tests {
             r#"{"id":"pi_1","object":"payment_intent","amount":10,"last_payment_error":{"decline_code":"x"}}"#,
             r#"{"id":"ch_1","amount_total":"not a number","metadata":[1,2]}"#,
         ] {
-            let v = parse_event(event("payment_intent.payment_failed", obj).as_bytes()).unwrap();
+            let v = parse_event(event("payment_intent.succeeded", obj).as_bytes()).unwrap();
             match v {
                 Verified::Ignored(i) => {
-                    assert_eq!(i.event_type, "payment_intent.payment_failed");
+                    assert_eq!(i.event_type, "payment_intent.succeeded");
                     assert_eq!(i.event_id.as_deref(), Some("evt_1"));
                 }
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    const INTENT: &str = r#"{"id":"pi_3QbFail","object":"payment_intent","amount":2770,"currency":"eur","status":"requires_payment_method","metadata":{"tpe_reference":"REF-1"},"last_payment_error":{"type":"card_error","code":"card_declined","decline_code":"insufficient_funds","message":"Your card has insufficient funds."}}"#;
+
+    #[test]
+    fn a_declined_card_is_a_refusal_of_one_try() {
+        let body = event(PAYMENT_FAILED, INTENT);
+        let n = payment(parse_event(body.as_bytes()).unwrap());
+        match &n.outcome {
+            BankOutcome::Refused { reason } => {
+                assert_eq!(reason.kind(), ReasonKind::InsufficientFunds);
+                assert_eq!(reason.code(), "insufficient_funds");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(n.reference.as_str(), "REF-1");
+        assert_eq!(n.amount, Amount::new(2770, Currency::EUR).unwrap());
+        assert_eq!(n.event_id.as_deref(), Some("evt_1"));
+        assert_eq!(
+            n.bank_transaction_id,
+            failed_attempt_id("pi_3QbFail", "evt_1")
+        );
+        assert!(n.bank_transaction_id.starts_with("pi_3QbFail:"));
+        // A redelivery of the same event is the same try; another event is another try.
+        let again = payment(parse_event(body.as_bytes()).unwrap());
+        assert_eq!(again.bank_transaction_id, n.bank_transaction_id);
+        let other = payment(parse_event(body.replace("evt_1", "evt_2").as_bytes()).unwrap());
+        assert_ne!(other.bank_transaction_id, n.bank_transaction_id);
+        // Long ids stay within the core's bound and distinct per event.
+        let long_pi = format!("pi_{}", "A".repeat(200));
+        let long = |e: &str| {
+            payment(
+                parse_event(
+                    body.replace("pi_3QbFail", &long_pi)
+                        .replace("evt_1", e)
+                        .as_bytes(),
+                )
+                .unwrap(),
+            )
+            .bank_transaction_id
+        };
+        let (l1, l2) = (
+            long(&format!("evt_{}1", "B".repeat(100))),
+            long(&format!("evt_{}2", "B".repeat(100))),
+        );
+        assert!(l1.len() <= VerifiedNotification::MAX_TRANSACTION_ID, "{l1}");
+        assert_ne!(l1, l2);
+    }
+
+    #[test]
+    fn a_decline_reads_decline_code_then_code_then_falls_back() {
+        let reason =
+            |obj: &str| match payment(parse_event(event(PAYMENT_FAILED, obj).as_bytes()).unwrap())
+                .outcome
+            {
+                BankOutcome::Refused { reason } => reason,
+                other => panic!("{other:?}"),
+            };
+        let number = INTENT.replace(
+            r#""code":"card_declined","decline_code":"insufficient_funds""#,
+            r#""code":"incorrect_number","decline_code":null"#,
+        );
+        assert_eq!(reason(&number).kind(), ReasonKind::InvalidCardData);
+        let none = INTENT.replace(
+            r#","last_payment_error":{"type":"card_error","code":"card_declined","decline_code":"insufficient_funds","message":"Your card has insufficient funds."}"#,
+            "",
+        );
+        assert_ne!(none, INTENT);
+        assert_eq!(reason(&none).code(), FALLBACK_DECLINE_CODE);
+    }
+
+    #[test]
+    fn foreign_or_broken_payment_intents() {
+        // Not one of ours: acknowledged and ignored.
+        let foreign = INTENT.replace(r#""tpe_reference":"REF-1""#, r#""order":"9""#);
+        assert!(matches!(
+            parse_event(event(PAYMENT_FAILED, &foreign).as_bytes()),
+            Ok(Verified::Ignored(_))
+        ));
+        for (from, to) in [
+            (r#""amount":2770"#, r#""amount":null"#),
+            (r#""currency":"eur""#, r#""currency":"xx""#),
+            (r#""id":"pi_3QbFail""#, r#""id":"pi/../x""#),
+            (
+                r#""object":"payment_intent""#,
+                r#""object":"checkout.session""#,
+            ),
+            (r#""tpe_reference":"REF-1""#, r#""tpe_reference":"bad ref""#),
+        ] {
+            let obj = INTENT.replace(from, to);
+            assert_ne!(obj, INTENT);
+            let e = parse_event(event(PAYMENT_FAILED, &obj).as_bytes());
+            assert!(
+                matches!(e, Err(ProviderError::Malformed { .. })),
+                "{to}: {e:?}"
+            );
+        }
+        let no_event_id = format!(
+            r#"{{"object":"event","type":"{PAYMENT_FAILED}","data":{{"object":{INTENT}}}}}"#
+        );
+        assert!(matches!(
+            parse_event(no_event_id.as_bytes()),
+            Err(ProviderError::Malformed { .. })
+        ));
     }
 }
