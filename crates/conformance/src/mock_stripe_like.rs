@@ -144,8 +144,7 @@ impl BankSide for MockStripeLike {
         let base = self.bank.base_url();
         let card = match outcome {
             OutcomeKind::Accepted => cards::ACCEPTED,
-            // A card declined on the page sends no webhook (the customer may try another card);
-            // a delayed payment that fails does, without a decline code.
+            // A delayed payment that fails: a verdict on the session, with its decline code.
             OutcomeKind::Refused => cards::DELAYED_FAILS,
             OutcomeKind::Pending => cards::DELAYED_SUCCEEDS,
             OutcomeKind::Cancelled => {
@@ -193,7 +192,8 @@ impl BankSide for MockStripeLike {
             )));
         }
         Ok(Completion {
-            expected_code: None,
+            expected_code: (outcome == OutcomeKind::Refused)
+                .then(|| tpe_mock_bank::stripe_like::DELAYED_FAILURE_CODE.to_owned()),
             channel: Channel::ServerToServer,
         })
     }

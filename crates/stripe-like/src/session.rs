@@ -290,9 +290,9 @@ impl Session {
 
     /// The bank's view: `complete` + `paid` is paid; `complete` + `unpaid` is pending unless
     /// the expanded intent shows the delayed payment failed; `open` (the hosted page still
-    /// waiting) is no payment yet ([`RemoteStatus::NotFound`]), refused when the expanded
-    /// intent shows the last card declined, pending when it shows a payment processing;
-    /// `expired` is cancelled.
+    /// waiting) is no payment yet ([`RemoteStatus::NotFound`]) when there is no intent or the
+    /// expanded one holds nothing, refused when it shows the last card declined, pending when
+    /// it shows a payment processing or is not expanded; `expired` is cancelled.
     ///
     /// `fallback` is the amount expected, used if the session shows none.
     pub(crate) fn remote_status(&self, fallback: Amount) -> Result<RemoteStatus, ProviderError> {
@@ -339,7 +339,9 @@ impl Session {
                     },
                     None => RemoteStatus::NotFound,
                 },
-                _ => RemoteStatus::NotFound,
+                // An intent not shown (not expanded): what it holds is unknown, so not final.
+                Some(IntentRef::Id(_)) => RemoteStatus::Pending,
+                None => RemoteStatus::NotFound,
             },
             ("expired", _) => RemoteStatus::Cancelled,
             _ => {
@@ -389,7 +391,13 @@ mod tests {
             }
         );
         assert_eq!(s("complete", "unpaid"), RemoteStatus::Pending);
-        assert_eq!(s("open", "unpaid"), RemoteStatus::NotFound);
+        assert_eq!(s("open", "unpaid"), RemoteStatus::Pending);
+        assert_eq!(
+            session(r#"{"id":"cs_1","status":"open","payment_status":"unpaid"}"#)
+                .remote_status(eur(1))
+                .unwrap(),
+            RemoteStatus::NotFound
+        );
         let open = |intent: &str| {
             session(&format!(
                 r#"{{"id":"cs_1","status":"open","payment_status":"unpaid","payment_intent":{intent}}}"#

@@ -487,6 +487,7 @@ async fn query_status_reads_the_session() {
         .collect();
     assert_eq!(lq["created[gte]"], (1_735_689_600 - 900).to_string());
     assert_eq!(lq["limit"], "100");
+    assert_eq!(lq["expand[]"], "data.payment_intent");
     // Unknown ids, found by listing.
     psp.list.lock().unwrap().push(
         json!({"id": "cs_listed", "status": "complete", "payment_status": "paid",
