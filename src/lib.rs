@@ -2,6 +2,9 @@
 
 /// Core types: money, customers, references, the provider trait, reasons, the lifecycle.
 pub use tpe_core as core;
+/// The demo farm shop behind `tpe demo`.
+#[doc(hidden)]
+pub use tpe_demo as demo;
 /// The service a shop links: checkout, notifications, e-mails, jobs.
 pub use tpe_engine as engine;
 /// The mock bank: the bank side of every protocol, for people and tests.
@@ -12,6 +15,3 @@ pub use tpe_paybox as paybox;
 pub use tpe_store as store;
 /// The Stripe-like PSP.
 pub use tpe_stripe_like as stripe_like;
-/// The demo farm shop behind `tpe demo`.
-#[doc(hidden)]
-pub use tpe_demo as demo;

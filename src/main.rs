@@ -84,7 +84,10 @@ fn main() -> ExitCode {
 }
 
 fn block_on<F: Future<Output = ExitCode>>(f: F) -> ExitCode {
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt.block_on(f),
         Err(e) => {
             eprintln!("tpe: cannot start the async runtime: {e}");
