@@ -407,8 +407,8 @@ impl Core {
                     let mut pending = Vec::new();
                     let mut slow = todo.clone();
                     if self.dialect() == Dialect::Sqlite {
-                        match fast_path(tx.as_mut(), &batch, &todo, now).await {
-                            Fast::Done(fast) => {
+                        match batch::apply_batch(tx.as_mut(), &batch, &todo, now).await {
+                            Ok(fast) => {
                                 for (i, result) in fast.done {
                                     match result {
                                         Ok(applied) => pending.push((i, applied)),
@@ -417,27 +417,34 @@ impl Core {
                                 }
                                 slow = fast.slow;
                             }
-                            Fast::Declined => {}
-                            Fast::Broken(e) => {
-                                // The transaction is in an unknown state: drop it unwritten.
-                                for &i in &todo {
-                                    results[i] = Some(Err(StoreError::from_db_ref(op, &e)));
+                            Err(_) => {
+                                // Declined (a database error, an unexpected row count): undo
+                                // it all and let the per-event path decide, savepoint by
+                                // savepoint, in a new transaction.
+                                let restarted = match tx.rollback().await {
+                                    Ok(()) => self.backend.begin(true).await,
+                                    Err(e) => Err(e),
+                                };
+                                match restarted {
+                                    Ok(again) => tx = again,
+                                    Err(e) => {
+                                        for &i in &todo {
+                                            results[i] = Some(Err(StoreError::from_db_ref(op, &e)));
+                                        }
+                                        return results
+                                            .into_iter()
+                                            .map(|r| {
+                                                r.unwrap_or_else(|| {
+                                                    Err(StoreError::corrupt(
+                                                        "event left without a result",
+                                                    ))
+                                                })
+                                            })
+                                            .collect();
+                                    }
                                 }
-                                slow.clear();
-                                todo.clear();
                             }
                         }
-                    }
-                    if todo.is_empty() {
-                        drop(tx);
-                        return results
-                            .into_iter()
-                            .map(|r| {
-                                r.unwrap_or_else(|| {
-                                    Err(StoreError::corrupt("event left without a result"))
-                                })
-                            })
-                            .collect();
                     }
                     for &i in &slow {
                         let (reference, input) = &batch[i];
@@ -493,45 +500,6 @@ impl Core {
             .into_iter()
             .map(|r| r.unwrap_or_else(|| Err(StoreError::corrupt("event left without a result"))))
             .collect()
-    }
-}
-
-/// What the SQLite fast path did with a batch.
-enum Fast {
-    /// Applied (results to confirm with the commit) but for the events left to the slow path.
-    Done(batch::FastBatch),
-    /// Rolled back: every event goes through the per-event path.
-    Declined,
-    /// The rollback itself failed: the transaction must not be committed.
-    Broken(sqlx::Error),
-}
-
-/// Runs [`batch::apply_batch`] under its own savepoint, rolled back on any failure so the
-/// per-event path can decide instead.
-async fn fast_path(
-    tx: &mut dyn Tx,
-    batch: &[(PaymentReference, EventInput)],
-    todo: &[usize],
-    now: Timestamp,
-) -> Fast {
-    if let Err(e) = tx.exec("SAVEPOINT tpe_batch", Vec::new()).await {
-        return Fast::Broken(e);
-    }
-    let applied = batch::apply_batch(tx, batch, todo, now).await;
-    if let Ok(fast) = applied
-        && tx
-            .exec("RELEASE SAVEPOINT tpe_batch", Vec::new())
-            .await
-            .is_ok()
-    {
-        return Fast::Done(fast);
-    }
-    match tx.exec("ROLLBACK TO SAVEPOINT tpe_batch", Vec::new()).await {
-        Ok(_) => match tx.exec("RELEASE SAVEPOINT tpe_batch", Vec::new()).await {
-            Ok(_) => Fast::Declined,
-            Err(e) => Fast::Broken(e),
-        },
-        Err(e) => Fast::Broken(e),
     }
 }
 

@@ -83,6 +83,8 @@ pub(crate) trait Tx: Send {
     ) -> Result<Vec<Row>, sqlx::Error>;
     /// Commits.
     async fn commit(self: Box<Self>) -> Result<(), sqlx::Error>;
+    /// Rolls back now (rather than when the connection is next used).
+    async fn rollback(self: Box<Self>) -> Result<(), sqlx::Error>;
 }
 
 /// A database the store logic runs on.
@@ -202,6 +204,10 @@ macro_rules! impl_tx {
 
             async fn commit(self: Box<Self>) -> Result<(), sqlx::Error> {
                 self.0.commit().await
+            }
+
+            async fn rollback(self: Box<Self>) -> Result<(), sqlx::Error> {
+                self.0.rollback().await
             }
         }
     };

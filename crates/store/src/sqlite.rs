@@ -152,7 +152,10 @@ impl SqliteStore {
                 Durability::Full => SqliteSynchronous::Full,
                 Durability::Normal => SqliteSynchronous::Normal,
             });
+        // A file connection cannot go stale like a network one: no ping before each use (a
+        // round trip to the connection's worker thread per transaction).
         let pool = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(options.max_connections)
             .acquire_timeout(options.busy_timeout)
             .connect_with(connect)

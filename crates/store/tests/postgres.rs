@@ -96,6 +96,7 @@ postgres_suite!(
     hostile_text,
     checkout_details,
     group_commit,
+    batch_matches_one_by_one,
     retraction_claims,
 );
 

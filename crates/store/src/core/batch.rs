@@ -4,18 +4,21 @@
 //! so what it reads cannot change under it: the checkouts and their seen bank transactions are
 //! read in ONE query, every event's pure lifecycle step runs in memory in the batch's order
 //! (each event sees the ones before it, exactly as one savepoint after another would), and
-//! the writes go out as one statement per table, the rows passed as one JSON array
-//! (`json_each`), so every statement text is fixed and stays in the prepared statement cache.
+//! the writes go out in ONE call: one statement per table, the rows of each passed as one JSON
+//! array (`json_each`), so the text is fixed and stays in the prepared statement cache. Which
+//! rows each statement inserts is known beforehand (the seen bank transactions and the
+//! existing effect keys are read with the checkouts); every statement returns its rows, and
+//! any count that differs from the expectation declines the fast path.
 //!
 //! Each event keeps the result [`super::apply_in`] would give it: a refused transition or a
 //! provider mismatch writes nothing and fails alone, a replay writes nothing. Only checkouts
 //! without a shop order take this path (no order-level lock, no `order_paid_by`, no siblings
 //! to supersede); the others, and unknown references, go through the per-event path. Any
 //! database error, or a write that does not touch exactly the rows expected, makes the caller
-//! roll the whole fast path back and apply the batch event by event: the per-event path then
-//! decides, with its savepoint isolation.
+//! roll the transaction back and apply the batch event by event in a new one: the per-event
+//! path then decides, with its savepoint isolation.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::Value;
 use tpe_core::lifecycle::apply;
@@ -31,47 +34,47 @@ use crate::types::{Applied, CheckoutRecord, EventInput, QuarantineInput};
 
 use Kind::{Int as I, Text as T};
 
-/// The checkout columns, then one seen bank transaction (id, outcome) per row.
+/// The checkout columns, its effect keys (a JSON array), then one seen bank transaction
+/// (id, outcome) per row.
 const LOAD_KINDS: &[Kind] = &[
-    T, T, I, T, T, T, I, T, T, T, T, T, T, T, I, T, I, I, I, I, I, T, T, I, I, T, T,
+    T, T, I, T, T, T, I, T, T, T, T, T, T, T, I, T, I, I, I, I, I, T, T, I, I, T, T, T,
 ];
 
 const LOAD: &str = concat!(
-    "SELECT c.*, b.bank_transaction_id, b.outcome FROM (SELECT ",
+    "SELECT c.*, (SELECT json_group_array(o.effect_key) FROM outbox AS o \
+     WHERE o.reference = c.reference), b.bank_transaction_id, b.outcome FROM (SELECT ",
     checkout_cols!(),
     " FROM checkouts WHERE reference IN (SELECT value FROM json_each($1))) AS c \
      LEFT JOIN bank_transactions AS b ON b.reference = c.reference"
 );
 
-const INSERT_BANK: &str = "INSERT INTO bank_transactions (provider, reference, \
+/// Every write of a batch, one statement per table, each returning a tag per row written
+/// (`$1` bank transactions, `$2` checkout updates, `$3` outbox effects, `$4` payment
+/// records, `$5` audit rows).
+const WRITE: &str = "INSERT INTO bank_transactions (provider, reference, \
      bank_transaction_id, outcome, amount_minor, currency, source, reason_kind, reason_code, \
      authorization_code, card, event_id, received_at) \
      SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
      j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, \
      j.value ->> 11, j.value ->> 12 FROM json_each($1) AS j WHERE true \
-     ON CONFLICT (provider, reference, bank_transaction_id, outcome) DO NOTHING RETURNING id";
-
-const UPDATE_CHECKOUTS: &str = "UPDATE checkouts SET status = j.value ->> 1, \
+     ON CONFLICT (provider, reference, bank_transaction_id, outcome) DO NOTHING RETURNING 'b'; \
+     UPDATE checkouts SET status = j.value ->> 1, \
      amount_mismatch = j.value ->> 2, superseded_by = j.value ->> 3, validated_by = j.value ->> 4, \
      validated_author = j.value ->> 5, validated_note = j.value ->> 6, updated_at = j.value ->> 7, \
-     version = version + (j.value ->> 8) FROM json_each($1) AS j \
-     WHERE checkouts.reference = j.value ->> 0";
-
-const INSERT_OUTBOX: &str = "INSERT INTO outbox (reference, effect_key, kind, payload, \
-     created_at, due_at, delivered_at) \
+     version = version + (j.value ->> 8) FROM json_each($2) AS j \
+     WHERE checkouts.reference = j.value ->> 0 RETURNING 'c'; \
+     INSERT INTO outbox (reference, effect_key, kind, payload, created_at, due_at, delivered_at) \
      SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
-     j.value ->> 4, j.value ->> 5 FROM json_each($1) AS j WHERE true \
-     ON CONFLICT (reference, effect_key) DO NOTHING RETURNING reference, effect_key";
-
-const INSERT_PAYMENTS: &str = "INSERT INTO payment_records (reference, record_key, \
-     amount_minor, currency, bank_transaction_id, source, author, note, recorded_at) \
+     j.value ->> 4, j.value ->> 5 FROM json_each($3) AS j WHERE true \
+     ON CONFLICT (reference, effect_key) DO NOTHING RETURNING 'o'; \
+     INSERT INTO payment_records (reference, record_key, amount_minor, currency, \
+     bank_transaction_id, source, author, note, recorded_at) \
      SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
-     j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8 FROM json_each($1) AS j";
-
-const INSERT_AUDIT: &str = "INSERT INTO audit (reference, event, author, detail, \
-     status_before, status_after, at) \
+     j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8 FROM json_each($4) AS j \
+     RETURNING 'p'; \
+     INSERT INTO audit (reference, event, author, detail, status_before, status_after, at) \
      SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
-     j.value ->> 5, j.value ->> 6 FROM json_each($1) AS j";
+     j.value ->> 5, j.value ->> 6 FROM json_each($5) AS j RETURNING 'a'";
 
 /// What the fast path decided: final results (to be confirmed by the commit when `Ok`) and
 /// the events left to the per-event path.
@@ -86,16 +89,8 @@ struct Working {
     state: CheckoutState,
     /// Transitions written (each bumps `version`).
     writes: i64,
-}
-
-/// An effect proposed by one event, kept if its outbox row is inserted.
-struct Proposed {
-    /// Index in `done`.
-    slot: usize,
-    reference: PaymentReference,
-    effect: Effect,
-    /// The notification's summary for a quarantine row.
-    summary: String,
+    /// Its effect keys in the outbox, with those this batch adds.
+    effects: HashSet<String>,
 }
 
 fn json(v: Val) -> Value {
@@ -119,9 +114,9 @@ fn array(rows: Vec<Vec<Val>>) -> Val {
 
 /// A write that did not touch the rows the in-memory step expected: let the per-event path
 /// decide.
-fn mismatch(what: &str, expected: usize, got: usize) -> Fail {
+fn mismatch(what: char, expected: usize, got: usize) -> Fail {
     Fail::Store(StoreError::corrupt(format!(
-        "batch {what}: {got} rows instead of {expected}"
+        "batch write {what:?}: {got} rows instead of {expected}"
     )))
 }
 
@@ -142,7 +137,7 @@ pub(crate) async fn apply_batch(
         .await
         .op("read checkouts")?
     {
-        let seen = match (row.opt_text(25)?, row.opt_text(26)?) {
+        let seen = match (row.opt_text(26)?, row.opt_text(27)?) {
             (Some(id), Some(outcome)) => Some((
                 id,
                 OutcomeKind::parse(&outcome)
@@ -167,10 +162,14 @@ pub(crate) async fn apply_batch(
                     retract_at: record.retract_at,
                     seen: BTreeSet::new(),
                 };
+                let keys = row.text(25)?;
+                let effects = serde_json::from_str(&keys)
+                    .map_err(|e| StoreError::corrupt(format!("effect keys {keys:?}: {e}")))?;
                 working.entry(key).or_insert(Working {
                     record,
                     state,
                     writes: 0,
+                    effects,
                 })
             }
         };
@@ -183,8 +182,9 @@ pub(crate) async fn apply_batch(
         done: Vec::with_capacity(todo.len()),
         slow: Vec::new(),
     };
-    let (mut bank, mut outbox, mut audit) = (Vec::new(), Vec::new(), Vec::new());
-    let mut proposed = Vec::new();
+    let (mut bank, mut outbox, mut payments, mut audit) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut quarantine = Vec::new();
     for &i in todo {
         let (reference, input) = &batch[i];
         let Some(w) = working
@@ -257,8 +257,13 @@ pub(crate) async fn apply_batch(
         let previous = w.state.status;
         w.state = transition.state;
         w.writes += 1;
-        let slot = out.done.len();
+        let mut effects = Vec::new();
         for effect in transition.effects {
+            // An effect that already exists for this checkout is skipped, as its
+            // `ON CONFLICT DO NOTHING` insert would.
+            if !w.effects.insert(effect.key()) {
+                continue;
+            }
             let payload = serde_json::to_string(&effect)
                 .map_err(|e| StoreError::corrupt(format!("effect cannot be serialized: {e}")))?;
             let delivered = applied_in_store(&effect).then_some(now.as_millisecond());
@@ -270,17 +275,45 @@ pub(crate) async fn apply_batch(
                 now.into(),
                 delivered.into(),
             ]);
-            let summary = match (&effect, input) {
-                (Effect::Quarantine { .. }, EventInput::Notification(n)) => summarize(n),
-                (Effect::Quarantine { .. }, _) => event.name().to_owned(),
-                _ => String::new(),
-            };
-            proposed.push(Proposed {
-                slot,
-                reference: reference.clone(),
-                effect,
-                summary,
-            });
+            match &effect {
+                Effect::RecordPayment {
+                    amount,
+                    bank_transaction_id,
+                    source,
+                } => {
+                    let (by, author, note) = source_cols(Some(source));
+                    payments.push(vec![
+                        reference.as_str().into(),
+                        effect.key().into(),
+                        minor(*amount).into(),
+                        amount.currency().alpha().into(),
+                        bank_transaction_id.clone().into(),
+                        by.into(),
+                        author.into(),
+                        note.into(),
+                        now.into(),
+                    ]);
+                }
+                Effect::Quarantine {
+                    bank_transaction_id,
+                    why,
+                } => {
+                    let summary = match input {
+                        EventInput::Notification(n) => summarize(n),
+                        _ => event.name().to_owned(),
+                    };
+                    quarantine.push(QuarantineInput::new(
+                        w.record.provider.clone(),
+                        reference.as_str(),
+                        Some(bank_transaction_id.clone()),
+                        summary,
+                        why.clone(),
+                    ));
+                }
+                // No shop order on this path: no sibling to supersede.
+                _ => {}
+            }
+            effects.push(effect);
         }
         let (author, detail) = audit_parts(input);
         audit.push(vec![
@@ -299,25 +332,12 @@ pub(crate) async fn apply_batch(
                 duplicate: false,
                 previous,
                 status: w.state.status,
-                effects: Vec::new(),
+                effects,
                 superseded: Vec::new(),
             }),
         ));
     }
 
-    // The bank transaction rows: under the write lock with `seen` read in this transaction,
-    // none can already exist; if one does, the per-event path decides.
-    if !bank.is_empty() {
-        let expected = bank.len();
-        let got = tx
-            .rows(INSERT_BANK, vec![array(bank)], &[I])
-            .await
-            .op("insert bank transactions")?
-            .len();
-        if got != expected {
-            return Err(mismatch("bank transactions", expected, got));
-        }
-    }
     let updates: Vec<Vec<Val>> = working
         .values()
         .filter(|w| w.writes > 0)
@@ -337,104 +357,43 @@ pub(crate) async fn apply_batch(
             ]
         })
         .collect();
-    if !updates.is_empty() {
-        let expected = updates.len();
-        let got = tx
-            .exec(UPDATE_CHECKOUTS, vec![array(updates)])
-            .await
-            .op("update checkouts")?;
-        if usize::try_from(got).ok() != Some(expected) {
-            return Err(mismatch(
-                "checkout updates",
-                expected,
-                usize::try_from(got).unwrap_or(usize::MAX),
-            ));
-        }
+    if updates.is_empty() {
+        return Ok(out); // replays, refusals, browser returns: nothing to write
     }
-    if !outbox.is_empty() {
-        // An effect that already exists for its checkout is skipped, as one insert each
-        // would: the first proposal of a (reference, key) in batch order is the one kept.
-        let mut inserted: HashMap<(String, String), ()> = HashMap::new();
-        for row in tx
-            .rows(INSERT_OUTBOX, vec![array(outbox)], &[T, T])
-            .await
-            .op("insert outbox effects")?
-        {
-            inserted.insert((row.text(0)?, row.text(1)?), ());
-        }
-        let mut payments = Vec::new();
-        for p in proposed {
-            if inserted
-                .remove(&(p.reference.as_str().to_owned(), p.effect.key()))
-                .is_none()
-            {
-                continue;
-            }
-            match &p.effect {
-                Effect::RecordPayment {
-                    amount,
-                    bank_transaction_id,
-                    source,
-                } => {
-                    let (by, author, note) = source_cols(Some(source));
-                    payments.push(vec![
-                        p.reference.as_str().into(),
-                        p.effect.key().into(),
-                        minor(*amount).into(),
-                        amount.currency().alpha().into(),
-                        bank_transaction_id.clone().into(),
-                        by.into(),
-                        author.into(),
-                        note.into(),
-                        now.into(),
-                    ]);
-                }
-                Effect::Quarantine {
-                    bank_transaction_id,
-                    why,
-                } => {
-                    let provider = working
-                        .get(p.reference.as_str())
-                        .map(|w| w.record.provider.clone())
-                        .ok_or_else(|| StoreError::corrupt("quarantined checkout vanished"))?;
-                    insert_quarantine(
-                        tx,
-                        &QuarantineInput::new(
-                            provider,
-                            p.reference.as_str(),
-                            Some(bank_transaction_id.clone()),
-                            p.summary.clone(),
-                            why.clone(),
-                        ),
-                        now,
-                    )
-                    .await?;
-                }
-                // No shop order on this path: no sibling to supersede.
-                _ => {}
-            }
-            if let Some((_, Ok(applied))) = out.done.get_mut(p.slot) {
-                applied.effects.push(p.effect);
-            }
-        }
-        if !inserted.is_empty() {
-            return Err(mismatch("outbox effects", 0, inserted.len()));
-        }
-        if !payments.is_empty() {
-            let expected = payments.len();
-            let got = tx
-                .exec(INSERT_PAYMENTS, vec![array(payments)])
-                .await
-                .op("insert payment records")?;
-            if usize::try_from(got).ok() != Some(expected) {
-                return Err(mismatch("payment records", expected, 0));
-            }
-        }
+    for q in &quarantine {
+        insert_quarantine(tx, q, now).await?;
     }
-    if !audit.is_empty() {
-        tx.exec(INSERT_AUDIT, vec![array(audit)])
-            .await
-            .op("insert audit")?;
+    // Under the write lock, with `seen` and the effect keys read in this transaction, every
+    // row is written exactly as expected; if not, the per-event path decides.
+    let expected = [
+        ('b', bank.len()),
+        ('c', updates.len()),
+        ('o', outbox.len()),
+        ('p', payments.len()),
+        ('a', audit.len()),
+    ];
+    let rows = tx
+        .rows(
+            WRITE,
+            vec![
+                array(bank),
+                array(updates),
+                array(outbox),
+                array(payments),
+                array(audit),
+            ],
+            &[T],
+        )
+        .await
+        .op("write batch")?;
+    for (tag, n) in expected {
+        let got = rows
+            .iter()
+            .filter(|r| r.opt_text(0).ok().flatten().and_then(|t| t.chars().next()) == Some(tag))
+            .count();
+        if got != n {
+            return Err(mismatch(tag, n, got));
+        }
     }
     Ok(out)
 }

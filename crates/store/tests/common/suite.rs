@@ -955,3 +955,135 @@ pub async fn retraction_claims(store: Store) {
         Err(StoreError::Invalid { field: "limit", .. })
     ));
 }
+
+/// One event of [`batch_matches_one_by_one`]'s script, for the reference `<side><name>`.
+fn scripted(side: &str, name: &str, event: &str) -> (PaymentReference, EventInput) {
+    let reference = format!("{side}{name}");
+    let input = match event {
+        "accept1" => accepted(&reference, "T1"),
+        "accept2" => accepted(&reference, "T2"),
+        "refuse1" => refused(&reference, "T1"),
+        "refuse3" => refused(&reference, "T3"),
+        "short" => notification(
+            &reference,
+            "T4",
+            BankOutcome::Accepted {
+                authorization: None,
+            },
+            eur(1),
+        ),
+        "manual" => EventInput::ManualValidation {
+            author: "manager".into(),
+            note: "paid by cheque".into(),
+        },
+        "retract" => EventInput::Retract,
+        "return" => EventInput::BrowserReturn,
+        other => panic!("no scripted event {other}"),
+    };
+    (r(&reference), input)
+}
+
+/// What a result and a checkout's rows look like, with the side's prefix removed.
+async fn observed(
+    store: &Store,
+    side: &str,
+    names: &[&str],
+    results: &[Result<tpe_store::Applied, StoreError>],
+) -> String {
+    let mut out = String::new();
+    for result in results {
+        out += &match result {
+            Ok(a) => format!(
+                "ok {} {}->{} dup={} effects={:?} superseded={}\n",
+                a.reference,
+                a.previous,
+                a.status,
+                a.duplicate,
+                a.effects.iter().map(Effect::key).collect::<Vec<_>>(),
+                a.superseded.len()
+            ),
+            Err(e) => format!("err {:?}\n", std::mem::discriminant(e)),
+        };
+    }
+    for name in names {
+        let d = store.checkout(&r(&format!("{side}{name}"))).await.unwrap();
+        let c = &d.checkout;
+        out += &format!(
+            "{name}: {} v{} mismatch={} by={:?} superseded={}\n",
+            c.status,
+            c.version,
+            c.amount_mismatch,
+            c.validated_by,
+            c.superseded_by.is_some()
+        );
+        for b in &d.bank_transactions {
+            out += &format!("  bank {} {}\n", b.bank_transaction_id, b.outcome.as_str());
+        }
+        for p in &d.payments {
+            out += &format!("  payment {} {:?}\n", p.amount, p.bank_transaction_id);
+        }
+        for e in &d.effects {
+            out += &format!(
+                "  effect {} delivered={}\n",
+                e.key,
+                e.delivered_at.is_some()
+            );
+        }
+        for a in &d.audit {
+            out += &format!(
+                "  audit {} {}->{} {:?} {:?}\n",
+                a.event, a.status_before, a.status_after, a.author, a.detail
+            );
+        }
+    }
+    out.replace(side, "")
+}
+
+/// A batch gives each event exactly what applying the events one by one gives, and writes
+/// exactly the same rows: replays, refusals, refused transitions, browser returns, a second
+/// payment, an amount mismatch, a manual validation and checkouts of one shop order (the
+/// order-level path) mixed in one batch, several events per checkout.
+pub async fn batch_matches_one_by_one(store: Store) {
+    let names = ["P", "Q", "S", "M", "V", "O1", "O2", "N"];
+    let script = [
+        ("P", "accept1"),
+        ("Q", "refuse1"),
+        ("P", "accept1"),
+        ("S", "short"),
+        ("Q", "accept2"),
+        ("P", "accept2"),
+        ("M", "retract"),
+        ("M", "return"),
+        ("V", "manual"),
+        ("O1", "accept1"),
+        ("O2", "accept1"),
+        ("Q", "refuse1"),
+        ("N", "refuse3"),
+        ("P", "return"),
+        ("V", "accept1"),
+        ("O1", "accept1"),
+        ("X", "accept1"),
+    ];
+    for side in ["BA", "BB"] {
+        for name in names {
+            let order = name.starts_with('O').then(|| format!("{side}-order"));
+            create(&store, &format!("{side}{name}"), order.as_deref()).await;
+        }
+    }
+    let batch: Vec<_> = script
+        .iter()
+        .map(|(name, event)| scripted("BA", name, event))
+        .collect();
+    let batched = store.apply_events(batch, at(1000)).await;
+    let mut single = Vec::new();
+    for (name, event) in script {
+        let (reference, input) = scripted("BB", name, event);
+        single.push(store.apply_event(&reference, input, at(1000)).await);
+    }
+    assert!(batched[0].as_ref().is_ok_and(|a| !a.duplicate));
+    assert!(batched[2].as_ref().is_ok_and(|a| a.duplicate));
+    assert!(matches!(batched[16], Err(StoreError::NotFound { .. })));
+    let a = observed(&store, "BA", &names, &batched).await;
+    let b = observed(&store, "BB", &names, &single).await;
+    assert_eq!(a, b);
+}
