@@ -653,15 +653,16 @@ fn expands(pairs: &[(String, String)], what: &str) -> bool {
         .any(|(k, v)| v == what && (k == "expand[]" || bracket_key(k, "expand[").is_some()))
 }
 
-fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, Response> {
+/// The query's pairs, or the 400 answer for a malformed query.
+fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, Box<Response>> {
     parse_form(query.unwrap_or_default().as_bytes()).map_err(|e| {
-        api_error(
+        Box::new(api_error(
             StatusCode::BAD_REQUEST,
             "invalid_request_error",
             None,
             &e,
             None,
-        )
+        ))
     })
 }
 
@@ -676,7 +677,7 @@ pub(crate) async fn get_session(
     };
     let pairs = match query_pairs(query.as_deref()) {
         Ok(p) => p,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let expand = expands(&pairs, "payment_intent");
     let Some(session) = state.with_data(|d| {
@@ -806,7 +807,7 @@ pub(crate) async fn list_sessions(
     };
     let pairs = match query_pairs(query.as_deref()) {
         Ok(p) => p,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let q = match list_query(&pairs) {
         Ok(q) => q,
@@ -1125,6 +1126,7 @@ fn hosted_html(s: &StripeSession, error: Option<&str>) -> String {
 <p><button name=\"action\" value=\"pay\">Pay</button></p></form>{cancel}\
 <details><summary>Test cards</summary><ul><li>4242424242424242 paid</li><li>4000000000009995 insufficient_funds</li>\
 <li>4000000000000002 generic_decline</li><li>4000000000000069 expired_card</li>\
+<li>4242424242424241 incorrect_number</li>\
 <li>4000000000009905 delayed, then succeeded</li><li>4000000000009913 delayed, then failed</li></ul></details>",
             reference = esc(s.reference()),
             amount = esc(&format_amount(s.amount_total, &s.currency)),
