@@ -100,9 +100,8 @@ impl Story {
     }
 
     /// What the bank makes happen to each checkout of the story, per LIFECYCLE.md, and whether
-    /// the checkouts share one shop order. Where a provider's protocol differs, the comment
-    /// says how.
-    fn plan(self, _p: DemoProvider) -> (Vec<Vec<Ev>>, bool) {
+    /// the checkouts share one shop order; the same on every provider.
+    fn plan(self) -> (Vec<Vec<Ev>>, bool) {
         // Both providers play every story alike: a card declined on a Stripe-like hosted page
         // is notified (`payment_intent.payment_failed`) like a Paybox refusal, and the page
         // stays open for another card as Paybox's does after a mistyped number.
@@ -747,7 +746,7 @@ async fn play_story(play: &mut Play, story: Story) -> Result<(), DemoError> {
 }
 
 async fn play_row(dir: PathBuf, story: Story, provider: DemoProvider) -> Row {
-    let (plan, same_order) = story.plan(provider);
+    let (plan, same_order) = story.plan();
     let expected = expect(&plan, same_order);
     let outcome = async {
         let mut play = Play::start(&dir, provider).await?;
