@@ -2,17 +2,19 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Connection, Sqlite};
+use sqlx::{Connection, Sqlite, SqliteConnection};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::core::Core;
 use crate::error::StoreError;
-use crate::sql::{Backend, Dialect, Tx, impl_tx};
+use crate::sql::{Backend, Dialect, Kind, Row, Tx, Val, impl_tx};
 use crate::types::Backoff;
 
 impl_tx!(SqliteTx, Sqlite);
@@ -99,6 +101,110 @@ impl SqliteOptions {
 #[derive(Debug)]
 struct SqliteBackend {
     pool: SqlitePool,
+    /// File databases: the one connection every write transaction of this store uses (SQLite
+    /// has one writer anyway), so its page cache stays warm from one transaction to the next
+    /// instead of being re-read by whichever pooled connection comes next.
+    writer: Option<Arc<Mutex<Writer>>>,
+}
+
+/// The writer connection and whether a transaction is left open on it (dropped without
+/// commit while no runtime could roll it back): the next `begin` rolls it back first.
+#[derive(Debug)]
+struct Writer {
+    conn: SqliteConnection,
+    open: bool,
+}
+
+/// A write transaction on the writer connection. Dropping it without commit rolls back (on
+/// a spawned task, or at the next `begin`).
+struct WriterTx(Option<OwnedMutexGuard<Writer>>);
+
+impl WriterTx {
+    fn conn(&mut self) -> Result<&mut SqliteConnection, sqlx::Error> {
+        self.0
+            .as_mut()
+            .map(|w| &mut w.conn)
+            .ok_or(sqlx::Error::WorkerCrashed)
+    }
+
+    async fn end(mut self: Box<Self>, sql: &'static str) -> Result<(), sqlx::Error> {
+        let mut w = self.0.take().ok_or(sqlx::Error::WorkerCrashed)?;
+        let ended = sqlx::query(sql).execute(&mut w.conn).await;
+        if ended.is_err() {
+            // A failed COMMIT may leave the transaction open: end it now. If SQLite already
+            // did, this fails harmlessly.
+            let _ = sqlx::query("ROLLBACK").execute(&mut w.conn).await;
+        }
+        w.open = false;
+        ended.map(|_| ())
+    }
+}
+
+fn bind(
+    sql: &'static str,
+    args: Vec<Val>,
+) -> sqlx::query::Query<'static, Sqlite, sqlx::sqlite::SqliteArguments> {
+    let mut q = sqlx::query(sql);
+    for a in args {
+        q = match a {
+            Val::Int(v) => q.bind(v),
+            Val::Text(v) => q.bind(v),
+        };
+    }
+    q
+}
+
+#[async_trait]
+impl Tx for WriterTx {
+    async fn exec(&mut self, sql: &'static str, args: Vec<Val>) -> Result<u64, sqlx::Error> {
+        Ok(bind(sql, args).execute(self.conn()?).await?.rows_affected())
+    }
+
+    async fn rows(
+        &mut self,
+        sql: &'static str,
+        args: Vec<Val>,
+        kinds: &[Kind],
+    ) -> Result<Vec<Row>, sqlx::Error> {
+        use sqlx::Row as _;
+        let rows = bind(sql, args).fetch_all(self.conn()?).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut vals = Vec::with_capacity(kinds.len());
+            for (i, kind) in kinds.iter().enumerate() {
+                vals.push(match kind {
+                    Kind::Int => Val::Int(row.try_get::<Option<i64>, _>(i)?),
+                    Kind::Text => Val::Text(row.try_get::<Option<String>, _>(i)?),
+                });
+            }
+            out.push(Row(vals));
+        }
+        Ok(out)
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), sqlx::Error> {
+        self.end("COMMIT").await
+    }
+
+    async fn rollback(self: Box<Self>) -> Result<(), sqlx::Error> {
+        self.end("ROLLBACK").await
+    }
+}
+
+impl Drop for WriterTx {
+    fn drop(&mut self) {
+        // Not committed: release the write lock now, so another process is not kept waiting
+        // until this store's next write.
+        if let Some(mut w) = self.0.take()
+            && w.open
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                let _ = sqlx::query("ROLLBACK").execute(&mut w.conn).await;
+                w.open = false;
+            });
+        }
+    }
 }
 
 #[async_trait]
@@ -108,6 +214,19 @@ impl Backend for SqliteBackend {
     }
 
     async fn begin(&self, write: bool) -> Result<Box<dyn Tx>, sqlx::Error> {
+        if write && let Some(writer) = &self.writer {
+            let mut w = writer.clone().lock_owned().await;
+            if w.open {
+                // Left open by a transaction dropped without a runtime; an error here means
+                // SQLite had already ended it.
+                let _ = sqlx::query("ROLLBACK").execute(&mut w.conn).await;
+                w.open = false;
+            }
+            // Take the write lock at once (see below).
+            sqlx::query("BEGIN IMMEDIATE").execute(&mut w.conn).await?;
+            w.open = true;
+            return Ok(Box::new(WriterTx(Some(w))));
+        }
         let tx = if write {
             // Take the write lock at once: a deferred transaction that reads then writes can
             // fail with SQLITE_BUSY without waiting when another writer went first.
@@ -158,10 +277,18 @@ impl SqliteStore {
             .test_before_acquire(false)
             .max_connections(options.max_connections)
             .acquire_timeout(options.busy_timeout)
-            .connect_with(connect)
+            .connect_with(connect.clone())
             .await
             .map_err(|e| StoreError::from_db("open sqlite database", e))?;
-        Self::with_pool(pool, &options).await
+        let mut store = Self::with_pool(pool, &options).await?;
+        let conn = SqliteConnection::connect_with(&connect)
+            .await
+            .map_err(|e| StoreError::from_db("open sqlite database", e))?;
+        store.core.backend = Box::new(SqliteBackend {
+            pool: store.pool.clone(),
+            writer: Some(Arc::new(Mutex::new(Writer { conn, open: false }))),
+        });
+        Ok(store)
     }
 
     /// A private in-memory database for tests: one connection kept open for the life of the
@@ -190,7 +317,10 @@ impl SqliteStore {
         migrate(&pool).await?;
         Ok(Self {
             core: Core {
-                backend: Box::new(SqliteBackend { pool: pool.clone() }),
+                backend: Box::new(SqliteBackend {
+                    pool: pool.clone(),
+                    writer: None,
+                }),
                 outbox_backoff: options.outbox_backoff,
                 reconcile_backoff: options.reconcile_backoff,
                 concurrent_writers: 1,
