@@ -47,6 +47,10 @@ pub const FALLBACK_DECLINE_CODE: &str = "generic_decline";
 pub(crate) fn parse_event(body: &[u8]) -> Result<Verified, ProviderError> {
     // One UTF-8 check of the whole body is cheaper than serde_json's check of each string.
     let body = std::str::from_utf8(body).map_err(|_| malformed("event body (not UTF-8)"))?;
+    // serde reads a struct from a JSON array too; an event is an object and nothing else.
+    if !body.trim_start().starts_with('{') {
+        return Err(malformed("event JSON (not an object)"));
+    }
     match serde_json::from_str::<Event<'_>>(body) {
         Ok(event) => map_event(&event),
         // An authentic event of another type may carry an object shaped differently: read the
@@ -399,6 +403,25 @@ mod tests {
         match v {
             Verified::Payment(p) => p,
             other => panic!("expected a payment, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_an_object_is_an_event() {
+        for body in [
+            r#"["evt_1","payment_intent.succeeded"]"#,
+            r#" ["evt_1","checkout.session.completed",{}]"#,
+            "42",
+            r#""evt_1""#,
+            "",
+        ] {
+            assert!(
+                matches!(
+                    parse_event(body.as_bytes()),
+                    Err(ProviderError::Malformed { .. })
+                ),
+                "{body:?}"
+            );
         }
     }
 
