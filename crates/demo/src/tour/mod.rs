@@ -331,7 +331,9 @@ impl Play {
         }
         let clock = ManualClock::new(start_time());
         let mut bank = MockBankConfig::for_tests();
-        bank.pending_delay = Duration::from_millis(150);
+        // Long enough for the tour to see the checkout still awaiting payment after the
+        // pending notification, even on a busy machine; the final verdict follows.
+        bank.pending_delay = Duration::from_millis(1500);
         // Room for a busy machine: the bank waits for the shop's answer before the redirect.
         bank.retry.attempt_timeout = Duration::from_secs(10);
         bank.retry.max_total = Duration::from_secs(30);
