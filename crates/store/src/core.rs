@@ -1078,20 +1078,8 @@ impl Core {
                 checkout_cols!()
             ),
         };
-        let mut tx = self.begin(true, op).await?;
-        let rows = tx
-            .rows(
-                sql,
-                vec![plus(now, lease).into(), now.into(), limit.into()],
-                CHECKOUT_KINDS,
-            )
-            .await
-            .map_err(|e| StoreError::from_db(op, e))?;
-        let mut out = rows
-            .iter()
-            .map(checkout_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        tx.commit().await.map_err(|e| StoreError::from_db(op, e))?;
+        let params = vec![plus(now, lease).into(), now.into(), limit.into()];
+        let mut out = self.claim_checkouts(op, sql, params).await?;
         out.sort_by(|a, b| (a.retract_at, &a.reference).cmp(&(b.retract_at, &b.reference)));
         Ok(out)
     }
@@ -1124,26 +1112,34 @@ impl Core {
                 checkout_cols!()
             ),
         };
+        let params = vec![
+            plus(now, lease).into(),
+            created_before.into(),
+            now.into(),
+            limit.into(),
+        ];
+        let mut out = self.claim_checkouts(op, sql, params).await?;
+        out.sort_by(|a, b| (a.created_at, &a.reference).cmp(&(b.created_at, &b.reference)));
+        Ok(out)
+    }
+
+    /// Runs a leasing `UPDATE … RETURNING` of checkouts in its own write transaction.
+    async fn claim_checkouts(
+        &self,
+        op: &'static str,
+        sql: &'static str,
+        params: Vec<Val>,
+    ) -> Result<Vec<CheckoutRecord>, StoreError> {
         let mut tx = self.begin(true, op).await?;
         let rows = tx
-            .rows(
-                sql,
-                vec![
-                    plus(now, lease).into(),
-                    created_before.into(),
-                    now.into(),
-                    limit.into(),
-                ],
-                CHECKOUT_KINDS,
-            )
+            .rows(sql, params, CHECKOUT_KINDS)
             .await
             .map_err(|e| StoreError::from_db(op, e))?;
-        let mut out = rows
+        let out = rows
             .iter()
             .map(checkout_from)
             .collect::<Result<Vec<_>, _>>()?;
         tx.commit().await.map_err(|e| StoreError::from_db(op, e))?;
-        out.sort_by(|a, b| (a.created_at, &a.reference).cmp(&(b.created_at, &b.reference)));
         Ok(out)
     }
 
