@@ -74,6 +74,22 @@ pub(crate) fn browser() -> reqwest::Client {
         .unwrap_or_default()
 }
 
+/// An expiry far in the future for the test cards (`MM/YY`).
+pub(crate) const TEST_CARD_EXPIRY: &str = "12/99";
+
+/// Starts a mock bank on `127.0.0.1:0` whose clock reads `now`.
+///
+/// # Panics
+/// When the mock bank cannot start (no loopback port): the test cannot run at all.
+pub(crate) async fn spawn_mock_bank(now: tpe_core::Timestamp) -> tpe_mock_bank::RunningBank {
+    let mut config = tpe_mock_bank::MockBankConfig::for_tests();
+    config.clock = tpe_mock_bank::Clock::fixed(now);
+    #[allow(clippy::expect_used)] // a test fixture: no mock bank means no test
+    tpe_mock_bank::MockBank::spawn(config)
+        .await
+        .expect("start the mock bank")
+}
+
 /// `http://127.0.0.1:PORT` → a base URL with a trailing slash.
 pub(crate) fn base_url(base: &str) -> url::Url {
     #[allow(clippy::expect_used)] // the mock bank's own base URL always parses

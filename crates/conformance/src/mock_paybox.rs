@@ -5,10 +5,7 @@ use std::fmt;
 
 use tpe_core::{Currency, OutcomeKind, Redirect, Timestamp};
 use tpe_mock_bank::paybox::cards;
-use tpe_mock_bank::{
-    Clock, EntryKind, JournalEntry, MockBank, MockBankConfig, PAYBOX_TEST_HMAC_KEY, RunningBank,
-    Scenario, Side,
-};
+use tpe_mock_bank::{EntryKind, JournalEntry, PAYBOX_TEST_HMAC_KEY, RunningBank, Scenario, Side};
 use url::Url;
 
 use crate::bank::{
@@ -29,8 +26,6 @@ pub const HMAC_KEY: &str = PAYBOX_TEST_HMAC_KEY;
 pub const MAX_TOTAL: u64 = 9_999_999_999;
 /// ISO 4217 numeric codes the mock's page accepts.
 const CURRENCIES: [u16; 12] = [978, 840, 826, 756, 124, 36, 392, 752, 208, 578, 985, 203];
-/// An expiry far in the future for the test cards.
-const EXPIRY: &str = "12/99";
 
 /// A mock bank serving the Paybox protocol, on `127.0.0.1:0`, with its clock fixed at `now`.
 pub struct MockPaybox {
@@ -44,12 +39,8 @@ impl MockPaybox {
     /// # Panics
     /// When the mock bank cannot start (no loopback port): the test cannot run at all.
     pub async fn spawn(now: Timestamp) -> Self {
-        let mut config = MockBankConfig::for_tests();
-        config.clock = Clock::fixed(now);
-        #[allow(clippy::expect_used)] // a test fixture: no mock bank means no test
-        let bank = MockBank::spawn(config).await.expect("start the mock bank");
         Self {
-            bank,
+            bank: crate::spawn_mock_bank(now).await,
             http: crate::browser(),
         }
     }
@@ -144,7 +135,7 @@ impl BankSide for MockPaybox {
         let pay = |card: &'static str| {
             [
                 ("numero", card),
-                ("expiry", EXPIRY),
+                ("expiry", crate::TEST_CARD_EXPIRY),
                 ("cvv", "123"),
                 ("action", "pay"),
             ]

@@ -8,8 +8,7 @@ use http::HeaderValue;
 use tpe_core::{Currency, OutcomeKind, Redirect, Timestamp};
 use tpe_mock_bank::stripe_like::cards;
 use tpe_mock_bank::{
-    Clock, DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, MockBank, MockBankConfig,
-    RunningBank, Scenario, Side,
+    DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, RunningBank, Scenario, Side,
 };
 use url::Url;
 
@@ -27,8 +26,6 @@ pub const WEBHOOK_SECRET: &str = DEFAULT_STRIPE_WEBHOOK_SECRET;
 pub const SIGNATURE_HEADER: &str = "stripe-signature";
 /// The largest session total the mock accepts.
 pub const MAX_TOTAL: u64 = 99_999_999;
-/// An expiry far in the future for the test cards.
-const EXPIRY: &str = "12/99";
 
 /// A mock bank serving the Stripe-like protocol, on `127.0.0.1:0`, with its clock fixed at `now`.
 pub struct MockStripeLike {
@@ -42,12 +39,8 @@ impl MockStripeLike {
     /// # Panics
     /// When the mock bank cannot start (no loopback port): the test cannot run at all.
     pub async fn spawn(now: Timestamp) -> Self {
-        let mut config = MockBankConfig::for_tests();
-        config.clock = Clock::fixed(now);
-        #[allow(clippy::expect_used)] // a test fixture: no mock bank means no test
-        let bank = MockBank::spawn(config).await.expect("start the mock bank");
         Self {
-            bank,
+            bank: crate::spawn_mock_bank(now).await,
             http: crate::browser(),
         }
     }
@@ -174,7 +167,7 @@ impl BankSide for MockStripeLike {
         let form = [
             ("email", "jeanne@example.fr"),
             ("card", card),
-            ("exp", EXPIRY),
+            ("exp", crate::TEST_CARD_EXPIRY),
             ("cvc", "123"),
             ("action", "pay"),
         ];
