@@ -1,16 +1,17 @@
 //! `PaymentRequest` → the ordered `PBX_*` fields of the hosted page (spec §2, §6, §9).
 //! Pure: no crypto, no I/O. `PBX_HMAC` is appended by the caller over exactly these fields.
 //!
-//! 3-D Secure data (`PBX_SHOPPINGCART`, `PBX_BILLING`) is written with quick-xml on one line.
-//! Text goes through [`bank_text`]: transliterated to ASCII with `deunicode`, reduced to letters,
-//! digits, spaces and `-` (nothing that would need an XML entity), spaces collapsed, then cut
-//! to the bank's length. A value that is empty afterwards is refused with
-//! `ProviderError::InvalidRequest` naming the element.
+//! 3-D Secure data (`PBX_SHOPPINGCART`, `PBX_BILLING`) is written on one line, straight into
+//! one pre-sized `String` per document. Text goes through [`push_bank_text`]: transliterated to
+//! ASCII with `deunicode`, reduced to letters, digits, spaces and `-` (nothing that would need an
+//! XML entity, so nothing is escaped), spaces collapsed, then cut to the bank's length. A value
+//! that is empty afterwards is refused with `ProviderError::InvalidRequest` naming the element.
+//!
+//! This runs once per checkout, before the HMAC: no formatting machinery, no intermediate
+//! strings, one allocation per form value.
 
 use std::fmt::Write as _;
 
-use quick_xml::Writer;
-use quick_xml::events::{BytesDecl, BytesText, Event};
 use tpe_core::{Currency, Lang, PaymentRequest, Timestamp, ValidatedCustomer};
 
 use crate::config::{Authentication, Capture, IpnMethod, PageLanguage, PageSource, PayboxConfig};
@@ -87,13 +88,28 @@ pub(crate) fn fields(
         ));
     }
     let billing = billing_xml(&req.customer)?;
-    let mut f: Vec<(String, String)> = Vec::with_capacity(24);
+    let auth = match s.low_value_exemption_max {
+        Some(max) if amount.minor() <= max => Authentication::NoChallenge,
+        _ => s.authentication,
+    };
+    // The exact count, plus `PBX_HMAC`: a small allocation, never grown.
+    let optional = [
+        s.ipn_method == IpnMethod::Post,
+        auth.wire().is_some(),
+        s.source.is_some(),
+        matches!(s.capture, Capture::Manual | Capture::Deferred { .. }),
+    ];
+    let count = 18 + optional.iter().filter(|&&o| o).count() + 1;
+    let mut f: Vec<(String, String)> = Vec::with_capacity(count);
     let mut push = |k: &str, v: String| f.push((k.to_owned(), v));
     push("PBX_SITE", s.site.clone());
     push("PBX_RANG", s.rang.clone());
     push("PBX_IDENTIFIANT", s.identifiant.clone());
-    push("PBX_TOTAL", format!("{:03}", amount.minor()));
-    push("PBX_DEVISE", format!("{:03}", amount.currency().numeric()));
+    push("PBX_TOTAL", decimal(amount.minor(), 3));
+    push(
+        "PBX_DEVISE",
+        decimal(u64::from(amount.currency().numeric()), 3),
+    );
     push("PBX_CMD", req.reference.as_str().to_owned());
     push("PBX_PORTEUR", req.customer.email.clone());
     push("PBX_RETOUR", s.retour.clone());
@@ -109,10 +125,6 @@ pub(crate) fn fields(
     }
     push("PBX_SHOPPINGCART", shopping_cart_xml(req.item_count));
     push("PBX_BILLING", billing);
-    let auth = match s.low_value_exemption_max {
-        Some(max) if amount.minor() <= max => Authentication::NoChallenge,
-        _ => s.authentication,
-    };
     if let Some(v) = auth.wire() {
         push("PBX_SOUHAITAUTHENT", v.to_owned());
     }
@@ -126,9 +138,10 @@ pub(crate) fn fields(
     push("PBX_LANGUE", lang.wire().to_owned());
     match s.capture {
         Capture::Manual => push("PBX_AUTOSEULE", "O".to_owned()),
-        Capture::Deferred { days } => push("PBX_DIFF", format!("{days:02}")),
+        Capture::Deferred { days } => push("PBX_DIFF", decimal(u64::from(days), 2)),
         _ => {}
     }
+    debug_assert_eq!(f.len() + 1, count, "capacity left for PBX_HMAC only");
     Ok(f)
 }
 
@@ -136,58 +149,91 @@ pub(crate) fn fields(
 pub(crate) fn pbx_time(now: Timestamp) -> String {
     let t = jiff::tz::Offset::UTC.to_datetime(now);
     let mut s = String::with_capacity(25);
-    let _ = write!(
-        s,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
+    match u64::try_from(t.year()) {
+        Ok(year) => push_decimal(&mut s, year, 4),
+        // Before year 0: jiff's range allows it, the bank will refuse it anyway.
+        Err(_) => {
+            let _ = write!(s, "{:04}", t.year());
+        }
+    }
+    // Month to second are small and never negative; a failed conversion cannot happen.
+    let two = |s: &mut String, sep: char, v: i8| {
+        s.push(sep);
+        push_decimal(s, u64::try_from(v).unwrap_or_default(), 2);
+    };
+    two(&mut s, '-', t.month());
+    two(&mut s, '-', t.day());
+    two(&mut s, 'T', t.hour());
+    two(&mut s, ':', t.minute());
+    two(&mut s, ':', t.second());
+    s.push_str("+00:00");
     s
 }
+
+/// The XML declaration opening both documents.
+const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>";
 
 /// `<?xml version="1.0" encoding="utf-8"?><shoppingcart><total><totalQuantity>N</totalQuantity></total></shoppingcart>`,
 /// N clamped to 1..=99 as the official modules do.
 pub(crate) fn shopping_cart_xml(item_count: u32) -> String {
-    let n = item_count.clamp(1, MAX_QUANTITY).to_string();
-    let mut w = Writer::new(Vec::with_capacity(128));
-    // Writing to a Vec cannot fail; the io results are ignored on purpose.
-    let _ = w.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)));
-    let _ = w.create_element("shoppingcart").write_inner_content(|w| {
-        w.create_element("total").write_inner_content(|w| {
-            w.create_element("totalQuantity")
-                .write_text_content(BytesText::new(&n))?;
-            Ok(())
-        })?;
-        Ok(())
-    });
-    // Only ASCII was written.
-    String::from_utf8(w.into_inner()).unwrap_or_default()
+    const HEAD: &str = "<shoppingcart><total><totalQuantity>";
+    const TAIL: &str = "</totalQuantity></total></shoppingcart>";
+    let mut s = String::with_capacity(XML_DECL.len() + HEAD.len() + 2 + TAIL.len());
+    s.push_str(XML_DECL);
+    s.push_str(HEAD);
+    push_decimal(&mut s, u64::from(item_count.clamp(1, MAX_QUANTITY)), 1);
+    s.push_str(TAIL);
+    s
 }
+
+/// Room for the longest `PBX_BILLING` (about 530 bytes: the markup, two 22-character names,
+/// three 50-character lines, the postcode and the phone), so it is allocated once.
+const BILLING_CAPACITY: usize = 640;
 
 /// `PBX_BILLING` for a customer (spec §6.2).
 pub(crate) fn billing_xml(c: &ValidatedCustomer) -> Result<String> {
-    let first = bank_text(&c.first_name, NAME_LEN, "PBX_BILLING FirstName")?;
-    let last = bank_text(&c.last_name, NAME_LEN, "PBX_BILLING LastName")?;
     let a = &c.address;
-    let line1 = bank_text(&a.line1, ADDRESS_LEN, "PBX_BILLING Address1")?;
+    let mut x = String::with_capacity(BILLING_CAPACITY);
+    x.push_str(XML_DECL);
+    x.push_str("<Billing><Address>");
+    element(&mut x, "FirstName", |x| {
+        push_bank_text(x, &c.first_name, NAME_LEN, "PBX_BILLING FirstName")
+    })?;
+    element(&mut x, "LastName", |x| {
+        push_bank_text(x, &c.last_name, NAME_LEN, "PBX_BILLING LastName")
+    })?;
+    element(&mut x, "Address1", |x| {
+        push_bank_text(x, &a.line1, ADDRESS_LEN, "PBX_BILLING Address1")
+    })?;
     // An optional second line that sanitizes to nothing is simply left out.
-    let line2 = a
-        .line2
-        .as_deref()
-        .and_then(|l| bank_text(l, ADDRESS_LEN, "PBX_BILLING Address2").ok());
-    let zip = clean(&a.postcode);
-    if zip.is_empty() || zip.len() > ZIP_LEN {
-        return Err(Error::invalid(
-            "PBX_BILLING ZipCode",
-            format!("a postcode must have 1 to {ZIP_LEN} letters, digits, spaces or '-'"),
-        ));
+    if let Some(line2) = a.line2.as_deref() {
+        let mark = x.len();
+        let written = element(&mut x, "Address2", |x| {
+            push_bank_text(x, line2, ADDRESS_LEN, "PBX_BILLING Address2")
+        });
+        if written.is_err() {
+            x.truncate(mark);
+        }
     }
-    let city = bank_text(&a.city, ADDRESS_LEN, "PBX_BILLING City")?;
-    let country = format!("{:03}", a.country.numeric());
+    element(&mut x, "ZipCode", |x| {
+        let start = x.len();
+        clean_into(x, &a.postcode);
+        let len = x.len() - start;
+        if len == 0 || len > ZIP_LEN {
+            return Err(Error::invalid(
+                "PBX_BILLING ZipCode",
+                format!("a postcode must have 1 to {ZIP_LEN} letters, digits, spaces or '-'"),
+            ));
+        }
+        Ok(())
+    })?;
+    element(&mut x, "City", |x| {
+        push_bank_text(x, &a.city, ADDRESS_LEN, "PBX_BILLING City")
+    })?;
+    element(&mut x, "CountryCode", |x| {
+        push_decimal(x, u64::from(a.country.numeric()), 3);
+        Ok(())
+    })?;
     let calling = c.phone.calling_code();
     if calling == 0 || calling > 999 {
         return Err(Error::invalid(
@@ -195,80 +241,113 @@ pub(crate) fn billing_xml(c: &ValidatedCustomer) -> Result<String> {
             "the country calling code must have 1 to 3 digits",
         ));
     }
-    let phone_cc = format!("+{calling}");
-    let phone = mobile_phone(calling, c.phone.national());
-
-    let mut w = Writer::new(Vec::with_capacity(512));
-    let el = |w: &mut Writer<Vec<u8>>, name: &str, text: &str| -> std::io::Result<()> {
-        w.create_element(name)
-            .write_text_content(BytesText::new(text))?;
+    element(&mut x, "CountryCodeMobilePhone", |x| {
+        x.push('+');
+        push_decimal(x, u64::from(calling), 1);
         Ok(())
-    };
-    let written = w
-        .write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))
-        .and_then(|()| {
-            w.create_element("Billing").write_inner_content(|w| {
-                w.create_element("Address").write_inner_content(|w| {
-                    el(w, "FirstName", &first)?;
-                    el(w, "LastName", &last)?;
-                    el(w, "Address1", &line1)?;
-                    if let Some(l2) = &line2 {
-                        el(w, "Address2", l2)?;
-                    }
-                    el(w, "ZipCode", &zip)?;
-                    el(w, "City", &city)?;
-                    el(w, "CountryCode", &country)?;
-                    el(w, "CountryCodeMobilePhone", &phone_cc)?;
-                    el(w, "MobilePhone", &phone)?;
-                    Ok(())
-                })?;
-                Ok(())
-            })
-        });
-    written.map_err(|_| Error::invalid("PBX_BILLING", "could not be written"))?;
-    String::from_utf8(w.into_inner())
-        .map_err(|_| Error::invalid("PBX_BILLING", "could not be written"))
+    })?;
+    element(&mut x, "MobilePhone", |x| {
+        push_mobile_phone(x, calling, c.phone.national());
+        Ok(())
+    })?;
+    x.push_str("</Address></Billing>");
+    Ok(x)
+}
+
+/// `<name>` + what `content` writes + `</name>`. The content is bank text or digits only, which
+/// never needs an XML entity.
+fn element(
+    x: &mut String,
+    name: &str,
+    content: impl FnOnce(&mut String) -> Result<()>,
+) -> Result<()> {
+    x.push('<');
+    x.push_str(name);
+    x.push('>');
+    content(x)?;
+    x.push_str("</");
+    x.push_str(name);
+    x.push('>');
+    Ok(())
 }
 
 /// `MobilePhone`: national digits. French numbers (`+33`) get their trunk `0` back (10 digits,
 /// as the official modules send them); others are sent as their national significant number.
-fn mobile_phone(calling_code: u16, national: &str) -> String {
-    let digits = national.chars().filter(char::is_ascii_digit);
+fn push_mobile_phone(out: &mut String, calling_code: u16, national: &str) {
     if calling_code == 33 {
-        std::iter::once('0').chain(digits).collect()
-    } else {
-        digits.collect()
+        out.push('0');
     }
+    out.extend(national.chars().filter(char::is_ascii_digit));
 }
 
-/// Transliterates `input` to the bank's charset, collapses spaces and cuts it to `max`
+/// `n` in decimal, zero-padded to at least `width` digits.
+pub(crate) fn decimal(n: u64, width: usize) -> String {
+    let (digits, start) = digits(n, width);
+    digits[start..].iter().map(|&d| char::from(d)).collect()
+}
+
+/// Appends `n` in decimal, zero-padded to at least `width` digits.
+fn push_decimal(out: &mut String, n: u64, width: usize) {
+    let (digits, start) = digits(n, width);
+    out.extend(digits[start..].iter().map(|&d| char::from(d)));
+}
+
+/// The ASCII digits of `n` at the end of a buffer, and where they start (at most 20 digits, so
+/// a `width` above 20 means 20).
+fn digits(mut n: u64, width: usize) -> ([u8; 20], usize) {
+    let mut digits = [b'0'; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        // `n % 10` is below 10: the conversion cannot fail.
+        digits[start] = b'0' + u8::try_from(n % 10).unwrap_or_default();
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    (digits, start.min(digits.len().saturating_sub(width)))
+}
+
+/// [`push_bank_text`] into a new string.
+#[cfg(test)]
+fn bank_text(input: &str, max: usize, field: &'static str) -> Result<String> {
+    let mut s = String::new();
+    push_bank_text(&mut s, input, max, field)?;
+    Ok(s)
+}
+
+/// Appends `input` transliterated to the bank's charset, spaces collapsed, cut to `max`
 /// characters (at a word boundary when one is near).
 ///
 /// # Errors
-/// `InvalidRequest` naming `field` when nothing remains.
-pub(crate) fn bank_text(input: &str, max: usize, field: &'static str) -> Result<String> {
-    let mut s = clean(input);
-    if s.len() > max {
+/// `InvalidRequest` naming `field` when nothing remains (`out` is then as it was).
+fn push_bank_text(out: &mut String, input: &str, max: usize, field: &'static str) -> Result<()> {
+    let start = out.len();
+    clean_into(out, input);
+    if out.len() - start > max {
         // All ASCII now: byte index = char index.
-        let cut = s[..=max]
+        let cut = out[start..=start + max]
             .rfind([' ', '-'])
             .filter(|&i| i >= max / 2)
             .unwrap_or(max);
-        s.truncate(cut);
-        s.truncate(s.trim_end_matches([' ', '-']).len());
+        out.truncate(start + cut);
+        let kept = out[start..].trim_end_matches([' ', '-']).len();
+        out.truncate(start + kept);
     }
-    if s.is_empty() {
+    if out.len() == start {
         return Err(Error::invalid(
             field,
             "nothing is left after transliteration to letters, digits, spaces and '-'",
         ));
     }
-    Ok(s)
+    Ok(())
 }
 
-/// ASCII letters, digits, single spaces and `-`; everything else transliterated or dropped.
-fn clean(input: &str) -> String {
-    let mut out = String::with_capacity(input.len());
+/// Appends ASCII letters, digits, single spaces and `-` to `out`; everything else is
+/// transliterated or dropped. No leading or trailing space.
+fn clean_into(out: &mut String, input: &str) {
+    let start = out.len();
     let mut space = true; // drops leading spaces
     let mut put = |c: char, out: &mut String| {
         if c.is_ascii_alphanumeric() {
@@ -276,7 +355,7 @@ fn clean(input: &str) -> String {
             space = false;
         } else if c == '-' {
             // Runs of dashes (an em dash transliterates to `--`) become one.
-            if !out.ends_with('-') {
+            if out.len() == start || !out.ends_with('-') {
                 out.push(c);
             }
             space = false;
@@ -287,18 +366,17 @@ fn clean(input: &str) -> String {
     };
     for c in input.chars() {
         if c.is_ascii() {
-            put(c, &mut out);
+            put(c, out);
         } else if let Some(t) = deunicode::deunicode_char(c) {
             for tc in t.chars() {
-                put(tc, &mut out);
+                put(tc, out);
             }
         } else {
-            put(' ', &mut out);
+            put(' ', out);
         }
     }
-    let end = out.trim_end_matches(' ').len();
-    out.truncate(end);
-    out
+    let kept = out[start..].trim_end_matches(' ').len();
+    out.truncate(start + kept);
 }
 
 #[cfg(test)]
@@ -353,7 +431,220 @@ mod tests {
 
     #[test]
     fn phones() {
-        assert_eq!(mobile_phone(33, "612345678"), "0612345678");
-        assert_eq!(mobile_phone(44, "7911123456"), "7911123456");
+        let phone = |cc, national| {
+            let mut s = String::new();
+            push_mobile_phone(&mut s, cc, national);
+            s
+        };
+        assert_eq!(phone(33, "612345678"), "0612345678");
+        assert_eq!(phone(44, "7911123456"), "7911123456");
+    }
+
+    #[test]
+    fn decimals() {
+        let cases = [
+            (0, 3, "000"),
+            (7, 1, "7"),
+            (2550, 3, "2550"),
+            (978, 3, "978"),
+            (5, 2, "05"),
+            (9_999_999_999, 3, "9999999999"),
+            (u64::MAX, 3, "18446744073709551615"),
+            (1, 25, "00000000000000000001"),
+        ];
+        for (n, width, want) in cases {
+            assert_eq!(decimal(n, width), want, "{n} {width}");
+        }
+    }
+
+    /// The documents as quick-xml writes them: what this module wrote before it pushed strings
+    /// itself. Kept to prove the output did not change by a byte.
+    mod reference {
+        use quick_xml::Writer;
+        use quick_xml::events::{BytesDecl, BytesText, Event};
+
+        use super::super::*;
+
+        pub(super) fn clean(input: &str) -> String {
+            let mut out = String::with_capacity(input.len());
+            let mut space = true;
+            let mut put = |c: char, out: &mut String| {
+                if c.is_ascii_alphanumeric() {
+                    out.push(c);
+                    space = false;
+                } else if c == '-' {
+                    if !out.ends_with('-') {
+                        out.push(c);
+                    }
+                    space = false;
+                } else if !space {
+                    out.push(' ');
+                    space = true;
+                }
+            };
+            for c in input.chars() {
+                if c.is_ascii() {
+                    put(c, &mut out);
+                } else if let Some(t) = deunicode::deunicode_char(c) {
+                    for tc in t.chars() {
+                        put(tc, &mut out);
+                    }
+                } else {
+                    put(' ', &mut out);
+                }
+            }
+            let end = out.trim_end_matches(' ').len();
+            out.truncate(end);
+            out
+        }
+
+        pub(super) fn bank_text(input: &str, max: usize) -> Option<String> {
+            let mut s = clean(input);
+            if s.len() > max {
+                let cut = s[..=max]
+                    .rfind([' ', '-'])
+                    .filter(|&i| i >= max / 2)
+                    .unwrap_or(max);
+                s.truncate(cut);
+                s.truncate(s.trim_end_matches([' ', '-']).len());
+            }
+            (!s.is_empty()).then_some(s)
+        }
+
+        pub(super) fn shopping_cart_xml(item_count: u32) -> String {
+            let n = item_count.clamp(1, MAX_QUANTITY).to_string();
+            let mut w = Writer::new(Vec::new());
+            w.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))
+                .unwrap();
+            w.create_element("shoppingcart")
+                .write_inner_content(|w| {
+                    w.create_element("total").write_inner_content(|w| {
+                        w.create_element("totalQuantity")
+                            .write_text_content(BytesText::new(&n))?;
+                        Ok(())
+                    })?;
+                    Ok(())
+                })
+                .unwrap();
+            String::from_utf8(w.into_inner()).unwrap()
+        }
+
+        /// `Err` carries the element refused.
+        pub(super) fn billing_xml(c: &ValidatedCustomer) -> Result<String, &'static str> {
+            let first = bank_text(&c.first_name, NAME_LEN).ok_or("FirstName")?;
+            let last = bank_text(&c.last_name, NAME_LEN).ok_or("LastName")?;
+            let a = &c.address;
+            let line1 = bank_text(&a.line1, ADDRESS_LEN).ok_or("Address1")?;
+            let line2 = a.line2.as_deref().and_then(|l| bank_text(l, ADDRESS_LEN));
+            let zip = clean(&a.postcode);
+            if zip.is_empty() || zip.len() > ZIP_LEN {
+                return Err("ZipCode");
+            }
+            let city = bank_text(&a.city, ADDRESS_LEN).ok_or("City")?;
+            let country = format!("{:03}", a.country.numeric());
+            let calling = c.phone.calling_code();
+            let phone_cc = format!("+{calling}");
+            let national: String = c
+                .phone
+                .national()
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect();
+            let phone = if calling == 33 {
+                format!("0{national}")
+            } else {
+                national
+            };
+            let mut w = Writer::new(Vec::new());
+            let el = |w: &mut Writer<Vec<u8>>, name: &str, text: &str| -> std::io::Result<()> {
+                w.create_element(name)
+                    .write_text_content(BytesText::new(text))?;
+                Ok(())
+            };
+            w.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))
+                .unwrap();
+            w.create_element("Billing")
+                .write_inner_content(|w| {
+                    w.create_element("Address").write_inner_content(|w| {
+                        el(w, "FirstName", &first)?;
+                        el(w, "LastName", &last)?;
+                        el(w, "Address1", &line1)?;
+                        if let Some(l2) = &line2 {
+                            el(w, "Address2", l2)?;
+                        }
+                        el(w, "ZipCode", &zip)?;
+                        el(w, "City", &city)?;
+                        el(w, "CountryCode", &country)?;
+                        el(w, "CountryCodeMobilePhone", &phone_cc)?;
+                        el(w, "MobilePhone", &phone)?;
+                        Ok(())
+                    })?;
+                    Ok(())
+                })
+                .unwrap();
+            Ok(String::from_utf8(w.into_inner()).unwrap())
+        }
+    }
+
+    #[test]
+    fn shopping_cart_is_what_quick_xml_writes() {
+        for n in [0, 1, 2, 9, 10, 42, 99, 100, u32::MAX] {
+            assert_eq!(shopping_cart_xml(n), reference::shopping_cart_xml(n), "{n}");
+        }
+    }
+
+    /// Names, lines and postcodes: accents, symbols, XML specials, long runs, dashes, spaces.
+    fn text() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::string::string_regex(
+            "[a-zA-Z0-9 \\-'&<>\"éèÉàçÆæøØßŁłœ€—–_.,;:/()!?@#%*+=\t\u{0}\u{1F600}\u{4E2D}\u{0627}]{0,70}",
+        )
+        .unwrap()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn bank_text_matches_the_reference(input in text(), max in 1usize..60) {
+            proptest::prop_assert_eq!(
+                bank_text(&input, max, "f").ok(),
+                reference::bank_text(&input, max)
+            );
+        }
+
+        #[test]
+        fn billing_matches_the_reference(
+            first in text(),
+            last in text(),
+            line1 in text(),
+            line2 in proptest::option::of(text()),
+            postcode in "[a-zA-Z0-9 \\-éß&<.]{0,20}",
+            city in text(),
+            country in proptest::sample::select(vec!["FR", "BE", "AD", "DE", "JP", "US"]),
+            phone in proptest::sample::select(vec!["+33612345678", "+447911123456", "+376312345"]),
+        ) {
+            let c = ValidatedCustomer {
+                first_name: first,
+                last_name: last,
+                email: "a@example.com".to_owned(),
+                phone: tpe_core::Phone::parse(phone, tpe_core::Country::from_code("FR").unwrap())
+                    .unwrap(),
+                address: tpe_core::ValidatedAddress {
+                    line1,
+                    line2,
+                    postcode,
+                    city,
+                    country: tpe_core::Country::from_code(country).unwrap(),
+                },
+            };
+            match (billing_xml(&c), reference::billing_xml(&c)) {
+                (Ok(got), Ok(want)) => proptest::prop_assert_eq!(got, want),
+                (Err(got), Err(element)) => {
+                    let got = got.to_string();
+                    proptest::prop_assert!(got.contains(element), "{} / {}", got, element);
+                }
+                (got, want) => proptest::prop_assert!(false, "{:?} / {:?}", got, want),
+            }
+        }
     }
 }
