@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,7 +11,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Connection, Sqlite, SqliteConnection};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
 use crate::core::Core;
 use crate::error::StoreError;
@@ -60,6 +61,9 @@ pub struct SqliteOptions {
     pub outbox_backoff: Backoff,
     /// Reconciliation backoff.
     pub reconcile_backoff: Backoff,
+    /// Write-ahead log pages past which the checkpointer makes the log start over even under
+    /// sustained writes, waiting for the writer to pause (see [`SqliteStore::open`]).
+    pub wal_restart_pages: u32,
 }
 
 impl Default for SqliteOptions {
@@ -70,6 +74,7 @@ impl Default for SqliteOptions {
             max_connections: 8,
             outbox_backoff: Backoff::OUTBOX,
             reconcile_backoff: Backoff::RECONCILE,
+            wal_restart_pages: 4096,
         }
     }
 }
@@ -86,6 +91,14 @@ impl SqliteOptions {
     #[must_use]
     pub fn max_connections(mut self, n: u32) -> Self {
         self.max_connections = n.max(1);
+        self
+    }
+
+    /// With another bound on the write-ahead log under sustained writes (pages of 4 KiB; at
+    /// least 1).
+    #[must_use]
+    pub fn wal_restart_pages(mut self, pages: u32) -> Self {
+        self.wal_restart_pages = pages.max(1);
         self
     }
 
@@ -113,6 +126,8 @@ struct SqliteBackend {
 struct Writer {
     conn: SqliteConnection,
     open: bool,
+    /// Woken after each commit.
+    checkpoints: Arc<CheckpointSignal>,
 }
 
 /// A write transaction on the writer connection. Dropping it without commit rolls back (on
@@ -130,7 +145,9 @@ impl WriterTx {
     async fn end(mut self: Box<Self>, sql: &'static str) -> Result<(), sqlx::Error> {
         let mut w = self.0.take().ok_or(sqlx::Error::WorkerCrashed)?;
         let ended = sqlx::query(sql).execute(&mut w.conn).await;
-        if ended.is_err() {
+        if ended.is_ok() {
+            w.checkpoints.wake.notify_one();
+        } else {
             // A failed COMMIT may leave the transaction open: end it now. If SQLite already
             // did, this fails harmlessly.
             let _ = sqlx::query("ROLLBACK").execute(&mut w.conn).await;
@@ -222,6 +239,11 @@ impl Backend for SqliteBackend {
                 let _ = sqlx::query("ROLLBACK").execute(&mut w.conn).await;
                 w.open = false;
             }
+            if w.checkpoints.restart.swap(false, Ordering::AcqRel) {
+                // The writer copies what the checkpointer could not catch up with; the log
+                // starts over at the next write. A failure only leaves the log longer.
+                let _ = checkpoint(&mut w.conn).await;
+            }
             // Take the write lock at once (see below).
             sqlx::query("BEGIN IMMEDIATE").execute(&mut w.conn).await?;
             w.open = true;
@@ -253,10 +275,28 @@ impl Backend for SqliteBackend {
 pub struct SqliteStore {
     core: Core,
     pool: SqlitePool,
+    /// File databases: stops the checkpointer when the store is dropped.
+    checkpoints: Option<Arc<CheckpointSignal>>,
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        if let Some(c) = &self.checkpoints {
+            c.stop.store(true, Ordering::Release);
+            c.wake.notify_one();
+        }
+    }
 }
 
 impl SqliteStore {
     /// Opens (creating if missing) the database file at `path` and migrates it.
+    ///
+    /// Commits never copy the write-ahead log into the database file themselves: a task on
+    /// its own connection does, shortly after commits, so that no notification waits for a
+    /// checkpoint (SQLite's automatic checkpoint runs inside the commit that crosses its
+    /// threshold). Past [`SqliteOptions::wal_restart_pages`] pages in the log, it waits for
+    /// the writer to pause and makes the log start over. Must be called within a tokio
+    /// runtime; the task ends when the store is dropped.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the file cannot be opened, or a migration error.
@@ -270,7 +310,13 @@ impl SqliteStore {
             .synchronous(match options.durability {
                 Durability::Full => SqliteSynchronous::Full,
                 Durability::Normal => SqliteSynchronous::Normal,
-            });
+            })
+            // No connection checkpoints when it commits: the checkpointer does, on its own
+            // connection (see `checkpointer`).
+            .pragma("wal_autocheckpoint", "0")
+            // Temporary b-trees and statement journals of the batch writes stay in memory.
+            .pragma("temp_store", "memory")
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string());
         // A file connection cannot go stale like a network one: no ping before each use (a
         // round trip to the connection's worker thread per transaction).
         let pool = SqlitePoolOptions::new()
@@ -281,13 +327,32 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::from_db("open sqlite database", e))?;
         let mut store = Self::with_pool(pool, &options).await?;
-        let conn = SqliteConnection::connect_with(&connect)
-            .await
-            .map_err(|e| StoreError::from_db("open sqlite database", e))?;
+        let open = |options: SqliteConnectOptions| async move {
+            SqliteConnection::connect_with(&options)
+                .await
+                .map_err(|e| StoreError::from_db("open sqlite database", e))
+        };
+        let conn = open(connect.clone()).await?;
+        let checkpoints = Arc::new(CheckpointSignal {
+            wake: Notify::new(),
+            restart: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+        });
+        let checkpointing = open(connect).await?;
+        tokio::spawn(checkpointer(
+            checkpointing,
+            checkpoints.clone(),
+            options.wal_restart_pages,
+        ));
         store.core.backend = Box::new(SqliteBackend {
             pool: store.pool.clone(),
-            writer: Some(Arc::new(Mutex::new(Writer { conn, open: false }))),
+            writer: Some(Arc::new(Mutex::new(Writer {
+                conn,
+                open: false,
+                checkpoints: checkpoints.clone(),
+            }))),
         });
+        store.checkpoints = Some(checkpoints);
         Ok(store)
     }
 
@@ -326,6 +391,7 @@ impl SqliteStore {
                 concurrent_writers: 1,
             },
             pool,
+            checkpoints: None,
         })
     }
 
@@ -338,6 +404,65 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Size the write-ahead log is cut back to when it starts over (bytes).
+const WAL_SIZE_LIMIT: u64 = 64 << 20;
+/// How long the checkpointer lets commits accumulate before copying them.
+const CHECKPOINT_DELAY: Duration = Duration::from_millis(20);
+
+/// Between the writer and the checkpointer.
+#[derive(Debug)]
+struct CheckpointSignal {
+    /// Notified after each commit, and when the store is dropped.
+    wake: Notify,
+    /// The log is past its bound: the writer checkpoints before its next transaction.
+    restart: AtomicBool,
+    /// The store is gone.
+    stop: AtomicBool,
+}
+
+/// Copies committed pages from the write-ahead log into the database file, on its own
+/// connection, so that no commit waits for it: with SQLite's automatic checkpoint, the commit
+/// that crosses the threshold copies the whole log and syncs the database file before it
+/// returns, and every notification of that group commit waits with it.
+///
+/// A `PASSIVE` checkpoint never blocks the writer or readers; the log starts over at the next
+/// write transaction that finds everything copied. Under sustained writes that moment never
+/// comes (a commit always lands while the checkpointer copies), so past `restart_pages` the
+/// writer is asked to copy the few pages left itself before its next transaction (see
+/// [`SqliteBackend::begin`]): nothing can be added meanwhile, the log starts over, stays
+/// small and is rewritten in place, which an `fdatasync` syncs without a file system journal
+/// commit.
+async fn checkpointer(
+    mut conn: SqliteConnection,
+    signal: Arc<CheckpointSignal>,
+    restart_pages: u32,
+) {
+    loop {
+        signal.wake.notified().await;
+        if signal.stop.load(Ordering::Acquire) {
+            break;
+        }
+        tokio::time::sleep(CHECKPOINT_DELAY).await;
+        // A busy or failing checkpoint loses nothing: the pages stay in the log, and the next
+        // commit wakes the checkpointer again.
+        if let Ok(pages) = checkpoint(&mut conn).await
+            && pages > i64::from(restart_pages)
+        {
+            signal.restart.store(true, Ordering::Release);
+        }
+    }
+    // The last connection to close checkpoints what is left.
+    let _ = conn.close().await;
+}
+
+/// Runs a `PASSIVE` checkpoint; returns the pages in the log.
+async fn checkpoint(conn: &mut SqliteConnection) -> Result<i64, sqlx::Error> {
+    let (_busy, pages, _copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(conn)
+        .await?;
+    Ok(pages)
 }
 
 /// Applies the embedded migrations not yet recorded in `tpe_schema`, each in its own

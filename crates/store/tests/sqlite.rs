@@ -141,3 +141,98 @@ async fn unreachable_file_is_unavailable() {
         .unwrap_err();
     assert!(e.is_unavailable(), "{e:?}");
 }
+
+/// Size of a file, 0 when absent.
+fn size(path: &std::path::Path, suffix: &str) -> u64 {
+    let mut p = path.to_path_buf().into_os_string();
+    p.push(suffix);
+    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+}
+
+/// Creates `n` checkouts and validates each, in batches of 50 (a group commit each).
+async fn write_rounds(store: &Store, tag: &str, n: usize) {
+    use common::suite::{accepted, create, r};
+    let refs: Vec<String> = (0..n).map(|i| format!("{tag}{i:05}")).collect();
+    for chunk in refs.chunks(50) {
+        for reference in chunk {
+            create(store, reference, None).await;
+        }
+        let batch = chunk
+            .iter()
+            .map(|x| (r(x), accepted(x, &format!("T{x}"))))
+            .collect();
+        for result in store.apply_events(batch, suite::at(1000)).await {
+            assert!(!result.unwrap().duplicate);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commits_leave_checkpoints_to_the_checkpointer() {
+    let db = TempDb::new();
+    let store = db.open().await;
+    let pragma = |name: &'static str| {
+        let pool = store.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!("PRAGMA {name}")))
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        pragma("wal_autocheckpoint").await,
+        0,
+        "no checkpoint in a commit"
+    );
+    assert_eq!(pragma("temp_store").await, 2, "temporary tables in memory");
+    let store: Store = Arc::new(store);
+    let before = size(&db.0, "");
+
+    // Enough pages that SQLite's own checkpoint (at 1000 pages) would have run in a commit.
+    write_rounds(&store, "CKPT", 1500).await;
+    // Only the checkpointer copies pages into the database file: it grows, soon.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while size(&db.0, "") <= before {
+        assert!(std::time::Instant::now() < deadline, "nothing checkpointed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Once caught up, the next writes start the log over: it stops growing.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let wal = size(&db.0, "-wal");
+    for round in 0..5 {
+        write_rounds(&store, &format!("W{round}"), 50).await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(
+        size(&db.0, "-wal") <= wal,
+        "the log grew from {wal} to {} bytes",
+        size(&db.0, "-wal")
+    );
+    // Everything written is there after reopening.
+    drop(store);
+    let again = db.open().await;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checkouts WHERE status = 'valid'")
+        .fetch_one(again.pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 1750);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_stays_bounded_under_sustained_writes() {
+    let db = TempDb::new();
+    let store: Store = Arc::new(
+        SqliteStore::open(&db.0, SqliteOptions::default().wal_restart_pages(64))
+            .await
+            .unwrap(),
+    );
+    // Back-to-back group commits, no pause for the checkpointer to catch up by itself.
+    write_rounds(&store, "S", 4000).await;
+    let wal = size(&db.0, "-wal");
+    let pages = wal / 4096;
+    assert!(
+        wal < 16 << 20,
+        "the log reached {pages} pages with a bound of 64 (without it: over 30,000)"
+    );
+}
