@@ -3,8 +3,8 @@
 //! [`PaymentStore::apply_events`] (a savepoint per event, one commit, one disk sync) and only
 //! then answers each waiting request with its own result.
 //!
-//! SQLite has one writer: one committer. PostgreSQL takes several
-//! ([`PaymentStore::concurrent_writers`]), sharing one queue.
+//! Several committers share one queue ([`PaymentStore::concurrent_writers`]): on SQLite,
+//! two, one writing its batch while the other's commit is synced; on PostgreSQL, more.
 
 use std::sync::Arc;
 
@@ -94,7 +94,12 @@ async fn run(
             .drain(..)
             .map(|j| ((j.reference, j.input), j.reply))
             .unzip();
+        let t0 = std::time::Instant::now();
+        let n = batch.len();
         let results = store.apply_events(batch, clock.now()).await;
+        if std::env::var_os("TPE_DEBUG_COMMIT").is_some() {
+            eprintln!("BATCH {n} {}", t0.elapsed().as_micros());
+        }
         for (reply, result) in replies.into_iter().zip(results) {
             // The request may have timed out meanwhile: its answer is simply dropped (the
             // event is committed; the bank's retry will be a duplicate).

@@ -1,9 +1,9 @@
 //! [`SqliteStore`]: the embedded default, one file in WAL mode.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -128,6 +128,8 @@ struct Writer {
     open: bool,
     /// Woken after each commit.
     checkpoints: Arc<CheckpointSignal>,
+    /// [`Durability::Full`]: makes each commit durable once the write lock is released.
+    sync: Option<Arc<WalSync>>,
 }
 
 /// A write transaction on the writer connection. Dropping it without commit rolls back (on
@@ -153,7 +155,80 @@ impl WriterTx {
             let _ = sqlx::query("ROLLBACK").execute(&mut w.conn).await;
         }
         w.open = false;
-        ended.map(|_| ())
+        // Numbered while the write lock is held, so in commit order.
+        let durable = match (&ended, &w.sync) {
+            (Ok(_), Some(sync)) if sql == "COMMIT" => Some((sync.clone(), sync.next())),
+            _ => None,
+        };
+        // The next write transaction runs while this one's commit is synced.
+        drop(w);
+        ended?;
+        match durable {
+            Some((sync, seq)) => sync.wait(seq).await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// Makes commits durable after the write lock is released, so that the next transaction's
+/// work overlaps this one's disk sync, and one `fdatasync` of the write-ahead log covers every
+/// commit made before it started.
+///
+/// The writer connection runs `synchronous=NORMAL`: its commits are written to the log but not
+/// synced, and a commit call returns only once a sync that began after it succeeded. The log
+/// stays consistent across a crash either way (SQLite's own guarantee for `NORMAL`); what a
+/// crash may undo is only commits whose call had not returned. Readers on other connections
+/// may see a commit up to one sync (about a millisecond) before it is durable; every write
+/// transaction, and so every action taken from one (outbox claims), only returns once what it
+/// read is durable too, its own sync covering the commits before it.
+#[derive(Debug)]
+struct WalSync {
+    /// The write-ahead log file.
+    path: PathBuf,
+    /// Commits made on the writer connection, numbered in order.
+    committed: AtomicU64,
+    /// Commits up to this number are on disk.
+    synced: AtomicU64,
+    /// Held by the task syncing (others queue on it, then usually find their commit synced),
+    /// with the log file open.
+    syncing: Mutex<Option<tokio::fs::File>>,
+    /// A sync failed: what the kernel had not written may be lost while a later sync succeeds,
+    /// so no later commit is reported durable.
+    failed: AtomicBool,
+}
+
+impl WalSync {
+    /// The number of the commit just made (called with the write lock held).
+    fn next(&self) -> u64 {
+        self.committed.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Returns once commit `seq` is on disk.
+    async fn wait(&self, seq: u64) -> Result<(), sqlx::Error> {
+        loop {
+            if self.failed.load(Ordering::Acquire) {
+                return Err(sqlx::Error::Io(std::io::Error::other(
+                    "an earlier sync of the write-ahead log failed: reopen the store",
+                )));
+            }
+            if self.synced.load(Ordering::Acquire) >= seq {
+                return Ok(());
+            }
+            let mut file = self.syncing.lock().await;
+            if self.synced.load(Ordering::Acquire) >= seq {
+                return Ok(());
+            }
+            let target = self.committed.load(Ordering::Acquire);
+            let log = match &mut *file {
+                Some(f) => f,
+                None => file.insert(tokio::fs::File::open(&self.path).await?),
+            };
+            if let Err(e) = log.sync_data().await {
+                self.failed.store(true, Ordering::Release);
+                return Err(sqlx::Error::Io(e));
+            }
+            self.synced.fetch_max(target, Ordering::AcqRel);
+        }
     }
 }
 
@@ -301,6 +376,7 @@ impl SqliteStore {
     /// # Errors
     /// [`StoreError::Unavailable`] when the file cannot be opened, or a migration error.
     pub async fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
+        let path = path.as_ref();
         let connect = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -332,7 +408,25 @@ impl SqliteStore {
                 .await
                 .map_err(|e| StoreError::from_db("open sqlite database", e))
         };
-        let conn = open(connect.clone()).await?;
+        // With full durability, the writer's commits are synced by `WalSync` instead.
+        let (conn, sync) = match options.durability {
+            Durability::Full => {
+                let mut wal = std::path::absolute(path)
+                    .map_err(|e| StoreError::from_db("open sqlite database", sqlx::Error::Io(e)))?
+                    .into_os_string();
+                wal.push("-wal");
+                let sync = WalSync {
+                    path: wal.into(),
+                    committed: AtomicU64::new(0),
+                    synced: AtomicU64::new(0),
+                    syncing: Mutex::new(None),
+                    failed: AtomicBool::new(false),
+                };
+                let conn = open(connect.clone().synchronous(SqliteSynchronous::Normal)).await?;
+                (conn, Some(Arc::new(sync)))
+            }
+            Durability::Normal => (open(connect.clone()).await?, None),
+        };
         let checkpoints = Arc::new(CheckpointSignal {
             wake: Notify::new(),
             restart: AtomicBool::new(false),
@@ -350,8 +444,11 @@ impl SqliteStore {
                 conn,
                 open: false,
                 checkpoints: checkpoints.clone(),
+                sync,
             }))),
         });
+        // One group commit syncs while the next one writes.
+        store.core.concurrent_writers = 2;
         store.checkpoints = Some(checkpoints);
         Ok(store)
     }
@@ -501,3 +598,58 @@ async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
 }
 
 crate::store_impl::delegate!(SqliteStore);
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn wal_sync(path: PathBuf) -> Arc<WalSync> {
+        Arc::new(WalSync {
+            path,
+            committed: AtomicU64::new(0),
+            synced: AtomicU64::new(0),
+            syncing: Mutex::new(None),
+            failed: AtomicBool::new(false),
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_sync_covers_every_commit_before_it() {
+        let path = std::env::temp_dir().join(format!("tpe-walsync-{}", std::process::id()));
+        std::fs::write(&path, b"log").unwrap();
+        let sync = wal_sync(path.clone());
+        let seqs: Vec<u64> = (0..3).map(|_| sync.next()).collect();
+        assert_eq!(seqs, [1, 2, 3]);
+        sync.wait(2).await.unwrap();
+        // The sync began after commit 3: it covers it too.
+        assert_eq!(sync.synced.load(Ordering::Acquire), 3);
+        sync.wait(3).await.unwrap();
+        // Concurrent waiters all return, each once its own commit is covered.
+        let waiters: Vec<_> = (0..16)
+            .map(|_| {
+                let sync = sync.clone();
+                let seq = sync.next();
+                tokio::spawn(async move { sync.wait(seq).await.map(|()| seq) })
+            })
+            .collect();
+        for w in waiters {
+            let seq = w.await.unwrap().unwrap();
+            assert!(sync.synced.load(Ordering::Acquire) >= seq);
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_commit_that_cannot_be_synced_is_an_error_and_so_is_every_later_one() {
+        let sync = wal_sync(std::env::temp_dir().join("tpe-walsync-missing/none-wal"));
+        let seq = sync.next();
+        assert!(sync.wait(seq).await.is_err(), "no log file to sync");
+        assert_eq!(sync.synced.load(Ordering::Acquire), 0);
+        sync.failed.store(true, Ordering::Release);
+        let seq = sync.next();
+        let e = sync.wait(seq).await.unwrap_err();
+        assert!(e.to_string().contains("reopen the store"), "{e}");
+    }
+}

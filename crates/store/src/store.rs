@@ -59,8 +59,9 @@ pub trait PaymentStore: Send + Sync + Debug + 'static {
         now: Timestamp,
     ) -> Vec<Result<Applied, StoreError>>;
 
-    /// How many writers may usefully run at once: 1 for SQLite (one writer at a time), more
-    /// for PostgreSQL. A caller running group-commit workers starts this many.
+    /// How many writers may usefully run at once: 2 for a SQLite file (one transaction writes
+    /// while the one before is synced to disk), more for PostgreSQL. A caller running
+    /// group-commit workers starts this many.
     fn concurrent_writers(&self) -> usize {
         1
     }
