@@ -71,6 +71,21 @@ const INSERT: &str = "INSERT INTO checkouts (reference, provider, amount_minor, 
     VALUES ($1, 'paybox', 1000, 'EUR', 'awaiting_payment', 'jeanne@example.fr', 'Jeanne Martin', \
     $2, $3, $3)";
 
+/// CPU time used by this process so far (user + system), from `/proc/self/stat`.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th
+    // and 13th, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: u64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -113,6 +128,7 @@ async fn run(label: &str, store: Arc<dyn PaymentStore>, notes: &[(String, String
     // Warm up the connections (and the committer) with one request each... on the first ones.
     let next = Arc::new(AtomicUsize::new(0));
     let load_before = loadavg();
+    let cpu_before = cpu_time();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..CONNECTIONS {
@@ -136,6 +152,7 @@ async fn run(label: &str, store: Arc<dyn PaymentStore>, notes: &[(String, String
         lat.extend(t.await.unwrap());
     }
     let elapsed = started.elapsed();
+    let cpu = cpu_time().saturating_sub(cpu_before);
     server.abort();
     lat.sort();
     let pct = |p: usize| lat[(lat.len() * p / 100).min(lat.len() - 1)];
@@ -155,8 +172,10 @@ async fn run(label: &str, store: Arc<dyn PaymentStore>, notes: &[(String, String
         assert_eq!(c.checkout.status, tpe_core::CheckoutStatus::Valid);
     }
     println!(
-        "{label:<28} {n:>6} notifications  {per_sec:>6}/s  p50 {p50:>6.1?}  p99 {p99:>6.1?}  max {max:>6.1?}  load {load_before} -> {load_after}",
+        "{label:<28} {n:>6} notifications  {per_sec:>6}/s  p50 {p50:>6.1?}  p99 {p99:>6.1?}  max {max:>6.1?}  cpu {cpu_per:>4}µs each ({busy}% of one core)  load {load_before} -> {load_after}",
         n = lat.len(),
+        cpu_per = cpu.as_micros() / u128::try_from(lat.len()).unwrap().max(1),
+        busy = cpu.as_micros() * 100 / elapsed.as_micros().max(1),
         p50 = pct(50),
         p99 = pct(99),
         max = lat[lat.len() - 1],
