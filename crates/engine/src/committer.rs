@@ -94,12 +94,7 @@ async fn run(
             .drain(..)
             .map(|j| ((j.reference, j.input), j.reply))
             .unzip();
-        let t0 = std::time::Instant::now();
-        let n = batch.len();
         let results = store.apply_events(batch, clock.now()).await;
-        if std::env::var_os("TPE_DEBUG_COMMIT").is_some() {
-            eprintln!("BATCH {n} {}", t0.elapsed().as_micros());
-        }
         for (reply, result) in replies.into_iter().zip(results) {
             // The request may have timed out meanwhile: its answer is simply dropped (the
             // event is committed; the bank's retry will be a duplicate).
