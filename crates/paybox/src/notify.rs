@@ -191,10 +191,14 @@ fn find_param(data: &[u8], name: &str) -> Option<usize> {
     if param_at(data, 0, n) {
         return Some(0);
     }
-    data.iter()
-        .enumerate()
-        .find(|&(i, &b)| b == b'&' && param_at(data, i + 1, n))
-        .map(|(i, _)| i + 1)
+    let mut from = 0;
+    while let Some(amp) = find_byte(&data[from..], b'&').map(|p| from + p) {
+        if param_at(data, amp + 1, n) {
+            return Some(amp + 1);
+        }
+        from = amp + 1;
+    }
+    None
 }
 
 /// Longest base64 text of a [`MAX_SIGNATURE`]-byte signature.
@@ -644,6 +648,10 @@ mod tests {
         assert_eq!(find_param(b"o=1&M=2", "M"), Some(4));
         assert_eq!(find_param(b"M=2", "M"), Some(0));
         assert_eq!(find_param(b"xM=2", "M"), None);
+        assert_eq!(find_param(b"a=1&MM=2&M&M=3", "M"), Some(11));
+        assert_eq!(find_param(b"a=1&", "M"), None);
+        assert_eq!(find_param(b"&M", "M"), None);
+        assert_eq!(find_param(b"&M=", "M"), Some(1));
     }
 
     #[test]
