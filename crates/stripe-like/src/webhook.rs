@@ -1,5 +1,6 @@
 //! Webhook events (spec §A.6): once the signature verified, the event JSON is read into small
-//! borrowed structs and mapped to a [`Verified`] value.
+//! borrowed structs and mapped to a [`Verified`] value. A single-pass reader (`reader`) reads
+//! them; what it does not take, serde_json reads, and words the error.
 //!
 //! Session events: the bank transaction id is the Checkout Session id; a session receives at
 //! most one verdict (`completed` paid, `completed` unpaid then an `async_payment_*` verdict, or
@@ -43,8 +44,20 @@ pub const METADATA_DECLINE_CODE: &str = "decline_code";
 /// Decline code used when an `async_payment_failed` event carries none.
 pub const FALLBACK_DECLINE_CODE: &str = "generic_decline";
 
+mod reader;
+
 /// Maps a verified event body to a [`Verified`] value.
 pub(crate) fn parse_event(body: &[u8]) -> Result<Verified, ProviderError> {
+    let mut event = Event::EMPTY;
+    match reader::read_event(body, &mut event) {
+        Ok(()) => map_event(&event),
+        // serde_json decides, and words the error, for whatever the reader leaves.
+        Err(_) => parse_event_serde(body),
+    }
+}
+
+/// [`parse_event`] by serde_json alone: its fallback, and the reference the reader is held to.
+fn parse_event_serde(body: &[u8]) -> Result<Verified, ProviderError> {
     // One UTF-8 check of the whole body is cheaper than serde_json's check of each string.
     let body = std::str::from_utf8(body).map_err(|_| malformed("event body (not UTF-8)"))?;
     // serde reads a struct from a JSON array too; an event is an object and nothing else.
@@ -231,6 +244,7 @@ fn short(s: &str) -> String {
 
 /// A JSON string, borrowed from the body unless it had escapes.
 #[derive(Debug)]
+#[cfg_attr(test, derive(PartialEq))]
 struct Str<'a>(Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
@@ -267,6 +281,7 @@ impl Str<'_> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Event<'a> {
     #[serde(borrow, default = "Str::empty")]
     id: Str<'a>,
@@ -277,6 +292,7 @@ struct Event<'a> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Data<'a> {
     #[serde(borrow)]
     object: SessionObject<'a>,
@@ -284,6 +300,7 @@ struct Data<'a> {
 
 /// A Checkout Session, or a payment intent (`amount` instead of `amount_total`).
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct SessionObject<'a> {
     #[serde(borrow)]
     id: Option<Str<'a>>,
@@ -328,6 +345,7 @@ impl SessionObject<'_> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Metadata<'a> {
     #[serde(borrow)]
     tpe_reference: Option<Str<'a>>,
@@ -336,6 +354,7 @@ struct Metadata<'a> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct PaymentError<'a> {
     #[serde(borrow)]
     code: Option<Str<'a>>,
@@ -353,6 +372,7 @@ impl PaymentError<'_> {
 }
 
 /// `payment_intent`: an id, or the object when expanded.
+#[cfg_attr(test, derive(Debug, PartialEq))]
 enum PaymentIntentRef<'a> {
     Id,
     Object {
