@@ -235,8 +235,7 @@ impl<'a> ParsedHeader<'a> {
                         return Err(SignatureError::Malformed("too many v1 signatures"));
                     }
                     // A garbled candidate can never match: skip it, another may.
-                    let mut tag = [0u8; 32];
-                    if hex::decode_to_slice(value, &mut tag).is_ok() {
+                    if let Some(tag) = decode_tag(value) {
                         out.v1[out.v1_count] = tag;
                         out.v1_count += 1;
                     }
@@ -252,6 +251,38 @@ impl<'a> ParsedHeader<'a> {
         }
         Ok(out)
     }
+}
+
+/// 64 hex digits, either case, as 32 bytes. Without a branch per digit: a third of the cost
+/// of a general hex decoder, on every verification.
+fn decode_tag(hex: &[u8]) -> Option<[u8; 32]> {
+    let hex: &[u8; 64] = hex.try_into().ok()?;
+    let mut tag = [0u8; 32];
+    let mut bad = false;
+    for (byte, pair) in tag.iter_mut().zip(hex.as_chunks::<2>().0) {
+        let (high, high_bad) = nibble(pair[0]);
+        let (low, low_bad) = nibble(pair[1]);
+        *byte = (high << 4) | low;
+        bad |= high_bad | low_bad;
+    }
+    (!bad).then_some(tag)
+}
+
+/// The value of a hex digit, and whether `c` is none.
+#[inline(always)]
+fn nibble(c: u8) -> (u8, bool) {
+    let digit = c.wrapping_sub(b'0');
+    let letter = (c | 0x20).wrapping_sub(b'a');
+    let is_digit = digit < 10;
+    let is_letter = letter < 6;
+    (
+        if is_digit {
+            digit
+        } else {
+            letter.wrapping_add(10) & 0x0f
+        },
+        !(is_digit | is_letter),
+    )
 }
 
 /// 1 to 12 decimal digits (up to year 33658), so arithmetic on it cannot overflow.
@@ -348,6 +379,33 @@ mod tests {
             v.verify(None, body, at(1000)),
             Err(SignatureError::MissingHeader)
         );
+    }
+
+    #[test]
+    fn tags_decode_as_hex_does() {
+        let mut cases: Vec<Vec<u8>> = vec![
+            b"5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd".to_vec(),
+            b"5257A869E7ECEBEDA32AFFA62CDCA3FA51CAD7E77A0E56FF536D0CE8E108D8BD".to_vec(),
+            b"0123456789abcdefABCDEF0123456789abcdefABCDEF0123456789abcdef0000".to_vec(),
+            vec![b'0'; 63],
+            vec![b'0'; 65],
+            Vec::new(),
+        ];
+        // Each byte value in each position of a pair.
+        for b in 0..=255u8 {
+            let mut hi = vec![b'a'; 64];
+            hi[10] = b;
+            let mut lo = vec![b'a'; 64];
+            lo[11] = b;
+            cases.extend([hi, lo]);
+        }
+        for case in cases {
+            let mut expected = [0u8; 32];
+            let expected = hex::decode_to_slice(&case, &mut expected)
+                .is_ok()
+                .then_some(expected);
+            assert_eq!(decode_tag(&case), expected, "{case:?}");
+        }
     }
 
     #[test]
