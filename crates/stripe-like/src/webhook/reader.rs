@@ -726,8 +726,25 @@ fn skipped_key<const PLAIN: bool>(s: &[u8], i: usize) -> Read<usize> {
     Ok(at_byte(s, close + 1, b':')? + 1)
 }
 
+/// A number skipped. A plain integer, the common case, is done here; the rest by
+/// [`skip_number_slow`].
+#[inline(always)]
+fn skip_number(s: &[u8], i: usize) -> Read<usize> {
+    if let b'1'..=b'9' = byte(s, i) {
+        let mut j = i + 1;
+        while let Some(b'0'..=b'9') = s.get(j) {
+            j += 1;
+        }
+        if !matches!(byte(s, j), b'.' | b'e' | b'E') {
+            return Ok(j);
+        }
+    }
+    skip_number_slow(s, i)
+}
+
 /// A number skipped: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
-fn skip_number(s: &[u8], mut i: usize) -> Read<usize> {
+#[inline(never)]
+fn skip_number_slow(s: &[u8], mut i: usize) -> Read<usize> {
     let digits = |mut i: usize| {
         while let Some(b'0'..=b'9') = s.get(i) {
             i += 1;
