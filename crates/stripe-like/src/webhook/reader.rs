@@ -15,11 +15,13 @@
 //! Left to serde_json ([`Fail::Deferred`]): a struct written as an array (serde reads one) and
 //! skipped values nested more than [`MAX_SKIP_DEPTH`] deep (serde_json skips any depth).
 //!
-//! Speed: the body is checked for UTF-8 at once, then read with a local cursor through small
-//! inlined steps, compact JSON first and whitespace on a side path. String ends are found eight
-//! bytes at a time, looking for the closing quote alone when the body has no backslash nor control
-//! character (`PLAIN`). Keys of a length
-//! no field has are skipped at once; others are told apart by a perfect hash.
+//! Speed: one pass the compiler vectorizes tells whether the body is ASCII (else it is checked
+//! for UTF-8 at once) and whether it has a backslash or a control character. Then a local
+//! cursor moves through small inlined steps, compact JSON first and whitespace on a side path,
+//! writing into the caller's [`Event`]. String ends are found eight bytes at a time, looking for
+//! the closing quote alone when the body has neither backslash nor control character
+//! (`PLAIN`). A key of a length no field of its struct has is skipped at once; others are told
+//! apart by a perfect hash. Measured in the crate README.
 
 use std::borrow::Cow;
 
@@ -41,9 +43,11 @@ use Fail::{Deferred, Invalid};
 
 type Read<T> = Result<T, Fail>;
 
-/// Reads `body` as serde_json reads an [`Event`] from it.
+/// Reads `body` into `event` as serde_json reads an [`Event`] from it. On failure `event` may
+/// be partly written.
 pub(super) fn read_event<'a>(body: &'a [u8], event: &mut Event<'a>) -> Read<()> {
-    // One pass over the body (vectorized): is it ASCII, has it a `\\` or a control character?
+    // One pass over the body (vectorized by the compiler): is it ASCII, has it a `\\` or a
+    // control character?
     let (special, all) = body.iter().fold((false, 0u8), |(special, all), &b| {
         (special | (b == b'\\') | (b < 0x20), all | b)
     });
@@ -324,6 +328,7 @@ impl Key {
         first ^ last.rotate_left(32) ^ len as u64
     }
 
+    /// The hash slot of a signature.
     #[inline(always)]
     #[allow(clippy::cast_possible_truncation, reason = "5 bits")]
     const fn slot(signature: u64) -> usize {
@@ -368,6 +373,7 @@ impl Key {
         Ok(Self::of(decode(raw)?.as_bytes()))
     }
 
+    /// The number of `key` given its signature: the name in its hash slot, if that is `key`.
     #[inline(always)]
     fn check(key: &[u8], signature: u64) -> u8 {
         let n = Self::SLOTS[Self::slot(signature)];
