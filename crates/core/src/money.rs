@@ -50,8 +50,13 @@ impl Currency {
         if code.len() != 3 || !code.is_ascii() {
             return Err(MoneyError::UnknownCurrency(truncate(code)));
         }
-        let upper = code.to_ascii_uppercase();
-        iso_currency::Currency::from_code(&upper)
+        // Upper-cased on the stack: this runs for every notification.
+        let mut upper = [0u8; 3];
+        upper.copy_from_slice(code.as_bytes());
+        upper.make_ascii_uppercase();
+        let upper =
+            std::str::from_utf8(&upper).map_err(|_| MoneyError::UnknownCurrency(truncate(code)))?;
+        iso_currency::Currency::from_code(upper)
             .filter(|c| c.exponent().is_some())
             .map(Self)
             .ok_or_else(|| MoneyError::UnknownCurrency(truncate(code)))

@@ -654,7 +654,12 @@ impl VerifiedNotification {
     /// With the provider's event id.
     #[must_use]
     pub fn with_event_id(mut self, id: impl Into<String>) -> Self {
-        self.event_id = Some(id.into().chars().take(128).collect());
+        // The first 128 characters, cut in place rather than collected again.
+        let mut id: String = id.into();
+        if let Some((end, _)) = id.char_indices().nth(128) {
+            id.truncate(end);
+        }
+        self.event_id = Some(id);
         self
     }
 }
@@ -898,6 +903,30 @@ pub trait PaymentProvider: fmt::Debug + Send + Sync + 'static {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_ids_keep_their_first_128_characters() {
+        let n = |id: String| {
+            VerifiedNotification::new(
+                ProviderId::from_static("p"),
+                PaymentReference::parse("R1").unwrap(),
+                "T",
+                BankOutcome::Pending,
+                Amount::new(1, crate::Currency::EUR).unwrap(),
+            )
+            .with_event_id(id)
+            .event_id
+            .unwrap()
+        };
+        assert_eq!(n("evt_1".into()), "evt_1");
+        let long = "é".repeat(200);
+        assert_eq!(n(long.clone()), "é".repeat(128));
+        assert_eq!(
+            n(long[..256].to_owned()),
+            "é".repeat(128),
+            "exactly 128 kept whole"
+        );
+    }
 
     #[test]
     fn raw_notification_is_bounded() {
