@@ -570,46 +570,43 @@ fn opt_struct<'a, T>(
     Ok(i)
 }
 
-fn metadata<const PLAIN: bool>(s: &[u8], i: usize) -> Read<(Metadata<'_>, usize)> {
-    let mut m = Metadata {
-        tpe_reference: None,
-        decline_code: None,
-    };
+/// A struct whose only fields read are two optional strings, keys `first` and `second`.
+fn two_strings<'a, const PLAIN: bool>(
+    s: &'a [u8],
+    i: usize,
+    first: u8,
+    second: u8,
+) -> Read<([Option<Str<'a>>; 2], usize)> {
+    let mut out = [None, None];
     let mut seen = 0u16;
-    const KEYS: u32 = Key::lengths(&[Key::TPE_REFERENCE, Key::DECLINE_CODE]);
-    let i = members::<PLAIN>(s, open_struct(s, i)?, KEYS, |i, key| match key {
-        Key::TPE_REFERENCE => {
-            once(&mut seen, 0)?;
-            opt_str::<PLAIN>(s, i, &mut m.tpe_reference)
-        }
-        Key::DECLINE_CODE => {
-            once(&mut seen, 1)?;
-            opt_str::<PLAIN>(s, i, &mut m.decline_code)
-        }
-        _ => skip_value::<PLAIN>(s, i),
+    let keys = Key::lengths(&[first, second]);
+    let i = members::<PLAIN>(s, open_struct(s, i)?, keys, |i, key| {
+        let n = if key == first {
+            0
+        } else if key == second {
+            1
+        } else {
+            return skip_value::<PLAIN>(s, i);
+        };
+        once(&mut seen, n)?;
+        opt_str::<PLAIN>(s, i, &mut out[usize::from(n)])
     })?;
+    Ok((out, i))
+}
+
+fn metadata<const PLAIN: bool>(s: &[u8], i: usize) -> Read<(Metadata<'_>, usize)> {
+    let ([tpe_reference, decline_code], i) =
+        two_strings::<PLAIN>(s, i, Key::TPE_REFERENCE, Key::DECLINE_CODE)?;
+    let m = Metadata {
+        tpe_reference,
+        decline_code,
+    };
     Ok((m, i))
 }
 
 fn payment_error<const PLAIN: bool>(s: &[u8], i: usize) -> Read<(PaymentError<'_>, usize)> {
-    let mut e = PaymentError {
-        code: None,
-        decline_code: None,
-    };
-    let mut seen = 0u16;
-    const KEYS: u32 = Key::lengths(&[Key::CODE, Key::DECLINE_CODE]);
-    let i = members::<PLAIN>(s, open_struct(s, i)?, KEYS, |i, key| match key {
-        Key::CODE => {
-            once(&mut seen, 0)?;
-            opt_str::<PLAIN>(s, i, &mut e.code)
-        }
-        Key::DECLINE_CODE => {
-            once(&mut seen, 1)?;
-            opt_str::<PLAIN>(s, i, &mut e.decline_code)
-        }
-        _ => skip_value::<PLAIN>(s, i),
-    })?;
-    Ok((e, i))
+    let ([code, decline_code], i) = two_strings::<PLAIN>(s, i, Key::CODE, Key::DECLINE_CODE)?;
+    Ok((PaymentError { code, decline_code }, i))
 }
 
 /// `Option<PaymentIntentRef>` at `i`: an id (checked as a string decoded, then dropped), an
