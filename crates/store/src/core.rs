@@ -183,6 +183,31 @@ pub(crate) fn source_cols(
     }
 }
 
+/// A stored bank outcome, read back.
+pub(crate) fn outcome_kind(outcome: &str) -> Result<OutcomeKind, StoreError> {
+    OutcomeKind::parse(outcome)
+        .ok_or_else(|| StoreError::corrupt(format!("bank outcome {outcome:?}")))
+}
+
+/// The lifecycle state of a stored checkout, given the bank transactions it has seen.
+pub(crate) fn state_of(
+    record: &CheckoutRecord,
+    seen: BTreeSet<(String, OutcomeKind)>,
+) -> CheckoutState {
+    CheckoutState {
+        reference: record.reference.clone(),
+        provider: record.provider.clone(),
+        amount: record.amount,
+        shop_order_id: record.shop_order_id.clone(),
+        status: record.status,
+        amount_mismatch: record.amount_mismatch,
+        superseded_by: record.superseded_by.clone(),
+        validated_by: record.validated_by.clone(),
+        retract_at: record.retract_at,
+        seen,
+    }
+}
+
 pub(crate) fn checkout_from(row: &Row) -> Result<CheckoutRecord, StoreError> {
     let validated_by = row
         .opt_text(8)?
@@ -590,23 +615,9 @@ async fn apply_in(
         .await
         .op(op)?
     {
-        let outcome = row.text(1)?;
-        let kind = OutcomeKind::parse(&outcome)
-            .ok_or_else(|| StoreError::corrupt(format!("bank outcome {outcome:?}")))?;
-        seen.insert((row.text(0)?, kind));
+        seen.insert((row.text(0)?, outcome_kind(&row.text(1)?)?));
     }
-    let state = CheckoutState {
-        reference: record.reference.clone(),
-        provider: record.provider.clone(),
-        amount: record.amount,
-        shop_order_id: record.shop_order_id.clone(),
-        status: record.status,
-        amount_mismatch: record.amount_mismatch,
-        superseded_by: record.superseded_by.clone(),
-        validated_by: record.validated_by.clone(),
-        retract_at: record.retract_at,
-        seen,
-    };
+    let state = state_of(&record, seen);
     let order_paid_by = match (input, &record.shop_order_id) {
         (EventInput::Notification(_) | EventInput::ReconciledPaid { .. }, Some(order)) => tx
             .rows(
@@ -930,14 +941,11 @@ impl Core {
             .map_err(db)?
             .iter()
             .map(|r| {
-                let outcome = r.text(3)?;
                 Ok(BankTransactionRecord {
                     id: r.int(0)?,
                     provider: parse_provider(&r.text(1)?)?,
                     bank_transaction_id: r.text(2)?,
-                    outcome: OutcomeKind::parse(&outcome).ok_or_else(|| {
-                        StoreError::corrupt(format!("bank outcome {outcome:?}"))
-                    })?,
+                    outcome: outcome_kind(&r.text(3)?)?,
                     amount: parse_amount(r.int(4)?, &r.text(5)?)?,
                     source: r.text(6)?,
                     reason_kind: r.opt_text(7)?,

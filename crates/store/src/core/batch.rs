@@ -22,11 +22,12 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::Value;
 use tpe_core::lifecycle::apply;
-use tpe_core::{CheckoutState, Effect, OutcomeKind, PaymentReference, Timestamp};
+use tpe_core::{CheckoutState, Effect, PaymentReference, Timestamp};
 
 use super::{
     Fail, Op, applied_in_store, audit_parts, bank_row_notification, bank_row_reconciled,
-    checkout_from, event_for, insert_quarantine, minor, source_cols, summarize,
+    checkout_from, event_for, insert_quarantine, minor, outcome_kind, source_cols, state_of,
+    summarize,
 };
 use crate::error::StoreError;
 use crate::sql::{Kind, Row, Tx, Val};
@@ -139,11 +140,7 @@ pub(crate) async fn apply_batch(
         .op("read checkouts")?
     {
         let seen = match (row.opt_text(26)?, row.opt_text(27)?) {
-            (Some(id), Some(outcome)) => Some((
-                id,
-                OutcomeKind::parse(&outcome)
-                    .ok_or_else(|| StoreError::corrupt(format!("bank outcome {outcome:?}")))?,
-            )),
+            (Some(id), Some(outcome)) => Some((id, outcome_kind(&outcome)?)),
             _ => None,
         };
         let key = row.text(0)?;
@@ -151,18 +148,7 @@ pub(crate) async fn apply_batch(
             Some(w) => w,
             None => {
                 let record = checkout_from(&Row(row.0[..25].to_vec()))?;
-                let state = CheckoutState {
-                    reference: record.reference.clone(),
-                    provider: record.provider.clone(),
-                    amount: record.amount,
-                    shop_order_id: record.shop_order_id.clone(),
-                    status: record.status,
-                    amount_mismatch: record.amount_mismatch,
-                    superseded_by: record.superseded_by.clone(),
-                    validated_by: record.validated_by.clone(),
-                    retract_at: record.retract_at,
-                    seen: BTreeSet::new(),
-                };
+                let state = state_of(&record, BTreeSet::new());
                 let keys = row.text(25)?;
                 let effects = serde_json::from_str(&keys)
                     .map_err(|e| StoreError::corrupt(format!("effect keys {keys:?}: {e}")))?;
