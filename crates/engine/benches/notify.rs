@@ -72,6 +72,30 @@ const INSERT: &str = "INSERT INTO checkouts (reference, provider, amount_minor, 
     VALUES ($1, 'paybox', 1000, 'EUR', 'awaiting_payment', 'jeanne@example.fr', 'Jeanne Martin', \
     $2, $3, $3)";
 
+/// Creates one awaiting checkout per notification, in one transaction, on either backend.
+macro_rules! seed {
+    ($pool:expr, $notes:expr, $retract:expr, $created:expr) => {{
+        let mut tx = $pool.begin().await.unwrap();
+        for (reference, _) in $notes {
+            sqlx::query(INSERT)
+                .bind(reference)
+                .bind($retract)
+                .bind($created)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }};
+}
+
+/// Removes the SQLite bench database and its log files.
+fn remove_db(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
 /// CPU time used by this process so far (user + system), from `/proc/self/stat`.
 fn cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -216,32 +240,18 @@ fn main() {
         let created = now().as_millisecond();
 
         let path = std::env::temp_dir().join("tpe-engine-bench-notify.db");
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
+        remove_db(&path);
         let sqlite = SqliteStore::open(&path, SqliteOptions::default())
             .await
             .unwrap();
-        let mut tx = sqlite.pool().begin().await.unwrap();
-        for (reference, _) in &notes {
-            sqlx::query(INSERT)
-                .bind(reference)
-                .bind(retract)
-                .bind(created)
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-        }
-        tx.commit().await.unwrap();
+        seed!(sqlite.pool(), &notes, retract, created);
         let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
             .fetch_one(sqlite.pool())
             .await
             .unwrap();
         assert_eq!(sync, 2, "synchronous=FULL");
         run("sqlite (synchronous=FULL)", Arc::new(sqlite), &notes).await;
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
+        remove_db(&path);
 
         match std::env::var("TPE_TEST_POSTGRES_URL") {
             Ok(url) if !url.is_empty() => {
@@ -261,17 +271,7 @@ fn main() {
                 )
                 .await
                 .unwrap();
-                let mut tx = pg.pool().begin().await.unwrap();
-                for (reference, _) in &notes {
-                    sqlx::query(INSERT)
-                        .bind(reference)
-                        .bind(retract)
-                        .bind(created)
-                        .execute(&mut *tx)
-                        .await
-                        .unwrap();
-                }
-                tx.commit().await.unwrap();
+                seed!(pg.pool(), &notes, retract, created);
                 run("postgresql (pool 16)", Arc::new(pg), &notes).await;
                 sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
                     "DROP SCHEMA IF EXISTS {schema} CASCADE"

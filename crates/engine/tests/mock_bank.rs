@@ -262,6 +262,32 @@ impl World {
             .collect()
     }
 
+    /// Waits (5 s at most) until the bank has logged `n` notifications for `reference`
+    /// answered `status` whose detail contains `detail`; whether it did.
+    async fn answered(
+        &self,
+        reference: &PaymentReference,
+        status: u16,
+        n: usize,
+        detail: &str,
+    ) -> bool {
+        let (_, ok) = self
+            .bank
+            .wait_for_journal(Duration::from_secs(5), |j| {
+                j.iter()
+                    .filter(|e| {
+                        e.kind == EntryKind::Notification
+                            && e.reference.as_deref() == Some(reference.as_str())
+                            && e.detail.contains(detail)
+                            && e.status == Some(status)
+                    })
+                    .count()
+                    >= n
+            })
+            .await;
+        ok
+    }
+
     /// Opens the bank's page from the engine's redirect, as a browser: the page handle.
     async fn open_page(&self, redirect: &tpe_core::Redirect, marker: &str) -> String {
         let req = match redirect.method {
@@ -459,16 +485,7 @@ async fn paybox_lifecycle_rows(db: Db) {
     // Row 4: refused card → stays awaiting, the manager gets the code and explanations.
     let (refused, redirect) = node.start(&PAYBOX, 1500, None).await;
     w.pay_paybox(&redirect, pb_cards::INSUFFICIENT_FUNDS).await;
-    let (_, ok) = w
-        .bank
-        .wait_for_journal(Duration::from_secs(5), |j| {
-            j.iter().any(|e| {
-                e.kind == EntryKind::Notification
-                    && e.reference.as_deref() == Some(refused.as_str())
-                    && e.status == Some(200)
-            })
-        })
-        .await;
+    let ok = w.answered(&refused, 200, 1, "").await;
     assert!(ok, "the refusal was acknowledged");
     assert_eq!(node.status(&refused).await, CheckoutStatus::AwaitingPayment);
     node.relay(now()).await;
@@ -509,16 +526,7 @@ async fn paybox_lifecycle_rows(db: Db) {
         },
     );
     w.pay_paybox(&redirect, pb_cards::ACCEPTED).await;
-    let (_, ok) = w
-        .bank
-        .wait_for_journal(Duration::from_secs(5), |j| {
-            j.iter().any(|e| {
-                e.kind == EntryKind::Notification
-                    && e.reference.as_deref() == Some(forged.as_str())
-                    && e.status == Some(401)
-            })
-        })
-        .await;
+    let ok = w.answered(&forged, 401, 1, "").await;
     assert!(ok, "the forged notification was refused with 401");
     assert_eq!(node.status(&forged).await, CheckoutStatus::AwaitingPayment);
     let d = node.engine.checkout_detail(&forged).await.unwrap().unwrap();
@@ -556,17 +564,7 @@ async fn stripe_like_paid_and_declined(db: Db) {
 
     let (f, redirect) = node.start(&STRIPE, 990, None).await;
     w.pay_stripe(&redirect, sl_cards::DELAYED_FAILS).await;
-    let (_, ok) = w
-        .bank
-        .wait_for_journal(Duration::from_secs(5), |j| {
-            j.iter().any(|e| {
-                e.kind == EntryKind::Notification
-                    && e.reference.as_deref() == Some(f.as_str())
-                    && e.detail.contains("async_payment_failed")
-                    && e.status == Some(200)
-            })
-        })
-        .await;
+    let ok = w.answered(&f, 200, 1, "async_payment_failed").await;
     assert!(ok, "the failure webhook was acknowledged");
     assert_eq!(node.status(&f).await, CheckoutStatus::AwaitingPayment);
     node.relay(w.clock.now()).await;
@@ -591,19 +589,7 @@ async fn notification_delivered_ten_times_concurrently(db: Db) {
         },
     );
     w.pay_paybox(&redirect, pb_cards::ACCEPTED).await;
-    let (_, ok) = w
-        .bank
-        .wait_for_journal(Duration::from_secs(5), |j| {
-            j.iter()
-                .filter(|e| {
-                    e.kind == EntryKind::Notification
-                        && e.reference.as_deref() == Some(r.as_str())
-                        && e.status == Some(200)
-                })
-                .count()
-                >= 10
-        })
-        .await;
+    let ok = w.answered(&r, 200, 10, "").await;
     assert!(
         ok,
         "ten deliveries, each acknowledged 200: {:?}",
@@ -766,16 +752,7 @@ async fn store_unavailable_gives_503_then_the_banks_retry_succeeds() {
         .await
         .unwrap();
     w.pay_paybox(&redirect, pb_cards::ACCEPTED).await;
-    let (_, ok) = w
-        .bank
-        .wait_for_journal(Duration::from_secs(5), |j| {
-            j.iter().any(|e| {
-                e.kind == EntryKind::Notification
-                    && e.reference.as_deref() == Some(r.as_str())
-                    && e.status == Some(503)
-            })
-        })
-        .await;
+    let ok = w.answered(&r, 503, 1, "").await;
     assert!(ok, "503 while the store is locked: {:?}", w.deliveries(&r));
     sqlx::raw_sql("ROLLBACK").execute(&mut other).await.unwrap();
     node.wait_status(&r, CheckoutStatus::Valid).await;
