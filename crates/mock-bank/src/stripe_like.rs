@@ -357,6 +357,24 @@ fn invalid(msg: impl Into<String>, param: &str) -> Invalid {
     (msg.into(), Some(param.to_owned()))
 }
 
+/// Adds one metadata entry within Stripe's bounds (40-character keys, 500-character values,
+/// 50 keys).
+fn put_metadata(
+    metadata: &mut BTreeMap<String, String>,
+    key: &str,
+    value: &str,
+    param: &str,
+) -> Result<(), Invalid> {
+    if key.is_empty() || key.len() > 40 || value.len() > 500 || metadata.len() >= 50 {
+        return Err(invalid(
+            "Invalid metadata: keys up to 40 characters, values up to 500, 50 keys",
+            param,
+        ));
+    }
+    metadata.insert(key.to_owned(), value.to_owned());
+    Ok(())
+}
+
 /// Validates the create parameters (400 naming the parameter, as stripe-mock does).
 fn build_session(
     state: &BankState,
@@ -413,23 +431,11 @@ fn build_session(
             continue;
         }
         if let Some(mk) = bracket_key(k, "metadata[") {
-            if mk.is_empty() || mk.len() > 40 || v.len() > 500 || metadata.len() >= 50 {
-                return Err(invalid(
-                    "Invalid metadata: keys up to 40 characters, values up to 500, 50 keys",
-                    k,
-                ));
-            }
-            metadata.insert(mk.to_owned(), v.clone());
+            put_metadata(&mut metadata, mk, v, k)?;
             continue;
         }
         if let Some(mk) = bracket_key(k, "payment_intent_data[metadata][") {
-            if mk.is_empty() || mk.len() > 40 || v.len() > 500 || intent_metadata.len() >= 50 {
-                return Err(invalid(
-                    "Invalid metadata: keys up to 40 characters, values up to 500, 50 keys",
-                    k,
-                ));
-            }
-            intent_metadata.insert(mk.to_owned(), v.clone());
+            put_metadata(&mut intent_metadata, mk, v, k)?;
             continue;
         }
         if bracket_key(k, "expand[").is_some() || bracket_key(k, "payment_method_types[").is_some()

@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 use tpe_core::{
-    Amount, Currency, Customer, HttpMethod, Lang, PaymentReference, PaymentRequest, PostalAddress,
-    RawNotification, ReturnUrls, Timestamp,
+    Amount, Currency, HttpMethod, Lang, PaymentReference, PaymentRequest, RawNotification,
+    ReturnUrls, Timestamp,
 };
 
 /// The `stripe` vectors of the spec.
@@ -38,21 +38,7 @@ pub fn raw(header: Option<&str>, body: &[u8]) -> RawNotification {
 
 /// A checkout request for `reference` of `minor` euro cents.
 pub fn request(reference: &str, minor: u64) -> PaymentRequest {
-    let customer = Customer {
-        first_name: "Jeanne".into(),
-        last_name: "Martin".into(),
-        email: "jeanne@example.fr".into(),
-        phone: Some("06 12 34 56 78".into()),
-        address: Some(PostalAddress {
-            line1: "1 place Bellecour".into(),
-            line2: None,
-            postcode: "69002".into(),
-            city: "Lyon".into(),
-            country: "FR".into(),
-        }),
-    }
-    .validate_for_payment()
-    .unwrap();
+    let customer = tpe_conformance::fixtures::customer();
     let u = |p: &str| format!("https://shop.example/{p}").parse().unwrap();
     PaymentRequest::new(
         PaymentReference::parse(reference).unwrap(),
