@@ -144,20 +144,24 @@ impl WriterTx {
             .ok_or(sqlx::Error::WorkerCrashed)
     }
 
-    async fn end(mut self: Box<Self>, sql: &'static str) -> Result<(), sqlx::Error> {
+    /// Commits (`commit`) or rolls back the transaction.
+    async fn end(mut self: Box<Self>, commit: bool) -> Result<(), sqlx::Error> {
+        let sql = if commit { "COMMIT" } else { "ROLLBACK" };
         let mut w = self.0.take().ok_or(sqlx::Error::WorkerCrashed)?;
         let ended = sqlx::query(sql).execute(&mut w.conn).await;
-        if ended.is_ok() {
-            w.checkpoints.wake.notify_one();
-        } else {
+        if ended.is_err() {
             // A failed COMMIT may leave the transaction open: end it now. If SQLite already
             // did, this fails harmlessly.
             let _ = sqlx::query("ROLLBACK").execute(&mut w.conn).await;
         }
         w.open = false;
+        if commit && ended.is_ok() {
+            // Only a commit adds pages for the checkpointer to copy.
+            w.checkpoints.wake.notify_one();
+        }
         // Numbered while the write lock is held, so in commit order.
         let durable = match (&ended, &w.sync) {
-            (Ok(_), Some(sync)) if sql == "COMMIT" => Some((sync.clone(), sync.next())),
+            (Ok(_), Some(sync)) if commit => Some((sync.clone(), sync.next())),
             _ => None,
         };
         // The next write transaction runs while this one's commit is synced.
@@ -275,11 +279,11 @@ impl Tx for WriterTx {
     }
 
     async fn commit(self: Box<Self>) -> Result<(), sqlx::Error> {
-        self.end("COMMIT").await
+        self.end(true).await
     }
 
     async fn rollback(self: Box<Self>) -> Result<(), sqlx::Error> {
-        self.end("ROLLBACK").await
+        self.end(false).await
     }
 }
 
