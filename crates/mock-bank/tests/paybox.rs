@@ -401,7 +401,10 @@ async fn challenge_card_shows_3ds_step() {
 async fn bad_mac_unknown_merchant_and_missing_xml_are_refused_like_the_bank() {
     let f = flow(MockBankConfig::for_tests()).await;
     let mut form = test_form(&f.shop_url, "BAD-1", "1000", &[]);
-    form.last_mut().unwrap().1.replace_range(0..1, "0");
+    // Change the MAC's first hex digit (to one it is not: a `0` would sometimes change nothing).
+    let mac = &mut form.last_mut().unwrap().1;
+    let other = if mac.starts_with('0') { "1" } else { "0" };
+    mac.replace_range(0..1, other);
     let body = f
         .http
         .post(format!("{}{PAGE}", f.bank.base_url()))
