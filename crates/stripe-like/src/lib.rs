@@ -336,8 +336,7 @@ impl PaymentProvider for StripeLike {
         if headers.next().is_some() {
             return Err(malformed("more than one Stripe-Signature header"));
         }
-        self.verifier.verify(header, raw.body(), now)?;
-        webhook::parse_event(raw.body())
+        webhook::verify_event(&self.verifier, header, raw.body(), now)
     }
 
     fn acknowledge(&self, _verified: &Verified) -> Ack {

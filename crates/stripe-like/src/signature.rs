@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use hmac::digest::CtOutput;
 use hmac::{Hmac, KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
@@ -166,18 +167,45 @@ impl WebhookVerifier {
         body: &[u8],
         now: Timestamp,
     ) -> Result<i64, SignatureError> {
+        self.verify_reading(header, body, now, |_| ())
+            .map(|(t, ())| t)
+    }
+
+    /// [`Self::verify`], with `read` going through `body` meanwhile. `read` reports how far
+    /// it got to the [`BodyMac`] it is given, which hashes the body along: a block's SHA-256
+    /// rounds are one long chain of dependent instructions that leaves most of the core idle,
+    /// and the reader's instructions fill it. What `read` returns is only handed back once the
+    /// signature matched; it must not act on the body meanwhile.
+    pub(crate) fn verify_reading<R>(
+        &self,
+        header: Option<&[u8]>,
+        body: &[u8],
+        now: Timestamp,
+        read: impl FnOnce(&mut BodyMac<'_>) -> R,
+    ) -> Result<(i64, R), SignatureError> {
         let header = header.ok_or(SignatureError::MissingHeader)?;
         let parsed = ParsedHeader::parse(header)?;
         let candidates = &parsed.v1[..parsed.v1_count];
-        let matched = self.keys.iter().any(|key| {
-            let mut mac = key.clone();
-            mac.update(parsed.t_raw);
-            mac.update(b".");
-            mac.update(body);
+        // One tag, compared in constant time with each candidate.
+        let matches = |mac: HmacSha256| {
+            let tag = mac.finalize();
             candidates
                 .iter()
-                .any(|candidate| mac.clone().verify_slice(candidate).is_ok())
-        });
+                .any(|candidate| tag == CtOutput::new((*candidate).into()))
+        };
+        let Some((first, others)) = self.keys.split_first() else {
+            return Err(SignatureError::Mismatch);
+        };
+        let mut along = BodyMac::new(first, parsed.t_raw, body);
+        let out = read(&mut along);
+        let matched = matches(along.finish())
+            || others.iter().any(|key| {
+                let mut mac = key.clone();
+                mac.update(parsed.t_raw);
+                mac.update(b".");
+                mac.update(body);
+                matches(mac)
+            });
         if !matched {
             return Err(SignatureError::Mismatch);
         }
@@ -188,7 +216,81 @@ impl WebhookVerifier {
                 tolerance_secs: self.tolerance_secs,
             });
         }
-        Ok(parsed.t)
+        Ok((parsed.t, out))
+    }
+}
+
+/// Told how far a reader of the body got.
+pub(crate) trait Progress {
+    /// The reader is done with `body[..i]`.
+    fn reached(&mut self, i: usize);
+}
+
+/// For a reader on its own.
+impl Progress for () {
+    #[inline(always)]
+    fn reached(&mut self, _: usize) {}
+}
+
+/// The MAC of `t.body` under one secret, fed whole blocks of the body as a reader reports
+/// progress through it.
+pub(crate) struct BodyMac<'a> {
+    mac: HmacSha256,
+    body: &'a [u8],
+    /// `body[..fed]` is in `mac`.
+    fed: usize,
+    /// Where the next whole block ends: no work before the reader gets there.
+    next: usize,
+    /// Bytes of `t.` in the first block, so that the body is fed in whole blocks.
+    offset: usize,
+}
+
+impl<'a> BodyMac<'a> {
+    const BLOCK: usize = 64;
+
+    #[inline(always)]
+    fn new(key: &HmacSha256, t_raw: &[u8], body: &'a [u8]) -> Self {
+        let mut mac = key.clone();
+        mac.update(t_raw);
+        mac.update(b".");
+        let offset = (t_raw.len() + 1) % Self::BLOCK;
+        BodyMac {
+            mac,
+            body,
+            fed: 0,
+            next: Self::BLOCK - offset,
+            offset,
+        }
+    }
+
+    /// Feeds the rest of the body.
+    #[inline(always)]
+    fn finish(mut self) -> HmacSha256 {
+        self.mac
+            .update(self.body.get(self.fed..).unwrap_or_default());
+        self.mac
+    }
+
+    /// Feeds the whole blocks of the body up to `i`.
+    #[inline(never)]
+    fn feed(&mut self, i: usize) {
+        // In the coordinates of the signed payload `t.body`.
+        let reached = i.min(self.body.len()) + self.offset;
+        let end = (reached - reached % Self::BLOCK).saturating_sub(self.offset);
+        if let Some(blocks) = self.body.get(self.fed..end).filter(|b| !b.is_empty()) {
+            self.mac.update(blocks);
+            self.fed = end;
+        }
+        self.next = reached - reached % Self::BLOCK + Self::BLOCK - self.offset;
+    }
+}
+
+impl Progress for BodyMac<'_> {
+    #[inline(always)]
+    fn reached(&mut self, i: usize) {
+        if i >= self.next {
+            self.feed(i);
+        }
     }
 }
 
@@ -201,6 +303,8 @@ struct ParsedHeader<'a> {
 }
 
 impl<'a> ParsedHeader<'a> {
+    // Inlined, the header is written where it is used instead of being copied there.
+    #[inline(always)]
     fn parse(header: &'a [u8]) -> Result<Self, SignatureError> {
         if header.len() > MAX_HEADER_LEN {
             return Err(SignatureError::Malformed("header too long"));
@@ -213,7 +317,36 @@ impl<'a> ParsedHeader<'a> {
         };
         let mut seen_t = false;
         let mut v1_items = 0usize;
-        for item in header.split(|&b| b == b',') {
+        // A garbled candidate can never match: it is skipped, another may.
+        let mut v1 = |out: &mut Self, tag: Option<[u8; 32]>| {
+            v1_items += 1;
+            if v1_items > MAX_SIGNATURES {
+                return Err(SignatureError::Malformed("too many v1 signatures"));
+            }
+            if let Some(tag) = tag {
+                out.v1[out.v1_count] = tag;
+                out.v1_count += 1;
+            }
+            Ok(())
+        };
+        let mut rest = header;
+        while !rest.is_empty() {
+            // The usual `v1=<64 hex digits>` item, taken without looking for its end: a
+            // comma in it is no hex digit.
+            if let Some(tag) = rest
+                .strip_prefix(b"v1=")
+                .filter(|value| matches!(value.get(64), None | Some(b',')))
+                .and_then(|value| decode_tag(value.get(..64)?))
+            {
+                v1(&mut out, Some(tag))?;
+                rest = rest.get(68..).unwrap_or_default();
+                continue;
+            }
+            let (item, next) = match rest.iter().position(|&b| b == b',') {
+                Some(comma) => (&rest[..comma], &rest[comma + 1..]),
+                None => (rest, &[][..]),
+            };
+            rest = next;
             let item = item.trim_ascii();
             let Some(eq) = item.iter().position(|&b| b == b'=') else {
                 continue;
@@ -229,17 +362,7 @@ impl<'a> ParsedHeader<'a> {
                         .ok_or(SignatureError::Malformed("timestamp is not unix seconds"))?;
                     out.t_raw = value;
                 }
-                b"v1" => {
-                    v1_items += 1;
-                    if v1_items > MAX_SIGNATURES {
-                        return Err(SignatureError::Malformed("too many v1 signatures"));
-                    }
-                    // A garbled candidate can never match: skip it, another may.
-                    if let Some(tag) = decode_tag(value) {
-                        out.v1[out.v1_count] = tag;
-                        out.v1_count += 1;
-                    }
-                }
+                b"v1" => v1(&mut out, decode_tag(value))?,
                 _ => {}
             }
         }
@@ -318,6 +441,8 @@ pub fn generate_test_header(payload: &[u8], secret: &str, timestamp: i64) -> Str
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn at(s: i64) -> Timestamp {
@@ -447,6 +572,87 @@ mod tests {
         assert!(e.contains("#2") && !e.contains("bad"), "{e}");
         let v = WebhookVerifier::new(["whsec_TOPSECRET"], 300).unwrap();
         assert!(!format!("{v:?}").contains("TOPSECRET"));
+    }
+
+    /// The header as read item by item, without the `v1` shortcut: the oracle of the
+    /// parser.
+    fn parse_by_items(header: &[u8]) -> Result<(i64, Vec<[u8; 32]>), SignatureError> {
+        let (mut t, mut v1, mut v1_items) = (None, Vec::new(), 0);
+        for item in header.split(|&b| b == b',') {
+            let item = item.trim_ascii();
+            let Some(eq) = item.iter().position(|&b| b == b'=') else {
+                continue;
+            };
+            match &item[..eq] {
+                b"t" if t.is_some() => {
+                    return Err(SignatureError::Malformed("more than one timestamp"));
+                }
+                b"t" => {
+                    t = Some(
+                        parse_unix(&item[eq + 1..])
+                            .ok_or(SignatureError::Malformed("timestamp is not unix seconds"))?,
+                    );
+                }
+                b"v1" => {
+                    v1_items += 1;
+                    if v1_items > MAX_SIGNATURES {
+                        return Err(SignatureError::Malformed("too many v1 signatures"));
+                    }
+                    v1.extend(decode_tag(&item[eq + 1..]));
+                }
+                _ => {}
+            }
+        }
+        let t = t.ok_or(SignatureError::Malformed("no timestamp"))?;
+        if v1.is_empty() {
+            return Err(SignatureError::NoSignature);
+        }
+        Ok((t, v1))
+    }
+
+    /// Headers made of the pieces that matter to the parser.
+    fn header() -> impl Strategy<Value = String> {
+        let tag = "[0-9a-fA-F]{62,66}";
+        let item = prop_oneof![
+            4 => tag.prop_map(|h| format!("v1={h}")),
+            1 => tag.prop_map(|h| format!(" v1 ={h}")),
+            1 => "[0-9a-f,]{60,70}".prop_map(|h| format!("v1={h}")),
+            2 => "[0-9]{1,13}".prop_map(|t| format!("t={t}")),
+            1 => "[ =,tv01a-z]{0,8}",
+        ];
+        proptest::collection::vec(item, 0..12).prop_map(|items| items.join(","))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        /// The parser reads what reading item by item reads.
+        #[test]
+        fn header_parser_matches_item_by_item_reading(header in header()) {
+            let parsed = ParsedHeader::parse(header.as_bytes())
+                .map(|p| (p.t, p.v1[..p.v1_count].to_vec()));
+            prop_assert_eq!(parsed, parse_by_items(header.as_bytes()));
+        }
+
+        /// Fed along a reader, whatever it reports, the MAC is that of `t.body`.
+        #[test]
+        fn body_mac_fed_along_equals_the_mac_of_the_payload(
+            body in proptest::collection::vec(any::<u8>(), 0..700),
+            t in "[0-9]{1,12}",
+            mut reached in proptest::collection::vec(0usize..800, 0..40),
+        ) {
+            let key = HmacSha256::new_from_slice(b"whsec_k").unwrap();
+            reached.sort_unstable();
+            let mut along = BodyMac::new(&key, t.as_bytes(), &body);
+            for &i in &reached {
+                along.reached(i);
+            }
+            let mut direct = key.clone();
+            direct.update(t.as_bytes());
+            direct.update(b".");
+            direct.update(&body);
+            prop_assert_eq!(along.finish().finalize(), direct.finalize());
+        }
     }
 
     #[test]

@@ -19,13 +19,14 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use tpe_core::{
-    Amount, BankOutcome, Currency, IgnoredEvent, PaymentReference, ProviderError, Verified,
-    VerifiedNotification,
+    Amount, BankOutcome, Currency, IgnoredEvent, PaymentReference, ProviderError, Timestamp,
+    Verified, VerifiedNotification,
 };
 
 use crate::StripeLike;
 use crate::codes::classify;
 use crate::error::malformed;
+use crate::signature::WebhookVerifier;
 
 /// Session event types this provider acts on.
 pub const COMPLETED: &str = "checkout.session.completed";
@@ -46,12 +47,39 @@ pub const FALLBACK_DECLINE_CODE: &str = "generic_decline";
 
 mod reader;
 
+/// Verifies the signature of an event (`header` is the `Stripe-Signature` value) and maps the
+/// event to a [`Verified`] value. The body is read while its MAC is computed, and nothing read
+/// is used unless the signature matched.
+pub(crate) fn verify_event(
+    verifier: &WebhookVerifier,
+    header: Option<&[u8]>,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<Verified, ProviderError> {
+    let mut event = Event::EMPTY;
+    let (_, read) = verifier.verify_reading(header, body, now, |progress| {
+        reader::read_event(body, &mut event, progress)
+    })?;
+    mapped(body, &event, read)
+}
+
 /// Maps a verified event body to a [`Verified`] value.
+#[cfg(test)]
 pub(crate) fn parse_event(body: &[u8]) -> Result<Verified, ProviderError> {
     let mut event = Event::EMPTY;
-    match reader::read_event(body, &mut event) {
-        Ok(()) => map_event(&event),
-        // serde_json decides, and words the error, for whatever the reader leaves.
+    let read = reader::read_event(body, &mut event, &mut ());
+    mapped(body, &event, read)
+}
+
+/// The value of an `event` the reader read from `body`, or of serde_json's reading when the
+/// reader left it: serde_json decides, and words the error, for whatever the reader leaves.
+fn mapped(
+    body: &[u8],
+    event: &Event<'_>,
+    read: reader::Read<()>,
+) -> Result<Verified, ProviderError> {
+    match read {
+        Ok(()) => map_event(event),
         Err(_) => parse_event_serde(body),
     }
 }

@@ -265,3 +265,39 @@ fn session_for_a_checkout() {
         Err(ProviderError::InvalidRequest { .. })
     ));
 }
+
+/// The event is read while its MAC is computed, but the signature is judged first: a broken
+/// body under a wrong signature is a bad signature, and only a signed one is malformed.
+#[test]
+fn the_signature_is_judged_before_the_event() {
+    let v = vector("webhook_checkout_session_completed");
+    let t = v["timestamp"].as_i64().unwrap();
+    let now = at(t);
+    let p = provider(&["whsec_old_one", s(&v, "secret")]);
+    let payload = s(&v, "payload");
+    for body in [&payload[..payload.len() / 2], "not json", "[1,2]", ""] {
+        let wrong = generate_test_header(body.as_bytes(), "whsec_unknown", t);
+        let e = p.verify(&raw(Some(&wrong), body.as_bytes()), now);
+        assert!(
+            matches!(e, Err(ProviderError::BadSignature { .. })),
+            "{body}: {e:?}"
+        );
+        let signed = generate_test_header(body.as_bytes(), s(&v, "secret"), t);
+        let e = p.verify(&raw(Some(&signed), body.as_bytes()), now);
+        assert!(
+            matches!(e, Err(ProviderError::Malformed { .. })),
+            "{body}: {e:?}"
+        );
+    }
+    // The whole event, signed by the second secret (rotation) or stale.
+    let signed = generate_test_header(payload.as_bytes(), s(&v, "secret"), t);
+    assert!(matches!(
+        p.verify(&raw(Some(&signed), payload.as_bytes()), now),
+        Ok(Verified::Payment(_))
+    ));
+    let stale = generate_test_header(payload.as_bytes(), s(&v, "secret"), t - 301);
+    assert!(matches!(
+        p.verify(&raw(Some(&stale), payload.as_bytes()), now),
+        Err(ProviderError::Stale { .. })
+    ));
+}

@@ -26,6 +26,7 @@
 use std::borrow::Cow;
 
 use super::{Data, Event, Metadata, PaymentError, PaymentIntentRef, SessionObject, Str};
+use crate::signature::Progress;
 
 /// Deepest nesting of a skipped value read here.
 pub(super) const MAX_SKIP_DEPTH: u32 = 64;
@@ -41,11 +42,15 @@ pub(super) enum Fail {
 
 use Fail::{Deferred, Invalid};
 
-type Read<T> = Result<T, Fail>;
+pub(super) type Read<T> = Result<T, Fail>;
 
 /// Reads `body` into `event` as serde_json reads an [`Event`] from it. On failure `event` may
 /// be partly written.
-pub(super) fn read_event<'a>(body: &'a [u8], event: &mut Event<'a>) -> Read<()> {
+pub(super) fn read_event<'a, P: Progress>(
+    body: &'a [u8],
+    event: &mut Event<'a>,
+    p: &mut P,
+) -> Read<()> {
     // One pass over the body (vectorized by the compiler): is it ASCII, has it a `\\` or a
     // control character?
     let (special, all) = body.iter().fold((false, 0u8), |(special, all), &b| {
@@ -57,13 +62,17 @@ pub(super) fn read_event<'a>(body: &'a [u8], event: &mut Event<'a>) -> Read<()> 
     // Without a backslash or a control character (compact JSON, no escape), a string ends at
     // its first quote: `PLAIN` looks for nothing else.
     if special {
-        read::<false>(body, event)
+        read::<false, P>(body, event, p)
     } else {
-        read::<true>(body, event)
+        read::<true, P>(body, event, p)
     }
 }
 
-fn read<'a, const PLAIN: bool>(s: &'a [u8], event: &mut Event<'a>) -> Read<()> {
+fn read<'a, const PLAIN: bool, P: Progress>(
+    s: &'a [u8],
+    event: &mut Event<'a>,
+    p: &mut P,
+) -> Read<()> {
     let i = ws(s, 0);
     let i = match byte(s, i) {
         b'{' => i + 1,
@@ -72,7 +81,7 @@ fn read<'a, const PLAIN: bool>(s: &'a [u8], event: &mut Event<'a>) -> Read<()> {
     };
     let mut seen = 0u16;
     const KEYS: u32 = Key::lengths(&[Key::ID, Key::TYPE, Key::DATA]);
-    let i = members::<PLAIN>(s, i, KEYS, |i, key| match key {
+    let i = members::<PLAIN, P>(s, i, KEYS, p, |p, i, key| match key {
         Key::ID => {
             once(&mut seen, 0)?;
             str_field::<PLAIN>(s, i, &mut event.id)
@@ -83,7 +92,7 @@ fn read<'a, const PLAIN: bool>(s: &'a [u8], event: &mut Event<'a>) -> Read<()> {
         }
         Key::DATA => {
             once(&mut seen, 2)?;
-            data::<PLAIN>(s, i, &mut event.data)
+            data::<PLAIN, P>(s, i, &mut event.data, p)
         }
         _ => skip_value::<PLAIN>(s, i),
     })?;
@@ -171,11 +180,12 @@ fn literal(s: &[u8], i: usize, lit: &[u8]) -> Read<usize> {
 /// of a numbered key at the index it is given (whitespace not skipped) and returns the index
 /// after it. Other values are skipped.
 #[inline(always)]
-fn members<const PLAIN: bool>(
+fn members<const PLAIN: bool, P: Progress>(
     s: &[u8],
     i: usize,
     lengths: u32,
-    mut known: impl FnMut(usize, u8) -> Read<usize>,
+    p: &mut P,
+    mut known: impl FnMut(&mut P, usize, u8) -> Read<usize>,
 ) -> Read<usize> {
     let mut i = i;
     if byte(s, i) != b'"' {
@@ -187,6 +197,7 @@ fn members<const PLAIN: bool>(
         }
     }
     loop {
+        p.reached(i);
         // At the opening quote of a key.
         let start = i + 1;
         let (close, escaped) = string_close::<PLAIN, true>(s, start)?;
@@ -202,7 +213,7 @@ fn members<const PLAIN: bool>(
         i = if key == 0 {
             skip_value::<PLAIN>(s, i)?
         } else {
-            known(i, key)?
+            known(p, i, key)?
         };
         let mut c = byte(s, i);
         if c <= b' ' {
@@ -500,15 +511,20 @@ fn open_struct(s: &[u8], i: usize) -> Read<usize> {
 }
 
 /// `data`: a struct with `object`, required.
-fn data<'a, const PLAIN: bool>(s: &'a [u8], i: usize, out: &mut Data<'a>) -> Read<usize> {
+fn data<'a, const PLAIN: bool, P: Progress>(
+    s: &'a [u8],
+    i: usize,
+    out: &mut Data<'a>,
+    p: &mut P,
+) -> Read<usize> {
     let mut seen = 0u16;
     const KEYS: u32 = Key::lengths(&[Key::OBJECT]);
-    let i = members::<PLAIN>(s, open_struct(s, i)?, KEYS, |i, key| {
+    let i = members::<PLAIN, P>(s, open_struct(s, i)?, KEYS, p, |p, i, key| {
         if key != Key::OBJECT {
             return skip_value::<PLAIN>(s, i);
         }
         once(&mut seen, 0)?;
-        session_object::<PLAIN>(s, i, &mut out.object)
+        session_object::<PLAIN, P>(s, i, &mut out.object, p)
     })?;
     if seen == 0 {
         return Err(Invalid);
@@ -516,10 +532,11 @@ fn data<'a, const PLAIN: bool>(s: &'a [u8], i: usize, out: &mut Data<'a>) -> Rea
     Ok(i)
 }
 
-fn session_object<'a, const PLAIN: bool>(
+fn session_object<'a, const PLAIN: bool, P: Progress>(
     s: &'a [u8],
     i: usize,
     o: &mut SessionObject<'a>,
+    p: &mut P,
 ) -> Read<usize> {
     let mut seen = 0u16;
     const KEYS: u32 = Key::lengths(&[
@@ -534,7 +551,7 @@ fn session_object<'a, const PLAIN: bool>(
         Key::PAYMENT_INTENT,
         Key::LAST_PAYMENT_ERROR,
     ]);
-    members::<PLAIN>(s, open_struct(s, i)?, KEYS, |i, key| {
+    members::<PLAIN, P>(s, open_struct(s, i)?, KEYS, p, |p, i, key| {
         if key != Key::ID && !(Key::OBJECT..=Key::LAST_PAYMENT_ERROR).contains(&key) {
             return skip_value::<PLAIN>(s, i);
         }
@@ -547,40 +564,48 @@ fn session_object<'a, const PLAIN: bool>(
             Key::AMOUNT => opt_u64(s, i, &mut o.amount),
             Key::CURRENCY => opt_str::<PLAIN>(s, i, &mut o.currency),
             Key::PAYMENT_STATUS => opt_str::<PLAIN>(s, i, &mut o.payment_status),
-            Key::METADATA => opt_struct(s, i, &mut o.metadata, metadata::<PLAIN>),
-            Key::PAYMENT_INTENT => payment_intent::<PLAIN>(s, i, &mut o.payment_intent),
-            _ => opt_struct(s, i, &mut o.last_payment_error, payment_error::<PLAIN>),
+            Key::METADATA => opt_struct(s, i, &mut o.metadata, p, metadata::<PLAIN, P>),
+            Key::PAYMENT_INTENT => payment_intent::<PLAIN, P>(s, i, &mut o.payment_intent, p),
+            _ => opt_struct(
+                s,
+                i,
+                &mut o.last_payment_error,
+                p,
+                payment_error::<PLAIN, P>,
+            ),
         }
     })
 }
 
 /// `Option<struct>` at `i`: `null`, or the struct read by `read`.
-fn opt_struct<'a, T>(
+fn opt_struct<'a, T, P>(
     s: &'a [u8],
     i: usize,
     out: &mut Option<T>,
-    read: impl FnOnce(&'a [u8], usize) -> Read<(T, usize)>,
+    p: &mut P,
+    read: impl FnOnce(&'a [u8], usize, &mut P) -> Read<(T, usize)>,
 ) -> Read<usize> {
     let i = ws(s, i);
     if byte(s, i) == b'n' {
         return literal(s, i, b"null");
     }
-    let (value, i) = read(s, i)?;
+    let (value, i) = read(s, i, p)?;
     *out = Some(value);
     Ok(i)
 }
 
 /// A struct whose only fields read are two optional strings, keys `first` and `second`.
-fn two_strings<'a, const PLAIN: bool>(
+fn two_strings<'a, const PLAIN: bool, P: Progress>(
     s: &'a [u8],
     i: usize,
+    p: &mut P,
     first: u8,
     second: u8,
 ) -> Read<([Option<Str<'a>>; 2], usize)> {
     let mut out = [None, None];
     let mut seen = 0u16;
     let keys = Key::lengths(&[first, second]);
-    let i = members::<PLAIN>(s, open_struct(s, i)?, keys, |i, key| {
+    let i = members::<PLAIN, P>(s, open_struct(s, i)?, keys, p, |_, i, key| {
         let n = if key == first {
             0
         } else if key == second {
@@ -594,9 +619,13 @@ fn two_strings<'a, const PLAIN: bool>(
     Ok((out, i))
 }
 
-fn metadata<const PLAIN: bool>(s: &[u8], i: usize) -> Read<(Metadata<'_>, usize)> {
+fn metadata<'a, const PLAIN: bool, P: Progress>(
+    s: &'a [u8],
+    i: usize,
+    p: &mut P,
+) -> Read<(Metadata<'a>, usize)> {
     let ([tpe_reference, decline_code], i) =
-        two_strings::<PLAIN>(s, i, Key::TPE_REFERENCE, Key::DECLINE_CODE)?;
+        two_strings::<PLAIN, P>(s, i, p, Key::TPE_REFERENCE, Key::DECLINE_CODE)?;
     let m = Metadata {
         tpe_reference,
         decline_code,
@@ -604,17 +633,22 @@ fn metadata<const PLAIN: bool>(s: &[u8], i: usize) -> Read<(Metadata<'_>, usize)
     Ok((m, i))
 }
 
-fn payment_error<const PLAIN: bool>(s: &[u8], i: usize) -> Read<(PaymentError<'_>, usize)> {
-    let ([code, decline_code], i) = two_strings::<PLAIN>(s, i, Key::CODE, Key::DECLINE_CODE)?;
+fn payment_error<'a, const PLAIN: bool, P: Progress>(
+    s: &'a [u8],
+    i: usize,
+    p: &mut P,
+) -> Read<(PaymentError<'a>, usize)> {
+    let ([code, decline_code], i) = two_strings::<PLAIN, P>(s, i, p, Key::CODE, Key::DECLINE_CODE)?;
     Ok((PaymentError { code, decline_code }, i))
 }
 
 /// `Option<PaymentIntentRef>` at `i`: an id (checked as a string decoded, then dropped), an
 /// expanded object, or `null`; numbers, booleans and arrays are refused by its visitor.
-fn payment_intent<'a, const PLAIN: bool>(
+fn payment_intent<'a, const PLAIN: bool, P: Progress>(
     s: &'a [u8],
     i: usize,
     out: &mut Option<PaymentIntentRef<'a>>,
+    p: &mut P,
 ) -> Read<usize> {
     let i = ws(s, i);
     match byte(s, i) {
@@ -627,12 +661,12 @@ fn payment_intent<'a, const PLAIN: bool>(
             let mut last_payment_error = None;
             let mut seen = 0u16;
             const KEYS: u32 = Key::lengths(&[Key::LAST_PAYMENT_ERROR]);
-            let i = members::<PLAIN>(s, i + 1, KEYS, |i, key| {
+            let i = members::<PLAIN, P>(s, i + 1, KEYS, p, |p, i, key| {
                 if key != Key::LAST_PAYMENT_ERROR {
                     return skip_value::<PLAIN>(s, i);
                 }
                 once(&mut seen, 0)?;
-                opt_struct(s, i, &mut last_payment_error, payment_error::<PLAIN>)
+                opt_struct(s, i, &mut last_payment_error, p, payment_error::<PLAIN, P>)
             })?;
             *out = Some(PaymentIntentRef::Object { last_payment_error });
             Ok(i)

@@ -22,7 +22,7 @@ enum Outcome {
 fn check(body: &[u8]) -> Outcome {
     let shown = String::from_utf8_lossy(body);
     let mut event = Event::EMPTY;
-    let fast = read_event(body, &mut event);
+    let fast = read_event(body, &mut event, &mut ());
     let slow = std::str::from_utf8(body)
         .ok()
         .map(serde_json::from_str::<Event<'_>>);
@@ -84,7 +84,7 @@ fn events_are_read_as_serde_reads_them() {
     ]);
     let body = event_with(SESSION);
     let mut event = Event::EMPTY;
-    read_event(body.as_bytes(), &mut event).unwrap();
+    read_event(body.as_bytes(), &mut event, &mut ()).unwrap();
     assert_eq!(event.data.object.amount_total, Some(4200));
     assert_eq!(event.data.object.client_reference_id.unwrap().0, "REF-1");
 }
@@ -229,7 +229,7 @@ fn strings_escapes_and_utf8() {
     // Escaped text is decoded.
     let body = with_id(r"a\u002d\ud83d\ude00\/\t");
     let mut event = Event::EMPTY;
-    read_event(body.as_bytes(), &mut event).unwrap();
+    read_event(body.as_bytes(), &mut event, &mut ()).unwrap();
     assert_eq!(event.data.object.id.unwrap().0, "a-😀/\t");
     // Not UTF-8, inside a string or out of one.
     for bad in [
