@@ -593,7 +593,8 @@ pub struct VerifiedNotification {
     pub provider: ProviderId,
     /// Checkout reference.
     pub reference: PaymentReference,
-    /// The bank's id of this try (stable per try; at most 64 characters).
+    /// The bank's id of this try (stable per try; at most
+    /// [`Self::MAX_TRANSACTION_ID`] characters).
     pub bank_transaction_id: String,
     /// Verdict.
     pub outcome: BankOutcome,
@@ -608,10 +609,12 @@ pub struct VerifiedNotification {
 }
 
 impl VerifiedNotification {
-    /// The longest bank transaction id.
-    pub const MAX_TRANSACTION_ID: usize = 64;
+    /// The longest bank transaction id, in characters: PSP object ids run to 255 (a Checkout
+    /// Session id is 66), and a cut id would name nothing at the bank.
+    pub const MAX_TRANSACTION_ID: usize = 255;
 
-    /// A notification; `bank_transaction_id` is bounded to 64 characters.
+    /// A notification; `bank_transaction_id` is bounded to [`Self::MAX_TRANSACTION_ID`]
+    /// characters.
     pub fn new(
         provider: ProviderId,
         reference: PaymentReference,
@@ -620,11 +623,7 @@ impl VerifiedNotification {
         amount: Amount,
     ) -> Self {
         let mut id: String = bank_transaction_id.into();
-        id.truncate(
-            id.char_indices()
-                .nth(Self::MAX_TRANSACTION_ID)
-                .map_or(id.len(), |(i, _)| i),
-        );
+        truncate_chars(&mut id, Self::MAX_TRANSACTION_ID);
         Self {
             provider,
             reference,
@@ -654,13 +653,20 @@ impl VerifiedNotification {
     /// With the provider's event id.
     #[must_use]
     pub fn with_event_id(mut self, id: impl Into<String>) -> Self {
-        // The first 128 characters, cut in place rather than collected again.
         let mut id: String = id.into();
-        if let Some((end, _)) = id.char_indices().nth(128) {
-            id.truncate(end);
-        }
+        truncate_chars(&mut id, 128);
         self.event_id = Some(id);
         self
+    }
+}
+
+/// Cuts `s` to its first `max` characters, in place. Without looking at the characters when
+/// it has no more than `max` bytes, the usual case.
+fn truncate_chars(s: &mut String, max: usize) {
+    if s.len() > max
+        && let Some((end, _)) = s.char_indices().nth(max)
+    {
+        s.truncate(end);
     }
 }
 
@@ -926,6 +932,35 @@ mod tests {
             "é".repeat(128),
             "exactly 128 kept whole"
         );
+    }
+
+    #[test]
+    fn transaction_ids_keep_their_first_255_characters() {
+        let n = |id: &str| {
+            VerifiedNotification::new(
+                ProviderId::from_static("p"),
+                PaymentReference::parse("R1").unwrap(),
+                id,
+                BankOutcome::Pending,
+                Amount::new(1, crate::Currency::EUR).unwrap(),
+            )
+            .bank_transaction_id
+        };
+        // A Checkout Session id (66 characters) is kept whole.
+        let session = format!("cs_test_{}", "a1B2".repeat(15))
+            .chars()
+            .take(66)
+            .collect::<String>();
+        assert_eq!(session.len(), 66);
+        assert_eq!(n(&session), session);
+        assert_eq!(n(&"x".repeat(255)), "x".repeat(255));
+        assert_eq!(n(&"x".repeat(300)), "x".repeat(255));
+        assert_eq!(
+            n(&"é".repeat(200)),
+            "é".repeat(200),
+            "400 bytes, 200 characters"
+        );
+        assert_eq!(n(&"é".repeat(300)), "é".repeat(255));
     }
 
     #[test]

@@ -1570,7 +1570,11 @@ pub(crate) async fn insert_quarantine(
             vec![
                 input.provider.as_str().into(),
                 clip(&input.reference, 64).into(),
-                clip(input.bank_transaction_id.as_deref().unwrap_or(""), 64).into(),
+                clip(
+                    input.bank_transaction_id.as_deref().unwrap_or(""),
+                    VerifiedNotification::MAX_TRANSACTION_ID,
+                )
+                .into(),
                 clip(&input.summary, MAX_NOTE).into(),
                 clip(&input.why, 500).into(),
                 now.into(),
