@@ -56,12 +56,13 @@ impl PaymentReference {
                 max: Self::MAX_LEN,
             });
         }
-        if let Some((position, character)) = s
-            .char_indices()
-            .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        // Bytes first: a byte outside the set starts the first character outside it.
+        if let Some(position) = s
+            .bytes()
+            .position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
         {
             return Err(ReferenceError::InvalidCharacter {
-                character,
+                character: s[position..].chars().next().unwrap_or_default(),
                 position,
             });
         }
@@ -254,6 +255,13 @@ mod tests {
                 character: 'é', ..
             })
         ));
+        assert_eq!(
+            PaymentReference::parse("ab-é"),
+            Err(ReferenceError::InvalidCharacter {
+                character: 'é',
+                position: 3
+            })
+        );
         assert!(PaymentReference::parse("ORDER-2025_01").is_ok());
         assert!(PaymentReference::parse(&"Z".repeat(24)).is_ok());
     }
