@@ -51,6 +51,8 @@ pub(super) fn read_event<'a, P: Progress>(
     event: &mut Event<'a>,
     p: &mut P,
 ) -> Read<()> {
+    // The MAC's first blocks, for this pass to run in their shadow.
+    p.reached(2 * 64);
     // One pass over the body (vectorized by the compiler): is it ASCII, has it a `\\` or a
     // control character?
     let (special, all) = body.iter().fold((false, 0u8), |(special, all), &b| {
@@ -94,7 +96,7 @@ fn read<'a, const PLAIN: bool, P: Progress>(
             once(&mut seen, 2)?;
             data::<PLAIN, P>(s, i, &mut event.data, p)
         }
-        _ => skip_value::<PLAIN>(s, i),
+        _ => skip_value::<PLAIN, P>(s, i, p),
     })?;
     // `type` and `data` are required.
     if seen & 0b110 != 0b110 || ws(s, i) != s.len() {
@@ -211,7 +213,7 @@ fn members<const PLAIN: bool, P: Progress>(
         };
         i = at_byte(s, close + 1, b':')? + 1;
         i = if key == 0 {
-            skip_value::<PLAIN>(s, i)?
+            skip_value::<PLAIN, P>(s, i, p)?
         } else {
             known(p, i, key)?
         };
@@ -285,15 +287,16 @@ impl Key {
     /// slots of [`Self::SLOTS`] (checked when the table is built).
     const MAGIC: u64 = 0xe544_6dd4_552b_82f7;
 
-    /// The signature of each name, by number from 1.
-    const SIGNATURES: [u64; 15] = {
-        let mut signatures = [0; 15];
+    /// The first and last 8 bytes of each name, as [`Self::words`] gives them, by number
+    /// from 1.
+    const WORDS: [(u64, u64); 15] = {
+        let mut words = [(0, 0); 15];
         let mut n = 0;
         while n < Self::NAMES.len() {
-            signatures[n] = Self::signature_of(Self::NAMES[n]);
+            words[n] = Self::words(Self::NAMES[n]);
             n += 1;
         }
-        signatures
+        words
     };
 
     /// Key number by hash slot, 0 for an empty slot.
@@ -302,7 +305,8 @@ impl Key {
         let mut n = 0;
         let mut number = 1;
         while n < Self::NAMES.len() {
-            let slot = Self::slot(Self::SIGNATURES[n]);
+            let (first, last) = Self::WORDS[n];
+            let slot = Self::slot(Self::signature(first, last, Self::NAMES[n].len()));
             assert!(slots[slot] == 0, "two key names share a hash slot");
             slots[slot] = number;
             number += 1;
@@ -311,8 +315,8 @@ impl Key {
         slots
     };
 
-    /// [`Self::signature`] of a whole name.
-    const fn signature_of(name: &[u8]) -> u64 {
+    /// The first 8 bytes of `name` (zero-padded) and its last 8 (0 when shorter than 8).
+    const fn words(name: &[u8]) -> (u64, u64) {
         let mut first = [0u8; 8];
         let mut last = [0u8; 8];
         let mut k = 0;
@@ -325,11 +329,7 @@ impl Key {
             }
             k += 1;
         }
-        Self::signature(
-            u64::from_le_bytes(first),
-            u64::from_le_bytes(last),
-            name.len(),
-        )
+        (u64::from_le_bytes(first), u64::from_le_bytes(last))
     }
 
     /// The signature of a key of `len` bytes: `first` is its first 8 bytes (zero-padded),
@@ -363,7 +363,7 @@ impl Key {
         } else {
             (first & ((1 << (8 * len)) - 1), 0)
         };
-        Self::check(&s[start..end], Self::signature(first, last, len))
+        Self::check(&s[start..end], first, last)
     }
 
     /// The number of `key`, anywhere.
@@ -372,10 +372,7 @@ impl Key {
         let n = key.len().min(8);
         first[..n].copy_from_slice(&key[..n]);
         let last = key.last_chunk::<8>().map_or(0, |l| u64::from_le_bytes(*l));
-        Self::check(
-            key,
-            Self::signature(u64::from_le_bytes(first), last, key.len()),
-        )
+        Self::check(key, u64::from_le_bytes(first), last)
     }
 
     /// The number of an escaped key, once decoded.
@@ -384,13 +381,17 @@ impl Key {
         Ok(Self::of(decode(raw)?.as_bytes()))
     }
 
-    /// The number of `key` given its signature: the name in its hash slot, if that is `key`.
+    /// The number of `key` given its [`Self::words`]: the name in its hash slot, if that is
+    /// `key`. Up to 16 bytes, the words and the length are the whole key.
     #[inline(always)]
-    fn check(key: &[u8], signature: u64) -> u8 {
-        let n = Self::SLOTS[Self::slot(signature)];
-        if n != 0
-            && Self::SIGNATURES[usize::from(n - 1)] == signature
-            && Self::NAMES[usize::from(n - 1)] == key
+    fn check(key: &[u8], first: u64, last: u64) -> u8 {
+        let n = Self::SLOTS[Self::slot(Self::signature(first, last, key.len()))];
+        let Some(&name) = Self::NAMES.get(usize::from(n).wrapping_sub(1)) else {
+            return 0;
+        };
+        if Self::WORDS[usize::from(n - 1)] == (first, last)
+            && name.len() == key.len()
+            && (key.len() <= 16 || name == key)
         {
             n
         } else {
@@ -521,7 +522,7 @@ fn data<'a, const PLAIN: bool, P: Progress>(
     const KEYS: u32 = Key::lengths(&[Key::OBJECT]);
     let i = members::<PLAIN, P>(s, open_struct(s, i)?, KEYS, p, |p, i, key| {
         if key != Key::OBJECT {
-            return skip_value::<PLAIN>(s, i);
+            return skip_value::<PLAIN, P>(s, i, p);
         }
         once(&mut seen, 0)?;
         session_object::<PLAIN, P>(s, i, &mut out.object, p)
@@ -553,7 +554,7 @@ fn session_object<'a, const PLAIN: bool, P: Progress>(
     ]);
     members::<PLAIN, P>(s, open_struct(s, i)?, KEYS, p, |p, i, key| {
         if key != Key::ID && !(Key::OBJECT..=Key::LAST_PAYMENT_ERROR).contains(&key) {
-            return skip_value::<PLAIN>(s, i);
+            return skip_value::<PLAIN, P>(s, i, p);
         }
         once(&mut seen, key)?;
         match key {
@@ -605,13 +606,13 @@ fn two_strings<'a, const PLAIN: bool, P: Progress>(
     let mut out = [None, None];
     let mut seen = 0u16;
     let keys = Key::lengths(&[first, second]);
-    let i = members::<PLAIN, P>(s, open_struct(s, i)?, keys, p, |_, i, key| {
+    let i = members::<PLAIN, P>(s, open_struct(s, i)?, keys, p, |p, i, key| {
         let n = if key == first {
             0
         } else if key == second {
             1
         } else {
-            return skip_value::<PLAIN>(s, i);
+            return skip_value::<PLAIN, P>(s, i, p);
         };
         once(&mut seen, n)?;
         opt_str::<PLAIN>(s, i, &mut out[usize::from(n)])
@@ -663,7 +664,7 @@ fn payment_intent<'a, const PLAIN: bool, P: Progress>(
             const KEYS: u32 = Key::lengths(&[Key::LAST_PAYMENT_ERROR]);
             let i = members::<PLAIN, P>(s, i + 1, KEYS, p, |p, i, key| {
                 if key != Key::LAST_PAYMENT_ERROR {
-                    return skip_value::<PLAIN>(s, i);
+                    return skip_value::<PLAIN, P>(s, i, p);
                 }
                 once(&mut seen, 0)?;
                 opt_struct(s, i, &mut last_payment_error, p, payment_error::<PLAIN, P>)
@@ -678,21 +679,21 @@ fn payment_intent<'a, const PLAIN: bool, P: Progress>(
 /// Skips the value at `i`, checking it as serde_json's `IgnoredAny` does; returns the index
 /// after it.
 #[inline(always)]
-fn skip_value<const PLAIN: bool>(s: &[u8], i: usize) -> Read<usize> {
+fn skip_value<const PLAIN: bool, P: Progress>(s: &[u8], i: usize, p: &mut P) -> Read<usize> {
     match byte(s, i) {
         b'"' => Ok(string_close::<PLAIN, false>(s, i + 1)?.0 + 1),
         b'n' => literal(s, i, b"null"),
         b'f' => literal(s, i, b"false"),
         b't' => literal(s, i, b"true"),
         b'-' | b'0'..=b'9' => skip_number(s, i),
-        _ => skip_nested::<PLAIN>(s, i),
+        _ => skip_nested::<PLAIN, P>(s, i, p),
     }
 }
 
 /// [`skip_value`] for a container, or after whitespace. Iterative: one bit per open
 /// container, 1 for an object.
 #[inline(never)]
-fn skip_nested<const PLAIN: bool>(s: &[u8], mut i: usize) -> Read<usize> {
+fn skip_nested<const PLAIN: bool, P: Progress>(s: &[u8], mut i: usize, p: &mut P) -> Read<usize> {
     let mut stack: u64 = 0;
     let mut depth: u32 = 0;
     loop {
@@ -728,6 +729,7 @@ fn skip_nested<const PLAIN: bool>(s: &[u8], mut i: usize) -> Read<usize> {
             b'-' | b'0'..=b'9' => i = skip_number(s, i - 1)?,
             _ => return Err(Invalid),
         }
+        p.reached(i);
         // After a value: close what ends here, then go on to the next element.
         loop {
             if depth == 0 {
