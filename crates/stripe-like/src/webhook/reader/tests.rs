@@ -238,6 +238,10 @@ fn strings_escapes_and_utf8() {
         b"\xe0\x80\x80",
         b"\xed\xa0\x80",
         b"\xf4\x90\x80\x80",
+        b"\x80",
+        b"\xe4\xb8",
+        b"\xc0\xaf",
+        b"\xf8\x88\x80\x80\x80",
     ] {
         let mut body = with_extra("a").into_bytes();
         let at = body.windows(3).position(|w| w == b"\"a\"").unwrap() + 1;
