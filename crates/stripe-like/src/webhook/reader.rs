@@ -148,10 +148,30 @@ fn byte(s: &[u8], i: usize) -> u8 {
     s.get(i).copied().unwrap_or(0)
 }
 
-/// The index of the first byte at or after `i` that is not whitespace.
+/// The index of the first byte at or after `i` that is not whitespace. Runs of spaces (the
+/// indentation of pretty-printed JSON) are crossed eight bytes at a time.
 #[inline(always)]
 fn ws(s: &[u8], mut i: usize) -> usize {
-    while let Some(b' ' | b'\n' | b'\t' | b'\r') = s.get(i) {
+    loop {
+        match s.get(i) {
+            Some(b' ') => i = spaces(s, i),
+            Some(b'\n' | b'\t' | b'\r') => i += 1,
+            _ => return i,
+        }
+    }
+}
+
+/// After a space at `i`: the index of the first byte that is not a space.
+#[inline(always)]
+fn spaces(s: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let other = u64::from_le_bytes(*chunk) ^ (ONES * u64::from(b' '));
+        if other != 0 {
+            return i + (other.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while s.get(i) == Some(&b' ') {
         i += 1;
     }
     i
@@ -680,6 +700,8 @@ fn payment_intent<'a, const PLAIN: bool, P: Progress>(
 /// after it.
 #[inline(always)]
 fn skip_value<const PLAIN: bool, P: Progress>(s: &[u8], i: usize, p: &mut P) -> Read<usize> {
+    // Pretty-printed JSON puts one space after each colon.
+    let i = if byte(s, i) == b' ' { i + 1 } else { i };
     match byte(s, i) {
         b'"' => Ok(string_close::<PLAIN, false>(s, i + 1)?.0 + 1),
         b'n' => literal(s, i, b"null"),

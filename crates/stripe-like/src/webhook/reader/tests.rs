@@ -739,6 +739,17 @@ proptest! {
         prop_assert_eq!(check(body.as_bytes()), Outcome::Read);
     }
 
+    /// As the PSP sends them: two-space indentation, a space after each colon.
+    #[test]
+    fn pretty_printed_events_are_read(body in event(Flaws::None)) {
+        // Exponents past f64 make no `Value`.
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(&body) else {
+            return Ok(());
+        };
+        let pretty = serde_json::to_string_pretty(&value).unwrap();
+        prop_assert_eq!(check(pretty.as_bytes()), Outcome::Read);
+    }
+
     #[test]
     fn events_with_flaws_agree_with_serde(body in event(Flaws::Some)) {
         check(body.as_bytes());
