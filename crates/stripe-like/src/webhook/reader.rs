@@ -152,16 +152,15 @@ fn byte(s: &[u8], i: usize) -> u8 {
 /// indentation of pretty-printed JSON) are crossed eight bytes at a time.
 #[inline(always)]
 fn ws(s: &[u8], mut i: usize) -> usize {
-    loop {
-        match s.get(i) {
-            Some(b' ') => i = spaces(s, i),
-            Some(b'\n' | b'\t' | b'\r') => i += 1,
-            _ => return i,
-        }
+    // One test of a byte, not a jump per kind of whitespace: a newline then spaces, the
+    // indentation of pretty-printed JSON, takes one turn.
+    while matches!(byte(s, i), b' ' | b'\n' | b'\t' | b'\r') {
+        i = spaces(s, i + 1);
     }
+    i
 }
 
-/// After a space at `i`: the index of the first byte that is not a space.
+/// The index of the first byte at or after `i` that is not a space.
 #[inline(always)]
 fn spaces(s: &[u8], mut i: usize) -> usize {
     while let Some(chunk) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
