@@ -15,13 +15,16 @@
 //! Left to serde_json ([`Fail::Deferred`]): a struct written as an array (serde reads one) and
 //! skipped values nested more than [`MAX_SKIP_DEPTH`] deep (serde_json skips any depth).
 //!
-//! Speed: one pass the compiler vectorizes tells whether the body is ASCII (else it is checked
-//! for UTF-8 at once) and whether it has a backslash or a control character. Then a local
-//! cursor moves through small inlined steps, compact JSON first and whitespace on a side path,
-//! writing into the caller's [`Event`]. String ends are found eight bytes at a time, looking for
-//! the closing quote alone when the body has neither backslash nor control character
-//! (`PLAIN`). A key of a length no field of its struct has is skipped at once; others are told
-//! apart by a perfect hash. Measured in the crate README.
+//! Speed: a pass the compiler vectorizes looks for a backslash or a control character. Without
+//! one (compact JSON, no escape: `PLAIN`), the body is checked for UTF-8 at once and a string
+//! ends at its first quote. With one (pretty-printed JSON, which tells at its first newline),
+//! string ends are also looked for at `\\`, control characters and non-ASCII bytes, and each
+//! non-ASCII character is checked where it is. A local cursor moves through small inlined
+//! steps, compact JSON first, writing into the caller's [`Event`]; string ends are found eight
+//! bytes at a time, and so are the ends of runs of spaces (indentation). A key of a length no
+//! field of its struct has is skipped at once; others are told apart by their first and last
+//! eight bytes, through a perfect hash. The MAC follows the reader (`Progress`). Measured in
+//! the crate README.
 
 use std::borrow::Cow;
 
@@ -53,21 +56,26 @@ pub(super) fn read_event<'a, P: Progress>(
 ) -> Read<()> {
     // The MAC's first blocks, for this pass to run in their shadow.
     p.reached(2 * 64);
-    // One pass over the body (vectorized by the compiler): is it ASCII, has it a `\\` or a
-    // control character?
-    let (special, all) = body.iter().fold((false, 0u8), |(special, all), &b| {
-        (special | (b == b'\\') | (b < 0x20), all | b)
-    });
+    // Has the body a `\\` or a control character? Then it is read on the general path, which
+    // checks each non-ASCII character where it is (only a string may hold one). A
+    // pretty-printed body tells at its first newline, and needs no pass of its own.
+    let mut all = 0u8;
+    for chunk in body.chunks(64) {
+        // Vectorized by the compiler.
+        let (special, bits) = chunk.iter().fold((false, 0u8), |(special, bits), &b| {
+            (special | (b == b'\\') | (b < 0x20), bits | b)
+        });
+        if special {
+            return read::<false, P>(body, event, p);
+        }
+        all |= bits;
+    }
+    // Without them (compact JSON, no escape), a string ends at its first quote: `PLAIN` looks
+    // for nothing else, and the body is checked for UTF-8 here, at once.
     if !all.is_ascii() && std::str::from_utf8(body).is_err() {
         return Err(Invalid);
     }
-    // Without a backslash or a control character (compact JSON, no escape), a string ends at
-    // its first quote: `PLAIN` looks for nothing else.
-    if special {
-        read::<false, P>(body, event, p)
-    } else {
-        read::<true, P>(body, event, p)
-    }
+    read::<true, P>(body, event, p)
 }
 
 fn read<'a, const PLAIN: bool, P: Progress>(
@@ -446,13 +454,28 @@ fn string_close_slow<const PLAIN: bool, const STRICT: bool>(
                 escaped = true;
                 j = escape::<STRICT>(s, j + 1)?;
             }
-            // Part of a character, the body being UTF-8.
-            0x80.. => j += 1,
+            // Part of a character: the whole body was checked for a `PLAIN` read, this
+            // character is checked otherwise.
+            0x80.. if PLAIN => j += 1,
+            0x80.. => j += utf8_len(s, j)?,
             // A control character, or the end.
             _ => return Err(Invalid),
         }
         j = find_special::<PLAIN>(s, j);
     }
+}
+
+/// The length of the UTF-8 character at `j`, which must be one: serde_json reads UTF-8 only.
+fn utf8_len(s: &[u8], j: usize) -> Read<usize> {
+    let len = match byte(s, j) {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => return Err(Invalid),
+    };
+    let bytes = s.get(j..j + len).ok_or(Invalid)?;
+    std::str::from_utf8(bytes).map_err(|_| Invalid)?;
+    Ok(len)
 }
 
 /// The text of the string `s[start..end]` (no quotes), borrowed unless it has escapes.
@@ -845,7 +868,8 @@ const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
 
 /// The index of the first byte from `i` on that may end a plain run of string, `s.len()` when
 /// none: `"`, `\\`, a control character or a non-ASCII byte; for a `PLAIN` body, which has
-/// no `\\` and no control character, `"` or a non-ASCII byte. Eight bytes a step.
+/// no `\\` and no control character, `"` or most non-ASCII bytes (the body was checked for
+/// UTF-8: they are only skipped). Eight bytes a step.
 #[inline(always)]
 fn find_special<const PLAIN: bool>(s: &[u8], i: usize) -> usize {
     let Some(rest) = s.get(i..) else {

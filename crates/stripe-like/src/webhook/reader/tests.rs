@@ -221,6 +221,13 @@ fn strings_escapes_and_utf8() {
         (&with_extra("a\tb"), Refused),
         (&with_extra("a\u{0}b"), Refused),
         (&with_extra("é中😀"), Read),
+        // The same on the general path (a newline in the body).
+        (&format!("\n{}", with_id("é中😀")), Read),
+        (&format!("\n{}", with_extra(r"é中😀\u00e9")), Read),
+        (
+            &format!("\n{}", session_with(r#""é":"ü","x":{"中":"😀"}"#)),
+            Read,
+        ),
         // Keys of a struct read are decoded, keys inside a skipped value are not.
         (&session_with(r#""\ud800":1"#), Refused),
         (&session_with(r#""x":{"\ud800":1}"#), Read),
@@ -247,8 +254,14 @@ fn strings_escapes_and_utf8() {
         let at = body.windows(3).position(|w| w == b"\"a\"").unwrap() + 1;
         body.splice(at..=at, bad.iter().copied());
         assert_eq!(check(&body), Refused);
+        // With a newline, as in pretty-printed JSON: the general path checks the character
+        // where it is.
+        body.insert(0, b'\n');
+        assert_eq!(check(&body), Refused);
         let mut body = event_with(SESSION).into_bytes();
         body.extend_from_slice(bad);
+        assert_eq!(check(&body), Refused);
+        body.insert(0, b'\n');
         assert_eq!(check(&body), Refused);
     }
 }
