@@ -5,6 +5,7 @@
 //! once, at startup; verifying clones a state instead of re-deriving the key pads.
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hmac::digest::CtOutput;
 use hmac::{Hmac, KeyInit, Mac};
@@ -86,10 +87,22 @@ impl From<SignatureError> for ProviderError {
 /// assert!(verifier.verify(Some(header.as_bytes()), b"{}", now).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone)]
 pub struct WebhookVerifier {
     keys: Vec<HmacSha256>,
     tolerance_secs: u64,
+    /// The secret that matched last, tried first: during a rotation the PSP may sign with one
+    /// secret only, and trying the other first would double the work of every event.
+    last: AtomicUsize,
+}
+
+impl Clone for WebhookVerifier {
+    fn clone(&self) -> Self {
+        Self {
+            keys: self.keys.clone(),
+            tolerance_secs: self.tolerance_secs,
+            last: AtomicUsize::new(self.last.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 impl fmt::Debug for WebhookVerifier {
@@ -134,6 +147,7 @@ impl WebhookVerifier {
         Ok(Self {
             keys,
             tolerance_secs,
+            last: AtomicUsize::new(0),
         })
     }
 
@@ -193,21 +207,28 @@ impl WebhookVerifier {
                 .iter()
                 .any(|candidate| tag == CtOutput::new((*candidate).into()))
         };
-        let Some((first, others)) = self.keys.split_first() else {
+        let last = self.last.load(Ordering::Relaxed);
+        let Some(first) = self.keys.get(last) else {
             return Err(SignatureError::Mismatch);
         };
         let mut along = BodyMac::new(first, parsed.t_raw, body);
         let out = read(&mut along);
-        let matched = matches(along.finish())
-            || others.iter().any(|key| {
-                let mut mac = key.clone();
-                mac.update(parsed.t_raw);
-                mac.update(b".");
-                mac.update(body);
-                matches(mac)
-            });
-        if !matched {
-            return Err(SignatureError::Mismatch);
+        if !matches(along.finish()) {
+            let (matched, _) = self
+                .keys
+                .iter()
+                .enumerate()
+                .filter(|&(k, _)| k != last)
+                .find(|(_, key)| {
+                    let mut mac = (*key).clone();
+                    mac.update(parsed.t_raw);
+                    mac.update(b".");
+                    mac.update(body);
+                    matches(mac)
+                })
+                .ok_or(SignatureError::Mismatch)?;
+            // Which secret signs is no secret.
+            self.last.store(matched, Ordering::Relaxed);
         }
         let age_secs = now.as_second().saturating_sub(parsed.t);
         if age_secs.unsigned_abs() > self.tolerance_secs {
@@ -653,6 +674,34 @@ mod tests {
             direct.update(&body);
             prop_assert_eq!(along.finish().finalize(), direct.finalize());
         }
+    }
+
+    #[test]
+    fn the_secret_that_signs_is_tried_first() {
+        let v = WebhookVerifier::new(["whsec_old", "whsec_new", "whsec_next"], 300).unwrap();
+        let body = b"{}";
+        let check = |secret: &str| {
+            v.verify(
+                Some(generate_test_header(body, secret, 1000).as_bytes()),
+                body,
+                at(1000),
+            )
+        };
+        assert_eq!(v.last.load(Ordering::Relaxed), 0);
+        assert_eq!(check("whsec_new"), Ok(1000));
+        assert_eq!(v.last.load(Ordering::Relaxed), 1);
+        assert_eq!(check("whsec_new"), Ok(1000));
+        assert_eq!(v.clone().last.load(Ordering::Relaxed), 1);
+        assert_eq!(check("whsec_next"), Ok(1000));
+        assert_eq!(v.last.load(Ordering::Relaxed), 2);
+        assert_eq!(check("whsec_old"), Ok(1000));
+        assert_eq!(v.last.load(Ordering::Relaxed), 0);
+        // A refusal changes nothing.
+        assert_eq!(check("whsec_other"), Err(SignatureError::Mismatch));
+        assert_eq!(v.last.load(Ordering::Relaxed), 0);
+        assert_eq!(check("whsec_new"), Ok(1000));
+        assert_eq!(check("whsec_other"), Err(SignatureError::Mismatch));
+        assert_eq!(v.last.load(Ordering::Relaxed), 1);
     }
 
     #[test]
