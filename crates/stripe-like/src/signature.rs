@@ -219,13 +219,7 @@ impl WebhookVerifier {
                 .iter()
                 .enumerate()
                 .filter(|&(k, _)| k != last)
-                .find(|(_, key)| {
-                    let mut mac = (*key).clone();
-                    mac.update(parsed.t_raw);
-                    mac.update(b".");
-                    mac.update(body);
-                    matches(mac)
-                })
+                .find(|(_, key)| matches(BodyMac::new(key, parsed.t_raw, body).finish()))
                 .ok_or(SignatureError::Mismatch)?;
             // Which secret signs is no secret.
             self.last.store(matched, Ordering::Relaxed);
@@ -241,9 +235,9 @@ impl WebhookVerifier {
     }
 }
 
-/// Told how far a reader of the body got.
+/// Told how far a reader of the body got, for work on the body to follow it.
 pub(crate) trait Progress {
-    /// The reader is done with `body[..i]`.
+    /// The reader got to `body[i]`, or is about to: the body up to there may be worked on.
     fn reached(&mut self, i: usize);
 }
 
@@ -295,14 +289,16 @@ impl<'a> BodyMac<'a> {
     /// Feeds the whole blocks of the body up to `i`.
     #[inline(never)]
     fn feed(&mut self, i: usize) {
-        // In the coordinates of the signed payload `t.body`.
+        // The last block boundary at or before `i`, in the coordinates of the signed payload
+        // `t.body`.
         let reached = i.min(self.body.len()) + self.offset;
-        let end = (reached - reached % Self::BLOCK).saturating_sub(self.offset);
+        let boundary = reached - reached % Self::BLOCK;
+        let end = boundary.saturating_sub(self.offset);
         if let Some(blocks) = self.body.get(self.fed..end).filter(|b| !b.is_empty()) {
             self.mac.update(blocks);
             self.fed = end;
         }
-        self.next = reached - reached % Self::BLOCK + Self::BLOCK - self.offset;
+        self.next = boundary + Self::BLOCK - self.offset;
     }
 }
 
@@ -324,8 +320,6 @@ struct ParsedHeader<'a> {
 }
 
 impl<'a> ParsedHeader<'a> {
-    // Inlined, the header is written where it is used instead of being copied there.
-    #[inline(always)]
     fn parse(header: &'a [u8]) -> Result<Self, SignatureError> {
         if header.len() > MAX_HEADER_LEN {
             return Err(SignatureError::Malformed("header too long"));

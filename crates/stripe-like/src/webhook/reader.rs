@@ -395,11 +395,8 @@ impl Key {
 
     /// The number of `key`, anywhere.
     fn of(key: &[u8]) -> u8 {
-        let mut first = [0u8; 8];
-        let n = key.len().min(8);
-        first[..n].copy_from_slice(&key[..n]);
-        let last = key.last_chunk::<8>().map_or(0, |l| u64::from_le_bytes(*l));
-        Self::check(key, u64::from_le_bytes(first), last)
+        let (first, last) = Self::words(key);
+        Self::check(key, first, last)
     }
 
     /// The number of an escaped key, once decoded.
@@ -413,12 +410,12 @@ impl Key {
     #[inline(always)]
     fn check(key: &[u8], first: u64, last: u64) -> u8 {
         let n = Self::SLOTS[Self::slot(Self::signature(first, last, key.len()))];
-        let Some(&name) = Self::NAMES.get(usize::from(n).wrapping_sub(1)) else {
+        let Some(k) = usize::from(n).checked_sub(1) else {
             return 0;
         };
-        if Self::WORDS[usize::from(n - 1)] == (first, last)
-            && name.len() == key.len()
-            && (key.len() <= 16 || name == key)
+        if Self::WORDS[k] == (first, last)
+            && Self::NAMES[k].len() == key.len()
+            && (key.len() <= 16 || Self::NAMES[k] == key)
         {
             n
         } else {
