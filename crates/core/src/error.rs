@@ -95,7 +95,59 @@ pub enum ProviderError {
     },
 }
 
+/// The one way every provider builds its errors: `ProviderError::malformed(&ID, "…")`, so a
+/// message always names the provider and what was wrong where.
 impl ProviderError {
+    /// [`ProviderError::BadSignature`].
+    pub fn bad_signature(provider: &ProviderId) -> Self {
+        Self::BadSignature {
+            provider: provider.clone(),
+        }
+    }
+
+    /// [`ProviderError::Malformed`]: `what` says what was wrong and where, without quoting a
+    /// secret or a card number.
+    pub fn malformed(provider: &ProviderId, what: impl Into<Cow<'static, str>>) -> Self {
+        Self::Malformed {
+            provider: provider.clone(),
+            what: what.into(),
+        }
+    }
+
+    /// [`ProviderError::Config`].
+    pub fn config(provider: &ProviderId, reason: impl Into<Cow<'static, str>>) -> Self {
+        Self::Config {
+            provider: provider.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    /// [`ProviderError::InvalidRequest`].
+    pub fn invalid_request(
+        provider: &ProviderId,
+        field: impl Into<Cow<'static, str>>,
+        reason: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self::InvalidRequest {
+            provider: provider.clone(),
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// [`ProviderError::Unsupported`].
+    pub fn unsupported(provider: &ProviderId, operation: &'static str) -> Self {
+        Self::Unsupported {
+            provider: provider.clone(),
+            operation,
+        }
+    }
+
+    /// A form that [`crate::form::Form::parse`] refused, as [`ProviderError::Malformed`].
+    pub fn malformed_form(provider: &ProviderId, e: &crate::form::FormError) -> Self {
+        Self::malformed(provider, e.to_string())
+    }
+
     /// Whether retrying the same call later may succeed (transport errors, rate limits, bank
     /// server errors). A "retryable" status query failure means the outcome is *unknown*.
     pub fn is_retryable(&self) -> bool {

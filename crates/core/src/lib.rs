@@ -22,6 +22,7 @@
 pub mod clock;
 pub mod customer;
 pub mod error;
+pub mod form;
 pub mod lifecycle;
 pub mod money;
 pub mod provider;
@@ -38,10 +39,12 @@ pub use error::{ApiErrorKind, BoxError, ProviderError};
 pub use lifecycle::{CheckoutState, CheckoutStatus, Effect, Event, Transition, TransitionError};
 pub use money::{Amount, Currency, MoneyError};
 pub use provider::{
-    Ack, BankOutcome, Capabilities, CardSummary, HttpMethod, IgnoredEvent, NotificationTooLarge,
-    OutcomeKind, PaymentProvider, PaymentRequest, ProviderId, RawNotification, Redirect,
-    RefundReceipt, RefundRequest, RemoteStatus, ReturnUrls, StatusQuery, StatusReport, ThreeDs,
-    ThreeDsStatus, Verified, VerifiedNotification,
+    Ack, BankOutcome, BankReference, Capabilities, CardSummary, Handled, HttpMethod, IgnoredEvent,
+    InvalidBankReference, InvalidProviderData, InvalidProviderId, NotificationLimits,
+    NotificationTooLarge, OperationReceipt, OperationRequest, OutcomeKind, PaymentProvider,
+    PaymentRequest, Prepared, ProviderData, ProviderId, RawNotification, Redirect, RefundReceipt,
+    RefundRequest, RemoteStatus, ReturnUrls, StatusQuery, StatusReport, ThreeDs, ThreeDsStatus,
+    Verified, VerifiedNotification,
 };
 pub use reason::{Lang, Reason, ReasonKind, RetryAdvice};
 pub use reference::{PaymentReference, ReferenceError, ReferenceGenerator};

@@ -231,6 +231,7 @@ impl Event {
                 OutcomeKind::Accepted => "notification_accepted",
                 OutcomeKind::Refused => "notification_refused",
                 OutcomeKind::Pending => "notification_pending",
+                OutcomeKind::Unclassified => "notification_unclassified",
                 _ => "notification_cancelled",
             },
             Self::ReconciledPaid { .. } => "reconciled_paid",
@@ -246,6 +247,14 @@ impl Event {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Alert {
+    /// An authentic notification carried a result the provider cannot classify: the checkout
+    /// stays awaiting payment and the next reconciliation asks the bank.
+    UnclassifiedOutcome {
+        /// The bank's raw code.
+        code: String,
+        /// Bank transaction.
+        bank_transaction_id: String,
+    },
     /// An authentic acceptance announced another amount or currency (event 7).
     AmountMismatch {
         /// Expected.
@@ -329,6 +338,10 @@ impl Effect {
             }) => {
                 format!("alert-mismatch:{bank_transaction_id}")
             }
+            Self::AlertManager(Alert::UnclassifiedOutcome {
+                bank_transaction_id,
+                ..
+            }) => format!("alert-unclassified:{bank_transaction_id}"),
             Self::AlertManager(Alert::PaidAfterRetraction {
                 bank_transaction_id,
             }) => {
@@ -441,6 +454,14 @@ pub fn apply(state: &CheckoutState, event: &Event) -> Result<Transition, Transit
                         bank_transaction_id: verdict.bank_transaction_id.clone(),
                         reason: reason.clone(),
                     });
+                }
+                // Unknown is never a verdict: nothing changes, the manager is told, and the
+                // reconciliation's status query decides.
+                BankOutcome::Unclassified { code } => {
+                    effects.push(Effect::AlertManager(Alert::UnclassifiedOutcome {
+                        code: code.clone(),
+                        bank_transaction_id: verdict.bank_transaction_id.clone(),
+                    }));
                 }
                 // Pending, cancellations and late refusals change nothing; the bank
                 // transaction row is kept.

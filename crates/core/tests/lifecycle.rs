@@ -101,6 +101,10 @@ fn events() -> Vec<(&'static str, Event)> {
             notification("T7", BankOutcome::Cancelled, eur(4321)),
         ),
         (
+            "unclassified",
+            notification("T10", BankOutcome::unclassified("00201"), eur(4321)),
+        ),
+        (
             "reconciled-paid",
             Event::ReconciledPaid {
                 bank_transaction_id: "T8".into(),
@@ -184,6 +188,8 @@ fn expected(status: CheckoutStatus, event: &str) -> Expect {
         // Row 4 / 5: refusal e-mails the manager only while unpaid.
         (AwaitingPayment, "refused") => (Ok(AwaitingPayment), &["notify_refusal"], false, false),
         (s, "refused" | "pending" | "cancelled" | "browser-return") => (Ok(s), NONE, false, false),
+        // Unknown is never a verdict: the state stays, the manager is alerted.
+        (s, "unclassified") => (Ok(s), &["alert_manager"], false, false),
         // Row 9.
         (AwaitingPayment, "manual") => (Ok(Valid), PAID, false, false),
         (_, "manual") => (Err("NotAwaitingPayment"), NONE, false, false),
@@ -236,7 +242,7 @@ fn every_state_event_pair() {
             pairs += 1;
         }
     }
-    assert_eq!(pairs, 4 * 14);
+    assert_eq!(pairs, 4 * 15);
 }
 
 #[test]
@@ -280,6 +286,19 @@ fn alerts_say_what_happened() {
     )
     .unwrap();
     assert!(t.effects.iter().any(|e| matches!(e, Effect::AlertManager(Alert::AmountMismatch { received, .. }) if received.minor() == 4000)));
+    let t = apply(
+        &state(CheckoutStatus::AwaitingPayment),
+        &notification("T9", BankOutcome::unclassified("00300"), eur(4321)),
+    )
+    .unwrap();
+    assert_eq!(t.state.status, CheckoutStatus::AwaitingPayment);
+    assert_eq!(
+        t.effects,
+        [Effect::AlertManager(Alert::UnclassifiedOutcome {
+            code: "00300".into(),
+            bank_transaction_id: "T9".into()
+        })]
+    );
 }
 
 #[test]
