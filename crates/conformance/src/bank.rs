@@ -67,6 +67,16 @@ pub trait BankSide: Send + Sync + 'static {
     /// The acknowledgement the bank expects from the shop.
     fn expected_ack(&self) -> ExpectedAck;
 
+    /// The answer the bank expects to a notification the shop rejects (forged, malformed):
+    /// by default any 4xx, body ignored. A bank with its own words (Monetico's
+    /// `version=2\ncdr=1\n`) says so here.
+    fn expected_rejection(&self) -> ExpectedAck {
+        ExpectedAck {
+            status: 400..=499,
+            body: None,
+        }
+    }
+
     /// The bank's record of its notification deliveries for `reference`.
     fn deliveries(&self, reference: &str) -> Deliveries;
 }

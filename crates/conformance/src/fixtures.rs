@@ -2,9 +2,11 @@
 
 use std::sync::OnceLock;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use tpe_core::{
-    Amount, Customer, Lang, PaymentReference, PaymentRequest, PostalAddress, ReferenceGenerator,
-    ReturnUrls, Timestamp, ValidatedCustomer,
+    Amount, Customer, Lang, PaymentProvider, PaymentReference, PaymentRequest, PostalAddress,
+    Prepared, ProviderError, ReferenceGenerator, ReturnUrls, Timestamp, ValidatedCustomer,
 };
 
 /// 2026-01-01T00:00:00Z: the suite's "now" (the mock bank's clock is fixed to it too).
@@ -50,4 +52,36 @@ pub fn request(amount: Amount, urls: ReturnUrls) -> PaymentRequest {
         urls,
         Lang::Fr,
     )
+}
+
+/// A request of `amount` as the engine builds it for `provider`: a fresh reference and the
+/// bank reference the provider derives from it (a new nonce each call).
+///
+/// # Errors
+/// What [`PaymentProvider::bank_reference`] returns.
+pub fn request_for(
+    provider: &dyn PaymentProvider,
+    amount: Amount,
+    urls: ReturnUrls,
+) -> Result<PaymentRequest, ProviderError> {
+    static NONCE: AtomicU64 = AtomicU64::new(1);
+    let request = request(amount, urls);
+    let bank_reference =
+        provider.bank_reference(&request.reference, now(), NONCE.fetch_add(1, Ordering::Relaxed))?;
+    Ok(request.with_bank_reference(bank_reference))
+}
+
+/// [`request_for`] then [`PaymentProvider::prepare`], as the engine starts a checkout.
+///
+/// # Errors
+/// What [`PaymentProvider::bank_reference`] or [`PaymentProvider::prepare`] returns.
+pub async fn prepare(
+    provider: &dyn PaymentProvider,
+    amount: Amount,
+    urls: ReturnUrls,
+    now: Timestamp,
+) -> Result<(PaymentRequest, Prepared), ProviderError> {
+    let request = request_for(provider, amount, urls)?;
+    let prepared = provider.prepare(&request, now).await?;
+    Ok((request, prepared))
 }

@@ -36,6 +36,12 @@ macro_rules! provider_suite {
             query_status_agrees,
             refund_agrees,
             dyn_provider_works,
+            provider_data_round_trip,
+            rejection_answered_by_provider,
+            capabilities_match_methods,
+            unclassified_code_leaves_awaiting,
+            bank_references_map_back,
+            notification_limits_bounded,
         );
     };
     (@each $harness:expr; $($check:ident),* $(,)?) => {

@@ -5,7 +5,9 @@ use std::fmt;
 
 use tpe_core::{Currency, OutcomeKind, Redirect, Timestamp};
 use tpe_mock_bank::paybox::cards;
-use tpe_mock_bank::{EntryKind, JournalEntry, PAYBOX_TEST_HMAC_KEY, RunningBank, Scenario, Side};
+use tpe_mock_bank::{
+    EntryKind, JournalEntry, Outcome, PAYBOX_TEST_HMAC_KEY, RunningBank, Scenario, Side,
+};
 use url::Url;
 
 use crate::bank::{
@@ -25,6 +27,8 @@ pub const HMAC_KEY: &str = PAYBOX_TEST_HMAC_KEY;
 /// `PBX_TOTAL` has at most 10 digits.
 pub const MAX_TOTAL: u64 = 9_999_999_999;
 /// ISO 4217 numeric codes the mock's page accepts.
+/// A result code outside Paybox's published table, for the unclassified-outcome check.
+pub const UNCLASSIFIED_CODE: &str = "00300";
 const CURRENCIES: [u16; 12] = [978, 840, 826, 756, 124, 36, 392, 752, 208, 578, 985, 203];
 
 /// A mock bank serving the Paybox protocol, on `127.0.0.1:0`, with its clock fixed at `now`.
@@ -154,6 +158,21 @@ impl BankSide for MockPaybox {
             ),
             // A cancel sends no IPN: the signed variables reach the shop by the browser only.
             OutcomeKind::Cancelled => (vec![("action", "cancel")], None, Channel::BrowserReturn),
+            // 00300 is outside the published table (one official module reads 003xx as
+            // success): the bank is scripted to answer it.
+            OutcomeKind::Unclassified => {
+                self.bank.script(
+                    &page.reference,
+                    Scenario::outcome(Outcome::Refuse {
+                        code: UNCLASSIFIED_CODE.to_owned(),
+                    }),
+                );
+                (
+                    pay(cards::ACCEPTED).to_vec(),
+                    Some(UNCLASSIFIED_CODE.to_owned()),
+                    Channel::ServerToServer,
+                )
+            }
             _ => return Err(BankError::Unsupported("this outcome")),
         };
         self.submit(&page.handle, &form).await?;

@@ -1,6 +1,7 @@
 //! The suite catches broken providers: a real provider (Stripe-like, against the mock bank)
 //! wrapped so that it skips signature checks, leaks its key in `Debug`, changes the amount,
-//! answers the wrong acknowledgement or hides a capability. Each must fail the checks it
+//! answers the wrong acknowledgement or accepts a rejected notification, hides or invents a
+//! capability, drops its provider data, reuses one bank reference or accepts any size. Each must fail the checks it
 //! should, while the honest provider passes the same checks (so the failures come from the
 //! fault, not from the setup).
 #![allow(clippy::unwrap_used)]
@@ -11,9 +12,10 @@ use std::sync::Arc;
 use tpe_conformance::mock_stripe_like::{SECRET_KEY, WEBHOOK_SECRET};
 use tpe_conformance::{CheckResult, Harness, MockStripeLike, Verdict, block_on, checks, fixtures};
 use tpe_core::{
-    Ack, Amount, Capabilities, Currency, PaymentProvider, PaymentRequest, ProviderError,
-    ProviderId, RawNotification, Reason, Redirect, RefundReceipt, RefundRequest, StatusQuery,
-    StatusReport, Timestamp, Verified,
+    Ack, Amount, BankReference, Capabilities, Currency, Handled, NotificationLimits,
+    PaymentProvider, PaymentReference, PaymentRequest, Prepared, ProviderError, ProviderId,
+    RawNotification, Reason, RefundReceipt, RefundRequest, StatusQuery, StatusReport, Timestamp,
+    Verified,
 };
 use tpe_mock_bank::stripe_like::stripe_signature_header;
 use tpe_stripe_like::{Mode, StripeLike, StripeLikeConfig};
@@ -31,6 +33,16 @@ enum Fault {
     WrongAck,
     /// Declares no signed timestamp.
     HidesTimestamp,
+    /// Answers a forged notification with 200, so a genuine retry would stop.
+    AcceptsRejected,
+    /// Keeps no provider data from `prepare`.
+    DropsProviderData,
+    /// Declares capture without implementing it.
+    DeclaresCapture,
+    /// Gives every checkout the same bank reference.
+    ReusesBankReference,
+    /// Accepts any notification size.
+    UnboundedLimits,
 }
 
 struct Broken {
@@ -60,11 +72,39 @@ impl PaymentProvider for Broken {
         if self.fault == Fault::HidesTimestamp {
             c.signed_timestamp = false;
         }
+        if self.fault == Fault::DeclaresCapture {
+            c.capture = true;
+        }
         c
     }
 
-    async fn prepare(&self, r: &PaymentRequest, now: Timestamp) -> Result<Redirect, ProviderError> {
-        self.inner.prepare(r, now).await
+    fn notification_limits(&self) -> NotificationLimits {
+        if self.fault == Fault::UnboundedLimits {
+            let mut l = NotificationLimits::JSON;
+            l.max_body = usize::MAX;
+            return l;
+        }
+        self.inner.notification_limits()
+    }
+
+    fn bank_reference(
+        &self,
+        reference: &PaymentReference,
+        now: Timestamp,
+        nonce: u64,
+    ) -> Result<BankReference, ProviderError> {
+        if self.fault == Fault::ReusesBankReference {
+            return Ok(BankReference::parse("SAME-FOR-ALL").unwrap());
+        }
+        self.inner.bank_reference(reference, now, nonce)
+    }
+
+    async fn prepare(&self, r: &PaymentRequest, now: Timestamp) -> Result<Prepared, ProviderError> {
+        let mut prepared = self.inner.prepare(r, now).await?;
+        if self.fault == Fault::DropsProviderData {
+            prepared.provider_data = None;
+        }
+        Ok(prepared)
     }
 
     fn verify(&self, raw: &RawNotification, now: Timestamp) -> Result<Verified, ProviderError> {
@@ -96,15 +136,16 @@ impl PaymentProvider for Broken {
         }
     }
 
-    fn acknowledge(&self, v: &Verified) -> Ack {
-        if self.fault == Fault::WrongAck {
-            return Ack {
+    fn answer(&self, handled: &Handled<'_>) -> Ack {
+        match (self.fault, handled) {
+            (Fault::WrongAck, Handled::Processed(_)) => Ack {
                 status: 302,
                 content_type: "text/html",
                 body: "<a href=\"/\">moved</a>".into(),
-            };
+            },
+            (Fault::AcceptsRejected, Handled::Rejected(_)) => Ack::ok_empty(),
+            _ => self.inner.answer(handled),
         }
-        self.inner.acknowledge(v)
     }
 
     fn classify(&self, code: &str) -> Reason {
@@ -219,6 +260,31 @@ must_fail!(
     round_trip_refused
 );
 must_fail!(wrong_ack, Fault::WrongAck, acknowledgement_exact);
+must_fail!(
+    accepts_rejected,
+    Fault::AcceptsRejected,
+    rejection_answered_by_provider
+);
+must_fail!(
+    drops_provider_data,
+    Fault::DropsProviderData,
+    provider_data_round_trip
+);
+must_fail!(
+    declares_capture,
+    Fault::DeclaresCapture,
+    capabilities_match_methods
+);
+must_fail!(
+    reuses_bank_reference,
+    Fault::ReusesBankReference,
+    bank_references_map_back
+);
+must_fail!(
+    unbounded_limits,
+    Fault::UnboundedLimits,
+    notification_limits_bounded
+);
 
 #[test]
 fn a_hidden_capability_skips_its_check_and_says_so() {
@@ -248,5 +314,5 @@ fn every_check_is_listed_once() {
     names.sort_unstable();
     names.dedup();
     assert_eq!(names.len(), checks::ALL.len());
-    assert_eq!(checks::ALL.len(), 25);
+    assert_eq!(checks::ALL.len(), 31);
 }

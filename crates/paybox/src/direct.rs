@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use jiff::tz::TimeZone;
 use tpe_core::{
-    Amount, ApiErrorKind, PaymentReference, Reason, ReasonKind, RemoteStatus, Timestamp,
+    Amount, ApiErrorKind, BankReference, Reason, ReasonKind, RemoteStatus, Timestamp,
 };
 use url::Url;
 
@@ -111,7 +111,7 @@ pub(crate) struct DirectClient {
 pub(crate) struct Call<'a> {
     pub(crate) op: Operation,
     pub(crate) amount: Amount,
-    pub(crate) reference: &'a PaymentReference,
+    pub(crate) reference: &'a BankReference,
     pub(crate) transaction: Option<TransactionId<'a>>,
 }
 

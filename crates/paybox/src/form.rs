@@ -110,7 +110,7 @@ pub(crate) fn fields(
         "PBX_DEVISE",
         decimal(u64::from(amount.currency().numeric()), 3),
     );
-    push("PBX_CMD", req.reference.as_str().to_owned());
+    push("PBX_CMD", req.bank_reference.as_str().to_owned());
     push("PBX_PORTEUR", req.customer.email.clone());
     push("PBX_RETOUR", s.retour.clone());
     push("PBX_HASH", s.hash.to_owned());

@@ -12,9 +12,10 @@ pub mod sign;
 use std::fmt;
 
 use tpe_core::{
-    Ack, Amount, Capabilities, HttpMethod, PaymentProvider, PaymentReference, PaymentRequest,
-    ProviderError, ProviderId, RawNotification, Reason, Redirect, RefundReceipt, RefundRequest,
-    RemoteStatus, StatusQuery, StatusReport, Timestamp, Verified, VerifiedNotification,
+    Amount, BankReference, Capabilities, HttpMethod, OperationReceipt, OperationRequest,
+    PaymentProvider, PaymentRequest, Prepared, ProviderError, ProviderId, RawNotification, Reason,
+    Redirect, RefundReceipt, RefundRequest, RemoteStatus, StatusQuery, StatusReport, Timestamp,
+    Verified, VerifiedNotification,
 };
 
 pub use crate::config::PayboxConfig;
@@ -128,53 +129,10 @@ impl Paybox {
         Ok(notify::verify(&self.keys, &self.notify, raw)?)
     }
 
-    /// Captures an authorization made with `capture = "manual"` (Direct TYPE `00002`).
-    ///
-    /// # Errors
-    /// [`ProviderError::InvalidRequest`] for a malformed transaction id or another currency;
-    /// API and transport errors.
-    pub async fn capture(
-        &self,
-        reference: &PaymentReference,
-        bank_transaction_id: &str,
-        amount: Amount,
-        now: Timestamp,
-    ) -> Result<DirectResponse, ProviderError> {
-        self.on_transaction(
-            Operation::Capture,
-            reference,
-            bank_transaction_id,
-            amount,
-            now,
-        )
-        .await
-    }
-
-    /// Cancels a transaction not yet settled (Direct TYPE `00005`).
-    ///
-    /// # Errors
-    /// As [`Paybox::capture`].
-    pub async fn cancel(
-        &self,
-        reference: &PaymentReference,
-        bank_transaction_id: &str,
-        amount: Amount,
-        now: Timestamp,
-    ) -> Result<DirectResponse, ProviderError> {
-        self.on_transaction(
-            Operation::Cancel,
-            reference,
-            bank_transaction_id,
-            amount,
-            now,
-        )
-        .await
-    }
-
     async fn on_transaction(
         &self,
         op: Operation,
-        reference: &PaymentReference,
+        reference: &BankReference,
         bank_transaction_id: &str,
         amount: Amount,
         now: Timestamp,
@@ -193,6 +151,24 @@ impl Paybox {
             transaction: Some(transaction),
         };
         Ok(self.direct.call(&call, now).await?)
+    }
+
+    async fn operate(
+        &self,
+        op: Operation,
+        request: &OperationRequest,
+        now: Timestamp,
+    ) -> Result<OperationReceipt, ProviderError> {
+        let resp = self
+            .on_transaction(
+                op,
+                &request.bank_reference,
+                &request.bank_transaction_id,
+                request.amount,
+                now,
+            )
+            .await?;
+        Ok(OperationReceipt::new(resp.transaction_id(), request.amount))
     }
 
     fn check_currency(&self, amount: Amount) -> Result<(), Error> {
@@ -227,8 +203,9 @@ impl PaymentProvider for Paybox {
         &self,
         request: &PaymentRequest,
         now: Timestamp,
-    ) -> Result<Redirect, ProviderError> {
-        self.prepare_redirect(request, now)
+    ) -> Result<Prepared, ProviderError> {
+        // The bank keeps nothing beyond the reference: no provider data.
+        self.prepare_redirect(request, now).map(Prepared::new)
     }
 
     fn verify(&self, raw: &RawNotification, _now: Timestamp) -> Result<Verified, ProviderError> {
@@ -237,10 +214,8 @@ impl PaymentProvider for Paybox {
             .map(Verified::Payment)
     }
 
-    fn acknowledge(&self, _verified: &Verified) -> Ack {
-        // The platform only looks at the status (spec §4.1): 200 with an empty body.
-        Ack::ok_empty()
-    }
+    // `answer` keeps the default: the platform only looks at the status (spec §4.1), 200 with
+    // an empty body once processed.
 
     fn classify(&self, code: &str) -> Reason {
         codes::classify(code)
@@ -263,7 +238,7 @@ impl PaymentProvider for Paybox {
         let call = Call {
             op: Operation::Status,
             amount: query.amount,
-            reference: &query.reference,
+            reference: &query.bank_reference,
             transaction,
         };
         let status = match self.direct.call(&call, now).await {
@@ -285,7 +260,7 @@ impl PaymentProvider for Paybox {
         let resp = self
             .on_transaction(
                 Operation::Refund,
-                &request.reference,
+                &request.bank_reference,
                 &request.bank_transaction_id,
                 request.amount,
                 now,
@@ -296,5 +271,23 @@ impl PaymentProvider for Paybox {
             amount: request.amount,
             pending: false,
         })
+    }
+
+    /// Captures an authorization made with `capture = "manual"` (Direct TYPE `00002`).
+    async fn capture(
+        &self,
+        request: &OperationRequest,
+        now: Timestamp,
+    ) -> Result<OperationReceipt, ProviderError> {
+        self.operate(Operation::Capture, request, now).await
+    }
+
+    /// Cancels a transaction not yet settled (Direct TYPE `00005`).
+    async fn cancel(
+        &self,
+        request: &OperationRequest,
+        now: Timestamp,
+    ) -> Result<OperationReceipt, ProviderError> {
+        self.operate(Operation::Cancel, request, now).await
     }
 }

@@ -23,7 +23,7 @@ use std::fmt;
 
 use base64::Engine as _;
 use tpe_core::{
-    Amount, BankOutcome, CardSummary, Currency, HttpMethod, PaymentReference, RawNotification,
+    Amount, BankOutcome, BankReference, CardSummary, Currency, HttpMethod, RawNotification,
     ThreeDs, ThreeDsStatus, VerifiedNotification,
 };
 
@@ -502,7 +502,7 @@ fn map(s: &NotifySettings, v: &Values<'_>) -> Result<VerifiedNotification> {
         .get(R)
         .ok_or_else(|| Error::malformed("notification: no reference R"))
         .and_then(|r| {
-            PaymentReference::parse(r)
+            BankReference::parse(r)
                 .map_err(|_| Error::malformed("notification: reference R is not one of ours"))
         })?;
     let minor = digits(v.get(M), "notification: amount M is not digits", 19)?
@@ -532,10 +532,11 @@ fn map(s: &NotifySettings, v: &Values<'_>) -> Result<VerifiedNotification> {
         BankOutcome::Cancelled
     } else {
         let reason = codes::classify(code);
-        if reason.kind() == tpe_core::ReasonKind::Pending {
-            BankOutcome::Pending
-        } else {
-            BankOutcome::Refused { reason }
+        match reason.kind() {
+            tpe_core::ReasonKind::Pending => BankOutcome::Pending,
+            // Outside the table (00100, 00200, 00300…): never a verdict.
+            tpe_core::ReasonKind::UnknownCode => BankOutcome::unclassified(code),
+            _ => BankOutcome::Refused { reason },
         }
     };
 

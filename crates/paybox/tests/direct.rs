@@ -12,7 +12,7 @@ use common::*;
 use hmac::{KeyInit, Mac};
 use tpe_core::{
     Amount, Currency, PaymentProvider, PaymentReference, ProviderError, RefundRequest,
-    RemoteStatus, StatusQuery,
+    RemoteStatus, StatusQuery, OperationRequest,
 };
 use tpe_paybox::Paybox;
 use tpe_paybox::config::Platform;
@@ -183,12 +183,16 @@ async fn refund_is_signed_and_echo_checked() {
     assert_eq!(field(r, "NUMQUESTION").len(), 10);
 }
 
+fn operation() -> OperationRequest {
+    OperationRequest::new(reference(), "1:2", eur(100))
+}
+
 #[tokio::test]
 async fn numquestion_is_unique() {
     let (url, bank) = spawn("00000").await;
     let p = paybox_at(&url, None);
     for _ in 0..5 {
-        p.capture(&reference(), "1:2", eur(100), now())
+        p.capture(&operation(), now())
             .await
             .unwrap();
     }
@@ -249,7 +253,7 @@ async fn not_found_and_api_errors() {
     );
     *bank.mode.lock().unwrap() = "00006".into();
     let e = p
-        .cancel(&reference(), "1:2", eur(100), now())
+        .cancel(&operation(), now())
         .await
         .unwrap_err();
     assert!(
@@ -266,7 +270,7 @@ async fn not_found_and_api_errors() {
     assert!(e.to_string().contains("00006"), "{e}");
     *bank.mode.lock().unwrap() = "00003".into();
     assert!(
-        p.cancel(&reference(), "1:2", eur(100), now())
+        p.cancel(&operation(), now())
             .await
             .unwrap_err()
             .is_retryable()
@@ -287,7 +291,7 @@ async fn bad_echo_slow_and_broken_servers_are_retryable_transport_errors() {
         let (url, _bank) = spawn(mode).await;
         let p = paybox_at(&url, None);
         let e = p
-            .capture(&reference(), "1:2", eur(100), now())
+            .capture(&operation(), now())
             .await
             .unwrap_err();
         assert!(
@@ -306,7 +310,7 @@ async fn bad_echo_slow_and_broken_servers_are_retryable_transport_errors() {
     let dead = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
     let e = paybox_at(&dead, None)
-        .capture(&reference(), "1:2", eur(100), now())
+        .capture(&operation(), now())
         .await
         .unwrap_err();
     assert!(
@@ -329,7 +333,7 @@ async fn failover_to_the_backup_host() {
     let dead = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
     paybox_at(&dead, Some(&backup))
-        .capture(&reference(), "1:2", eur(100), now())
+        .capture(&operation(), now())
         .await
         .unwrap();
     assert_eq!(backup_bank.requests.lock().unwrap().len(), 1);
@@ -337,7 +341,7 @@ async fn failover_to_the_backup_host() {
     let (primary, primary_bank) = spawn("00000").await;
     *primary_bank.load_ok.lock().unwrap() = false;
     paybox_at(&primary, Some(&backup))
-        .capture(&reference(), "1:2", eur(100), now())
+        .capture(&operation(), now())
         .await
         .unwrap();
     assert_eq!(primary_bank.requests.lock().unwrap().len(), 0);
@@ -346,7 +350,7 @@ async fn failover_to_the_backup_host() {
     *primary_bank.load_ok.lock().unwrap() = true;
     *primary_bank.mode.lock().unwrap() = "00003".into();
     paybox_at(&primary, Some(&backup))
-        .capture(&reference(), "1:2", eur(100), now())
+        .capture(&operation(), now())
         .await
         .unwrap();
     let q1 = field(&primary_bank.requests.lock().unwrap()[0], "NUMQUESTION");

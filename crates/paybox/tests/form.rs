@@ -25,7 +25,7 @@ fn billing(c: &Customer) -> Result<String, ProviderError> {
 #[tokio::test]
 async fn fields_in_order_and_mac_over_exactly_them() {
     let p = provider();
-    let r = p.prepare(&request(), now()).await.unwrap();
+    let r = p.prepare(&request(), now()).await.unwrap().redirect;
     assert_eq!(r.method, tpe_core::HttpMethod::Post);
     assert_eq!(
         r.action.as_str(),

@@ -39,7 +39,7 @@ fn accepted_payment_is_mapped() {
     let p = provider();
     let n = payment(get(&p, &signed(OK, "K")).unwrap());
     assert_eq!(n.provider, Paybox::ID);
-    assert_eq!(n.reference.as_str(), "ORDER-2025-0001");
+    assert_eq!(n.bank_reference.as_str(), "ORDER-2025-0001");
     assert_eq!(n.amount.minor(), 2550);
     assert_eq!(n.amount.currency().alpha(), "EUR");
     assert_eq!(n.bank_transaction_id, "30378572:13989865");
@@ -59,7 +59,7 @@ fn accepted_payment_is_mapped() {
     assert_eq!(tds.status, Some(ThreeDsStatus::Authenticated));
     assert_eq!(tds.liability_shift, Some(true));
     assert_eq!(tds.version.as_deref(), Some("2.2.0"));
-    let ack = p.acknowledge(&Verified::Payment(n.clone()));
+    let ack = p.answer(&tpe_core::Handled::Processed(&Verified::Payment(n.clone())));
     assert_eq!((ack.status, ack.body.as_ref()), (200, ""));
 }
 
@@ -82,13 +82,15 @@ fn outcomes_by_code() {
         panic!()
     };
     assert_eq!(reason.kind(), ReasonKind::AuthenticationRequired);
-    let BankOutcome::Refused { reason } = with("00777", "13989865").outcome else {
-        panic!()
-    };
-    assert_eq!(
-        (reason.kind(), reason.code()),
-        (ReasonKind::UnknownCode, "00777")
-    );
+    // A code outside the table is never a verdict (some modules read 00100, 002xx and
+    // 00300–00303 as success): unclassified, the raw code kept.
+    for code in ["00777", "00100", "00200", "00201", "00300", "00301", "00302", "00303"] {
+        assert_eq!(
+            with(code, "13989865").outcome,
+            BankOutcome::Unclassified { code: code.into() },
+            "{code}"
+        );
+    }
     assert_eq!(with("99999", "13989865").outcome, BankOutcome::Pending);
     // Cancel on the payment page: 00001 without a transaction number (spec §4.5).
     assert_eq!(with("00001", "0").outcome, BankOutcome::Cancelled);
@@ -99,10 +101,10 @@ fn outcomes_by_code() {
         panic!()
     };
     assert_eq!(reason.kind(), ReasonKind::IssuerUnavailable);
-    // Not treated as success (meaning unsure).
+    // Neither success nor refusal (meaning unsure): the status query decides.
     assert!(matches!(
         with("00200", "1").outcome,
-        BankOutcome::Refused { .. }
+        BankOutcome::Unclassified { .. }
     ));
     assert_eq!(with("00001", "0").bank_transaction_id, "30378572:0");
 }
@@ -271,7 +273,7 @@ fn real_bank_signatures_verify_through_the_provider() {
     .unwrap();
     let q = "Mt=1000&Ref=CMD1349338388&Auto=XXXXXX&Erreur=00000&Sign=QnhlnuOpcbfUruOU7kKG%2FZmDPsDzM31VrpMIObQomYwEE%2FafhJiDPkWVN9%2Br3JVFXBsFnqo3VlOVzxQVVahXpF7eWiJoAe5LcIoqSvms96SFFv9LfndS%2F3zAO5fF%2FtR4Us3rOSUwT1Hs2AS17R3B9ATwBMhKt1l3DPw9hClpFw0%3D";
     let n = payment(get(&p, q).unwrap());
-    assert_eq!(n.reference.as_str(), "CMD1349338388");
+    assert_eq!(n.bank_reference.as_str(), "CMD1349338388");
     assert_eq!(n.amount.minor(), 1000);
     assert_eq!(n.bank_transaction_id, "0:0");
     assert!(matches!(n.outcome, BankOutcome::Accepted { .. }));

@@ -22,7 +22,7 @@ async fn no_secret_in_debug_display_or_errors() {
     assert!(!leaks(&format!("{cfg:?}")));
     let p = Paybox::new(cfg.clone()).unwrap();
     assert!(!leaks(&format!("{p:?}")));
-    let r = p.prepare(&request(), now()).await.unwrap();
+    let r = p.prepare(&request(), now()).await.unwrap().redirect;
     assert!(!leaks(&format!("{r:?}")));
     // Errors: forged notification, bad request, bad config with a near-miss key.
     let e = p

@@ -13,9 +13,10 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 use tpe_core::{
-    Ack, Amount, Capabilities, Currency, PaymentProvider, PaymentRequest, ProviderError,
-    ProviderId, RawNotification, Reason, Redirect, RefundReceipt, RefundRequest, RemoteStatus,
-    StatusQuery, StatusReport, Timestamp, Verified,
+    Ack, Amount, Capabilities, Currency, Handled, NotificationLimits, PaymentProvider,
+    PaymentRequest, Prepared, ProviderData, ProviderError, ProviderId, RawNotification, Reason,
+    Redirect, RefundReceipt, RefundRequest, RemoteStatus, StatusQuery, StatusReport, Timestamp,
+    Verified,
 };
 use url::Url;
 
@@ -37,16 +38,11 @@ pub use webhook::{
 
 use crate::api::ApiClient;
 use crate::error::{config_error, invalid_request, malformed, unreadable};
-use crate::session::{Session, SessionList};
+use crate::session::Session;
 
 /// [`SIGNATURE_HEADER`] as a header name, built once.
 static SIGNATURE_HEADER_NAME: http::HeaderName = http::HeaderName::from_static("stripe-signature");
 
-/// Most pages of sessions listed when looking a reference up without a session id.
-const MAX_LIST_PAGES: usize = 10;
-/// The window of session creation times searched around the checkout's creation (seconds).
-const LIST_WINDOW_BEFORE: i64 = 15 * 60;
-const LIST_WINDOW_AFTER: i64 = 2 * 24 * 3600;
 
 /// The Stripe-compatible PSP: Checkout Sessions and signed webhooks.
 ///
@@ -217,39 +213,6 @@ impl StripeLike {
         }
     }
 
-    /// Lists the sessions created around the checkout and keeps those of its reference.
-    async fn find_by_reference(&self, query: &StatusQuery) -> Result<Vec<Session>, ProviderError> {
-        let created = query.created_at.as_second();
-        let gte = created.saturating_sub(LIST_WINDOW_BEFORE).to_string();
-        let lte = created.saturating_add(LIST_WINDOW_AFTER).to_string();
-        let mut found = Vec::new();
-        let mut after: Option<String> = None;
-        for _ in 0..MAX_LIST_PAGES {
-            let mut q = vec![
-                ("limit", "100"),
-                ("created[gte]", gte.as_str()),
-                ("created[lte]", lte.as_str()),
-                // Declines and payments in flight show on the intent.
-                ("expand[]", "data.payment_intent"),
-            ];
-            if let Some(a) = &after {
-                q.push(("starting_after", a.as_str()));
-            }
-            let url = self.api.url(&["v1", "checkout", "sessions"], &q);
-            let page: SessionList = self.api.get(url).await?;
-            after = page.data.last().map(|s| s.id.clone());
-            found.extend(
-                page.data
-                    .into_iter()
-                    .filter(|s| s.reference() == Some(query.reference.as_str())),
-            );
-            if !page.has_more || after.is_none() {
-                break;
-            }
-        }
-        Ok(found)
-    }
-
     async fn payment_intent_of(&self, request: &RefundRequest) -> Result<String, ProviderError> {
         let id = request.bank_transaction_id.as_str();
         if !webhook::is_object_id(id) {
@@ -265,7 +228,7 @@ impl StripeLike {
             .retrieve(id)
             .await?
             .ok_or_else(|| invalid_request("bank_transaction_id", "no such checkout session"))?;
-        if session.reference() != Some(request.reference.as_str()) {
+        if session.reference() != Some(request.bank_reference.as_str()) {
             return Err(invalid_request(
                 "bank_transaction_id",
                 "the session belongs to another reference",
@@ -318,16 +281,24 @@ impl PaymentProvider for StripeLike {
         c.refund = true;
         c.partial_refund = true;
         c.signed_timestamp = true;
-        c.prepare_does_io = true;
         c
+    }
+
+    fn notification_limits(&self) -> NotificationLimits {
+        // Events with many line items or a large metadata set run past 64 KiB.
+        NotificationLimits::JSON
     }
 
     async fn prepare(
         &self,
         request: &PaymentRequest,
         _now: Timestamp,
-    ) -> Result<Redirect, ProviderError> {
-        Ok(Redirect::get(self.create_session(request).await?.url))
+    ) -> Result<Prepared, ProviderError> {
+        let session = self.create_session(request).await?;
+        // The session id is what status queries and refunds look up: kept with the checkout.
+        let data = ProviderData::new(session.id)
+            .map_err(|_| unreadable("unusable checkout session id in the API answer"))?;
+        Ok(Prepared::new(Redirect::get(session.url)).with_provider_data(data))
     }
 
     fn verify(&self, raw: &RawNotification, now: Timestamp) -> Result<Verified, ProviderError> {
@@ -339,11 +310,15 @@ impl PaymentProvider for StripeLike {
         webhook::verify_event(&self.verifier, header, raw.body(), now)
     }
 
-    fn acknowledge(&self, _verified: &Verified) -> Ack {
-        Ack {
-            status: 200,
-            content_type: "application/json",
-            body: Cow::Borrowed(r#"{"received":true}"#),
+    fn answer(&self, handled: &Handled<'_>) -> Ack {
+        match handled {
+            // Any 2xx stops the PSP's retries; its own libraries answer this body.
+            Handled::Processed(Verified::Payment(_) | Verified::Ignored(_)) => Ack {
+                status: 200,
+                content_type: "application/json",
+                body: Cow::Borrowed(r#"{"received":true}"#),
+            },
+            other => Ack::default_for(other),
         }
     }
 
@@ -363,7 +338,8 @@ impl PaymentProvider for StripeLike {
         let mut candidates: Vec<&str> = Vec::new();
         for id in query
             .provider_data
-            .as_deref()
+            .as_ref()
+            .map(ProviderData::as_str)
             .into_iter()
             .chain(query.known_transactions.iter().map(String::as_str))
         {
@@ -374,13 +350,10 @@ impl PaymentProvider for StripeLike {
         let mut sessions = Vec::new();
         for id in candidates {
             if let Some(s) = self.retrieve(id).await?
-                && s.reference() == Some(query.reference.as_str())
+                && s.reference() == Some(query.bank_reference.as_str())
             {
                 sessions.push(s);
             }
-        }
-        if sessions.is_empty() {
-            sessions = self.find_by_reference(query).await?;
         }
         let mut best: Option<RemoteStatus> = None;
         for s in &sessions {

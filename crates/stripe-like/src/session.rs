@@ -111,7 +111,7 @@ impl CheckoutSessionParams {
         if request.amount.is_zero() {
             return Err(invalid_request("amount", "must be greater than zero"));
         }
-        let reference = request.reference.as_str().to_owned();
+        let reference = request.bank_reference.as_str().to_owned();
         let description = request.description.trim();
         let name: String = if description.is_empty() {
             reference.clone()
@@ -257,14 +257,6 @@ pub(crate) struct LastError {
     pub(crate) code: Option<String>,
     #[serde(default)]
     pub(crate) decline_code: Option<String>,
-}
-
-/// A page of `GET /v1/checkout/sessions`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct SessionList {
-    pub(crate) data: Vec<Session>,
-    #[serde(default)]
-    pub(crate) has_more: bool,
 }
 
 impl Session {

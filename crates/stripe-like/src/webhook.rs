@@ -19,7 +19,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use tpe_core::{
-    Amount, BankOutcome, Currency, IgnoredEvent, PaymentReference, ProviderError, Timestamp,
+    Amount, BankOutcome, BankReference, Currency, IgnoredEvent, ProviderError, Timestamp,
     Verified, VerifiedNotification,
 };
 
@@ -164,7 +164,7 @@ fn map_payment_failed(event: &Event<'_>) -> Result<Verified, ProviderError> {
     let Some(reference) = pi.metadata.as_ref().and_then(|m| m.tpe_reference.as_ref()) else {
         return Ok(ignored(&event.kind.0, &event.id.0));
     };
-    let reference = PaymentReference::parse(&reference.0)
+    let reference = BankReference::parse(&reference.0)
         .map_err(|_| malformed("data.object.metadata.tpe_reference"))?;
     let intent_id = pi
         .id
@@ -242,7 +242,7 @@ fn map_event(event: &Event<'_>) -> Result<Verified, ProviderError> {
         .as_ref()
         .or_else(|| s.metadata.as_ref().and_then(|m| m.tpe_reference.as_ref()))
         .ok_or_else(|| malformed("data.object.client_reference_id"))?;
-    let reference = PaymentReference::parse(&reference.0)
+    let reference = BankReference::parse(&reference.0)
         .map_err(|_| malformed("data.object.client_reference_id"))?;
     let currency = s
         .currency
@@ -492,7 +492,7 @@ mod tests {
         for (kind, obj, expect) in cases {
             let n = payment(parse_event(event(kind, obj).as_bytes()).unwrap());
             assert_eq!(n.outcome.kind(), expect, "{kind}");
-            assert_eq!(n.reference.as_str(), "REF-1");
+            assert_eq!(n.bank_reference.as_str(), "REF-1");
             assert_eq!(n.bank_transaction_id, "cs_test_1");
             assert_eq!(n.amount, Amount::new(4200, Currency::EUR).unwrap());
             assert_eq!(n.event_id.as_deref(), Some("evt_1"));
@@ -554,7 +554,7 @@ mod tests {
             .replace("PS", "paid")
             .replace(r#""client_reference_id":"REF-1","#, "");
         let n = payment(parse_event(event(COMPLETED, &obj).as_bytes()).unwrap());
-        assert_eq!(n.reference.as_str(), "REF-1");
+        assert_eq!(n.bank_reference.as_str(), "REF-1");
         let bad = SESSION.replace("PS", "paid").replace("REF-1", "bad ref");
         assert!(matches!(
             parse_event(event(COMPLETED, &bad).as_bytes()),
@@ -574,7 +574,7 @@ mod tests {
             r#""REF\u002d1","payment_status"#,
         );
         let n = payment(parse_event(event(COMPLETED, &obj).as_bytes()).unwrap());
-        assert_eq!(n.reference.as_str(), "REF-1");
+        assert_eq!(n.bank_reference.as_str(), "REF-1");
     }
 
     #[test]
@@ -631,7 +631,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(n.reference.as_str(), "REF-1");
+        assert_eq!(n.bank_reference.as_str(), "REF-1");
         assert_eq!(n.amount, Amount::new(2770, Currency::EUR).unwrap());
         assert_eq!(n.event_id.as_deref(), Some("evt_1"));
         assert_eq!(

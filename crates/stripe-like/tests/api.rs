@@ -16,8 +16,8 @@ use axum::routing::{get, post};
 use common::{at, request};
 use serde_json::{Value, json};
 use tpe_core::{
-    Amount, ApiErrorKind, Currency, HttpMethod, PaymentProvider, PaymentReference, ProviderError,
-    RefundRequest, RemoteStatus, StatusQuery,
+    Amount, ApiErrorKind, Currency, HttpMethod, PaymentProvider, PaymentReference, ProviderData,
+    ProviderError, RefundRequest, RemoteStatus, StatusQuery,
 };
 use tpe_stripe_like::{Mode, StripeLike, StripeLikeConfig};
 
@@ -209,7 +209,13 @@ async fn prepare_creates_a_session_and_redirects_to_it() {
     let (psp, base) = serve().await;
     let p = provider(&base);
     let req = request("REF-1", 4200);
-    let redirect = p.prepare(&req, at(0)).await.unwrap();
+    let prepared = p.prepare(&req, at(0)).await.unwrap();
+    // The session id is kept with the checkout for status queries and refunds.
+    assert_eq!(
+        prepared.provider_data.as_ref().map(ProviderData::as_str),
+        Some("cs_test_REF_1")
+    );
+    let redirect = prepared.redirect;
     assert_eq!(redirect.method, HttpMethod::Get);
     assert_eq!(
         redirect.action.as_str(),
@@ -438,7 +444,7 @@ async fn query_status_reads_the_session() {
     put("cs_paid", "complete", "paid", "REF-Q");
     let r = p
         .query_status(
-            &query("REF-Q").with_provider_data(Some("cs_paid".into())),
+            &query("REF-Q").with_provider_data(Some(ProviderData::new("cs_paid").unwrap())),
             at(0),
         )
         .await
@@ -473,29 +479,31 @@ async fn query_status_reads_the_session() {
         p.query_status(&q, at(0)).await.unwrap().status,
         RemoteStatus::Paid { .. }
     ));
-    // A session of another reference is not taken; with nothing else, the list is searched.
+    // A session of another reference is not taken, and nothing is listed: the stored
+    // session id is the way to the checkout's session.
     put("cs_other", "complete", "paid", "REF-OTHER");
-    let q = query("REF-Q").with_provider_data(Some("cs_other".into()));
+    let before = psp.seen.lock().unwrap().len();
+    let q = query("REF-Q").with_provider_data(Some(ProviderData::new("cs_other").unwrap()));
     assert_eq!(
         p.query_status(&q, at(0)).await.unwrap().status,
         RemoteStatus::NotFound
     );
-    let listed = psp.seen.lock().unwrap().last().cloned().unwrap();
-    assert_eq!(listed.path, "/v1/checkout/sessions");
-    let lq: HashMap<String, String> = url::form_urlencoded::parse(listed.query.unwrap().as_bytes())
-        .into_owned()
-        .collect();
-    assert_eq!(lq["created[gte]"], (1_735_689_600 - 900).to_string());
-    assert_eq!(lq["limit"], "100");
-    assert_eq!(lq["expand[]"], "data.payment_intent");
-    // Unknown ids, found by listing.
-    psp.list.lock().unwrap().push(
-        json!({"id": "cs_listed", "status": "complete", "payment_status": "paid",
-        "amount_total": 4200, "currency": "eur", "client_reference_id": "REF-L"}),
-    );
+    let seen = psp.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), before + 1);
+    assert_eq!(seen[before].path, "/v1/checkout/sessions/cs_other");
+    // Unknown ids and no provider data: not found, without listing sessions by time.
     let q = query("REF-L").with_transactions(vec!["cs_gone".into(), "pi_ignored".into()]);
+    assert_eq!(
+        p.query_status(&q, at(0)).await.unwrap().status,
+        RemoteStatus::NotFound
+    );
     assert!(
-        matches!(p.query_status(&q, at(0)).await.unwrap().status, RemoteStatus::Paid { bank_transaction_id, .. } if bank_transaction_id == "cs_listed")
+        psp.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|r| r.path != "/v1/checkout/sessions" || r.method != "GET"),
+        "sessions are never listed"
     );
     // The PSP unreachable: an error (status unknown), never a status.
     psp.overrides
@@ -504,7 +512,7 @@ async fn query_status_reads_the_session() {
         .insert("/v1/checkout/sessions/cs_paid".into(), (500, String::new()));
     let e = p
         .query_status(
-            &query("REF-Q").with_provider_data(Some("cs_paid".into())),
+            &query("REF-Q").with_provider_data(Some(ProviderData::new("cs_paid").unwrap())),
             at(0),
         )
         .await

@@ -104,8 +104,8 @@ fn works_as_a_shared_trait_object() {
             && caps.refund
             && caps.partial_refund
             && caps.signed_timestamp
-            && caps.prepare_does_io
     );
+    assert_eq!(p.notification_limits(), tpe_core::NotificationLimits::JSON);
     assert!(!caps.capture && !caps.cancel);
     assert_eq!(
         p.classify("insufficient_funds").kind(),
@@ -123,11 +123,17 @@ fn works_as_a_shared_trait_object() {
         )
         .unwrap();
     assert!(matches!(&v, Verified::Ignored(i) if i.event_type == "charge.succeeded"));
-    let ack = p.acknowledge(&v);
+    let ack = p.answer(&tpe_core::Handled::Processed(&v));
     assert_eq!(
         (ack.status, ack.content_type, &*ack.body),
         (200, "application/json", r#"{"received":true}"#)
     );
+    // A forged event is refused with a non-2xx, so the PSP's genuine retries go on.
+    let e = p
+        .verify(&raw(Some(&generate_test_header(body, "whsec_other", 1000)), body), at(1000))
+        .unwrap_err();
+    assert_eq!(p.answer(&tpe_core::Handled::Rejected(&e)).status, 401);
+    assert_eq!(p.answer(&tpe_core::Handled::Unavailable).status, 503);
 }
 
 #[test]

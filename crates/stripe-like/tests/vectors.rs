@@ -45,7 +45,7 @@ fn published_headers_verify_and_map_to_an_accepted_payment() {
         let Verified::Payment(n) = verified else {
             panic!("{verified:?}")
         };
-        assert_eq!(n.reference.as_str(), "order-1042");
+        assert_eq!(n.bank_reference.as_str(), "order-1042");
         assert_eq!(n.bank_transaction_id, "cs_test_a1b2c3");
         assert_eq!(n.amount, Amount::new(4200, Currency::EUR).unwrap());
         assert_eq!(

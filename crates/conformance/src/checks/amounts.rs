@@ -73,8 +73,7 @@ async fn refused_before_redirect(
 ) -> CheckResult {
     let receiver = Receiver::start().await;
     let amount = Amount::new(4321, currency).unwrap_or_else(|_| Amount::zero(currency));
-    let request = fixtures::request(amount, receiver.urls());
-    match h.provider.prepare(&request, h.now).await {
+    match fixtures::prepare(&*h.provider, amount, receiver.urls(), h.now).await {
         Err(ProviderError::InvalidRequest { .. }) => Ok(Verdict::Passed),
         Ok(_) => Err(CheckFailure::new(
             check,
@@ -99,8 +98,9 @@ async fn exact_at_bank(
     amount: Amount,
 ) -> Result<(), CheckFailure> {
     let receiver = Receiver::start().await;
-    let request = fixtures::request(amount, receiver.urls());
-    let redirect = provider.prepare(&request, h.now).await.map_err(|e| {
+    let (_, prepared) = fixtures::prepare(&**provider, amount, receiver.urls(), h.now)
+        .await
+        .map_err(|e| {
         CheckFailure::new(
             check,
             format!(
@@ -110,7 +110,7 @@ async fn exact_at_bank(
             ),
         )
     })?;
-    let page = h.bank.open(&redirect).await.map_err(|r| {
+    let page = h.bank.open(&prepared.redirect).await.map_err(|r| {
         CheckFailure::new(
             check,
             format!(
@@ -162,10 +162,7 @@ pub async fn amount_largest_exact(h: &Harness) -> CheckResult {
     let over =
         Amount::new(max + 1, currency).map_err(|e| CheckFailure::new(CHECK, e.to_string()))?;
     let receiver = Receiver::start().await;
-    match h
-        .provider
-        .prepare(&fixtures::request(over, receiver.urls()), h.now)
-        .await
+    match fixtures::prepare(&*h.provider, over, receiver.urls(), h.now).await
     {
         Err(e) if invalid_request(&e) => Ok(Verdict::Passed),
         Err(e) => Err(CheckFailure::new(
@@ -187,10 +184,7 @@ pub async fn amount_zero_handled(h: &Harness) -> CheckResult {
     const CHECK: &str = "amount_zero_handled";
     let zero = Amount::zero(standard_amount(h).currency());
     let receiver = Receiver::start().await;
-    match h
-        .provider
-        .prepare(&fixtures::request(zero, receiver.urls()), h.now)
-        .await
+    match fixtures::prepare(&*h.provider, zero, receiver.urls(), h.now).await
     {
         Err(e) if invalid_request(&e) => Ok(Verdict::Passed),
         Err(e) => Err(CheckFailure::new(

@@ -4,11 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tpe_core::{
-    Amount, OutcomeKind, PaymentProvider, ProviderId, RefundRequest, Registry, RemoteStatus,
-    StatusQuery, Verified,
+    Amount, Handled, OutcomeKind, PaymentProvider, ProviderId, RefundRequest, Registry,
+    RemoteStatus, StatusQuery, Verified, VerifiedNotification,
 };
 
-use super::{CheckFailure, CheckResult, Verdict, pay, pay_with, standard_amount};
+use super::{CheckFailure, CheckResult, Opened, Verdict, pay, pay_with, standard_amount};
 use crate::fixtures;
 use crate::harness::Harness;
 use crate::receiver::{NOTIFY_PATH, Receiver, Responder};
@@ -27,7 +27,7 @@ pub async fn acknowledgement_exact(h: &Harness) -> CheckResult {
         }
         match c.to_raw().map(|raw| provider.verify(&raw, now)) {
             Ok(Ok(v)) => {
-                let ack = provider.acknowledge(&v);
+                let ack = provider.answer(&Handled::Processed(&v));
                 (ack.status, ack.content_type, ack.body.into_owned())
             }
             _ => (400, "text/plain", String::new()),
@@ -47,7 +47,7 @@ pub async fn acknowledgement_exact(h: &Harness) -> CheckResult {
     };
     let ack = h
         .provider
-        .acknowledge(&Verified::Payment(paid.verified.clone()));
+        .answer(&Handled::Processed(&Verified::Payment(paid.verified.clone())));
     let expected = h.bank.expected_ack();
     if !expected.status.contains(&ack.status) {
         return Err(CheckFailure::new(
@@ -81,7 +81,7 @@ pub async fn acknowledgement_exact(h: &Harness) -> CheckResult {
     if let Ok(refused) = pay(h, CHECK, OutcomeKind::Refused).await? {
         let other = h
             .provider
-            .acknowledge(&Verified::Payment(refused.verified.clone()));
+            .answer(&Handled::Processed(&Verified::Payment(refused.verified.clone())));
         if other != ack {
             return Err(CheckFailure::new(
                 CHECK,
@@ -91,7 +91,7 @@ pub async fn acknowledgement_exact(h: &Harness) -> CheckResult {
             ));
         }
     }
-    let reference = paid.opened.request.reference.as_str();
+    let reference = paid.opened.bank_reference();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
     let mut deliveries = h.bank.deliveries(reference);
     while deliveries.attempts.is_empty() && tokio::time::Instant::now() < deadline {
@@ -134,13 +134,12 @@ pub async fn query_status_agrees(h: &Harness) -> CheckResult {
         Err(skip) => return Ok(skip),
     };
     let n = &paid.verified;
-    let query = StatusQuery::new(n.reference.clone(), paid.opened.request.amount, h.now)
-        .with_transactions(vec![n.bank_transaction_id.clone()]);
+    let query = status_query(&paid.opened).with_transactions(vec![n.bank_transaction_id.clone()]);
     let report =
         h.provider.query_status(&query, h.now).await.map_err(|e| {
             CheckFailure::new(CHECK, format!("query_status of a paid checkout: {e}"))
         })?;
-    if report.reference != n.reference {
+    if report.reference != paid.opened.request.reference {
         return Err(CheckFailure::new(
             CHECK,
             format!("query_status answered for reference {}", report.reference),
@@ -162,8 +161,8 @@ pub async fn query_status_agrees(h: &Harness) -> CheckResult {
     }
     if let Ok(refused) = pay(h, CHECK, OutcomeKind::Refused).await? {
         let n = &refused.verified;
-        let query = StatusQuery::new(n.reference.clone(), refused.opened.request.amount, h.now)
-            .with_transactions(vec![n.bank_transaction_id.clone()]);
+        let query =
+            status_query(&refused.opened).with_transactions(vec![n.bank_transaction_id.clone()]);
         match h.provider.query_status(&query, h.now).await {
             Ok(r)
                 if matches!(
@@ -214,12 +213,7 @@ pub async fn refund_agrees(h: &Harness) -> CheckResult {
         vec![total.minor()]
     };
     for (i, minor) in steps.iter().enumerate() {
-        let request = RefundRequest::new(
-            n.reference.clone(),
-            n.bank_transaction_id.clone(),
-            amount(*minor)?,
-            format!("{}-refund-{i}", n.reference),
-        );
+        let request = refund_request(&paid.opened, n, amount(*minor)?, &format!("refund-{i}"));
         let receipt = h.provider.refund(&request, h.now).await.map_err(|e| {
             CheckFailure::new(CHECK, format!("refund {i} of {minor} minor units: {e}"))
         })?;
@@ -234,12 +228,7 @@ pub async fn refund_agrees(h: &Harness) -> CheckResult {
             ));
         }
     }
-    let beyond = RefundRequest::new(
-        n.reference.clone(),
-        n.bank_transaction_id.clone(),
-        amount(1)?,
-        format!("{}-refund-beyond", n.reference),
-    );
+    let beyond = refund_request(&paid.opened, n, amount(1)?, "refund-beyond");
     match h.provider.refund(&beyond, h.now).await {
         Err(_) => Ok(Verdict::Passed),
         Ok(r) => Err(CheckFailure::new(
@@ -278,16 +267,48 @@ pub async fn dyn_provider_works(h: &Harness) -> CheckResult {
         .listen(&receiver.notify_url())
         .await
         .map_err(|e| CheckFailure::new(CHECK, e))?;
-    let request = fixtures::request(standard_amount(h), receiver.urls());
+    let request = fixtures::request_for(&*p, standard_amount(h), receiver.urls())
+        .map_err(|e| CheckFailure::new(CHECK, format!("bank_reference through dyn: {e}")))?;
     let now = h.now;
     let task_provider = p.clone();
-    let redirect = tokio::spawn(async move { task_provider.prepare(&request, now).await })
+    let prepared = tokio::spawn(async move { task_provider.prepare(&request, now).await })
         .await
         .map_err(|e| CheckFailure::new(CHECK, format!("the prepare task failed: {e}")))?
         .map_err(|e| CheckFailure::new(CHECK, format!("prepare through dyn: {e}")))?;
     h.bank
-        .open(&redirect)
+        .open(&prepared.redirect)
         .await
         .map_err(|r| CheckFailure::new(CHECK, format!("the bank refused the redirect ({r})")))?;
     Ok(Verdict::Passed)
+}
+
+/// A status query for an opened checkout, with what `prepare` gave to keep, as the engine
+/// asks it.
+pub(crate) fn status_query(opened: &Opened) -> StatusQuery {
+    StatusQuery::new(
+        opened.request.reference.clone(),
+        opened.request.amount,
+        fixtures::now(),
+    )
+    .with_bank_reference(opened.request.bank_reference.clone())
+    .with_provider_data(opened.prepared.provider_data.clone())
+}
+
+/// A refund of `amount` on the notified transaction, keyed by `key`.
+fn refund_request(
+    opened: &Opened,
+    n: &VerifiedNotification,
+    amount: Amount,
+    key: &str,
+) -> RefundRequest {
+    RefundRequest::new(
+        opened.request.reference.clone(),
+        n.bank_transaction_id.clone(),
+        amount,
+        format!("{}-{key}", opened.request.reference),
+    )
+    .for_checkout(
+        opened.request.bank_reference.clone(),
+        opened.prepared.provider_data.clone(),
+    )
 }

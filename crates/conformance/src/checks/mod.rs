@@ -5,6 +5,7 @@
 mod amounts;
 mod api;
 mod codes;
+mod contract;
 mod redirect;
 mod round_trip;
 mod secrets;
@@ -15,7 +16,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 use tpe_core::{
-    Amount, Currency, OutcomeKind, PaymentRequest, ProviderError, Redirect, Timestamp, Verified,
+    Amount, Currency, OutcomeKind, PaymentRequest, Prepared, ProviderError, Timestamp, Verified,
     VerifiedNotification,
 };
 
@@ -25,6 +26,10 @@ pub use amounts::{
 };
 pub use api::{acknowledgement_exact, dyn_provider_works, query_status_agrees, refund_agrees};
 pub use codes::{known_codes_classified, random_codes_never_panic};
+pub use contract::{
+    bank_references_map_back, capabilities_match_methods, notification_limits_bounded,
+    provider_data_round_trip, rejection_answered_by_provider, unclassified_code_leaves_awaiting,
+};
 pub use redirect::{redirect_accepted_by_bank, redirect_tampered_field_refused};
 pub use round_trip::{
     round_trip_accepted, round_trip_cancelled, round_trip_pending, round_trip_refused,
@@ -68,6 +73,12 @@ pub const ALL: &[&str] = &[
     "query_status_agrees",
     "refund_agrees",
     "dyn_provider_works",
+    "provider_data_round_trip",
+    "rejection_answered_by_provider",
+    "capabilities_match_methods",
+    "unclassified_code_leaves_awaiting",
+    "bank_references_map_back",
+    "notification_limits_bounded",
 ];
 
 /// The result of a check: passed or skipped (`Ok`), or failed (`Err`).
@@ -131,8 +142,15 @@ const NOTIFICATION_WAIT: Duration = Duration::from_secs(5);
 pub(crate) struct Opened {
     pub(crate) receiver: Receiver,
     pub(crate) request: PaymentRequest,
-    pub(crate) redirect: Redirect,
+    pub(crate) prepared: Prepared,
     pub(crate) page: Page,
+}
+
+impl Opened {
+    /// The reference the bank knows the checkout by (its scripts and journal use it).
+    pub(crate) fn bank_reference(&self) -> &str {
+        self.request.bank_reference.as_str()
+    }
 }
 
 /// A checkout paid (or not) at the bank, with its verified notification.
@@ -163,13 +181,10 @@ pub(crate) async fn open_with(
         .listen(&receiver.notify_url())
         .await
         .map_err(|e| fail(format!("the bank refused the notification URL: {e}")))?;
-    let request = fixtures::request(amount, receiver.urls());
-    let redirect = h
-        .provider
-        .prepare(&request, h.now)
+    let (request, prepared) = fixtures::prepare(&*h.provider, amount, receiver.urls(), h.now)
         .await
         .map_err(|e| fail(format!("prepare failed: {e}")))?;
-    let page = h.bank.open(&redirect).await.map_err(|r| {
+    let page = h.bank.open(&prepared.redirect).await.map_err(|r| {
         fail(format!(
             "{} refused the prepared redirect ({r})",
             h.bank.name()
@@ -178,7 +193,7 @@ pub(crate) async fn open_with(
     Ok(Opened {
         receiver,
         request,
-        redirect,
+        prepared,
         page,
     })
 }
@@ -202,7 +217,7 @@ pub(crate) async fn pay_with(
     before: impl FnOnce(&str),
 ) -> Result<Result<Paid, Verdict>, CheckFailure> {
     let opened = open_with(h, check, standard_amount(h), receiver).await?;
-    before(opened.request.reference.as_str());
+    before(opened.bank_reference());
     let completion = match h.bank.complete(&opened.page, outcome).await {
         Ok(c) => c,
         Err(BankError::Unsupported(what)) => {

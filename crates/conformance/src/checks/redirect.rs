@@ -12,12 +12,12 @@ pub async fn redirect_accepted_by_bank(h: &Harness) -> CheckResult {
     let amount = standard_amount(h);
     let opened = open(h, CHECK, amount).await?;
     let page = &opened.page;
-    if page.reference != opened.request.reference.as_str() {
+    if page.reference != opened.bank_reference() {
         return Err(CheckFailure::new(
             CHECK,
             format!(
                 "the bank's page shows reference {:?}, the request has {}",
-                page.reference, opened.request.reference
+                page.reference, opened.request.bank_reference
             ),
         ));
     }
@@ -40,7 +40,7 @@ pub async fn redirect_accepted_by_bank(h: &Harness) -> CheckResult {
 pub async fn redirect_tampered_field_refused(h: &Harness) -> CheckResult {
     const CHECK: &str = "redirect_tampered_field_refused";
     let opened = open(h, CHECK, standard_amount(h)).await?;
-    let signed = h.bank.signed_fields(&opened.redirect);
+    let signed = h.bank.signed_fields(&opened.prepared.redirect);
     if signed.is_empty() {
         return Ok(Verdict::provider_lacks(
             "signed redirect fields (the bank authenticates the session over its API)",
@@ -48,7 +48,7 @@ pub async fn redirect_tampered_field_refused(h: &Harness) -> CheckResult {
     }
     let mut accepted = Vec::new();
     for name in &signed {
-        let mut tampered: Redirect = opened.redirect.clone();
+        let mut tampered: Redirect = opened.prepared.redirect.clone();
         for (k, v) in &mut tampered.fields {
             if k == name {
                 *v = change(v);

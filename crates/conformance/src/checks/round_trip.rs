@@ -33,10 +33,10 @@ async fn round_trip(h: &Harness, check: &'static str, outcome: OutcomeKind) -> C
     };
     let fail = |m: String| Err(CheckFailure::new(check, m));
     let (req, n) = (&paid.opened.request, &paid.verified);
-    if n.reference != req.reference {
+    if n.bank_reference != req.bank_reference {
         return fail(format!(
-            "the notification gives reference {}, the request has {}",
-            n.reference, req.reference
+            "the notification gives bank reference {}, the request has {}",
+            n.bank_reference, req.bank_reference
         ));
     }
     if n.amount != req.amount {

@@ -3,8 +3,8 @@
 use std::error::Error as _;
 
 use tpe_core::{
-    Amount, Currency, HttpMethod, OutcomeKind, ProviderError, RawNotification, RefundRequest,
-    StatusQuery, Verified,
+    Amount, Currency, Handled, HttpMethod, OutcomeKind, ProviderError, RawNotification,
+    RefundRequest, StatusQuery, Verified,
 };
 
 use super::{CheckFailure, CheckResult, Verdict, pay, standard_amount, verify};
@@ -51,28 +51,37 @@ pub async fn no_secret_in_output(h: &Harness) -> CheckResult {
     if let Ok(paid) = pay(h, CHECK, OutcomeKind::Accepted).await? {
         outputs.push((
             "redirect Debug".into(),
-            format!("{:?}", paid.opened.redirect),
+            format!("{:?}", paid.opened.prepared),
         ));
         let verified = Verified::Payment(paid.verified.clone());
         outputs.push(("verified Debug".into(), format!("{verified:?}")));
         outputs.push((
             "ack Debug".into(),
-            format!("{:?}", p.acknowledge(&verified)),
+            format!("{:?}", p.answer(&Handled::Processed(&verified))),
         ));
         for forgery in Forgery::ALL {
             for c in h.bank.forge(&paid.captured, forgery) {
                 if let Err(e) = verify(h, &c, h.now) {
+                    outputs.push((
+                        format!("answer to a {forgery:?} signature"),
+                        format!("{:?}", p.answer(&Handled::Rejected(&e))),
+                    ));
                     errors.push((format!("verify of a {forgery:?} signature"), e));
                 }
             }
         }
         let n = &paid.verified;
-        let query = StatusQuery::new(n.reference.clone(), n.amount, h.now)
+        let query = StatusQuery::new(paid.opened.request.reference.clone(), n.amount, h.now)
             .with_transactions(vec!["0:0".into(), "cs_unknown".into()]);
         if let Err(e) = p.query_status(&query, h.now).await {
             errors.push(("query_status of an unknown transaction".into(), e));
         }
-        let refund = RefundRequest::new(n.reference.clone(), "0:0", n.amount, "tpe-no-such");
+        let refund = RefundRequest::new(
+            paid.opened.request.reference.clone(),
+            "0:0",
+            n.amount,
+            "tpe-no-such",
+        );
         if let Err(e) = p.refund(&refund, h.now).await {
             errors.push(("refund of an unknown transaction".into(), e));
         }
@@ -83,17 +92,13 @@ pub async fn no_secret_in_output(h: &Harness) -> CheckResult {
         .find(|c| !h.currencies.contains(c));
     if let Some(c) = other
         && let Ok(amount) = Amount::new(100, c)
-        && let Err(e) = p
-            .prepare(&fixtures::request(amount, receiver.urls()), h.now)
-            .await
+        && let Err(e) = fixtures::prepare(&**p, amount, receiver.urls(), h.now).await
     {
         errors.push((format!("prepare in {c}"), e));
     }
     let huge = Amount::new(Amount::MAX_MINOR, standard_amount(h).currency());
     if let Ok(huge) = huge
-        && let Err(e) = p
-            .prepare(&fixtures::request(huge, receiver.urls()), h.now)
-            .await
+        && let Err(e) = fixtures::prepare(&**p, huge, receiver.urls(), h.now).await
     {
         errors.push(("prepare of the largest amount".into(), e));
     }

@@ -144,7 +144,7 @@ pub async fn signature_badly_encoded_refused(h: &Harness) -> CheckResult {
 pub async fn wrongly_signed_notification_refused(h: &Harness) -> CheckResult {
     const CHECK: &str = "wrongly_signed_notification_refused";
     let opened = open(h, CHECK, standard_amount(h)).await?;
-    if !h.bank.sign_wrongly(opened.request.reference.as_str()) {
+    if !h.bank.sign_wrongly(opened.bank_reference()) {
         return Ok(Verdict::bank_lacks("wrongly signed notifications"));
     }
     let completion = h
