@@ -33,9 +33,9 @@
 //! ```
 
 mod core;
+mod db;
 mod error;
 mod postgres;
-mod sql;
 mod sqlite;
 mod store;
 mod store_impl;

@@ -2,16 +2,13 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Executor, Postgres};
+use sqlx::{Executor, Postgres, Transaction};
 
 use crate::core::Core;
+use crate::db::Backend;
 use crate::error::StoreError;
-use crate::sql::{Backend, Dialect, Tx, impl_tx};
 use crate::types::Backoff;
-
-impl_tx!(PgTx, Postgres);
 
 /// Embedded migrations, applied in order at connect.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -88,16 +85,22 @@ struct PgBackend {
     pool: PgPool,
 }
 
-#[async_trait]
 impl Backend for PgBackend {
-    fn dialect(&self) -> Dialect {
-        Dialect::Postgres
-    }
+    type Db = Postgres;
+    type Tx = Transaction<'static, Postgres>;
 
-    async fn begin(&self, _write: bool) -> Result<Box<dyn Tx>, sqlx::Error> {
+    async fn begin(&self, _write: bool) -> Result<Self::Tx, sqlx::Error> {
         // READ COMMITTED: writers serialize on row locks (`FOR UPDATE`), and each statement
         // after a lock wait sees what the previous holder committed.
-        Ok(Box::new(PgTx(self.pool.begin().await?)))
+        self.pool.begin().await
+    }
+
+    async fn commit(tx: Self::Tx) -> Result<(), sqlx::Error> {
+        tx.commit().await
+    }
+
+    async fn rollback(tx: Self::Tx) -> Result<(), sqlx::Error> {
+        tx.rollback().await
     }
 }
 
@@ -106,7 +109,7 @@ impl Backend for PgBackend {
 /// so several instances never take the same work.
 #[derive(Debug)]
 pub struct PostgresStore {
-    core: Core,
+    core: Core<PgBackend>,
     pool: PgPool,
 }
 
@@ -150,7 +153,7 @@ impl PostgresStore {
         migrate(&pool).await?;
         Ok(Self {
             core: Core {
-                backend: Box::new(PgBackend { pool: pool.clone() }),
+                backend: PgBackend { pool: pool.clone() },
                 outbox_backoff: options.outbox_backoff,
                 reconcile_backoff: options.reconcile_backoff,
                 concurrent_writers: usize::try_from(options.max_connections / 2)

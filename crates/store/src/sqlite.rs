@@ -6,19 +6,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
+use std::ops::{Deref, DerefMut};
+
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Connection, Sqlite, SqliteConnection};
+use sqlx::{Connection, Sqlite, SqliteConnection, Transaction};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
+use tpe_core::{PaymentReference, Timestamp};
 
-use crate::core::Core;
+use crate::core::batch::{self, FastBatch};
+use crate::core::{Core, Fail};
+use crate::db::Backend;
 use crate::error::StoreError;
-use crate::sql::{Backend, Dialect, Kind, Row, Tx, Val, impl_tx};
-use crate::types::Backoff;
-
-impl_tx!(SqliteTx, Sqlite);
+use crate::types::{Backoff, EventInput};
 
 /// Embedded migrations, applied in order at connect.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -134,20 +135,17 @@ struct Writer {
 
 /// A write transaction on the writer connection. Dropping it without commit rolls back (on
 /// a spawned task, or at the next `begin`).
-struct WriterTx(Option<OwnedMutexGuard<Writer>>);
+struct WriterTx {
+    guard: OwnedMutexGuard<Writer>,
+    /// The writer, for the rollback of a transaction dropped without commit.
+    writer: Arc<Mutex<Writer>>,
+}
 
 impl WriterTx {
-    fn conn(&mut self) -> Result<&mut SqliteConnection, sqlx::Error> {
-        self.0
-            .as_mut()
-            .map(|w| &mut w.conn)
-            .ok_or(sqlx::Error::WorkerCrashed)
-    }
-
     /// Commits (`commit`) or rolls back the transaction.
-    async fn end(mut self: Box<Self>, commit: bool) -> Result<(), sqlx::Error> {
+    async fn end(mut self, commit: bool) -> Result<(), sqlx::Error> {
         let sql = if commit { "COMMIT" } else { "ROLLBACK" };
-        let mut w = self.0.take().ok_or(sqlx::Error::WorkerCrashed)?;
+        let w = &mut *self.guard;
         let ended = sqlx::query(sql).execute(&mut w.conn).await;
         if ended.is_err() {
             // A failed COMMIT may leave the transaction open: end it now. If SQLite already
@@ -165,11 +163,55 @@ impl WriterTx {
             _ => None,
         };
         // The next write transaction runs while this one's commit is synced.
-        drop(w);
+        drop(self);
         ended?;
         match durable {
             Some((sync, seq)) => sync.wait(seq).await,
             None => Ok(()),
+        }
+    }
+}
+
+impl Drop for WriterTx {
+    fn drop(&mut self) {
+        // Not committed: release the write lock now, so another process is not kept waiting
+        // until this store's next write.
+        if self.guard.open
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let writer = self.writer.clone();
+            runtime.spawn(async move {
+                let mut w = writer.lock().await;
+                if w.open {
+                    let _ = sqlx::query("ROLLBACK").execute(&mut w.conn).await;
+                    w.open = false;
+                }
+            });
+        }
+    }
+}
+
+/// A transaction of a SQLite store: on the writer connection, or on a pooled one.
+enum SqliteTx {
+    Writer(WriterTx),
+    Pooled(Transaction<'static, Sqlite>),
+}
+
+impl Deref for SqliteTx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        match self {
+            Self::Writer(w) => &w.guard.conn,
+            Self::Pooled(tx) => tx,
+        }
+    }
+}
+
+impl DerefMut for SqliteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        match self {
+            Self::Writer(w) => &mut w.guard.conn,
+            Self::Pooled(tx) => tx,
         }
     }
 }
@@ -236,80 +278,11 @@ impl WalSync {
     }
 }
 
-fn bind(
-    sql: &'static str,
-    args: Vec<Val>,
-) -> sqlx::query::Query<'static, Sqlite, sqlx::sqlite::SqliteArguments> {
-    let mut q = sqlx::query(sql);
-    for a in args {
-        q = match a {
-            Val::Int(v) => q.bind(v),
-            Val::Text(v) => q.bind(v),
-        };
-    }
-    q
-}
-
-#[async_trait]
-impl Tx for WriterTx {
-    async fn exec(&mut self, sql: &'static str, args: Vec<Val>) -> Result<u64, sqlx::Error> {
-        Ok(bind(sql, args).execute(self.conn()?).await?.rows_affected())
-    }
-
-    async fn rows(
-        &mut self,
-        sql: &'static str,
-        args: Vec<Val>,
-        kinds: &[Kind],
-    ) -> Result<Vec<Row>, sqlx::Error> {
-        use sqlx::Row as _;
-        let rows = bind(sql, args).fetch_all(self.conn()?).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let mut vals = Vec::with_capacity(kinds.len());
-            for (i, kind) in kinds.iter().enumerate() {
-                vals.push(match kind {
-                    Kind::Int => Val::Int(row.try_get::<Option<i64>, _>(i)?),
-                    Kind::Text => Val::Text(row.try_get::<Option<String>, _>(i)?),
-                });
-            }
-            out.push(Row(vals));
-        }
-        Ok(out)
-    }
-
-    async fn commit(self: Box<Self>) -> Result<(), sqlx::Error> {
-        self.end(true).await
-    }
-
-    async fn rollback(self: Box<Self>) -> Result<(), sqlx::Error> {
-        self.end(false).await
-    }
-}
-
-impl Drop for WriterTx {
-    fn drop(&mut self) {
-        // Not committed: release the write lock now, so another process is not kept waiting
-        // until this store's next write.
-        if let Some(mut w) = self.0.take()
-            && w.open
-            && let Ok(runtime) = tokio::runtime::Handle::try_current()
-        {
-            runtime.spawn(async move {
-                let _ = sqlx::query("ROLLBACK").execute(&mut w.conn).await;
-                w.open = false;
-            });
-        }
-    }
-}
-
-#[async_trait]
 impl Backend for SqliteBackend {
-    fn dialect(&self) -> Dialect {
-        Dialect::Sqlite
-    }
+    type Db = Sqlite;
+    type Tx = SqliteTx;
 
-    async fn begin(&self, write: bool) -> Result<Box<dyn Tx>, sqlx::Error> {
+    async fn begin(&self, write: bool) -> Result<SqliteTx, sqlx::Error> {
         if write && let Some(writer) = &self.writer {
             let mut w = writer.clone().lock_owned().await;
             if w.open {
@@ -326,7 +299,10 @@ impl Backend for SqliteBackend {
             // Take the write lock at once (see below).
             sqlx::query("BEGIN IMMEDIATE").execute(&mut w.conn).await?;
             w.open = true;
-            return Ok(Box::new(WriterTx(Some(w))));
+            return Ok(SqliteTx::Writer(WriterTx {
+                guard: w,
+                writer: writer.clone(),
+            }));
         }
         let tx = if write {
             // Take the write lock at once: a deferred transaction that reads then writes can
@@ -335,7 +311,30 @@ impl Backend for SqliteBackend {
         } else {
             self.pool.begin().await?
         };
-        Ok(Box::new(SqliteTx(tx)))
+        Ok(SqliteTx::Pooled(tx))
+    }
+
+    async fn commit(tx: SqliteTx) -> Result<(), sqlx::Error> {
+        match tx {
+            SqliteTx::Writer(w) => w.end(true).await,
+            SqliteTx::Pooled(tx) => tx.commit().await,
+        }
+    }
+
+    async fn rollback(tx: SqliteTx) -> Result<(), sqlx::Error> {
+        match tx {
+            SqliteTx::Writer(w) => w.end(false).await,
+            SqliteTx::Pooled(tx) => tx.rollback().await,
+        }
+    }
+
+    async fn apply_batch(
+        tx: &mut SqliteTx,
+        batch: &[(PaymentReference, EventInput)],
+        todo: &[usize],
+        now: Timestamp,
+    ) -> Option<Result<FastBatch, Fail>> {
+        Some(batch::apply_batch(tx, batch, todo, now).await)
     }
 }
 
@@ -352,7 +351,7 @@ impl Backend for SqliteBackend {
 /// ```
 #[derive(Debug)]
 pub struct SqliteStore {
-    core: Core,
+    core: Core<SqliteBackend>,
     pool: SqlitePool,
     /// File databases: stops the checkpointer when the store is dropped.
     checkpoints: Option<Arc<CheckpointSignal>>,
@@ -442,7 +441,7 @@ impl SqliteStore {
             checkpoints.clone(),
             options.wal_restart_pages,
         ));
-        store.core.backend = Box::new(SqliteBackend {
+        store.core.backend = SqliteBackend {
             pool: store.pool.clone(),
             writer: Some(Arc::new(Mutex::new(Writer {
                 conn,
@@ -450,7 +449,7 @@ impl SqliteStore {
                 checkpoints: checkpoints.clone(),
                 sync,
             }))),
-        });
+        };
         // One group commit syncs while the next one writes.
         store.core.concurrent_writers = 2;
         store.checkpoints = Some(checkpoints);
@@ -483,10 +482,10 @@ impl SqliteStore {
         migrate(&pool).await?;
         Ok(Self {
             core: Core {
-                backend: Box::new(SqliteBackend {
+                backend: SqliteBackend {
                     pool: pool.clone(),
                     writer: None,
-                }),
+                },
                 outbox_backoff: options.outbox_backoff,
                 reconcile_backoff: options.reconcile_backoff,
                 concurrent_writers: 1,

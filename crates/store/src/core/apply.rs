@@ -1,0 +1,662 @@
+//! Applying events: alone ([`Core::apply_event`], its own transaction) or as a group commit
+//! ([`Core::apply_events`], one transaction, a savepoint per event). Either way each event is
+//! loaded, planned ([`super::plan::plan`]) and written by the one executor of plans,
+//! [`Conn::write`], which the SQLite batch fast path ([`super::batch`]) uses too.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+use sqlx::Database;
+use tpe_core::lifecycle::apply;
+use tpe_core::{
+    CheckoutState, CheckoutStatus, Event, Lang, PaymentReference, Timestamp, VerifiedNotification,
+};
+
+use super::plan::{AuditRow, CheckoutUpdate, Loaded, Plan, Step, minor, plan};
+use super::rows::{
+    CheckoutRow, EffectKeyRow, QuarantineRow, ReferenceRow, SeenRow, outcome_kind, parse_reference,
+};
+use super::{Core, Fail, Op, RETRIES, clip};
+use crate::db::{Backend, Db, Dialect};
+use crate::error::{StoreError, is_unique_violation};
+use crate::types::{
+    Applied, CheckoutRecord, EventInput, MAX_AUTHOR, MAX_NOTE, NewCheckout, QuarantineInput,
+    QuarantineRecord, bounded,
+};
+
+/// SQLite: every row of the plans in ONE call, one statement per table, each table's rows
+/// passed as one JSON array (`json_each`), so the text is fixed and stays in the prepared
+/// statement cache. None can write more rows than it is given (the updates name distinct
+/// checkouts), so the total of rows written equals the rows given only if every statement
+/// wrote all of its own.
+const WRITE_SQLITE: &str = "INSERT INTO bank_transactions (provider, reference, \
+     bank_transaction_id, outcome, amount_minor, currency, source, reason_kind, reason_code, \
+     authorization_code, card, event_id, received_at) \
+     SELECT r ->> 'provider', r ->> 'reference', r ->> 'bank_transaction_id', r ->> 'outcome', \
+     r ->> 'amount_minor', r ->> 'currency', r ->> 'source', r ->> 'reason_kind', \
+     r ->> 'reason_code', r ->> 'authorization_code', r ->> 'card', r ->> 'event_id', \
+     r ->> 'received_at' FROM (SELECT value AS r FROM json_each($1)) WHERE true \
+     ON CONFLICT (provider, reference, bank_transaction_id, outcome) DO NOTHING; \
+     UPDATE checkouts SET status = r ->> 'status', amount_mismatch = r ->> 'amount_mismatch', \
+     superseded_by = r ->> 'superseded_by', validated_by = r ->> 'validated_by', \
+     validated_author = r ->> 'validated_author', validated_note = r ->> 'validated_note', \
+     updated_at = r ->> 'updated_at', version = version + (r ->> 'version') \
+     FROM (SELECT value AS r FROM json_each($2)) WHERE checkouts.reference = r ->> 'reference'; \
+     INSERT INTO outbox (reference, effect_key, kind, payload, created_at, due_at, delivered_at) \
+     SELECT r ->> 'reference', r ->> 'effect_key', r ->> 'kind', r ->> 'payload', \
+     r ->> 'created_at', r ->> 'created_at', r ->> 'delivered_at' \
+     FROM (SELECT value AS r FROM json_each($3)) WHERE true \
+     ON CONFLICT (reference, effect_key) DO NOTHING; \
+     INSERT INTO payment_records (reference, record_key, amount_minor, currency, \
+     bank_transaction_id, source, author, note, recorded_at) \
+     SELECT r ->> 'reference', r ->> 'record_key', r ->> 'amount_minor', r ->> 'currency', \
+     r ->> 'bank_transaction_id', r ->> 'source', r ->> 'author', r ->> 'note', \
+     r ->> 'recorded_at' FROM (SELECT value AS r FROM json_each($4)); \
+     INSERT INTO audit (reference, event, author, detail, status_before, status_after, at) \
+     SELECT r ->> 'reference', r ->> 'event', r ->> 'author', r ->> 'detail', \
+     r ->> 'status_before', r ->> 'status_after', r ->> 'at' \
+     FROM (SELECT value AS r FROM json_each($5))";
+
+/// PostgreSQL: the same rows in ONE statement (data-modifying CTEs); each JSON object is read
+/// as a row of its table (`jsonb_populate_recordset`), and the statement returns one row per
+/// row written.
+const WRITE_POSTGRES: &str = "WITH \
+     bank AS (INSERT INTO bank_transactions (provider, reference, bank_transaction_id, outcome, \
+     amount_minor, currency, source, reason_kind, reason_code, authorization_code, card, \
+     event_id, received_at) \
+     SELECT provider, reference, bank_transaction_id, outcome, amount_minor, currency, source, \
+     reason_kind, reason_code, authorization_code, card, event_id, received_at \
+     FROM jsonb_populate_recordset(NULL::bank_transactions, $1::jsonb) \
+     ON CONFLICT (provider, reference, bank_transaction_id, outcome) DO NOTHING RETURNING 1), \
+     checkout AS (UPDATE checkouts AS c SET status = r.status, \
+     amount_mismatch = r.amount_mismatch, superseded_by = r.superseded_by, \
+     validated_by = r.validated_by, validated_author = r.validated_author, \
+     validated_note = r.validated_note, updated_at = r.updated_at, \
+     version = c.version + r.version \
+     FROM jsonb_populate_recordset(NULL::checkouts, $2::jsonb) AS r \
+     WHERE c.reference = r.reference RETURNING 1), \
+     effect AS (INSERT INTO outbox (reference, effect_key, kind, payload, created_at, due_at, \
+     delivered_at) \
+     SELECT reference, effect_key, kind, payload, created_at, created_at, delivered_at \
+     FROM jsonb_populate_recordset(NULL::outbox, $3::jsonb) \
+     ON CONFLICT (reference, effect_key) DO NOTHING RETURNING 1), \
+     payment AS (INSERT INTO payment_records (reference, record_key, amount_minor, currency, \
+     bank_transaction_id, source, author, note, recorded_at) \
+     SELECT reference, record_key, amount_minor, currency, bank_transaction_id, source, author, \
+     note, recorded_at FROM jsonb_populate_recordset(NULL::payment_records, $4::jsonb) \
+     RETURNING 1), \
+     trail AS (INSERT INTO audit (reference, event, author, detail, status_before, \
+     status_after, at) \
+     SELECT reference, event, author, detail, status_before, status_after, at \
+     FROM jsonb_populate_recordset(NULL::audit, $5::jsonb) RETURNING 1) \
+     SELECT 1 FROM bank UNION ALL SELECT 1 FROM checkout UNION ALL SELECT 1 FROM effect \
+     UNION ALL SELECT 1 FROM payment UNION ALL SELECT 1 FROM trail";
+
+/// A connection inside one of the store's transactions.
+pub(crate) struct Conn<'a, DB: Database>(pub(crate) &'a mut DB::Connection);
+
+fn json<T: Serialize>(rows: &[T]) -> Result<String, StoreError> {
+    serde_json::to_string(rows).map_err(|e| StoreError::corrupt(format!("rows to write: {e}")))
+}
+
+// See `crate::db` for why these bounds are spelled out.
+impl<DB: Db> Conn<'_, DB>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<i64>: sqlx::Encode<'q, DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> &'r str: sqlx::ColumnIndex<DB::Row>,
+{
+    /// Writes `plans` (in order; several may be for one checkout): their quarantine rows, then
+    /// every other row in one statement, then the siblings each supersedes. Returns the
+    /// superseded checkouts of each plan.
+    ///
+    /// # Errors
+    /// [`Fail::Raced`] when the rows written are not the rows planned (what the plans were
+    /// made from changed meanwhile): the caller rolls back.
+    pub(crate) async fn write(
+        &mut self,
+        plans: &[&Plan],
+        now: Timestamp,
+    ) -> Result<Vec<Vec<PaymentReference>>, Fail> {
+        for q in plans.iter().flat_map(|p| &p.quarantine) {
+            self.insert_quarantine(q, now).await?;
+        }
+        // One update per checkout: its last state, `version` raised once per transition.
+        let mut updates: Vec<CheckoutUpdate> = Vec::with_capacity(plans.len());
+        let mut at: HashMap<&str, usize> = HashMap::with_capacity(plans.len());
+        for p in plans {
+            match at.get(p.checkout.reference.as_str()) {
+                Some(&i) => {
+                    let writes = updates[i].writes + p.checkout.writes;
+                    updates[i] = p.checkout.clone();
+                    updates[i].writes = writes;
+                }
+                None => {
+                    at.insert(&p.checkout.reference, updates.len());
+                    updates.push(p.checkout.clone());
+                }
+            }
+        }
+        let bank: Vec<_> = plans.iter().filter_map(|p| p.bank.as_ref()).collect();
+        let outbox: Vec<_> = plans.iter().flat_map(|p| &p.outbox).collect();
+        let payments: Vec<_> = plans.iter().flat_map(|p| &p.payments).collect();
+        let audit: Vec<&AuditRow> = plans.iter().map(|p| &p.audit).collect();
+        let expected = bank.len() + updates.len() + outbox.len() + payments.len() + audit.len();
+        let sql = match DB::DIALECT {
+            Dialect::Sqlite => WRITE_SQLITE,
+            Dialect::Postgres => WRITE_POSTGRES,
+        };
+        let done = sqlx::query::<DB>(sql)
+            .bind(json(&bank)?)
+            .bind(json(&updates)?)
+            .bind(json(&outbox)?)
+            .bind(json(&payments)?)
+            .bind(json(&audit)?)
+            .execute(&mut *self.0)
+            .await
+            .op("write event")?;
+        let written = DB::rows_affected(&done);
+        if usize::try_from(written).ok() != Some(expected) {
+            return Err(Fail::Raced { expected, written });
+        }
+        let mut superseded = Vec::with_capacity(plans.len());
+        for p in plans {
+            superseded.push(match &p.supersede {
+                Some(by) => self.supersede_siblings(by, now).await?,
+                None => Vec::new(),
+            });
+        }
+        Ok(superseded)
+    }
+
+    /// Applies `Event::Superseded` to the other checkouts of the order still awaiting payment.
+    async fn supersede_siblings(
+        &mut self,
+        by: &CheckoutState,
+        now: Timestamp,
+    ) -> Result<Vec<PaymentReference>, Fail> {
+        let Some(order) = &by.shop_order_id else {
+            return Ok(Vec::new());
+        };
+        let siblings: Vec<ReferenceRow> = sqlx::query_as::<DB, ReferenceRow>(
+            "SELECT reference FROM checkouts WHERE shop_order_id = $1 AND reference <> $2 \
+             AND status = 'awaiting_payment' ORDER BY reference",
+        )
+        .bind(order.as_str())
+        .bind(by.reference.as_str())
+        .fetch_all(&mut *self.0)
+        .await
+        .op("read sibling checkouts")?;
+        let mut out = Vec::new();
+        for row in siblings {
+            let reference = parse_reference(&row.reference)?;
+            let Some(sibling) = self.load_checkout(&reference).await? else {
+                continue;
+            };
+            let state = Loaded::new(sibling, [], HashSet::new()).state;
+            let event = Event::Superseded {
+                by: by.reference.clone(),
+            };
+            let next = apply(&state, &event).map_err(StoreError::from)?.state;
+            if next.superseded_by == state.superseded_by {
+                continue;
+            }
+            sqlx::query::<DB>(
+                "UPDATE checkouts SET superseded_by = $2, updated_at = $3, version = version + 1 \
+                 WHERE reference = $1",
+            )
+            .bind(reference.as_str())
+            .bind(next.superseded_by.as_ref().map(|r| r.as_str().to_owned()))
+            .bind(now.as_millisecond())
+            .execute(&mut *self.0)
+            .await
+            .op("supersede sibling")?;
+            sqlx::query::<DB>(
+                "INSERT INTO audit (reference, event, author, detail, status_before, \
+                 status_after, at) VALUES ($1, $2, NULL, $3, $4, $5, $6)",
+            )
+            .bind(reference.as_str())
+            .bind(event.name())
+            .bind(format!("superseded by {}", by.reference))
+            .bind(state.status.as_str())
+            .bind(next.status.as_str())
+            .bind(now.as_millisecond())
+            .execute(&mut *self.0)
+            .await
+            .op("insert audit")?;
+            out.push(reference);
+        }
+        Ok(out)
+    }
+
+    /// Inserts a quarantine row, or counts one more sighting of the same one.
+    pub(crate) async fn insert_quarantine(
+        &mut self,
+        input: &QuarantineInput,
+        now: Timestamp,
+    ) -> Result<QuarantineRecord, Fail> {
+        let row = sqlx::query_as::<DB, QuarantineRow>(
+            "INSERT INTO quarantine (provider, reference, bank_transaction_id, summary, why, \
+             first_at, last_at) VALUES ($1, $2, $3, $4, $5, $6, $6) \
+             ON CONFLICT (provider, reference, bank_transaction_id, why) DO UPDATE \
+             SET last_at = excluded.last_at, seen_count = quarantine.seen_count + 1 \
+             RETURNING *",
+        )
+        .bind(input.provider.as_str())
+        .bind(clip(&input.reference, 64))
+        .bind(clip(
+            input.bank_transaction_id.as_deref().unwrap_or(""),
+            VerifiedNotification::MAX_TRANSACTION_ID,
+        ))
+        .bind(clip(&input.summary, MAX_NOTE))
+        .bind(clip(&input.why, 500))
+        .bind(now.as_millisecond())
+        .fetch_one(&mut *self.0)
+        .await
+        .op("insert quarantine")?;
+        Ok(QuarantineRecord::try_from(row)?)
+    }
+
+    /// The checkout `reference`, if there is one.
+    pub(crate) async fn load_checkout(
+        &mut self,
+        reference: &PaymentReference,
+    ) -> Result<Option<CheckoutRecord>, Fail> {
+        let row = sqlx::query_as::<DB, CheckoutRow>("SELECT * FROM checkouts WHERE reference = $1")
+            .bind(reference.as_str())
+            .fetch_optional(&mut *self.0)
+            .await
+            .op("read checkout")?;
+        Ok(row.map(CheckoutRecord::try_from).transpose()?)
+    }
+
+    /// Locks what the event may write. SQLite: `BEGIN IMMEDIATE` already holds the write
+    /// lock. PostgreSQL: the checkout row, and when it belongs to an order every checkout of
+    /// that order in reference order (one lock order for everyone, so superseding siblings
+    /// cannot deadlock and "another checkout of this order is valid" is read under lock).
+    async fn lock_for_event(&mut self, reference: &PaymentReference) -> Result<(), Fail> {
+        if DB::DIALECT == Dialect::Sqlite {
+            return Ok(());
+        }
+        let op = "lock checkout";
+        let order = sqlx::query_as::<DB, OrderRow>(
+            "SELECT shop_order_id FROM checkouts WHERE reference = $1",
+        )
+        .bind(reference.as_str())
+        .fetch_optional(&mut *self.0)
+        .await
+        .op(op)?
+        .and_then(|r| r.shop_order_id);
+        let locked = match order {
+            Some(order) => {
+                sqlx::query::<DB>(
+                    "SELECT reference FROM checkouts WHERE shop_order_id = $1 \
+                     ORDER BY reference FOR UPDATE",
+                )
+                .bind(order)
+                .execute(&mut *self.0)
+                .await
+            }
+            None => {
+                sqlx::query::<DB>("SELECT reference FROM checkouts WHERE reference = $1 FOR UPDATE")
+                    .bind(reference.as_str())
+                    .execute(&mut *self.0)
+                    .await
+            }
+        };
+        locked.op(op)?;
+        Ok(())
+    }
+
+    /// The checkout with the bank transactions it has seen and its effect keys.
+    async fn load(&mut self, reference: &PaymentReference) -> Result<Loaded, Fail> {
+        let op = "read checkout";
+        let record = self
+            .load_checkout(reference)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                reference: reference.to_string(),
+            })?;
+        let seen = sqlx::query_as::<DB, SeenRow>(
+            "SELECT bank_transaction_id, outcome FROM bank_transactions WHERE reference = $1",
+        )
+        .bind(reference.as_str())
+        .fetch_all(&mut *self.0)
+        .await
+        .op(op)?
+        .into_iter()
+        .map(|r| Ok((r.bank_transaction_id, outcome_kind(&r.outcome)?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+        let keys = sqlx::query_as::<DB, EffectKeyRow>(
+            "SELECT effect_key FROM outbox WHERE reference = $1",
+        )
+        .bind(reference.as_str())
+        .fetch_all(&mut *self.0)
+        .await
+        .op(op)?
+        .into_iter()
+        .map(|r| r.effect_key)
+        .collect();
+        Ok(Loaded::new(record, seen, keys))
+    }
+
+    /// Applies one event inside an open transaction (see [`Core::apply_event`]); the caller
+    /// commits, or rolls back on error.
+    async fn apply_in(
+        &mut self,
+        reference: &PaymentReference,
+        input: &EventInput,
+        now: Timestamp,
+    ) -> Result<Applied, Fail> {
+        self.lock_for_event(reference).await?;
+        let mut loaded = self.load(reference).await?;
+        let order_paid_by = match (input, &loaded.record.shop_order_id) {
+            (EventInput::Notification(_) | EventInput::ReconciledPaid { .. }, Some(order)) => {
+                sqlx::query_as::<DB, ReferenceRow>(
+                    "SELECT reference FROM checkouts WHERE shop_order_id = $1 \
+                     AND reference <> $2 AND status = 'valid' ORDER BY reference LIMIT 1",
+                )
+                .bind(order.as_str())
+                .bind(reference.as_str())
+                .fetch_optional(&mut *self.0)
+                .await
+                .op("read order")?
+                .map(|r| parse_reference(&r.reference))
+                .transpose()?
+            }
+            _ => None,
+        };
+        match plan(&mut loaded, input, order_paid_by, now)? {
+            Step::Done(applied) => Ok(applied),
+            Step::Write(plan) => {
+                let superseded = self.write(&[&plan], now).await?;
+                Ok(Applied {
+                    superseded: superseded.into_iter().flatten().collect(),
+                    ..plan.applied
+                })
+            }
+        }
+    }
+}
+
+/// A checkout's shop order.
+#[derive(Debug, sqlx::FromRow)]
+struct OrderRow {
+    shop_order_id: Option<String>,
+}
+
+// See `crate::db` for why these bounds are spelled out.
+impl<DB: Db, B: Backend<Db = DB>> Core<B>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<i64>: sqlx::Encode<'q, DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> &'r str: sqlx::ColumnIndex<DB::Row>,
+{
+    pub(crate) async fn create_checkout(
+        &self,
+        new: NewCheckout,
+    ) -> Result<CheckoutRecord, StoreError> {
+        new.check()?;
+        let op = "create checkout";
+        let db = |e| StoreError::from_db(op, e);
+        let mut tx = self.backend.begin(true).await.map_err(db)?;
+        let inserted = sqlx::query::<DB>(
+            "INSERT INTO checkouts (reference, provider, amount_minor, currency, shop_order_id, \
+             status, customer_email, customer_name, delivery_date, retract_at, provider_data, \
+             created_at, updated_at, language, description, item_count) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15)",
+        )
+        .bind(new.reference.as_str())
+        .bind(new.provider.as_str())
+        .bind(minor(new.amount))
+        .bind(new.amount.currency().alpha())
+        .bind(new.shop_order_id.clone())
+        .bind(CheckoutStatus::AwaitingPayment.as_str())
+        .bind(new.customer_email.as_str())
+        .bind(new.customer_name.as_str())
+        .bind(new.delivery_date.map(|d| d.to_string()))
+        .bind(new.retract_at.as_millisecond())
+        .bind(new.provider_data.clone())
+        .bind(new.created_at.as_millisecond())
+        .bind(new.language.map(|l| lang_str(l).to_owned()))
+        .bind(new.description.clone())
+        .bind(new.item_count.map(i64::from))
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::AlreadyExists {
+                    reference: new.reference,
+                });
+            }
+            Err(e) => return Err(db(e)),
+            Ok(_) => {}
+        }
+        let record = Conn::<DB>(&mut tx)
+            .load_checkout(&new.reference)
+            .await
+            .map_err(Fail::into_store)?
+            .ok_or_else(|| StoreError::corrupt("created checkout vanished"))?;
+        B::commit(tx).await.map_err(db)?;
+        Ok(record)
+    }
+
+    pub(crate) async fn apply_event(
+        &self,
+        reference: &PaymentReference,
+        input: EventInput,
+        now: Timestamp,
+    ) -> Result<Applied, StoreError> {
+        check_input(reference, &input)?;
+        let mut attempt = 0;
+        loop {
+            match self.try_apply(reference, &input, now).await {
+                Ok(applied) => return Ok(applied),
+                Err(f) if f.is_retryable() && attempt < RETRIES => attempt += 1,
+                Err(f) => return Err(f.into_store()),
+            }
+        }
+    }
+
+    async fn try_apply(
+        &self,
+        reference: &PaymentReference,
+        input: &EventInput,
+        now: Timestamp,
+    ) -> Result<Applied, Fail> {
+        let mut tx = self.backend.begin(true).await.op("apply event")?;
+        let applied = Conn::<DB>(&mut tx).apply_in(reference, input, now).await?;
+        B::commit(tx).await.op("commit event")?;
+        Ok(applied)
+    }
+
+    pub(crate) async fn apply_events(
+        &self,
+        batch: Vec<(PaymentReference, EventInput)>,
+        now: Timestamp,
+    ) -> Vec<Result<Applied, StoreError>> {
+        let mut results: Vec<Option<Result<Applied, StoreError>>> = Vec::with_capacity(batch.len());
+        // Inputs that fail their own checks never reach the transaction.
+        let mut todo = Vec::with_capacity(batch.len());
+        for (i, (reference, input)) in batch.iter().enumerate() {
+            match check_input(reference, input) {
+                Ok(()) => {
+                    results.push(None);
+                    todo.push(i);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        // One lock order for every committer (PostgreSQL row locks): by reference.
+        todo.sort_by(|&a, &b| batch[a].0.cmp(&batch[b].0));
+        let retry_alone = if todo.is_empty() {
+            Vec::new()
+        } else {
+            self.group_commit(&batch, &todo, now, &mut results).await
+        };
+        // A deadlock, a serialization failure or a race inside the batch: run that event on
+        // its own, with the usual retries.
+        for i in retry_alone {
+            let (reference, input) = &batch[i];
+            results[i] = Some(self.apply_event(reference, input.clone(), now).await);
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(StoreError::corrupt("event left without a result"))))
+            .collect()
+    }
+
+    /// Applies `todo` (indices into `batch`, in lock order) in one transaction: the fast path
+    /// of the database if it has one, else (or for the events it leaves) a savepoint per
+    /// event. Fills `results`; returns the events to re-run alone.
+    async fn group_commit(
+        &self,
+        batch: &[(PaymentReference, EventInput)],
+        todo: &[usize],
+        now: Timestamp,
+        results: &mut [Option<Result<Applied, StoreError>>],
+    ) -> Vec<usize> {
+        let op = "apply events";
+        let fail_all = |results: &mut [Option<Result<Applied, StoreError>>], e: &sqlx::Error| {
+            for &i in todo {
+                results[i] = Some(Err(StoreError::from_db_ref(op, e)));
+            }
+        };
+        let mut tx = match self.backend.begin(true).await {
+            Ok(tx) => tx,
+            Err(e) => {
+                fail_all(results, &e);
+                return Vec::new();
+            }
+        };
+        let mut pending = Vec::new();
+        let mut slow = todo.to_vec();
+        match B::apply_batch(&mut tx, batch, todo, now).await {
+            None => {}
+            Some(Ok(fast)) => {
+                for (i, result) in fast.done {
+                    match result {
+                        Ok(applied) => pending.push((i, applied)),
+                        Err(e) => results[i] = Some(Err(e)),
+                    }
+                }
+                slow = fast.slow;
+            }
+            Some(Err(_)) => {
+                // Declined (a database error, an unexpected row count): undo it all and let
+                // the per-event path decide, savepoint by savepoint, in a new transaction.
+                let restarted = match B::rollback(tx).await {
+                    Ok(()) => self.backend.begin(true).await,
+                    Err(e) => Err(e),
+                };
+                match restarted {
+                    Ok(again) => tx = again,
+                    Err(e) => {
+                        fail_all(results, &e);
+                        return Vec::new();
+                    }
+                }
+            }
+        }
+        let mut retry_alone = Vec::new();
+        for &i in &slow {
+            let (reference, input) = &batch[i];
+            // A savepoint per event: one failing event rolls back alone.
+            let savepoint = |sql: &'static str| sqlx::query::<DB>(sql);
+            if let Err(e) = savepoint("SAVEPOINT tpe_event").execute(&mut *tx).await {
+                results[i] = Some(Err(StoreError::from_db(op, e)));
+                continue;
+            }
+            let outcome = Conn::<DB>(&mut tx).apply_in(reference, input, now).await;
+            let end = match &outcome {
+                Ok(_) => {
+                    savepoint("RELEASE SAVEPOINT tpe_event")
+                        .execute(&mut *tx)
+                        .await
+                }
+                Err(_) => match savepoint("ROLLBACK TO SAVEPOINT tpe_event")
+                    .execute(&mut *tx)
+                    .await
+                {
+                    Ok(_) => {
+                        savepoint("RELEASE SAVEPOINT tpe_event")
+                            .execute(&mut *tx)
+                            .await
+                    }
+                    Err(e) => Err(e),
+                },
+            };
+            match (outcome, end) {
+                (_, Err(e)) => results[i] = Some(Err(StoreError::from_db(op, e))),
+                (Ok(applied), Ok(_)) => pending.push((i, applied)),
+                (Err(f), Ok(_)) if f.is_retryable() => retry_alone.push(i),
+                (Err(f), Ok(_)) => results[i] = Some(Err(f.into_store())),
+            }
+        }
+        match B::commit(tx).await {
+            Ok(()) => {
+                for (i, applied) in pending {
+                    results[i] = Some(Ok(applied));
+                }
+            }
+            Err(e) => {
+                // Nothing of the batch was written: every event fails alike.
+                for (i, _) in pending {
+                    results[i] = Some(Err(StoreError::from_db_ref(op, &e)));
+                }
+            }
+        }
+        retry_alone
+    }
+}
+
+/// Checks the parts of an event that come from outside before any transaction.
+fn check_input(reference: &PaymentReference, input: &EventInput) -> Result<(), StoreError> {
+    match input {
+        EventInput::Notification(n) => {
+            if n.reference != *reference {
+                return Err(StoreError::invalid(
+                    "notification",
+                    format!("names {} but is applied to {reference}", n.reference),
+                ));
+            }
+            bounded(
+                "bank_transaction_id",
+                &n.bank_transaction_id,
+                1,
+                VerifiedNotification::MAX_TRANSACTION_ID,
+            )
+        }
+        EventInput::ReconciledPaid {
+            bank_transaction_id,
+            ..
+        } => bounded(
+            "bank_transaction_id",
+            bank_transaction_id,
+            1,
+            VerifiedNotification::MAX_TRANSACTION_ID,
+        ),
+        EventInput::ManualValidation { author, note } => {
+            bounded("author", author, 1, MAX_AUTHOR)?;
+            bounded("note", note, 0, MAX_NOTE)
+        }
+        _ => Ok(()),
+    }
+}
+
+fn lang_str(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "en",
+        _ => "fr",
+    }
+}

@@ -1,0 +1,304 @@
+//! Work shared by the engine's jobs across instances: the outbox (claims, deliveries,
+//! retries), the retraction and reconciliation claims, and the quarantine.
+
+use jiff::SignedDuration;
+use tpe_core::{PaymentReference, Timestamp};
+
+use super::apply::Conn;
+use super::rows::{CheckoutRow, OutboxRow, ReferenceRow, millis, records};
+use super::{Core, Fail, check_limit, clip, plus};
+use crate::db::{Backend, Db, Dialect};
+use crate::error::StoreError;
+use crate::types::{
+    CheckoutRecord, MAX_NOTE, OutboxEffect, QuarantineInput, QuarantineRecord, bounded,
+};
+
+/// A stored count of attempts, and when a delivered effect was delivered.
+#[derive(Debug, sqlx::FromRow)]
+struct AttemptsRow {
+    attempts: i64,
+    delivered_at: Option<i64>,
+}
+
+/// A checkout's reconciliation attempts.
+#[derive(Debug, sqlx::FromRow)]
+struct ReconcileRow {
+    reconcile_attempts: i64,
+}
+
+// See `crate::db` for why these bounds are spelled out.
+impl<DB: Db, B: Backend<Db = DB>> Core<B>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<i64>: sqlx::Encode<'q, DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> &'r str: sqlx::ColumnIndex<DB::Row>,
+{
+    /// A write transaction.
+    async fn write_tx(&self, op: &'static str) -> Result<B::Tx, StoreError> {
+        self.backend
+            .begin(true)
+            .await
+            .map_err(|e| StoreError::from_db(op, e))
+    }
+
+    pub(crate) async fn quarantine(
+        &self,
+        input: QuarantineInput,
+        now: Timestamp,
+    ) -> Result<QuarantineRecord, StoreError> {
+        let op = "quarantine";
+        let mut tx = self.write_tx(op).await?;
+        let record = Conn::<DB>(&mut tx)
+            .insert_quarantine(&input, now)
+            .await
+            .map_err(Fail::into_store)?;
+        B::commit(tx)
+            .await
+            .map_err(|e| StoreError::from_db(op, e))?;
+        Ok(record)
+    }
+
+    pub(crate) async fn claim_retraction(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        lease: SignedDuration,
+    ) -> Result<Vec<CheckoutRecord>, StoreError> {
+        let limit = check_limit(limit)?;
+        let sql = match DB::DIALECT {
+            Dialect::Sqlite => {
+                "UPDATE checkouts SET retract_lease_until = $1 WHERE reference IN (\
+                 SELECT reference FROM checkouts WHERE status = 'awaiting_payment' \
+                 AND retract_at <= $2 AND (retract_lease_until IS NULL OR retract_lease_until <= $2) \
+                 ORDER BY retract_at, reference LIMIT $3) RETURNING *"
+            }
+            Dialect::Postgres => {
+                "UPDATE checkouts SET retract_lease_until = $1 WHERE reference IN (\
+                 SELECT reference FROM checkouts WHERE status = 'awaiting_payment' \
+                 AND retract_at <= $2 AND (retract_lease_until IS NULL OR retract_lease_until <= $2) \
+                 ORDER BY retract_at, reference LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING *"
+            }
+        };
+        let query = sqlx::query_as::<DB, CheckoutRow>(sql)
+            .bind(plus(now, lease).as_millisecond())
+            .bind(now.as_millisecond())
+            .bind(limit);
+        let op = "claim retraction";
+        let mut tx = self.write_tx(op).await?;
+        let rows = query
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| StoreError::from_db(op, e))?;
+        let mut out: Vec<CheckoutRecord> = records(rows)?;
+        B::commit(tx)
+            .await
+            .map_err(|e| StoreError::from_db(op, e))?;
+        out.sort_by(|a, b| (a.retract_at, &a.reference).cmp(&(b.retract_at, &b.reference)));
+        Ok(out)
+    }
+
+    pub(crate) async fn claim_reconciliation(
+        &self,
+        now: Timestamp,
+        min_age: SignedDuration,
+        limit: u32,
+        lease: SignedDuration,
+    ) -> Result<Vec<CheckoutRecord>, StoreError> {
+        let limit = check_limit(limit)?;
+        let created_before = now.checked_sub(min_age).unwrap_or(Timestamp::MIN);
+        let sql = match DB::DIALECT {
+            Dialect::Sqlite => {
+                "UPDATE checkouts SET next_reconcile_at = $1 WHERE reference IN (\
+                 SELECT reference FROM checkouts WHERE status = 'awaiting_payment' \
+                 AND created_at <= $2 AND (next_reconcile_at IS NULL OR next_reconcile_at <= $3) \
+                 ORDER BY COALESCE(next_reconcile_at, created_at), reference LIMIT $4) \
+                 RETURNING *"
+            }
+            Dialect::Postgres => {
+                "UPDATE checkouts SET next_reconcile_at = $1 WHERE reference IN (\
+                 SELECT reference FROM checkouts WHERE status = 'awaiting_payment' \
+                 AND created_at <= $2 AND (next_reconcile_at IS NULL OR next_reconcile_at <= $3) \
+                 ORDER BY COALESCE(next_reconcile_at, created_at), reference LIMIT $4 \
+                 FOR UPDATE SKIP LOCKED) RETURNING *"
+            }
+        };
+        let query = sqlx::query_as::<DB, CheckoutRow>(sql)
+            .bind(plus(now, lease).as_millisecond())
+            .bind(created_before.as_millisecond())
+            .bind(now.as_millisecond())
+            .bind(limit);
+        let op = "claim reconciliation";
+        let mut tx = self.write_tx(op).await?;
+        let rows = query
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| StoreError::from_db(op, e))?;
+        let mut out: Vec<CheckoutRecord> = records(rows)?;
+        B::commit(tx)
+            .await
+            .map_err(|e| StoreError::from_db(op, e))?;
+        out.sort_by(|a, b| (a.created_at, &a.reference).cmp(&(b.created_at, &b.reference)));
+        Ok(out)
+    }
+
+    pub(crate) async fn reschedule_reconciliation(
+        &self,
+        reference: &PaymentReference,
+        now: Timestamp,
+    ) -> Result<Timestamp, StoreError> {
+        let op = "reschedule reconciliation";
+        let db = |e| StoreError::from_db(op, e);
+        let mut tx = self.write_tx(op).await?;
+        let attempts = sqlx::query_as::<DB, ReconcileRow>(
+            "SELECT reconcile_attempts FROM checkouts WHERE reference = $1",
+        )
+        .bind(reference.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| StoreError::NotFound {
+            reference: reference.to_string(),
+        })?
+        .reconcile_attempts
+        .saturating_add(1);
+        let salt = reference.as_str().bytes().map(i64::from).sum::<i64>();
+        let next = plus(
+            now,
+            self.reconcile_backoff
+                .delay(u32::try_from(attempts).unwrap_or(u32::MAX), salt),
+        );
+        sqlx::query::<DB>(
+            "UPDATE checkouts SET reconcile_attempts = $2, next_reconcile_at = $3 \
+             WHERE reference = $1",
+        )
+        .bind(reference.as_str())
+        .bind(attempts)
+        .bind(next.as_millisecond())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        B::commit(tx).await.map_err(db)?;
+        Ok(next)
+    }
+
+    pub(crate) async fn claim_effects(
+        &self,
+        worker_id: &str,
+        now: Timestamp,
+        limit: u32,
+        lease: SignedDuration,
+    ) -> Result<Vec<OutboxEffect>, StoreError> {
+        let limit = check_limit(limit)?;
+        bounded("worker_id", worker_id, 1, 128)?;
+        let op = "claim effects";
+        let sql = match DB::DIALECT {
+            Dialect::Sqlite => {
+                "UPDATE outbox SET leased_by = $1, lease_until = $2 WHERE id IN (\
+                 SELECT id FROM outbox WHERE delivered_at IS NULL AND due_at <= $3 \
+                 AND (lease_until IS NULL OR lease_until <= $3) ORDER BY due_at, id LIMIT $4) \
+                 RETURNING *"
+            }
+            Dialect::Postgres => {
+                "UPDATE outbox SET leased_by = $1, lease_until = $2 WHERE id IN (\
+                 SELECT id FROM outbox WHERE delivered_at IS NULL AND due_at <= $3 \
+                 AND (lease_until IS NULL OR lease_until <= $3) ORDER BY due_at, id LIMIT $4 \
+                 FOR UPDATE SKIP LOCKED) RETURNING *"
+            }
+        };
+        let mut tx = self.write_tx(op).await?;
+        let rows = sqlx::query_as::<DB, OutboxRow>(sql)
+            .bind(worker_id)
+            .bind(plus(now, lease).as_millisecond())
+            .bind(now.as_millisecond())
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| StoreError::from_db(op, e))?;
+        let mut out: Vec<OutboxEffect> = records(rows)?;
+        B::commit(tx)
+            .await
+            .map_err(|e| StoreError::from_db(op, e))?;
+        out.sort_by_key(|e| (e.due_at, e.id));
+        Ok(out)
+    }
+
+    pub(crate) async fn mark_delivered(
+        &self,
+        effect_id: i64,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let op = "mark effect delivered";
+        let db = |e| StoreError::from_db(op, e);
+        let mut tx = self.write_tx(op).await?;
+        let done = sqlx::query::<DB>(
+            "UPDATE outbox SET delivered_at = $2, leased_by = NULL, lease_until = NULL \
+             WHERE id = $1 AND delivered_at IS NULL",
+        )
+        .bind(effect_id)
+        .bind(now.as_millisecond())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let marked = DB::rows_affected(&done) > 0;
+        if !marked {
+            let exists =
+                sqlx::query_as::<DB, ReferenceRow>("SELECT reference FROM outbox WHERE id = $1")
+                    .bind(effect_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            if exists.is_none() {
+                return Err(StoreError::EffectNotFound { id: effect_id });
+            }
+        }
+        B::commit(tx).await.map_err(db)?;
+        Ok(marked)
+    }
+
+    pub(crate) async fn reschedule(
+        &self,
+        effect_id: i64,
+        now: Timestamp,
+        error: &str,
+    ) -> Result<Timestamp, StoreError> {
+        let op = "reschedule effect";
+        let db = |e| StoreError::from_db(op, e);
+        let mut tx = self.write_tx(op).await?;
+        let row = sqlx::query_as::<DB, AttemptsRow>(
+            "SELECT attempts, delivered_at FROM outbox WHERE id = $1",
+        )
+        .bind(effect_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::EffectNotFound { id: effect_id })?;
+        if let Some(at) = row.delivered_at {
+            // Delivered meanwhile (an expired lease taken over): keep it so.
+            return millis(at);
+        }
+        let attempts = row.attempts.saturating_add(1);
+        let due = plus(
+            now,
+            self.outbox_backoff
+                .delay(u32::try_from(attempts).unwrap_or(u32::MAX), effect_id),
+        );
+        sqlx::query::<DB>(
+            "UPDATE outbox SET attempts = $2, due_at = $3, last_error = $4, leased_by = NULL, \
+             lease_until = NULL WHERE id = $1",
+        )
+        .bind(effect_id)
+        .bind(attempts)
+        .bind(due.as_millisecond())
+        .bind(clip(error, MAX_NOTE))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        B::commit(tx).await.map_err(db)?;
+        Ok(due)
+    }
+}

@@ -1,0 +1,194 @@
+//! The read views: checkouts page by page, one checkout with everything written about it,
+//! payment records, the quarantine, checkouts due for retraction.
+
+use tpe_core::{PaymentReference, Timestamp};
+
+use super::apply::Conn;
+use super::rows::{
+    AuditRow, BankTransactionRow, CheckoutRow, OutboxRow, PaymentRow, QuarantineRow, records,
+};
+use super::{Core, Fail, check_limit};
+use crate::db::{Backend, Db};
+use crate::error::StoreError;
+use crate::types::{
+    CheckoutDetail, CheckoutQuery, CheckoutRecord, Cursor, Page, PaymentRecord, QuarantineRecord,
+};
+
+// See `crate::db` for why these bounds are spelled out.
+impl<DB: Db, B: Backend<Db = DB>> Core<B>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<i64>: sqlx::Encode<'q, DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> &'r str: sqlx::ColumnIndex<DB::Row>,
+{
+    pub(crate) async fn quarantined(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<QuarantineRecord>, StoreError> {
+        let limit = check_limit(limit)?;
+        let op = "list quarantine";
+        let mut tx = self.read_tx(op).await?;
+        let rows = sqlx::query_as::<DB, QuarantineRow>(
+            "SELECT * FROM quarantine ORDER BY last_at DESC, id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_db(op, e))?;
+        records(rows)
+    }
+
+    pub(crate) async fn list_checkouts(&self, query: CheckoutQuery) -> Result<Page, StoreError> {
+        let limit = check_limit(query.limit)?;
+        let op = "list checkouts";
+        // No cursor: start above every row. Row-value comparison works in both databases.
+        let (at, after) = query
+            .cursor
+            .as_ref()
+            .map_or((i64::MAX, String::new()), |c| {
+                (c.created_at, c.reference.as_str().to_owned())
+            });
+        let mut tx = self.read_tx(op).await?;
+        let rows = match query.status {
+            Some(status) => {
+                sqlx::query_as::<DB, CheckoutRow>(
+                    "SELECT * FROM checkouts WHERE status = $1 \
+                     AND (created_at, reference) < ($2, $3) \
+                     ORDER BY created_at DESC, reference DESC LIMIT $4",
+                )
+                .bind(status.as_str())
+                .bind(at)
+                .bind(after)
+                .bind(limit + 1)
+                .fetch_all(&mut *tx)
+                .await
+            }
+            None => {
+                sqlx::query_as::<DB, CheckoutRow>(
+                    "SELECT * FROM checkouts WHERE (created_at, reference) < ($1, $2) \
+                     ORDER BY created_at DESC, reference DESC LIMIT $3",
+                )
+                .bind(at)
+                .bind(after)
+                .bind(limit + 1)
+                .fetch_all(&mut *tx)
+                .await
+            }
+        }
+        .map_err(|e| StoreError::from_db(op, e))?;
+        let mut items: Vec<CheckoutRecord> = records(rows)?;
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next = more.then(|| items.last()).flatten().map(|last| Cursor {
+            created_at: last.created_at.as_millisecond(),
+            reference: last.reference.clone(),
+        });
+        Ok(Page { items, next })
+    }
+
+    pub(crate) async fn checkout(
+        &self,
+        reference: &PaymentReference,
+    ) -> Result<CheckoutDetail, StoreError> {
+        let op = "read checkout";
+        let db = |e| StoreError::from_db(op, e);
+        let mut tx = self.read_tx(op).await?;
+        let checkout = Conn::<DB>(&mut tx)
+            .load_checkout(reference)
+            .await
+            .map_err(Fail::into_store)?
+            .ok_or_else(|| StoreError::NotFound {
+                reference: reference.to_string(),
+            })?;
+        let bank_transactions = sqlx::query_as::<DB, BankTransactionRow>(
+            "SELECT * FROM bank_transactions WHERE reference = $1 ORDER BY id",
+        )
+        .bind(reference.as_str())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let payments = sqlx::query_as::<DB, PaymentRow>(
+            "SELECT * FROM payment_records WHERE reference = $1 ORDER BY id",
+        )
+        .bind(reference.as_str())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let effects = sqlx::query_as::<DB, OutboxRow>(
+            "SELECT * FROM outbox WHERE reference = $1 ORDER BY id",
+        )
+        .bind(reference.as_str())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let audit =
+            sqlx::query_as::<DB, AuditRow>("SELECT * FROM audit WHERE reference = $1 ORDER BY id")
+                .bind(reference.as_str())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?;
+        Ok(CheckoutDetail {
+            checkout,
+            bank_transactions: records(bank_transactions)?,
+            payments: records(payments)?,
+            effects: records(effects)?,
+            audit: records(audit)?,
+        })
+    }
+
+    pub(crate) async fn payment_records(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        let limit = check_limit(limit)?;
+        let op = "list payment records";
+        let mut tx = self.read_tx(op).await?;
+        let rows = sqlx::query_as::<DB, PaymentRow>(
+            "SELECT * FROM payment_records WHERE recorded_at >= $1 AND recorded_at < $2 \
+             ORDER BY recorded_at, id LIMIT $3",
+        )
+        .bind(from.as_millisecond())
+        .bind(to.as_millisecond())
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_db(op, e))?;
+        records(rows)
+    }
+
+    pub(crate) async fn due_for_retraction(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<CheckoutRecord>, StoreError> {
+        let limit = check_limit(limit)?;
+        let op = "list due retractions";
+        let mut tx = self.read_tx(op).await?;
+        let rows = sqlx::query_as::<DB, CheckoutRow>(
+            "SELECT * FROM checkouts WHERE status = 'awaiting_payment' AND retract_at <= $1 \
+             ORDER BY retract_at, reference LIMIT $2",
+        )
+        .bind(now.as_millisecond())
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_db(op, e))?;
+        records(rows)
+    }
+
+    /// A read-only transaction.
+    async fn read_tx(&self, op: &'static str) -> Result<B::Tx, StoreError> {
+        self.backend
+            .begin(false)
+            .await
+            .map_err(|e| StoreError::from_db(op, e))
+    }
+}
