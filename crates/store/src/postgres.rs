@@ -22,6 +22,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "checkout details and retraction lease",
         include_str!("../migrations/postgres/0002_checkout_details_and_retraction_lease.sql"),
     ),
+    (
+        3,
+        "bank reference",
+        include_str!("../migrations/postgres/0003_bank_reference.sql"),
+    ),
 ];
 
 /// Any fixed key: the advisory lock that serializes migrations between instances.

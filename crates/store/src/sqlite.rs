@@ -33,6 +33,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "checkout details and retraction lease",
         include_str!("../migrations/sqlite/0002_checkout_details_and_retraction_lease.sql"),
     ),
+    (
+        3,
+        "bank reference",
+        include_str!("../migrations/sqlite/0003_bank_reference.sql"),
+    ),
 ];
 
 /// How a SQLite store syncs commits to disk.

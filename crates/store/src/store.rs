@@ -4,7 +4,7 @@ use std::fmt::Debug;
 
 use async_trait::async_trait;
 use jiff::SignedDuration;
-use tpe_core::{PaymentReference, Timestamp};
+use tpe_core::{BankReference, PaymentReference, ProviderId, Timestamp};
 
 use crate::error::StoreError;
 use crate::types::{
@@ -88,6 +88,17 @@ pub trait PaymentStore: Send + Sync + Debug + 'static {
     /// # Errors
     /// A database error, or a limit outside 1 to [`crate::MAX_LIMIT`].
     async fn list_checkouts(&self, query: CheckoutQuery) -> Result<Page, StoreError>;
+
+    /// The checkout of `provider` the bank knows as `bank_reference`, if any: the unique
+    /// mapping through which an authentic notification finds its checkout and never another's.
+    ///
+    /// # Errors
+    /// A database error.
+    async fn resolve_bank_reference(
+        &self,
+        provider: &ProviderId,
+        bank_reference: &BankReference,
+    ) -> Result<Option<PaymentReference>, StoreError>;
 
     /// One checkout with its bank transactions, payment records, effects and audit trail.
     ///

@@ -64,6 +64,16 @@ macro_rules! delegate {
                 self.core.list_checkouts(query).await
             }
 
+            async fn resolve_bank_reference(
+                &self,
+                provider: &tpe_core::ProviderId,
+                bank_reference: &tpe_core::BankReference,
+            ) -> Result<Option<tpe_core::PaymentReference>, crate::StoreError> {
+                self.core
+                    .resolve_bank_reference(provider, bank_reference)
+                    .await
+            }
+
             async fn checkout(
                 &self,
                 reference: &tpe_core::PaymentReference,

@@ -6,8 +6,8 @@ use std::str::FromStr;
 use jiff::SignedDuration;
 use tpe_core::lifecycle::ValidationSource;
 use tpe_core::{
-    Amount, CheckoutStatus, Effect, Lang, OutcomeKind, PaymentReference, ProviderId, Timestamp,
-    VerifiedNotification,
+    Amount, BankReference, CheckoutStatus, Effect, Lang, OutcomeKind, PaymentReference, ProviderId,
+    Timestamp, VerifiedNotification,
 };
 
 use crate::error::StoreError;
@@ -65,6 +65,9 @@ pub struct NewCheckout {
     pub retract_at: Timestamp,
     /// Provider data kept for status queries (e.g. a session id).
     pub provider_data: Option<String>,
+    /// The reference the bank knows the checkout by; the checkout's own when `None`. Unique
+    /// per provider.
+    pub bank_reference: Option<BankReference>,
     /// The customer's language (their e-mails and return pages).
     pub language: Option<Lang>,
     /// What is paid (at most [`MAX_DESCRIPTION`] characters).
@@ -96,6 +99,7 @@ impl NewCheckout {
             delivery_date: None,
             retract_at,
             provider_data: None,
+            bank_reference: None,
             language: None,
             description: None,
             item_count: None,
@@ -121,6 +125,13 @@ impl NewCheckout {
     #[must_use]
     pub fn with_provider_data(mut self, data: impl Into<String>) -> Self {
         self.provider_data = Some(data.into());
+        self
+    }
+
+    /// With the reference the bank knows the checkout by.
+    #[must_use]
+    pub fn with_bank_reference(mut self, bank_reference: BankReference) -> Self {
+        self.bank_reference = Some(bank_reference);
         self
     }
 
@@ -260,6 +271,8 @@ pub struct CheckoutRecord {
     pub retract_at: Timestamp,
     /// Provider data.
     pub provider_data: Option<String>,
+    /// The reference the bank knows the checkout by.
+    pub bank_reference: BankReference,
     /// The customer's language, when the shop gave it.
     pub language: Option<Lang>,
     /// What is paid, when the shop gave it.

@@ -98,6 +98,7 @@ postgres_suite!(
     group_commit,
     batch_matches_one_by_one,
     retraction_claims,
+    bank_references,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

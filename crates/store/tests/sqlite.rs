@@ -95,6 +95,7 @@ sqlite_suite!(
     group_commit,
     batch_matches_one_by_one,
     retraction_claims,
+    bank_references,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -131,7 +132,7 @@ async fn file_is_wal_with_foreign_keys_and_full_sync() {
         .fetch_one(again.pool())
         .await
         .unwrap();
-    assert_eq!(n, 2, "two migrations, each applied once");
+    assert_eq!(n, 3, "three migrations, each applied once");
 }
 
 #[tokio::test]

@@ -9,7 +9,8 @@ use serde::Serialize;
 use sqlx::Database;
 use tpe_core::lifecycle::apply;
 use tpe_core::{
-    CheckoutState, CheckoutStatus, Event, Lang, PaymentReference, Timestamp, VerifiedNotification,
+    BankReference, CheckoutState, CheckoutStatus, Event, Lang, PaymentReference, Timestamp,
+    VerifiedNotification,
 };
 
 use super::plan::{AuditRow, CheckoutUpdate, Loaded, Plan, Step, minor, plan};
@@ -413,8 +414,8 @@ where
         let inserted = sqlx::query::<DB>(
             "INSERT INTO checkouts (reference, provider, amount_minor, currency, shop_order_id, \
              status, customer_email, customer_name, delivery_date, retract_at, provider_data, \
-             created_at, updated_at, language, description, item_count) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15)",
+             created_at, updated_at, language, description, item_count, bank_reference) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16)",
         )
         .bind(new.reference.as_str())
         .bind(new.provider.as_str())
@@ -431,6 +432,11 @@ where
         .bind(new.language.map(|l| lang_str(l).to_owned()))
         .bind(new.description.clone())
         .bind(new.item_count.map(i64::from))
+        .bind(
+            new.bank_reference
+                .as_ref()
+                .map_or(new.reference.as_str(), BankReference::as_str),
+        )
         .execute(&mut *tx)
         .await;
         match inserted {
@@ -457,7 +463,7 @@ where
         input: EventInput,
         now: Timestamp,
     ) -> Result<Applied, StoreError> {
-        check_input(reference, &input)?;
+        check_input(&input)?;
         let mut attempt = 0;
         loop {
             match self.try_apply(reference, &input, now).await {
@@ -488,8 +494,8 @@ where
         let mut results: Vec<Option<Result<Applied, StoreError>>> = Vec::with_capacity(batch.len());
         // Inputs that fail their own checks never reach the transaction.
         let mut todo = Vec::with_capacity(batch.len());
-        for (i, (reference, input)) in batch.iter().enumerate() {
-            match check_input(reference, input) {
+        for (i, (_, input)) in batch.iter().enumerate() {
+            match check_input(input) {
                 Ok(()) => {
                     results.push(None);
                     todo.push(i);
@@ -621,22 +627,14 @@ where
 }
 
 /// Checks the parts of an event that come from outside before any transaction.
-fn check_input(reference: &PaymentReference, input: &EventInput) -> Result<(), StoreError> {
+fn check_input(input: &EventInput) -> Result<(), StoreError> {
     match input {
-        EventInput::Notification(n) => {
-            if n.reference != *reference {
-                return Err(StoreError::invalid(
-                    "notification",
-                    format!("names {} but is applied to {reference}", n.reference),
-                ));
-            }
-            bounded(
-                "bank_transaction_id",
-                &n.bank_transaction_id,
-                1,
-                VerifiedNotification::MAX_TRANSACTION_ID,
-            )
-        }
+        EventInput::Notification(n) => bounded(
+            "bank_transaction_id",
+            &n.bank_transaction_id,
+            1,
+            VerifiedNotification::MAX_TRANSACTION_ID,
+        ),
         EventInput::ReconciledPaid {
             bank_transaction_id,
             ..

@@ -213,6 +213,18 @@ pub(crate) fn plan(
             received: n.provider.clone(),
         });
     }
+    // Applied to the checkout its bank reference names, and to no other.
+    if let EventInput::Notification(n) = input
+        && n.bank_reference != record.bank_reference
+    {
+        return Err(StoreError::invalid(
+            "notification",
+            format!(
+                "names bank reference {} but checkout {reference} is {}",
+                n.bank_reference, record.bank_reference
+            ),
+        ));
+    }
     let event = event_for(input, now, order_paid_by);
     let transition = apply(&loaded.state, &event)?;
     let unchanged = Applied {
@@ -235,7 +247,7 @@ pub(crate) fn plan(
 
     let ms = now.as_millisecond();
     let bank = match input {
-        EventInput::Notification(n) => Some(bank_row_notification(n, ms)),
+        EventInput::Notification(n) => Some(bank_row_notification(reference, n, ms)),
         EventInput::ReconciledPaid {
             bank_transaction_id,
             amount,
@@ -337,7 +349,11 @@ pub(crate) fn plan(
     Ok(Step::Write(plan))
 }
 
-fn bank_row_notification(n: &VerifiedNotification, ms: i64) -> BankRow {
+fn bank_row_notification(
+    reference: &PaymentReference,
+    n: &VerifiedNotification,
+    ms: i64,
+) -> BankRow {
     let (reason_kind, reason_code, authorization_code) = match &n.outcome {
         BankOutcome::Refused { reason } => (
             Some(reason.kind().as_str()),
@@ -351,7 +367,7 @@ fn bank_row_notification(n: &VerifiedNotification, ms: i64) -> BankRow {
     };
     BankRow {
         provider: n.provider.as_str().to_owned(),
-        reference: n.reference.as_str().to_owned(),
+        reference: reference.as_str().to_owned(),
         bank_transaction_id: n.bank_transaction_id.clone(),
         outcome: n.outcome.kind().as_str(),
         amount_minor: minor(n.amount),
@@ -437,7 +453,7 @@ fn summarize(n: &VerifiedNotification) -> String {
         "{} {} for {}: {} announced{}",
         n.provider,
         n.outcome.kind().as_str(),
-        n.reference,
+        n.bank_reference,
         n.amount,
         n.card
             .as_ref()

@@ -1,11 +1,12 @@
 //! The read views: checkouts page by page, one checkout with everything written about it,
 //! payment records, the quarantine, checkouts due for retraction.
 
-use tpe_core::{PaymentReference, Timestamp};
+use tpe_core::{BankReference, PaymentReference, ProviderId, Timestamp};
 
 use super::apply::Conn;
 use super::rows::{
-    AuditRow, BankTransactionRow, CheckoutRow, OutboxRow, PaymentRow, QuarantineRow, records,
+    AuditRow, BankTransactionRow, CheckoutRow, OutboxRow, PaymentRow, QuarantineRow, ReferenceRow,
+    parse_reference, records,
 };
 use super::{Core, Fail, check_limit};
 use crate::db::{Backend, Db};
@@ -90,6 +91,24 @@ where
             reference: last.reference.clone(),
         });
         Ok(Page { items, next })
+    }
+
+    pub(crate) async fn resolve_bank_reference(
+        &self,
+        provider: &ProviderId,
+        bank_reference: &BankReference,
+    ) -> Result<Option<PaymentReference>, StoreError> {
+        let op = "resolve bank reference";
+        let mut tx = self.read_tx(op).await?;
+        let found = sqlx::query_as::<DB, ReferenceRow>(
+            "SELECT reference FROM checkouts WHERE provider = $1 AND bank_reference = $2",
+        )
+        .bind(provider.as_str())
+        .bind(bank_reference.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_db(op, e))?;
+        found.map(|r| parse_reference(&r.reference)).transpose()
     }
 
     pub(crate) async fn checkout(

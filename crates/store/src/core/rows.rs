@@ -4,8 +4,8 @@
 
 use tpe_core::lifecycle::ValidationSource;
 use tpe_core::{
-    Amount, CheckoutStatus, Currency, Effect, Lang, OutcomeKind, PaymentReference, ProviderId,
-    Timestamp,
+    Amount, BankReference, CheckoutStatus, Currency, Effect, Lang, OutcomeKind, PaymentReference,
+    ProviderId, Timestamp,
 };
 
 use crate::error::StoreError;
@@ -33,6 +33,7 @@ pub(crate) struct CheckoutRow {
     delivery_date: Option<String>,
     retract_at: i64,
     provider_data: Option<String>,
+    bank_reference: Option<String>,
     created_at: i64,
     updated_at: i64,
     reconcile_attempts: i64,
@@ -72,6 +73,13 @@ impl TryFrom<CheckoutRow> for CheckoutRecord {
             delivery_date,
             retract_at: millis(row.retract_at)?,
             provider_data: row.provider_data,
+            bank_reference: match row.bank_reference {
+                Some(b) => BankReference::parse(&b)
+                    .map_err(|e| StoreError::corrupt(format!("bank reference {b:?}: {e}")))?,
+                None => BankReference::parse(&row.reference).map_err(|e| {
+                    StoreError::corrupt(format!("reference {:?}: {e}", row.reference))
+                })?,
+            },
             created_at: millis(row.created_at)?,
             updated_at: millis(row.updated_at)?,
             reconcile_attempts: count(row.reconcile_attempts),

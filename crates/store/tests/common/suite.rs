@@ -7,8 +7,9 @@ use std::sync::Arc;
 use jiff::SignedDuration;
 use tpe_core::lifecycle::{Alert, ValidationSource};
 use tpe_core::{
-    Amount, BankOutcome, CheckoutStatus, Currency, Effect, OutcomeKind, PaymentReference,
-    ProviderId, Reason, ReasonKind, Timestamp, TransitionError, VerifiedNotification,
+    Amount, BankOutcome, BankReference, CheckoutStatus, Currency, Effect, OutcomeKind,
+    PaymentReference, ProviderId, Reason, ReasonKind, Timestamp, TransitionError,
+    VerifiedNotification,
 };
 use tpe_store::{
     CheckoutQuery, Cursor, EventInput, NewCheckout, PaymentStore, QuarantineInput, StoreError,
@@ -77,7 +78,7 @@ pub fn notification(
 ) -> EventInput {
     EventInput::Notification(VerifiedNotification::new(
         paybox(),
-        r(reference),
+        BankReference::parse(reference).unwrap(),
         txn,
         outcome,
         amount,
@@ -338,7 +339,7 @@ pub async fn lifecycle_table(store: Store) {
     create(&store, "L12", None).await;
     let other = EventInput::Notification(VerifiedNotification::new(
         ProviderId::from_static("stripe-like"),
-        r("L12"),
+        BankReference::parse("L12").unwrap(),
         "X",
         BankOutcome::Accepted {
             authorization: None,
@@ -1086,4 +1087,62 @@ pub async fn batch_matches_one_by_one(store: Store) {
     let a = observed(&store, "BA", &names, &batched).await;
     let b = observed(&store, "BB", &names, &single).await;
     assert_eq!(a, b);
+}
+
+/// Bank references: unique per provider, resolved back to their checkout, and a notification
+/// is applied only to the checkout its bank reference names.
+pub async fn bank_references(store: Store) {
+    let b = |s: &str| BankReference::parse(s).unwrap();
+    store
+        .create_checkout(new_checkout("BR1", None, t0()).with_bank_reference(b("20260101-000001")))
+        .await
+        .unwrap();
+    // The same bank reference for the same provider is refused; nothing is written.
+    let taken = store
+        .create_checkout(new_checkout("BR2", None, t0()).with_bank_reference(b("20260101-000001")))
+        .await;
+    assert!(
+        matches!(taken, Err(StoreError::AlreadyExists { .. })),
+        "{taken:?}"
+    );
+    assert!(matches!(
+        store.checkout(&r("BR2")).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    // Without one, a checkout is known by its own reference.
+    create(&store, "BR3", None).await;
+    let resolve = |p: ProviderId, s: &str| {
+        let store = store.clone();
+        let s = b(s);
+        async move { store.resolve_bank_reference(&p, &s).await.unwrap() }
+    };
+    assert_eq!(resolve(paybox(), "20260101-000001").await, Some(r("BR1")));
+    assert_eq!(resolve(paybox(), "BR3").await, Some(r("BR3")));
+    assert_eq!(resolve(paybox(), "BR1").await, None);
+    assert_eq!(
+        resolve(ProviderId::from_static("stripe-like"), "20260101-000001").await,
+        None
+    );
+    let detail = store.checkout(&r("BR1")).await.unwrap();
+    assert_eq!(detail.checkout.bank_reference, b("20260101-000001"));
+    // A notification naming another bank reference is refused for this checkout.
+    let wrong = store
+        .apply_event(
+            &r("BR1"),
+            notification("BR3", "T1", BankOutcome::Pending, eur(4321)),
+            t0(),
+        )
+        .await;
+    assert!(
+        matches!(wrong, Err(StoreError::Invalid { .. })),
+        "{wrong:?}"
+    );
+    let right = EventInput::Notification(VerifiedNotification::new(
+        paybox(),
+        b("20260101-000001"),
+        "T1",
+        BankOutcome::Pending,
+        eur(4321),
+    ));
+    store.apply_event(&r("BR1"), right, t0()).await.unwrap();
 }
