@@ -66,8 +66,11 @@ pub fn request_for(
 ) -> Result<PaymentRequest, ProviderError> {
     static NONCE: AtomicU64 = AtomicU64::new(1);
     let request = request(amount, urls);
-    let bank_reference =
-        provider.bank_reference(&request.reference, now(), NONCE.fetch_add(1, Ordering::Relaxed))?;
+    let bank_reference = provider.bank_reference(
+        &request.reference,
+        now(),
+        NONCE.fetch_add(1, Ordering::Relaxed),
+    )?;
     Ok(request.with_bank_reference(bank_reference))
 }
 

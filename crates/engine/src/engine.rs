@@ -50,6 +50,21 @@ pub struct StartedCheckout {
     pub redirect: Redirect,
 }
 
+/// Tries at a free bank reference before a checkout fails: short bank references (12
+/// characters, six digits a day) may collide, the shop's own never do.
+const MAX_REFERENCE_ATTEMPTS: u32 = 5;
+
+/// A fresh nonce for [`PaymentProvider::bank_reference`].
+fn references_nonce() -> u64 {
+    let mut bytes = [0u8; 8];
+    // Without the system's randomness, a counter still differs on each call.
+    if getrandom::fill(&mut bytes).is_err() {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        return COUNTER.fetch_add(1, Ordering::Relaxed);
+    }
+    u64::from_le_bytes(bytes)
+}
+
 /// Tunable delays of the engine's background work. Retry backoffs (effects, reconciliation)
 /// belong to the store (`SqliteOptions::backoff`, `PostgresOptions::backoff`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,9 +263,10 @@ impl Engine {
     }
 
     /// Starts a checkout (event 1): checks the customer's data (PSD2) first — nothing is
-    /// created and nothing sent when it is incomplete — then stores the checkout awaiting
-    /// payment *before* asking the provider for the redirect, so a fast bank's notification
-    /// always finds it.
+    /// created and nothing sent when it is incomplete — then asks the provider for the
+    /// redirect and stores the checkout awaiting payment, with its bank reference and the
+    /// provider's data, in one transaction *before* the redirect is handed out: no bank can
+    /// notify a payment whose page the customer has not seen, so every notification finds it.
     ///
     /// # Errors
     /// [`CheckoutError`]; see its variants.
@@ -285,55 +301,78 @@ impl Engine {
             }
         })?;
         let now = self.inner.clock.now();
-        let reference = self.inner.references.next(now);
         let language = request.language.unwrap_or(settings.language);
-        let urls = ReturnUrls {
-            accepted: settings.return_url(&reference, "accepted")?,
-            refused: settings.return_url(&reference, "refused")?,
-            cancelled: settings.return_url(&reference, "cancelled")?,
-            pending: settings.return_url(&reference, "pending")?,
-            notify: settings.notify_url(provider)?,
-        };
-        let payment = PaymentRequest::new(
-            reference.clone(),
-            request.amount,
-            customer.clone(),
-            request.description,
-            request.item_count,
-            urls,
-            language,
-        );
-        let mut new = NewCheckout::new(
-            reference.clone(),
-            provider.clone(),
-            request.amount,
-            customer.email.clone(),
-            format!("{} {}", customer.first_name, customer.last_name),
-            retract_at,
-            now,
-        )
-        .with_delivery_date(request.delivery)
-        .with_language(language)
-        .with_item_count(payment.item_count);
-        if !payment.description.is_empty() {
-            new = new.with_description(payment.description.clone());
-        }
-        if let Some(order) = request.shop_order_id {
-            new = new.with_shop_order(order);
-        }
-        self.inner.store.create_checkout(new).await?;
-        let redirect =
-            p.prepare(&payment, now)
-                .await
+        // A bank reference already taken (a bank with short references) gets a fresh reference
+        // and a fresh bank reference; the unique (provider, bank reference) key decides.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let reference = self.inner.references.next(now);
+            let bank_reference = p
+                .bank_reference(&reference, now, references_nonce())
                 .map_err(|source| CheckoutError::Provider {
                     reference: reference.clone(),
                     source,
                 })?;
-        tracing::info!(%reference, provider = %provider, "checkout started");
-        Ok(StartedCheckout {
-            reference,
-            redirect,
-        })
+            let urls = ReturnUrls {
+                accepted: settings.return_url(&reference, "accepted")?,
+                refused: settings.return_url(&reference, "refused")?,
+                cancelled: settings.return_url(&reference, "cancelled")?,
+                pending: settings.return_url(&reference, "pending")?,
+                notify: settings.notify_url(provider)?,
+            };
+            let payment = PaymentRequest::new(
+                reference.clone(),
+                request.amount,
+                customer.clone(),
+                request.description.clone(),
+                request.item_count,
+                urls,
+                language,
+            )
+            .with_bank_reference(bank_reference.clone());
+            let prepared =
+                p.prepare(&payment, now)
+                    .await
+                    .map_err(|source| CheckoutError::Provider {
+                        reference: reference.clone(),
+                        source,
+                    })?;
+            let mut new = NewCheckout::new(
+                reference.clone(),
+                provider.clone(),
+                request.amount,
+                customer.email.clone(),
+                format!("{} {}", customer.first_name, customer.last_name),
+                retract_at,
+                now,
+            )
+            .with_bank_reference(bank_reference)
+            .with_delivery_date(request.delivery)
+            .with_language(language)
+            .with_item_count(payment.item_count);
+            if let Some(data) = &prepared.provider_data {
+                new = new.with_provider_data(data.as_str());
+            }
+            if !payment.description.is_empty() {
+                new = new.with_description(payment.description.clone());
+            }
+            if let Some(order) = &request.shop_order_id {
+                new = new.with_shop_order(order.clone());
+            }
+            match self.inner.store.create_checkout(new).await {
+                Err(StoreError::AlreadyExists { .. }) if attempt < MAX_REFERENCE_ATTEMPTS => {
+                    tracing::warn!(%reference, provider = %provider, "bank reference taken, another one is made");
+                    continue;
+                }
+                r => r?,
+            };
+            tracing::info!(%reference, provider = %provider, "checkout started");
+            return Ok(StartedCheckout {
+                reference,
+                redirect: prepared.redirect,
+            });
+        }
     }
 
     /// A manager validates a checkout by hand (event 9): payment record marked manual,

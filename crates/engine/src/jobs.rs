@@ -2,7 +2,7 @@
 //! never came (event 11). Both take their items with a lease, so two engine instances on one
 //! database never handle one item at the same time.
 
-use tpe_core::{PaymentProvider, RemoteStatus, StatusQuery, Timestamp};
+use tpe_core::{PaymentProvider, ProviderData, RemoteStatus, StatusQuery, Timestamp};
 use tpe_store::{CheckoutRecord, EventInput, StoreError};
 
 use crate::engine::Engine;
@@ -54,7 +54,12 @@ impl Engine {
         };
         let q = StatusQuery::new(c.reference.clone(), c.amount, c.created_at)
             .with_transactions(known)
-            .with_provider_data(c.provider_data.clone());
+            .with_bank_reference(c.bank_reference.clone())
+            .with_provider_data(
+                c.provider_data
+                    .as_deref()
+                    .and_then(|d| ProviderData::new(d).ok()),
+            );
         match p.query_status(&q, now).await {
             Ok(r) if r.reference != c.reference => {
                 tracing::warn!(reference = %c.reference, "status query answered for another reference");
@@ -69,6 +74,11 @@ impl Engine {
                     amount,
                 },
                 RemoteStatus::Pending => Remote::Pending,
+                // Never a verdict: asked again at the next run.
+                RemoteStatus::Unclassified { code } => {
+                    tracing::warn!(reference = %c.reference, %code, "status query answered a code outside the table");
+                    Remote::Unknown
+                }
                 RemoteStatus::Refused { .. }
                 | RemoteStatus::Cancelled
                 | RemoteStatus::NotFound

@@ -6,7 +6,9 @@
 
 use std::sync::atomic::Ordering;
 
-use tpe_core::{Ack, RawNotification, Verified, VerifiedNotification};
+use tpe_core::{
+    Ack, Handled, PaymentProvider, ProviderError, RawNotification, Verified, VerifiedNotification,
+};
 use tpe_store::{EventInput, QuarantineInput, StoreError};
 
 use crate::engine::Engine;
@@ -34,6 +36,8 @@ pub enum NotificationOutcome {
     Duplicate,
     /// Authentic, of a kind the engine does not handle: acknowledged.
     Ignored,
+    /// A protocol handshake (endpoint verification): answered, nothing applied.
+    Handshake,
     /// Forged, stale or malformed: rejected, nothing written.
     Rejected,
     /// Authentic but naming no known checkout: quarantined and rejected.
@@ -69,10 +73,12 @@ impl NotificationResponse {
 impl Engine {
     /// Handles one server-to-server notification for `provider`, given exactly as received.
     ///
-    /// Answers: the provider's exact [`Ack`] after the commit (also for a replay); 400/401 for
-    /// forged or malformed input (nothing written, one security log line without secrets or
-    /// raw bytes); 404 for an unknown provider or reference (an authentic notification for an
-    /// unknown reference is quarantined); 503 when the store is unavailable, so the bank retries.
+    /// Every answer but one comes from the provider's [`PaymentProvider::answer`], in the
+    /// bank's own words: after the commit (also for a replay, an ignored event or a
+    /// handshake); for forged or malformed input (nothing written, one security log line
+    /// without secrets or raw bytes); for an authentic notification naming no checkout
+    /// (quarantined); when the store is unavailable, so the bank retries. An unknown provider
+    /// gets 404, since there is no provider to ask.
     pub async fn handle_notification(
         &self,
         provider: &str,
@@ -104,12 +110,7 @@ impl Engine {
                     error = %e,
                     "notification rejected"
                 );
-                let status = if matches!(e, tpe_core::ProviderError::BadSignature { .. }) {
-                    401
-                } else {
-                    400
-                };
-                return NotificationResponse::plain(status, "rejected\n", O::Rejected);
+                return NotificationResponse::ack(p.answer(&Handled::Rejected(&e)), O::Rejected);
             }
             Err(e) => {
                 tracing::error!(provider = %p.id(), error = %e, "notification could not be verified");
@@ -118,28 +119,64 @@ impl Engine {
         };
         let n = match &verified {
             Verified::Payment(n) => n,
+            Verified::Handshake(_) => {
+                tracing::info!(provider = %p.id(), "notification endpoint handshake answered");
+                return NotificationResponse::ack(
+                    p.answer(&Handled::Processed(&verified)),
+                    O::Handshake,
+                );
+            }
             Verified::Ignored(i) => {
                 tracing::info!(provider = %p.id(), event_type = %i.event_type, "notification ignored");
-                return NotificationResponse::ack(p.acknowledge(&verified), O::Ignored);
+                return NotificationResponse::ack(
+                    p.answer(&Handled::Processed(&verified)),
+                    O::Ignored,
+                );
             }
             _ => {
                 tracing::info!(provider = %p.id(), "notification of an unhandled kind ignored");
-                return NotificationResponse::ack(p.acknowledge(&verified), O::Ignored);
+                return NotificationResponse::ack(
+                    p.answer(&Handled::Processed(&verified)),
+                    O::Ignored,
+                );
             }
         };
         if n.provider != p.id() {
             self.inner.rejected.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(target: "tpe::security", provider = %p.id(), "notification names another provider");
-            return NotificationResponse::plain(400, "rejected\n", O::Rejected);
+            let e = ProviderError::malformed(&p.id(), "notification names another provider");
+            return NotificationResponse::ack(p.answer(&Handled::Rejected(&e)), O::Rejected);
         }
+        // The bank names the payment by its bank reference: the unique mapping finds the
+        // checkout, and the store checks again that the checkout carries that bank reference.
+        let reference = match self
+            .inner
+            .store
+            .resolve_bank_reference(&n.provider, &n.bank_reference)
+            .await
+        {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                tracing::warn!(
+                    target: "tpe::security",
+                    provider = %p.id(),
+                    bank_reference = %n.bank_reference,
+                    "authentic notification for an unknown reference quarantined"
+                );
+                return self
+                    .set_aside(p.as_ref(), n, "unknown reference", now, O::UnknownReference)
+                    .await;
+            }
+            Err(e) => return self.unavailable(p.as_ref(), &e),
+        };
         let result = self
             .committer()
-            .apply(n.reference.clone(), EventInput::Notification(n.clone()))
+            .apply(reference.clone(), EventInput::Notification(n.clone()))
             .await;
         match result {
             Ok(applied) => {
                 tracing::info!(
-                    reference = %n.reference,
+                    %reference,
                     provider = %p.id(),
                     outcome = n.outcome.kind().as_str(),
                     status = %applied.status,
@@ -151,40 +188,40 @@ impl Engine {
                 } else {
                     O::Applied
                 };
-                NotificationResponse::ack(p.acknowledge(&verified), outcome)
+                NotificationResponse::ack(p.answer(&Handled::Processed(&verified)), outcome)
             }
             Err(StoreError::NotFound { .. }) => {
                 tracing::warn!(
                     target: "tpe::security",
                     provider = %p.id(),
-                    reference = %n.reference,
+                    %reference,
                     "authentic notification for an unknown reference quarantined"
                 );
-                self.set_aside(n, "unknown reference", now, 404, O::UnknownReference)
+                self.set_aside(p.as_ref(), n, "unknown reference", now, O::UnknownReference)
                     .await
             }
             Err(StoreError::ProviderMismatch { expected, .. }) => {
                 tracing::warn!(
                     target: "tpe::security",
                     provider = %p.id(),
-                    reference = %n.reference,
+                    %reference,
                     checkout_provider = %expected,
                     "authentic notification for another provider's checkout quarantined"
                 );
-                self.set_aside(n, "provider mismatch", now, 400, O::Rejected)
+                self.set_aside(p.as_ref(), n, "provider mismatch", now, O::Rejected)
                     .await
             }
-            Err(e) => unavailable(&e),
+            Err(e) => self.unavailable(p.as_ref(), &e),
         }
     }
 
     /// Quarantines an authentic notification that cannot be applied and rejects it.
     async fn set_aside(
         &self,
+        p: &dyn PaymentProvider,
         n: &VerifiedNotification,
         why: &str,
         now: tpe_core::Timestamp,
-        status: u16,
         outcome: NotificationOutcome,
     ) -> NotificationResponse {
         self.inner.rejected.fetch_add(1, Ordering::Relaxed);
@@ -196,28 +233,29 @@ impl Engine {
         );
         let entry = QuarantineInput::new(
             n.provider.clone(),
-            n.reference.as_str(),
+            n.bank_reference.as_str(),
             Some(n.bank_transaction_id.clone()),
             summary,
             why,
         );
         match self.inner.store.quarantine(entry, now).await {
-            Ok(_) => NotificationResponse::plain(status, "rejected\n", outcome),
-            Err(e) => unavailable(&e),
+            Ok(_) => NotificationResponse::ack(p.answer(&Handled::UnknownCheckout), outcome),
+            Err(e) => self.unavailable(p, &e),
         }
     }
-}
 
-fn unavailable(e: &StoreError) -> NotificationResponse {
-    if e.is_unavailable() {
-        tracing::warn!(error = %e, "store unavailable, notification refused with 503");
-        NotificationResponse::plain(
-            503,
-            "temporarily unavailable\n",
-            NotificationOutcome::Unavailable,
-        )
-    } else {
-        tracing::error!(error = %e, "notification could not be applied");
-        NotificationResponse::plain(500, "not processed\n", NotificationOutcome::Failed)
+    /// The store could not commit: the provider's answer for an outage (the bank retries), or
+    /// a 500 when the failure is not one the store may recover from.
+    fn unavailable(&self, p: &dyn PaymentProvider, e: &StoreError) -> NotificationResponse {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "store unavailable, notification refused");
+            NotificationResponse::ack(
+                p.answer(&Handled::Unavailable),
+                NotificationOutcome::Unavailable,
+            )
+        } else {
+            tracing::error!(error = %e, "notification could not be applied");
+            NotificationResponse::plain(500, "not processed\n", NotificationOutcome::Failed)
+        }
     }
 }

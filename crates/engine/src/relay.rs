@@ -160,6 +160,13 @@ impl Engine {
                         json!({"other_reference": other.as_ref().map(ToString::to_string),
                                "bank_transaction_id": bank_transaction_id}),
                     ),
+                    Alert::UnclassifiedOutcome {
+                        code,
+                        bank_transaction_id,
+                    } => (
+                        TemplateName::AlertUnclassified,
+                        json!({"code": code, "bank_transaction_id": bank_transaction_id}),
+                    ),
                     _ => {
                         tracing::warn!(id = item.id, "alert of an unknown kind not sent");
                         return Ok(());

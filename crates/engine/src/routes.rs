@@ -20,11 +20,16 @@ use axum::routing::get;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
-use tpe_core::{CheckoutStatus, HttpMethod, Lang, OutcomeKind, PaymentReference, RawNotification};
+use tpe_core::{
+    CheckoutStatus, HttpMethod, Lang, NotificationLimits, OutcomeKind, PaymentReference,
+    RawNotification,
+};
 
 use crate::engine::Engine;
 
-/// Largest request body accepted (a bank notification is far smaller).
+/// Largest request body any route accepts: the largest provider limit (1 MiB, JSON
+/// webhooks). Each notification is then held to its own provider's
+/// [`NotificationLimits`](tpe_core::NotificationLimits).
 pub const MAX_BODY: usize = RawNotification::MAX_BODY;
 
 /// Time budget of one request, under every bank's own timeout.
@@ -79,12 +84,17 @@ async fn notify(
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
-    let body: Bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+    // Bounded by the provider's own limits (64 KiB forms, 1 MiB JSON webhooks); an unknown
+    // provider by the smallest.
+    let limits = engine
+        .provider(&provider)
+        .map_or(NotificationLimits::FORM, |p| p.notification_limits());
+    let body: Bytes = match axum::body::to_bytes(body, limits.max_body).await {
         Ok(b) => b,
         Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "too large\n").into_response(),
     };
     let query = Bytes::copy_from_slice(parts.uri.query().unwrap_or("").as_bytes());
-    let raw = match RawNotification::new(method, query, body, parts.headers, peer) {
+    let raw = match RawNotification::within(limits, method, query, body, parts.headers, peer) {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(target: "tpe::security", error = %e, "notification too large");

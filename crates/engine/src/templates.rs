@@ -22,16 +22,19 @@ pub enum TemplateName {
     AlertPaidAfterRetraction,
     /// Alert: paid twice.
     AlertPaidTwice,
+    /// Alert: an authentic answer whose code the provider cannot classify.
+    AlertUnclassified,
 }
 
 impl TemplateName {
     /// Every template.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Confirmation,
         Self::Refusal,
         Self::AlertAmountMismatch,
         Self::AlertPaidAfterRetraction,
         Self::AlertPaidTwice,
+        Self::AlertUnclassified,
     ];
 
     /// The base of the file name.
@@ -42,6 +45,7 @@ impl TemplateName {
             Self::AlertAmountMismatch => "alert_amount_mismatch",
             Self::AlertPaidAfterRetraction => "alert_paid_after_retraction",
             Self::AlertPaidTwice => "alert_paid_twice",
+            Self::AlertUnclassified => "alert_unclassified",
         }
     }
 
@@ -72,6 +76,10 @@ impl TemplateName {
                 include_str!("../templates/alert_paid_twice.fr.txt")
             }
             (Self::AlertPaidTwice, _) => include_str!("../templates/alert_paid_twice.en.txt"),
+            (Self::AlertUnclassified, Lang::Fr) => {
+                include_str!("../templates/alert_unclassified.fr.txt")
+            }
+            (Self::AlertUnclassified, _) => include_str!("../templates/alert_unclassified.en.txt"),
         }
     }
 }

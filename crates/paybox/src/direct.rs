@@ -16,9 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
-use tpe_core::{
-    Amount, ApiErrorKind, BankReference, Reason, ReasonKind, RemoteStatus, Timestamp,
-};
+use tpe_core::{Amount, ApiErrorKind, BankReference, Reason, ReasonKind, RemoteStatus, Timestamp};
 use url::Url;
 
 use crate::config::{Endpoints, PayboxConfig};

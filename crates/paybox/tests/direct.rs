@@ -11,8 +11,8 @@ use axum::routing::{get, post};
 use common::*;
 use hmac::{KeyInit, Mac};
 use tpe_core::{
-    Amount, Currency, PaymentProvider, PaymentReference, ProviderError, RefundRequest,
-    RemoteStatus, StatusQuery, OperationRequest,
+    Amount, Currency, OperationRequest, PaymentProvider, PaymentReference, ProviderError,
+    RefundRequest, RemoteStatus, StatusQuery,
 };
 use tpe_paybox::Paybox;
 use tpe_paybox::config::Platform;
@@ -192,9 +192,7 @@ async fn numquestion_is_unique() {
     let (url, bank) = spawn("00000").await;
     let p = paybox_at(&url, None);
     for _ in 0..5 {
-        p.capture(&operation(), now())
-            .await
-            .unwrap();
+        p.capture(&operation(), now()).await.unwrap();
     }
     let reqs = bank.requests.lock().unwrap();
     let mut q: Vec<String> = reqs.iter().map(|r| field(r, "NUMQUESTION")).collect();
@@ -252,10 +250,7 @@ async fn not_found_and_api_errors() {
             .any(|(k, _)| k == "NUMTRANS")
     );
     *bank.mode.lock().unwrap() = "00006".into();
-    let e = p
-        .cancel(&operation(), now())
-        .await
-        .unwrap_err();
+    let e = p.cancel(&operation(), now()).await.unwrap_err();
     assert!(
         matches!(
             e,
@@ -290,10 +285,7 @@ async fn bad_echo_slow_and_broken_servers_are_retryable_transport_errors() {
     for mode in ["bad-echo", "sleep", "500"] {
         let (url, _bank) = spawn(mode).await;
         let p = paybox_at(&url, None);
-        let e = p
-            .capture(&operation(), now())
-            .await
-            .unwrap_err();
+        let e = p.capture(&operation(), now()).await.unwrap_err();
         assert!(
             matches!(
                 e,

@@ -84,7 +84,9 @@ fn outcomes_by_code() {
     assert_eq!(reason.kind(), ReasonKind::AuthenticationRequired);
     // A code outside the table is never a verdict (some modules read 00100, 002xx and
     // 00300–00303 as success): unclassified, the raw code kept.
-    for code in ["00777", "00100", "00200", "00201", "00300", "00301", "00302", "00303"] {
+    for code in [
+        "00777", "00100", "00200", "00201", "00300", "00301", "00302", "00303",
+    ] {
         assert_eq!(
             with(code, "13989865").outcome,
             BankOutcome::Unclassified { code: code.into() },

@@ -43,7 +43,6 @@ use crate::session::Session;
 /// [`SIGNATURE_HEADER`] as a header name, built once.
 static SIGNATURE_HEADER_NAME: http::HeaderName = http::HeaderName::from_static("stripe-signature");
 
-
 /// The Stripe-compatible PSP: Checkout Sessions and signed webhooks.
 ///
 /// Built once at startup from a checked [`StripeLikeConfig`]; cheap to share as

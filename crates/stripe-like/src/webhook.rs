@@ -19,8 +19,8 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use tpe_core::{
-    Amount, BankOutcome, BankReference, Currency, IgnoredEvent, ProviderError, Timestamp,
-    Verified, VerifiedNotification,
+    Amount, BankOutcome, BankReference, Currency, IgnoredEvent, ProviderError, Timestamp, Verified,
+    VerifiedNotification,
 };
 
 use crate::StripeLike;

@@ -99,12 +99,7 @@ fn works_as_a_shared_trait_object() {
     assert_eq!(p.id(), StripeLike::ID);
     assert_eq!(p.id().as_str(), "stripe-like");
     let caps = p.capabilities();
-    assert!(
-        caps.status_query
-            && caps.refund
-            && caps.partial_refund
-            && caps.signed_timestamp
-    );
+    assert!(caps.status_query && caps.refund && caps.partial_refund && caps.signed_timestamp);
     assert_eq!(p.notification_limits(), tpe_core::NotificationLimits::JSON);
     assert!(!caps.capture && !caps.cancel);
     assert_eq!(
@@ -130,7 +125,10 @@ fn works_as_a_shared_trait_object() {
     );
     // A forged event is refused with a non-2xx, so the PSP's genuine retries go on.
     let e = p
-        .verify(&raw(Some(&generate_test_header(body, "whsec_other", 1000)), body), at(1000))
+        .verify(
+            &raw(Some(&generate_test_header(body, "whsec_other", 1000)), body),
+            at(1000),
+        )
         .unwrap_err();
     assert_eq!(p.answer(&tpe_core::Handled::Rejected(&e)).status, 401);
     assert_eq!(p.answer(&tpe_core::Handled::Unavailable).status, 503);

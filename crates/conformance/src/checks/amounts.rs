@@ -101,15 +101,15 @@ async fn exact_at_bank(
     let (_, prepared) = fixtures::prepare(&**provider, amount, receiver.urls(), h.now)
         .await
         .map_err(|e| {
-        CheckFailure::new(
-            check,
-            format!(
-                "prepare of {} {} failed: {e}",
-                amount.minor(),
-                amount.currency()
-            ),
-        )
-    })?;
+            CheckFailure::new(
+                check,
+                format!(
+                    "prepare of {} {} failed: {e}",
+                    amount.minor(),
+                    amount.currency()
+                ),
+            )
+        })?;
     let page = h.bank.open(&prepared.redirect).await.map_err(|r| {
         CheckFailure::new(
             check,
@@ -162,8 +162,7 @@ pub async fn amount_largest_exact(h: &Harness) -> CheckResult {
     let over =
         Amount::new(max + 1, currency).map_err(|e| CheckFailure::new(CHECK, e.to_string()))?;
     let receiver = Receiver::start().await;
-    match fixtures::prepare(&*h.provider, over, receiver.urls(), h.now).await
-    {
+    match fixtures::prepare(&*h.provider, over, receiver.urls(), h.now).await {
         Err(e) if invalid_request(&e) => Ok(Verdict::Passed),
         Err(e) => Err(CheckFailure::new(
             CHECK,
@@ -184,8 +183,7 @@ pub async fn amount_zero_handled(h: &Harness) -> CheckResult {
     const CHECK: &str = "amount_zero_handled";
     let zero = Amount::zero(standard_amount(h).currency());
     let receiver = Receiver::start().await;
-    match fixtures::prepare(&*h.provider, zero, receiver.urls(), h.now).await
-    {
+    match fixtures::prepare(&*h.provider, zero, receiver.urls(), h.now).await {
         Err(e) if invalid_request(&e) => Ok(Verdict::Passed),
         Err(e) => Err(CheckFailure::new(
             CHECK,

@@ -45,9 +45,9 @@ pub async fn acknowledgement_exact(h: &Harness) -> CheckResult {
         Ok(p) => p,
         Err(skip) => return Ok(skip),
     };
-    let ack = h
-        .provider
-        .answer(&Handled::Processed(&Verified::Payment(paid.verified.clone())));
+    let ack = h.provider.answer(&Handled::Processed(&Verified::Payment(
+        paid.verified.clone(),
+    )));
     let expected = h.bank.expected_ack();
     if !expected.status.contains(&ack.status) {
         return Err(CheckFailure::new(
@@ -79,9 +79,9 @@ pub async fn acknowledgement_exact(h: &Harness) -> CheckResult {
         ));
     }
     if let Ok(refused) = pay(h, CHECK, OutcomeKind::Refused).await? {
-        let other = h
-            .provider
-            .answer(&Handled::Processed(&Verified::Payment(refused.verified.clone())));
+        let other = h.provider.answer(&Handled::Processed(&Verified::Payment(
+            refused.verified.clone(),
+        )));
         if other != ack {
             return Err(CheckFailure::new(
                 CHECK,

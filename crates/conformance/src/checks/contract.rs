@@ -4,8 +4,8 @@
 
 use tpe_core::lifecycle::{BankVerdict, CheckoutState, CheckoutStatus, Effect, Event, apply};
 use tpe_core::{
-    Amount, BankOutcome, Handled, NotificationLimits, OperationRequest, OutcomeKind,
-    ProviderError, RawNotification, RefundRequest, RemoteStatus, StatusQuery,
+    Amount, BankOutcome, Handled, NotificationLimits, OperationRequest, OutcomeKind, ProviderError,
+    RawNotification, RefundRequest, RemoteStatus, StatusQuery,
 };
 
 use super::api::status_query;
@@ -160,7 +160,11 @@ pub async fn capabilities_match_methods(h: &Harness) -> CheckResult {
             caps.status_query,
             p.query_status(&query, h.now).await.map(drop),
         ),
-        ("refund", caps.refund, p.refund(&refund, h.now).await.map(drop)),
+        (
+            "refund",
+            caps.refund,
+            p.refund(&refund, h.now).await.map(drop),
+        ),
         (
             "capture",
             caps.capture,

@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 use hmac::{KeyInit, Mac};
 use tpe_core::clock::ManualClock;
 use tpe_core::{
-    Ack, Amount, BankOutcome, Capabilities, CheckoutStatus, Currency, Customer, PaymentProvider,
-    PaymentReference, PaymentRequest, PostalAddress, ProviderError, ProviderId, RawNotification,
-    Reason, ReasonKind, Redirect, RefundReceipt, RefundRequest, Registry, RemoteStatus,
-    StatusQuery, StatusReport, Timestamp, Verified, VerifiedNotification,
+    Ack, Amount, BankOutcome, BankReference, Capabilities, CheckoutStatus, Currency, Customer,
+    Handled, PaymentProvider, PaymentReference, PaymentRequest, PostalAddress, Prepared,
+    ProviderData, ProviderError, ProviderId, RawNotification, Reason, ReasonKind, Redirect,
+    Registry, RemoteStatus, StatusQuery, StatusReport, Timestamp, Verified, VerifiedNotification,
 };
 use tpe_engine::*;
 use tpe_store::{
@@ -33,12 +33,23 @@ pub fn sign(fields: &str) -> String {
     format!("{fields}&sig={}", hex::encode(m.finalize().into_bytes()))
 }
 
-/// A notification body: outcome is `accepted`, `refused:CODE` or `pending`.
+/// A notification body: outcome is `accepted`, `refused:CODE`, `pending` or
+/// `unclassified:CODE`. The test bank names a payment by its own bank reference, `B-` and the
+/// shop's reference, so every test goes through the bank reference mapping.
 pub fn notification(reference: &str, txn: &str, outcome: &str, minor: u64) -> String {
     sign(&format!(
-        "ref={reference}&txn={txn}&outcome={outcome}&amount={minor}&cur=EUR"
+        "ref={}&txn={txn}&outcome={outcome}&amount={minor}&cur=EUR",
+        bank_reference(reference)
     ))
 }
+
+/// The test bank's reference for a shop reference.
+pub fn bank_reference(reference: &str) -> String {
+    format!("B-{reference}")
+}
+
+/// The header of the test bank's endpoint verification, echoed back.
+pub const HANDSHAKE_HEADER: &str = "x-testbank-verify";
 
 /// What the test bank's status API answers per reference (absent: not found).
 #[derive(Debug, Clone)]
@@ -52,6 +63,8 @@ pub enum Remote {
 pub struct TestBank {
     pub remote: Mutex<HashMap<String, Remote>>,
     pub queries: AtomicU32,
+    /// The bank reference and provider data of the last status query.
+    pub last_query: Mutex<Option<(String, Option<String>)>>,
 }
 
 impl TestBank {
@@ -85,20 +98,41 @@ impl PaymentProvider for TestProvider {
         c
     }
 
+    fn bank_reference(
+        &self,
+        reference: &PaymentReference,
+        _now: Timestamp,
+        _nonce: u64,
+    ) -> Result<BankReference, ProviderError> {
+        Ok(BankReference::parse(&bank_reference(reference.as_str())).unwrap())
+    }
+
     async fn prepare(
         &self,
         req: &PaymentRequest,
         _now: Timestamp,
-    ) -> Result<Redirect, ProviderError> {
+    ) -> Result<Prepared, ProviderError> {
         let mut url: url::Url = "https://bank.test/pay".parse().unwrap();
         url.query_pairs_mut()
-            .append_pair("ref", req.reference.as_str())
+            .append_pair("ref", req.bank_reference.as_str())
             .append_pair("amount", &req.amount.minor().to_string())
             .append_pair("notify", req.urls.notify.as_str());
-        Ok(Redirect::get(url))
+        let session = ProviderData::new(format!("session-{}", req.reference)).unwrap();
+        Ok(Prepared::new(Redirect::get(url)).with_provider_data(session))
     }
 
     fn verify(&self, raw: &RawNotification, _now: Timestamp) -> Result<Verified, ProviderError> {
+        if let Some(v) = raw.headers().get(HANDSHAKE_HEADER) {
+            let echo = v.to_str().map_err(|_| malformed("handshake"))?;
+            if echo.len() > 64 || !echo.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(malformed("handshake"));
+            }
+            return Ok(Verified::Handshake(Ack {
+                status: 200,
+                content_type: "text/plain; charset=utf-8",
+                body: echo.to_owned().into(),
+            }));
+        }
         let data = if raw.body().is_empty() {
             raw.query()
         } else {
@@ -117,7 +151,7 @@ impl PaymentProvider for TestProvider {
             .into_owned()
             .collect();
         let get = |k: &'static str| f.get(k).cloned().ok_or_else(|| malformed(k));
-        let reference = PaymentReference::parse(&get("ref")?).map_err(|_| malformed("ref"))?;
+        let reference = BankReference::parse(&get("ref")?).map_err(|_| malformed("ref"))?;
         let cur = Currency::from_alpha(&get("cur")?).map_err(|_| malformed("cur"))?;
         let minor: u64 = get("amount")?.parse().map_err(|_| malformed("amount"))?;
         let amount = Amount::new(minor, cur).map_err(|_| malformed("amount"))?;
@@ -126,11 +160,12 @@ impl PaymentProvider for TestProvider {
                 authorization: Some("A1".into()),
             },
             "pending" => BankOutcome::Pending,
-            o => match o.strip_prefix("refused:") {
-                Some(code) => BankOutcome::Refused {
+            o => match (o.strip_prefix("refused:"), o.strip_prefix("unclassified:")) {
+                (Some(code), _) => BankOutcome::Refused {
                     reason: self.classify(code),
                 },
-                None => return Err(malformed("outcome")),
+                (_, Some(code)) => BankOutcome::unclassified(code),
+                _ => return Err(malformed("outcome")),
             },
         };
         Ok(Verified::Payment(VerifiedNotification::new(
@@ -142,11 +177,26 @@ impl PaymentProvider for TestProvider {
         )))
     }
 
-    fn acknowledge(&self, _verified: &Verified) -> Ack {
+    fn answer(&self, handled: &Handled<'_>) -> Ack {
+        // The test bank's own words in every case, so tests see that answers come from here.
+        let (status, body) = match handled {
+            Handled::Processed(Verified::Handshake(ack)) => return ack.clone(),
+            Handled::Processed(_) => (200, "OK-TESTBANK"),
+            Handled::Rejected(e) => (
+                Ack::default_for(handled).status,
+                if matches!(e, ProviderError::BadSignature { .. }) {
+                    "NOK-TESTBANK signature"
+                } else {
+                    "NOK-TESTBANK malformed"
+                },
+            ),
+            Handled::UnknownCheckout => (404, "NOK-TESTBANK unknown"),
+            _ => (503, "RETRY-TESTBANK"),
+        };
         Ack {
-            status: 200,
+            status,
             content_type: "text/plain; charset=utf-8",
-            body: "OK-TESTBANK".into(),
+            body: body.into(),
         }
     }
 
@@ -168,6 +218,10 @@ impl PaymentProvider for TestProvider {
         _now: Timestamp,
     ) -> Result<StatusReport, ProviderError> {
         self.bank.queries.fetch_add(1, Ordering::SeqCst);
+        *self.bank.last_query.lock().unwrap() = Some((
+            q.bank_reference.to_string(),
+            q.provider_data.as_ref().map(|d| d.as_str().to_owned()),
+        ));
         let r = self
             .bank
             .remote
@@ -193,17 +247,6 @@ impl PaymentProvider for TestProvider {
         Ok(StatusReport {
             reference: q.reference.clone(),
             status,
-        })
-    }
-
-    async fn refund(
-        &self,
-        _r: &RefundRequest,
-        _now: Timestamp,
-    ) -> Result<RefundReceipt, ProviderError> {
-        Err(ProviderError::Unsupported {
-            provider: PROVIDER,
-            operation: "refund",
         })
     }
 }
@@ -275,6 +318,14 @@ impl PaymentStore for FlakyStore {
     async fn checkout(&self, r: &PaymentReference) -> Result<CheckoutDetail, StoreError> {
         self.check()?;
         self.inner.checkout(r).await
+    }
+    async fn resolve_bank_reference(
+        &self,
+        p: &ProviderId,
+        b: &BankReference,
+    ) -> Result<Option<PaymentReference>, StoreError> {
+        self.check()?;
+        self.inner.resolve_bank_reference(p, b).await
     }
     async fn payment_records(
         &self,

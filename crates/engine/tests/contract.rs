@@ -1,0 +1,122 @@
+//! The provider contract as the engine keeps it: bank references mapped back, provider data
+//! stored and handed back, the provider's answer in every case, unknown codes never a verdict.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::atomic::Ordering;
+
+use common::*;
+use tpe_core::CheckoutStatus;
+
+#[tokio::test]
+async fn bank_reference_and_provider_data_are_kept_and_handed_back() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(1000, None).await;
+    let d = shop.engine.checkout_detail(&r).await.unwrap().unwrap();
+    assert_eq!(
+        d.checkout.bank_reference.as_str(),
+        bank_reference(r.as_str())
+    );
+    assert_eq!(
+        d.checkout.provider_data.as_deref(),
+        Some(format!("session-{r}").as_str())
+    );
+    // The reconciliation's status query gets both back.
+    shop.clock.advance(jiff::SignedDuration::from_mins(16));
+    shop.bank.set(&r, Remote::Pending);
+    let rep = shop
+        .engine
+        .run_reconciliation(shop.clock.now_ts())
+        .await
+        .unwrap();
+    assert_eq!(rep.queried, 1);
+    assert_eq!(
+        shop.bank.last_query.lock().unwrap().clone(),
+        Some((bank_reference(r.as_str()), Some(format!("session-{r}"))))
+    );
+    // A notification naming the bank reference finds its checkout.
+    assert_eq!(
+        shop.notify(notification(r.as_str(), "T1", "accepted", 1000))
+            .await,
+        (200, "OK-TESTBANK".into())
+    );
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Valid);
+}
+
+#[tokio::test]
+async fn an_unclassified_code_leaves_the_checkout_awaiting_and_alerts_the_manager() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(1000, None).await;
+    let body = notification(r.as_str(), "T1", "unclassified:00300", 1000);
+    assert_eq!(shop.notify(body.clone()).await, (200, "OK-TESTBANK".into()));
+    assert_eq!(shop.status(&r).await, CheckoutStatus::AwaitingPayment);
+    // A replay alerts once.
+    assert_eq!(shop.notify(body).await, (200, "OK-TESTBANK".into()));
+    shop.relay().await;
+    let alerts = shop.mails_to(MANAGER);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(alerts[0].body.contains("00300"), "{}", alerts[0].body);
+    assert!(shop.mails_to(CUSTOMER).is_empty());
+    // The next reconciliation asks the bank, which decides.
+    shop.clock.advance(jiff::SignedDuration::from_mins(16));
+    shop.bank.set(&r, Remote::Paid("T1".into(), 1000));
+    let rep = shop
+        .engine
+        .run_reconciliation(shop.clock.now_ts())
+        .await
+        .unwrap();
+    assert_eq!((rep.queried, rep.paid), (1, 1));
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Valid);
+}
+
+#[tokio::test]
+async fn every_answer_comes_from_the_provider() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(1000, None).await;
+    let good = notification(r.as_str(), "T1", "accepted", 1000);
+    let forged = good.replace("amount=1000", "amount=1");
+    assert_eq!(
+        shop.notify(forged).await,
+        (401, "NOK-TESTBANK signature".into())
+    );
+    assert_eq!(
+        shop.notify("ref=x&sig=zz".into()).await,
+        (400, "NOK-TESTBANK malformed".into())
+    );
+    assert_eq!(
+        shop.notify(notification("NOSUCHREF", "T1", "accepted", 1000))
+            .await,
+        (404, "NOK-TESTBANK unknown".into())
+    );
+    shop.store.down.store(true, Ordering::SeqCst);
+    assert_eq!(
+        shop.notify(good.clone()).await,
+        (503, "RETRY-TESTBANK".into())
+    );
+    shop.store.down.store(false, Ordering::SeqCst);
+    assert_eq!(shop.notify(good).await, (200, "OK-TESTBANK".into()));
+    // A handshake is answered as the provider says, and applies nothing.
+    let echo = shop
+        .http
+        .get(format!("{}tpe/notify/testbank", shop.base))
+        .header(HANDSHAKE_HEADER, "abc123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echo.status().as_u16(), 200);
+    assert_eq!(echo.text().await.unwrap(), "abc123");
+}
+
+#[tokio::test]
+async fn the_redirect_page_submits_the_signed_fields() {
+    let shop = Shop::start().await;
+    let started = shop
+        .engine
+        .start_checkout(&PROVIDER, request(1000, None))
+        .await
+        .unwrap();
+    let html = tpe_engine::redirect_page(&started.redirect, tpe_core::Lang::Fr);
+    assert!(html.contains("method=\"get\""));
+    assert!(html.contains("Continuer vers le paiement"));
+}
