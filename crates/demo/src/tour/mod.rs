@@ -530,7 +530,7 @@ async fn tampered_page(
     match play.provider {
         DemoProvider::Paybox => {
             let p = crate::demo::paybox(play.demo.bank())?;
-            Ok(p.prepare(&req, play.now()).await?)
+            Ok(p.prepare(&req, play.now()).await?.redirect)
         }
         DemoProvider::StripeLike => {
             // A new session (the provider's idempotency key would return the first one).
