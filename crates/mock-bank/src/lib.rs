@@ -60,7 +60,7 @@ pub fn router(state: BankState) -> axum::Router {
     let limit = state.config().max_body_bytes;
     let timeout = state.config().request_timeout;
     let mut app = control::routes();
-    for bank in banks::ALL {
+    for (_, bank) in banks::ALL {
         let side = bank.side();
         // `route_layer`: only the bank's own routes are tagged; a request no route serves is
         // journaled on the control side.

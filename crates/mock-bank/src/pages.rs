@@ -30,9 +30,9 @@ fn environment() -> Environment<'static> {
         "control.html".to_owned(),
         include_str!("templates/control.html"),
     );
-    for bank in banks::ALL {
-        for (name, source) in bank.templates() {
-            add(&mut env, format!("{}/{name}", bank.name()), source);
+    for (bank, implementation) in banks::ALL {
+        for (name, source) in implementation.templates() {
+            add(&mut env, format!("{bank}/{name}"), source);
         }
     }
     env
@@ -78,7 +78,7 @@ pub(crate) fn render(name: &str, context: Value) -> Html<String> {
 
 /// The control index: links to every bank's routes and to the control API.
 pub(crate) fn control_index() -> Html<String> {
-    let names: Vec<&str> = banks::ALL.iter().map(|b| b.name()).collect();
+    let names: Vec<&str> = banks::ALL.iter().map(|(name, _)| *name).collect();
     render("control.html", minijinja::context! { banks => names })
 }
 
@@ -99,14 +99,14 @@ pub(crate) mod tests {
         let count = PAGES.templates().count();
         let expected = 2 + banks::ALL
             .iter()
-            .map(|b| b.templates().len())
+            .map(|(_, b)| b.templates().len())
             .sum::<usize>();
         assert_eq!(count, expected);
     }
 
     #[test]
     fn text_and_attributes_are_escaped() {
-        let names: Vec<&str> = banks::ALL.iter().map(|b| b.name()).collect();
+        let names: Vec<&str> = banks::ALL.iter().map(|(name, _)| *name).collect();
         let html = render_strict("control.html", minijinja::context! { banks => names });
         assert!(html.contains("<h1>tpe mock bank</h1>"), "{html}");
         let escaped = PAGES.render_named_str(

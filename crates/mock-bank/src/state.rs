@@ -90,7 +90,7 @@ impl BankState {
         config.validate()?;
         let banks = banks::ALL
             .iter()
-            .map(|bank| bank.state(&config))
+            .map(|(_, bank)| bank.state(&config))
             .collect::<Result<Vec<_>, _>>()?;
         let http = reqwest::Client::builder()
             // Never follow a redirect: the mock calls only the URLs it was given.

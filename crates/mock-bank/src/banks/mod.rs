@@ -1,7 +1,7 @@
 //! The banks the mock plays, one folder each.
 //!
 //! A bank is a folder with its own router, state, pages and notifications, and a unit struct
-//! implementing the crate's `Bank` trait (`name`, `side`, `state`, `router`, `templates`). It
+//! implementing the crate's `Bank` trait (`side`, `state`, `router`, `templates`). It
 //! joins the mock with one line in the `register!` list at the end of `src/banks/mod.rs`: that
 //! line declares the module and adds the bank to the list from which the router, the shared
 //! state and the page templates are built.
@@ -13,11 +13,9 @@ use crate::config::MockBankConfig;
 use crate::journal::Side;
 use crate::state::BankState;
 
-/// One bank played by the mock.
+/// One bank played by the mock. Its name is its module's (`paybox`): the folder, and the prefix
+/// of its templates (`paybox/payment.html`).
 pub(crate) trait Bank: Sync {
-    /// Short name: the folder, and the prefix of the bank's templates (`paybox/page.html`).
-    fn name(&self) -> &'static str;
-
     /// The journal side of the requests the bank's routes serve.
     fn side(&self) -> Side;
 
@@ -40,8 +38,8 @@ macro_rules! register {
     ($($module:ident => $bank:ident),* $(,)?) => {
         $(pub mod $module;)*
 
-        /// Every bank the mock plays, in registration order.
-        pub(crate) const ALL: &[&dyn Bank] = &[$(&$module::$bank),*];
+        /// Every bank the mock plays, by name, in registration order.
+        pub(crate) const ALL: &[(&str, &dyn Bank)] = &[$((stringify!($module), &$module::$bank)),*];
     };
 }
 

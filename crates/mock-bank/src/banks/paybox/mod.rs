@@ -62,10 +62,6 @@ pub const MAX_ATTEMPTS: u32 = 3;
 pub(crate) struct Paybox;
 
 impl Bank for Paybox {
-    fn name(&self) -> &'static str {
-        "paybox"
-    }
-
     fn side(&self) -> Side {
         Side::Paybox
     }

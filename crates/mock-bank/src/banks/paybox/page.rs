@@ -72,7 +72,6 @@ pub(super) async fn page_submit(
     PageSession(session): PageSession,
     form: Form,
 ) -> Response {
-    let id = session.id.clone();
     let reference = session.reference.clone();
     if session.finished {
         return Note::new(Some(&reference), "page_finished").attach(error_page(
@@ -140,10 +139,10 @@ pub(super) async fn page_submit(
     if let Decision::Challenge { .. } = decision {
         state
             .paybox()
-            .update(&id, |s| s.awaiting_challenge = Some(card.clone()));
+            .update(&session.id, |s| s.awaiting_challenge = Some(card.clone()));
         return Note::new(Some(&reference), "3ds_challenge").attach(challenge_page(&session));
     }
-    conclude(&state, &id, decision, card, 'N').await
+    conclude(&state, &session.id, decision, card, 'N').await
 }
 
 /// `POST /paybox/page/{id}/3ds`: the customer's answer to the challenge.
@@ -152,7 +151,6 @@ pub(super) async fn challenge_submit(
     PageSession(session): PageSession,
     form: Form,
 ) -> Response {
-    let id = session.id.clone();
     let Some(card) = session
         .awaiting_challenge
         .clone()
@@ -163,7 +161,7 @@ pub(super) async fn challenge_submit(
             "Aucune authentification en cours",
         ));
     };
-    state.paybox().update(&id, |s| s.awaiting_challenge = None);
+    state.paybox().update(&session.id, |s| s.awaiting_challenge = None);
     let passed = form.or_empty().get("result") == Some("ok");
     let scenario = state.scenario_for(&session.reference);
     let base = if let Some(o) = &scenario.outcome {
@@ -179,7 +177,7 @@ pub(super) async fn challenge_submit(
     } else {
         (Decision::Refuse("00189".into()), 'N')
     };
-    conclude(&state, &id, decision, card, three_ds).await
+    conclude(&state, &session.id, decision, card, three_ds).await
 }
 
 /// "Annuler": the browser goes back to `PBX_ANNULE`.

@@ -13,16 +13,24 @@ use crate::extract::{Form, Pairs};
 use crate::layer::Note;
 use crate::state::{BankState, MAX_ROWS};
 
-/// The account that authenticated the request, by its secret key; a 401 otherwise.
-pub(super) struct Account(pub(super) String);
+/// The authenticated caller of an API route: its account (by secret key) and the request
+/// headers (`Host` for links, `Idempotency-Key`); a 401 when the key is missing or unknown.
+pub(super) struct Caller {
+    pub(super) account: String,
+    pub(super) headers: HeaderMap,
+}
 
-impl FromRequestParts<BankState> for Account {
+impl FromRequestParts<BankState> for Caller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &BankState) -> Result<Self, Response> {
-        authenticate(state, &parts.headers)
-            .map(Self)
-            .ok_or_else(|| Note::new(None, "unauthorized").attach(unauthorized()))
+        match authenticate(state, &parts.headers) {
+            Some(account) => Ok(Self {
+                account,
+                headers: parts.headers.clone(),
+            }),
+            None => Err(Note::new(None, "unauthorized").attach(unauthorized())),
+        }
     }
 }
 

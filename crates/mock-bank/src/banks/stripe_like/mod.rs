@@ -53,10 +53,6 @@ pub const PAYMENT_FAILED: &str = "payment_intent.payment_failed";
 pub(crate) struct StripeLike;
 
 impl Bank for StripeLike {
-    fn name(&self) -> &'static str {
-        "stripe_like"
-    }
-
     fn side(&self) -> Side {
         Side::StripeLike
     }

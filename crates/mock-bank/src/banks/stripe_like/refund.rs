@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
-use super::api::{Account, Params, error_body, idempotent};
+use super::api::{Caller, Params, error_body, idempotent};
 use super::params::bracket_key;
 use crate::extract::Pairs;
 use crate::faults::api_fault;
@@ -18,16 +18,15 @@ use crate::state::BankState;
 /// `POST /v1/refunds` (`payment_intent`, `amount`, `reason`, `metadata[…]`).
 pub(super) async fn create_refund(
     State(state): State<BankState>,
-    Account(account): Account,
-    headers: HeaderMap,
+    Caller { account, headers }: Caller,
     Params(pairs): Params,
 ) -> Response {
-    let pi = pairs.get("payment_intent").map(str::to_owned);
-    let reference = pi.as_ref().and_then(|pi| {
+    let pi = pairs.get("payment_intent");
+    let reference = pi.and_then(|pi| {
         state.stripe().with(|d| {
             d.sessions
                 .values()
-                .find(|s| s.payment_intent.as_ref() == Some(pi))
+                .find(|s| s.payment_intent.as_deref() == Some(pi))
                 .map(|s| s.reference().to_owned())
         })
     });
@@ -37,7 +36,7 @@ pub(super) async fn create_refund(
     }
     let now = state.now().as_second();
     let resp = idempotent(&state, &account, &headers, "/v1/refunds", &pairs, || {
-        refund_op(&state, &account, &pairs, pi.as_deref(), now)
+        refund_op(&state, &account, &pairs, pi, now)
     });
     if resp.extensions().get::<Note>().is_some() {
         return resp;

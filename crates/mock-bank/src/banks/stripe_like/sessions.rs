@@ -1,11 +1,11 @@
 //! The Checkout Sessions API: create, read, list, expire.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::api::{Account, Params, api_error, error_body, expands, idempotent, missing_session};
+use super::api::{Caller, Params, api_error, error_body, expands, idempotent, missing_session};
 use super::params::{build_session, list_query};
 use super::state::StripeSession;
 use super::webhook::send_event;
@@ -16,8 +16,7 @@ use crate::state::BankState;
 /// `POST /v1/checkout/sessions`.
 pub(super) async fn create_session(
     State(state): State<BankState>,
-    Account(account): Account,
-    headers: HeaderMap,
+    Caller { account, headers }: Caller,
     Params(pairs): Params,
 ) -> Response {
     let reference = pairs.get("client_reference_id").map(str::to_owned);
@@ -62,8 +61,7 @@ pub(super) async fn create_session(
 /// `GET /v1/checkout/sessions/{id}` (`expand[]=payment_intent`).
 pub(super) async fn get_session(
     State(state): State<BankState>,
-    Account(account): Account,
-    headers: HeaderMap,
+    Caller { account, headers }: Caller,
     Path(id): Path<String>,
     Params(pairs): Params,
 ) -> Response {
@@ -89,8 +87,7 @@ pub(super) async fn get_session(
 /// most `limit` (1–100) after `starting_after` or before `ending_before`.
 pub(super) async fn list_sessions(
     State(state): State<BankState>,
-    Account(account): Account,
-    headers: HeaderMap,
+    Caller { account, headers }: Caller,
     Params(pairs): Params,
 ) -> Response {
     let q = match list_query(&pairs) {
@@ -159,8 +156,7 @@ pub(super) async fn list_sessions(
 /// `POST /v1/checkout/sessions/{id}/expire`: ends an open session.
 pub(super) async fn expire_session(
     State(state): State<BankState>,
-    Account(account): Account,
-    headers: HeaderMap,
+    Caller { account, headers }: Caller,
     Path(id): Path<String>,
 ) -> Response {
     let updated = state.stripe().with(|d| {
