@@ -172,48 +172,8 @@ pub(super) async fn hosted_submit(
             )
             .await;
             if let Verdict::Delayed { fails_with } = verdict {
-                let delay = state.config().pending_delay;
                 let task_state = state.clone();
-                state.spawn(async move {
-                    if !task_state.sleep_or_shutdown(delay).await {
-                        return;
-                    }
-                    let Some(s) = task_state.stripe().with(|d| {
-                        let s = d.sessions.get_mut(&id)?;
-                        if let Some(code) = &fails_with {
-                            s.intent_status = "requires_payment_method";
-                            s.last_payment_error = Some(PaymentError::declined(code));
-                        } else {
-                            s.payment_status = "paid";
-                            s.intent_status = "succeeded";
-                        }
-                        Some(s.clone())
-                    }) else {
-                        return;
-                    };
-                    let kind = if fails_with.is_none() {
-                        "checkout.session.async_payment_succeeded"
-                    } else {
-                        "checkout.session.async_payment_failed"
-                    };
-                    // A failure carries the payment intent expanded, so that its
-                    // `last_payment_error.decline_code` travels with the event.
-                    let object = s.to_json(
-                        &task_state.base_url().unwrap_or_default(),
-                        fails_with.is_some(),
-                    );
-                    task_state.record(
-                        JournalEntry::new(
-                            EntryKind::Decision,
-                            Side::StripeLike,
-                            format!("/c/pay/{id}"),
-                            kind,
-                        )
-                        .reference(Some(s.reference())),
-                    );
-                    let scenario = task_state.scenario_for(s.reference());
-                    send_event(&task_state, &s, kind, object, &scenario, true).await;
-                });
+                state.spawn(async move { settle_delayed(&task_state, &id, fails_with).await });
             }
             let target = updated
                 .success_url
@@ -230,4 +190,44 @@ pub(super) async fn hosted_submit(
             Note::new(Some(&reference), "browser_return").attach(Redirect::to(&target))
         }
     }
+}
+
+/// After the pending delay: a delayed payment succeeds, or fails with `fails_with`, and the shop
+/// hears of it by `async_payment_succeeded` / `async_payment_failed`.
+async fn settle_delayed(state: &BankState, id: &str, fails_with: Option<String>) {
+    if !state.sleep_or_shutdown(state.config().pending_delay).await {
+        return;
+    }
+    let Some(s) = state.stripe().with(|d| {
+        let s = d.sessions.get_mut(id)?;
+        if let Some(code) = &fails_with {
+            s.intent_status = "requires_payment_method";
+            s.last_payment_error = Some(PaymentError::declined(code));
+        } else {
+            s.payment_status = "paid";
+            s.intent_status = "succeeded";
+        }
+        Some(s.clone())
+    }) else {
+        return;
+    };
+    let kind = if fails_with.is_none() {
+        "checkout.session.async_payment_succeeded"
+    } else {
+        "checkout.session.async_payment_failed"
+    };
+    // A failure carries the payment intent expanded, so that its
+    // `last_payment_error.decline_code` travels with the event.
+    let object = s.to_json(&state.base_url().unwrap_or_default(), fails_with.is_some());
+    state.record(
+        JournalEntry::new(
+            EntryKind::Decision,
+            Side::StripeLike,
+            format!("/c/pay/{id}"),
+            kind,
+        )
+        .reference(Some(s.reference())),
+    );
+    let scenario = state.scenario_for(s.reference());
+    send_event(state, &s, kind, object, &scenario, true).await;
 }
