@@ -267,20 +267,14 @@ impl MockBankConfig {
             });
         }
         if let Some(r) = file.retry {
+            let ms = |v: Option<u64>, default: Duration| v.map_or(default, Duration::from_millis);
+            let d = &config.retry;
             config.retry = RetryPolicy {
-                max_attempts: r.max_attempts.unwrap_or(config.retry.max_attempts),
-                initial_backoff: r
-                    .initial_backoff_ms
-                    .map_or(config.retry.initial_backoff, Duration::from_millis),
-                max_backoff: r
-                    .max_backoff_ms
-                    .map_or(config.retry.max_backoff, Duration::from_millis),
-                max_total: r
-                    .max_total_ms
-                    .map_or(config.retry.max_total, Duration::from_millis),
-                attempt_timeout: r
-                    .attempt_timeout_ms
-                    .map_or(config.retry.attempt_timeout, Duration::from_millis),
+                max_attempts: r.max_attempts.unwrap_or(d.max_attempts),
+                initial_backoff: ms(r.initial_backoff_ms, d.initial_backoff),
+                max_backoff: ms(r.max_backoff_ms, d.max_backoff),
+                max_total: ms(r.max_total_ms, d.max_total),
+                attempt_timeout: ms(r.attempt_timeout_ms, d.attempt_timeout),
             };
         }
         if let Some(ms) = file.pending_delay_ms {

@@ -1,21 +1,23 @@
 //! Shared state of the mock bank and its Rust control API.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::Error;
+use crate::banks;
 use crate::config::MockBankConfig;
 use crate::journal::{Journal, JournalEntry};
 use crate::notify::Delivery;
-use crate::paybox::{PayboxSession, PayboxSigner, PayboxTransaction};
 use crate::scenario::Scenario;
-use crate::stripe_like::{IdempotencyRecord, StripeSession};
 
-/// The state behind the router: configuration, sessions, ledger, scripts and journal.
+/// The state behind the router: configuration, scripts, journal, and each bank's own state.
 ///
 /// Cheap to clone (an `Arc`). Its methods are the Rust control API; the HTTP control API under
-/// `/_mock/` calls the same methods. No lock is ever held across an `.await`.
+/// `/_mock/` calls the same methods. Each bank adds its own control methods (for example
+/// `paybox_public_key_pem`, `set_stripe_webhook_url`) in its folder. No lock is ever held
+/// across an `.await`.
 #[derive(Clone)]
 pub struct BankState {
     inner: Arc<Inner>,
@@ -23,7 +25,8 @@ pub struct BankState {
 
 struct Inner {
     config: MockBankConfig,
-    signer: PayboxSigner,
+    /// The state of every bank in [`banks::ALL`], built by [`BankState::new`].
+    banks: Vec<Box<dyn Any + Send + Sync>>,
     http: reqwest::Client,
     journal: Journal,
     data: Mutex<Data>,
@@ -35,11 +38,6 @@ struct Inner {
 pub(crate) struct Data {
     pub(crate) scripts: HashMap<String, Scenario>,
     pub(crate) server_down: bool,
-    pub(crate) paybox_sessions: HashMap<String, PayboxSession>,
-    pub(crate) paybox_transactions: Vec<PayboxTransaction>,
-    pub(crate) stripe_sessions: HashMap<String, StripeSession>,
-    pub(crate) stripe_webhook_urls: HashMap<String, String>,
-    pub(crate) idempotency: HashMap<(String, String), IdempotencyRecord>,
     pub(crate) held: HashMap<String, Vec<Delivery>>,
     pub(crate) counter: u64,
 }
@@ -47,6 +45,32 @@ pub(crate) struct Data {
 /// Upper bound of live sessions and ledger rows; the oldest are forgotten past it, so a
 /// long-running mock cannot grow without bound.
 pub(crate) const MAX_ROWS: usize = 10_000;
+
+/// Runs `f` on the data behind `mutex`; a panic elsewhere cannot poison the mock for good.
+pub(crate) fn locked<T, R>(mutex: &Mutex<T>, f: impl FnOnce(&mut T) -> R) -> R {
+    let mut guard = mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    f(&mut guard)
+}
+
+/// Inserts a session, first forgetting the oldest (smallest `order`) once [`MAX_ROWS`] are kept.
+pub(crate) fn insert_capped<V>(
+    sessions: &mut HashMap<String, V>,
+    id: String,
+    session: V,
+    order: impl Fn(&V) -> u64,
+) {
+    if sessions.len() >= MAX_ROWS
+        && let Some(oldest) = sessions
+            .iter()
+            .min_by_key(|(_, s)| order(s))
+            .map(|(k, _)| k.clone())
+    {
+        sessions.remove(&oldest);
+    }
+    sessions.insert(id, session);
+}
 
 impl std::fmt::Debug for BankState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -57,18 +81,17 @@ impl std::fmt::Debug for BankState {
 }
 
 impl BankState {
-    /// Builds the state from a configuration (validates it, loads the signing key).
+    /// Builds the state from a configuration (validates it, builds each bank's state, which
+    /// loads the Paybox signing key).
     ///
     /// # Errors
     /// [`Error::Config`], [`Error::SigningKey`] or [`Error::HttpClient`].
     pub fn new(config: MockBankConfig) -> Result<Self, Error> {
         config.validate()?;
-        let signer = PayboxSigner::from_pem(
-            config
-                .paybox_signing_key_pem
-                .as_deref()
-                .unwrap_or(crate::paybox::SHIPPED_PRIVATE_KEY_PEM),
-        )?;
+        let banks = banks::ALL
+            .iter()
+            .map(|(_, bank)| bank.state(&config))
+            .collect::<Result<Vec<_>, _>>()?;
         let http = reqwest::Client::builder()
             // Never follow a redirect: the mock calls only the URLs it was given.
             .redirect(reqwest::redirect::Policy::none())
@@ -80,7 +103,7 @@ impl BankState {
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
-                signer,
+                banks,
                 http,
                 journal: Journal::default(),
                 data: Mutex::new(Data::default()),
@@ -142,44 +165,6 @@ impl BankState {
         self.with_data(|d| d.server_down = !ok);
     }
 
-    /// Registers (or replaces) the webhook endpoint of the Stripe-like account with this secret key.
-    /// Returns `false` when the key is unknown or the URL is not an absolute http(s) URL.
-    pub fn set_stripe_webhook_url(&self, secret_key: &str, url: &str) -> bool {
-        if crate::notify::check_callback_url(url).is_err() {
-            return false;
-        }
-        let known = self
-            .inner
-            .config
-            .stripe_accounts
-            .iter()
-            .any(|a| a.secret_key.matches(secret_key));
-        if known {
-            self.with_data(|d| {
-                d.stripe_webhook_urls
-                    .insert(secret_key.to_owned(), url.to_owned())
-            });
-        }
-        known
-    }
-
-    /// The public key (SubjectPublicKeyInfo PEM) that verifies the mock's Paybox signatures.
-    #[must_use]
-    pub fn paybox_public_key_pem(&self) -> &str {
-        self.inner.signer.public_pem()
-    }
-
-    /// The Paybox transactions (bank ledger) so far, as JSON values.
-    #[must_use]
-    pub fn paybox_transactions(&self) -> Vec<serde_json::Value> {
-        self.with_data(|d| {
-            d.paybox_transactions
-                .iter()
-                .filter_map(|t| serde_json::to_value(t).ok())
-                .collect()
-        })
-    }
-
     /// The base URL the hosted pages use, once known.
     #[must_use]
     pub fn base_url(&self) -> Option<String> {
@@ -210,8 +195,15 @@ impl BankState {
         &self.inner.config
     }
 
-    pub(crate) fn signer(&self) -> &PayboxSigner {
-        &self.inner.signer
+    /// The state of one registered bank.
+    pub(crate) fn bank<T: Any>(&self) -> &T {
+        self.inner
+            .banks
+            .iter()
+            .find_map(|b| b.downcast_ref::<T>())
+            // Invariant: `new` builds the state of every bank in `banks::ALL`, and only a
+            // registered bank's code asks for its own state type.
+            .expect("the state of a registered bank")
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {
@@ -229,12 +221,12 @@ impl BankState {
     }
 
     pub(crate) fn with_data<R>(&self, f: impl FnOnce(&mut Data) -> R) -> R {
-        let mut guard = self
-            .inner
-            .data
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&mut guard)
+        locked(&self.inner.data, f)
+    }
+
+    /// Whether `/load.html` says `KO` (the Paybox endpoints then answer 503).
+    pub(crate) fn server_down(&self) -> bool {
+        self.with_data(|d| d.server_down)
     }
 
     /// The script for a reference, falling back to `*`, then to the default (card decides).

@@ -1,0 +1,222 @@
+//! The hosted payment page: the entry that checks the shop's form, the card form, the 3-D Secure
+//! challenge, the cancel button, and `load.html`.
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::conclude::conclude;
+use super::decision::{Decision, decide_card, from_outcome};
+use super::html::{challenge_page, error_page, load_page, payment_page};
+use super::request::check_request;
+use super::returns::{browser_return, retour_values, sig_name};
+use super::signing::signed_payload;
+use super::state::{CardData, PayboxSession};
+use crate::extract::Form;
+use crate::journal::{EntryKind, JournalEntry, Side};
+use crate::layer::Note;
+use crate::state::BankState;
+
+/// The page entry (`/cgi/MYchoix_pagepaiement.cgi` and the other variants): the shop's form, by
+/// GET or POST, checked and answered with the card form or the bank's error page.
+pub(super) async fn page_entry(State(state): State<BankState>, Form(fields): Form) -> Response {
+    if state.server_down() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            error_page("00003", "Service indisponible"),
+        )
+            .into_response();
+    }
+    let fields = match fields {
+        Ok(f) => f,
+        Err(e) => {
+            return Note::new(None, "bad_form").attach(error_page("00004", &e.to_string()));
+        }
+    };
+    let reference = fields.get("PBX_CMD").map(str::to_owned);
+    let mut session = match check_request(&state, &fields) {
+        Ok(s) => s,
+        Err(e) => {
+            return Note::new(reference.as_deref(), e.detail)
+                .attach(error_page(e.code, &e.message));
+        }
+    };
+    session.numappel = 70_000_000 + state.next_counter();
+    session.created_order = state.next_counter();
+    let page = payment_page(&session, None);
+    state.paybox().open(session);
+    Note::new(reference.as_deref(), "page_shown").attach(page)
+}
+
+/// The page session named by `{id}` in the path; the bank's 404 page when it is unknown.
+pub(super) struct PageSession(PayboxSession);
+
+impl FromRequestParts<BankState> for PageSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &BankState) -> Result<Self, Response> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        state.paybox().session(&id).map(Self).ok_or_else(|| {
+            let page = error_page("00030", "Session inconnue ou expirée");
+            (StatusCode::NOT_FOUND, page).into_response()
+        })
+    }
+}
+
+/// `POST /paybox/page/{id}`: a card attempt, or the cancel button.
+pub(super) async fn page_submit(
+    State(state): State<BankState>,
+    PageSession(session): PageSession,
+    form: Form,
+) -> Response {
+    let reference = session.reference.clone();
+    if session.finished {
+        return Note::new(Some(&reference), "page_finished").attach(error_page(
+            "00015",
+            "Paiement déjà effectué ou terminé",
+        ));
+    }
+    let form = form.or_empty();
+    if form.get("action") == Some("cancel") {
+        return cancel(&state, session);
+    }
+    let pan: String = form
+        .text("numero")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let expiry = form.text("expiry").replace('/', "");
+    let cvv = form.text("cvv");
+    let now = state.now().in_tz("Europe/Paris").ok();
+    let expiry_yymm = match (expiry.len(), expiry.get(..2), expiry.get(2..)) {
+        (4, Some(mm), Some(yy)) if expiry.bytes().all(|b| b.is_ascii_digit()) => {
+            let m: u32 = mm.parse().unwrap_or(0);
+            let y: i32 = yy.parse().unwrap_or(0);
+            let valid_month = (1..=12).contains(&m);
+            let not_past = now.as_ref().is_none_or(|n| {
+                let cy = i32::from(n.year()) % 100;
+                let cm = u32::try_from(n.month()).unwrap_or(1);
+                y > cy || (y == cy && m >= cm)
+            });
+            (valid_month && not_past).then(|| format!("{yy}{mm}"))
+        }
+        _ => None,
+    };
+    let card_ok = pan.len() <= 19 && pan.bytes().all(|b| b.is_ascii_digit()) && !pan.is_empty();
+    let cvv_ok = (3..=4).contains(&cvv.len()) && cvv.bytes().all(|b| b.is_ascii_digit());
+    let card = CardData {
+        pan: if card_ok { pan.clone() } else { String::new() },
+        expiry_yymm: expiry_yymm.clone().unwrap_or_default(),
+    };
+    let scenario = state.scenario_for(&reference);
+    let decision = if !card_ok || !cvv_ok {
+        Decision::Retry("00004".into())
+    } else if expiry_yymm.is_none() {
+        Decision::Retry("00008".into())
+    } else if let Some(o) = &scenario.outcome {
+        from_outcome(o)
+    } else if let Some(code) = &session.error_code_test {
+        match code.as_str() {
+            "00000" => Decision::Accept,
+            "99999" => Decision::Pending {
+                final_code: "00000".into(),
+            },
+            other => Decision::Refuse(other.to_owned()),
+        }
+    } else {
+        decide_card(&pan)
+    };
+    let decision = match decision {
+        Decision::Accept if session.challenge_wanted => Decision::Challenge {
+            then: Box::new(Decision::Accept),
+            fail_code: "00189".into(),
+        },
+        d => d,
+    };
+    if let Decision::Challenge { .. } = decision {
+        state
+            .paybox()
+            .update(&session.id, |s| s.awaiting_challenge = Some(card.clone()));
+        return Note::new(Some(&reference), "3ds_challenge").attach(challenge_page(&session));
+    }
+    conclude(&state, &session.id, decision, card, 'N').await
+}
+
+/// `POST /paybox/page/{id}/3ds`: the customer's answer to the challenge.
+pub(super) async fn challenge_submit(
+    State(state): State<BankState>,
+    PageSession(session): PageSession,
+    form: Form,
+) -> Response {
+    let Some(card) = session
+        .awaiting_challenge
+        .clone()
+        .filter(|_| !session.finished)
+    else {
+        return Note::new(Some(&session.reference), "no_challenge").attach(error_page(
+            "00003",
+            "Aucune authentification en cours",
+        ));
+    };
+    state.paybox().update(&session.id, |s| s.awaiting_challenge = None);
+    let passed = form.or_empty().get("result") == Some("ok");
+    let scenario = state.scenario_for(&session.reference);
+    let base = if let Some(o) = &scenario.outcome {
+        from_outcome(o)
+    } else {
+        match decide_card(&card.pan) {
+            Decision::Challenge { then, .. } => *then,
+            other => other,
+        }
+    };
+    let (decision, three_ds) = if passed {
+        (base, 'Y')
+    } else {
+        (Decision::Refuse("00189".into()), 'N')
+    };
+    conclude(&state, &session.id, decision, card, three_ds).await
+}
+
+/// "Annuler": the browser goes back to `PBX_ANNULE`.
+fn cancel(state: &BankState, session: PayboxSession) -> Response {
+    state.paybox().update(&session.id, |s| s.finished = true);
+    state.record(
+        JournalEntry::new(
+            EntryKind::Decision,
+            Side::Paybox,
+            "/paybox/page",
+            "cancelled",
+        )
+        .reference(Some(&session.reference)),
+    );
+    // As observed on the platform: a customer cancellation returns E=00001 and S=0, and only to
+    // the browser (no IPN for a cancellation: there was no payment attempt).
+    let values = retour_values(
+        state,
+        &session,
+        None,
+        "00001",
+        &CardData::default(),
+        'U',
+    );
+    let sig = sig_name(&session);
+    let payload = signed_payload(&state.paybox().signer, &values, &sig, false);
+    browser_return(
+        state,
+        &session,
+        session.annule.as_deref(),
+        &payload,
+        "00001",
+    )
+}
+
+
+/// `GET /load.html`: the server status the shops poll; journaled on the control side.
+pub(super) async fn load_html(State(state): State<BankState>) -> Response {
+    let mut response = load_page(!state.server_down()).into_response();
+    response.extensions_mut().insert(Side::Control);
+    response
+}

@@ -1,0 +1,163 @@
+//! The Paybox side's own state: the signing key, the payment pages open, and the bank ledger.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use super::signing::PayboxSigner;
+use crate::state::{BankState, MAX_ROWS, insert_capped, locked};
+
+/// The state the Paybox side keeps in the [`BankState`].
+pub(crate) struct PayboxState {
+    pub(super) signer: PayboxSigner,
+    data: Mutex<PayboxData>,
+}
+
+/// Pages and ledger, behind one lock.
+#[derive(Default)]
+pub(super) struct PayboxData {
+    pub(super) sessions: HashMap<String, PayboxSession>,
+    pub(super) transactions: Vec<PayboxTransaction>,
+}
+
+impl PayboxState {
+    pub(super) fn new(signer: PayboxSigner) -> Self {
+        Self {
+            signer,
+            data: Mutex::new(PayboxData::default()),
+        }
+    }
+
+    pub(super) fn with<R>(&self, f: impl FnOnce(&mut PayboxData) -> R) -> R {
+        locked(&self.data, f)
+    }
+
+    /// A copy of the page session `id`.
+    pub(super) fn session(&self, id: &str) -> Option<PayboxSession> {
+        self.with(|d| d.sessions.get(id).cloned())
+    }
+
+    /// Changes the page session `id`, if it still exists.
+    pub(super) fn update(&self, id: &str, f: impl FnOnce(&mut PayboxSession)) {
+        self.with(|d| d.sessions.get_mut(id).map(f));
+    }
+
+    /// Keeps a new page session, forgetting the oldest past [`MAX_ROWS`].
+    pub(super) fn open(&self, session: PayboxSession) {
+        self.with(|d| {
+            insert_capped(&mut d.sessions, session.id.clone(), session, |s| {
+                s.created_order
+            });
+        });
+    }
+
+    /// Writes a transaction to the ledger, forgetting the oldest past [`MAX_ROWS`].
+    pub(super) fn record_transaction(&self, tx: PayboxTransaction) {
+        self.with(|d| {
+            if d.transactions.len() >= MAX_ROWS {
+                d.transactions.remove(0);
+            }
+            d.transactions.push(tx);
+        });
+    }
+}
+
+/// The Rust control API of the Paybox side.
+impl BankState {
+    pub(super) fn paybox(&self) -> &PayboxState {
+        self.bank::<PayboxState>()
+    }
+
+    /// The public key (SubjectPublicKeyInfo PEM) that verifies the mock's Paybox signatures.
+    #[must_use]
+    pub fn paybox_public_key_pem(&self) -> &str {
+        self.paybox().signer.public_pem()
+    }
+
+    /// The Paybox transactions (bank ledger) so far, as JSON values.
+    #[must_use]
+    pub fn paybox_transactions(&self) -> Vec<serde_json::Value> {
+        self.paybox().with(|d| {
+            d.transactions
+                .iter()
+                .filter_map(|t| serde_json::to_value(t).ok())
+                .collect()
+        })
+    }
+}
+
+/// A payment page session (one `PBX_*` form).
+#[derive(Clone, Debug)]
+pub(super) struct PayboxSession {
+    pub(super) id: String,
+    pub(super) site: String,
+    pub(super) rang: String,
+    pub(super) reference: String,
+    pub(super) amount: u64,
+    pub(super) currency: String,
+    pub(super) retour: Vec<(String, char)>,
+    pub(super) ipn_post: bool,
+    pub(super) effectue: Option<String>,
+    pub(super) refuse: Option<String>,
+    pub(super) annule: Option<String>,
+    pub(super) attente: Option<String>,
+    pub(super) repondre_a: Option<String>,
+    pub(super) challenge_wanted: bool,
+    pub(super) authorize_only: bool,
+    pub(super) error_code_test: Option<String>,
+    pub(super) attempts: u32,
+    pub(super) finished: bool,
+    pub(super) numappel: u64,
+    pub(super) awaiting_challenge: Option<CardData>,
+    pub(super) created_order: u64,
+}
+
+/// State of a bank transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum TxState {
+    Authorized,
+    Captured,
+    Refunded,
+    Cancelled,
+    Refused,
+    Pending,
+}
+
+impl TxState {
+    pub(super) fn label(self) -> &'static str {
+        match self {
+            Self::Authorized => "Autorisé",
+            Self::Captured => "Capturé",
+            Self::Refunded => "Remboursé",
+            Self::Cancelled => "Annulé",
+            Self::Refused => "Refusé",
+            Self::Pending => "En attente",
+        }
+    }
+}
+
+/// One bank transaction (one try on the page, or one Direct operation).
+#[derive(Clone, Debug, Serialize)]
+pub(super) struct PayboxTransaction {
+    pub(super) numtrans: u64,
+    pub(super) numappel: u64,
+    pub(super) site: String,
+    pub(super) rang: String,
+    pub(super) reference: String,
+    pub(super) amount: u64,
+    pub(super) currency: String,
+    pub(super) code: String,
+    pub(super) authorization: String,
+    pub(super) state: TxState,
+    pub(super) refunded: u64,
+}
+
+/// The card of one attempt, as much of it as the returns may show (`D`, `N`, `J`).
+#[derive(Clone, Debug, Default)]
+pub(super) struct CardData {
+    pub(super) pan: String,
+    pub(super) expiry_yymm: String,
+}
+
