@@ -101,20 +101,6 @@ fn the_envelope_and_its_grammar() {
     ]);
 }
 
-/// serde reads a struct from a JSON array; an event is an object and nothing else.
-#[test]
-fn an_event_written_as_an_array_is_malformed() {
-    for body in [r#"["evt_1","x",{"object":{}}]"#, r#" ["x",{"object":{}}]"#] {
-        assert!(
-            matches!(
-                parse_event(body.as_bytes()),
-                Err(ProviderError::Malformed { .. })
-            ),
-            "{body}"
-        );
-    }
-}
-
 #[test]
 fn a_known_field_twice_is_refused_an_unknown_one_is_not() {
     assert_all(&[
