@@ -1,7 +1,7 @@
 //! `verify` of a `checkout.session.completed` event of 2,048 bytes and of 2,337 bytes, compact
-//! and pretty-printed as the PSP sends it: signature and JSON parse included.
+//! and pretty-printed as the PSP sends it: signature, then the JSON read by serde_json.
 //!
-//! Run with: `cargo bench -p tpe-stripe-like -- --warm-up-time 1 --measurement-time 3`
+//! Run with: `cargo bench -p tpe-stripe-like --bench verify -- --warm-up-time 1 --measurement-time 3`
 
 #![allow(missing_docs)]
 

@@ -229,19 +229,17 @@ mod tests {
         assert_eq!(code, ExitCode::SUCCESS);
         let header = out.trim();
         assert_eq!(header, generate_test_header(br#"{"a":1}"#, "whsec_k", 1000));
-        let v = |extra: &[&str]| {
-            let mut a = vec![
-                "verify",
-                "--secret",
-                "whsec_k",
-                "--header",
-                header,
-                "--body-file",
-                f.path(),
-            ];
+        // `verify` with the secrets before the header and body, then `extra`.
+        let verify = |secrets: &[&str], extra: &[&str]| {
+            let mut a = vec!["verify"];
+            for secret in secrets {
+                a.extend(["--secret", secret]);
+            }
+            a.extend(["--header", header, "--body-file", f.path()]);
             a.extend_from_slice(extra);
             exec(&a)
         };
+        let v = |extra: &[&str]| verify(&["whsec_k"], extra);
         assert_eq!(v(&["--now", "1200"]), (ExitCode::SUCCESS, "valid\n".into()));
         let (code, out) = v(&["--now", "1400"]);
         assert_eq!(code, ExitCode::from(EXIT_INVALID));
@@ -255,19 +253,7 @@ mod tests {
         );
         // Without --now the system clock is used: a timestamp of 1000 is long stale.
         assert_eq!(v(&[]).0, ExitCode::from(EXIT_INVALID));
-        let (code, out) = exec(&[
-            "verify",
-            "--secret",
-            "whsec_other",
-            "--secret",
-            "whsec_k",
-            "--header",
-            header,
-            "--body-file",
-            f.path(),
-            "--now",
-            "1000",
-        ]);
+        let (code, out) = verify(&["whsec_other", "whsec_k"], &["--now", "1000"]);
         assert_eq!((code, out.as_str()), (ExitCode::SUCCESS, "valid\n"));
     }
 

@@ -1,6 +1,6 @@
-//! Webhook events (spec §A.6): once the signature verified, the event JSON is read into small
-//! borrowed structs and mapped to a [`Verified`] value. A single-pass reader (`reader`) reads
-//! them; what it does not take, serde_json reads, and words the error.
+//! Webhook events (spec §A.6): the signature is verified first, over the raw body; only then is
+//! the event JSON read, by serde_json, into small borrowed structs (the fields used, others
+//! skipped) and mapped to a [`Verified`] value.
 //!
 //! Session events: the bank transaction id is the Checkout Session id; a session receives at
 //! most one verdict (`completed` paid, `completed` unpaid then an `async_payment_*` verdict, or
@@ -45,47 +45,21 @@ pub const METADATA_DECLINE_CODE: &str = "decline_code";
 /// Decline code used when an `async_payment_failed` event carries none.
 pub const FALLBACK_DECLINE_CODE: &str = "generic_decline";
 
-mod reader;
-
 /// Verifies the signature of an event (`header` is the `Stripe-Signature` value) and maps the
-/// event to a [`Verified`] value. The body is read while its MAC is computed, and nothing read
-/// is used unless the signature matched.
+/// event to a [`Verified`] value. Nothing of the body is parsed before the signature matched.
 pub(crate) fn verify_event(
     verifier: &WebhookVerifier,
     header: Option<&[u8]>,
     body: &[u8],
     now: Timestamp,
 ) -> Result<Verified, ProviderError> {
-    let mut event = Event::EMPTY;
-    let (_, read) = verifier.verify_reading(header, body, now, |progress| {
-        reader::read_event(body, &mut event, progress)
-    })?;
-    mapped(body, &event, read)
+    verifier.verify(header, body, now)?;
+    parse_event(body)
 }
 
-/// Maps a verified event body to a [`Verified`] value.
-#[cfg(test)]
+/// Maps a verified event body to a [`Verified`] value. serde_json reads it: UTF-8 only, no
+/// trailing bytes, a known field at most once, other fields skipped whatever their depth.
 pub(crate) fn parse_event(body: &[u8]) -> Result<Verified, ProviderError> {
-    let mut event = Event::EMPTY;
-    let read = reader::read_event(body, &mut event, &mut ());
-    mapped(body, &event, read)
-}
-
-/// The value of an `event` the reader read from `body`, or of serde_json's reading when the
-/// reader left it: serde_json decides, and words the error, for whatever the reader leaves.
-fn mapped(
-    body: &[u8],
-    event: &Event<'_>,
-    read: reader::Read<()>,
-) -> Result<Verified, ProviderError> {
-    match read {
-        Ok(()) => map_event(event),
-        Err(_) => parse_event_serde(body),
-    }
-}
-
-/// [`parse_event`] by serde_json alone: its fallback, and the reference the reader is held to.
-fn parse_event_serde(body: &[u8]) -> Result<Verified, ProviderError> {
     // One UTF-8 check of the whole body is cheaper than serde_json's check of each string.
     let body = std::str::from_utf8(body).map_err(|_| malformed("event body (not UTF-8)"))?;
     // serde reads a struct from a JSON array too; an event is an object and nothing else.
@@ -263,12 +237,7 @@ fn map_event(event: &Event<'_>) -> Result<Verified, ProviderError> {
 
 /// `[A-Za-z0-9_]{1,255}`: the shape of the PSP's object ids, safe in a URL path.
 pub(crate) fn is_object_id(id: &str) -> bool {
-    // A fold without early exit, which the compiler vectorizes: ids are read on every event.
-    !id.is_empty()
-        && id.len() <= 255
-        && id
-            .bytes()
-            .fold(true, |ok, b| ok & (b.is_ascii_alphanumeric() | (b == b'_')))
+    !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn short(s: &str) -> String {
@@ -277,7 +246,6 @@ fn short(s: &str) -> String {
 
 /// A JSON string, borrowed from the body unless it had escapes.
 #[derive(Debug)]
-#[cfg_attr(test, derive(PartialEq))]
 struct Str<'a>(Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
@@ -314,7 +282,6 @@ impl Str<'_> {
 }
 
 #[derive(Deserialize)]
-#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Event<'a> {
     #[serde(borrow, default = "Str::empty")]
     id: Str<'a>,
@@ -325,7 +292,6 @@ struct Event<'a> {
 }
 
 #[derive(Deserialize)]
-#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Data<'a> {
     #[serde(borrow)]
     object: SessionObject<'a>,
@@ -333,7 +299,6 @@ struct Data<'a> {
 
 /// A Checkout Session, or a payment intent (`amount` instead of `amount_total`).
 #[derive(Deserialize)]
-#[cfg_attr(test, derive(Debug, PartialEq))]
 struct SessionObject<'a> {
     #[serde(borrow)]
     id: Option<Str<'a>>,
@@ -378,7 +343,6 @@ impl SessionObject<'_> {
 }
 
 #[derive(Deserialize)]
-#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Metadata<'a> {
     #[serde(borrow)]
     tpe_reference: Option<Str<'a>>,
@@ -387,7 +351,6 @@ struct Metadata<'a> {
 }
 
 #[derive(Deserialize)]
-#[cfg_attr(test, derive(Debug, PartialEq))]
 struct PaymentError<'a> {
     #[serde(borrow)]
     code: Option<Str<'a>>,
@@ -405,7 +368,6 @@ impl PaymentError<'_> {
 }
 
 /// `payment_intent`: an id, or the object when expanded.
-#[cfg_attr(test, derive(Debug, PartialEq))]
 enum PaymentIntentRef<'a> {
     Id,
     Object {
@@ -439,6 +401,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for PaymentIntentRef<'a> {
         d.deserialize_any(V)
     }
 }
+
+#[cfg(test)]
+mod json_tests;
 
 #[cfg(test)]
 mod tests {
