@@ -4,13 +4,16 @@
 //! ([`tpe_store::PaymentStore`]: SQLite or PostgreSQL), a [`Mailer`] — into the payment
 //! lifecycle a shop needs:
 //!
-//! - [`Engine::start_checkout`] checks the customer's data (PSD2), creates the checkout and
-//!   returns the bank's redirect; [`Engine::validate_manually`] for a manager; read views;
-//! - [`Engine::handle_notification`] (and the route of [`Engine::router`]) verifies the bank's
-//!   notification on its raw bytes, applies it through a group committer (every notification
-//!   queued meanwhile in one transaction, a savepoint each, one commit) and answers the bank's
-//!   exact acknowledgement only after that commit — 4xx for forged input, 503 when the store
-//!   is down;
+//! - [`Engine::start_checkout`] checks the customer's data (PSD2), asks the provider for the
+//!   redirect, stores the checkout with its bank reference and the provider's data in one
+//!   transaction and returns the redirect ([`redirect_page`] renders it);
+//!   [`Engine::validate_manually`] for a manager; read views;
+//! - [`Engine::handle_notification`] (and the route of [`Engine::router`], bounded by each
+//!   provider's limits) verifies the bank's notification, finds its checkout through the unique
+//!   bank reference, applies it through a group committer (every notification queued meanwhile
+//!   in one transaction, a savepoint each, one commit) and answers in the provider's own words
+//!   only after that commit — also for forged input, an unknown checkout, a handshake, or a
+//!   store outage (so the bank retries);
 //! - [`Engine::run_relay_once`] delivers the effects written by the transitions (e-mails from
 //!   editable templates, payment records to a [`PaymentRecordHook`]), each effectively once;
 //! - [`Engine::run_retraction`] and [`Engine::run_reconciliation`] are the jobs;
