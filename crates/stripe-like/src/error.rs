@@ -1,4 +1,5 @@
-//! Builders of [`ProviderError`] for this provider, so every error names it.
+//! Builders of [`ProviderError`] for this provider, so every error names it: the core's
+//! shared constructors with this provider's id bound.
 
 use std::borrow::Cow;
 
@@ -7,34 +8,22 @@ use tpe_core::{ApiErrorKind, BoxError, ProviderError};
 use crate::StripeLike;
 
 pub(crate) fn config_error(reason: impl Into<Cow<'static, str>>) -> ProviderError {
-    ProviderError::Config {
-        provider: StripeLike::ID,
-        reason: reason.into(),
-    }
+    ProviderError::config(&StripeLike::ID, reason)
 }
 
 pub(crate) fn malformed(what: impl Into<Cow<'static, str>>) -> ProviderError {
-    ProviderError::Malformed {
-        provider: StripeLike::ID,
-        what: what.into(),
-    }
+    ProviderError::malformed(&StripeLike::ID, what)
 }
 
 pub(crate) fn bad_signature() -> ProviderError {
-    ProviderError::BadSignature {
-        provider: StripeLike::ID,
-    }
+    ProviderError::bad_signature(&StripeLike::ID)
 }
 
 pub(crate) fn invalid_request(
     field: impl Into<Cow<'static, str>>,
     reason: impl Into<Cow<'static, str>>,
 ) -> ProviderError {
-    ProviderError::InvalidRequest {
-        provider: StripeLike::ID,
-        field: field.into(),
-        reason: reason.into(),
-    }
+    ProviderError::invalid_request(&StripeLike::ID, field, reason)
 }
 
 pub(crate) fn transport(retryable: bool, source: impl Into<BoxError>) -> ProviderError {

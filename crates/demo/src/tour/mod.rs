@@ -4,24 +4,21 @@
 
 mod browser;
 pub mod model;
+mod play;
 
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
 
-use tpe_core::clock::ManualClock;
 use tpe_core::{
-    Amount, CheckoutStatus, Currency, Customer, CustomerField, PaymentProvider, PaymentReference,
-    PaymentRequest, PostalAddress, ReturnUrls, Timestamp,
+    Amount, CheckoutStatus, Currency, Customer, CustomerField, PostalAddress, Timestamp,
 };
-use tpe_engine::{CheckoutError, CheckoutRequest, StartedCheckout};
-use tpe_mock_bank::{DEFAULT_STRIPE_SECRET_KEY, EntryKind, MockBankConfig, Scenario};
+use tpe_engine::{CheckoutError, CheckoutRequest};
+use tpe_mock_bank::{EntryKind, Scenario};
 
-use self::browser::{Browser, Card};
+use self::browser::Card;
 use self::model::{Ev, Expected, describe, expect};
-use crate::demo::{Demo, DemoOptions, DemoProvider, MANAGER_EMAIL};
+use self::play::{Play, tampered_page};
+use crate::demo::DemoProvider;
 use crate::error::DemoError;
 
 /// The stories of LIFECYCLE.md.
@@ -312,254 +309,6 @@ fn request(order: Option<&str>) -> Result<CheckoutRequest, DemoError> {
         shop_order_id: order.map(str::to_owned),
         language: None,
     })
-}
-
-/// One story on one provider, against its own demo.
-struct Play {
-    demo: Demo,
-    clock: ManualClock,
-    provider: DemoProvider,
-    browser: Browser,
-    references: Vec<PaymentReference>,
-    problems: Vec<String>,
-}
-
-impl Play {
-    async fn start(dir: &Path, provider: DemoProvider) -> Result<Self, DemoError> {
-        if dir.exists() {
-            std::fs::remove_dir_all(dir).map_err(DemoError::io(dir))?;
-        }
-        let clock = ManualClock::new(start_time());
-        let mut bank = MockBankConfig::for_tests();
-        // Long enough for the tour to see the checkout still awaiting payment after the
-        // pending notification, even on a busy machine; the final verdict follows.
-        bank.pending_delay = Duration::from_millis(1500);
-        // Room for a busy machine: the bank waits for the shop's answer before the redirect.
-        bank.retry.attempt_timeout = Duration::from_secs(10);
-        bank.retry.max_total = Duration::from_secs(30);
-        let options = DemoOptions {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            data_dir: dir.to_path_buf(),
-            clock: Arc::new(clock.clone()),
-            bank,
-            background: false,
-            timings: tpe_engine::Timings::default(),
-        };
-        Ok(Self {
-            demo: Demo::start(options).await?,
-            clock,
-            provider,
-            browser: Browser::new(),
-            references: Vec::new(),
-            problems: Vec::new(),
-        })
-    }
-
-    fn now(&self) -> Timestamp {
-        tpe_core::Clock::now(&self.clock)
-    }
-
-    async fn checkout(&mut self, order: Option<&str>) -> Result<StartedCheckout, DemoError> {
-        let started = self
-            .demo
-            .engine()
-            .start_checkout(&self.provider.id(), request(order)?)
-            .await
-            .map_err(|e| DemoError::Tour(format!("start the checkout: {e}")))?;
-        self.references.push(started.reference.clone());
-        Ok(started)
-    }
-
-    fn check(&mut self, ok: bool, what: impl Into<String>) {
-        if !ok {
-            self.problems.push(what.into());
-        }
-    }
-
-    /// Waits until the bank has delivered `n` notifications of `reference` that the shop
-    /// acknowledged (2xx).
-    async fn delivered(&mut self, reference: &PaymentReference, n: usize) {
-        let r = reference.as_str().to_owned();
-        let (_, ok) = self
-            .demo
-            .bank()
-            .wait_for_journal(Duration::from_secs(20), |j| {
-                j.iter()
-                    .filter(|e| {
-                        e.kind == EntryKind::Notification
-                            && e.reference.as_deref() == Some(r.as_str())
-                            && e.status.is_some_and(|s| (200..300).contains(&s))
-                    })
-                    .count()
-                    >= n
-            })
-            .await;
-        self.check(
-            ok,
-            format!("the bank did not deliver {n} notification(s) of {reference}"),
-        );
-    }
-
-    /// The customer's page says `text`, at once or after the reloads the "pas encore validé"
-    /// page makes by itself (a busy machine may bring the customer back before the bank's
-    /// notification is processed).
-    async fn landing_says(&mut self, landing: &browser::Landing, text: &str) {
-        let mut html = landing.html.clone();
-        for _ in 0..50 {
-            if html.contains(text) || !html.contains("Paiement pas encore validé") {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            html = self.browser.reload(landing).await.unwrap_or_default();
-        }
-        let ok = html.contains(text);
-        self.check(ok, format!("the customer's page does not say {text:?}"));
-    }
-
-    /// Sets the clock to the start of the day after delivery (Paris) plus `offset`, and runs
-    /// the retraction sweep.
-    async fn retract_at(&mut self, offset: jiff::SignedDuration) -> Result<(), DemoError> {
-        let tz = self.demo.engine().settings().time_zone.clone();
-        let day_after = delivery()
-            .tomorrow()
-            .and_then(|d| d.to_zoned_datetime(tz))
-            .map_err(|e| DemoError::Tour(e.to_string()))?
-            .timestamp();
-        self.clock
-            .set(day_after.checked_add(offset).unwrap_or(day_after));
-        self.demo
-            .engine()
-            .run_retraction(self.now())
-            .await
-            .map_err(|e| DemoError::Tour(format!("retraction: {e}")))?;
-        Ok(())
-    }
-
-    async fn status(&self, r: &PaymentReference) -> Option<CheckoutStatus> {
-        self.demo
-            .engine()
-            .checkout(r)
-            .await
-            .ok()
-            .flatten()
-            .map(|c| c.status)
-    }
-
-    /// Delivers the effects, twice: the second pass must find nothing left.
-    async fn relay(&mut self) -> Result<(), DemoError> {
-        let e = self.demo.engine();
-        e.run_relay_once(self.now())
-            .await
-            .map_err(|e| DemoError::Tour(format!("relay: {e}")))?;
-        let again = e
-            .run_relay_once(self.now())
-            .await
-            .map_err(|e| DemoError::Tour(format!("relay: {e}")))?;
-        self.check(
-            again.delivered == 0 && again.failed == 0,
-            "a second relay pass delivered effects again",
-        );
-        Ok(())
-    }
-
-    async fn observe(&self) -> Result<Observed, DemoError> {
-        let e = self.demo.engine();
-        let mut checkouts = Vec::new();
-        for r in &self.references {
-            let c = e
-                .checkout(r)
-                .await
-                .map_err(|e| DemoError::Tour(e.to_string()))?
-                .ok_or_else(|| DemoError::Tour(format!("checkout {r} is gone")))?;
-            checkouts.push((c.status, c.amount_mismatch, c.superseded_by.is_some()));
-        }
-        let records = e
-            .payment_records(Timestamp::UNIX_EPOCH, crate::web::far_future(), 1000)
-            .await
-            .map_err(|e| DemoError::Tour(e.to_string()))?;
-        let mails = crate::eml::read_dir(&crate::demo::mail_dir(self.demo.data_dir()));
-        let count = |who: &str| {
-            u32::try_from(mails.iter().filter(|m| m.to.contains(who)).count()).unwrap_or(u32::MAX)
-        };
-        Ok(Observed {
-            checkouts,
-            records: u32::try_from(records.len()).unwrap_or(u32::MAX),
-            customer_mails: count(&customer().email),
-            manager_mails: count(MANAGER_EMAIL),
-        })
-    }
-}
-
-/// A second, tampered bank page for `reference`: the same reference asking the bank for
-/// another amount (a front end or a form altered on the way), signed with the shop's own
-/// credentials so that the bank accepts it and confirms the other amount authentically.
-async fn tampered_page(
-    play: &Play,
-    started: &StartedCheckout,
-) -> Result<tpe_core::Redirect, DemoError> {
-    let settings = play.demo.engine().settings();
-    let r = &started.reference;
-    let url = |kind: &str| {
-        settings
-            .return_url(r, kind)
-            .map_err(|e| DemoError::Tour(e.to_string()))
-    };
-    let urls = ReturnUrls {
-        accepted: url("accepted")?,
-        refused: url("refused")?,
-        cancelled: url("cancelled")?,
-        pending: url("pending")?,
-        notify: settings
-            .notify_url(&play.provider.id())
-            .map_err(|e| DemoError::Tour(e.to_string()))?,
-    };
-    let customer = customer()
-        .validate_for_payment()
-        .map_err(|e| DemoError::Tour(e.to_string()))?;
-    let other =
-        Amount::new(AMOUNT / 10, Currency::EUR).map_err(|e| DemoError::Tour(e.to_string()))?;
-    let req = PaymentRequest::new(
-        r.clone(),
-        other,
-        customer,
-        "altéré",
-        1,
-        urls,
-        tpe_core::Lang::Fr,
-    );
-    match play.provider {
-        DemoProvider::Paybox => {
-            let p = crate::demo::paybox(play.demo.bank())?;
-            Ok(p.prepare(&req, play.now()).await?.redirect)
-        }
-        DemoProvider::StripeLike => {
-            // A new session (the provider's idempotency key would return the first one).
-            let params = tpe_stripe_like::CheckoutSessionParams::for_request(&req)?;
-            let resp = play
-                .browser
-                .http()
-                .post(format!(
-                    "{}/v1/checkout/sessions",
-                    play.demo.bank().base_url()
-                ))
-                .bearer_auth(DEFAULT_STRIPE_SECRET_KEY)
-                .header("idempotency-key", format!("tampered-{r}"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(params.encode())
-                .send()
-                .await
-                .map_err(|e| DemoError::Tour(format!("tampered session: {e}")))?;
-            let v: serde_json::Value = resp
-                .json()
-                .await
-                .map_err(|e| DemoError::Tour(format!("tampered session: {e}")))?;
-            let u = v["url"]
-                .as_str()
-                .and_then(|u| url::Url::parse(u).ok())
-                .ok_or_else(|| DemoError::Tour(format!("tampered session without URL: {v}")))?;
-            Ok(tpe_core::Redirect::get(u))
-        }
-    }
 }
 
 async fn play_story(play: &mut Play, story: Story) -> Result<(), DemoError> {
