@@ -8,7 +8,9 @@ use tpe_core::{
     RemoteStatus, StatusQuery, Verified, VerifiedNotification,
 };
 
-use super::{CheckFailure, CheckResult, Opened, Verdict, pay, pay_with, standard_amount};
+use super::{
+    CheckFailure, CheckResult, Opened, Verdict, answer_as_expected, pay, pay_with, standard_amount,
+};
 use crate::fixtures;
 use crate::harness::Harness;
 use crate::receiver::{NOTIFY_PATH, Receiver, Responder};
@@ -49,29 +51,7 @@ pub async fn acknowledgement_exact(h: &Harness) -> CheckResult {
         paid.verified.clone(),
     )));
     let expected = h.bank.expected_ack();
-    if !expected.status.contains(&ack.status) {
-        return Err(CheckFailure::new(
-            CHECK,
-            format!(
-                "the acknowledgement has status {}, {} expects {:?}",
-                ack.status,
-                h.bank.name(),
-                expected.status
-            ),
-        ));
-    }
-    if let Some(body) = expected.body
-        && ack.body != body
-    {
-        return Err(CheckFailure::new(
-            CHECK,
-            format!(
-                "the acknowledgement body is {:?}, {} expects {body:?}",
-                ack.body,
-                h.bank.name()
-            ),
-        ));
-    }
+    answer_as_expected(h, CHECK, "the acknowledgement", &ack, &expected)?;
     if ack.body.len() > 1024 {
         return Err(CheckFailure::new(
             CHECK,

@@ -9,7 +9,7 @@ use tpe_core::{
 };
 
 use super::api::status_query;
-use super::{CheckFailure, CheckResult, Verdict, is_panic, pay, verify};
+use super::{CheckFailure, CheckResult, Verdict, answer_as_expected, is_panic, pay, verify};
 use crate::bank::Forgery;
 use crate::fixtures;
 use crate::harness::Harness;
@@ -84,29 +84,8 @@ pub async fn rejection_answered_by_provider(h: &Harness) -> CheckResult {
             }
             tried += 1;
             let ack = h.provider.answer(&Handled::Rejected(e));
-            if !expected.status.contains(&ack.status) {
-                return Err(CheckFailure::new(
-                    CHECK,
-                    format!(
-                        "a {forgery:?} notification is answered {}, {} expects {:?}",
-                        ack.status,
-                        h.bank.name(),
-                        expected.status
-                    ),
-                ));
-            }
-            if let Some(body) = expected.body
-                && ack.body != body
-            {
-                return Err(CheckFailure::new(
-                    CHECK,
-                    format!(
-                        "a {forgery:?} notification is answered {:?}, {} expects {body:?}",
-                        ack.body,
-                        h.bank.name()
-                    ),
-                ));
-            }
+            let what = format!("the answer to a {forgery:?} notification");
+            answer_as_expected(h, CHECK, &what, &ack, &expected)?;
         }
     }
     if tried == 0 {

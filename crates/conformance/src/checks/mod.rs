@@ -16,8 +16,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 use tpe_core::{
-    Amount, Currency, OutcomeKind, PaymentRequest, Prepared, ProviderError, Timestamp, Verified,
-    VerifiedNotification,
+    Ack, Amount, Currency, OutcomeKind, PaymentRequest, Prepared, ProviderError, Timestamp,
+    Verified, VerifiedNotification,
 };
 
 pub use amounts::{
@@ -41,7 +41,7 @@ pub use signature::{
     wrongly_signed_notification_refused,
 };
 
-use crate::bank::{Captured, Channel, Completion, Page};
+use crate::bank::{Captured, Channel, Completion, ExpectedAck, Page};
 use crate::harness::Harness;
 use crate::receiver::{NOTIFY_PATH, Receiver};
 use crate::{BankError, fixtures};
@@ -299,6 +299,38 @@ async fn wait_for(
 pub(crate) fn standard_amount(h: &Harness) -> Amount {
     let currency = h.currencies.first().copied().unwrap_or(Currency::EUR);
     Amount::new(4321, currency).unwrap_or_else(|_| Amount::zero(currency))
+}
+
+/// `ack` has a status the bank expects, and its exact body where the bank reads one.
+pub(crate) fn answer_as_expected(
+    h: &Harness,
+    check: &'static str,
+    what: &str,
+    ack: &Ack,
+    expected: &ExpectedAck,
+) -> Result<(), CheckFailure> {
+    if !expected.status.contains(&ack.status) {
+        return Err(CheckFailure::new(
+            check,
+            format!(
+                "{what} has status {}, {} expects {:?}",
+                ack.status,
+                h.bank.name(),
+                expected.status
+            ),
+        ));
+    }
+    match expected.body {
+        Some(body) if ack.body != body => Err(CheckFailure::new(
+            check,
+            format!(
+                "{what} has the body {:?}, {} expects {body:?}",
+                ack.body,
+                h.bank.name()
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Verifies a captured request, turning a panic into a `Malformed` error so that a check can
