@@ -397,36 +397,11 @@ mod tests {
 
         use super::super::*;
 
+        /// Cleaning has its own cases (`text_is_transliterated_and_bounded`); the reference
+        /// checks what is built on it.
         pub(super) fn clean(input: &str) -> String {
-            let mut out = String::with_capacity(input.len());
-            let mut space = true;
-            let mut put = |c: char, out: &mut String| {
-                if c.is_ascii_alphanumeric() {
-                    out.push(c);
-                    space = false;
-                } else if c == '-' {
-                    if !out.ends_with('-') {
-                        out.push(c);
-                    }
-                    space = false;
-                } else if !space {
-                    out.push(' ');
-                    space = true;
-                }
-            };
-            for c in input.chars() {
-                if c.is_ascii() {
-                    put(c, &mut out);
-                } else if let Some(t) = deunicode::deunicode_char(c) {
-                    for tc in t.chars() {
-                        put(tc, &mut out);
-                    }
-                } else {
-                    put(' ', &mut out);
-                }
-            }
-            let end = out.trim_end_matches(' ').len();
-            out.truncate(end);
+            let mut out = String::new();
+            clean_into(&mut out, input);
             out
         }
 

@@ -18,44 +18,57 @@ enum Kind {
     List,
 }
 
-/// `TPE_PAYBOX_<NAME>` → its TOML key (dotted) and kind. The README lists the same table.
-const VARS: &[(&str, &str, Kind)] = &[
-    ("SITE", "site", Kind::Text),
-    ("RANG", "rang", Kind::Text),
-    ("IDENTIFIANT", "identifiant", Kind::Text),
-    ("HMAC_KEY", "hmac_key", Kind::Text),
-    ("HASH", "hash", Kind::Text),
-    ("PLATFORM", "platform", Kind::Text),
-    ("PAGE_URL", "platform.page_url", Kind::Text),
-    ("DIRECT_URL", "platform.direct_url", Kind::Text),
-    ("BACKUP_PAGE_URL", "platform.backup_page_url", Kind::Text),
-    (
-        "BACKUP_DIRECT_URL",
-        "platform.backup_direct_url",
-        Kind::Text,
-    ),
-    ("PAGE_PATH", "page_path", Kind::Text),
-    ("PUBLIC_KEYS", "public_keys", Kind::List),
-    ("RETOUR", "retour", Kind::Text),
-    ("IPN_METHOD", "ipn_method", Kind::Text),
-    ("AUTHENTICATION", "authentication", Kind::Text),
-    (
-        "LOW_VALUE_EXEMPTION_MAX",
-        "low_value_exemption_max",
-        Kind::Integer,
-    ),
-    ("LANGUAGE", "language", Kind::Text),
-    ("SOURCE", "source", Kind::Text),
-    ("CAPTURE", "capture", Kind::Text),
-    ("CURRENCY", "currency", Kind::Text),
-    ("DIRECT_RANG", "direct.rang", Kind::Text),
-    ("DIRECT_TIMEOUT_SECS", "direct.timeout_secs", Kind::Integer),
-    (
-        "PROBE_TIMEOUT_SECS",
-        "direct.probe_timeout_secs",
-        Kind::Integer,
-    ),
+/// The variables, `TPE_PAYBOX_` + these names; the README lists them with their TOML keys.
+const TEXT: &[&str] = &[
+    "SITE",
+    "RANG",
+    "IDENTIFIANT",
+    "HMAC_KEY",
+    "HASH",
+    "PLATFORM",
+    "PAGE_URL",
+    "DIRECT_URL",
+    "BACKUP_PAGE_URL",
+    "BACKUP_DIRECT_URL",
+    "PAGE_PATH",
+    "RETOUR",
+    "IPN_METHOD",
+    "AUTHENTICATION",
+    "LANGUAGE",
+    "SOURCE",
+    "CAPTURE",
+    "CURRENCY",
+    "DIRECT_RANG",
 ];
+const INTEGERS: &[&str] = &[
+    "LOW_VALUE_EXEMPTION_MAX",
+    "DIRECT_TIMEOUT_SECS",
+    "PROBE_TIMEOUT_SECS",
+];
+const LISTS: &[&str] = &["PUBLIC_KEYS"];
+
+/// Every variable with its kind.
+fn vars() -> impl Iterator<Item = (&'static str, Kind)> {
+    let of = |names: &'static [&'static str], kind| names.iter().map(move |&n| (n, kind));
+    of(TEXT, Kind::Text)
+        .chain(of(INTEGERS, Kind::Integer))
+        .chain(of(LISTS, Kind::List))
+}
+
+/// The TOML key of a variable: its name in lower case, the URLs in the `platform` table and the
+/// other Paybox Direct settings in the `direct` table.
+fn toml_key(name: &str) -> String {
+    let key = name.to_ascii_lowercase();
+    if key.ends_with("_url") {
+        format!("platform.{key}")
+    } else if let Some(rest) = key.strip_prefix("direct_") {
+        format!("direct.{rest}")
+    } else if key == "probe_timeout_secs" {
+        format!("direct.{key}")
+    } else {
+        key
+    }
+}
 
 /// Variables without a default.
 const REQUIRED: [&str; 4] = ["SITE", "RANG", "IDENTIFIANT", "HMAC_KEY"];
@@ -67,7 +80,7 @@ pub(super) fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Paybox
         return Err(Error::config(format!("TPE_PAYBOX_{name} is not set")));
     }
     let mut table = Table::new();
-    for &(name, key, kind) in VARS {
+    for (name, kind) in vars() {
         let Some(text) = var(name) else {
             continue;
         };
@@ -82,16 +95,16 @@ pub(super) fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Paybox
                     .collect(),
             ),
         };
-        insert(&mut table, key, value);
+        insert(&mut table, &toml_key(name), value);
     }
     explicit_urls(&mut table)?;
     serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
         let path = e.path().to_string();
-        let name = VARS
-            .iter()
-            .filter(|(_, key, _)| path.starts_with(key))
-            .max_by_key(|(_, key, _)| key.len())
-            .map_or("*", |(name, _, _)| name);
+        let name = vars()
+            .map(|(name, _)| (name, toml_key(name)))
+            .filter(|(_, key)| path.starts_with(key.as_str()))
+            .max_by_key(|(_, key)| key.len())
+            .map_or("*", |(name, _)| name);
         Error::config(format!("TPE_PAYBOX_{name}: {}", e.inner().message()))
     })
 }

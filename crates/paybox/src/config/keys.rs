@@ -6,21 +6,25 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
-use super::{ParseConfigError, one_of};
+use super::ParseConfigError;
 
 /// The hash named by `PBX_HASH` and used for `PBX_HMAC`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
-#[serde(try_from = "String")]
+#[serde(remote = "Self", rename_all = "UPPERCASE")]
 #[non_exhaustive]
 pub enum HashAlgorithm {
     /// `SHA512` (recommended by the bank).
+    #[serde(alias = "SHA-512")]
     #[default]
     Sha512,
     /// `SHA384`.
+    #[serde(alias = "SHA-384")]
     Sha384,
     /// `SHA256`.
+    #[serde(alias = "SHA-256")]
     Sha256,
     /// `SHA224`.
+    #[serde(alias = "SHA-224")]
     Sha224,
 }
 
@@ -36,26 +40,12 @@ impl HashAlgorithm {
     }
 }
 
-impl FromStr for HashAlgorithm {
-    type Err = ParseConfigError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        one_of(
-            "hash",
-            s,
-            &[
-                ("SHA512", Self::Sha512),
-                ("SHA-512", Self::Sha512),
-                ("SHA384", Self::Sha384),
-                ("SHA-384", Self::Sha384),
-                ("SHA256", Self::Sha256),
-                ("SHA-256", Self::Sha256),
-                ("SHA224", Self::Sha224),
-                ("SHA-224", Self::Sha224),
-            ],
-            "SHA512, SHA384, SHA256, SHA224",
-        )
-    }
-}
+spelled_in_any_case!(
+    HashAlgorithm,
+    "hash",
+    to_ascii_uppercase,
+    "SHA512, SHA384, SHA256, SHA224"
+);
 
 impl fmt::Display for HashAlgorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

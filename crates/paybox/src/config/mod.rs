@@ -13,6 +13,31 @@ use tpe_core::ProviderError;
 
 use crate::error::Error;
 
+/// `FromStr` and `Deserialize` for a unit enum whose spellings are its serde names and aliases
+/// (derived with `#[serde(remote = "Self")]`), read in any case: `$case` folds the trimmed text
+/// first. `$expected` lists the spellings in errors.
+macro_rules! spelled_in_any_case {
+    ($t:ty, $what:literal, $case:ident, $expected:literal) => {
+        impl std::str::FromStr for $t {
+            type Err = $crate::config::ParseConfigError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                let folded = s.trim().$case();
+                let de = serde::de::value::StrDeserializer::<serde::de::value::Error>::new(&folded);
+                // The derived reading, an inherent function under `remote = "Self"`.
+                <$t>::deserialize(de)
+                    .map_err(|_| $crate::config::ParseConfigError::new($what, s, $expected))
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 mod env;
 mod keys;
 mod options;
@@ -57,32 +82,7 @@ macro_rules! try_from_string {
     )*};
 }
 
-try_from_string!(
-    HashAlgorithm,
-    Environment,
-    PublicKeySource,
-    RetourSpec,
-    IpnMethod,
-    Authentication,
-    PageLanguage,
-    PageSource,
-    Capture
-);
-
-/// The value whose spelling is `s` (trimmed, any case), or an error listing `expected`.
-fn one_of<T: Copy>(
-    what: &'static str,
-    s: &str,
-    spellings: &[(&str, T)],
-    expected: &'static str,
-) -> Result<T, ParseConfigError> {
-    let t = s.trim();
-    spellings
-        .iter()
-        .find(|(spelling, _)| spelling.eq_ignore_ascii_case(t))
-        .map(|&(_, value)| value)
-        .ok_or_else(|| ParseConfigError::new(what, s, expected))
-}
+try_from_string!(PublicKeySource, RetourSpec, Capture);
 
 impl PayboxConfig {
     /// Parses TOML (the `[paybox]` table's content).

@@ -5,11 +5,11 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
-use super::{ParseConfigError, one_of};
+use super::ParseConfigError;
 
 /// How the bank calls the notification URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
-#[serde(try_from = "String")]
+#[serde(remote = "Self", rename_all = "UPPERCASE")]
 #[non_exhaustive]
 pub enum IpnMethod {
     /// GET with the variables in the query string (platform default; `PBX_RUF1` not sent).
@@ -19,31 +19,23 @@ pub enum IpnMethod {
     Post,
 }
 
-impl FromStr for IpnMethod {
-    type Err = ParseConfigError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        one_of(
-            "ipn method",
-            s,
-            &[("GET", Self::Get), ("POST", Self::Post)],
-            "GET, POST",
-        )
-    }
-}
-
 /// 3-D Secure challenge preference (`PBX_SOUHAITAUTHENT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
-#[serde(try_from = "String")]
+#[serde(remote = "Self", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Authentication {
     /// Not sent.
+    #[serde(alias = "none")]
     Omit,
     /// `01`: no preference.
+    #[serde(alias = "01")]
     #[default]
     NoPreference,
     /// `02`: no challenge requested (exemption).
+    #[serde(alias = "02")]
     NoChallenge,
     /// `04`: challenge requested.
+    #[serde(alias = "04")]
     Challenge,
 }
 
@@ -59,47 +51,34 @@ impl Authentication {
     }
 }
 
-impl FromStr for Authentication {
-    type Err = ParseConfigError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        one_of(
-            "authentication",
-            s,
-            &[
-                ("omit", Self::Omit),
-                ("none", Self::Omit),
-                ("01", Self::NoPreference),
-                ("no-preference", Self::NoPreference),
-                ("02", Self::NoChallenge),
-                ("no-challenge", Self::NoChallenge),
-                ("04", Self::Challenge),
-                ("challenge", Self::Challenge),
-            ],
-            "omit, no-preference (01), no-challenge (02), challenge (04)",
-        )
-    }
-}
-
 /// Page language (`PBX_LANGUE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(try_from = "String")]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub enum PageLanguage {
     /// `FRA`.
+    #[serde(rename = "FRA", alias = "FR")]
     French,
     /// `GBR`.
+    #[serde(rename = "GBR", alias = "EN")]
     English,
     /// `ESP`.
+    #[serde(rename = "ESP", alias = "ES")]
     Spanish,
     /// `ITA`.
+    #[serde(rename = "ITA", alias = "IT")]
     Italian,
     /// `DEU`.
+    #[serde(rename = "DEU", alias = "DE")]
     German,
     /// `NLD`.
+    #[serde(rename = "NLD", alias = "NL")]
     Dutch,
     /// `SWE`.
+    #[serde(rename = "SWE", alias = "SV")]
     Swedish,
     /// `PRT`.
+    #[serde(rename = "PRT", alias = "PT")]
     Portuguese,
 }
 
@@ -119,55 +98,19 @@ impl PageLanguage {
     }
 }
 
-impl PageLanguage {
-    fn iso_639_1(self) -> &'static str {
-        match self {
-            Self::French => "FR",
-            Self::English => "EN",
-            Self::Spanish => "ES",
-            Self::Italian => "IT",
-            Self::German => "DE",
-            Self::Dutch => "NL",
-            Self::Swedish => "SV",
-            Self::Portuguese => "PT",
-        }
-    }
-}
-
-impl FromStr for PageLanguage {
-    type Err = ParseConfigError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let languages = [
-            Self::French,
-            Self::English,
-            Self::Spanish,
-            Self::Italian,
-            Self::German,
-            Self::Dutch,
-            Self::Swedish,
-            Self::Portuguese,
-        ];
-        // The wire value or the ISO 639-1 code.
-        let spellings = languages.map(|l| [(l.wire(), l), (l.iso_639_1(), l)]);
-        one_of(
-            "language",
-            s,
-            spellings.as_flattened(),
-            "FRA, GBR, ESP, ITA, DEU, NLD, SWE, PRT",
-        )
-    }
-}
-
 /// Page rendering (`PBX_SOURCE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(try_from = "String")]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub enum PageSource {
     /// `RWD`: responsive.
+    #[serde(rename = "RWD", alias = "RESPONSIVE")]
     Responsive,
     /// `XHTML`: mobile.
+    #[serde(rename = "XHTML", alias = "MOBILE")]
     Mobile,
     /// `HTML`: classic.
+    #[serde(rename = "HTML")]
     Html,
 }
 
@@ -182,23 +125,20 @@ impl PageSource {
     }
 }
 
-impl FromStr for PageSource {
-    type Err = ParseConfigError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        one_of(
-            "source",
-            s,
-            &[
-                ("RWD", Self::Responsive),
-                ("RESPONSIVE", Self::Responsive),
-                ("XHTML", Self::Mobile),
-                ("MOBILE", Self::Mobile),
-                ("HTML", Self::Html),
-            ],
-            "RWD, XHTML, HTML",
-        )
-    }
-}
+spelled_in_any_case!(IpnMethod, "ipn method", to_ascii_uppercase, "GET, POST");
+spelled_in_any_case!(
+    Authentication,
+    "authentication",
+    to_ascii_lowercase,
+    "omit, no-preference (01), no-challenge (02), challenge (04)"
+);
+spelled_in_any_case!(
+    PageLanguage,
+    "language",
+    to_ascii_uppercase,
+    "FRA, GBR, ESP, ITA, DEU, NLD, SWE, PRT"
+);
+spelled_in_any_case!(PageSource, "source", to_ascii_uppercase, "RWD, XHTML, HTML");
 
 /// When the payment is captured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]

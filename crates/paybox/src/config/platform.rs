@@ -7,39 +7,33 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use url::Url;
 
-use super::{ParseConfigError, one_of};
+use super::ParseConfigError;
 
 /// Production or pre-production hosts of a preset platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
-#[serde(try_from = "String")]
+#[serde(remote = "Self", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Environment {
     /// Production: primary and backup hosts.
+    #[serde(alias = "prod")]
     #[default]
     Production,
     /// Pre-production (test) host; it has no backup.
+    #[serde(
+        alias = "preproduction",
+        alias = "preprod",
+        alias = "test",
+        alias = "recette"
+    )]
     PreProduction,
 }
 
-impl FromStr for Environment {
-    type Err = ParseConfigError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        one_of(
-            "environment",
-            s,
-            &[
-                ("production", Self::Production),
-                ("prod", Self::Production),
-                ("pre-production", Self::PreProduction),
-                ("preproduction", Self::PreProduction),
-                ("preprod", Self::PreProduction),
-                ("test", Self::PreProduction),
-                ("recette", Self::PreProduction),
-            ],
-            "production, pre-production",
-        )
-    }
-}
+spelled_in_any_case!(
+    Environment,
+    "environment",
+    to_ascii_lowercase,
+    "production, pre-production"
+);
 
 /// Where the hosted page and Paybox Direct live (spec §1.1).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
