@@ -143,10 +143,18 @@ pub(crate) fn fields(
 
 /// `PBX_TIME`: ISO 8601 in UTC with an explicit offset, `2025-01-15T09:30:00+00:00`.
 pub(crate) fn pbx_time(now: Timestamp) -> String {
-    jiff::tz::Offset::UTC
-        .to_datetime(now)
-        .strftime("%Y-%m-%dT%H:%M:%S+00:00")
-        .to_string()
+    let t = jiff::tz::Offset::UTC.to_datetime(now);
+    // std formatting: the same text as `strftime("%Y-%m-%dT%H:%M:%S+00:00")`, without parsing
+    // the pattern for every form.
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// The XML declaration opening both documents.
@@ -376,6 +384,18 @@ mod tests {
     fn pbx_time_is_iso8601_utc() {
         let t: Timestamp = "2025-01-15T09:30:00Z".parse().unwrap();
         assert_eq!(pbx_time(t), "2025-01-15T09:30:00+00:00");
+        for t in [
+            "0001-02-03T04:05:06.789Z",
+            "2025-12-31T23:59:59.999999Z",
+            "9999-01-01T00:00:00Z",
+        ] {
+            let t: Timestamp = t.parse().unwrap();
+            let strftime = jiff::tz::Offset::UTC
+                .to_datetime(t)
+                .strftime("%Y-%m-%dT%H:%M:%S+00:00")
+                .to_string();
+            assert_eq!(pbx_time(t), strftime);
+        }
     }
 
     #[test]

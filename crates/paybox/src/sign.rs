@@ -94,8 +94,15 @@ impl HmacKey {
                 m.update(b"=");
                 m.update(v.as_bytes());
             }
-            // Spec §3.1: the MAC is sent in upper case.
-            hex::encode_upper(m.finalize().into_bytes())
+            // Spec §3.1: the MAC is sent in upper case. Encoded on the stack (SHA-512 is the
+            // longest) and upper-cased in place: `hex::encode_upper` goes char by char.
+            let mac = m.finalize().into_bytes();
+            let mut buf = [0u8; 128];
+            let text = &mut buf[..mac.len() * 2];
+            // The buffer is exactly twice the MAC: encoding cannot fail.
+            let _ = hex::encode_to_slice(mac.as_slice(), text);
+            text.make_ascii_uppercase();
+            String::from_utf8_lossy(text).into_owned()
         }
         let mut it = fields.into_iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
         match &self.keyed {
