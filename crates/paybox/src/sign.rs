@@ -102,7 +102,8 @@ impl HmacKey {
             // The buffer is exactly twice the MAC: encoding cannot fail.
             let _ = hex::encode_to_slice(mac.as_slice(), text);
             text.make_ascii_uppercase();
-            String::from_utf8_lossy(text).into_owned()
+            // ASCII hex digits: always UTF-8.
+            String::from_utf8(text.to_vec()).unwrap_or_default()
         }
         let mut it = fields.into_iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
         match &self.keyed {
