@@ -2,7 +2,6 @@
 //! as received (spec §4.3). Nothing here reads a variable's value: that waits for
 //! [`check_signature`] to succeed.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use base64::Engine as _;
@@ -157,22 +156,25 @@ fn decode_signature(sig: &[u8]) -> Result<Signature, SignatureProblem> {
     if sig.is_empty() {
         return Err(SignatureProblem::Empty);
     }
-    // Bounds what the percent-decoding below may allocate.
+    // Bounds the percent-decoding below.
     if sig.len() > MAX_SIGNATURE * 3 {
         return Err(SignatureProblem::TooLong);
     }
     // Percent-decoding only: a literal `+` is a base64 character here, not a space. More text
     // than the longest signature needs is too long (or not base64 at all).
-    let text: Cow<'_, [u8]> = percent_encoding::percent_decode(sig).into();
-    if text.len() > MAX_SIGNATURE_BASE64 {
-        return Err(SignatureProblem::TooLong);
+    // Decoded into a stack buffer: collecting into a `Vec` costs more than the decoding.
+    let mut text = [0u8; MAX_SIGNATURE_BASE64];
+    let mut len = 0;
+    for byte in percent_encoding::percent_decode(sig) {
+        *text.get_mut(len).ok_or(SignatureProblem::TooLong)? = byte;
+        len += 1;
     }
     let mut out = Signature {
         bytes: [0; MAX_SIGNATURE],
         len: 0,
     };
     out.len = base64::engine::general_purpose::STANDARD
-        .decode_slice(&text, &mut out.bytes)
+        .decode_slice(&text[..len], &mut out.bytes)
         .map_err(|e| match e {
             base64::DecodeSliceError::OutputSliceTooSmall => SignatureProblem::TooLong,
             base64::DecodeSliceError::DecodeError(_) => SignatureProblem::NotBase64,
