@@ -51,7 +51,13 @@ impl fmt::Debug for Paybox {
     }
 }
 
-fn digits(value: &str, lengths: std::ops::RangeInclusive<usize>, what: &str) -> Result<(), Error> {
+/// `Ok` when `value` is ASCII digits and its length is in `lengths`; else a configuration error
+/// naming `what`.
+fn require_digits(
+    value: &str,
+    lengths: std::ops::RangeInclusive<usize>,
+    what: &str,
+) -> Result<(), Error> {
     if lengths.contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
@@ -73,9 +79,9 @@ impl Paybox {
     /// # Errors
     /// [`ProviderError::Config`] saying what is wrong (never quoting the key).
     pub fn new(cfg: PayboxConfig) -> Result<Self, ProviderError> {
-        digits(&cfg.site, 7..=7, "site")?;
-        digits(&cfg.rang, 2..=3, "rang")?;
-        digits(&cfg.identifiant, 1..=9, "identifiant")?;
+        require_digits(&cfg.site, 7..=7, "site")?;
+        require_digits(&cfg.rang, 2..=3, "rang")?;
+        require_digits(&cfg.identifiant, 1..=9, "identifiant")?;
         if !cfg.page_path.starts_with('/') {
             return Err(Error::config("page_path must start with '/'").into());
         }

@@ -4,12 +4,12 @@
 //! The HMAC key is hex-decoded once and kept as a keyed MAC state that is cloned per message, so
 //! signing never re-keys. Public keys are parsed once, at build.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use aws_lc_rs::signature::{
     ParsedPublicKey, RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY, UnparsedPublicKey,
 };
-use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Sha224, Sha256, Sha384, Sha512};
@@ -84,7 +84,8 @@ impl HmacKey {
         V: AsRef<str> + 'a,
     {
         fn run<M: Mac + Clone>(m: &M, fields: &mut dyn Iterator<Item = (&str, &str)>) -> String {
-            let mut m = Chunked::new(m.clone());
+            // The MAC buffers up to a block itself: the pieces go straight in.
+            let mut m = m.clone();
             for (i, (k, v)) in fields.enumerate() {
                 if i > 0 {
                     m.update(b"&");
@@ -93,7 +94,16 @@ impl HmacKey {
                 m.update(b"=");
                 m.update(v.as_bytes());
             }
-            hex_upper(&m.finalize())
+            // Spec §3.1: the MAC is sent in upper case. Encoded on the stack (SHA-512 is the
+            // longest) and upper-cased in place: `hex::encode_upper` goes char by char.
+            let mac = m.finalize().into_bytes();
+            let mut buf = [0u8; 128];
+            let text = &mut buf[..mac.len() * 2];
+            // The buffer is exactly twice the MAC: encoding cannot fail.
+            let _ = hex::encode_to_slice(mac.as_slice(), text);
+            text.make_ascii_uppercase();
+            // ASCII hex digits: always UTF-8.
+            String::from_utf8(text.to_vec()).unwrap_or_default()
         }
         let mut it = fields.into_iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
         match &self.keyed {
@@ -103,69 +113,6 @@ impl HmacKey {
             Keyed::Sha224(m) => run(m, &mut it),
         }
     }
-}
-
-/// A MAC fed through a stack buffer: the many short pieces of a form reach the hash in one
-/// long run of whole blocks (a hosted-page form fits), which it compresses faster than piece
-/// by piece.
-struct Chunked<M> {
-    mac: M,
-    buf: [u8; CHUNK],
-    len: usize,
-}
-
-/// Room for a whole hosted-page form with its XML; longer messages are passed on in parts.
-const CHUNK: usize = 2048;
-
-impl<M: Mac> Chunked<M> {
-    fn new(mac: M) -> Self {
-        Self {
-            mac,
-            buf: [0; CHUNK],
-            len: 0,
-        }
-    }
-
-    #[inline]
-    fn update(&mut self, data: &[u8]) {
-        let end = self.len + data.len();
-        if let Some(room) = self.buf.get_mut(self.len..end) {
-            room.copy_from_slice(data);
-            self.len = end;
-        } else {
-            self.spill(data);
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn spill(&mut self, data: &[u8]) {
-        self.mac.update(&self.buf[..self.len]);
-        self.len = 0;
-        if data.len() >= CHUNK {
-            self.mac.update(data);
-        } else {
-            self.buf[..data.len()].copy_from_slice(data);
-            self.len = data.len();
-        }
-    }
-
-    fn finalize(mut self) -> hmac::digest::Output<M> {
-        // The buffer only ever holds the message (form values), never key material.
-        self.mac.update(&self.buf[..self.len]);
-        self.mac.finalize().into_bytes()
-    }
-}
-
-/// Upper-case hexadecimal (spec §3.1: the MAC is sent in upper case), by table.
-fn hex_upper(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    s
 }
 
 fn keyed<M: KeyInit>(bytes: &[u8]) -> Result<M> {
@@ -192,6 +139,13 @@ pub fn hmac_hex(
 ) -> Result<String, tpe_core::ProviderError> {
     Ok(HmacKey::from_hex(key, hash)?.sign_fields(fields))
 }
+
+/// A signature that verifies with none of the bank's keys (it says nothing more, so that it
+/// cannot help a forger).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the signature does not verify with the bank's public key(s)")]
+#[non_exhaustive]
+pub struct SignatureMismatch;
 
 /// The bank's public keys, parsed once. A signature verifying with any of them is accepted.
 #[derive(Clone)]
@@ -256,11 +210,21 @@ impl BankKeys {
         self.keys.is_empty()
     }
 
-    /// Whether `signature` is an RSA PKCS#1 v1.5 SHA-1 signature of `message` by any key.
-    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        self.keys
+    /// Checks that `signature` is an RSA PKCS#1 v1.5 SHA-1 signature of `message` by one of
+    /// the keys.
+    ///
+    /// # Errors
+    /// [`SignatureMismatch`] when no key verifies it.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), SignatureMismatch> {
+        if self
+            .keys
             .iter()
             .any(|k| k.verify_sig(message, signature).is_ok())
+        {
+            Ok(())
+        } else {
+            Err(SignatureMismatch)
+        }
     }
 }
 
@@ -271,29 +235,22 @@ fn parse_key(bytes: &[u8], what: &str) -> Result<ParsedPublicKey> {
         .map_err(|e| Error::config(format!("public key {what}: not an RSA public key ({e})")))
 }
 
-/// DER from PEM text, or the bytes themselves when they are not PEM.
-fn pem_to_der(bytes: &[u8]) -> Result<Vec<u8>, &'static str> {
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return Ok(bytes.to_vec());
-    };
-    let Some(start) = text.find("-----BEGIN ") else {
-        return Ok(bytes.to_vec());
-    };
-    let rest = &text[start..];
-    let label_end = rest[11..].find("-----").ok_or("unterminated PEM header")? + 11;
-    let label = &rest[11..label_end];
-    if label != "PUBLIC KEY" && label != "RSA PUBLIC KEY" {
-        return Err("PEM must be a PUBLIC KEY or RSA PUBLIC KEY");
+/// DER from PEM text (RFC 7468, any line width), or the bytes themselves when they are not PEM.
+fn pem_to_der(bytes: &[u8]) -> Result<Cow<'_, [u8]>, String> {
+    // DER starts with 0x30 and has no boundary line.
+    if memchr::memmem::find(bytes, b"-----BEGIN ").is_none() {
+        return Ok(Cow::Borrowed(bytes));
     }
-    let body = &rest[label_end + 5..];
-    let end = body.find("-----END ").ok_or("missing PEM footer")?;
-    let b64: String = body[..end]
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .map_err(|_| "PEM body is not base64")
+    let mut decoder = pem_rfc7468::Decoder::new_detect_wrap(bytes.trim_ascii())
+        .map_err(|e| format!("not PEM ({e})"))?;
+    if !matches!(decoder.type_label(), "PUBLIC KEY" | "RSA PUBLIC KEY") {
+        return Err("PEM must be a PUBLIC KEY or RSA PUBLIC KEY".to_owned());
+    }
+    let mut der = Vec::new();
+    decoder
+        .decode_to_end(&mut der)
+        .map_err(|e| format!("PEM body is not base64 ({e})"))?;
+    Ok(Cow::Owned(der))
 }
 
 #[cfg(test)]
@@ -303,26 +260,22 @@ mod tests {
     const TEST_KEY: &str = "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF";
 
     #[test]
-    fn chunked_mac_is_the_plain_mac() {
-        // Pieces of every size around the chunk boundary, concatenated or fed one by one.
+    fn mac_is_upper_case_hex_of_the_plain_mac() {
+        // Formerly the oracle of a buffered MAC feed and a hand-written hex table; kept to pin
+        // `&`/`=` joining and the upper case the bank compares against.
         let key = HmacKey::from_hex(&SecretString::from(TEST_KEY), HashAlgorithm::Sha512).unwrap();
         let Keyed::Sha512(m) = &key.keyed else {
             unreachable!()
         };
-        for total in [0, 1, 127, 128, 2047, 2048, 2049, 4095, 4096, 4097, 9000] {
-            let data: Vec<u8> = (0..total)
-                .map(|i| u8::try_from(i * 7 % 251).unwrap())
+        for len in [0, 1, 127, 128, 2047, 2048, 2049, 9000] {
+            let value: String = (0..len)
+                .map(|i| char::from(b'a' + u8::try_from(i % 26).unwrap()))
                 .collect();
             let mut plain = m.clone();
-            plain.update(&data);
-            let want = plain.finalize().into_bytes();
-            for piece in [1, 3, 100, 1000, 2047, 2048, 2049, 3000, 9000] {
-                let mut c = Chunked::new(m.clone());
-                data.chunks(piece).for_each(|p| c.update(p));
-                assert_eq!(c.finalize(), want, "{total} by {piece}");
-            }
+            plain.update(format!("A=1&B={value}").as_bytes());
+            let want = hex::encode(plain.finalize().into_bytes()).to_ascii_uppercase();
+            assert_eq!(key.sign_fields(&[("A", "1"), ("B", value.as_str())]), want);
         }
-        assert_eq!(hex_upper(&[0x00, 0x0f, 0xa5, 0xff]), "000FA5FF");
     }
 
     #[test]
@@ -386,7 +339,7 @@ mod tests {
     fn embedded_key_parses_and_pem_errors_are_clear() {
         let keys = BankKeys::load(&[PublicKeySource::Embedded]).unwrap();
         assert_eq!(keys.len(), 1);
-        assert!(!keys.verify(b"x", &[0; 128]));
+        assert_eq!(keys.verify(b"x", &[0; 128]), Err(SignatureMismatch));
         let e = BankKeys::from_pem_or_der(
             b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
         )
