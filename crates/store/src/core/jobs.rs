@@ -141,7 +141,9 @@ where
             .await
             .map_err(|e| StoreError::from_db(op, e))?;
         let out = records(rows)?;
-        B::commit(tx).await.map_err(|e| StoreError::from_db(op, e))?;
+        B::commit(tx)
+            .await
+            .map_err(|e| StoreError::from_db(op, e))?;
         Ok(out)
     }
 
