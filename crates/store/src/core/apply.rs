@@ -25,7 +25,7 @@ use crate::types::{
 };
 
 /// SQLite: every row of the plans in ONE call, one statement per table, each table's rows
-/// passed as one JSON array (`json_each`), so the text is fixed and stays in the prepared
+/// passed as one JSON array read as JSONB (`jsonb_each`: each row is parsed once, its columns read by binary lookup), so the text is fixed and stays in the prepared
 /// statement cache. None can write more rows than it is given (the updates name distinct
 /// checkouts), so the total of rows written equals the rows given only if every statement
 /// wrote all of its own.
