@@ -25,10 +25,11 @@ use crate::types::{
 };
 
 /// SQLite: every row of the plans in ONE call, one statement per table, each table's rows
-/// passed as one JSON array read as JSONB (`jsonb_each`: each row is parsed once, its columns read by binary lookup), so the text is fixed and stays in the prepared
-/// statement cache. None can write more rows than it is given (the updates name distinct
-/// checkouts), so the total of rows written equals the rows given only if every statement
-/// wrote all of its own.
+/// passed as one JSON array, so the text is fixed and stays in the prepared statement cache.
+/// `jsonb_each` hands each row over as JSONB: its columns are read by binary lookup, where a
+/// JSON text object would be parsed again for each column. None can write more rows than it
+/// is given (the updates name distinct checkouts), so the total of rows written equals the
+/// rows given only if every statement wrote all of its own.
 const WRITE_SQLITE: &str = "INSERT INTO bank_transactions (provider, reference, \
      bank_transaction_id, outcome, amount_minor, currency, source, reason_kind, reason_code, \
      authorization_code, card, event_id, received_at) \
