@@ -2,6 +2,7 @@
 //! retries), the retraction and reconciliation claims, and the quarantine.
 
 use jiff::SignedDuration;
+use sqlx::query::QueryAs;
 use tpe_core::{PaymentReference, Timestamp};
 
 use super::apply::Conn;
@@ -88,16 +89,7 @@ where
             .bind(plus(now, lease).as_millisecond())
             .bind(now.as_millisecond())
             .bind(limit);
-        let op = "claim retraction";
-        let mut tx = self.write_tx(op).await?;
-        let rows = query
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| StoreError::from_db(op, e))?;
-        let mut out: Vec<CheckoutRecord> = records(rows)?;
-        B::commit(tx)
-            .await
-            .map_err(|e| StoreError::from_db(op, e))?;
+        let mut out = self.claim_checkouts("claim retraction", query).await?;
         out.sort_by(|a, b| (a.retract_at, &a.reference).cmp(&(b.retract_at, &b.reference)));
         Ok(out)
     }
@@ -132,17 +124,26 @@ where
             .bind(created_before.as_millisecond())
             .bind(now.as_millisecond())
             .bind(limit);
-        let op = "claim reconciliation";
+        let mut out = self.claim_checkouts("claim reconciliation", query).await?;
+        out.sort_by(|a, b| (a.created_at, &a.reference).cmp(&(b.created_at, &b.reference)));
+        Ok(out)
+    }
+
+    /// Runs a leasing `UPDATE … RETURNING *` of checkouts in its own write transaction.
+    async fn claim_checkouts(
+        &self,
+        op: &'static str,
+        query: QueryAs<'_, DB, CheckoutRow, DB::Arguments>,
+    ) -> Result<Vec<CheckoutRecord>, StoreError> {
         let mut tx = self.write_tx(op).await?;
         let rows = query
             .fetch_all(&mut *tx)
             .await
             .map_err(|e| StoreError::from_db(op, e))?;
-        let mut out: Vec<CheckoutRecord> = records(rows)?;
+        let out = records(rows)?;
         B::commit(tx)
             .await
             .map_err(|e| StoreError::from_db(op, e))?;
-        out.sort_by(|a, b| (a.created_at, &a.reference).cmp(&(b.created_at, &b.reference)));
         Ok(out)
     }
 
