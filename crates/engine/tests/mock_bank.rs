@@ -756,7 +756,10 @@ async fn store_unavailable_gives_503_then_the_banks_retry_succeeds() {
     assert!(ok, "503 while the store is locked: {:?}", w.deliveries(&r));
     sqlx::raw_sql("ROLLBACK").execute(&mut other).await.unwrap();
     node.wait_status(&r, CheckoutStatus::Valid).await;
+    // The bank journals the 200 once the answer has reached it, a moment after the commit.
+    let ok = w.answered(&r, 200, 1, "").await;
     let statuses: Vec<_> = w.deliveries(&r).iter().map(|e| e.status).collect();
+    assert!(ok, "{statuses:?}");
     assert_eq!(statuses.last(), Some(&Some(200)), "{statuses:?}");
 }
 

@@ -12,7 +12,7 @@
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use std::sync::Arc;
-//! use tpe_core::{Amount, BankOutcome, Currency, PaymentReference, ProviderId, Timestamp,
+//! use tpe_core::{Amount, BankOutcome, BankReference, Currency, PaymentReference, ProviderId, Timestamp,
 //!     VerifiedNotification, CheckoutStatus};
 //! use tpe_store::{EventInput, NewCheckout, PaymentStore, SqliteStore};
 //!
@@ -23,7 +23,7 @@
 //! let paybox = ProviderId::from_static("paybox");
 //! store.create_checkout(NewCheckout::new(reference.clone(), paybox.clone(), amount,
 //!     "jeanne@example.fr", "Jeanne Martin", now + jiff::SignedDuration::from_hours(48), now)).await?;
-//! let paid = VerifiedNotification::new(paybox, reference.clone(), "T1",
+//! let paid = VerifiedNotification::new(paybox, BankReference::of_reference(&reference), "T1",
 //!     BankOutcome::Accepted { authorization: None }, amount);
 //! let applied = store.apply_event(&reference, EventInput::Notification(paid.clone()), now).await?;
 //! assert_eq!(applied.status, CheckoutStatus::Valid);
