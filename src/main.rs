@@ -13,6 +13,48 @@ struct Cli {
     command: Command,
 }
 
+/// Every bank of the command line, listed once: `tpe codes <bank> <code>` and
+/// `tpe <bank> sign|verify`. A bank crate brings a `cli` module with a clap subcommand type,
+/// `run(&command, out)` and `explain_code(code)`; adding the bank here is one line.
+macro_rules! banks {
+    ($($(#[doc = $doc:literal])* $variant:ident => $krate:ident::cli::$command:ident, codes: $codes:literal;)*) => {
+        /// A bank's own tools.
+        #[derive(Debug, Subcommand)]
+        enum BankCommand {
+            $($(#[doc = $doc])* #[command(subcommand)] $variant($krate::cli::$command),)*
+        }
+
+        impl BankCommand {
+            fn run(&self, out: &mut dyn Write) -> ExitCode {
+                match self {
+                    $(Self::$variant(cmd) => ExitCode::from($krate::cli::run(cmd, out)),)*
+                }
+            }
+        }
+
+        /// Banks whose codes `tpe codes` explains.
+        #[derive(Debug, Clone, Copy, ValueEnum)]
+        enum CodesProvider {
+            $(#[doc = $codes] $variant,)*
+        }
+
+        impl CodesProvider {
+            fn explain(self, code: &str) -> String {
+                match self {
+                    $(Self::$variant => $krate::cli::explain_code(code),)*
+                }
+            }
+        }
+    };
+}
+
+banks! {
+    /// Paybox / Up2Pay e-Transactions tools: sign a form, verify a notification.
+    Paybox => tpe_paybox::cli::PayboxCommand, codes: "Paybox / Up2Pay e-Transactions (`E` codes, e.g. 00151).";
+    /// Stripe-like PSP tools: sign and verify webhook signatures.
+    StripeLike => tpe_stripe_like::cli::StripeLikeCommand, codes: "Stripe-like decline codes (e.g. insufficient_funds).";
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Explain a bank's result code: normalized reason, explanations, retry advice.
@@ -26,21 +68,8 @@ enum Command {
     Demo(tpe_demo::cli::DemoArgs),
     /// Run the mock bank: Paybox and Stripe-like sides, with a journal and a control API.
     MockBank(tpe_mock_bank::cli::MockBankArgs),
-    /// Paybox / Up2Pay e-Transactions tools: sign a form, verify a notification.
-    #[command(subcommand)]
-    Paybox(tpe_paybox::cli::PayboxCommand),
-    /// Stripe-like PSP tools: sign and verify webhook signatures.
-    #[command(subcommand)]
-    StripeLike(tpe_stripe_like::cli::StripeLikeCommand),
-}
-
-/// Banks whose codes `tpe codes` explains.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum CodesProvider {
-    /// Paybox / Up2Pay e-Transactions (`E` codes, e.g. 00151).
-    Paybox,
-    /// Stripe-like decline codes (e.g. insufficient_funds).
-    StripeLike,
+    #[command(flatten)]
+    Bank(BankCommand),
 }
 
 fn main() -> ExitCode {
@@ -48,18 +77,14 @@ fn main() -> ExitCode {
     let mut out = std::io::stdout().lock();
     let code = match cli.command {
         Command::Codes { provider, code } => {
-            let text = match provider {
-                CodesProvider::Paybox => tpe_paybox::cli::explain_code(&code),
-                CodesProvider::StripeLike => tpe_stripe_like::cli::explain_code(&code),
-            };
+            let text = provider.explain(&code);
             let _ = write!(out, "{text}");
             if !text.ends_with('\n') {
                 let _ = writeln!(out);
             }
             ExitCode::SUCCESS
         }
-        Command::Paybox(cmd) => tpe_paybox::cli::run(&cmd, &mut out).into(),
-        Command::StripeLike(cmd) => tpe_stripe_like::cli::run(&cmd, &mut out),
+        Command::Bank(cmd) => cmd.run(&mut out),
         Command::Demo(args) => block_on(async {
             match tpe_demo::cli::run(args).await {
                 Ok(code) => code,
@@ -92,6 +117,33 @@ fn block_on<F: Future<Output = ExitCode>>(f: F) -> ExitCode {
         Err(e) => {
             eprintln!("tpe: cannot start the async runtime: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_bank_is_reachable() {
+        let codes = Cli::try_parse_from(["tpe", "codes", "paybox", "00151"]).unwrap();
+        let Command::Codes { provider, code } = codes.command else {
+            panic!("{codes:?}")
+        };
+        assert!(provider.explain(&code).contains("Provision insuffisante"));
+        let stripe = CodesProvider::StripeLike.explain("insufficient_funds");
+        assert!(stripe.contains("InsufficientFunds"), "{stripe}");
+        for bank in ["paybox", "stripe-like"] {
+            let help = Cli::try_parse_from(["tpe", bank, "--help"]).unwrap_err();
+            assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp, "{bank}");
         }
     }
 }

@@ -1,0 +1,139 @@
+#![doc = include_str!("../README.md")]
+
+pub mod codes;
+pub mod config;
+mod form;
+pub mod notify;
+pub mod sign;
+
+use std::fmt;
+
+use tpe_core::{
+    Ack, BankReference, Capabilities, Handled, HttpMethod, NotificationLimits, PaymentProvider,
+    PaymentReference, PaymentRequest, Prepared, ProviderError, ProviderId, RawNotification, Reason,
+    Redirect, Timestamp, Verified, VerifiedNotification,
+};
+
+pub use crate::config::SkeletonConfig;
+pub use crate::form::{BANK_REFERENCE_LEN, MAX_AMOUNT, MAX_DESCRIPTION, MAX_TEXT};
+pub use crate::sign::SigningKey;
+
+use crate::config::Merchant;
+
+/// The Skeleton bank. Build it once with [`Skeleton::new`]; share it as
+/// `Arc<dyn PaymentProvider>`.
+pub struct Skeleton {
+    merchant: Merchant,
+    key: SigningKey,
+}
+
+impl fmt::Debug for Skeleton {
+    // Hand-written so that no future field can print a secret by accident.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Skeleton")
+            .field("merchant", &self.merchant.id)
+            .field("page", &self.merchant.page.as_str())
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Skeleton {
+    /// The provider id, `skeleton`.
+    pub const ID: ProviderId = ProviderId::from_static("skeleton");
+
+    /// Checks the configuration and decodes the key.
+    ///
+    /// # Errors
+    /// [`ProviderError::Config`] saying what is wrong (never quoting the key).
+    pub fn new(cfg: SkeletonConfig) -> Result<Self, ProviderError> {
+        Ok(Self {
+            merchant: cfg.merchant()?,
+            key: SigningKey::from_hex(&cfg.hmac_key)?,
+        })
+    }
+
+    /// The signed redirect and the provider data (what [`PaymentProvider::prepare`] returns,
+    /// without async).
+    ///
+    /// # Errors
+    /// [`ProviderError::InvalidRequest`] when the request cannot be expressed for the bank.
+    pub fn prepare_now(
+        &self,
+        request: &PaymentRequest,
+        now: Timestamp,
+    ) -> Result<Prepared, ProviderError> {
+        let mut fields = form::fields(&self.merchant, request, now)?;
+        let signature = self
+            .key
+            .sign(fields.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        fields.push((sign::SIGNATURE.to_owned(), signature));
+        let redirect = Redirect {
+            method: HttpMethod::Post,
+            action: self.merchant.page.clone(),
+            fields,
+        };
+        Ok(Prepared::new(redirect).with_provider_data(form::provider_data(now)?))
+    }
+
+    /// Verifies a notification given as its raw body (or query).
+    ///
+    /// # Errors
+    /// [`ProviderError::BadSignature`] or [`ProviderError::Malformed`].
+    pub fn verify_bytes(&self, raw: &[u8]) -> Result<VerifiedNotification, ProviderError> {
+        notify::verify(&self.key, &self.merchant, raw)
+    }
+}
+
+#[async_trait::async_trait]
+impl PaymentProvider for Skeleton {
+    fn id(&self) -> ProviderId {
+        Self::ID
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        // No server API: query_status, refund, capture and cancel keep their default,
+        // `Unsupported`. A bank with an API sets the flags it implements, and the methods.
+        Capabilities::NONE
+    }
+
+    fn notification_limits(&self) -> NotificationLimits {
+        // The default, said out loud: a form bank never needs more than 64 KiB.
+        NotificationLimits::FORM
+    }
+
+    fn bank_reference(
+        &self,
+        _reference: &PaymentReference,
+        _now: Timestamp,
+        nonce: u64,
+    ) -> Result<BankReference, ProviderError> {
+        form::bank_reference(nonce)
+    }
+
+    async fn prepare(
+        &self,
+        request: &PaymentRequest,
+        now: Timestamp,
+    ) -> Result<Prepared, ProviderError> {
+        self.prepare_now(request, now)
+    }
+
+    fn verify(&self, raw: &RawNotification, _now: Timestamp) -> Result<Verified, ProviderError> {
+        // No signed timestamp in the bank's notifications: nothing to check against `now`.
+        self.verify_bytes(notify::raw_bytes(raw))
+            .map(Verified::Payment)
+    }
+
+    fn answer(&self, handled: &Handled<'_>) -> Ack {
+        notify::answer(handled)
+    }
+
+    fn classify(&self, code: &str) -> Reason {
+        codes::classify(code)
+    }
+
+    fn known_codes(&self) -> &'static [&'static str] {
+        codes::known_codes()
+    }
+}
