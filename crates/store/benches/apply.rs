@@ -111,7 +111,7 @@ async fn run(label: &str, store: Arc<dyn PaymentStore>, writers: usize, n: usize
                 for r in refs.iter().skip(w).step_by(writers) {
                     let note = VerifiedNotification::new(
                         paybox.clone(),
-                        tpe_core::BankReference::of_reference(&r),
+                        tpe_core::BankReference::of_reference(r),
                         "T1",
                         BankOutcome::Accepted {
                             authorization: None,

@@ -425,7 +425,7 @@ pub struct IgnoredEvent {
     pub event_id: Option<String>,
 }
 
-/// The result of [`PaymentProvider::verify`].
+/// The result of [`PaymentProvider::verify`](super::PaymentProvider::verify).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 #[allow(clippy::large_enum_variant)] // payments are the common case; boxing them costs more

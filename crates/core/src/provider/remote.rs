@@ -99,7 +99,7 @@ pub enum RemoteStatus {
     },
 }
 
-/// The answer of [`PaymentProvider::query_status`].
+/// The answer of [`PaymentProvider::query_status`](super::PaymentProvider::query_status).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusReport {
     /// Reference asked about.

@@ -154,7 +154,7 @@ pub enum Capture {
         days: u8,
     },
     /// Authorization only (`PBX_AUTOSEULE=O`): capture later with
-    /// [`Paybox::capture`](crate::Paybox::capture).
+    /// [`PaymentProvider::capture`](tpe_core::PaymentProvider::capture).
     Manual,
 }
 
