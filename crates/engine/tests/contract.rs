@@ -120,3 +120,33 @@ async fn the_redirect_page_submits_the_signed_fields() {
     assert!(html.contains("method=\"get\""));
     assert!(html.contains("Continuer vers le paiement"));
 }
+
+#[tokio::test]
+async fn each_provider_has_its_own_size_limit() {
+    let shop = Shop::start().await;
+    // A form bank: 64 KiB at most.
+    let form = "a".repeat(64 * 1024 + 1);
+    assert_eq!(shop.notify(form).await.0, 413);
+    // A JSON webhook of 300 KiB (an event with many line items) is read and verified.
+    let padding = "x".repeat(300 * 1024);
+    let body = format!(
+        r#"{{"id":"evt_big","type":"customer.updated","data":{{"object":{{"id":"cus_1","note":"{padding}"}}}}}}"#
+    );
+    let t = shop.clock.now_ts().as_second();
+    let header = tpe_stripe_like::generate_test_header(body.as_bytes(), STRIPE_WEBHOOK_SECRET, t);
+    let post = |body: String, header: String| {
+        shop.http
+            .post(format!("{}tpe/notify/stripe-like", shop.base))
+            .header("content-type", "application/json")
+            .header("stripe-signature", header)
+            .body(body)
+            .send()
+    };
+    let r = post(body, header).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.text().await.unwrap(), r#"{"received":true}"#);
+    // Still bounded: past 1 MiB the body is refused before any verification.
+    let huge = "x".repeat(1024 * 1024 + 1);
+    let r = post(huge, "t=1,v1=00".into()).await.unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+}

@@ -48,6 +48,9 @@ pub fn bank_reference(reference: &str) -> String {
     format!("B-{reference}")
 }
 
+/// The webhook secret of the Stripe-like provider registered beside the test bank.
+pub const STRIPE_WEBHOOK_SECRET: &str = "whsec_engine_test";
+
 /// The header of the test bank's endpoint verification, echoed back.
 pub const HANDSHAKE_HEADER: &str = "x-testbank-verify";
 
@@ -488,6 +491,15 @@ impl Shop {
         let mut registry = Registry::new();
         registry
             .register(Arc::new(TestProvider { bank: bank.clone() }))
+            .unwrap();
+        // A JSON-webhook provider beside it, for the per-provider size limits.
+        let stripe = tpe_stripe_like::StripeLikeConfig::new(
+            tpe_stripe_like::Mode::Test,
+            "sk_test_engine",
+            [STRIPE_WEBHOOK_SECRET],
+        );
+        registry
+            .register(Arc::new(tpe_stripe_like::StripeLike::new(stripe).unwrap()))
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
