@@ -242,14 +242,11 @@ pub async fn bank_references_map_back(h: &Harness) -> CheckResult {
     let reference = fixtures::reference();
     let a = h.provider.bank_reference(&reference, h.now, 1);
     let b = h.provider.bank_reference(&reference, h.now, 2);
-    match (&a, &b) {
-        (Ok(_), Ok(_)) => {}
-        _ => {
-            return Err(CheckFailure::new(
-                CHECK,
-                format!("bank_reference failed for a valid reference: {a:?} {b:?}"),
-            ));
-        }
+    if a.is_err() || b.is_err() {
+        return Err(CheckFailure::new(
+            CHECK,
+            format!("bank_reference failed for a valid reference: {a:?} {b:?}"),
+        ));
     }
     let first = match pay(h, CHECK, OutcomeKind::Accepted).await? {
         Ok(p) => p,

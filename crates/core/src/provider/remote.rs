@@ -143,18 +143,6 @@ impl RefundRequest {
             provider_data: None,
         }
     }
-
-    /// With the bank reference and provider data stored for the checkout.
-    #[must_use]
-    pub fn for_checkout(
-        mut self,
-        bank_reference: BankReference,
-        provider_data: Option<ProviderData>,
-    ) -> Self {
-        self.bank_reference = bank_reference;
-        self.provider_data = provider_data;
-        self
-    }
 }
 
 /// A refund the bank took.
@@ -200,18 +188,6 @@ impl OperationRequest {
             provider_data: None,
         }
     }
-
-    /// With the bank reference and provider data stored for the checkout.
-    #[must_use]
-    pub fn for_checkout(
-        mut self,
-        bank_reference: BankReference,
-        provider_data: Option<ProviderData>,
-    ) -> Self {
-        self.bank_reference = bank_reference;
-        self.provider_data = provider_data;
-        self
-    }
 }
 
 /// What the bank answered to a capture or a cancellation.
@@ -233,3 +209,24 @@ impl OperationReceipt {
         }
     }
 }
+
+/// `for_checkout` of the requests that carry what `prepare` stored, written once.
+macro_rules! for_checkout {
+    ($($request:ty),*) => {$(
+        impl $request {
+            /// With the bank reference and provider data stored for the checkout.
+            #[must_use]
+            pub fn for_checkout(
+                mut self,
+                bank_reference: BankReference,
+                provider_data: Option<ProviderData>,
+            ) -> Self {
+                self.bank_reference = bank_reference;
+                self.provider_data = provider_data;
+                self
+            }
+        }
+    )*};
+}
+
+for_checkout!(RefundRequest, OperationRequest);
