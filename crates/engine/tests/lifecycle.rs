@@ -150,16 +150,23 @@ async fn row4_refusal_mails_the_manager_once_with_the_code_and_explanations() {
         shop.mails_to(CUSTOMER).is_empty(),
         "nothing to the customer"
     );
-    // The return page offers the way back to the order summary.
-    let page = shop
+    // The return page offers the way back to the order summary; no cache keeps it, no other
+    // site frames it.
+    let resp = shop
         .http
         .get(format!("{}tpe/return/{r}", shop.base))
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    assert_eq!(resp.headers()["x-frame-options"], "DENY");
+    assert!(
+        resp.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    let page = resp.text().await.unwrap();
     assert!(
         page.contains("Paiement refusé") && page.contains("<a href="),
         "{page}"

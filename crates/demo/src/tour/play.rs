@@ -48,6 +48,7 @@ impl Play {
             bank,
             background: false,
             timings: tpe_engine::Timings::default(),
+            manager_password_hash: None,
         };
         Ok(Self {
             demo: Demo::start(options).await?,

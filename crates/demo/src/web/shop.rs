@@ -8,7 +8,7 @@ use minijinja::context;
 use tpe_core::{Amount, Currency, HttpMethod, PostalAddress};
 use tpe_engine::{CheckoutError, CheckoutRequest};
 
-use super::{PRODUCTS, Session, Shop, euros, new_order_id, with_cookie};
+use super::{PRODUCTS, Session, Shop, euros, new_order_id};
 use crate::demo::DemoProvider;
 
 /// Longest text accepted in a form field of the shop.
@@ -36,7 +36,7 @@ pub(super) async fn home(State(shop): State<Shop>, headers: HeaderMap) -> Respon
     );
     s.flash = None;
     shop.save(&id, s);
-    with_cookie(resp, &id, new)
+    shop.with_cookie(resp, &id, new)
 }
 
 #[derive(serde::Deserialize)]
@@ -58,7 +58,7 @@ pub(super) async fn add_to_cart(
         s.flash = Some(format!("{} ajouté au panier.", p.name));
     }
     shop.save(&id, s);
-    with_cookie(Redirect::to("/").into_response(), &id, new)
+    shop.with_cookie(Redirect::to("/").into_response(), &id, new)
 }
 
 pub(super) async fn empty_cart(State(shop): State<Shop>, headers: HeaderMap) -> Response {
@@ -66,7 +66,7 @@ pub(super) async fn empty_cart(State(shop): State<Shop>, headers: HeaderMap) -> 
     s.cart.clear();
     s.order_id = new_order_id();
     shop.save(&id, s);
-    with_cookie(Redirect::to("/").into_response(), &id, new)
+    shop.with_cookie(Redirect::to("/").into_response(), &id, new)
 }
 
 pub(super) async fn account(State(shop): State<Shop>, headers: HeaderMap) -> Response {
@@ -82,7 +82,7 @@ pub(super) async fn account(State(shop): State<Shop>, headers: HeaderMap) -> Res
     );
     s.flash = None;
     shop.save(&id, s);
-    with_cookie(resp, &id, new)
+    shop.with_cookie(resp, &id, new)
 }
 
 #[derive(serde::Deserialize)]
@@ -127,7 +127,7 @@ pub(super) async fn save_account(
         "/commande"
     };
     shop.save(&id, s);
-    with_cookie(Redirect::to(back).into_response(), &id, new)
+    shop.with_cookie(Redirect::to(back).into_response(), &id, new)
 }
 
 /// The cart's lines and total.
@@ -189,7 +189,7 @@ pub(super) async fn summary(State(shop): State<Shop>, headers: HeaderMap) -> Res
     let resp = render_summary(&shop, &s, None, false);
     s.flash = None;
     shop.save(&id, s);
-    with_cookie(resp, &id, new)
+    shop.with_cookie(resp, &id, new)
 }
 
 #[derive(serde::Deserialize)]
@@ -219,7 +219,7 @@ pub(super) async fn checkout(
     }
     let (_, total, count) = cart_lines(&s);
     let fail = |s: &Session, msg: String, link: bool| {
-        with_cookie(render_summary(&shop, s, Some(msg), link), &id, new)
+        shop.with_cookie(render_summary(&shop, s, Some(msg), link), &id, new)
     };
     if f.mode.as_deref().is_some_and(|m| m != "online") {
         shop.save(&id, s.clone());
@@ -244,14 +244,21 @@ pub(super) async fn checkout(
             tracing::info!(reference = %started.reference, "redirecting to the bank");
             let r = started.redirect;
             let resp = match r.method {
-                HttpMethod::Post => shop.render(
-                    "redirect.html",
-                    &s,
-                    context! { action => r.action.as_str(), fields => r.fields },
-                ),
+                HttpMethod::Post => {
+                    let mut page = shop.render(
+                        "redirect.html",
+                        &s,
+                        context! { action => r.action.as_str(), fields => r.fields },
+                    );
+                    super::guard::redirect_policy(
+                        &mut page,
+                        &r.action.origin().ascii_serialization(),
+                    );
+                    page
+                }
                 _ => Redirect::to(r.location().as_str()).into_response(),
             };
-            with_cookie(resp, &id, new)
+            shop.with_cookie(resp, &id, new)
         }
         Err(CheckoutError::IncompleteCustomer(e)) => fail(&s, e.message_fr(), true),
         Err(e) => {
