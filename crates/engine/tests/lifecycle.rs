@@ -250,6 +250,34 @@ async fn row6_pending_and_browser_return_change_nothing() {
     assert_eq!(shop.relay().await.delivered, 2);
 }
 
+/// "Cancel" on the bank's page before the bank said anything: the page says cancelled and
+/// leads back to the order and home; the state does not move, and a later payment still counts.
+#[tokio::test]
+async fn a_cancelled_return_leads_back_and_changes_nothing() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(700, None).await;
+    let get = |q: &'static str| {
+        let (http, url) = (shop.http.clone(), format!("{}tpe/return/{r}{q}", shop.base));
+        async move { http.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let page = get("?r=cancelled").await;
+    assert!(
+        page.contains("Paiement annulé") && !page.contains("refresh"),
+        "{page}"
+    );
+    assert!(page.contains("Revenir à ma commande") && page.contains("Retour à la boutique"));
+    // Waiting for the bank: the page refreshes, and still offers a way out.
+    let page = get("").await;
+    assert!(page.contains("Paiement pas encore validé") && page.contains("refresh"));
+    assert!(page.contains("Retour à la boutique"), "{page}");
+    assert_eq!(shop.status(&r).await, CheckoutStatus::AwaitingPayment);
+    // Once the bank has spoken, the browser's word no longer changes the page.
+    shop.notify(notification(r.as_str(), "T1", "accepted", 700))
+        .await;
+    let page = get("?r=cancelled").await;
+    assert!(page.contains("Paiement validé"), "{page}");
+}
+
 #[tokio::test]
 async fn row7_amount_mismatch_alerts_and_never_validates() {
     let shop = Shop::start().await;
