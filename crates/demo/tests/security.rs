@@ -2,105 +2,11 @@
 //! origin, every page carries the security headers, pages with personal data are not cached.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
+mod common;
 
+use common::{Visitor, csrf, start};
 use reqwest::StatusCode;
-use reqwest::header::{CACHE_CONTROL, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
-use tpe_demo::{Demo, DemoOptions};
-
-struct Page {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-}
-
-impl Page {
-    fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    fn headers(&self) -> &reqwest::header::HeaderMap {
-        &self.headers
-    }
-}
-
-struct Visitor {
-    http: reqwest::Client,
-    base: String,
-    cookie: Option<String>,
-}
-
-impl Visitor {
-    fn new(demo: &Demo) -> Self {
-        Self {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: demo.shop_url().as_str().trim_end_matches('/').to_owned(),
-            cookie: None,
-        }
-    }
-
-    fn keep_cookie(&mut self, resp: &reqwest::Response) {
-        if let Some(c) = resp.headers().get(SET_COOKIE) {
-            let c = c.to_str().unwrap();
-            assert!(
-                c.contains("HttpOnly") && c.contains("SameSite=Strict"),
-                "{c}"
-            );
-            self.cookie = Some(c.split(';').next().unwrap().to_owned());
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> (Page, String) {
-        let mut req = self.http.get(format!("{}{path}", self.base));
-        if let Some(c) = &self.cookie {
-            req = req.header(COOKIE, c);
-        }
-        let resp = req.send().await.unwrap();
-        self.keep_cookie(&resp);
-        let page = Page {
-            status: resp.status(),
-            headers: resp.headers().clone(),
-        };
-        (page, resp.text().await.unwrap())
-    }
-
-    async fn post(
-        &mut self,
-        path: &str,
-        form: &[(&str, &str)],
-        origin: Option<&str>,
-    ) -> reqwest::Response {
-        let mut req = self.http.post(format!("{}{path}", self.base)).form(form);
-        if let Some(c) = &self.cookie {
-            req = req.header(COOKIE, c);
-        }
-        if let Some(o) = origin {
-            req = req.header(ORIGIN, o);
-        }
-        let resp = req.send().await.unwrap();
-        self.keep_cookie(&resp);
-        resp
-    }
-}
-
-/// The CSRF token of the page's forms.
-fn csrf(html: &str) -> String {
-    let at = html
-        .find("name=\"csrf\" value=\"")
-        .expect("a form with a token")
-        + 19;
-    html[at..at + 32].to_owned()
-}
-
-async fn start(name: &str) -> Demo {
-    let dir = std::env::temp_dir().join(format!("tpe-demo-security-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut options = DemoOptions::interactive(SocketAddr::from(([127, 0, 0, 1], 0)), &dir);
-    options.background = false;
-    Demo::start(options).await.unwrap()
-}
+use reqwest::header::{CACHE_CONTROL, LOCATION};
 
 #[tokio::test]
 async fn gestion_answers_nothing_without_a_login() {

@@ -75,7 +75,17 @@ struct Session {
     manager: bool,
     /// When the session was last used, for evicting the least recently used one.
     seen: u64,
+    /// The last checkout started for the current order.
+    checkout: Option<(String, tpe_core::PaymentReference)>,
+    /// Orders found paid, newest last (at most [`MAX_PAID_ORDERS`]).
+    paid: Vec<(String, tpe_core::PaymentReference)>,
+    /// The id of the order form on screen, and the bank's page it led to once submitted: a
+    /// second submission of the same form (a double click) gets the same page.
+    form: (String, Option<tpe_core::Redirect>),
 }
+
+/// Paid orders remembered per session.
+const MAX_PAID_ORDERS: usize = 10;
 
 impl Session {
     fn new() -> Self {
@@ -97,6 +107,9 @@ impl Session {
             csrf: random_hex(16),
             manager: false,
             seen: 0,
+            checkout: None,
+            paid: Vec::new(),
+            form: (random_hex(8), None),
         }
     }
 }
@@ -136,6 +149,9 @@ pub(crate) struct Shop {
     password_hash: Arc<str>,
     /// Cookies only over TLS when the shop is served over https.
     secure: bool,
+    /// One turn per order form being submitted, so a double click waits for the first
+    /// submission's page instead of starting a second checkout.
+    forms: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 /// Sessions by id, with a use counter for least-recently-used eviction.
@@ -206,6 +222,7 @@ impl Shop {
             sessions: Arc::new(Mutex::new(Sessions::default())),
             password_hash: password_hash.into(),
             secure,
+            forms: Arc::default(),
         })
     }
 
@@ -243,6 +260,17 @@ impl Shop {
         let s = Session::new();
         self.sessions().insert(id.clone(), s.clone());
         (id, s, true)
+    }
+
+    /// The turn of an order form: submissions of one form run one after the other.
+    fn form_turn(&self, form_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut forms = self
+            .forms
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Turns nobody holds or waits for are done.
+        forms.retain(|_, turn| Arc::strong_count(turn) > 1);
+        forms.entry(form_id.to_owned()).or_default().clone()
     }
 
     fn save(&self, id: &str, s: Session) {
