@@ -39,10 +39,11 @@ use axum::middleware;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-pub use banks::{paybox, stripe_like};
+pub use banks::{monetico, paybox, stripe_like};
 pub use config::{
-    Clock, DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, MockBankConfig,
-    PAYBOX_TEST_HMAC_KEY, PayboxMerchant, RetryPolicy, StripeAccount,
+    Clock, DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, MONETICO_TEST_KEY,
+    MONETICO_TEST_SOCIETE, MONETICO_TEST_TPE, MockBankConfig, MoneticoTpe, PAYBOX_TEST_HMAC_KEY,
+    PayboxMerchant, RetryPolicy, StripeAccount,
 };
 pub use error::Error;
 pub use journal::{EntryKind, JournalEntry, Side};
