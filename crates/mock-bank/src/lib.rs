@@ -1,4 +1,5 @@
-//! `tpe-mock-bank`: the bank side of Paybox and of the Stripe-like PSP, for people and for tests.
+//! `tpe-mock-bank`: the bank side of Paybox, of the Stripe-like PSP and of Monetico, for people
+//! and for tests.
 //!
 //! An axum server that speaks each bank's real wire protocol — written independently of the
 //! provider crates and checked against the published vectors — with hosted payment pages a person
