@@ -45,10 +45,11 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, DemoError> {
         "  données  : {} (SQLite, e-mails in mails/)",
         demo.data_dir().display()
     );
-    println!("Cartes de test : Paybox 1111222233334444 (acceptée), 1111222233330151 (refusée) ;");
-    println!(
-        "                 Stripe-like 4242424242424242 (acceptée), 4000000000009995 (refusée)."
-    );
+    let cards: Vec<String> = crate::DemoProvider::ALL
+        .iter()
+        .map(|p| p.bank().test_cards())
+        .collect();
+    println!("Cartes de test : {}.", cards.join(" ; "));
     println!("Ctrl-C pour arrêter.");
     let _ = tokio::signal::ctrl_c().await;
     println!("arrêt…");
