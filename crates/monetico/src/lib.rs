@@ -10,7 +10,8 @@ pub mod sign;
 use std::fmt;
 
 use tpe_core::{
-    Ack, BankReference, Capabilities, Handled, HttpMethod, NotificationLimits, PaymentProvider,
+    Ack, BankReference, Capabilities, Handled, HttpMethod, NonceSource, NotificationLimits,
+    PaymentProvider,
     PaymentReference, PaymentRequest, Prepared, ProviderError, ProviderId, RawNotification, Reason,
     Redirect, Timestamp, Verified, VerifiedNotification,
 };
@@ -112,6 +113,11 @@ impl PaymentProvider for Monetico {
     fn notification_limits(&self) -> NotificationLimits {
         // A CGI2 return is a few hundred bytes.
         NotificationLimits::FORM
+    }
+
+    fn nonce_source(&self) -> NonceSource {
+        // 999 999 references a day, numbered by the store: never reused, never wasted.
+        NonceSource::DailySequence
     }
 
     fn bank_reference(
