@@ -16,7 +16,7 @@ pub struct DemoArgs {
     /// Folder of the SQLite database and of the e-mails (`.eml`), created if absent.
     #[arg(long, default_value = "./tpe-demo-data")]
     pub data: PathBuf,
-    /// Play every story of the payment lifecycle on both providers, print the table and exit
+    /// Play every story of the payment lifecycle on every bank, print the table and exit
     /// (non-zero if a row differs from what is expected).
     #[arg(long)]
     pub tour: bool,

@@ -11,9 +11,8 @@ use std::fmt;
 
 use tpe_core::{
     Ack, BankReference, Capabilities, Handled, HttpMethod, NonceSource, NotificationLimits,
-    PaymentProvider,
-    PaymentReference, PaymentRequest, Prepared, ProviderError, ProviderId, RawNotification, Reason,
-    Redirect, Timestamp, Verified, VerifiedNotification,
+    PaymentProvider, PaymentReference, PaymentRequest, Prepared, ProviderError, ProviderId,
+    RawNotification, Reason, Redirect, Timestamp, Verified, VerifiedNotification,
 };
 use url::Url;
 
