@@ -45,13 +45,33 @@ pub fn mac_hex(key: &[u8; 20], fields: &[(String, String)]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// Whether `presented` (either case) is the MAC of `fields`, compared in constant time.
-pub fn verify(key: &[u8; 20], fields: &[(String, String)], presented: &str) -> bool {
+/// Why a MAC was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MacError {
+    /// Not 40 hexadecimal digits.
+    #[error("the MAC is not 40 hexadecimal digits")]
+    Malformed,
+    /// Well formed, but not the MAC of the fields under the TPE's key.
+    #[error("the MAC does not match the fields")]
+    Mismatch,
+}
+
+/// Checks that `presented` (either case) is the MAC of `fields`, in constant time.
+///
+/// # Errors
+/// [`MacError`] saying whether the MAC is malformed or does not match.
+pub fn verify(key: &[u8; 20], fields: &[(String, String)], presented: &str) -> Result<(), MacError> {
+    if presented.len() != 40 || !presented.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(MacError::Malformed);
+    }
     let expected = mac_hex(key, fields);
     let presented = presented.to_ascii_lowercase();
-    !expected.is_empty()
-        && expected.len() == presented.len()
-        && bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
+    if bool::from(expected.as_bytes().ct_eq(presented.as_bytes())) {
+        Ok(())
+    } else {
+        Err(MacError::Mismatch)
+    }
 }
 
 #[cfg(test)]
@@ -76,7 +96,8 @@ mod tests {
         assert_eq!(mac_string(&f), "3dsdebrayable=0*TPE=1234567*version=3.0");
         let key = usable_key("0123456789ABCDEF0123456789ABCDEF01234567").unwrap();
         let mac = mac_hex(&key, &f);
-        assert!(verify(&key, &f, &mac.to_ascii_uppercase()));
-        assert!(!verify(&key, &f, &mac[..39]));
+        assert_eq!(verify(&key, &f, &mac.to_ascii_uppercase()), Ok(()));
+        assert_eq!(verify(&key, &f, &mac[..39]), Err(MacError::Malformed));
+        assert_eq!(verify(&key, &f, &"0".repeat(40)), Err(MacError::Mismatch));
     }
 }

@@ -96,7 +96,7 @@ fn check(
     let Some(presented) = fields.get("MAC") else {
         return Err(("mac_missing", "Sceau (MAC) absent"));
     };
-    if !mac::verify(&terminal.key, pairs, presented) {
+    if mac::verify(&terminal.key, pairs, presented).is_err() {
         return Err(("mac_invalid", "Sceau (MAC) invalide"));
     }
     if fields.text("version") != "3.0" {
