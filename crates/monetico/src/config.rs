@@ -27,6 +27,19 @@ pub enum Environment {
     Production,
 }
 
+/// Which MAC string the TPE expects (spec C.4): Monetico decides it per TPE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum MacFormat {
+    /// Every field but `MAC`, sorted by name, `name=value` joined by `*` (3-D Secure v2 era).
+    #[default]
+    Sorted,
+    /// The values alone in the kit 4.0 fixed order ([`crate::legacy`]); does not cover
+    /// `contexte_commande`.
+    Legacy,
+}
+
 /// What Monetico gives a merchant: the TPE number, the société code and the 40-character
 /// security key; where the page is; optional return URLs and language.
 ///
@@ -72,13 +85,16 @@ pub struct MoneticoConfig {
     /// The contract's only currency (`EUR` by default).
     #[serde(default = "euro")]
     pub currency: Currency,
+    /// The MAC string the TPE expects (`sorted` by default, or `legacy`).
+    #[serde(default)]
+    pub mac_format: MacFormat,
 }
 
 /// The languages of the page (spec C.3).
 pub const LANGUAGES: [&str; 9] = ["FR", "EN", "DE", "IT", "ES", "NL", "PT", "SV", "JA"];
 
 /// The environment variables, `TPE_MONETICO_` + these names; each is the TOML key in lower case.
-pub const ENV_VARS: [&str; 9] = [
+pub const ENV_VARS: [&str; 10] = [
     "TPE",
     "SOCIETE",
     "KEY",
@@ -88,6 +104,7 @@ pub const ENV_VARS: [&str; 9] = [
     "URL_RETOUR_ERR",
     "LANGUAGE",
     "CURRENCY",
+    "MAC_FORMAT",
 ];
 
 impl MoneticoConfig {
@@ -103,6 +120,7 @@ impl MoneticoConfig {
             url_retour_err: None,
             language: None,
             currency: Currency::EUR,
+            mac_format: MacFormat::Sorted,
         }
     }
 
@@ -243,6 +261,7 @@ impl MoneticoConfig {
             url_retour_err: self.url_retour_err.clone(),
             language: self.language.clone(),
             currency: self.currency,
+            mac_format: self.mac_format,
         })
     }
 }
@@ -257,6 +276,7 @@ pub(crate) struct Merchant {
     pub(crate) url_retour_err: Option<Url>,
     pub(crate) language: Option<String>,
     pub(crate) currency: Currency,
+    pub(crate) mac_format: MacFormat,
 }
 
 #[allow(clippy::expect_used)] // a constant URL

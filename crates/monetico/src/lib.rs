@@ -4,6 +4,7 @@ pub mod cli;
 pub mod codes;
 pub mod config;
 mod form;
+pub mod legacy;
 pub mod notify;
 pub mod sign;
 
@@ -16,7 +17,7 @@ use tpe_core::{
 };
 use url::Url;
 
-pub use crate::config::{Environment, MoneticoConfig};
+pub use crate::config::{Environment, MacFormat, MoneticoConfig};
 pub use crate::form::{
     BANK_REFERENCE_LEN, MAX_AMOUNT, MAX_DAILY_SEQUENCE, MAX_MAIL, MAX_TEXTE_LIBRE, MAX_URL,
     bank_reference_of,
@@ -76,9 +77,16 @@ impl Monetico {
     ) -> Result<Prepared, ProviderError> {
         let date = form::order_date(now);
         let mut fields = form::fields(&self.merchant, request, &date)?;
-        let mac = self
-            .key
-            .sign(fields.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let mac = match self.merchant.mac_format {
+            MacFormat::Legacy => self
+                .key
+                .mac_bytes(legacy::request_string(&pairs).as_bytes()),
+            _ => self.key.sign(pairs),
+        };
         fields.push((sign::MAC_FIELD.to_owned(), mac));
         let redirect = Redirect {
             method: HttpMethod::Post,

@@ -14,9 +14,9 @@ use tpe_core::{
     RawNotification, ThreeDs, ThreeDsStatus, Verified, VerifiedNotification,
 };
 
-use crate::config::Merchant;
+use crate::config::{MacFormat, Merchant};
 use crate::sign::{MAC_FIELD, MacKey};
-use crate::{Monetico, codes};
+use crate::{Monetico, codes, legacy};
 
 /// The body for a return taken into account (`cdr=0`), with the final line feed.
 pub const RECEIVED: &str = "version=2\ncdr=0\n";
@@ -56,12 +56,17 @@ pub(crate) fn verify(
     let mac = form
         .last(MAC_FIELD)
         .ok_or_else(|| ProviderError::bad_signature(&Monetico::ID))?;
-    key.verify(
-        form.fields()
-            .iter()
-            .map(|f| (f.name.as_ref(), f.value.as_ref())),
-        &mac.value,
-    )?;
+    let pairs = form
+        .fields()
+        .iter()
+        .map(|f| (f.name.as_ref(), f.value.as_ref()));
+    match merchant.mac_format {
+        MacFormat::Legacy => {
+            let pairs: Vec<(&str, &str)> = pairs.collect();
+            key.verify_text(&legacy::response_string(&merchant.tpe, &pairs), &mac.value)?
+        }
+        _ => key.verify(pairs, &mac.value)?,
+    };
     read(&form, merchant)
 }
 

@@ -153,13 +153,21 @@ impl MacKey {
         fields: impl IntoIterator<Item = (&'a str, &'a str)>,
         mac_hex: &str,
     ) -> Result<Encoding, ProviderError> {
+        self.verify_text(&mac_string(fields), mac_hex)
+    }
+
+    /// Checks a hexadecimal MAC (either case) of a MAC string already built (the legacy
+    /// format's), as [`MacKey::verify`] does.
+    ///
+    /// # Errors
+    /// As [`MacKey::verify`].
+    pub fn verify_text(&self, text: &str, mac_hex: &str) -> Result<Encoding, ProviderError> {
         let bad = || ProviderError::bad_signature(&Monetico::ID);
         let mut tag = [0u8; 20];
         if mac_hex.len() != 2 * tag.len() {
             return Err(bad());
         }
         hex::decode_to_slice(mac_hex, &mut tag).map_err(|_| bad())?;
-        let text = mac_string(fields);
         let check = |bytes: &[u8]| {
             let mut mac = self.mac.clone();
             mac.update(bytes);
@@ -169,7 +177,7 @@ impl MacKey {
             return Ok(Encoding::Utf8);
         }
         if !text.is_ascii()
-            && let Some(bytes) = latin1(&text)
+            && let Some(bytes) = latin1(text)
             && check(&bytes)
         {
             return Ok(Encoding::Latin1);

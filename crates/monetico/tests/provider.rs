@@ -298,3 +298,34 @@ fn no_secret_in_debug_or_errors() {
         assert!(!shown.contains(secret), "{secret}");
     }
 }
+
+#[test]
+fn legacy_returns_verify_over_the_fixed_order_string() {
+    let mut cfg = common::config();
+    cfg.mac_format = tpe_monetico::MacFormat::Legacy;
+    let p = Monetico::new(cfg).unwrap();
+    let fields = common::fields("paiement", "");
+    let text = tpe_monetico::legacy::response_string(common::TPE, &fields);
+    assert!(text.starts_with("1234567*15/01/2025_a_10:31:02*25.50EUR*250115000001*Commande 1042*3.0*paiement*oui*1228*VI**000000*"));
+    // 20 slots, each followed by `*`.
+    assert!(text.ends_with("*FRA*49701000******"), "{text}");
+    assert_eq!(text.matches('*').count(), 20);
+    let mac = common::key().mac_bytes(text.as_bytes());
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&fields)
+        .append_pair("MAC", &mac)
+        .finish();
+    let n = p.verify_bytes(body.as_bytes()).unwrap();
+    assert_eq!(n.outcome.kind(), OutcomeKind::Accepted);
+    // The sorted MAC is not the legacy one, and a changed value is refused.
+    assert!(
+        p.verify_bytes(common::signed("paiement", "").as_bytes())
+            .is_err()
+    );
+    let forged = body.replace("25.50EUR", "2.50EUR");
+    assert!(
+        p.verify_bytes(forged.as_bytes())
+            .unwrap_err()
+            .is_rejection()
+    );
+}

@@ -194,12 +194,41 @@ fn legacy_key_derivation_cases() {
     }
 }
 
+/// The legacy format behind `mac_format = "legacy"`: the vector's request, prepared by the
+/// provider, has the vector's string and MAC.
 #[test]
 fn legacy_fixed_order_request_mac() {
-    // The legacy format is not implemented; its HMAC under the usable key still is the kit's.
     let v = vector("legacy_fixed_order_request");
-    let mac = key(&v).mac_bytes(v["string_to_sign"].as_str().unwrap().as_bytes());
-    assert_eq!(mac, v["expected_mac"].as_str().unwrap());
+    let k = v["key_40hex"].as_str().unwrap();
+    let mut cfg = MoneticoConfig::new("1234567", "monsite", SecretString::from(k));
+    cfg.mac_format = tpe_monetico::MacFormat::Legacy;
+    let p = Monetico::new(cfg).unwrap();
+    let mut customer = common::customer();
+    customer.email = "buyer@example.com".into();
+    let req = tpe_core::PaymentRequest::new(
+        tpe_core::PaymentReference::parse("ORDER-1042").unwrap(),
+        tpe_core::Amount::new(4200, tpe_core::Currency::EUR).unwrap(),
+        customer.validate_for_payment().unwrap(),
+        "order-1042",
+        1,
+        common::urls(),
+        tpe_core::Lang::Fr,
+    )
+    .with_bank_reference(tpe_core::BankReference::parse("ORDER1042").unwrap());
+    // 11:00 UTC is 12:00 in Paris on 1 January.
+    let now: tpe_core::Timestamp = "2025-01-01T11:00:00Z".parse().unwrap();
+    let redirect = p.prepare_now(&req, now).unwrap().redirect;
+    let pairs: Vec<(&str, &str)> = redirect
+        .fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let (_, mac) = pairs.last().unwrap();
+    assert_eq!(
+        tpe_monetico::legacy::request_string(&pairs),
+        v["string_to_sign"].as_str().unwrap()
+    );
+    assert_eq!(*mac, v["expected_mac"].as_str().unwrap());
 }
 
 #[test]
