@@ -181,9 +181,17 @@ impl MoneticoConfig {
                 ));
             }
         }
-        Value::Table(table).try_into::<Self>().map_err(|e| {
-            // serde names the field in lower case: say which variable it is.
-            ProviderError::config(&Monetico::ID, format!("TPE_MONETICO_*: {}", e.message()))
+        serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
+            // The path is the TOML key: say which variable it came from.
+            let path = e.path().to_string();
+            let name = ENV_VARS
+                .iter()
+                .find(|name| path == name.to_ascii_lowercase())
+                .map_or_else(|| "*".to_owned(), |name| (*name).to_owned());
+            ProviderError::config(
+                &Monetico::ID,
+                format!("TPE_MONETICO_{name}: {}", e.inner().message()),
+            )
         })
     }
 

@@ -329,3 +329,17 @@ fn legacy_returns_verify_over_the_fixed_order_string() {
             .is_rejection()
     );
 }
+
+#[test]
+fn a_bad_environment_variable_is_named() {
+    let vars = |name: &str| match name {
+        "TPE_MONETICO_TPE" => Some("1234567".to_owned()),
+        "TPE_MONETICO_SOCIETE" => Some("monsite".to_owned()),
+        "TPE_MONETICO_KEY" => Some(common::KEY.to_owned()),
+        "TPE_MONETICO_ENVIRONMENT" => Some("staging".to_owned()),
+        _ => None,
+    };
+    let e = MoneticoConfig::from_lookup(vars).unwrap_err().to_string();
+    assert!(e.contains("TPE_MONETICO_ENVIRONMENT"), "{e}");
+    assert!(!e.contains(common::KEY));
+}
