@@ -23,7 +23,19 @@ fn benches(c: &mut Criterion) {
     g.bench_function("verify_cgi2_return", |b| {
         b.iter(|| p.verify_bytes(black_box(raw.as_bytes())).unwrap())
     });
-    // Baseline measured in the same run (same machine load): the bare HMAC of the MAC string.
+    // Baselines measured in the same run (same machine load): the strict form decoding alone,
+    // and the bare HMAC of the MAC string.
+    g.bench_function("baseline_form_parse_only", |b| {
+        b.iter(|| {
+            tpe_core::form::Form::parse(
+                black_box(raw.as_bytes()),
+                tpe_core::form::FormLimits::NOTIFICATION,
+            )
+            .unwrap()
+            .fields()
+            .len()
+        })
+    });
     let key = common::key();
     let text = tpe_monetico::sign::mac_string(common::fields("payetest", ""));
     g.bench_function("baseline_hmac_sha1_only", |b| {

@@ -5,6 +5,8 @@
 //! GET): `TPE`, `date`, `montant`, `reference`, `texte-libre`, `code-retour`, `motifrefus`,
 //! card and 3-D Secure fields, and `MAC` over all the others.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
@@ -15,7 +17,7 @@ use tpe_core::{
 };
 
 use crate::config::{MacFormat, Merchant};
-use crate::sign::{MAC_FIELD, MacKey};
+use crate::sign::{MAC_FIELD, MacKey, mac_string_of_sorted};
 use crate::{Monetico, codes, legacy};
 
 /// The body for a return taken into account (`cdr=0`), with the final line feed.
@@ -47,25 +49,27 @@ pub(crate) fn verify(
     // Decoding is structure only (escapes, UTF-8, bounds); no value is looked at before the
     // MAC verified, except the MAC itself.
     let form = Form::parse(raw, FormLimits::NOTIFICATION).map_err(malformed_form)?;
-    // A repeated field would make the MAC string ambiguous: refused before verifying.
-    if let Some(name) = form.first_duplicate() {
+    let mut pairs: Vec<(&str, &str)> = form
+        .fields()
+        .iter()
+        .map(|f| (f.name.as_ref(), f.value.as_ref()))
+        .collect();
+    // Sorted once: a repeated field (it would make the MAC string ambiguous) is found next to
+    // its twin and refused before verifying, and the sorted MAC string is built from it.
+    pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    if let Some(twin) = pairs.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(malformed_form(FormError::Duplicate {
-            name: name.to_owned(),
+            name: twin[0].0.chars().take(64).collect(),
         }));
     }
     let mac = form
         .last(MAC_FIELD)
         .ok_or_else(|| ProviderError::bad_signature(&Monetico::ID))?;
-    let pairs = form
-        .fields()
-        .iter()
-        .map(|f| (f.name.as_ref(), f.value.as_ref()));
     match merchant.mac_format {
         MacFormat::Legacy => {
-            let pairs: Vec<(&str, &str)> = pairs.collect();
             key.verify_text(&legacy::response_string(&merchant.tpe, &pairs), &mac.value)?
         }
-        _ => key.verify(pairs, &mac.value)?,
+        _ => key.verify_text(&mac_string_of_sorted(&pairs), &mac.value)?,
     };
     read(&form, merchant)
 }
@@ -164,18 +168,23 @@ fn card(form: &Form<'_>) -> Result<Option<CardSummary>, ProviderError> {
     )))
 }
 
-/// The part of `authentification` the shop keeps (spec C.5).
+/// The part of `authentification` the shop keeps (spec C.5); borrowed from the decoded JSON
+/// where it has no escapes.
 #[derive(Deserialize)]
-struct Authentification {
-    status: Option<String>,
-    version: Option<String>,
-    details: Option<Details>,
+struct Authentification<'a> {
+    #[serde(borrow)]
+    status: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    details: Option<Details<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Details {
-    liability_shift: Option<String>,
+struct Details<'a> {
+    #[serde(borrow)]
+    liability_shift: Option<Cow<'a, str>>,
 }
 
 /// `authentification`: base64 of a JSON object; absent, empty or `null` for a payment without
@@ -199,7 +208,7 @@ fn three_ds(encoded: &str) -> Option<ThreeDs> {
     let liability_shift =
         a.details
             .and_then(|d| d.liability_shift)
-            .and_then(|l| match l.as_str() {
+            .and_then(|l| match l.as_ref() {
                 "Y" => Some(true),
                 "N" | "NA" => Some(false),
                 _ => None,

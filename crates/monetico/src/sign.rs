@@ -39,15 +39,17 @@ pub enum Encoding {
 /// assert_eq!(s, "TPE=1234567*version=3.0");
 /// ```
 pub fn mac_string<'a>(fields: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut fields: Vec<(&str, &str)> = fields
-        .into_iter()
-        .filter(|(name, _)| *name != MAC_FIELD)
-        .collect();
+    let mut fields: Vec<(&str, &str)> = fields.into_iter().collect();
     fields.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    mac_string_of_sorted(&fields)
+}
+
+/// [`mac_string`] of fields already sorted by name ([`MAC_FIELD`] is still left out).
+pub fn mac_string_of_sorted(fields: &[(&str, &str)]) -> String {
     let len = fields.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
     let mut out = String::with_capacity(len);
-    for (i, (name, value)) in fields.into_iter().enumerate() {
-        if i > 0 {
+    for (name, value) in fields.iter().filter(|(name, _)| *name != MAC_FIELD) {
+        if !out.is_empty() {
             out.push('*');
         }
         out.push_str(name);
