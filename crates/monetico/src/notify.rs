@@ -195,7 +195,8 @@ fn three_ds(encoded: &str) -> Option<ThreeDs> {
         return None;
     }
     let json = STANDARD.decode(encoded.trim()).ok()?;
-    let a: Authentification = serde_json::from_slice::<Option<Authentification>>(&json).ok()??;
+    let a: Authentification<'_> =
+        serde_json::from_slice::<Option<Authentification<'_>>>(&json).ok()??;
     let status = a.status.as_deref().and_then(|s| match s {
         "authenticated" => Some(ThreeDsStatus::Authenticated),
         "authentication_attempted" => Some(ThreeDsStatus::Attempted),
