@@ -71,13 +71,36 @@ pub(crate) fn verify(
         }
         _ => key.verify_text(&mac_string_of_sorted(&pairs), &mac.value)?,
     };
-    read(&form, merchant)
+    read(&Fields(&pairs), merchant)
 }
 
-/// Reads a verified form.
-fn read(form: &Form<'_>, merchant: &Merchant) -> Result<VerifiedNotification, ProviderError> {
-    let required = |name| form.required(name).map_err(malformed_form);
-    let optional = |name| form.unique(name).map_err(malformed_form);
+/// The verified fields, sorted by name and without repeats: looked up by binary search.
+struct Fields<'f, 'a>(&'f [(&'a str, &'a str)]);
+
+impl<'a> Fields<'_, 'a> {
+    fn optional(&self, name: &str) -> Option<&'a str> {
+        self.0
+            .binary_search_by(|(n, _)| (*n).cmp(name))
+            .ok()
+            .map(|i| self.0[i].1)
+    }
+
+    fn required(&self, name: &str) -> Result<&'a str, ProviderError> {
+        self.optional(name).ok_or_else(|| {
+            malformed_form(FormError::Missing {
+                name: name.to_owned(),
+            })
+        })
+    }
+}
+
+/// Reads verified fields.
+fn read(
+    fields: &Fields<'_, '_>,
+    merchant: &Merchant,
+) -> Result<VerifiedNotification, ProviderError> {
+    let required = |name| fields.required(name);
+    let optional = |name| Ok::<_, ProviderError>(fields.optional(name));
     let malformed = |what: &'static str| ProviderError::malformed(&Monetico::ID, what);
 
     // The kit flags a return for another terminal as an anomaly (spec C.5).
@@ -111,7 +134,7 @@ fn read(form: &Form<'_>, merchant: &Merchant) -> Result<VerifiedNotification, Pr
         code_retour.chars().take(32).collect::<String>()
     );
     let mut n = VerifiedNotification::new(Monetico::ID, reference, transaction, outcome, amount);
-    if let Some(card) = card(form)? {
+    if let Some(card) = card(fields) {
         n = n.with_card(card);
     }
     if let Some(three_ds) = optional("authentification")?.and_then(three_ds) {
@@ -137,9 +160,9 @@ fn parse_montant(text: &str) -> Option<Amount> {
 
 /// The masked card: brand, BIN (`bincb`, or the leading digits of `cbmasquee`), the trailing
 /// digits of `cbmasquee`, expiry `vld` (`MMYY` → `YYMM`), issuer country `originecb`.
-fn card(form: &Form<'_>) -> Result<Option<CardSummary>, ProviderError> {
-    let optional = |name| form.unique(name).map_err(malformed_form);
-    let masked = optional("cbmasquee")?;
+fn card(fields: &Fields<'_, '_>) -> Option<CardSummary> {
+    let optional = |name| fields.optional(name);
+    let masked = optional("cbmasquee");
     let leading = masked.map(|m| {
         let end = m.find(|c: char| !c.is_ascii_digit()).unwrap_or(m.len());
         &m[..end]
@@ -150,22 +173,22 @@ fn card(form: &Form<'_>) -> Result<Option<CardSummary>, ProviderError> {
             let start = m.rfind(|c: char| !c.is_ascii_digit()).map_or(0, |i| i + 1);
             &m[start..]
         });
-    let bin = optional("bincb")?.or(leading);
-    let expiry = optional("vld")?
+    let bin = optional("bincb").or(leading);
+    let expiry = optional("vld")
         .filter(|v| v.len() == 4 && v.is_ascii())
         .map(|v| format!("{}{}", &v[2..], &v[..2]));
-    let brand = optional("brand")?;
-    let country = optional("originecb")?;
+    let brand = optional("brand");
+    let country = optional("originecb");
     if [brand, bin, trailing, country].iter().all(Option::is_none) && expiry.is_none() {
-        return Ok(None);
+        return None;
     }
-    Ok(Some(CardSummary::masked(
+    Some(CardSummary::masked(
         brand,
         bin,
         trailing,
         expiry.as_deref(),
         country,
-    )))
+    ))
 }
 
 /// The part of `authentification` the shop keeps (spec C.5); borrowed from the decoded JSON
