@@ -168,16 +168,13 @@ impl Demo {
             .then(|| engine.spawn_background(Duration::from_secs(1), Duration::from_secs(60)));
         let shop = web::Shop::new(engine.clone(), mail_dir, bank.base_url().to_owned())
             .map_err(|e| DemoError::Tour(format!("shop templates: {e}")))?;
-        let app = web::router(shop)
-            .merge(engine.router())
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let app = web::router(shop).merge(engine.router());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
+            let _ = tpe_http::serve(listener, app, tpe_http::Limits::default(), async {
+                let _ = stopped.await;
+            })
+            .await;
         });
         Ok(Self {
             engine,
