@@ -423,6 +423,14 @@ impl Customer {
                 })
                 .ok()
         };
+        if let (Some(pc), Some(c)) = (&postcode, country)
+            && !postcode_fits(pc, c)
+        {
+            problems.push(FieldProblem::Invalid {
+                field: CustomerField::Postcode,
+                reason: "not a postcode of the country",
+            });
+        }
         // The phone is read in the address's country, or France when the country is unknown.
         let phone = match self.phone.as_deref().map(str::trim) {
             None | Some("") => {
@@ -477,6 +485,28 @@ impl Customer {
             }),
             _ => Err(IncompleteCustomer { problems }),
         }
+    }
+}
+
+/// Whether `postcode` has the shape of `country`'s postcodes: digits of the right count where
+/// the country's postal service fixes it (a bank refuses "abc" as a French postcode), letters,
+/// digits, spaces and dashes elsewhere.
+fn postcode_fits(postcode: &str, country: Country) -> bool {
+    let digits = |n: usize| postcode.len() == n && postcode.bytes().all(|b| b.is_ascii_digit());
+    match country.alpha2() {
+        "FR" | "MC" | "DE" | "ES" | "IT" | "FI" | "GP" | "MQ" | "GF" | "RE" | "YT" | "PM"
+        | "BL" | "MF" => digits(5),
+        "BE" | "CH" | "LU" | "AT" | "DK" | "NO" | "HU" | "LI" => digits(4),
+        "PT" => {
+            let b = postcode.as_bytes();
+            digits(4)
+                || (b.len() == 8
+                    && b[4] == b'-'
+                    && b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit))
+        }
+        _ => postcode
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b'-'),
     }
 }
 
@@ -553,6 +583,39 @@ mod tests {
         assert_eq!(v.phone.e164(), "+33612345678");
         assert_eq!(v.address.line2, None);
         assert_eq!(v.address.country.numeric(), 250);
+    }
+
+    #[test]
+    fn postcodes_are_checked_per_country() {
+        let with = |postcode: &str, country: &str| {
+            let mut c = complete();
+            c.phone = Some("+33 6 12 34 56 78".into());
+            if let Some(a) = c.address.as_mut() {
+                a.postcode = postcode.into();
+                a.country = country.into();
+            }
+            c.validate_for_payment()
+        };
+        for (pc, country) in [
+            ("69001", "FR"),
+            ("1000", "BE"),
+            ("1204", "CH"),
+            ("1000-001", "PT"),
+            ("SW1A 1AA", "GB"),
+            ("10115", "DE"),
+        ] {
+            assert!(with(pc, country).is_ok(), "{pc} {country}");
+        }
+        for (pc, country) in [
+            ("abc", "FR"),
+            ("6900", "FR"),
+            ("690011", "FR"),
+            ("10000", "BE"),
+            ("1_0", "GB"),
+        ] {
+            let e = with(pc, country).unwrap_err();
+            assert_eq!(e.fields(), vec![CustomerField::Postcode], "{pc} {country}");
+        }
     }
 
     #[test]

@@ -147,9 +147,13 @@ async fn order_and_pay(
         wait_text(c, "Mon compte").await?;
         fill(c, "#phone", "06 12 34 56 78").await?;
         fill(c, "#line1", "12 chemin des Lilas").await?;
-        fill(c, "#postcode", "69480").await?;
+        // A postcode that is not French is refused next to its field, nothing saved.
+        fill(c, "#postcode", "abc").await?;
         fill(c, "#city", "Anse").await?;
-        fill(c, "#country", "FR").await?;
+        click(c, "#country option[value='FR']").await?;
+        click(c, "#save-account").await?;
+        wait_text(c, "Code postal invalide pour ce pays").await?;
+        fill(c, "#postcode", "69480").await?;
         click(c, "#save-account").await?;
         wait_text(c, "Valider ma commande").await?;
     }

@@ -97,20 +97,79 @@ pub(super) async fn empty_cart(State(shop): State<Shop>, headers: HeaderMap) -> 
     shop.with_cookie(Redirect::to("/").into_response(), &id, new)
 }
 
+/// The countries the account form offers, French names.
+const COUNTRIES: [(&str, &str); 12] = [
+    ("FR", "France"),
+    ("BE", "Belgique"),
+    ("CH", "Suisse"),
+    ("LU", "Luxembourg"),
+    ("MC", "Monaco"),
+    ("DE", "Allemagne"),
+    ("ES", "Espagne"),
+    ("IT", "Italie"),
+    ("NL", "Pays-Bas"),
+    ("PT", "Portugal"),
+    ("GB", "Royaume-Uni"),
+    ("RE", "La Réunion"),
+];
+
+/// The account form with `customer`'s values and, per field, what is wrong.
+fn render_account(
+    shop: &Shop,
+    s: &Session,
+    customer: &tpe_core::Customer,
+    errors: &std::collections::BTreeMap<&'static str, &'static str>,
+) -> Response {
+    let a = customer.address.clone().unwrap_or_default();
+    let countries: Vec<_> = COUNTRIES
+        .iter()
+        .map(|&(code, name)| context! { code => code, name => name })
+        .collect();
+    shop.render(
+        "account.html",
+        s,
+        context! { title => "Mon compte", c => context! {
+            first_name => customer.first_name.clone(), last_name => customer.last_name.clone(),
+            email => customer.email.clone(), phone => customer.phone.clone(),
+        }, a => context! { line1 => a.line1, postcode => a.postcode, city => a.city, country => a.country },
+        countries => countries, errors => errors },
+    )
+}
+
 pub(super) async fn account(State(shop): State<Shop>, headers: HeaderMap) -> Response {
     let (id, mut s, new) = shop.session(&headers);
-    let a = s.customer.address.clone().unwrap_or_default();
-    let resp = shop.render(
-        "account.html",
-        &s,
-        context! { title => "Mon compte", c => context! {
-            first_name => s.customer.first_name.clone(), last_name => s.customer.last_name.clone(),
-            email => s.customer.email.clone(), phone => s.customer.phone.clone(),
-        }, a => context! { line1 => a.line1, postcode => a.postcode, city => a.city, country => a.country } },
-    );
+    let resp = render_account(&shop, &s, &s.customer, &Default::default());
     s.flash = None;
     shop.save(&id, s);
     shop.with_cookie(resp, &id, new)
+}
+
+/// What is wrong with a field, in French, next to it. Missing fields are not errors here:
+/// the account may be completed later, and the order summary asks for them (PSD2).
+fn field_errors(
+    customer: &tpe_core::Customer,
+) -> std::collections::BTreeMap<&'static str, &'static str> {
+    use tpe_core::{CustomerField as F, FieldProblem};
+    let Err(e) = customer.validate_for_payment() else {
+        return Default::default();
+    };
+    e.problems
+        .iter()
+        .filter_map(|p| match p {
+            FieldProblem::Invalid { field, .. } => Some(*field),
+            _ => None,
+        })
+        .map(|field| match field {
+            F::FirstName => ("first_name", "Prénom trop long ou invalide."),
+            F::LastName => ("last_name", "Nom trop long ou invalide."),
+            F::Email => ("email", "Adresse e-mail invalide."),
+            F::Phone => ("phone", "Numéro de téléphone invalide pour ce pays."),
+            F::AddressLine1 | F::AddressLine2 => ("line1", "Adresse trop longue ou invalide."),
+            F::Postcode => ("postcode", "Code postal invalide pour ce pays."),
+            F::City => ("city", "Ville trop longue ou invalide."),
+            _ => ("country", "Choisissez un pays dans la liste."),
+        })
+        .collect()
 }
 
 #[derive(serde::Deserialize)]
@@ -143,11 +202,20 @@ pub(super) async fn save_account(
         && address.postcode.is_empty()
         && address.city.is_empty()
         && address.country.is_empty();
-    s.customer.first_name = clip(&f.first_name);
-    s.customer.last_name = clip(&f.last_name);
-    s.customer.email = clip(&f.email);
-    s.customer.phone = (!phone.is_empty()).then_some(phone);
-    s.customer.address = (!empty).then_some(address);
+    let mut customer = s.customer.clone();
+    customer.first_name = clip(&f.first_name);
+    customer.last_name = clip(&f.last_name);
+    customer.email = clip(&f.email);
+    customer.phone = (!phone.is_empty()).then_some(phone);
+    customer.address = (!empty).then_some(address);
+    // A wrong value is shown next to its field and nothing is saved.
+    let errors = field_errors(&customer);
+    if !errors.is_empty() {
+        let mut resp = render_account(&shop, &s, &customer, &errors);
+        *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        return shop.with_cookie(resp, &id, new);
+    }
+    s.customer = customer;
     s.flash = Some("Compte enregistré.".into());
     let back = if s.cart.is_empty() {
         "/compte"
