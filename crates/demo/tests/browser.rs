@@ -218,7 +218,7 @@ async fn scenario(c: &Client, demo: &Demo) -> Step {
         .await
         .map_err(err("detail"))?;
     let detail = wait_text(c, "id=\"state\">Valide<").await?;
-    if !detail.contains("Accepted") {
+    if !detail.contains("Accepté") {
         return Err("the checkout shows no accepted bank transaction".into());
     }
     c.goto(&format!("{manager}/versements"))

@@ -4,47 +4,8 @@
 
 mod common;
 
-use common::{Visitor, csrf, start};
-use reqwest::StatusCode;
+use common::{Visitor, csrf, hidden, ready_to_order, start};
 use tpe_core::CheckoutStatus;
-
-/// The value of the hidden field `name` in `html`.
-fn hidden(html: &str, name: &str) -> String {
-    let key = format!("name=\"{name}\" value=\"");
-    let at = html
-        .find(&key)
-        .unwrap_or_else(|| panic!("no {name} in {html}"))
-        + key.len();
-    html[at..at + html[at..].find('"').unwrap()].to_owned()
-}
-
-/// A visitor with a complete account and a jar of honey in the cart, on the order summary.
-async fn ready_to_order(v: &mut Visitor) -> String {
-    let (_, home) = v.get("/").await;
-    let token = csrf(&home);
-    let form = [
-        ("csrf", token.as_str()),
-        ("first_name", "Jeanne"),
-        ("last_name", "Martin"),
-        ("email", "jeanne.martin@example.fr"),
-        ("phone", "06 12 34 56 78"),
-        ("line1", "12 chemin des Lilas"),
-        ("postcode", "69480"),
-        ("city", "Anse"),
-        ("country", "FR"),
-    ];
-    assert_eq!(
-        v.post("/compte", &form, None).await.status(),
-        StatusCode::SEE_OTHER
-    );
-    let add = [("csrf", token.as_str()), ("product", "miel"), ("qty", "1")];
-    assert_eq!(
-        v.post("/panier", &add, None).await.status(),
-        StatusCode::SEE_OTHER
-    );
-    let (_, summary) = v.get("/commande").await;
-    summary
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_double_click_starts_one_checkout_and_a_paid_order_is_closed() {

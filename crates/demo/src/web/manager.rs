@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use tpe_core::{CheckoutStatus, PaymentReference, Timestamp};
 
-use super::{Shop, euros};
+use super::{Shop, euros, labels};
 
 fn when(shop: &Shop, t: Timestamp) -> String {
     t.to_zoned_datetime(shop.engine.settings().time_zone.clone())
@@ -16,16 +16,17 @@ fn when(shop: &Shop, t: Timestamp) -> String {
         .to_string()
 }
 
-fn not_found(what: &str) -> Response {
-    (StatusCode::NOT_FOUND, format!("{what} introuvable\n")).into_response()
+fn not_found(shop: &Shop, message: &str) -> Response {
+    shop.error_page(StatusCode::NOT_FOUND, "Introuvable", message, "/gestion")
 }
 
-fn unavailable() -> Response {
-    (
+fn unavailable(shop: &Shop) -> Response {
+    shop.error_page(
         StatusCode::SERVICE_UNAVAILABLE,
-        "base de données indisponible\n",
+        "Base de données indisponible",
+        "La base de données ne répond pas : réessayez dans un instant.",
+        "/gestion",
     )
-        .into_response()
 }
 
 #[derive(serde::Deserialize)]
@@ -45,7 +46,7 @@ pub(super) async fn list(
         .and_then(CheckoutStatus::parse)
         .unwrap_or(CheckoutStatus::AwaitingPayment);
     let Ok(page) = shop.engine.checkouts_by_state(state, 500, None).await else {
-        return unavailable();
+        return unavailable(&shop);
     };
     let checkouts: Vec<_> = page
         .items
@@ -63,16 +64,21 @@ pub(super) async fn list(
                 customer => c.customer_name.clone(),
                 amount => euros(c.amount),
                 provider => c.provider.as_str(),
-                delivery => c.delivery_date.map(|d| d.strftime("%d/%m/%Y").to_string()),
-                order => c.shop_order_id.clone(),
+                delivery => c.delivery_date.map_or_else(|| labels::NONE.into(), |d| d.strftime("%d/%m/%Y").to_string()),
+                order => c.shop_order_id.clone().unwrap_or_else(|| labels::NONE.into()),
                 note => note.join(" ; "),
             }
         })
         .collect();
-    let states: Vec<_> = CheckoutStatus::ALL
-        .iter()
-        .map(|s| context! { id => s.as_str(), label => s.label_fr() })
-        .collect();
+    let mut states = Vec::new();
+    for st in CheckoutStatus::ALL {
+        let count = match shop.engine.checkouts_by_state(st, 500, None).await {
+            Ok(p) if p.next.is_some() => "500+".to_owned(),
+            Ok(p) => p.items.len().to_string(),
+            Err(_) => return unavailable(&shop),
+        };
+        states.push(context! { id => st.as_str(), label => st.label_fr(), count => count });
+    }
     let tz = shop.engine.settings().time_zone.clone();
     let now_local = shop
         .engine
@@ -104,10 +110,33 @@ pub(super) struct FindQuery {
     reference: String,
 }
 
-pub(super) async fn find(Query(q): Query<FindQuery>) -> Response {
-    match PaymentReference::parse(q.reference.trim()) {
-        Ok(r) => Redirect::to(&format!("/gestion/paiement/{r}")).into_response(),
-        Err(_) => not_found("référence"),
+/// A payment reference or an order number, in any case: the checkout it names (the latest
+/// one for an order paid in several tries).
+pub(super) async fn find(State(shop): State<Shop>, Query(q): Query<FindQuery>) -> Response {
+    let wanted = q.reference.trim().to_uppercase();
+    if let Ok(r) = PaymentReference::parse(&wanted)
+        && matches!(shop.engine.checkout(&r).await, Ok(Some(_)))
+    {
+        return Redirect::to(&format!("/gestion/paiement/{r}")).into_response();
+    }
+    let mut found: Option<(Timestamp, PaymentReference)> = None;
+    for state in CheckoutStatus::ALL {
+        let Ok(page) = shop.engine.checkouts_by_state(state, 500, None).await else {
+            return unavailable(&shop);
+        };
+        for c in page.items {
+            let matches = c
+                .shop_order_id
+                .as_deref()
+                .is_some_and(|o| o.eq_ignore_ascii_case(&wanted));
+            if matches && found.as_ref().is_none_or(|(at, _)| c.created_at > *at) {
+                found = Some((c.created_at, c.reference));
+            }
+        }
+    }
+    match found {
+        Some((_, r)) => Redirect::to(&format!("/gestion/paiement/{r}")).into_response(),
+        None => not_found(&shop, "Aucun paiement ni aucune commande de ce numéro."),
     }
 }
 
@@ -118,12 +147,12 @@ pub(super) async fn detail(
 ) -> Response {
     let (id, mut s, new) = shop.session(&headers);
     let Ok(reference) = PaymentReference::parse(&reference) else {
-        return not_found("paiement");
+        return not_found(&shop, "Aucun paiement de cette référence.");
     };
     let d = match shop.engine.checkout_detail(&reference).await {
         Ok(Some(d)) => d,
-        Ok(None) => return not_found("paiement"),
-        Err(_) => return unavailable(),
+        Ok(None) => return not_found(&shop, "Aucun paiement de cette référence."),
+        Err(_) => return unavailable(&shop),
     };
     let c = &d.checkout;
     let transactions: Vec<_> = d
@@ -131,8 +160,9 @@ pub(super) async fn detail(
         .iter()
         .map(|t| {
             context! {
-                id => t.bank_transaction_id.clone(), outcome => format!("{:?}", t.outcome),
-                code => t.reason_code.clone(), amount => euros(t.amount), at => when(&shop, t.received_at),
+                id => t.bank_transaction_id.clone(), outcome => labels::outcome(t.outcome),
+                code => t.reason_code.clone().unwrap_or_else(|| labels::NONE.into()),
+                amount => euros(t.amount), at => when(&shop, t.received_at),
             }
         })
         .collect();
@@ -141,8 +171,9 @@ pub(super) async fn detail(
         .iter()
         .map(|e| {
             context! {
-                id => e.id, kind => e.effect.kind(), attempts => e.attempts,
-                delivered => e.delivered_at.map(|t| when(&shop, t)), error => e.last_error.clone(),
+                id => e.id, kind => labels::effect(e.effect.kind()), attempts => e.attempts,
+                delivered => e.delivered_at.map_or_else(|| labels::NONE.into(), |t| when(&shop, t)),
+                error => e.last_error.clone().unwrap_or_else(|| labels::NONE.into()),
             }
         })
         .collect();
@@ -151,8 +182,9 @@ pub(super) async fn detail(
         .iter()
         .map(|a| {
             context! {
-                at => when(&shop, a.at), event => a.event.clone(), from => a.status_before.label_fr(),
-                to => a.status_after.label_fr(), author => a.author.clone(), note => a.detail.clone(),
+                at => when(&shop, a.at), event => labels::event(&a.event), from => a.status_before.label_fr(),
+                to => a.status_after.label_fr(), author => labels::author(a.author.as_deref()),
+                note => a.detail.clone().unwrap_or_else(|| labels::NONE.into()),
             }
         })
         .collect();
@@ -170,9 +202,9 @@ pub(super) async fn detail(
             email => c.customer_email.clone(),
             amount => euros(c.amount),
             provider => c.provider.as_str(),
-            delivery => c.delivery_date.map(|d| d.strftime("%d/%m/%Y").to_string()),
-            order => c.shop_order_id.clone(),
-            validated_by => c.validated_by.as_ref().map(|v| v.as_str()),
+            delivery => c.delivery_date.map_or_else(|| labels::NONE.into(), |d| d.strftime("%d/%m/%Y").to_string()),
+            order => c.shop_order_id.clone().unwrap_or_else(|| labels::NONE.into()),
+            validated_by => c.validated_by.as_ref().map(labels::source),
             transactions => transactions,
             effects => effects,
             audit => audit,
@@ -197,7 +229,7 @@ pub(super) async fn validate(
 ) -> Response {
     let (id, mut s, new) = shop.session(&headers);
     let Ok(reference) = PaymentReference::parse(&reference) else {
-        return not_found("paiement");
+        return not_found(&shop, "Aucun paiement de cette référence.");
     };
     s.flash = Some(
         match shop
@@ -224,21 +256,30 @@ pub(super) async fn records(State(shop): State<Shop>, headers: HeaderMap) -> Res
     let (id, mut s, new) = shop.session(&headers);
     let (from, to) = (Timestamp::UNIX_EPOCH, far_future());
     let Ok(rows) = shop.engine.payment_records(from, to, 1000).await else {
-        return unavailable();
+        return unavailable(&shop);
     };
     let records: Vec<_> = rows
         .iter()
         .map(|r| {
             context! {
                 id => r.id, reference => r.reference.as_str(), amount => euros(r.amount),
-                txn => r.bank_transaction_id.clone(), source => r.source.as_str(), at => when(&shop, r.recorded_at),
+                txn => r.bank_transaction_id.clone().unwrap_or_else(|| labels::NONE.into()),
+                source => labels::source(&r.source), at => when(&shop, r.recorded_at),
             }
         })
         .collect();
+    let total = rows
+        .iter()
+        .try_fold(
+            tpe_core::Amount::new(0, tpe_core::Currency::EUR).ok(),
+            |sum, r| sum.map(|t| t.checked_add(r.amount).ok()),
+        )
+        .flatten()
+        .map_or_else(|| labels::NONE.into(), euros);
     let resp = shop.render(
         "records.html",
         &s,
-        context! { title => "Versements", records => records },
+        context! { title => "Versements", records => records, count => rows.len(), total => total },
     );
     s.flash = None;
     shop.save(&id, s);
@@ -249,6 +290,58 @@ fn mail_value(m: &crate::eml::SentMail) -> minijinja::Value {
     context! { file => m.file.clone(), to => m.to.clone(), subject => m.subject.clone(), date => m.date.clone(), body => m.body.clone() }
 }
 
+/// The payment records as a CSV file for a spreadsheet: `;`-separated, amounts in euros
+/// with a decimal comma, dates in the shop's time zone.
+pub(super) async fn records_csv(State(shop): State<Shop>) -> Response {
+    let (from, to) = (Timestamp::UNIX_EPOCH, far_future());
+    let Ok(rows) = shop.engine.payment_records(from, to, 1000).await else {
+        return unavailable(&shop);
+    };
+    let mut out = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .from_writer(Vec::new());
+    let header = [
+        "Numéro",
+        "Type",
+        "Référence paiement en ligne",
+        "Montant",
+        "Devise",
+        "Transaction bancaire",
+        "Validé par",
+        "Date",
+    ];
+    let mut written = out.write_record(header);
+    for r in &rows {
+        if written.is_err() {
+            break;
+        }
+        written = out.write_record([
+            r.id.to_string(),
+            "Paiement en ligne".into(),
+            r.reference.to_string(),
+            r.amount.to_decimal_string(','),
+            r.amount.currency().to_string(),
+            r.bank_transaction_id.clone().unwrap_or_default(),
+            labels::source(&r.source),
+            when(&shop, r.recorded_at),
+        ]);
+    }
+    match (written, out.into_inner()) {
+        (Ok(()), Ok(bytes)) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"versements.csv\"",
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        _ => unavailable(&shop),
+    }
+}
+
 /// An instant after every record of the demo.
 pub(crate) fn far_future() -> Timestamp {
     Timestamp::from_second(7_258_118_400).unwrap_or(Timestamp::MAX) // 2200-01-01
@@ -257,11 +350,34 @@ pub(crate) fn far_future() -> Timestamp {
 pub(super) async fn mails(State(shop): State<Shop>, headers: HeaderMap) -> Response {
     let (id, mut s, new) = shop.session(&headers);
     let dir = shop.mail_dir.clone();
-    let mut list = tokio::task::spawn_blocking(move || crate::eml::read_dir(&dir))
+    let list = tokio::task::spawn_blocking(move || crate::eml::read_dir(&dir))
         .await
         .unwrap_or_default();
-    list.reverse();
-    let resp = shop.render("mails.html", &s, context! { title => "E-mails envoyés", mails => list.iter().map(mail_value).collect::<Vec<_>>() });
+    // Newest first, by the date each e-mail says, shown in the shop's time zone.
+    let mut dated: Vec<_> = list
+        .iter()
+        .map(|m| {
+            (
+                jiff::fmt::rfc2822::parse(&m.date)
+                    .ok()
+                    .map(|z| z.timestamp()),
+                m,
+            )
+        })
+        .collect();
+    dated.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.file.cmp(&a.1.file)));
+    let mails: Vec<_> = dated
+        .into_iter()
+        .map(|(at, m)| {
+            let date = at.map_or_else(|| m.date.clone(), |t| when(&shop, t));
+            context! { date => date, ..mail_value(m) }
+        })
+        .collect();
+    let resp = shop.render(
+        "mails.html",
+        &s,
+        context! { title => "E-mails envoyés", mails => mails },
+    );
     s.flash = None;
     shop.save(&id, s);
     shop.with_cookie(resp, &id, new)
@@ -276,7 +392,7 @@ pub(super) async fn mail(
     let dir = shop.mail_dir.clone();
     let Ok(Some(m)) = tokio::task::spawn_blocking(move || crate::eml::read_one(&dir, &file)).await
     else {
-        return not_found("e-mail");
+        return not_found(&shop, "Aucun e-mail de ce nom.");
     };
     let resp = shop.render(
         "mail.html",

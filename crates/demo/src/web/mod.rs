@@ -1,6 +1,7 @@
 //! The farm shop and the manager's pages: server-rendered HTML (minijinja), French wording.
 
 mod guard;
+mod labels;
 mod manager;
 pub use guard::{check_password_hash, hash_password};
 pub(crate) use manager::far_future;
@@ -340,12 +341,13 @@ impl Shop {
     }
 }
 
-/// `12,50 €`.
+/// `1 234,50 €`.
 pub(crate) fn euros(amount: Amount) -> String {
+    let figure = labels::group_thousands(&amount.to_decimal_string(','));
     if amount.currency() == Currency::EUR {
-        format!("{} €", amount.to_decimal_string(','))
+        format!("{figure} €")
     } else {
-        format!("{} {}", amount.to_decimal_string(','), amount.currency())
+        format!("{figure} {}", amount.currency())
     }
 }
 
@@ -378,6 +380,7 @@ pub(crate) fn router(shop: Shop) -> Router {
             post(manager::validate),
         )
         .route("/gestion/versements", get(manager::records))
+        .route("/gestion/versements.csv", get(manager::records_csv))
         .route("/gestion/mails", get(manager::mails))
         .route("/gestion/mails/{file}", get(manager::mail))
         .route("/gestion/jobs", post(manager::jobs))

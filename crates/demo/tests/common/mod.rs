@@ -115,3 +115,56 @@ pub async fn start(name: &str) -> Demo {
     options.background = false;
     Demo::start(options).await.unwrap()
 }
+
+/// The value of the hidden field `name` in `html`.
+pub fn hidden(html: &str, name: &str) -> String {
+    let key = format!("name=\"{name}\" value=\"");
+    let at = html
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + key.len();
+    html[at..at + html[at..].find('"').unwrap()].to_owned()
+}
+
+/// A visitor with a complete account and a jar of honey in the cart, on the order summary.
+pub async fn ready_to_order(v: &mut Visitor) -> String {
+    let (_, home) = v.get("/").await;
+    let token = csrf(&home);
+    let form = [
+        ("csrf", token.as_str()),
+        ("first_name", "Jeanne"),
+        ("last_name", "Martin"),
+        ("email", "jeanne.martin@example.fr"),
+        ("phone", "06 12 34 56 78"),
+        ("line1", "12 chemin des Lilas"),
+        ("postcode", "69480"),
+        ("city", "Anse"),
+        ("country", "FR"),
+    ];
+    assert_eq!(
+        v.post("/compte", &form, None).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let add = [("csrf", token.as_str()), ("product", "miel"), ("qty", "1")];
+    assert_eq!(
+        v.post("/panier", &add, None).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (_, summary) = v.get("/commande").await;
+    summary
+}
+
+/// Logs `v` in to Gestion with the password the demo drew.
+pub async fn log_in(v: &mut Visitor, demo: &Demo) {
+    let (_, page) = v.get("/gestion/connexion").await;
+    let token = csrf(&page);
+    let password = demo.manager_password().unwrap().to_owned();
+    let resp = v
+        .post(
+            "/gestion/connexion",
+            &[("csrf", &token), ("password", &password)],
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+}
