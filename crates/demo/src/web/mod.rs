@@ -135,6 +135,8 @@ fn random_hex(n: usize) -> String {
 /// Most sessions kept in memory; past it the least recently used one goes.
 const MAX_SESSIONS: usize = 10_000;
 const COOKIE: &str = "tpe_demo";
+/// Time budget of one request of the shop or Gestion, body included.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// Largest form the shop and Gestion accept.
 const MAX_FORM: usize = 16 * 1024;
 
@@ -389,7 +391,12 @@ pub(crate) fn router(shop: Shop) -> Router {
             shop.clone(),
             guard::guard,
         ))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM));
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM))
+        // A client that sends its form slowly is cut off (the listener bounds the headers).
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ));
     for layer in guard::headers(&shop.bank_origin()) {
         router = router.layer(layer);
     }
