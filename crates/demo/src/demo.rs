@@ -66,7 +66,13 @@ impl DemoOptions {
             clock: Arc::new(tpe_core::clock::SystemClock),
             bank,
             background: true,
-            timings: Timings::default(),
+            // A refusal e-mail waits a minute for the next try (ten in a real shop), so the
+            // demo shows both the wait and the e-mail.
+            timings: {
+                let mut t = Timings::default();
+                t.refusal_email_delay = Duration::from_secs(60);
+                t
+            },
             manager_password_hash: None,
         }
     }

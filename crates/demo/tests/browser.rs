@@ -275,12 +275,10 @@ async fn pay_and_refuse_in_headless_chromium() {
     // Two rustls crypto back ends are linked in the workspace: pick one for fantoccini.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let data = temp_dir("browser-data");
-    let demo = Demo::start(DemoOptions::interactive(
-        "127.0.0.1:0".parse().unwrap(),
-        &data,
-    ))
-    .await
-    .unwrap();
+    let mut options = DemoOptions::interactive("127.0.0.1:0".parse().unwrap(), &data);
+    // The manager's refusal e-mail is awaited below: a short wait for the next try.
+    options.timings.refusal_email_delay = Duration::from_secs(1);
+    let demo = Demo::start(options).await.unwrap();
     let (mut driver, port) = start_chromedriver().await;
     let profile = temp_dir("chromium-profile");
     let client = connect(port, &profile).await;

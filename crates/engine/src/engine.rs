@@ -80,6 +80,10 @@ pub struct Timings {
     /// How long a verified notification may wait for the store before it is answered as
     /// unavailable (503 in most banks' words), so the bank retries instead of timing out.
     pub store_deadline: std::time::Duration,
+    /// How long the manager's e-mail about a refused payment waits for the customer's next
+    /// try: dropped if the checkout is paid meanwhile, one e-mail for all the refusals of the
+    /// window otherwise. Zero sends each refusal at once.
+    pub refusal_email_delay: std::time::Duration,
 }
 
 impl Default for Timings {
@@ -89,6 +93,7 @@ impl Default for Timings {
             lease: jiff::SignedDuration::from_mins(5),
             batch: 100,
             store_deadline: std::time::Duration::from_secs(2),
+            refusal_email_delay: std::time::Duration::from_secs(600),
         }
     }
 }

@@ -3,9 +3,9 @@
 
 use serde_json::json;
 use tpe_core::lifecycle::{Alert, Effect};
-use tpe_core::{Lang, Timestamp};
+use tpe_core::{CheckoutStatus, Lang, OutcomeKind, Timestamp};
 
-use tpe_store::{CheckoutRecord, OutboxEffect, StoreError};
+use tpe_store::{BankTransactionRecord, CheckoutRecord, OutboxEffect, StoreError};
 
 use crate::engine::Engine;
 use crate::mailer::Email;
@@ -18,6 +18,16 @@ pub struct RelayReport {
     pub delivered: u32,
     /// Rows that failed and were rescheduled.
     pub failed: u32,
+    /// Rows held back on purpose (a refusal e-mail waiting in case the next try succeeds).
+    pub postponed: u32,
+}
+
+/// What delivering one row came to.
+enum Delivery {
+    /// Done (sent, recorded, or found unnecessary): mark it delivered.
+    Done,
+    /// Not yet: due again at this time.
+    Later(Timestamp),
 }
 
 /// The stable `Message-ID` (without angle brackets) of the e-mail of outbox row `id`.
@@ -53,9 +63,13 @@ impl Engine {
             }
             for item in items {
                 match self.deliver(&item, now).await {
-                    Ok(()) => {
+                    Ok(Delivery::Done) => {
                         self.inner.store.mark_delivered(item.id, now).await?;
                         report.delivered = report.delivered.saturating_add(1);
+                    }
+                    Ok(Delivery::Later(at)) => {
+                        self.inner.store.postpone(item.id, at).await?;
+                        report.postponed = report.postponed.saturating_add(1);
                     }
                     Err(e) => {
                         // The store backs off (doubling, with jitter) and releases the lease.
@@ -72,7 +86,7 @@ impl Engine {
         }
     }
 
-    async fn deliver(&self, item: &OutboxEffect, now: Timestamp) -> Result<(), String> {
+    async fn deliver(&self, item: &OutboxEffect, now: Timestamp) -> Result<Delivery, String> {
         let inner = &self.inner;
         let checkout = || async {
             inner
@@ -99,7 +113,8 @@ impl Engine {
                     source: source.clone(),
                     at: now,
                 };
-                inner.hook.record(&view).await.map_err(|e| e.to_string())
+                inner.hook.record(&view).await.map_err(|e| e.to_string())?;
+                Ok(Delivery::Done)
             }
             Effect::ConfirmToCustomer => {
                 let c = checkout().await?;
@@ -114,26 +129,13 @@ impl Engine {
                     json!({}),
                     now,
                 )
-                .await
+                .await?;
+                Ok(Delivery::Done)
             }
             Effect::NotifyManagerOfRefusal {
                 bank_transaction_id,
-                reason,
-            } => {
-                let c = checkout().await?;
-                let extra = json!({
-                    "bank_transaction_id": bank_transaction_id,
-                    "code": reason.code(),
-                    "reason_kind": reason.kind().as_str(),
-                    "explanation_fr": reason.bank_text(Lang::Fr),
-                    "explanation_en": reason.bank_text(Lang::En),
-                    "advice_fr": reason.retry_advice().describe(Lang::Fr),
-                    "advice_en": reason.retry_advice().describe(Lang::En),
-                });
-                let to = inner.settings.manager_email.clone();
-                self.send(item, &c, TemplateName::Refusal, manager, to, extra, now)
-                    .await
-            }
+                ..
+            } => self.refusal_email(item, bank_transaction_id, now).await,
             Effect::AlertManager(alert) => {
                 let c = checkout().await?;
                 let (name, extra) = match alert {
@@ -169,23 +171,134 @@ impl Engine {
                     ),
                     _ => {
                         tracing::warn!(id = item.id, "alert of an unknown kind not sent");
-                        return Ok(());
+                        return Ok(Delivery::Done);
                     }
                 };
                 let to = inner.settings.manager_email.clone();
-                self.send(item, &c, name, manager, to, extra, now).await
+                self.send(item, &c, name, manager, to, extra, now).await?;
+                Ok(Delivery::Done)
             }
             // Carried out by the store inside the transaction.
-            Effect::Quarantine { .. } | Effect::SupersedeSiblings => Ok(()),
+            Effect::Quarantine { .. } | Effect::SupersedeSiblings => Ok(Delivery::Done),
             other => {
                 tracing::warn!(
                     id = item.id,
                     kind = other.kind(),
                     "effect of an unknown kind skipped"
                 );
-                Ok(())
+                Ok(Delivery::Done)
             }
         }
+    }
+
+    /// The manager's e-mail about refused tries, held back [`Timings::refusal_email_delay`]
+    /// after the first refusal of a series: dropped if the checkout is paid meanwhile, and one
+    /// e-mail for all the refusals of that window (the first refusal's row sends it, the
+    /// others are covered by it).
+    ///
+    /// [`Timings::refusal_email_delay`]: crate::Timings::refusal_email_delay
+    async fn refusal_email(
+        &self,
+        item: &OutboxEffect,
+        bank_transaction_id: &str,
+        now: Timestamp,
+    ) -> Result<Delivery, String> {
+        let inner = &self.inner;
+        let detail = inner
+            .store
+            .checkout(&item.reference)
+            .await
+            .map_err(|e| e.to_string())?;
+        let c = &detail.checkout;
+        if matches!(
+            c.status,
+            CheckoutStatus::Valid | CheckoutStatus::PaidAfterRetraction
+        ) {
+            tracing::info!(reference = %item.reference, "refusal e-mail dropped: paid since");
+            return Ok(Delivery::Done);
+        }
+        let window = jiff::SignedDuration::try_from(inner.timings.refusal_email_delay)
+            .unwrap_or(jiff::SignedDuration::MAX);
+        let mut refusals: Vec<&BankTransactionRecord> = detail
+            .bank_transactions
+            .iter()
+            .filter(|t| t.outcome == OutcomeKind::Refused)
+            .collect();
+        refusals.sort_by_key(|t| (t.received_at, t.id));
+        // Series: a refusal starts one unless it comes within the window of the series' first.
+        let mut series: Vec<Vec<&BankTransactionRecord>> = Vec::new();
+        for t in refusals {
+            match series.last_mut() {
+                Some(last)
+                    if t.received_at
+                        < last[0]
+                            .received_at
+                            .saturating_add(window)
+                            .unwrap_or(Timestamp::MAX) =>
+                {
+                    last.push(t);
+                }
+                _ => series.push(vec![t]),
+            }
+        }
+        let mine = series.into_iter().find(|s| {
+            s.iter()
+                .any(|t| t.bank_transaction_id == bank_transaction_id)
+        });
+        let tries = match mine {
+            Some(s) if s[0].bank_transaction_id != bank_transaction_id => {
+                // Listed in the e-mail of its series' first refusal.
+                return Ok(Delivery::Done);
+            }
+            Some(s) => {
+                let due = s[0]
+                    .received_at
+                    .saturating_add(window)
+                    .unwrap_or(Timestamp::MAX);
+                if now < due {
+                    return Ok(Delivery::Later(due));
+                }
+                s
+            }
+            None => Vec::new(),
+        };
+        let provider = self.provider(c.provider.as_str());
+        let manager = inner.settings.language;
+        let tz = inner.settings.time_zone.clone();
+        let listed: Vec<_> = tries
+            .iter()
+            .map(|t| {
+                let code = t.reason_code.clone().unwrap_or_default();
+                let reason = provider
+                    .as_ref()
+                    .map_or_else(|| tpe_core::Reason::unknown(code.clone()), |p| p.classify(&code));
+                json!({
+                    "bank_transaction_id": t.bank_transaction_id,
+                    "at": t.received_at.to_zoned_datetime(tz.clone()).strftime("%d/%m/%Y %H:%M").to_string(),
+                    "code": reason.code(),
+                    "reason": reason.kind().manager_message(manager),
+                    "explanation_fr": reason.bank_text(Lang::Fr),
+                    "explanation_en": reason.bank_text(Lang::En),
+                    "advice_fr": reason.retry_advice().describe(Lang::Fr),
+                    "advice_en": reason.retry_advice().describe(Lang::En),
+                })
+            })
+            .collect();
+        let first = listed.first().cloned().unwrap_or_else(|| json!({}));
+        let extra = json!({
+            "tries": listed,
+            "bank_transaction_id": first["bank_transaction_id"],
+            "code": first["code"],
+            "reason": first["reason"],
+            "explanation_fr": first["explanation_fr"],
+            "explanation_en": first["explanation_en"],
+            "advice_fr": first["advice_fr"],
+            "advice_en": first["advice_en"],
+        });
+        let to = inner.settings.manager_email.clone();
+        self.send(item, c, TemplateName::Refusal, manager, to, extra, now)
+            .await?;
+        Ok(Delivery::Done)
     }
 
     #[allow(clippy::too_many_arguments)] // one private call site shape, clearer than a struct

@@ -131,13 +131,17 @@ async fn row4_refusal_mails_the_manager_once_with_the_code_and_explanations() {
         assert_eq!(shop.notify(body.clone()).await.0, 200);
     }
     assert_eq!(shop.status(&r).await, CheckoutStatus::AwaitingPayment);
+    // Held back ten minutes, in case the customer's next try succeeds.
+    assert_eq!(shop.relay().await.postponed, 1);
+    assert!(shop.mails_to(MANAGER).is_empty());
+    shop.clock.advance(jiff::SignedDuration::from_mins(10));
     shop.relay().await;
     let mails = shop.mails_to(MANAGER);
     assert_eq!(mails.len(), 1);
     let m = &mails[0];
     assert!(m.subject.contains(r.as_str()) && m.subject.contains("51"));
     for needle in [
-        "InsufficientFunds",
+        "Motif",
         "Provision insuffisante",
         "Insufficient funds",
         "Jeanne Martin",
@@ -171,15 +175,64 @@ async fn row4_refusal_mails_the_manager_once_with_the_code_and_explanations() {
         page.contains("Paiement refusé") && page.contains("<a href="),
         "{page}"
     );
-    // A second refused try is another e-mail; then the success validates (case 32).
+    // A second refused try, then a success within ten minutes (case 32): the second
+    // refusal's e-mail is dropped, the checkout is valid.
     shop.notify(notification(r.as_str(), "T2", "refused:05", 5000))
         .await;
+    shop.relay().await;
     shop.notify(notification(r.as_str(), "T3", "accepted", 5000))
         .await;
+    shop.clock.advance(jiff::SignedDuration::from_mins(10));
     shop.relay().await;
-    assert_eq!(shop.mails_to(MANAGER).len(), 2);
+    assert_eq!(shop.mails_to(MANAGER).len(), 1);
     assert_eq!(shop.mails_to(CUSTOMER).len(), 1);
     assert_eq!(shop.status(&r).await, CheckoutStatus::Valid);
+}
+
+/// Refusals within ten minutes of the first make one e-mail listing each try; a refusal after
+/// the window starts another; with no delay each refusal is sent at once.
+#[tokio::test]
+async fn refusals_of_one_window_make_one_email() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(5000, None).await;
+    shop.notify(notification(r.as_str(), "T1", "refused:51", 5000))
+        .await;
+    shop.clock.advance(jiff::SignedDuration::from_mins(3));
+    shop.notify(notification(r.as_str(), "T2", "refused:05", 5000))
+        .await;
+    shop.relay().await;
+    assert!(shop.mails_to(MANAGER).is_empty());
+    shop.clock.advance(jiff::SignedDuration::from_mins(7));
+    shop.relay().await;
+    let mails = shop.mails_to(MANAGER);
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(
+        mails[0].subject.contains("2 essais"),
+        "{}",
+        mails[0].subject
+    );
+    assert!(mails[0].body.contains("Essai 1") && mails[0].body.contains("Essai 2"));
+    assert!(mails[0].body.contains("T1") && mails[0].body.contains("T2"));
+    // Later than the window: a new series, a new e-mail after its own wait.
+    shop.clock.advance(jiff::SignedDuration::from_mins(1));
+    shop.notify(notification(r.as_str(), "T3", "refused:51", 5000))
+        .await;
+    shop.relay().await;
+    assert_eq!(shop.mails_to(MANAGER).len(), 1);
+    shop.clock.advance(jiff::SignedDuration::from_mins(10));
+    shop.relay().await;
+    let mails = shop.mails_to(MANAGER);
+    assert_eq!(mails.len(), 2);
+    assert!(mails[1].body.contains("T3") && !mails[1].body.contains("Essai 2"));
+
+    let mut timings = tpe_engine::Timings::default();
+    timings.refusal_email_delay = std::time::Duration::ZERO;
+    let shop = Shop::start_with_timings(timings).await;
+    let r = shop.checkout(5000, None).await;
+    shop.notify(notification(r.as_str(), "T1", "refused:51", 5000))
+        .await;
+    shop.relay().await;
+    assert_eq!(shop.mails_to(MANAGER).len(), 1);
 }
 
 #[tokio::test]

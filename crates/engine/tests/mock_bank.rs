@@ -130,6 +130,12 @@ impl World {
             settings,
         )
         .clock(Arc::new(self.clock.clone()))
+        // The refusal e-mail's wait is the lifecycle tests' concern: here it goes at once.
+        .timings({
+            let mut t = tpe_engine::Timings::default();
+            t.refusal_email_delay = Duration::ZERO;
+            t
+        })
         .build()
         .unwrap();
         let app = engine

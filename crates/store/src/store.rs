@@ -212,4 +212,12 @@ pub trait PaymentStore: Send + Sync + Debug + 'static {
         now: Timestamp,
         error: &str,
     ) -> Result<Timestamp, StoreError>;
+
+    /// Releases the lease of an undelivered effect and makes it due at `until`, without
+    /// counting an attempt: an effect that waits on purpose (a refusal e-mail held back in
+    /// case the next try succeeds). Nothing happens to a delivered effect.
+    ///
+    /// # Errors
+    /// [`StoreError::EffectNotFound`] or a database error.
+    async fn postpone(&self, effect_id: i64, until: Timestamp) -> Result<(), StoreError>;
 }

@@ -152,6 +152,14 @@ macro_rules! delegate {
             ) -> Result<tpe_core::Timestamp, crate::StoreError> {
                 self.core.reschedule(effect_id, now, error).await
             }
+
+            async fn postpone(
+                &self,
+                effect_id: i64,
+                until: tpe_core::Timestamp,
+            ) -> Result<(), crate::StoreError> {
+                self.core.postpone(effect_id, until).await
+            }
         }
     };
 }

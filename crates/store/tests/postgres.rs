@@ -100,6 +100,7 @@ postgres_suite!(
     retraction_claims,
     bank_references,
     bank_sequences,
+    postponed_effects,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

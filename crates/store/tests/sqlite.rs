@@ -97,6 +97,7 @@ sqlite_suite!(
     retraction_claims,
     bank_references,
     bank_sequences,
+    postponed_effects,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

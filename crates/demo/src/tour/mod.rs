@@ -493,6 +493,12 @@ async fn play_story(play: &mut Play, story: Story) -> Result<(), DemoError> {
                 .map_err(|e| DemoError::Tour(format!("reconciliation: {e}")))?;
         }
     }
+    // Effects due now, then those held for the refusal window (LIFECYCLE.md, effects).
+    play.relay().await?;
+    play.clock.advance(
+        jiff::SignedDuration::try_from(tpe_engine::Timings::default().refusal_email_delay)
+            .unwrap_or(jiff::SignedDuration::ZERO),
+    );
     play.relay().await
 }
 

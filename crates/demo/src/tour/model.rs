@@ -44,6 +44,8 @@ struct One {
     records: u32,
     customer: u32,
     manager: u32,
+    /// A refusal's failure e-mail is waiting out the refusal window.
+    refusal_held: bool,
 }
 
 impl One {
@@ -62,8 +64,9 @@ impl One {
                 self.records += 1;
                 self.manager += 1;
             }
-            // #4: failure e-mail to the manager, nothing to the customer.
-            (Ev::Refused, S::AwaitingPayment) => self.manager += 1,
+            // #4: failure e-mail to the manager after the refusal window, nothing to the
+            // customer; the stories play within one window.
+            (Ev::Refused, S::AwaitingPayment) => self.refusal_held = true,
             // #7: flag and alert, never validates.
             (Ev::AmountDiffers, _) => {
                 self.mismatch = true;
@@ -96,9 +99,14 @@ pub fn expect(checkouts: &[Vec<Ev>], same_order: bool) -> Expected {
                 records: 0,
                 customer: 0,
                 manager: 0,
+                refusal_held: false,
             };
             for ev in evs {
                 one.step(*ev);
+            }
+            // The window ends: one e-mail for its refusals, none if paid meanwhile.
+            if one.refusal_held && one.state == CheckoutStatus::AwaitingPayment {
+                one.manager += 1;
             }
             one
         })

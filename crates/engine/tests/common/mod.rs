@@ -424,6 +424,10 @@ impl PaymentStore for FlakyStore {
         self.check()?;
         self.inner.reschedule(id, now, e).await
     }
+    async fn postpone(&self, id: i64, until: Timestamp) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.postpone(id, until).await
+    }
 }
 
 /// A hook that records what it received; it can be made to fail.
@@ -509,11 +513,33 @@ impl Shop {
         Self::start_with(Arc::new(SqliteStore::in_memory().await.unwrap())).await
     }
 
+    /// An engine over in-memory SQLite with other delays.
+    pub async fn start_with_timings(timings: Timings) -> Self {
+        Self::start_full(
+            Arc::new(SqliteStore::in_memory().await.unwrap()),
+            Arc::new(TestBank::default()),
+            ManualClock::new(start_time()),
+            MemoryMailer::new(),
+            timings,
+        )
+        .await
+    }
+
     pub async fn start_shared(
         store: Arc<dyn PaymentStore>,
         bank: Arc<TestBank>,
         clock: ManualClock,
         mailer: MemoryMailer,
+    ) -> Self {
+        Self::start_full(store, bank, clock, mailer, Timings::default()).await
+    }
+
+    async fn start_full(
+        store: Arc<dyn PaymentStore>,
+        bank: Arc<TestBank>,
+        clock: ManualClock,
+        mailer: MemoryMailer,
+        timings: Timings,
     ) -> Self {
         let store = Arc::new(FlakyStore {
             inner: store,
@@ -547,6 +573,7 @@ impl Shop {
         let engine = Engine::builder(registry, store.clone(), Arc::new(mailer.clone()), settings)
             .clock(Arc::new(clock.clone()))
             .hook(hook.clone())
+            .timings(timings)
             .build()
             .unwrap();
         let app = engine

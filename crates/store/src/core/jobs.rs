@@ -333,4 +333,34 @@ where
         B::commit(tx).await.map_err(db)?;
         Ok(due)
     }
+
+    pub(crate) async fn postpone(
+        &self,
+        effect_id: i64,
+        until: Timestamp,
+    ) -> Result<(), StoreError> {
+        let op = "postpone effect";
+        let db = |e| StoreError::from_db(op, e);
+        let mut tx = self.write_tx(op).await?;
+        let found = sqlx::query_as::<DB, AttemptsRow>(
+            "SELECT attempts, delivered_at FROM outbox WHERE id = $1",
+        )
+        .bind(effect_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::EffectNotFound { id: effect_id })?;
+        if found.delivered_at.is_none() {
+            sqlx::query::<DB>(
+                "UPDATE outbox SET due_at = $2, leased_by = NULL, lease_until = NULL WHERE id = $1",
+            )
+            .bind(effect_id)
+            .bind(until.as_millisecond())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        B::commit(tx).await.map_err(db)?;
+        Ok(())
+    }
 }

@@ -1184,3 +1184,51 @@ pub async fn racing_sequences(a: Store, b: Store) {
     let expected: BTreeSet<u64> = (before + 1..=before + 10).collect();
     assert_eq!(got, expected);
 }
+
+/// A postponed effect is not claimable before its new time, keeps its attempts, and a
+/// delivered effect cannot be postponed back into the queue.
+pub async fn postponed_effects(store: Store) {
+    create(&store, "LATER", None).await;
+    store
+        .apply_event(&r("LATER"), refused("LATER", "T1"), at(0))
+        .await
+        .unwrap();
+    let lease = SignedDuration::from_secs(30);
+    let claimed = store.claim_effects("w1", at(0), 10, lease).await.unwrap();
+    assert_eq!(claimed.len(), 1, "{claimed:?}");
+    let id = claimed[0].id;
+    let until = at(600_000);
+    store.postpone(id, until).await.unwrap();
+    // Released at once, but not due before `until`.
+    assert!(
+        store
+            .claim_effects("w2", at(1), 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .claim_effects("w2", at(599_999), 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let back = store.claim_effects("w2", until, 10, lease).await.unwrap();
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].attempts, 0, "postponing is not a failed attempt");
+    assert!(store.mark_delivered(id, until).await.unwrap());
+    store.postpone(id, at(900_000)).await.unwrap();
+    assert!(
+        store
+            .claim_effects("w3", at(900_000), 10, lease)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a delivered effect came back"
+    );
+    assert!(matches!(
+        store.postpone(999_999, until).await,
+        Err(StoreError::EffectNotFound { .. })
+    ));
+}
