@@ -46,4 +46,5 @@ macro_rules! register {
 register! {
     paybox => Paybox,
     stripe_like => StripeLike,
+    worldline => Worldline,
 }
