@@ -26,7 +26,7 @@ mod webhook;
 use std::any::Any;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use serde::Deserialize;
@@ -72,6 +72,7 @@ impl Bank for Worldline {
             .route("/hostedcheckout/{id}/3ds", post(page::challenge))
             .route("/_mock/worldline/webhook", put(register_webhook))
             .route("/_mock/worldline/verify-endpoint", post(verify_endpoint))
+            .route("/_mock/worldline/checkouts/{id}", get(checkout_summary))
     }
 
     fn templates(&self) -> &'static [(&'static str, &'static str)] {
@@ -111,4 +112,27 @@ async fn verify_endpoint(
 ) -> Json<serde_json::Value> {
     let ok = state.verify_worldline_endpoint(&body.url).await;
     Json(serde_json::json!({ "result": if ok { "Valid" } else { "Invalid" } }))
+}
+
+/// `GET /_mock/worldline/checkouts/{id}`: what the bank understood of a checkout (amount,
+/// currency, reference, status), for tests and the demo, without the API signature.
+async fn checkout_summary(
+    State(state): State<BankState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, StatusCode> {
+    state
+        .worldline()
+        .with(|d| {
+            d.checkouts.get(&id).map(|c| {
+                serde_json::json!({
+                    "amount": c.amount,
+                    "currencyCode": c.currency,
+                    "merchantReference": c.merchant_reference,
+                    "status": c.status,
+                    "paymentId": c.payment_id,
+                })
+            })
+        })
+        .map(Json)
+        .ok_or(StatusCode::NOT_FOUND)
 }
