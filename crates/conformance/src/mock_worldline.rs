@@ -102,7 +102,9 @@ impl BankSide for MockWorldline {
         {
             Ok(())
         } else {
-            Err(format!("the bank refused the webhook endpoint {notify_url}"))
+            Err(format!(
+                "the bank refused the webhook endpoint {notify_url}"
+            ))
         }
     }
 

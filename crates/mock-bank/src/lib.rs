@@ -41,10 +41,10 @@ use tower_http::timeout::TimeoutLayer;
 
 pub use banks::{paybox, stripe_like, worldline};
 pub use config::{
-    Clock, DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, MockBankConfig,
-    DEFAULT_WORLDLINE_API_KEY_ID, DEFAULT_WORLDLINE_API_SECRET, DEFAULT_WORLDLINE_MERCHANT_ID,
-    DEFAULT_WORLDLINE_WEBHOOK_KEY_ID, DEFAULT_WORLDLINE_WEBHOOK_SECRET, PAYBOX_TEST_HMAC_KEY,
-    PayboxMerchant, RetryPolicy, StripeAccount, WorldlineMerchant,
+    Clock, DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, DEFAULT_WORLDLINE_API_KEY_ID,
+    DEFAULT_WORLDLINE_API_SECRET, DEFAULT_WORLDLINE_MERCHANT_ID, DEFAULT_WORLDLINE_WEBHOOK_KEY_ID,
+    DEFAULT_WORLDLINE_WEBHOOK_SECRET, MockBankConfig, PAYBOX_TEST_HMAC_KEY, PayboxMerchant,
+    RetryPolicy, StripeAccount, WorldlineMerchant,
 };
 pub use error::Error;
 pub use journal::{EntryKind, JournalEntry, Side};

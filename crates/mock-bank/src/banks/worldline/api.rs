@@ -79,11 +79,15 @@ fn remember(state: &BankState, merchant: &str, headers: &HeaderMap, status: Stat
     }
 }
 
-fn parse(body: &Bytes) -> Result<Value, Response> {
+/// A JSON object body, `None` otherwise.
+fn parse(body: &Bytes) -> Option<Value> {
     serde_json::from_slice::<Value>(body)
         .ok()
         .filter(Value::is_object)
-        .ok_or_else(|| bad_request(None, "body", "the body is not a JSON object"))
+}
+
+fn not_an_object() -> Response {
+    bad_request(None, "body", "the body is not a JSON object")
 }
 
 /// `POST /v2/{merchantId}/hostedcheckouts`.
@@ -96,9 +100,8 @@ pub(super) async fn create_hosted_checkout(
     if let Some(r) = replay(&state, m, &caller.headers) {
         return r;
     }
-    let req = match parse(&body) {
-        Ok(v) => v,
-        Err(r) => return r,
+    let Some(req) = parse(&body) else {
+        return not_an_object();
     };
     let order = &req["order"];
     let reference = order["references"]["merchantReference"].as_str();
@@ -238,11 +241,13 @@ pub(super) async fn operation(
     if let Some(r) = replay(&state, &m, &caller.headers) {
         return r;
     }
-    let req = if body.is_empty() { json!({}) } else {
-        match parse(&body) {
-            Ok(v) => v,
-            Err(r) => return r,
-        }
+    let req = if body.is_empty() {
+        json!({})
+    } else {
+        let Some(req) = parse(&body) else {
+            return not_an_object();
+        };
+        req
     };
     let Some(reference) = state.worldline().with(|d| {
         d.payments.get(&id).filter(|p| p.merchant_id == m).map(|p| p.merchant_reference.clone())
