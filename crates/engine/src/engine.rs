@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use tpe_core::clock::SystemClock;
 use tpe_core::lifecycle::retraction_time;
 use tpe_core::{
-    Amount, CheckoutStatus, Clock, Customer, Lang, PaymentProvider, PaymentReference,
+    Amount, CheckoutStatus, Clock, Customer, Lang, NonceSource, PaymentProvider, PaymentReference,
     PaymentRequest, ProviderId, Redirect, ReferenceGenerator, Registry, ReturnUrls, Timestamp,
 };
 use tpe_store::{
@@ -308,12 +308,19 @@ impl Engine {
         loop {
             attempt += 1;
             let reference = self.inner.references.next(now);
-            let bank_reference = p
-                .bank_reference(&reference, now, references_nonce())
-                .map_err(|source| CheckoutError::Provider {
+            let nonce = match p.nonce_source() {
+                NonceSource::DailySequence => {
+                    let day = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+                    self.inner.store.next_bank_sequence(provider, day).await?
+                }
+                _ => references_nonce(),
+            };
+            let bank_reference = p.bank_reference(&reference, now, nonce).map_err(|source| {
+                CheckoutError::Provider {
                     reference: reference.clone(),
                     source,
-                })?;
+                }
+            })?;
             let urls = ReturnUrls {
                 accepted: settings.return_url(&reference, "accepted")?,
                 refused: settings.return_url(&reference, "refused")?,

@@ -96,6 +96,7 @@ impl Engine {
             return NotificationResponse::plain(404, "unknown provider\n", O::UnknownProvider);
         };
         let now = self.inner.clock.now();
+        let started = std::time::Instant::now();
         let verified = match p.verify(raw, now) {
             Ok(v) => v,
             Err(e) if e.is_rejection() => {
@@ -181,6 +182,7 @@ impl Engine {
                     outcome = n.outcome.kind().as_str(),
                     status = %applied.status,
                     duplicate = applied.duplicate,
+                    latency = ?started.elapsed(),
                     "notification applied"
                 );
                 let outcome = if applied.duplicate {
