@@ -13,10 +13,10 @@ mod webhook;
 use http::Method;
 use serde_json::json;
 use tpe_core::{
-    Capabilities, NotificationLimits, OperationReceipt, OperationRequest, PaymentProvider,
-    PaymentReference, PaymentRequest, Prepared, ProviderError, ProviderId, RawNotification, Reason,
-    Redirect, RefundReceipt, RefundRequest, RemoteStatus, StatusQuery, StatusReport, Timestamp,
-    Verified,
+    Capabilities, NonceSource, NotificationLimits, OperationReceipt, OperationRequest,
+    PaymentProvider, PaymentReference, PaymentRequest, Prepared, ProviderError, ProviderId,
+    RawNotification, Reason, Redirect, RefundReceipt, RefundRequest, RemoteStatus, StatusQuery,
+    StatusReport, Timestamp, Verified,
 };
 
 pub use api::{IDEMPOTENCE_HEADER, JSON, MAX_ERROR_MESSAGE, MAX_RESPONSE, http_date};
@@ -223,6 +223,11 @@ impl PaymentProvider for Worldline {
 
     fn notification_limits(&self) -> NotificationLimits {
         NotificationLimits::JSON
+    }
+
+    fn nonce_source(&self) -> NonceSource {
+        // `YYYYMMDD-<n>`: readable in the platform's reports, one per checkout and day.
+        NonceSource::DailySequence
     }
 
     fn bank_reference(
