@@ -174,7 +174,13 @@ impl BankSide for MockWorldline {
             .send()
             .await
             .map_err(|e| BankError::Failed(format!("page submit: {e}")))?;
-        if !resp.status().is_success() {
+        // A refusal keeps the customer on the page (402) for another card.
+        let expected = if outcome == OutcomeKind::Refused {
+            resp.status() == http::StatusCode::PAYMENT_REQUIRED
+        } else {
+            resp.status().is_success()
+        };
+        if !expected {
             return Err(BankError::Failed(format!(
                 "page submit answered HTTP {}",
                 resp.status()

@@ -380,7 +380,17 @@ async fn authorisations_are_captured_or_cancelled() {
 async fn refused_pending_cancelled_and_scripted_outcomes() {
     let f = flow_with(MockBankConfig::for_tests()).await;
     let refused = f.create("20261129-000020", 100, "SALE").await;
-    f.pay(&refused, cards::REFUSED).await;
+    // A refusal keeps the customer on the page; a mistyped number is a refusal too.
+    let again = f.pay(&refused, cards::MISTYPED).await;
+    assert_eq!(again.status(), 402);
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("Essayez une autre carte")
+    );
+    assert_eq!(f.pay(&refused, cards::REFUSED).await.status(), 402);
     let pending = f.create("20261129-000021", 100, "SALE").await;
     f.pay(&pending, cards::PENDING).await;
     let cancelled = f.create("20261129-000022", 100, "SALE").await;
@@ -396,7 +406,18 @@ async fn refused_pending_cancelled_and_scripted_outcomes() {
     );
     let scripted = f.create("20261129-000023", 100, "SALE").await;
     f.pay(&scripted, cards::ACCEPTED).await;
-    let got = f.shop.wait_for(5, 3000).await;
+    let got = f.shop.wait_for(6, 3000).await;
+    // One payment per attempt on the page: `<checkout id>_0`, then `_1`.
+    let prefix = refused["hostedCheckoutId"].as_str().unwrap();
+    let ids: Vec<String> = got
+        .iter()
+        .filter_map(|r| {
+            let e: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+            Some(e["payment"]["id"].as_str()?.to_owned())
+        })
+        .filter(|id| id.starts_with(prefix))
+        .collect();
+    assert_eq!(ids, [format!("{prefix}_0"), format!("{prefix}_1")]);
     let codes: Vec<(String, u64)> = got
         .iter()
         .map(verified_event)

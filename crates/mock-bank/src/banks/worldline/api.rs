@@ -152,6 +152,7 @@ pub(super) async fn create_hosted_checkout(
         locale: specific["locale"].as_str().unwrap_or("fr_FR").to_owned(),
         status: "IN_PROGRESS",
         payment_id: None,
+        attempts: 0,
         order: n,
     };
     let base = state.base_url_for(&caller.headers);

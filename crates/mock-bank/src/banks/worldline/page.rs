@@ -1,8 +1,11 @@
 //! The hosted checkout page (`/hostedcheckout/{id}`): the card form in French, the 3-D Secure
-//! challenge, the back button; the payment it creates, its webhook, and the browser return to
-//! `returnUrl` with `RETURNMAC` and `hostedCheckoutId` (spec §G.5).
+//! challenge, the back button; the payment each attempt creates (`<checkout id>_<attempt>`),
+//! its webhook, and the browser return to `returnUrl` with `RETURNMAC` and `hostedCheckoutId`
+//! (spec §G.5). A refused attempt keeps the customer on the page for another card, up to
+//! [`MAX_ATTEMPTS`] (the platform's default `allowedNumberOfPaymentAttempts`).
 
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{Redirect, Response};
 
 use super::cards;
@@ -16,6 +19,14 @@ use crate::luhn::luhn_valid;
 use crate::scenario::Outcome;
 use crate::state::BankState;
 
+/// Attempts allowed on one page.
+pub(super) const MAX_ATTEMPTS: u32 = 10;
+
+/// Codes of a refused attempt: the page is shown again.
+fn is_refusal(code: u32) -> bool {
+    matches!(code, 2 | 57 | 59 | 93)
+}
+
 /// What the page decided.
 enum Decision {
     /// Authorised (captured at once under `SALE`).
@@ -28,8 +39,6 @@ enum Decision {
     Challenge,
     /// The customer left: nothing sent.
     Abandon,
-    /// Not a card number: the form again.
-    BadCard,
 }
 
 fn code_of(text: &str) -> u32 {
@@ -48,9 +57,10 @@ fn decide(state: &BankState, reference: &str, card: &str) -> Decision {
             cards::REFUSED => Decision::Code(cards::REFUSED_CODE),
             cards::THREE_DS => Decision::Challenge,
             cards::PENDING => Decision::PendingThen(9),
+            cards::PENDING_REFUSED => Decision::PendingThen(cards::REFUSED_CODE),
             cards::UNCLASSIFIED => Decision::Code(cards::UNCLASSIFIED_CODE),
             c if luhn_valid(c) => Decision::Paid,
-            _ => Decision::BadCard,
+            _ => Decision::Code(cards::REFUSED_CODE),
         },
     }
 }
@@ -111,8 +121,6 @@ pub(super) async fn submit(
             Note::new(Some(&c.merchant_reference), "abandoned")
                 .attach(message_page("Page fermée", Some("Le client a quitté la page de paiement.")))
         }
-        Decision::BadCard => Note::new(Some(&c.merchant_reference), "bad_card")
-            .attach(payment_page(&c, Some("Numéro de carte invalide."))),
     }
 }
 
@@ -136,7 +144,7 @@ pub(super) async fn challenge(
 async fn conclude(state: &BankState, c: &Checkout, code: u32, then: Option<u32>, end: &str) -> Response {
     let n = state.next_counter();
     let payment = Payment {
-        id: format!("{}_{}", c.id, 0),
+        id: format!("{}_{}", c.id, c.attempts),
         checkout_id: c.id.clone(),
         merchant_id: c.merchant_id.clone(),
         amount: c.amount,
@@ -151,18 +159,26 @@ async fn conclude(state: &BankState, c: &Checkout, code: u32, then: Option<u32>,
         changed_at: state.now().strftime("%Y%m%d%H%M%S").to_string(),
         order: n,
     };
-    let status = if code == 1 { "CANCELLED_BY_CONSUMER" } else { "PAYMENT_CREATED" };
+    // A refusal with attempts left keeps the checkout open for another card.
+    let again = is_refusal(code) && then.is_none() && c.attempts + 1 < MAX_ATTEMPTS;
+    let status = match code {
+        _ if again => "IN_PROGRESS",
+        1 => "CANCELLED_BY_CONSUMER",
+        _ => "PAYMENT_CREATED",
+    };
     let taken = state.worldline().with(|d| {
         let open = d.checkouts.get_mut(&c.id).filter(|k| k.status == "IN_PROGRESS")?;
         open.status = status;
+        open.attempts += 1;
         open.payment_id = Some(payment.id.clone());
+        let updated = open.clone();
         keep_payment(d, payment.clone());
-        Some(())
+        Some(updated)
     });
-    if taken.is_none() {
+    let Some(updated) = taken else {
         return Note::new(Some(&c.merchant_reference), "page_closed")
             .attach(message_page("Session de paiement terminée.", None));
-    }
+    };
     state.record(
         JournalEntry::new(EntryKind::Decision, Side::Worldline, format!("/hostedcheckout/{}", c.id), format!("statusCode {code}"))
             .reference(Some(&c.merchant_reference)),
@@ -172,6 +188,13 @@ async fn conclude(state: &BankState, c: &Checkout, code: u32, then: Option<u32>,
         let task_state = state.clone();
         let id = payment.id.clone();
         state.spawn(async move { settle(&task_state, &id, last).await });
+    }
+    if again {
+        let msg = format!("Paiement refusé (statusCode {code}). Essayez une autre carte.");
+        return Note::new(Some(&c.merchant_reference), "refused_try_again").attach((
+            StatusCode::PAYMENT_REQUIRED,
+            payment_page(&updated, Some(&msg)),
+        ));
     }
     let sep = if c.return_url.contains('?') { '&' } else { '?' };
     let target = format!(

@@ -48,6 +48,8 @@ pub(super) struct Checkout {
     /// `IN_PROGRESS`, `PAYMENT_CREATED` or `CANCELLED_BY_CONSUMER`.
     pub(super) status: &'static str,
     pub(super) payment_id: Option<String>,
+    /// Payment attempts made on the page (each a payment `<checkout id>_<attempt>`).
+    pub(super) attempts: u32,
     pub(super) order: u64,
 }
 
@@ -158,6 +160,19 @@ pub(super) fn keep_answer(d: &mut WorldlineData, key: (String, String), answer: 
 impl BankState {
     pub(super) fn worldline(&self) -> &WorldlineState {
         self.bank::<WorldlineState>()
+    }
+
+    /// The `merchantReference` of the latest checkout created with these
+    /// `merchantParameters` (the demo finds a checkout's bank reference by its shop reference).
+    #[must_use]
+    pub fn worldline_reference_for(&self, merchant_parameters: &str) -> Option<String> {
+        self.worldline().with(|d| {
+            d.checkouts
+                .values()
+                .filter(|c| c.merchant_parameters.as_deref() == Some(merchant_parameters))
+                .max_by_key(|c| c.order)
+                .map(|c| c.merchant_reference.clone())
+        })
     }
 
     /// Registers (or replaces) the webhook endpoint of a Worldline merchant, used when a
