@@ -124,8 +124,9 @@ impl PaymentResponse {
 }
 
 impl HostedCheckout {
-    /// The checkout's status: `IN_PROGRESS` pending, `CANCELLED_BY_CONSUMER` cancelled,
-    /// `PAYMENT_CREATED` the payment's status; the payment when there is one.
+    /// The checkout's status: the payment's when there is one (the last attempt's);
+    /// otherwise `IN_PROGRESS` is not found (the page waits, no payment exists yet, as a
+    /// Stripe open session) and `CANCELLED_BY_CONSUMER` cancelled.
     pub(crate) fn remote_status(
         &self,
     ) -> Result<(RemoteStatus, Option<&PaymentResponse>), ProviderError> {
@@ -137,7 +138,7 @@ impl HostedCheckout {
             return Ok((p.remote_status()?, Some(p)));
         }
         Ok(match self.status.as_deref() {
-            Some("IN_PROGRESS") => (RemoteStatus::Pending, None),
+            Some("IN_PROGRESS") => (RemoteStatus::NotFound, None),
             Some("CANCELLED_BY_CONSUMER") => (RemoteStatus::Cancelled, None),
             Some(other) => (
                 RemoteStatus::Unclassified {

@@ -118,6 +118,8 @@ demo_banks! {
     Paybox => paybox::Paybox,
     /// The Stripe-like PSP.
     StripeLike => stripe_like::StripeLike,
+    /// Worldline Direct / CAWL.
+    Worldline => worldline::Worldline,
 }
 
 impl DemoProvider {

@@ -459,8 +459,9 @@ async fn play_story(play: &mut Play, story: Story) -> Result<(), DemoError> {
         }
         Story::SameNotificationTenTimes => {
             let c = play.checkout(None).await?;
+            let bank_reference = play.bank_reference(&c.reference).await;
             play.demo.bank().script(
-                c.reference.as_str(),
+                bank_reference,
                 Scenario {
                     duplicate: 9,
                     ..Scenario::default()
@@ -472,8 +473,9 @@ async fn play_story(play: &mut Play, story: Story) -> Result<(), DemoError> {
         }
         Story::LostThenReconciled => {
             let c = play.checkout(None).await?;
+            let bank_reference = play.bank_reference(&c.reference).await;
             play.demo.bank().script(
-                c.reference.as_str(),
+                bank_reference,
                 Scenario {
                     drop: true,
                     ..Scenario::default()

@@ -85,8 +85,23 @@ impl Play {
 
     /// Waits until the bank has delivered `n` notifications of `reference` that the shop
     /// acknowledged (2xx).
+    /// The reference the bank knows the checkout by (the bank's journal and scripts use it);
+    /// the checkout's own when it has no other.
+    pub(super) async fn bank_reference(&self, reference: &PaymentReference) -> String {
+        self.demo
+            .engine()
+            .checkout(reference)
+            .await
+            .ok()
+            .flatten()
+            .map_or_else(
+                || reference.as_str().to_owned(),
+                |c| c.bank_reference.as_str().to_owned(),
+            )
+    }
+
     pub(super) async fn delivered(&mut self, reference: &PaymentReference, n: usize) {
-        let r = reference.as_str().to_owned();
+        let r = self.bank_reference(reference).await;
         let (_, ok) = self
             .demo
             .bank()
