@@ -190,6 +190,28 @@ impl SessionData {
         ProviderData::new(text).map_err(|_| unreadable("hosted checkout data over 1024 bytes"))
     }
 
+    /// Whether a browser return (its `hostedCheckoutId` and `RETURNMAC` query values, spec
+    /// §G.5) is this checkout's; both compared in constant time. A trigger only: the result is
+    /// read by a status query, never from the query string.
+    ///
+    /// ```
+    /// use tpe_worldline::SessionData;
+    /// let data = tpe_core::ProviderData::new(r#"{"hostedCheckoutId":"4001","RETURNMAC":"a1b2"}"#)?;
+    /// let s = SessionData::from_provider_data(&data).unwrap();
+    /// assert!(s.is_return_of("4001", "a1b2"));
+    /// assert!(!s.is_return_of("4001", "a1b3"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_return_of(&self, hosted_checkout_id: &str, returnmac: &str) -> bool {
+        use subtle::ConstantTimeEq as _;
+        let id = self
+            .hosted_checkout_id
+            .as_bytes()
+            .ct_eq(hosted_checkout_id.as_bytes());
+        let mac = self.returnmac.as_bytes().ct_eq(returnmac.as_bytes());
+        (id & mac).into()
+    }
+
     /// From provider data, `None` when it is not ours.
     pub fn from_provider_data(data: &ProviderData) -> Option<Self> {
         serde_json::from_str::<Self>(data.as_str())

@@ -99,6 +99,25 @@ async fn status_refund_and_provider_data() {
         data.contains("hostedCheckoutId") && data.contains("RETURNMAC"),
         "{data}"
     );
+    // The browser came back with the pair the bank appended to the return URL.
+    let session = tpe_worldline::SessionData::from_provider_data(
+        paid.prepared.provider_data.as_ref().unwrap(),
+    )
+    .unwrap();
+    let back = rx
+        .captured()
+        .into_iter()
+        .find_map(|c| {
+            let q: std::collections::HashMap<String, String> =
+                url::form_urlencoded::parse(&c.query).into_owned().collect();
+            Some((
+                q.get("hostedCheckoutId")?.clone(),
+                q.get("RETURNMAC")?.clone(),
+            ))
+        })
+        .unwrap();
+    assert!(session.is_return_of(&back.0, &back.1));
+    assert!(!session.is_return_of(&back.0, "forged"));
     for with_transaction in [true, false] {
         let r = p
             .query_status(&query(&paid, with_transaction), fixtures::now())
