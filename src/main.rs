@@ -83,6 +83,8 @@ banks! {
     StripeLike => tpe_stripe_like::cli::StripeLikeCommand, codes: "Stripe-like decline codes (e.g. insufficient_funds).";
     /// Worldline Direct / CAWL tools: sign an API request, verify a webhook signature.
     Worldline => tpe_worldline::cli::WorldlineCommand, codes: "Worldline Direct / CAWL statusCode, status and errorCode (e.g. 93, REJECTED).";
+    /// Monetico Paiement (CIC / Crédit Mutuel) tools: sign a form, verify a CGI2 return.
+    Monetico => tpe_monetico::cli::MoneticoCommand, codes: "Monetico motifrefus, code-retour and status3ds (e.g. Interdit, Annulation).";
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,7 +98,7 @@ enum Command {
     },
     /// Run the demo farm shop on the mock bank (`--tour` plays every payment story).
     Demo(tpe_demo::cli::DemoArgs),
-    /// Run the mock bank: Paybox and Stripe-like sides, with a journal and a control API.
+    /// Run the mock bank: Paybox, Stripe-like and Monetico sides, with a journal and a control API.
     MockBank(tpe_mock_bank::cli::MockBankArgs),
     #[command(flatten)]
     Bank(BankCommand),
@@ -172,6 +174,23 @@ mod tests {
         assert!(provider.explain(&code).contains("Provision insuffisante"));
         let stripe = CodesProvider::StripeLike.explain("insufficient_funds");
         assert!(stripe.contains("InsufficientFunds"), "{stripe}");
+        let monetico = CodesProvider::Monetico.explain("Interdit");
+        assert!(monetico.contains("TransactionNotPermitted"), "{monetico}");
+        let sign = Cli::try_parse_from([
+            "tpe",
+            "monetico",
+            "sign",
+            "--key",
+            "0123456789ABCDEF0123456789ABCDEF01234567",
+            "TPE=1234567",
+        ])
+        .unwrap();
+        let Command::Bank(cmd) = sign.command else {
+            panic!("{sign:?}")
+        };
+        let mut out = Vec::new();
+        assert_eq!(cmd.run(&mut out), ExitCode::SUCCESS);
+        assert_eq!(String::from_utf8(out).unwrap().trim().len(), 40);
         let worldline = Cli::try_parse_from(["tpe", "codes", "worldline", "93"]).unwrap();
         let Command::Codes { provider, code } = worldline.command else {
             panic!("{worldline:?}")
@@ -202,7 +221,7 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "GCS v1HMAC:EC36A74A98D21:vCos01y77soPNJOW6kDCm4Bu5b2darAZ09PP7Wa+jRA=\n"
         );
-        for bank in ["paybox", "stripe-like", "worldline"] {
+        for bank in ["paybox", "stripe-like", "monetico", "worldline"] {
             let help = Cli::try_parse_from(["tpe", bank, "--help"]).unwrap_err();
             assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp, "{bank}");
         }

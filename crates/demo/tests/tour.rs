@@ -1,4 +1,4 @@
-//! The tour through the public API: every story of LIFECYCLE.md on every provider, each row
+//! The tour through the public API: every story of LIFECYCLE.md on both providers, each row
 //! as the lifecycle says.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,16 +14,24 @@ async fn every_story_on_every_bank_is_as_the_lifecycle_says() {
         report.rows.len(),
         Story::ALL.len() * DemoProvider::ALL.len()
     );
-    // Every story plays on every provider, each row as LIFECYCLE.md says.
+    // Every story plays on every provider, each row as LIFECYCLE.md says; only Monetico has
+    // stories it cannot express (no pending verdict, no status query).
     for r in &report.rows {
-        assert_eq!(
-            r.verdict,
-            Verdict::Ok,
-            "{} / {}",
+        let not_expressible = matches!(r.verdict, Verdict::NotExpressible(_));
+        assert!(
+            r.verdict == Verdict::Ok || (not_expressible && r.provider == DemoProvider::Monetico),
+            "{} / {}: {:?}",
             r.story.label(),
-            r.provider.label()
+            r.provider.label(),
+            r.verdict
         );
     }
+    let monetico_ok = report
+        .rows
+        .iter()
+        .filter(|r| r.provider == DemoProvider::Monetico && r.verdict == Verdict::Ok)
+        .count();
+    assert_eq!(monetico_ok, Story::ALL.len() - 4);
     assert!(report.all_ok());
     for p in DemoProvider::ALL {
         assert_eq!(

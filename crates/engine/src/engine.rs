@@ -77,6 +77,9 @@ pub struct Timings {
     pub lease: jiff::SignedDuration,
     /// Items taken per claim (1 to 1000).
     pub batch: u32,
+    /// How long a verified notification may wait for the store before it is answered as
+    /// unavailable (503 in most banks' words), so the bank retries instead of timing out.
+    pub store_deadline: std::time::Duration,
 }
 
 impl Default for Timings {
@@ -85,6 +88,7 @@ impl Default for Timings {
             reconcile_after: jiff::SignedDuration::from_mins(15),
             lease: jiff::SignedDuration::from_mins(5),
             batch: 100,
+            store_deadline: std::time::Duration::from_secs(2),
         }
     }
 }

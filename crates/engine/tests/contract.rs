@@ -225,3 +225,31 @@ async fn daily_bank_references_on_postgres() {
         daily_bank_references_never_repeat(db).await;
     }
 }
+
+/// A store too busy to answer: the notification gets the provider's "unavailable" answer
+/// within the engine's deadline (2 s by default), so the bank retries; the retry is applied.
+#[tokio::test]
+async fn a_busy_store_is_answered_within_the_deadline() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(1000, None).await;
+    shop.store.stall_ms.store(30_000, Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    let (status, _) = shop
+        .notify(notification(r.as_str(), "T1", "accepted", 1000))
+        .await;
+    let waited = started.elapsed();
+    assert_eq!(status, 503);
+    assert!(
+        waited >= std::time::Duration::from_millis(1900)
+            && waited < std::time::Duration::from_secs(4),
+        "answered after {waited:?}"
+    );
+    assert_eq!(shop.status(&r).await, CheckoutStatus::AwaitingPayment);
+    shop.store.stall_ms.store(0, Ordering::SeqCst);
+    assert_eq!(
+        shop.notify(notification(r.as_str(), "T1", "accepted", 1000))
+            .await,
+        (200, "OK-TESTBANK".into())
+    );
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Valid);
+}

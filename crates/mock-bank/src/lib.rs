@@ -1,4 +1,5 @@
-//! `tpe-mock-bank`: the bank side of Paybox and of the Stripe-like PSP, for people and for tests.
+//! `tpe-mock-bank`: the bank side of Paybox, of the Stripe-like PSP and of Monetico, for people
+//! and for tests.
 //!
 //! An axum server that speaks each bank's real wire protocol — written independently of the
 //! provider crates and checked against the published vectors — with hosted payment pages a person
@@ -39,12 +40,13 @@ use axum::middleware;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-pub use banks::{paybox, stripe_like, worldline};
+pub use banks::{monetico, paybox, stripe_like, worldline};
 pub use config::{
     Clock, DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, DEFAULT_WORLDLINE_API_KEY_ID,
     DEFAULT_WORLDLINE_API_SECRET, DEFAULT_WORLDLINE_MERCHANT_ID, DEFAULT_WORLDLINE_WEBHOOK_KEY_ID,
-    DEFAULT_WORLDLINE_WEBHOOK_SECRET, MockBankConfig, PAYBOX_TEST_HMAC_KEY, PayboxMerchant,
-    RetryPolicy, StripeAccount, WorldlineMerchant,
+    DEFAULT_WORLDLINE_WEBHOOK_SECRET, MONETICO_TEST_KEY, MONETICO_TEST_SOCIETE, MONETICO_TEST_TPE,
+    MockBankConfig, MoneticoTpe, PAYBOX_TEST_HMAC_KEY, PayboxMerchant, RetryPolicy, StripeAccount,
+    WorldlineMerchant,
 };
 pub use error::Error;
 pub use journal::{EntryKind, JournalEntry, Side};

@@ -6,7 +6,7 @@ pub mod db;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use hmac::{KeyInit, Mac};
@@ -279,6 +279,8 @@ impl PaymentProvider for TestProvider {
 pub struct FlakyStore {
     pub inner: Arc<dyn PaymentStore>,
     pub down: AtomicBool,
+    /// Milliseconds each lookup of a bank reference waits first: a busy database.
+    pub stall_ms: AtomicU64,
 }
 
 impl FlakyStore {
@@ -348,6 +350,8 @@ impl PaymentStore for FlakyStore {
         b: &BankReference,
     ) -> Result<Option<PaymentReference>, StoreError> {
         self.check()?;
+        let stall = self.stall_ms.load(Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(stall)).await;
         self.inner.resolve_bank_reference(p, b).await
     }
     async fn next_bank_sequence(
@@ -514,6 +518,7 @@ impl Shop {
         let store = Arc::new(FlakyStore {
             inner: store,
             down: AtomicBool::new(false),
+            stall_ms: AtomicU64::new(0),
         });
         let hook = Arc::new(RecordingHook::default());
         let mut registry = Registry::new();

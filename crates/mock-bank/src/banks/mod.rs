@@ -47,4 +47,5 @@ register! {
     paybox => Paybox,
     stripe_like => StripeLike,
     worldline => Worldline,
+    monetico => Monetico,
 }
