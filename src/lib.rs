@@ -19,3 +19,5 @@ pub use tpe_paybox as paybox;
 pub use tpe_store as store;
 /// The Stripe-like PSP.
 pub use tpe_stripe_like as stripe_like;
+/// Worldline Direct / CAWL.
+pub use tpe_worldline as worldline;

@@ -81,6 +81,8 @@ banks! {
     Paybox => tpe_paybox::cli::PayboxCommand, codes: "Paybox / Up2Pay e-Transactions (`E` codes, e.g. 00151).";
     /// Stripe-like PSP tools: sign and verify webhook signatures.
     StripeLike => tpe_stripe_like::cli::StripeLikeCommand, codes: "Stripe-like decline codes (e.g. insufficient_funds).";
+    /// Worldline Direct / CAWL tools: sign an API request, verify a webhook signature.
+    Worldline => tpe_worldline::cli::WorldlineCommand, codes: "Worldline Direct / CAWL statusCode, status and errorCode (e.g. 93, REJECTED).";
     /// Monetico Paiement (CIC / Crédit Mutuel) tools: sign a form, verify a CGI2 return.
     Monetico => tpe_monetico::cli::MoneticoCommand, codes: "Monetico motifrefus, code-retour and status3ds (e.g. Interdit, Annulation).";
 }
@@ -189,7 +191,37 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(cmd.run(&mut out), ExitCode::SUCCESS);
         assert_eq!(String::from_utf8(out).unwrap().trim().len(), 40);
-        for bank in ["paybox", "stripe-like", "monetico"] {
+        let worldline = Cli::try_parse_from(["tpe", "codes", "worldline", "93"]).unwrap();
+        let Command::Codes { provider, code } = worldline.command else {
+            panic!("{worldline:?}")
+        };
+        assert!(provider.explain(&code).contains("Paiement refusé"));
+        let sign = Cli::try_parse_from([
+            "tpe",
+            "worldline",
+            "sign-request",
+            "--key-id",
+            "EC36A74A98D21",
+            "--secret",
+            "6Kj5HT0MQKC6D8eb7W3lTg71kVKVDSt1",
+            "--method",
+            "GET",
+            "--date",
+            "Fri, 06 Jun 2014 13:39:43 GMT",
+            "--path",
+            "/v2/1/tokens/2",
+        ])
+        .unwrap();
+        let Command::Bank(cmd) = sign.command else {
+            panic!("{sign:?}")
+        };
+        let mut out = Vec::new();
+        assert_eq!(cmd.run(&mut out), ExitCode::SUCCESS);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "GCS v1HMAC:EC36A74A98D21:vCos01y77soPNJOW6kDCm4Bu5b2darAZ09PP7Wa+jRA=\n"
+        );
+        for bank in ["paybox", "stripe-like", "monetico", "worldline"] {
             let help = Cli::try_parse_from(["tpe", bank, "--help"]).unwrap_err();
             assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp, "{bank}");
         }

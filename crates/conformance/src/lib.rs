@@ -25,6 +25,7 @@ mod macros;
 pub mod mock_monetico;
 pub mod mock_paybox;
 pub mod mock_stripe_like;
+pub mod mock_worldline;
 mod page;
 pub mod receiver;
 
@@ -39,6 +40,7 @@ pub use harness::{Harness, ProviderFactory};
 pub use mock_monetico::MockMonetico;
 pub use mock_paybox::MockPaybox;
 pub use mock_stripe_like::MockStripeLike;
+pub use mock_worldline::MockWorldline;
 pub use receiver::Receiver;
 
 /// Runs `fut` to completion on a fresh tokio runtime (what each generated test does).

@@ -17,6 +17,44 @@ pub const DEFAULT_STRIPE_SECRET_KEY: &str = "sk_test_tpe_mock_bank";
 /// The Stripe-like test account known by default: its webhook signing secret.
 pub const DEFAULT_STRIPE_WEBHOOK_SECRET: &str = "whsec_tpe_mock_bank";
 
+/// The Worldline Direct test merchant known by default: its PSPID.
+pub const DEFAULT_WORLDLINE_MERCHANT_ID: &str = "TpeMockPSPID";
+/// The Worldline Direct test merchant: its API key id.
+pub const DEFAULT_WORLDLINE_API_KEY_ID: &str = "tpe-mock-api-key";
+/// The Worldline Direct test merchant: its API secret.
+pub const DEFAULT_WORLDLINE_API_SECRET: &str = "tpe-mock-worldline-api-secret";
+/// The Worldline Direct test merchant: its webhook key id.
+pub const DEFAULT_WORLDLINE_WEBHOOK_KEY_ID: &str = "tpe-mock-webhook-key";
+/// The Worldline Direct test merchant: its webhook secret.
+pub const DEFAULT_WORLDLINE_WEBHOOK_SECRET: &str = "tpe-mock-worldline-webhook-secret";
+
+/// A Worldline Direct / CAWL merchant: its PSPID, API key and webhook key.
+#[derive(Clone, Debug)]
+pub struct WorldlineMerchant {
+    /// The PSPID, `{merchantId}` in the API paths.
+    pub merchant_id: String,
+    /// The API key id (`GCS v1HMAC:<id>:…`).
+    pub api_key_id: String,
+    /// The API secret, used as UTF-8 text.
+    pub api_secret: Secret,
+    /// The webhook key id (`X-GCS-KeyId`).
+    pub webhook_key_id: String,
+    /// The webhook secret, used as UTF-8 text.
+    pub webhook_secret: Secret,
+}
+
+impl Default for WorldlineMerchant {
+    fn default() -> Self {
+        Self {
+            merchant_id: DEFAULT_WORLDLINE_MERCHANT_ID.into(),
+            api_key_id: DEFAULT_WORLDLINE_API_KEY_ID.into(),
+            api_secret: Secret::new(DEFAULT_WORLDLINE_API_SECRET),
+            webhook_key_id: DEFAULT_WORLDLINE_WEBHOOK_KEY_ID.into(),
+            webhook_secret: Secret::new(DEFAULT_WORLDLINE_WEBHOOK_SECRET),
+        }
+    }
+}
+
 /// A Paybox merchant (site / rang / identifiant) and the keys the bank knows for it.
 #[derive(Clone, Debug)]
 pub struct PayboxMerchant {
@@ -193,6 +231,11 @@ pub struct MockBankConfig {
     pub paybox_merchants: Vec<PayboxMerchant>,
     /// Stripe-like accounts the bank knows.
     pub stripe_accounts: Vec<StripeAccount>,
+    /// Worldline Direct / CAWL merchants the bank knows.
+    pub worldline_merchants: Vec<WorldlineMerchant>,
+    /// The HTTP status of a Worldline API request refused for its signature (the platform's
+    /// is not documented: 401 by default, 403 is the other plausible one).
+    pub worldline_auth_failure_status: u16,
     /// Monetico terminals the bank knows.
     pub monetico_tpes: Vec<MoneticoTpe>,
     /// Notification retries.
@@ -224,6 +267,8 @@ impl Default for MockBankConfig {
                 PayboxMerchant::public_test_3ds(),
             ],
             stripe_accounts: vec![StripeAccount::default()],
+            worldline_merchants: vec![WorldlineMerchant::default()],
+            worldline_auth_failure_status: 401,
             monetico_tpes: vec![MoneticoTpe::default()],
             retry: RetryPolicy::default(),
             pending_delay: Duration::from_secs(10),
@@ -286,6 +331,19 @@ impl MockBankConfig {
             config.paybox_merchants.clear();
             config.stripe_accounts.clear();
             config.monetico_tpes.clear();
+            config.worldline_merchants.clear();
+        }
+        for m in file.worldline_merchant {
+            config.worldline_merchants.push(WorldlineMerchant {
+                merchant_id: m.merchant_id,
+                api_key_id: m.api_key_id,
+                api_secret: m.api_secret,
+                webhook_key_id: m.webhook_key_id,
+                webhook_secret: m.webhook_secret,
+            });
+        }
+        if let Some(s) = file.worldline_auth_failure_status {
+            config.worldline_auth_failure_status = s;
         }
         for m in file.paybox_merchant {
             config.paybox_merchants.push(PayboxMerchant {
@@ -363,6 +421,11 @@ impl MockBankConfig {
                 )));
             }
         }
+        if !(400..=499).contains(&self.worldline_auth_failure_status) {
+            return Err(Error::Config(
+                "worldline_auth_failure_status must be a 4xx status".into(),
+            ));
+        }
         for a in &self.stripe_accounts {
             if let Some(url) = &a.webhook_url {
                 crate::notify::check_callback_url(url)
@@ -394,6 +457,9 @@ struct FileConfig {
     #[serde(default)]
     stripe_account: Vec<FileAccount>,
     #[serde(default)]
+    worldline_merchant: Vec<FileWorldline>,
+    worldline_auth_failure_status: Option<u16>,
+    #[serde(default)]
     monetico_tpe: Vec<FileTpe>,
     retry: Option<FileRetry>,
     pending_delay_ms: Option<u64>,
@@ -418,6 +484,16 @@ struct FileMerchant {
 struct FileAccount {
     secret_key: Secret,
     webhook_url: Option<String>,
+    webhook_secret: Secret,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileWorldline {
+    merchant_id: String,
+    api_key_id: String,
+    api_secret: Secret,
+    webhook_key_id: String,
     webhook_secret: Secret,
 }
 

@@ -28,6 +28,8 @@ pub enum Side {
     Paybox,
     /// The Stripe-like PSP.
     StripeLike,
+    /// Worldline Direct / CAWL.
+    Worldline,
     /// Monetico Paiement (CIC / Crédit Mutuel).
     Monetico,
     /// The mock's own control API and status page.

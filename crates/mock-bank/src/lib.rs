@@ -40,11 +40,13 @@ use axum::middleware;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-pub use banks::{monetico, paybox, stripe_like};
+pub use banks::{monetico, paybox, stripe_like, worldline};
 pub use config::{
-    Clock, DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, MONETICO_TEST_KEY,
-    MONETICO_TEST_SOCIETE, MONETICO_TEST_TPE, MockBankConfig, MoneticoTpe, PAYBOX_TEST_HMAC_KEY,
-    PayboxMerchant, RetryPolicy, StripeAccount,
+    Clock, DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, DEFAULT_WORLDLINE_API_KEY_ID,
+    DEFAULT_WORLDLINE_API_SECRET, DEFAULT_WORLDLINE_MERCHANT_ID, DEFAULT_WORLDLINE_WEBHOOK_KEY_ID,
+    DEFAULT_WORLDLINE_WEBHOOK_SECRET, MONETICO_TEST_KEY, MONETICO_TEST_SOCIETE, MONETICO_TEST_TPE,
+    MockBankConfig, MoneticoTpe, PAYBOX_TEST_HMAC_KEY, PayboxMerchant, RetryPolicy, StripeAccount,
+    WorldlineMerchant,
 };
 pub use error::Error;
 pub use journal::{EntryKind, JournalEntry, Side};

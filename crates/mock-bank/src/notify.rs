@@ -50,6 +50,9 @@ pub(crate) struct Delivery {
     pub(crate) content_type: &'static str,
     pub(crate) payload: String,
     pub(crate) signature_header: Option<String>,
+    /// Headers sent as they are, for schemes whose signature is not one `Stripe-Signature`
+    /// header (Worldline: `X-GCS-Signature` and `X-GCS-KeyId`).
+    pub(crate) headers: Vec<(&'static str, String)>,
     pub(crate) detail: String,
     pub(crate) ack: Ack,
 }
@@ -145,6 +148,9 @@ async fn deliver_with_retries(
         }
         if let Some(sig) = &d.signature_header {
             req = req.header("Stripe-Signature", sig);
+        }
+        for (name, value) in &d.headers {
+            req = req.header(*name, value);
         }
         let result = req.timeout(policy.attempt_timeout).send().await;
         let mut entry = d.entry(EntryKind::Notification, &d.detail);

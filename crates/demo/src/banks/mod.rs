@@ -125,6 +125,8 @@ demo_banks! {
     Paybox => paybox::Paybox,
     /// The Stripe-like PSP.
     StripeLike => stripe_like::StripeLike,
+    /// Worldline Direct / CAWL.
+    Worldline => worldline::Worldline,
     /// Monetico Paiement (CIC / Crédit Mutuel).
     Monetico => monetico::Monetico,
 }

@@ -46,5 +46,6 @@ macro_rules! register {
 register! {
     paybox => Paybox,
     stripe_like => StripeLike,
+    worldline => Worldline,
     monetico => Monetico,
 }

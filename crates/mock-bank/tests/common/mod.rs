@@ -18,6 +18,7 @@ pub struct Received {
     pub query: String,
     pub body: Vec<u8>,
     pub stripe_signature: Option<String>,
+    pub headers: HeaderMap,
 }
 
 #[derive(Clone, Default)]
@@ -68,6 +69,7 @@ async fn capture(
             .get("Stripe-Signature")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        headers: headers.clone(),
     });
     let status = shop.answers.lock().unwrap().pop_front().unwrap_or(200);
     StatusCode::from_u16(status).unwrap()

@@ -169,6 +169,7 @@ pub(super) async fn send_cgi2(
         content_type: "application/x-www-form-urlencoded",
         payload,
         signature_header: None,
+        headers: Vec::new(),
         detail,
         ack: Ack::Exactly200WithBody(RECEIVED),
     };

@@ -123,6 +123,7 @@ pub(super) async fn send_ipn(
         signature_header: None,
         detail: code.to_owned(),
         ack: Ack::Exactly200,
+        headers: Vec::new(),
     };
     dispatch(state, delivery, scenario, is_final).await;
 }

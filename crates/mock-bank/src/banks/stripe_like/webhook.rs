@@ -118,6 +118,7 @@ pub(super) async fn send_event(
         signature_header: Some(header_value),
         detail: kind.to_owned(),
         ack: Ack::Any2xx,
+        headers: Vec::new(),
     };
     dispatch(state, delivery, scenario, is_final).await;
 }

@@ -1,0 +1,274 @@
+//! The Worldline Direct / CAWL side of the mock bank as a [`BankSide`]: hosted checkouts
+//! created over the signed API, the hosted page and its test cards, the checkout as the bank
+//! understood it (read on the control API), scripts and journal; the signature is the
+//! `X-GCS-Signature` header with its `X-GCS-KeyId`.
+
+use std::fmt;
+
+use http::HeaderValue;
+use tpe_core::{Currency, OutcomeKind, Redirect, Timestamp};
+use tpe_mock_bank::worldline::{MAX_AMOUNT, cards};
+use tpe_mock_bank::{
+    DEFAULT_WORLDLINE_API_KEY_ID, DEFAULT_WORLDLINE_API_SECRET, DEFAULT_WORLDLINE_MERCHANT_ID,
+    DEFAULT_WORLDLINE_WEBHOOK_KEY_ID, DEFAULT_WORLDLINE_WEBHOOK_SECRET, RunningBank, Scenario,
+    Side,
+};
+use url::Url;
+
+use crate::bank::{
+    BankError, BankSide, Captured, Channel, Completion, Deliveries, ExpectedAck, Forgery, Page,
+    Refusal,
+};
+use crate::page;
+
+/// The mock's test merchant: its PSPID.
+pub const MERCHANT_ID: &str = DEFAULT_WORLDLINE_MERCHANT_ID;
+/// The mock's test merchant: its API key id.
+pub const API_KEY_ID: &str = DEFAULT_WORLDLINE_API_KEY_ID;
+/// The mock's test merchant: its API secret (a secret the suite looks for in outputs).
+pub const API_SECRET: &str = DEFAULT_WORLDLINE_API_SECRET;
+/// The mock's test merchant: its webhook key id.
+pub const WEBHOOK_KEY_ID: &str = DEFAULT_WORLDLINE_WEBHOOK_KEY_ID;
+/// The mock's test merchant: its webhook secret (a secret too).
+pub const WEBHOOK_SECRET: &str = DEFAULT_WORLDLINE_WEBHOOK_SECRET;
+/// The signature header.
+pub const SIGNATURE_HEADER: &str = "x-gcs-signature";
+/// The key id header.
+pub const KEY_ID_HEADER: &str = "x-gcs-keyid";
+
+/// A mock bank serving the Worldline Direct protocol, on `127.0.0.1:0`, its clock at `now`.
+pub struct MockWorldline {
+    bank: RunningBank,
+    http: reqwest::Client,
+}
+
+impl MockWorldline {
+    /// Starts a mock bank whose clock reads `now`.
+    ///
+    /// # Panics
+    /// When the mock bank cannot start (no loopback port): the test cannot run at all.
+    pub async fn spawn(now: Timestamp) -> Self {
+        Self {
+            bank: crate::spawn_mock_bank(now).await,
+            http: crate::browser(),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT/`: the API base URL.
+    pub fn base_url(&self) -> Url {
+        crate::base_url(self.bank.base_url())
+    }
+
+    /// The running mock bank (scripts, journal).
+    pub fn bank(&self) -> &RunningBank {
+        &self.bank
+    }
+
+    async fn checkout(&self, id: &str) -> Result<serde_json::Value, String> {
+        let url = format!("{}/_mock/worldline/checkouts/{id}", self.bank.base_url());
+        let resp = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| format!("checkout read: {e}"))?;
+        if !resp.status().is_success() {
+            return Err(format!("checkout read answered HTTP {}", resp.status()));
+        }
+        resp.json().await.map_err(|e| format!("checkout JSON: {e}"))
+    }
+}
+
+impl fmt::Debug for MockWorldline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockWorldline")
+            .field("base_url", &self.bank.base_url())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl BankSide for MockWorldline {
+    fn name(&self) -> &'static str {
+        "mock-worldline"
+    }
+
+    async fn listen(&self, notify_url: &Url) -> Result<(), String> {
+        // The checkout names its webhook URL (`feedbacks.webhooksUrls`); the registered
+        // endpoint is the fallback for checkouts that name none.
+        if self
+            .bank
+            .set_worldline_webhook_url(MERCHANT_ID, notify_url.as_str())
+        {
+            Ok(())
+        } else {
+            Err(format!(
+                "the bank refused the webhook endpoint {notify_url}"
+            ))
+        }
+    }
+
+    async fn open(&self, redirect: &Redirect) -> Result<Page, Refusal> {
+        let (status, html) = page::submit(&self.http, redirect).await?;
+        let Some(handle) = page::between(&html, "action=\"/hostedcheckout/", "\"") else {
+            let message = page::between(&html, "<h1>", "</h1>")
+                .unwrap_or_else(|| html.chars().take(200).collect());
+            return Err(Refusal { status, message });
+        };
+        let reference = page::between(&html, "<strong id=\"reference\">", "<").unwrap_or_default();
+        let checkout = self
+            .checkout(&handle)
+            .await
+            .map_err(|message| Refusal { status, message })?;
+        let amount_minor = checkout["amount"].as_u64();
+        let currency = checkout["currencyCode"]
+            .as_str()
+            .and_then(|c| Currency::from_alpha(c).ok());
+        let (Some(amount_minor), Some(currency)) = (amount_minor, currency) else {
+            return Err(Refusal {
+                status,
+                message: "the checkout has no readable amount or currency".into(),
+            });
+        };
+        Ok(Page {
+            handle,
+            reference,
+            amount_minor,
+            currency,
+        })
+    }
+
+    fn signed_fields(&self, _redirect: &Redirect) -> Vec<String> {
+        // The checkout was created over the signed API: the redirect is a plain URL.
+        Vec::new()
+    }
+
+    async fn complete(&self, page: &Page, outcome: OutcomeKind) -> Result<Completion, BankError> {
+        let (form, code): (Vec<(&str, &str)>, Option<u32>) = match outcome {
+            OutcomeKind::Accepted => (vec![("card", cards::ACCEPTED)], None),
+            OutcomeKind::Refused => (vec![("card", cards::REFUSED)], Some(cards::REFUSED_CODE)),
+            OutcomeKind::Pending => (vec![("card", cards::PENDING)], None),
+            OutcomeKind::Unclassified => (
+                vec![("card", cards::UNCLASSIFIED)],
+                Some(cards::UNCLASSIFIED_CODE),
+            ),
+            OutcomeKind::Cancelled => (vec![("action", "cancel")], None),
+            _ => return Err(BankError::Unsupported("this outcome")),
+        };
+        let mut form = form;
+        if outcome != OutcomeKind::Cancelled {
+            form.extend([
+                ("exp", crate::TEST_CARD_EXPIRY),
+                ("cvc", "123"),
+                ("action", "pay"),
+            ]);
+        }
+        let resp = self
+            .http
+            .post(format!(
+                "{}/hostedcheckout/{}",
+                self.bank.base_url(),
+                page.handle
+            ))
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| BankError::Failed(format!("page submit: {e}")))?;
+        // A refusal keeps the customer on the page (402) for another card.
+        let expected = if outcome == OutcomeKind::Refused {
+            resp.status() == http::StatusCode::PAYMENT_REQUIRED
+        } else {
+            resp.status().is_success()
+        };
+        if !expected {
+            return Err(BankError::Failed(format!(
+                "page submit answered HTTP {}",
+                resp.status()
+            )));
+        }
+        Ok(Completion {
+            expected_code: code.map(|c| c.to_string()),
+            channel: Channel::ServerToServer,
+        })
+    }
+
+    fn sign_wrongly(&self, reference: &str) -> bool {
+        self.bank.script(
+            reference,
+            Scenario {
+                wrong_signature: true,
+                ..Scenario::default()
+            },
+        );
+        true
+    }
+
+    fn forge(&self, genuine: &Captured, forgery: Forgery) -> Vec<Captured> {
+        let Some(value) = genuine
+            .headers
+            .get(SIGNATURE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+        else {
+            return Vec::new();
+        };
+        let with = |name: &'static str, values: &[&str]| {
+            let mut c = genuine.clone();
+            c.headers.remove(name);
+            for v in values {
+                if let Ok(v) = HeaderValue::from_str(v) {
+                    c.headers.append(name, v);
+                }
+            }
+            c
+        };
+        match forgery {
+            Forgery::Missing => vec![with(SIGNATURE_HEADER, &[]), with(KEY_ID_HEADER, &[])],
+            Forgery::Empty => vec![with(SIGNATURE_HEADER, &[""]), with(KEY_ID_HEADER, &[""])],
+            Forgery::Duplicated => vec![
+                with(SIGNATURE_HEADER, &[&value, &value]),
+                with(KEY_ID_HEADER, &[WEBHOOK_KEY_ID, WEBHOOK_KEY_ID]),
+            ],
+            Forgery::BadlyEncoded => vec![
+                with(SIGNATURE_HEADER, &[&"!".repeat(44)]),
+                with(SIGNATURE_HEADER, &[value.trim_end_matches('=')]),
+                with(SIGNATURE_HEADER, &[&value[..value.len().saturating_sub(4)]]),
+                with(SIGNATURE_HEADER, &[&format!("{value}AAAA")]),
+            ],
+        }
+    }
+
+    fn signature_headers(&self) -> &'static [&'static str] {
+        &[SIGNATURE_HEADER, KEY_ID_HEADER]
+    }
+
+    fn currencies(&self) -> Vec<Currency> {
+        // The mock takes any upper-case ISO 4217 code; these are the ones the suite uses.
+        vec![
+            Currency::EUR,
+            Currency::USD,
+            Currency::GBP,
+            Currency::CHF,
+            Currency::JPY,
+            Currency::BHD,
+            Currency::KWD,
+            Currency::TND,
+        ]
+    }
+
+    fn max_amount(&self, _currency: Currency) -> u64 {
+        MAX_AMOUNT
+    }
+
+    fn expected_ack(&self) -> ExpectedAck {
+        // Any 2xx acknowledges; the body is ignored (spec §G.9).
+        ExpectedAck {
+            status: 200..=299,
+            body: None,
+        }
+    }
+
+    fn deliveries(&self, reference: &str) -> Deliveries {
+        crate::mock_paybox::deliveries(&self.bank.journal(), Side::Worldline, reference)
+    }
+}
