@@ -20,6 +20,9 @@ pub struct DemoArgs {
     /// (non-zero if a row differs from what is expected).
     #[arg(long)]
     pub tour: bool,
+    /// Where the mock bank listens (default: a free port on the shop's address).
+    #[arg(long)]
+    pub bank_listen: Option<SocketAddr>,
     /// The argon2 hash (PHC string, `$argon2id$…`) of the Gestion password. Without it the
     /// demo draws a password at start and prints it.
     #[arg(long, env = "TPE_DEMO_MANAGER_PASSWORD_HASH", hide_env_values = true)]
@@ -42,6 +45,7 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, DemoError> {
     }
     let mut options = DemoOptions::interactive(args.listen, &args.data);
     options.manager_password_hash = args.manager_password_hash;
+    options.bank_listen = args.bank_listen;
     let demo = Demo::start(options).await?;
     println!("tpe demo — {}", crate::demo::SHOP_NAME);
     println!("  boutique : {}", demo.shop_url());

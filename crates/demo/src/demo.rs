@@ -46,6 +46,8 @@ pub struct DemoOptions {
     pub background: bool,
     /// The engine's delays.
     pub timings: Timings,
+    /// Where the mock bank listens (default: a free port on the shop's address).
+    pub bank_listen: Option<SocketAddr>,
     /// The argon2 hash (PHC string) of the Gestion password; `None` draws a password at
     /// start, given by [`Demo::manager_password`].
     pub manager_password_hash: Option<String>,
@@ -74,6 +76,7 @@ impl DemoOptions {
                 t
             },
             manager_password_hash: None,
+            bank_listen: None,
         }
     }
 }
@@ -142,6 +145,7 @@ impl Demo {
             background,
             timings,
             manager_password_hash,
+            bank_listen,
         } = options;
         let (manager_password, password_hash) = match manager_password_hash {
             Some(hash) => {
@@ -157,7 +161,8 @@ impl Demo {
         std::fs::create_dir_all(&data_dir).map_err(DemoError::io(&data_dir))?;
         let bank_clock = clock.clone();
         bank.clock = tpe_mock_bank::Clock::from_fn(move || bank_clock.now());
-        let bank = MockBank::spawn_on(SocketAddr::new(listen.ip(), 0), bank).await?;
+        let bank = MockBank::spawn_on(bank_listen.unwrap_or(SocketAddr::new(listen.ip(), 0)), bank)
+            .await?;
 
         let listener = tokio::net::TcpListener::bind(listen)
             .await

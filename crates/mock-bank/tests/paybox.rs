@@ -264,6 +264,42 @@ async fn accepted_payment_notifies_by_get_and_redirects_with_signed_variables() 
     );
 }
 
+/// As on the platform: a double click on "Payer" shows the first payment's result, and an
+/// order already paid (the same form open in another tab, or sent again) gets 00015.
+#[tokio::test]
+async fn an_order_is_paid_once_whatever_the_tabs_and_clicks() {
+    let f = flow(MockBankConfig::for_tests()).await;
+    let form = test_form(&f.shop_url, "ONCE-1", "1500", &[]);
+    let (tab_a, _) = f.open(PAGE, &form).await;
+    let (tab_b, _) = f.open(PAGE, &form).await;
+    assert_ne!(tab_a, tab_b);
+    let first = f.pay(&tab_a, cards::ACCEPTED).await;
+    assert_eq!(first.status(), 303);
+    let again = f.pay(&tab_a, cards::ACCEPTED).await;
+    assert_eq!(again.status(), 303, "a double click shows the first result");
+    assert_eq!(first.headers()["location"], again.headers()["location"]);
+    let other_tab = f.pay(&tab_b, cards::ACCEPTED).await.text().await.unwrap();
+    assert!(other_tab.contains("00015"), "{other_tab}");
+    let reopened = f
+        .http
+        .post(format!("{}{PAGE}", f.bank.base_url()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(reopened.contains("00015"), "{reopened}");
+    let paid = f
+        .bank
+        .paybox_transactions()
+        .iter()
+        .filter(|t| t["reference"] == "ONCE-1" && t["code"] == "00000")
+        .count();
+    assert_eq!(paid, 1, "one payment in the ledger");
+}
+
 #[tokio::test]
 async fn refused_payment_notifies_by_post_and_goes_to_refuse_url() {
     let f = flow(MockBankConfig::for_tests()).await;
@@ -298,6 +334,7 @@ async fn invalid_card_allows_retry_on_the_same_page_with_several_transactions() 
     assert!(html.contains("00004"), "{html}");
     let resp = f.pay(&id, cards::ACCEPTED).await;
     assert_eq!(resp.status(), 303);
+    let paid_at = resp.headers()["location"].clone();
     let received = f.shop.wait_for(2, 2000).await;
     let codes: Vec<_> = received
         .iter()
@@ -317,9 +354,10 @@ async fn invalid_card_allows_retry_on_the_same_page_with_several_transactions() 
             .count(),
         2
     );
-    // The page is finished: a third submit is refused.
-    let html = f.pay(&id, cards::ACCEPTED).await.text().await.unwrap();
-    assert!(html.contains("00015"));
+    // The page is finished: a third submit shows the payment's result again, pays nothing.
+    let third = f.pay(&id, cards::ACCEPTED).await;
+    assert_eq!(third.headers()["location"], paid_at);
+    assert_eq!(f.bank.paybox_transactions().len(), ledger.len());
 }
 
 #[tokio::test]

@@ -205,6 +205,51 @@ async fn hosted_checkout_pays_notifies_and_refunds() {
         && e.status == Some(200)));
 }
 
+/// The hosted page speaks the session's `locale`: French for `fr`, English otherwise.
+#[tokio::test]
+async fn the_page_follows_the_session_locale() {
+    let f = flow().await;
+    let mut pairs = create_pairs("order-fr");
+    pairs.push(("locale".into(), "fr".into()));
+    let fr: serde_json::Value = f.create(&pairs, None).await.json().await.unwrap();
+    let page = |s: serde_json::Value| {
+        let http = f.http.clone();
+        async move {
+            http.get(s["url"].as_str().unwrap())
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let html = page(fr.clone()).await;
+    assert!(
+        html.contains("Numéro de carte") && html.contains(">Payer<"),
+        "{html}"
+    );
+    let declined = f
+        .pay(&fr, cards::INSUFFICIENT_FUNDS)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        declined.contains("Votre carte a été refusée (insufficient_funds)"),
+        "{declined}"
+    );
+    let en = f.session("order-en").await;
+    let html = page(en).await;
+    assert!(
+        html.contains("Card number") && !html.contains("Numéro de carte"),
+        "{html}"
+    );
+    let mut bad = create_pairs("order-bad");
+    bad.push(("locale".into(), "fr<script>".into()));
+    assert_eq!(f.create(&bad, None).await.status(), 400);
+}
+
 #[tokio::test]
 async fn declines_stay_on_the_page_and_a_later_card_pays() {
     let f = flow().await;

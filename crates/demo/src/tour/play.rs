@@ -49,6 +49,7 @@ impl Play {
             background: false,
             timings: tpe_engine::Timings::default(),
             manager_password_hash: None,
+            bank_listen: None,
         };
         Ok(Self {
             demo: Demo::start(options).await?,

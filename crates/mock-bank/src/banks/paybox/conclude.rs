@@ -9,7 +9,7 @@ use super::decision::Decision;
 use super::html::{closed_page, error_page, payment_page};
 use super::returns::{browser_return, retour_values, send_ipn, sig_name};
 use super::signing::signed_payload;
-use super::state::{CardData, PayboxSession, PayboxTransaction, TxState};
+use super::state::{CardData, PayboxSession, PayboxTransaction, TxState, Returned};
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
 use crate::state::BankState;
@@ -139,6 +139,12 @@ pub(super) async fn conclude(
         &sig_name(&session),
         scenario.wrong_signature,
     );
+    let returned = Returned {
+        target: target.map(str::to_owned),
+        payload: payload.clone(),
+        code: code.clone(),
+    };
+    state.paybox().update(id, |s| s.returned = Some(returned));
     browser_return(state, &session, target, &payload, &code)
 }
 

@@ -42,6 +42,15 @@ pub(super) async fn page_entry(State(state): State<BankState>, Form(fields): For
                 .attach(error_page(e.code, &e.message));
         }
     };
+    if state
+        .paybox()
+        .already_paid(&session.site, &session.rang, &session.reference)
+    {
+        return Note::new(reference.as_deref(), "already_paid").attach(error_page(
+            "00015",
+            "Paiement déjà effectué pour cette commande",
+        ));
+    }
     session.numappel = 70_000_000 + state.next_counter();
     session.created_order = state.next_counter();
     let page = payment_page(&session, None);
@@ -74,9 +83,24 @@ pub(super) async fn page_submit(
 ) -> Response {
     let reference = session.reference.clone();
     if session.finished {
+        // A second click on "Payer" sees the result of the first, as on the platform.
+        if let Some(r) = &session.returned {
+            return browser_return(&state, &session, r.target.as_deref(), &r.payload, &r.code);
+        }
         return Note::new(Some(&reference), "page_finished").attach(error_page(
             "00015",
             "Paiement déjà effectué ou terminé",
+        ));
+    }
+    // The same order paid meanwhile on another page (another tab): refused as on the platform.
+    if state
+        .paybox()
+        .already_paid(&session.site, &session.rang, &reference)
+    {
+        state.paybox().update(&session.id, |s| s.finished = true);
+        return Note::new(Some(&reference), "already_paid").attach(error_page(
+            "00015",
+            "Paiement déjà effectué pour cette commande",
         ));
     }
     let form = form.or_empty();

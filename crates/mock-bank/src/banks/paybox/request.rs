@@ -283,6 +283,7 @@ pub(super) fn check_request(
         finished: false,
         numappel: 0,
         awaiting_challenge: None,
+        returned: None,
         created_order: 0,
     })
 }

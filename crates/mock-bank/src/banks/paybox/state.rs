@@ -52,6 +52,19 @@ impl PayboxState {
         });
     }
 
+    /// Whether the ledger holds an accepted payment of `reference` for this site and rang: the
+    /// platform answers 00015 to any further attempt at it.
+    pub(super) fn already_paid(&self, site: &str, rang: &str, reference: &str) -> bool {
+        self.with(|d| {
+            d.transactions.iter().any(|t| {
+                t.site == site
+                    && t.rang == rang
+                    && t.reference == reference
+                    && matches!(t.state, TxState::Authorized | TxState::Captured)
+            })
+        })
+    }
+
     /// Writes a transaction to the ledger, forgetting the oldest past [`MAX_ROWS`].
     pub(super) fn record_transaction(&self, tx: PayboxTransaction) {
         self.with(|d| {
@@ -111,6 +124,16 @@ pub(super) struct PayboxSession {
     pub(super) numappel: u64,
     pub(super) awaiting_challenge: Option<CardData>,
     pub(super) created_order: u64,
+    /// Where the conclusion sent the browser, so a second click shows the same result.
+    pub(super) returned: Option<Returned>,
+}
+
+/// The browser return of a concluded page: its target, signed payload and code.
+#[derive(Clone, Debug)]
+pub(super) struct Returned {
+    pub(super) target: Option<String>,
+    pub(super) payload: String,
+    pub(super) code: String,
 }
 
 /// State of a bank transaction.

@@ -126,7 +126,11 @@ pub(super) async fn hosted_submit(
     );
     match verdict {
         Verdict::Abandon => {
-            let page = message_page("Page closed", Some("The customer left the checkout page."));
+            let page = if session.french() {
+                message_page("Page fermée", Some("Le client a quitté la page de paiement."))
+            } else {
+                message_page("Page closed", Some("The customer left the checkout page."))
+            };
             Note::new(Some(&reference), "abandoned").attach(page)
         }
         Verdict::Declined(code) => {
@@ -142,7 +146,11 @@ pub(super) async fn hosted_submit(
             {
                 send_event(&state, s, PAYMENT_FAILED, intent, &scenario, true).await;
             }
-            let msg = format!("Your card was declined ({code}). Try another card.");
+            let msg = if session.french() {
+                format!("Votre carte a été refusée ({code}). Essayez une autre carte.")
+            } else {
+                format!("Your card was declined ({code}). Try another card.")
+            };
             Note::new(Some(&reference), &code).attach((
                 StatusCode::PAYMENT_REQUIRED,
                 checkout_page(&session, Some(&msg)),

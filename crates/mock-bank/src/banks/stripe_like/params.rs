@@ -71,6 +71,7 @@ pub(super) fn build_session(
     let mut client_reference_id = None;
     let mut customer_email = None;
     let mut expires_at = None;
+    let mut locale = None;
     for (k, v) in pairs.as_slice() {
         if let Some((i, field)) = line_item_field(k) {
             let item = items.entry(i).or_default();
@@ -156,8 +157,13 @@ pub(super) fn build_session(
             "payment_intent_data[description]"
             | "payment_intent_data[receipt_email]"
             | "payment_intent_data[statement_descriptor_suffix]"
-            | "locale"
             | "submit_type" => {}
+            "locale" => {
+                if v.len() > 16 || !v.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') {
+                    return Err(invalid("Invalid locale", k));
+                }
+                locale = Some(v.clone());
+            }
             _ => return Err(invalid(format!("Received unknown parameter: {k}"), k)),
         }
     }
@@ -240,6 +246,7 @@ pub(super) fn build_session(
         expires_at: expires_at.unwrap_or(now + 86_400),
         refunded: 0,
         created_order: state.next_counter(),
+        locale,
     })
 }
 

@@ -110,6 +110,15 @@ pub(super) struct StripeSession {
     pub(super) expires_at: i64,
     pub(super) refunded: u64,
     pub(super) created_order: u64,
+    /// `locale`: the language of the hosted page (`fr`, `fr-FR`; English otherwise).
+    pub(super) locale: Option<String>,
+}
+
+impl StripeSession {
+    /// Whether the hosted page speaks French.
+    pub(super) fn french(&self) -> bool {
+        self.locale.as_deref().is_some_and(|l| l == "fr" || l.starts_with("fr-"))
+    }
 }
 
 /// A payment intent's `last_payment_error`.
