@@ -30,6 +30,52 @@ async fn gestion_speaks_french_and_exports_the_records() {
     let reference = hidden(&page, "PBX_CMD");
     log_in(&mut v, &demo).await;
 
+    // A job "as of" a date shows what it would do first, and does nothing until confirmed.
+    let (_, list) = v.get("/gestion").await;
+    let token = csrf(&list);
+    let job = [
+        ("csrf", token.as_str()),
+        ("job", "retraction"),
+        ("at", "2099-01-01T00:00"),
+    ];
+    let preview = v
+        .post("/gestion/jobs", &job, None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        preview.contains("Aperçu de la rétractation") && preview.contains(&reference),
+        "{preview}"
+    );
+    assert!(preview.contains("Rien n'a encore été fait"));
+    let status = |demo: &tpe_demo::Demo, r: &str| {
+        let (engine, r) = (
+            demo.engine().clone(),
+            tpe_core::PaymentReference::parse(r).unwrap(),
+        );
+        async move { engine.checkout(&r).await.unwrap().unwrap().status }
+    };
+    assert_eq!(
+        status(&demo, &reference).await,
+        tpe_core::CheckoutStatus::AwaitingPayment
+    );
+    let preview = v
+        .post(
+            "/gestion/jobs",
+            &[
+                ("csrf", token.as_str()),
+                ("job", "reconciliation"),
+                ("at", "2099-01-01T00:00"),
+            ],
+            None,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(preview.contains("Aperçu du rapprochement bancaire") && preview.contains(&reference));
+
     // Counted under its state, found by its order number typed in lower case.
     let (_, list) = v.get("/gestion").await;
     assert!(list.contains("En attente de paiement (1)"), "{list}");
@@ -100,5 +146,39 @@ async fn gestion_speaks_french_and_exports_the_records() {
             && row.contains("Manuellement (Lucie)"),
         "{row}"
     );
+    demo.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_confirmed_job_runs() {
+    let demo = start("gestion-job").await;
+    let mut v = Visitor::new(&demo);
+    let summary = ready_to_order(&mut v).await;
+    let form = [
+        ("csrf", csrf(&summary)),
+        ("form_id", hidden(&summary, "form_id")),
+        ("mode", "online".into()),
+        ("provider", "paybox".into()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = v.post("/commande", &form, None).await.text().await.unwrap();
+    let reference = tpe_core::PaymentReference::parse(&hidden(&page, "PBX_CMD")).unwrap();
+    log_in(&mut v, &demo).await;
+    let (_, list) = v.get("/gestion").await;
+    let token = csrf(&list);
+    let job = [
+        ("csrf", token.as_str()),
+        ("job", "retraction"),
+        ("at", "2099-01-01T00:00"),
+        ("confirm", "1"),
+    ];
+    assert_eq!(
+        v.post("/gestion/jobs", &job, None).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let c = demo.engine().checkout(&reference).await.unwrap().unwrap();
+    assert_eq!(c.status, tpe_core::CheckoutStatus::Retracted);
+    let (_, list) = v.get("/gestion").await;
+    assert!(list.contains("1 rétractée(s)"), "{list}");
     demo.shutdown().await;
 }

@@ -239,6 +239,11 @@ impl Engine {
         &self.inner.settings
     }
 
+    /// The delays of the background work.
+    pub fn delays(&self) -> Timings {
+        self.inner.timings
+    }
+
     /// The store.
     pub fn store(&self) -> &Arc<dyn PaymentStore> {
         &self.inner.store

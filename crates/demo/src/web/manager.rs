@@ -406,6 +406,44 @@ pub(super) async fn mail(
 pub(super) struct JobForm {
     job: String,
     at: String,
+    /// `1` once the manager has seen the preview and confirmed.
+    confirm: Option<String>,
+}
+
+/// What a job would do as of `now`, without doing it: the checkouts it would retract, or those
+/// it would ask the bank about.
+async fn preview(shop: &Shop, job: &str, now: Timestamp) -> Result<Vec<minijinja::Value>, ()> {
+    let engine = &shop.engine;
+    let items = match job {
+        "retraction" => engine
+            .store()
+            .due_for_retraction(now, 500)
+            .await
+            .map_err(|_| ())?,
+        _ => {
+            let after = engine.delays().reconcile_after;
+            let page = engine
+                .checkouts_by_state(CheckoutStatus::AwaitingPayment, 500, None)
+                .await
+                .map_err(|_| ())?;
+            page.items
+                .into_iter()
+                .filter(|c| c.created_at.saturating_add(after).is_ok_and(|t| t <= now))
+                .collect()
+        }
+    };
+    Ok(items
+        .iter()
+        .map(|c| {
+            context! {
+                reference => c.reference.as_str(),
+                customer => c.customer_name.clone(),
+                amount => euros(c.amount),
+                order => c.shop_order_id.clone().unwrap_or_else(|| labels::NONE.into()),
+                delivery => c.delivery_date.map_or_else(|| labels::NONE.into(), |d| d.strftime("%d/%m/%Y").to_string()),
+            }
+        })
+        .collect())
 }
 
 /// Runs the retraction or the reconciliation "as of" the chosen local date and time.
@@ -421,6 +459,35 @@ pub(super) async fn jobs(
             .ok()
             .and_then(|dt| dt.to_zoned_datetime(tz).ok())
             .map(|z| z.timestamp());
+    // First what the job would do, then only on confirmation.
+    if let Some(now) = at
+        && f.confirm.as_deref() != Some("1")
+        && matches!(f.job.as_str(), "retraction" | "reconciliation")
+    {
+        let Ok(items) = preview(&shop, &f.job, now).await else {
+            return unavailable(&shop);
+        };
+        let (title, verb) = if f.job == "retraction" {
+            (
+                "Aperçu de la rétractation",
+                "seraient rétractées (après une dernière interrogation de la banque)",
+            )
+        } else {
+            (
+                "Aperçu du rapprochement bancaire",
+                "seraient vérifiées auprès de la banque",
+            )
+        };
+        let resp = shop.render(
+            "jobs.html",
+            &s,
+            context! {
+                title => title, verb => verb, job => f.job.clone(), at => f.at.clone(),
+                when => when(&shop, now), items => items,
+            },
+        );
+        return shop.with_cookie(resp, &id, new);
+    }
     s.flash = Some(match (f.job.as_str(), at) {
         (_, None) => "Date invalide.".to_owned(),
         ("retraction", Some(now)) => match shop.engine.run_retraction(now).await {

@@ -206,6 +206,7 @@ fn environment() -> Result<Environment<'static>, minijinja::Error> {
     template!(env, "mail.html")?;
     template!(env, "login.html")?;
     template!(env, "error.html")?;
+    template!(env, "jobs.html")?;
     Ok(env)
 }
 
