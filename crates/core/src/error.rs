@@ -97,6 +97,78 @@ pub enum ProviderError {
 
 /// The one way every provider builds its errors: `ProviderError::malformed(&ID, "…")`, so a
 /// message always names the provider and what was wrong where.
+/// A bank answer that could not be read: the source of [`ProviderError::unreadable`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreadable(pub Cow<'static, str>);
+
+/// Binds the [`ProviderError`] constructors to one provider's id, as crate-private functions
+/// of the calling module (`config_error`, `malformed`, `bad_signature`, `invalid_request`,
+/// `transport`, `api`, `unreadable`), so a provider never names itself by hand.
+///
+/// ```
+/// mod error {
+///     tpe_core::provider_errors!(tpe_core::ProviderId::from_static("my-bank"));
+/// }
+/// let e = error::malformed("field `x` is missing");
+/// assert_eq!(e.provider().as_str(), "my-bank");
+/// ```
+#[macro_export]
+macro_rules! provider_errors {
+    ($id:expr) => {
+        #[allow(dead_code)]
+        pub(crate) fn config_error(
+            reason: impl Into<::std::borrow::Cow<'static, str>>,
+        ) -> $crate::ProviderError {
+            $crate::ProviderError::config(&$id, reason)
+        }
+
+        #[allow(dead_code)]
+        pub(crate) fn malformed(
+            what: impl Into<::std::borrow::Cow<'static, str>>,
+        ) -> $crate::ProviderError {
+            $crate::ProviderError::malformed(&$id, what)
+        }
+
+        #[allow(dead_code)]
+        pub(crate) fn bad_signature() -> $crate::ProviderError {
+            $crate::ProviderError::bad_signature(&$id)
+        }
+
+        #[allow(dead_code)]
+        pub(crate) fn invalid_request(
+            field: impl Into<::std::borrow::Cow<'static, str>>,
+            reason: impl Into<::std::borrow::Cow<'static, str>>,
+        ) -> $crate::ProviderError {
+            $crate::ProviderError::invalid_request(&$id, field, reason)
+        }
+
+        #[allow(dead_code)]
+        pub(crate) fn transport(
+            retryable: bool,
+            source: impl Into<$crate::BoxError>,
+        ) -> $crate::ProviderError {
+            $crate::ProviderError::transport(&$id, retryable, source)
+        }
+
+        #[allow(dead_code)]
+        pub(crate) fn api(
+            kind: $crate::ApiErrorKind,
+            status: Option<u16>,
+            code: Option<String>,
+            message: String,
+            retryable: bool,
+        ) -> $crate::ProviderError {
+            $crate::ProviderError::api(&$id, kind, status, code, message, retryable)
+        }
+
+        #[allow(dead_code)]
+        pub(crate) fn unreadable(what: &'static str) -> $crate::ProviderError {
+            $crate::ProviderError::unreadable(&$id, what)
+        }
+    };
+}
+
 impl ProviderError {
     /// [`ProviderError::BadSignature`].
     pub fn bad_signature(provider: &ProviderId) -> Self {
@@ -141,6 +213,41 @@ impl ProviderError {
             provider: provider.clone(),
             operation,
         }
+    }
+
+    /// [`ProviderError::Transport`]: the bank could not be reached, or its answer could not be
+    /// read (then the outcome of the call is unknown).
+    pub fn transport(provider: &ProviderId, retryable: bool, source: impl Into<BoxError>) -> Self {
+        Self::Transport {
+            provider: provider.clone(),
+            retryable,
+            source: source.into(),
+        }
+    }
+
+    /// [`ProviderError::Api`]: the bank's API answered with an error.
+    pub fn api(
+        provider: &ProviderId,
+        kind: ApiErrorKind,
+        status: Option<u16>,
+        code: Option<String>,
+        message: String,
+        retryable: bool,
+    ) -> Self {
+        Self::Api {
+            provider: provider.clone(),
+            kind,
+            status,
+            code,
+            message,
+            retryable,
+        }
+    }
+
+    /// The bank's API answered something unusable: a [`ProviderError::Transport`] that is not
+    /// retryable, since the outcome of the call is unknown.
+    pub fn unreadable(provider: &ProviderId, what: &'static str) -> Self {
+        Self::transport(provider, false, Unreadable(Cow::Borrowed(what)))
     }
 
     /// A form that [`crate::form::Form::parse`] refused, as [`ProviderError::Malformed`].

@@ -35,7 +35,7 @@ pub use customer::{
     Country, Customer, CustomerField, FieldProblem, IncompleteCustomer, Phone, PostalAddress,
     ValidatedAddress, ValidatedCustomer,
 };
-pub use error::{ApiErrorKind, BoxError, ProviderError};
+pub use error::{ApiErrorKind, BoxError, ProviderError, Unreadable};
 pub use lifecycle::{CheckoutState, CheckoutStatus, Effect, Event, Transition, TransitionError};
 pub use money::{Amount, Currency, MoneyError};
 pub use provider::{

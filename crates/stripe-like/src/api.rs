@@ -13,7 +13,8 @@ use tpe_core::{ApiErrorKind, ProviderError};
 use url::Url;
 
 use crate::config::StripeLikeConfig;
-use crate::error::{Unreadable, api, config_error, invalid_request, transport};
+use crate::error::{api, config_error, invalid_request, transport};
+use tpe_core::Unreadable;
 
 /// Largest API response read, in bytes (a list of 100 sessions stays well below).
 pub const MAX_RESPONSE: usize = 1024 * 1024;

@@ -14,8 +14,9 @@ use tpe_core::{ApiErrorKind, ProviderError, Timestamp};
 use url::Url;
 
 use crate::config::WorldlineConfig;
-use crate::error::{Unreadable, api, config_error, invalid_request, transport};
+use crate::error::{api, config_error, invalid_request, transport};
 use crate::sign::{RequestSigner, string_to_sign};
+use tpe_core::Unreadable;
 
 /// Largest API answer read, in bytes.
 pub const MAX_RESPONSE: usize = 256 * 1024;
