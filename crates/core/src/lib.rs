@@ -23,6 +23,7 @@ pub mod clock;
 pub mod customer;
 pub mod error;
 pub mod form;
+pub mod json;
 pub mod lifecycle;
 pub mod money;
 pub mod provider;
@@ -36,6 +37,7 @@ pub use customer::{
     ValidatedAddress, ValidatedCustomer,
 };
 pub use error::{ApiErrorKind, BoxError, ProviderError, Unreadable};
+pub use json::JsonStr;
 pub use lifecycle::{CheckoutState, CheckoutStatus, Effect, Event, Transition, TransitionError};
 pub use money::{Amount, Currency, MoneyError};
 pub use provider::{

@@ -13,11 +13,11 @@
 //! [`failed_attempt_id`]: unique per failed try, stable across redeliveries of the event.
 //! A payment intent without our `tpe_reference` metadata is not one of our checkouts: ignored.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
+use tpe_core::JsonStr as Str;
 use tpe_core::{
     Amount, BankOutcome, BankReference, Currency, IgnoredEvent, ProviderError, Timestamp, Verified,
     VerifiedNotification,
@@ -244,41 +244,12 @@ fn short(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).take(200).collect()
 }
 
-/// A JSON string, borrowed from the body unless it had escapes.
-#[derive(Debug)]
-struct Str<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Str<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v.to_owned())))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(borrow, default = "Str::empty")]
     id: Str<'a>,
     #[serde(borrow, rename = "type")]
     kind: Str<'a>,
-}
-
-impl Str<'_> {
-    fn empty() -> Self {
-        Str(Cow::Borrowed(""))
-    }
 }
 
 #[derive(Deserialize)]

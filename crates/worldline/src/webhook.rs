@@ -5,10 +5,9 @@
 //! its header.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
+use tpe_core::JsonStr as Str;
 use tpe_core::{
     Ack, Amount, BankOutcome, BankReference, Currency, HttpMethod, IgnoredEvent, ProviderError,
     RawNotification, Verified, VerifiedNotification,
@@ -165,29 +164,6 @@ fn short(e: &serde_json::Error) -> String {
         .filter(|c| !c.is_control())
         .take(200)
         .collect()
-}
-
-/// A JSON string, borrowed from the body unless it had escapes.
-#[derive(Debug)]
-struct Str<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Str<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v.to_owned())))
-            }
-        }
-        d.deserialize_str(V)
-    }
 }
 
 #[derive(Deserialize)]
