@@ -6,7 +6,6 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use secrecy::SecretString;
 use tpe_core::{Lang, ReasonKind};
@@ -47,34 +46,7 @@ pub enum PayboxCommand {
     },
 }
 
-/// The outcome of a command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Exit {
-    /// 0: done / valid.
-    Success,
-    /// 1: the signature is invalid.
-    Invalid,
-    /// 2: bad usage (bad key, field without `=`, unreadable key file).
-    Usage,
-}
-
-impl Exit {
-    /// The process exit status.
-    pub fn code(self) -> u8 {
-        match self {
-            Self::Success => 0,
-            Self::Invalid => 1,
-            Self::Usage => 2,
-        }
-    }
-}
-
-impl From<Exit> for ExitCode {
-    fn from(e: Exit) -> Self {
-        ExitCode::from(e.code())
-    }
-}
+pub use tpe_core::tool::Exit;
 
 /// Runs a command, writing its output (including usage errors) to `out`.
 ///

@@ -187,6 +187,7 @@ fn psd2_foreign_phone_and_country() {
     assert!(b.contains("<CountryCodeMobilePhone>+44</CountryCodeMobilePhone><MobilePhone>7911123456</MobilePhone>"), "{b}");
     assert!(b.contains("<ZipCode>SW1A 2AA</ZipCode>"), "{b}");
     c.address.as_mut().unwrap().country = "BE".into();
+    c.address.as_mut().unwrap().postcode = "1000".into();
     c.phone = Some("+32 470 12 34 56".into());
     let b = billing(&c).unwrap();
     assert!(b.contains("<CountryCode>056</CountryCode>"), "{b}");

@@ -17,7 +17,7 @@
 //! let cli = Cli::try_parse_from(["x", "sign", "--secret", "whsec_x", "--timestamp", "1700000000",
 //!     "--body-file", dir.to_str().unwrap()])?;
 //! let mut out = Vec::new();
-//! assert_eq!(run(&cli.cmd, &mut out), std::process::ExitCode::SUCCESS);
+//! assert_eq!(run(&cli.cmd, &mut out), tpe_stripe_like::cli::Exit::Success);
 //! assert!(String::from_utf8(out)?.starts_with("t=1700000000,v1="));
 //! # std::fs::remove_file(&dir)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -25,18 +25,13 @@
 
 use std::io::{Read as _, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+pub use tpe_core::tool::Exit;
 
 use tpe_core::clock::{Clock as _, SystemClock};
 use tpe_core::{Lang, RawNotification, Timestamp};
 
 use crate::codes::{classify, known_codes};
 use crate::signature::{WebhookVerifier, generate_test_header};
-
-/// Exit code of a usage error.
-pub const EXIT_USAGE: u8 = 2;
-/// Exit code of a signature that does not verify.
-pub const EXIT_INVALID: u8 = 1;
 
 /// `tpe stripe-like …` subcommands.
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -85,7 +80,7 @@ pub struct VerifyArgs {
 }
 
 /// Runs a subcommand, writing its output (result or error) to `out`.
-pub fn run(cmd: &StripeLikeCommand, out: &mut dyn Write) -> ExitCode {
+pub fn run(cmd: &StripeLikeCommand, out: &mut dyn Write) -> Exit {
     let result = match cmd {
         StripeLikeCommand::Sign(a) => sign(a, out),
         StripeLikeCommand::Verify(a) => verify(a, out),
@@ -94,12 +89,12 @@ pub fn run(cmd: &StripeLikeCommand, out: &mut dyn Write) -> ExitCode {
         Ok(code) => code,
         Err(usage) => {
             let _ = writeln!(out, "error: {usage}");
-            ExitCode::from(EXIT_USAGE)
+            Exit::Usage
         }
     }
 }
 
-fn sign(a: &SignArgs, out: &mut dyn Write) -> Result<ExitCode, String> {
+fn sign(a: &SignArgs, out: &mut dyn Write) -> Result<Exit, String> {
     if a.timestamp < 0 {
         return Err("--timestamp must be unix seconds, not negative".into());
     }
@@ -112,10 +107,10 @@ fn sign(a: &SignArgs, out: &mut dyn Write) -> Result<ExitCode, String> {
         generate_test_header(&body, &a.secret, a.timestamp)
     )
     .map_err(|e| format!("cannot write: {e}"))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
-fn verify(a: &VerifyArgs, out: &mut dyn Write) -> Result<ExitCode, String> {
+fn verify(a: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, String> {
     let verifier = WebhookVerifier::new(a.secret.iter().map(String::as_str), a.tolerance)
         .map_err(|e| e.to_string())?;
     let body = read_body(&a.body_file)?;
@@ -124,8 +119,8 @@ fn verify(a: &VerifyArgs, out: &mut dyn Write) -> Result<ExitCode, String> {
         None => SystemClock.now(),
     };
     let written = match verifier.verify(Some(a.header.as_bytes()), &body, now) {
-        Ok(_) => writeln!(out, "valid").map(|()| ExitCode::SUCCESS),
-        Err(why) => writeln!(out, "invalid: {why}").map(|()| ExitCode::from(EXIT_INVALID)),
+        Ok(_) => writeln!(out, "valid").map(|()| Exit::Success),
+        Err(why) => writeln!(out, "invalid: {why}").map(|()| Exit::Invalid),
     };
     written.map_err(|e| format!("cannot write: {e}"))
 }
@@ -207,7 +202,7 @@ mod tests {
         }
     }
 
-    fn exec(args: &[&str]) -> (ExitCode, String) {
+    fn exec(args: &[&str]) -> (Exit, String) {
         let cli = Cli::try_parse_from(std::iter::once("x").chain(args.iter().copied())).unwrap();
         let mut out = Vec::new();
         let code = run(&cli.cmd, &mut out);
@@ -226,7 +221,7 @@ mod tests {
             "--body-file",
             f.path(),
         ]);
-        assert_eq!(code, ExitCode::SUCCESS);
+        assert_eq!(code, Exit::Success);
         let header = out.trim();
         assert_eq!(header, generate_test_header(br#"{"a":1}"#, "whsec_k", 1000));
         // `verify` with the secrets before the header and body, then `extra`.
@@ -240,21 +235,18 @@ mod tests {
             exec(&a)
         };
         let v = |extra: &[&str]| verify(&["whsec_k"], extra);
-        assert_eq!(v(&["--now", "1200"]), (ExitCode::SUCCESS, "valid\n".into()));
+        assert_eq!(v(&["--now", "1200"]), (Exit::Success, "valid\n".into()));
         let (code, out) = v(&["--now", "1400"]);
-        assert_eq!(code, ExitCode::from(EXIT_INVALID));
+        assert_eq!(code, Exit::Invalid);
         assert!(
             out.starts_with("invalid: timestamp is 400s from now"),
             "{out}"
         );
-        assert_eq!(
-            v(&["--now", "1400", "--tolerance", "500"]).0,
-            ExitCode::SUCCESS
-        );
+        assert_eq!(v(&["--now", "1400", "--tolerance", "500"]).0, Exit::Success);
         // Without --now the system clock is used: a timestamp of 1000 is long stale.
-        assert_eq!(v(&[]).0, ExitCode::from(EXIT_INVALID));
+        assert_eq!(v(&[]).0, Exit::Invalid);
         let (code, out) = verify(&["whsec_other", "whsec_k"], &["--now", "1000"]);
-        assert_eq!((code, out.as_str()), (ExitCode::SUCCESS, "valid\n"));
+        assert_eq!((code, out.as_str()), (Exit::Success, "valid\n"));
     }
 
     #[test]
@@ -272,7 +264,7 @@ mod tests {
             "--now",
             "1000",
         ]);
-        assert_eq!(code, ExitCode::from(EXIT_INVALID));
+        assert_eq!(code, Exit::Invalid);
         assert_eq!(out, "invalid: signature does not match\n");
         let (code, out) = exec(&[
             "verify",
@@ -285,7 +277,7 @@ mod tests {
             "--now",
             "1000",
         ]);
-        assert_eq!(code, ExitCode::from(EXIT_INVALID));
+        assert_eq!(code, Exit::Invalid);
         assert!(
             out.starts_with("invalid: Stripe-Signature header is malformed"),
             "{out}"
@@ -301,7 +293,7 @@ mod tests {
             "--now",
             "1000",
         ]);
-        assert_eq!(code, ExitCode::from(EXIT_USAGE));
+        assert_eq!(code, Exit::Usage);
         assert!(out.starts_with("error: cannot read"), "{out}");
         let (code, _) = exec(&[
             "sign",
@@ -312,7 +304,7 @@ mod tests {
             "--body-file",
             f.path(),
         ]);
-        assert_eq!(code, ExitCode::from(EXIT_USAGE));
+        assert_eq!(code, Exit::Usage);
         let (code, _) = exec(&[
             "sign",
             "--secret",
@@ -321,7 +313,7 @@ mod tests {
             "--body-file",
             f.path(),
         ]);
-        assert_eq!(code, ExitCode::from(EXIT_USAGE));
+        assert_eq!(code, Exit::Usage);
         let big = Tmp::new("big", &vec![b'a'; RawNotification::MAX_BODY + 1]);
         let (code, _) = exec(&[
             "sign",
@@ -332,7 +324,7 @@ mod tests {
             "--body-file",
             big.path(),
         ]);
-        assert_eq!(code, ExitCode::from(EXIT_USAGE));
+        assert_eq!(code, Exit::Usage);
         // Missing required arguments are clap errors (exit 2 when the binary reports them).
         let err = Cli::try_parse_from(["x", "verify", "--header", "h"])
             .err()

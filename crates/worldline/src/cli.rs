@@ -16,7 +16,7 @@
 //!     "--secret", "6Kj5HT0MQKC6D8eb7W3lTg71kVKVDSt1", "--method", "GET",
 //!     "--date", "Fri, 06 Jun 2014 13:39:43 GMT", "--path", "/v2/1/tokens/2"])?;
 //! let mut out = Vec::new();
-//! assert_eq!(run(&cli.cmd, &mut out), std::process::ExitCode::SUCCESS);
+//! assert_eq!(run(&cli.cmd, &mut out), tpe_worldline::cli::Exit::Success);
 //! assert_eq!(String::from_utf8(out)?,
 //!     "GCS v1HMAC:EC36A74A98D21:vCos01y77soPNJOW6kDCm4Bu5b2darAZ09PP7Wa+jRA=\n");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -24,17 +24,12 @@
 
 use std::io::{Read as _, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+pub use tpe_core::tool::Exit;
 
 use tpe_core::{Lang, RawNotification};
 
 use crate::codes::{classify, known_codes, verdict};
 use crate::sign::{WebhookVerifier, authorization, string_to_sign};
-
-/// Exit code of a usage error.
-pub const EXIT_USAGE: u8 = 2;
-/// Exit code of a signature that does not verify.
-pub const EXIT_INVALID: u8 = 1;
 
 /// `tpe worldline …` subcommands.
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -89,7 +84,7 @@ pub struct VerifyWebhookArgs {
 }
 
 /// Runs a subcommand, writing its output (result or error) to `out`.
-pub fn run(cmd: &WorldlineCommand, out: &mut dyn Write) -> ExitCode {
+pub fn run(cmd: &WorldlineCommand, out: &mut dyn Write) -> Exit {
     let result = match cmd {
         WorldlineCommand::SignRequest(a) => sign_request(a, out),
         WorldlineCommand::VerifyWebhook(a) => verify_webhook(a, out),
@@ -98,12 +93,12 @@ pub fn run(cmd: &WorldlineCommand, out: &mut dyn Write) -> ExitCode {
         Ok(code) => code,
         Err(usage) => {
             let _ = writeln!(out, "error: {usage}");
-            ExitCode::from(EXIT_USAGE)
+            Exit::Usage
         }
     }
 }
 
-fn sign_request(a: &SignRequestArgs, out: &mut dyn Write) -> Result<ExitCode, String> {
+fn sign_request(a: &SignRequestArgs, out: &mut dyn Write) -> Result<Exit, String> {
     let mut headers: Vec<(&str, &str)> = vec![("Date", a.date.as_str())];
     if let Some(ct) = &a.content_type {
         headers.push(("Content-Type", ct));
@@ -124,17 +119,17 @@ fn sign_request(a: &SignRequestArgs, out: &mut dyn Write) -> Result<ExitCode, St
     let s = string_to_sign(&a.method, &headers, &a.path).map_err(|e| e.to_string())?;
     let header = authorization(&a.key_id, &a.secret, &s).map_err(|e| e.to_string())?;
     writeln!(out, "{header}").map_err(|e| format!("cannot write: {e}"))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
-fn verify_webhook(a: &VerifyWebhookArgs, out: &mut dyn Write) -> Result<ExitCode, String> {
+fn verify_webhook(a: &VerifyWebhookArgs, out: &mut dyn Write) -> Result<Exit, String> {
     // The key id is not asked for: every given secret is tried under one local id.
     let verifier = WebhookVerifier::new(a.secret.iter().map(|s| ("cli", s.as_str())))
         .map_err(|e| e.to_string())?;
     let body = read_body(&a.body_file)?;
     let written = match verifier.verify(Some(b"cli"), Some(a.signature.trim().as_bytes()), &body) {
-        Ok(()) => writeln!(out, "valid").map(|()| ExitCode::SUCCESS),
-        Err(why) => writeln!(out, "invalid: {why}").map(|()| ExitCode::from(EXIT_INVALID)),
+        Ok(()) => writeln!(out, "valid").map(|()| Exit::Success),
+        Err(why) => writeln!(out, "invalid: {why}").map(|()| Exit::Invalid),
     };
     written.map_err(|e| format!("cannot write: {e}"))
 }
@@ -200,7 +195,7 @@ mod tests {
         cmd: WorldlineCommand,
     }
 
-    fn run_args(args: &[&str]) -> (ExitCode, String) {
+    fn run_args(args: &[&str]) -> (Exit, String) {
         let mut all = vec!["x"];
         all.extend_from_slice(args);
         let cli = Cli::try_parse_from(all).unwrap();
@@ -232,7 +227,7 @@ mod tests {
             "--path",
             "/v2/1/tokens/123456789",
         ]);
-        assert_eq!(code, ExitCode::SUCCESS);
+        assert_eq!(code, Exit::Success);
         assert_eq!(
             out,
             "GCS v1HMAC:5e45c937b9db33ae:TbiTwCCsGsyFFnfWt5Rreg0cGYJeTiofxjuZNSLUuGo=\n"
@@ -252,7 +247,7 @@ mod tests {
             "--path",
             "/v2/1",
         ]);
-        assert_eq!(code, ExitCode::from(EXIT_USAGE));
+        assert_eq!(code, Exit::Usage);
         assert!(out.contains("X-GCS"), "{out}");
     }
 
@@ -273,7 +268,7 @@ mod tests {
             "--body-file",
             path,
         ]);
-        assert_eq!((code, out.as_str()), (ExitCode::SUCCESS, "valid\n"));
+        assert_eq!((code, out.as_str()), (Exit::Success, "valid\n"));
         let (code, out) = run_args(&[
             "verify-webhook",
             "--secret",
@@ -283,7 +278,7 @@ mod tests {
             "--body-file",
             path,
         ]);
-        assert_eq!(code, ExitCode::from(EXIT_INVALID));
+        assert_eq!(code, Exit::Invalid);
         assert!(
             out.starts_with("invalid: ") && !out.contains("SECRETVALUE"),
             "{out}"
@@ -297,7 +292,7 @@ mod tests {
             "--body-file",
             "/nonexistent/x",
         ]);
-        assert_eq!(code, ExitCode::from(EXIT_USAGE));
+        assert_eq!(code, Exit::Usage);
         std::fs::remove_file(&p).unwrap();
     }
 

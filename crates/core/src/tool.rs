@@ -1,0 +1,35 @@
+//! The exit convention of every bank's command-line tools (`tpe <bank> sign|verify`).
+
+/// The outcome of a bank tool's command.
+///
+/// ```
+/// use tpe_core::tool::Exit;
+/// assert_eq!([Exit::Success, Exit::Invalid, Exit::Usage].map(Exit::code), [0, 1, 2]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Exit {
+    /// 0: done, or the signature is valid.
+    Success,
+    /// 1: the signature or MAC is invalid (and the output says why).
+    Invalid,
+    /// 2: bad usage (a bad key, a field without `=`, an unreadable file).
+    Usage,
+}
+
+impl Exit {
+    /// The process exit status.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Success => 0,
+            Self::Invalid => 1,
+            Self::Usage => 2,
+        }
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(e: Exit) -> Self {
+        Self::from(e.code())
+    }
+}
