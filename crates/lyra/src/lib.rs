@@ -97,14 +97,8 @@ impl Lyra {
     /// # Errors
     /// [`ProviderError::BadSignature`] or [`ProviderError::Malformed`].
     pub fn verify_bytes(&self, raw: &[u8]) -> Result<VerifiedNotification, ProviderError> {
-        if notify::is_rest(raw) {
-            let rest = self
-                .rest
-                .as_ref()
-                .ok_or_else(|| ProviderError::bad_signature(&Self::ID))?;
-            return notify::verify_rest(&rest.ipn_key, "password", &self.shop, raw);
-        }
-        notify::verify_vads(&self.keys, &self.shop, raw)
+        let rest_key = self.rest.as_ref().map(|r| &r.ipn_key);
+        notify::verify(&self.keys, rest_key, &self.shop, raw)
     }
 
     /// Verifies a REST V4 browser return (`kr-hash-key` = `sha256_hmac`, checked with the REST

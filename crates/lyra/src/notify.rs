@@ -14,7 +14,7 @@ use tpe_core::{
 };
 
 use crate::config::Shop;
-use crate::sign::{KeyRing, RestKey, SIGNATURE};
+use crate::sign::{KeyRing, RestKey, SIGNATURE, sorted_unique};
 use crate::{Lyra, codes};
 
 /// The platform takes 2xx and some 3xx as received and ignores the body (spec B.7); the
@@ -32,8 +32,8 @@ pub const KR_HASH_KEY: &str = "kr-hash-key";
 /// The REST field naming the algorithm.
 pub const KR_HASH_ALGORITHM: &str = "kr-hash-algorithm";
 
-/// Form limits of a REST notification: one large JSON value.
-const REST_LIMITS: FormLimits = {
+/// Form limits of a notification: a REST one holds one large JSON value.
+const LIMITS: FormLimits = {
     let mut limits = FormLimits::NOTIFICATION;
     limits.max_value = 60 * 1024;
     limits
@@ -72,8 +72,8 @@ fn problem_to_error(p: &SignatureProblem) -> ProviderError {
     }
 }
 
-fn decode(raw: &[u8], limits: FormLimits) -> Result<Form<'_>, SignatureProblem> {
-    let form = Form::parse(raw, limits).map_err(|e| SignatureProblem::Form(e.to_string()))?;
+fn decode(raw: &[u8]) -> Result<Form<'_>, SignatureProblem> {
+    let form = Form::parse(raw, LIMITS).map_err(|e| SignatureProblem::Form(e.to_string()))?;
     if let Some(name) = form.first_duplicate() {
         return Err(SignatureProblem::Duplicate(name.chars().take(64).collect()));
     }
@@ -85,25 +85,33 @@ fn decode(raw: &[u8], limits: FormLimits) -> Result<Form<'_>, SignatureProblem> 
 /// # Errors
 /// The [`SignatureProblem`].
 pub fn check_vads<'a>(keys: &KeyRing, raw: &'a [u8]) -> Result<Form<'a>, SignatureProblem> {
-    let form = decode(raw, FormLimits::NOTIFICATION)?;
+    let form = Form::parse(raw, LIMITS).map_err(|e| SignatureProblem::Form(e.to_string()))?;
+    check_vads_form(keys, &form)?;
+    Ok(form)
+}
+
+/// Checks the signature of a decoded form: the signed fields, sorted by name.
+fn check_vads_form<'f>(
+    keys: &KeyRing,
+    form: &'f Form<'_>,
+) -> Result<Vec<(&'f str, &'f str)>, SignatureProblem> {
     let signature = form
-        .last(SIGNATURE)
+        .unique(SIGNATURE)
+        .map_err(|_| SignatureProblem::Duplicate(SIGNATURE.to_owned()))?
         .ok_or(SignatureProblem::Missing(SIGNATURE))?;
     let fields = form
         .fields()
         .iter()
         .map(|f| (f.name.as_ref(), f.value.as_ref()));
-    if keys.verifies(fields, &signature.value) {
-        Ok(form)
+    // Duplicates among the signed fields are found once sorted (an unsigned duplicate is
+    // never read).
+    let signed = sorted_unique(fields)
+        .map_err(|name| SignatureProblem::Duplicate(name.chars().take(64).collect()))?;
+    if keys.verifies_sorted(&signed, signature) {
+        Ok(signed)
     } else {
         Err(SignatureProblem::Mismatch)
     }
-}
-
-/// Whether a decoded form is a REST notification.
-pub(crate) fn is_rest(raw: &[u8]) -> bool {
-    // Names only, no value: `kr-answer` is never a `vads_*` field.
-    Form::parse(raw, REST_LIMITS).is_ok_and(|f| f.last(KR_ANSWER).is_some())
 }
 
 /// Decodes a REST notification and checks `kr-hash` with `key`, which must be the kind
@@ -120,7 +128,14 @@ pub fn check_rest(
     key_kind: &'static str,
     raw: &[u8],
 ) -> Result<String, SignatureProblem> {
-    let form = decode(raw, REST_LIMITS)?;
+    check_rest_form(key, key_kind, &decode(raw)?)
+}
+
+fn check_rest_form(
+    key: &RestKey,
+    key_kind: &'static str,
+    form: &Form<'_>,
+) -> Result<String, SignatureProblem> {
     let field = |name: &'static str| {
         form.last(name)
             .map(|f| f.value.as_ref())
@@ -146,28 +161,46 @@ pub fn check_rest(
     Err(SignatureProblem::Mismatch)
 }
 
-/// Verifies then reads a `vads_*` IPN.
-pub(crate) fn verify_vads(
+/// Decodes a notification, then verifies and reads it as a REST V4 IPN when it carries
+/// `kr-answer` (with `rest_key`, the REST password), as a `vads_*` IPN otherwise.
+pub(crate) fn verify(
     keys: &KeyRing,
+    rest_key: Option<&RestKey>,
     shop: &Shop,
     raw: &[u8],
 ) -> Result<VerifiedNotification, ProviderError> {
-    let form = check_vads(keys, raw).map_err(|p| problem_to_error(&p))?;
-    read_vads(&form, shop)
+    let form = Form::parse(raw, LIMITS).map_err(malformed_form)?;
+    if form.last(KR_ANSWER).is_some() {
+        let key = rest_key.ok_or_else(|| ProviderError::bad_signature(&Lyra::ID))?;
+        return verify_rest_form(key, "password", shop, &form);
+    }
+    let signed = check_vads_form(keys, &form).map_err(|p| problem_to_error(&p))?;
+    read_vads(&signed, shop)
 }
 
 fn malformed_form(e: FormError) -> ProviderError {
     ProviderError::malformed_form(&Lyra::ID, &e)
 }
 
-/// Reads a verified `vads_*` form.
-fn read_vads(form: &Form<'_>, shop: &Shop) -> Result<VerifiedNotification, ProviderError> {
-    let required = |name| form.required(name).map_err(malformed_form);
-    let optional = |name| {
-        form.unique(name)
-            .map(Option::unwrap_or_default)
-            .map_err(malformed_form)
+/// Reads the verified `vads_*` fields, sorted by name and unique.
+fn read_vads(signed: &[(&str, &str)], shop: &Shop) -> Result<VerifiedNotification, ProviderError> {
+    let required = |name: &'static str| {
+        signed
+            .binary_search_by(|(n, _)| (*n).cmp(name))
+            .ok()
+            .and_then(|i| signed.get(i))
+            .map(|(_, v)| *v)
+            .ok_or_else(|| {
+                malformed_form(FormError::Missing {
+                    name: name.to_owned(),
+                })
+            })
     };
+    // Names are not signed (spec B.5: values sorted by name), so a renamed field keeping its
+    // place would verify: every field read is required, empty or not, as the platform always
+    // sends them all. A renamed field read is then missing, and a renamed field not read
+    // changes nothing read.
+    let optional = |name| required(name);
     let malformed = |what: &'static str| ProviderError::malformed(&Lyra::ID, what);
     if required("vads_site_id")? != shop.site_id {
         return Err(malformed("vads_site_id is another shop's"));
@@ -309,7 +342,22 @@ pub(crate) fn verify_rest(
     shop: &Shop,
     raw: &[u8],
 ) -> Result<VerifiedNotification, ProviderError> {
-    let answer = check_rest(key, key_kind, raw).map_err(|p| problem_to_error(&p))?;
+    let form = Form::parse(raw, LIMITS).map_err(malformed_form)?;
+    verify_rest_form(key, key_kind, shop, &form)
+}
+
+fn verify_rest_form(
+    key: &RestKey,
+    key_kind: &'static str,
+    shop: &Shop,
+    form: &Form<'_>,
+) -> Result<VerifiedNotification, ProviderError> {
+    if let Some(name) = form.first_duplicate() {
+        return Err(malformed_form(FormError::Duplicate {
+            name: name.to_owned(),
+        }));
+    }
+    let answer = check_rest_form(key, key_kind, form).map_err(|p| problem_to_error(&p))?;
     let malformed = |what: &'static str| ProviderError::malformed(&Lyra::ID, what);
     let answer: RestAnswer =
         serde_json::from_str(&answer).map_err(|_| malformed("kr-answer is not a V4 payment"))?;

@@ -69,6 +69,18 @@ fn signed_fields<'a>(
     signed
 }
 
+/// The `vads_*` fields of `fields` sorted by name, or the first name that appears twice (it
+/// would make the signed string ambiguous).
+pub(crate) fn sorted_unique<'a>(
+    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<Vec<(&'a str, &'a str)>, &'a str> {
+    let signed = signed_fields(fields);
+    match signed.windows(2).find(|w| w[0].0 == w[1].0) {
+        Some(w) => Err(w[0].0),
+        None => Ok(signed),
+    }
+}
+
 /// The signed string without the key: the `vads_*` values sorted by name, joined by `+`
 /// (the key is appended after one more `+`).
 ///
@@ -261,12 +273,16 @@ impl KeyRing {
         fields: impl IntoIterator<Item = (&'a str, &'a str)>,
         signature: &str,
     ) -> bool {
-        let signed = signed_fields(fields);
+        self.verifies_sorted(&signed_fields(fields), signature)
+    }
+
+    /// [`Self::verifies`] over fields already sorted by [`sorted_unique`].
+    pub(crate) fn verifies_sorted(&self, signed: &[(&str, &str)], signature: &str) -> bool {
         // Every key is tried (no early exit on a decoding difference between algorithms).
         let mut ok = false;
         for key in std::iter::once(&self.signing).chain(&self.previous) {
             if let Some(tag) = decode_signature(key.algorithm, signature) {
-                ok |= key.verifies_sorted(&signed, &tag);
+                ok |= key.verifies_sorted(signed, &tag);
             }
         }
         ok

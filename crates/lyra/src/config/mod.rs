@@ -287,10 +287,10 @@ impl LyraConfig {
             .map(|k| ShopKey::new(k, self.algorithm, "previous_keys"))
             .collect::<Result<Vec<_>, _>>()
             .map_err(config_err)?;
-        if let Some(lang) = &self.language {
-            if lang.len() != 2 || !lang.bytes().all(|b| b.is_ascii_lowercase()) {
-                return Err(bad("language", "must be 2 lower-case letters (fr, en…)"));
-            }
+        if let Some(lang) = &self.language
+            && (lang.len() != 2 || !lang.bytes().all(|b| b.is_ascii_lowercase()))
+        {
+            return Err(bad("language", "must be 2 lower-case letters (fr, en…)"));
         }
         let base = match &self.base_url {
             Some(url) => {
