@@ -58,6 +58,42 @@ impl PayboxMerchant {
     }
 }
 
+/// The Lyra documentation's illustrative shop id (spec B.8), known by default.
+pub const LYRA_TEST_SITE_ID: &str = "12345678";
+/// The Lyra documentation's illustrative TEST key (spec B.8).
+pub const LYRA_TEST_KEY: &str = "1122334455667788";
+/// The PRODUCTION key of the mock's default Lyra shop (made up).
+pub const LYRA_PRODUCTION_KEY: &str = "8877665544332211";
+/// The REST API password of the mock's default Lyra shop (made up; not a form key).
+pub const LYRA_REST_PASSWORD: &str = "testpassword_TPEMOCKBANK";
+
+/// A Lyra shop (Systempay, PayZen, Scellius, Sogecommerce) and the keys the platform knows.
+#[derive(Clone, Debug)]
+pub struct LyraShop {
+    /// `vads_site_id`, 8 digits.
+    pub site_id: String,
+    /// The TEST key.
+    pub test_key: Secret,
+    /// The PRODUCTION key.
+    pub production_key: Secret,
+    /// The back office's algorithm: legacy SHA-1 instead of HMAC-SHA-256.
+    pub sha1: bool,
+    /// The REST API password (Basic auth, IPN `kr-hash`).
+    pub rest_password: Secret,
+}
+
+impl Default for LyraShop {
+    fn default() -> Self {
+        Self {
+            site_id: LYRA_TEST_SITE_ID.into(),
+            test_key: Secret::new(LYRA_TEST_KEY),
+            production_key: Secret::new(LYRA_PRODUCTION_KEY),
+            sha1: false,
+            rest_password: Secret::new(LYRA_REST_PASSWORD),
+        }
+    }
+}
+
 /// A Stripe-like account: its secret API key, webhook endpoint and signing secret.
 #[derive(Clone, Debug)]
 pub struct StripeAccount {
@@ -105,6 +141,21 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_secs(2),
             max_backoff: Duration::from_secs(30),
             max_total: Duration::from_secs(120),
+            attempt_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Lyra's schedule (spec B.7: the call, then up to 4 retries at fixed quarter hours),
+    /// compressed so that a person sees it: a fixed 15 seconds stands for the quarter hour.
+    #[must_use]
+    pub fn lyra() -> Self {
+        Self {
+            max_attempts: 5,
+            initial_backoff: Duration::from_secs(15),
+            max_backoff: Duration::from_secs(15),
+            max_total: Duration::from_secs(90),
             attempt_timeout: Duration::from_secs(10),
         }
     }
@@ -160,6 +211,10 @@ pub struct MockBankConfig {
     pub paybox_merchants: Vec<PayboxMerchant>,
     /// Stripe-like accounts the bank knows.
     pub stripe_accounts: Vec<StripeAccount>,
+    /// Lyra shops the platform knows.
+    pub lyra_shops: Vec<LyraShop>,
+    /// Lyra IPN retries: the first call and 4 more at quarter hours (spec B.7).
+    pub lyra_retry: RetryPolicy,
     /// Notification retries.
     pub retry: RetryPolicy,
     /// How long a pending payment (`99999`, delayed Stripe-like payment) waits before its final result.
@@ -189,6 +244,8 @@ impl Default for MockBankConfig {
                 PayboxMerchant::public_test_3ds(),
             ],
             stripe_accounts: vec![StripeAccount::default()],
+            lyra_shops: vec![LyraShop::default()],
+            lyra_retry: RetryPolicy::lyra(),
             retry: RetryPolicy::default(),
             pending_delay: Duration::from_secs(10),
             api_hang: Duration::from_secs(30),
@@ -211,6 +268,14 @@ impl MockBankConfig {
                 max_attempts: 3,
                 initial_backoff: Duration::from_millis(20),
                 max_backoff: Duration::from_millis(100),
+                max_total: Duration::from_secs(5),
+                attempt_timeout: Duration::from_secs(2),
+            },
+            // Lyra's schedule compressed: 5 calls, a fixed "quarter hour" of 20 ms between.
+            lyra_retry: RetryPolicy {
+                max_attempts: 5,
+                initial_backoff: Duration::from_millis(20),
+                max_backoff: Duration::from_millis(20),
                 max_total: Duration::from_secs(5),
                 attempt_timeout: Duration::from_secs(2),
             },

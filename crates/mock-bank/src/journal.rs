@@ -28,6 +28,8 @@ pub enum Side {
     Paybox,
     /// The Stripe-like PSP.
     StripeLike,
+    /// The Lyra platform (Systempay, PayZen, Scellius, Sogecommerce).
+    Lyra,
     /// The mock's own control API and status page.
     Control,
 }

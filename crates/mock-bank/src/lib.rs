@@ -39,9 +39,10 @@ use axum::middleware;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-pub use banks::{paybox, stripe_like};
+pub use banks::{lyra, paybox, stripe_like};
 pub use config::{
-    Clock, DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, MockBankConfig,
+    Clock, DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, LYRA_PRODUCTION_KEY,
+    LYRA_REST_PASSWORD, LYRA_TEST_KEY, LYRA_TEST_SITE_ID, LyraShop, MockBankConfig,
     PAYBOX_TEST_HMAC_KEY, PayboxMerchant, RetryPolicy, StripeAccount,
 };
 pub use error::Error;
