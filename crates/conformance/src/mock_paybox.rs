@@ -264,7 +264,7 @@ pub(crate) fn deliveries(journal: &[JournalEntry], side: Side, reference: &str) 
 }
 
 /// `43,21 €` → 4321 EUR; `1000 ¥` → 1000 JPY; `12,34 124` → 1234 CAD.
-fn parse_amount(shown: &str) -> Option<(u64, Currency)> {
+pub(crate) fn parse_amount(shown: &str) -> Option<(u64, Currency)> {
     let (number, symbol) = shown.trim().split_once(' ')?;
     let digits: String = number.chars().filter(|c| *c != ',').collect();
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {

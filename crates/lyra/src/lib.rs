@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod codes;
 pub mod config;
+pub mod fields;
 mod form;
 pub mod notify;
 pub mod sign;

@@ -202,6 +202,16 @@ fn read_vads(signed: &[(&str, &str)], shop: &Shop) -> Result<VerifiedNotificatio
     // changes nothing read.
     let optional = |name| required(name);
     let malformed = |what: &'static str| ProviderError::malformed(&Lyra::ID, what);
+    if let Some((name, _)) = signed
+        .iter()
+        .find(|(n, _)| !crate::fields::is_known(n, &shop.extra_fields))
+    {
+        let name: String = name.chars().take(64).collect();
+        return Err(ProviderError::malformed(
+            &Lyra::ID,
+            format!("field {name} is not a documented vads_ field (see extra_fields)"),
+        ));
+    }
     if required("vads_site_id")? != shop.site_id {
         return Err(malformed("vads_site_id is another shop's"));
     }

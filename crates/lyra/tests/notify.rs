@@ -30,21 +30,12 @@ fn every_changed_byte_of_a_signed_ipn_is_refused() {
         let body = common::signed(&common::ipn_fields("AUTHORISED", "00", "00"), algorithm);
         let genuine = p.verify_bytes(body.as_bytes()).unwrap();
         let bytes = body.as_bytes();
-        let mut in_name = true;
         for i in 0..bytes.len() {
-            match bytes[i] {
-                b'=' => in_name = false,
-                b'&' => in_name = true,
-                _ => {}
-            }
             for flip in [0x01u8, 0x20, 0x80] {
                 let mut changed = bytes.to_vec();
                 changed[i] ^= flip;
                 match p.verify_bytes(&changed) {
                     Err(_) => {}
-                    // Spec B.5 signs the values in name order, not the names: a field renamed
-                    // in place verifies, and must then change nothing that is read.
-                    Ok(n) if (in_name || bytes[i] == b'=') && n == genuine => {}
                     // `%2F` and `%2f` are one byte: the same decoded value.
                     Ok(n) if hex_case(bytes, i, flip) && n == genuine => {}
                     Ok(n) => panic!("byte {i} ^ {flip:#x} accepted: {n:?}"),
@@ -58,6 +49,31 @@ fn every_changed_byte_of_a_signed_ipn_is_refused() {
 fn hex_case(bytes: &[u8], i: usize, flip: u8) -> bool {
     let escape = (i >= 1 && bytes[i - 1] == b'%') || (i >= 2 && bytes[i - 2] == b'%');
     flip == 0x20 && bytes[i].is_ascii_hexdigit() && bytes[i].is_ascii_alphabetic() && escape
+}
+
+#[test]
+fn renamed_fields_are_refused_unless_listed() {
+    // The names are not signed (spec B.5): `vads_extra_result` renamed in place still verifies,
+    // and is refused for its name.
+    let body = common::signed(
+        &common::ipn_fields("AUTHORISED", "00", "00"),
+        Algorithm::HmacSha256,
+    );
+    let renamed = body.replace("vads_extra_result=", "vads_extra_resulu=");
+    match common::provider().verify_bytes(renamed.as_bytes()) {
+        Err(ProviderError::Malformed { what, .. }) => {
+            assert!(what.contains("vads_extra_resulu"), "{what}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut cfg = common::config();
+    cfg.extra_fields = vec!["vads_extra_resulu".into()];
+    assert!(
+        tpe_lyra::Lyra::new(cfg)
+            .unwrap()
+            .verify_bytes(renamed.as_bytes())
+            .is_ok()
+    );
 }
 
 #[test]

@@ -29,7 +29,10 @@ const TEXT: &[(&str, &str)] = &[
 /// Whole numbers.
 const INTEGERS: &[(&str, &str)] = &[("REST_TIMEOUT_SECS", "rest.timeout_secs")];
 /// Comma-separated lists.
-const LISTS: &[(&str, &str)] = &[("PREVIOUS_KEYS", "previous_keys")];
+const LISTS: &[(&str, &str)] = &[
+    ("PREVIOUS_KEYS", "previous_keys"),
+    ("EXTRA_FIELDS", "extra_fields"),
+];
 
 /// Reads the variables through `get`; an empty variable counts as unset.
 pub(super) fn from_lookup(

@@ -180,6 +180,10 @@ pub struct LyraConfig {
     /// The contract's currency (`EUR` by default; others need the multi-currency option).
     #[serde(default = "euro")]
     pub currency: Currency,
+    /// `vads_*` names the platform sends beyond [`crate::fields::KNOWN`] (a field it added
+    /// since): the IPN is refused, naming the field, until it is listed here.
+    #[serde(default)]
+    pub extra_fields: Vec<String>,
     /// The REST API, for status queries, refunds and REST notifications.
     #[serde(default)]
     pub rest: Option<RestConfig>,
@@ -206,6 +210,7 @@ impl LyraConfig {
             return_url: None,
             ipn_url: None,
             currency: Currency::EUR,
+            extra_fields: Vec::new(),
             rest: None,
         }
     }
@@ -292,6 +297,16 @@ impl LyraConfig {
         {
             return Err(bad("language", "must be 2 lower-case letters (fr, en…)"));
         }
+        if let Some(bad_name) = self.extra_fields.iter().find(|n| {
+            !n.starts_with(crate::sign::PREFIX)
+                || n.len() > 64
+                || !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        }) {
+            return Err(bad(
+                "extra_fields",
+                &format!("{bad_name:?} is not a vads_ field name"),
+            ));
+        }
         let base = match &self.base_url {
             Some(url) => {
                 if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
@@ -357,6 +372,7 @@ impl LyraConfig {
                 return_mode: self.return_mode,
                 return_url: self.return_url.clone(),
                 ipn_url: self.ipn_url.clone(),
+                extra_fields: self.extra_fields.clone(),
             },
             keys: KeyRing::new(signing, previous),
             rest,
@@ -382,6 +398,7 @@ pub(crate) struct Shop {
     pub(crate) return_mode: ReturnMode,
     pub(crate) return_url: Option<Url>,
     pub(crate) ipn_url: Option<Url>,
+    pub(crate) extra_fields: Vec<String>,
 }
 
 /// The checked REST settings.
