@@ -7,6 +7,8 @@ pub use tpe_core as core;
 pub use tpe_demo as demo;
 /// The service a shop links: checkout, notifications, e-mails, jobs.
 pub use tpe_engine as engine;
+/// Lyra: Systempay, PayZen, Scellius, Sogecommerce.
+pub use tpe_lyra as lyra;
 /// The mock bank: the bank side of every protocol, for people and tests.
 pub use tpe_mock_bank as mock_bank;
 /// Paybox / Up2Pay e-Transactions.

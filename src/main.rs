@@ -49,6 +49,8 @@ macro_rules! banks {
 }
 
 banks! {
+    /// Lyra tools (Systempay, PayZen, Scellius, Sogecommerce): sign a vads_ form, verify an IPN or a REST notification.
+    Lyra => tpe_lyra::cli::LyraCommand, codes: "Lyra: Systempay, PayZen, Scellius, Sogecommerce (`vads_auth_result`, e.g. 51).";
     /// Paybox / Up2Pay e-Transactions tools: sign a form, verify a notification.
     Paybox => tpe_paybox::cli::PayboxCommand, codes: "Paybox / Up2Pay e-Transactions (`E` codes, e.g. 00151).";
     /// Stripe-like PSP tools: sign and verify webhook signatures.
@@ -141,7 +143,24 @@ mod tests {
         assert!(provider.explain(&code).contains("Provision insuffisante"));
         let stripe = CodesProvider::StripeLike.explain("insufficient_funds");
         assert!(stripe.contains("InsufficientFunds"), "{stripe}");
-        for bank in ["paybox", "stripe-like"] {
+        let lyra = CodesProvider::Lyra.explain("51");
+        assert!(lyra.contains("Provision insuffisante"), "{lyra}");
+        let sign = Cli::try_parse_from([
+            "tpe",
+            "lyra",
+            "sign",
+            "--key",
+            "1122334455667788",
+            "vads_amount=5124",
+        ])
+        .unwrap();
+        let Command::Bank(cmd) = sign.command else {
+            panic!("{sign:?}")
+        };
+        let mut out = Vec::new();
+        assert_eq!(cmd.run(&mut out), ExitCode::SUCCESS);
+        assert_eq!(String::from_utf8(out).unwrap().trim().len(), 44);
+        for bank in ["lyra", "paybox", "stripe-like"] {
             let help = Cli::try_parse_from(["tpe", bank, "--help"]).unwrap_err();
             assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp, "{bank}");
         }
