@@ -7,6 +7,8 @@ pub use tpe_core as core;
 pub use tpe_demo as demo;
 /// The service a shop links: checkout, notifications, e-mails, jobs.
 pub use tpe_engine as engine;
+/// Bounded serving of the engine's routes: header read timeout, connection limit, shutdown.
+pub use tpe_http as http;
 /// Lyra: Systempay, PayZen, Scellius, Sogecommerce.
 pub use tpe_lyra as lyra;
 /// The mock bank: the bank side of every protocol, for people and tests.

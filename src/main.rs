@@ -9,8 +9,36 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "tpe", version, about)]
 struct Cli {
+    /// How log lines are written to standard error: readable text, or one JSON object a line
+    /// for a log collector. `RUST_LOG` chooses what is logged (default: `info`).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The format of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logs to standard error, filtered by `RUST_LOG` (default `info`). Nothing the library logs
+/// carries a secret or a card number: fields are ids, references, outcomes and lengths.
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialization (tests) keeps the first subscriber.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }
 
 /// Every bank of the command line, listed once: `tpe codes <bank> <code>` and
@@ -76,6 +104,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.log_format);
     let mut out = std::io::stdout().lock();
     let code = match cli.command {
         Command::Codes { provider, code } => {

@@ -55,7 +55,8 @@ pub fn request(amount: Amount, urls: ReturnUrls) -> PaymentRequest {
 }
 
 /// A request of `amount` as the engine builds it for `provider`: a fresh reference and the
-/// bank reference the provider derives from it (a new nonce each call).
+/// bank reference the provider derives from it, with a new nonce each call counting 1, 2, 3…
+/// as the store's daily sequence does (`NonceSource::DailySequence`).
 ///
 /// # Errors
 /// What [`PaymentProvider::bank_reference`] returns.

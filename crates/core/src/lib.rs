@@ -40,7 +40,7 @@ pub use lifecycle::{CheckoutState, CheckoutStatus, Effect, Event, Transition, Tr
 pub use money::{Amount, Currency, MoneyError};
 pub use provider::{
     Ack, BankOutcome, BankReference, Capabilities, CardSummary, Handled, HttpMethod, IgnoredEvent,
-    InvalidBankReference, InvalidProviderData, InvalidProviderId, NotificationLimits,
+    InvalidBankReference, InvalidProviderData, InvalidProviderId, NonceSource, NotificationLimits,
     NotificationTooLarge, OperationReceipt, OperationRequest, OutcomeKind, PaymentProvider,
     PaymentRequest, Prepared, ProviderData, ProviderId, RawNotification, Redirect, RefundReceipt,
     RefundRequest, RemoteStatus, ReturnUrls, StatusQuery, StatusReport, ThreeDs, ThreeDsStatus,

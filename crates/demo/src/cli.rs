@@ -16,7 +16,7 @@ pub struct DemoArgs {
     /// Folder of the SQLite database and of the e-mails (`.eml`), created if absent.
     #[arg(long, default_value = "./tpe-demo-data")]
     pub data: PathBuf,
-    /// Play every story of the payment lifecycle on both providers, print the table and exit
+    /// Play every story of the payment lifecycle on every bank, print the table and exit
     /// (non-zero if a row differs from what is expected).
     #[arg(long)]
     pub tour: bool,
@@ -45,10 +45,11 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, DemoError> {
         "  données  : {} (SQLite, e-mails in mails/)",
         demo.data_dir().display()
     );
-    println!("Cartes de test : Paybox 1111222233334444 (acceptée), 1111222233330151 (refusée) ;");
-    println!(
-        "                 Stripe-like 4242424242424242 (acceptée), 4000000000009995 (refusée)."
-    );
+    let cards: Vec<String> = crate::DemoProvider::ALL
+        .iter()
+        .map(|p| p.bank().test_cards())
+        .collect();
+    println!("Cartes de test : {}.", cards.join(" ; "));
     println!("Ctrl-C pour arrêter.");
     let _ = tokio::signal::ctrl_c().await;
     println!("arrêt…");

@@ -6,19 +6,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::SecretString;
-use tpe_core::{Clock, ProviderId, Registry};
+use tpe_core::{Clock, Registry};
 use tpe_engine::{Background, Engine, FileMailer, ShopSettings, Timings};
-use tpe_mock_bank::{
-    DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, MockBank, MockBankConfig,
-    PAYBOX_TEST_HMAC_KEY, RunningBank,
-};
-use tpe_paybox::config::{IpnMethod, Platform, PublicKeySource};
-use tpe_paybox::{Paybox, PayboxConfig};
+use tpe_mock_bank::{MockBank, MockBankConfig, RunningBank};
 use tpe_store::{SqliteOptions, SqliteStore};
-use tpe_stripe_like::{Mode, StripeLike, StripeLikeConfig};
 use url::Url;
 
+pub use crate::banks::DemoProvider;
 use crate::engine_setup::build_engine;
 use crate::error::DemoError;
 use crate::web;
@@ -35,41 +29,6 @@ pub const SHOP_NAME: &str = "Ferme des Lilas";
 pub const MANAGER_EMAIL: &str = "gestion@ferme-des-lilas.example";
 /// The sender of every e-mail.
 pub const SENDER_EMAIL: &str = "boutique@ferme-des-lilas.example";
-
-/// The two providers of the demo.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum DemoProvider {
-    /// Paybox / Up2Pay e-Transactions.
-    Paybox,
-    /// The Stripe-like PSP.
-    StripeLike,
-}
-
-impl DemoProvider {
-    /// Both, in display order.
-    pub const ALL: [Self; 2] = [Self::Paybox, Self::StripeLike];
-
-    /// The provider id registered in the engine.
-    pub fn id(self) -> ProviderId {
-        match self {
-            Self::Paybox => Paybox::ID,
-            Self::StripeLike => StripeLike::ID,
-        }
-    }
-
-    /// The label shown to people.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Paybox => "Paybox",
-            Self::StripeLike => "Stripe-like",
-        }
-    }
-
-    /// Parses [`DemoProvider::id`].
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.id().as_str() == s)
-    }
-}
 
 /// How to start a demo.
 #[derive(Debug, Clone)]
@@ -132,36 +91,6 @@ impl std::fmt::Debug for Demo {
     }
 }
 
-/// The Paybox provider aimed at the mock bank, verifying with the mock's public key.
-pub(crate) fn paybox(bank: &RunningBank) -> Result<Paybox, DemoError> {
-    let base = base_url(bank.base_url())?;
-    let platform = Platform::at_base_url(&base)
-        .map_err(|e| DemoError::Tour(format!("mock bank URL {base}: {e}")))?;
-    let cfg = PayboxConfig::new(
-        PAYBOX_SITE,
-        PAYBOX_RANG,
-        PAYBOX_IDENTIFIANT,
-        SecretString::from(PAYBOX_TEST_HMAC_KEY),
-    )
-    .with_platform(platform)
-    .with_public_keys(vec![PublicKeySource::Pem(
-        bank.paybox_public_key_pem().to_owned(),
-    )])
-    .with_ipn_method(IpnMethod::Post);
-    Ok(Paybox::new(cfg)?)
-}
-
-/// The Stripe-like provider aimed at the mock bank with its test account.
-pub(crate) fn stripe_like(bank: &RunningBank) -> Result<StripeLike, DemoError> {
-    let cfg = StripeLikeConfig::new(
-        Mode::Test,
-        DEFAULT_STRIPE_SECRET_KEY,
-        [DEFAULT_STRIPE_WEBHOOK_SECRET],
-    )
-    .with_api_base(base_url(bank.base_url())?);
-    Ok(StripeLike::new(cfg)?)
-}
-
 pub(crate) fn base_url(base: &str) -> Result<Url, DemoError> {
     let with_slash = if base.ends_with('/') {
         base.to_owned()
@@ -178,7 +107,7 @@ pub fn mail_dir(data_dir: &Path) -> PathBuf {
 
 impl Demo {
     /// Starts the mock bank (on a free port of the same host), opens SQLite in the data
-    /// directory, builds the engine with both providers and serves the shop.
+    /// directory, builds the engine with every bank of the demo and serves the shop.
     ///
     /// # Errors
     /// [`DemoError`] naming what could not start.
@@ -209,8 +138,9 @@ impl Demo {
         let shop_url = base_url(&format!("http://{local}"))?;
 
         let mut registry = Registry::new();
-        registry.register(Arc::new(paybox(&bank)?))?;
-        registry.register(Arc::new(stripe_like(&bank)?))?;
+        for p in DemoProvider::ALL {
+            registry.register(p.bank().provider(&bank)?)?;
+        }
 
         let settings = ShopSettings::new(SHOP_NAME, shop_url.clone(), MANAGER_EMAIL, SENDER_EMAIL)?
             .with_order_summary_url(
@@ -218,11 +148,8 @@ impl Demo {
                     .join("commande")
                     .map_err(|e| DemoError::Tour(e.to_string()))?,
             );
-        let notify = settings.notify_url(&StripeLike::ID)?;
-        if !bank.set_stripe_webhook_url(DEFAULT_STRIPE_SECRET_KEY, notify.as_str()) {
-            return Err(DemoError::Tour(format!(
-                "the mock bank refused the webhook endpoint {notify}"
-            )));
+        for p in DemoProvider::ALL {
+            p.bank().connect(&bank, &settings.notify_url(&p.id())?)?;
         }
         let db = data_dir.join("tpe-demo.sqlite");
         let store = Arc::new(SqliteStore::open(&db, SqliteOptions::default()).await?);
@@ -241,16 +168,13 @@ impl Demo {
             .then(|| engine.spawn_background(Duration::from_secs(1), Duration::from_secs(60)));
         let shop = web::Shop::new(engine.clone(), mail_dir, bank.base_url().to_owned())
             .map_err(|e| DemoError::Tour(format!("shop templates: {e}")))?;
-        let app = web::router(shop)
-            .merge(engine.router())
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let app = web::router(shop).merge(engine.router());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
+            let _ = tpe_http::serve(listener, app, tpe_http::Limits::default(), async {
+                let _ = stopped.await;
+            })
+            .await;
         });
         Ok(Self {
             engine,

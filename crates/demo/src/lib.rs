@@ -11,6 +11,7 @@
 //! # Ok(()) }
 //! ```
 
+mod banks;
 pub mod cli;
 mod demo;
 pub mod eml;

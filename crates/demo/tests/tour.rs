@@ -6,7 +6,7 @@ use tpe_demo::DemoProvider;
 use tpe_demo::tour::{Story, Verdict, run_tour};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn every_story_on_both_providers_is_as_the_lifecycle_says() {
+async fn every_story_on_every_bank_is_as_the_lifecycle_says() {
     let dir = std::env::temp_dir().join(format!("tpe-demo-tour-test-{}", std::process::id()));
     let report = run_tour(&dir).await.unwrap();
     println!("{}", report.table());

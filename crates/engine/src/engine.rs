@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use tpe_core::clock::SystemClock;
 use tpe_core::lifecycle::retraction_time;
 use tpe_core::{
-    Amount, CheckoutStatus, Clock, Customer, Lang, PaymentProvider, PaymentReference,
+    Amount, CheckoutStatus, Clock, Customer, Lang, NonceSource, PaymentProvider, PaymentReference,
     PaymentRequest, ProviderId, Redirect, ReferenceGenerator, Registry, ReturnUrls, Timestamp,
 };
 use tpe_store::{
@@ -77,6 +77,9 @@ pub struct Timings {
     pub lease: jiff::SignedDuration,
     /// Items taken per claim (1 to 1000).
     pub batch: u32,
+    /// How long a verified notification may wait for the store before it is answered as
+    /// unavailable (503 in most banks' words), so the bank retries instead of timing out.
+    pub store_deadline: std::time::Duration,
 }
 
 impl Default for Timings {
@@ -85,6 +88,7 @@ impl Default for Timings {
             reconcile_after: jiff::SignedDuration::from_mins(15),
             lease: jiff::SignedDuration::from_mins(5),
             batch: 100,
+            store_deadline: std::time::Duration::from_secs(2),
         }
     }
 }
@@ -308,12 +312,19 @@ impl Engine {
         loop {
             attempt += 1;
             let reference = self.inner.references.next(now);
-            let bank_reference = p
-                .bank_reference(&reference, now, references_nonce())
-                .map_err(|source| CheckoutError::Provider {
+            let nonce = match p.nonce_source() {
+                NonceSource::DailySequence => {
+                    let day = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+                    self.inner.store.next_bank_sequence(provider, day).await?
+                }
+                _ => references_nonce(),
+            };
+            let bank_reference = p.bank_reference(&reference, now, nonce).map_err(|source| {
+                CheckoutError::Provider {
                     reference: reference.clone(),
                     source,
-                })?;
+                }
+            })?;
             let urls = ReturnUrls {
                 accepted: settings.return_url(&reference, "accepted")?,
                 refused: settings.return_url(&reference, "refused")?,

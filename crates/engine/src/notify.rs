@@ -96,6 +96,7 @@ impl Engine {
             return NotificationResponse::plain(404, "unknown provider\n", O::UnknownProvider);
         };
         let now = self.inner.clock.now();
+        let started = std::time::Instant::now();
         let verified = match p.verify(raw, now) {
             Ok(v) => v,
             Err(e) if e.is_rejection() => {
@@ -147,6 +148,39 @@ impl Engine {
             let e = ProviderError::malformed(&p.id(), "notification names another provider");
             return NotificationResponse::ack(p.answer(&Handled::Rejected(&e)), O::Rejected);
         }
+        // A busy store answers within the deadline: the bank retries a 503 at once, while a
+        // bank whose own timeout fires first counts a failure and may wait much longer.
+        let deadline = self.inner.timings.store_deadline;
+        match tokio::time::timeout(
+            deadline,
+            self.record(p.as_ref(), n, &verified, now, started),
+        )
+        .await
+        {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::warn!(
+                    provider = %p.id(),
+                    bank_reference = %n.bank_reference,
+                    deadline = ?deadline,
+                    "store busy past the deadline, notification refused for a retry"
+                );
+                NotificationResponse::ack(p.answer(&Handled::Unavailable), O::Unavailable)
+            }
+        }
+    }
+
+    /// Applies an authentic notification: finds its checkout through the bank reference and
+    /// commits the event, or quarantines it.
+    async fn record(
+        &self,
+        p: &dyn PaymentProvider,
+        n: &VerifiedNotification,
+        verified: &Verified,
+        now: tpe_core::Timestamp,
+        started: std::time::Instant,
+    ) -> NotificationResponse {
+        use NotificationOutcome as O;
         // The bank names the payment by its bank reference: the unique mapping finds the
         // checkout, and the store checks again that the checkout carries that bank reference.
         let reference = match self
@@ -164,10 +198,10 @@ impl Engine {
                     "authentic notification for an unknown reference quarantined"
                 );
                 return self
-                    .set_aside(p.as_ref(), n, "unknown reference", now, O::UnknownReference)
+                    .set_aside(p, n, "unknown reference", now, O::UnknownReference)
                     .await;
             }
-            Err(e) => return self.unavailable(p.as_ref(), &e),
+            Err(e) => return self.unavailable(p, &e),
         };
         let result = self
             .committer()
@@ -181,6 +215,7 @@ impl Engine {
                     outcome = n.outcome.kind().as_str(),
                     status = %applied.status,
                     duplicate = applied.duplicate,
+                    latency = ?started.elapsed(),
                     "notification applied"
                 );
                 let outcome = if applied.duplicate {
@@ -188,7 +223,7 @@ impl Engine {
                 } else {
                     O::Applied
                 };
-                NotificationResponse::ack(p.answer(&Handled::Processed(&verified)), outcome)
+                NotificationResponse::ack(p.answer(&Handled::Processed(verified)), outcome)
             }
             Err(StoreError::NotFound { .. }) => {
                 tracing::warn!(
@@ -197,7 +232,7 @@ impl Engine {
                     %reference,
                     "authentic notification for an unknown reference quarantined"
                 );
-                self.set_aside(p.as_ref(), n, "unknown reference", now, O::UnknownReference)
+                self.set_aside(p, n, "unknown reference", now, O::UnknownReference)
                     .await
             }
             Err(StoreError::ProviderMismatch { expected, .. }) => {
@@ -208,10 +243,10 @@ impl Engine {
                     checkout_provider = %expected,
                     "authentic notification for another provider's checkout quarantined"
                 );
-                self.set_aside(p.as_ref(), n, "provider mismatch", now, O::Rejected)
+                self.set_aside(p, n, "provider mismatch", now, O::Rejected)
                     .await
             }
-            Err(e) => self.unavailable(p.as_ref(), &e),
+            Err(e) => self.unavailable(p, &e),
         }
     }
 

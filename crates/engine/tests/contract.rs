@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 
 use common::*;
 use tpe_core::CheckoutStatus;
+use tpe_store::PaymentStore as _;
 
 #[tokio::test]
 async fn bank_reference_and_provider_data_are_kept_and_handed_back() {
@@ -149,4 +150,106 @@ async fn each_provider_has_its_own_size_limit() {
     let huge = "x".repeat(1024 * 1024 + 1);
     let r = post(huge, "t=1,v1=00".into()).await.unwrap();
     assert_eq!(r.status().as_u16(), 413);
+}
+
+/// Ten checkouts at once from two engines over one database: a bank with short ids of the day
+/// (`NonceSource::DailySequence`) gets ten consecutive numbers, none twice, each mapping back
+/// to its checkout.
+async fn daily_bank_references_never_repeat(db: common::db::Db) {
+    let bank = std::sync::Arc::new(TestBank::default());
+    bank.daily.store(true, Ordering::Relaxed);
+    let clock = tpe_core::clock::ManualClock::new(start_time());
+    let mut shops = Vec::new();
+    for _ in 0..2 {
+        let store = db.open().await;
+        shops.push(
+            Shop::start_shared(
+                store,
+                bank.clone(),
+                clock.clone(),
+                tpe_engine::MemoryMailer::new(),
+            )
+            .await,
+        );
+    }
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let engine = shops[i % 2].engine.clone();
+            tokio::spawn(async move {
+                engine
+                    .start_checkout(&PROVIDER, request(1000, None))
+                    .await
+                    .unwrap()
+                    .reference
+            })
+        })
+        .collect();
+    let day = start_time()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date()
+        .strftime("%Y%m%d")
+        .to_string();
+    let mut got = std::collections::BTreeSet::new();
+    for t in tasks {
+        let reference = t.await.unwrap();
+        let d = shops[0]
+            .engine
+            .checkout_detail(&reference)
+            .await
+            .unwrap()
+            .unwrap();
+        let bank_reference = d.checkout.bank_reference;
+        assert_eq!(
+            shops[1]
+                .store
+                .resolve_bank_reference(&PROVIDER, &bank_reference)
+                .await
+                .unwrap(),
+            Some(reference)
+        );
+        assert!(got.insert(bank_reference.to_string()));
+    }
+    let expected: std::collections::BTreeSet<String> =
+        (1..=10).map(|n| format!("{day}-{n:06}")).collect();
+    assert_eq!(got, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn daily_bank_references_on_sqlite() {
+    daily_bank_references_never_repeat(common::db::Db::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn daily_bank_references_on_postgres() {
+    if let Some(db) = common::db::Db::postgres() {
+        daily_bank_references_never_repeat(db).await;
+    }
+}
+
+/// A store too busy to answer: the notification gets the provider's "unavailable" answer
+/// within the engine's deadline (2 s by default), so the bank retries; the retry is applied.
+#[tokio::test]
+async fn a_busy_store_is_answered_within_the_deadline() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(1000, None).await;
+    shop.store.stall_ms.store(30_000, Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    let (status, _) = shop
+        .notify(notification(r.as_str(), "T1", "accepted", 1000))
+        .await;
+    let waited = started.elapsed();
+    assert_eq!(status, 503);
+    assert!(
+        waited >= std::time::Duration::from_millis(1900)
+            && waited < std::time::Duration::from_secs(4),
+        "answered after {waited:?}"
+    );
+    assert_eq!(shop.status(&r).await, CheckoutStatus::AwaitingPayment);
+    shop.store.stall_ms.store(0, Ordering::SeqCst);
+    assert_eq!(
+        shop.notify(notification(r.as_str(), "T1", "accepted", 1000))
+            .await,
+        (200, "OK-TESTBANK".into())
+    );
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Valid);
 }

@@ -52,12 +52,11 @@ pub async fn run(args: MockBankArgs) -> Result<(), Error> {
     println!("  Journal               {base}/_mock/journal");
     println!("  Control API           {base}/_mock/");
     let app = router(state.clone());
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(Error::Serve);
+    let result = tpe_http::serve(listener, app, tpe_http::Limits::default(), async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(Error::Serve);
     state.shutdown();
     result
 }

@@ -40,11 +40,10 @@ impl MockBank {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = router(state.clone());
         let handle = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
+            let _ = tpe_http::serve(listener, app, tpe_http::Limits::default(), async {
+                let _ = rx.await;
+            })
+            .await;
         });
         Ok(RunningBank {
             state,

@@ -27,6 +27,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "bank reference",
         include_str!("../migrations/postgres/0003_bank_reference.sql"),
     ),
+    (
+        4,
+        "bank sequences",
+        include_str!("../migrations/postgres/0004_bank_sequences.sql"),
+    ),
 ];
 
 /// Any fixed key: the advisory lock that serializes migrations between instances.

@@ -38,6 +38,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "bank reference",
         include_str!("../migrations/sqlite/0003_bank_reference.sql"),
     ),
+    (
+        4,
+        "bank sequences",
+        include_str!("../migrations/sqlite/0004_bank_sequences.sql"),
+    ),
 ];
 
 /// How a SQLite store syncs commits to disk.

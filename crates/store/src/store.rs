@@ -100,6 +100,18 @@ pub trait PaymentStore: Send + Sync + Debug + 'static {
         bank_reference: &BankReference,
     ) -> Result<Option<PaymentReference>, StoreError>;
 
+    /// The next number of `provider`'s sequence for the UTC day `day`: 1 for the day's first
+    /// call, then 2, 3… One atomic upsert, so engines sharing a database never receive the same
+    /// number ([`tpe_core::NonceSource::DailySequence`]).
+    ///
+    /// # Errors
+    /// A database error.
+    async fn next_bank_sequence(
+        &self,
+        provider: &ProviderId,
+        day: jiff::civil::Date,
+    ) -> Result<u64, StoreError>;
+
     /// One checkout with its bank transactions, payment records, effects and audit trail.
     ///
     /// # Errors

@@ -74,6 +74,14 @@ macro_rules! delegate {
                     .await
             }
 
+            async fn next_bank_sequence(
+                &self,
+                provider: &tpe_core::ProviderId,
+                day: jiff::civil::Date,
+            ) -> Result<u64, crate::StoreError> {
+                self.core.next_bank_sequence(provider, day).await
+            }
+
             async fn checkout(
                 &self,
                 reference: &tpe_core::PaymentReference,

@@ -99,12 +99,21 @@ postgres_suite!(
     batch_matches_one_by_one,
     retraction_claims,
     bank_references,
+    bank_sequences,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_instances_two_pools() {
     with_schema(2, |s| async move {
         suite::racing_instances(s[0].clone(), s[1].clone()).await
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_sequences_two_pools() {
+    with_schema(2, |s| async move {
+        suite::racing_sequences(s[0].clone(), s[1].clone()).await
     })
     .await;
 }

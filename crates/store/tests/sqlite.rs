@@ -96,6 +96,7 @@ sqlite_suite!(
     batch_matches_one_by_one,
     retraction_claims,
     bank_references,
+    bank_sequences,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -104,6 +105,14 @@ async fn racing_instances_on_one_file() {
     let a: Store = Arc::new(db.open().await);
     let b: Store = Arc::new(db.open().await);
     suite::racing_instances(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_sequences_on_one_file() {
+    let db = TempDb::new();
+    let a: Store = Arc::new(db.open().await);
+    let b: Store = Arc::new(db.open().await);
+    suite::racing_sequences(a, b).await;
 }
 
 #[tokio::test]
@@ -132,7 +141,7 @@ async fn file_is_wal_with_foreign_keys_and_full_sync() {
         .fetch_one(again.pool())
         .await
         .unwrap();
-    assert_eq!(n, 3, "three migrations, each applied once");
+    assert_eq!(n, 4, "four migrations, each applied once");
 }
 
 #[tokio::test]

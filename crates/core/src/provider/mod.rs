@@ -24,8 +24,8 @@ pub use remote::{
     StatusReport,
 };
 pub use request::{
-    BankReference, HttpMethod, InvalidBankReference, InvalidProviderData, PaymentRequest, Prepared,
-    ProviderData, Redirect, ReturnUrls,
+    BankReference, HttpMethod, InvalidBankReference, InvalidProviderData, NonceSource,
+    PaymentRequest, Prepared, ProviderData, Redirect, ReturnUrls,
 };
 
 /// A bank or PSP, held as `Arc<dyn PaymentProvider>`.
@@ -66,9 +66,16 @@ pub trait PaymentProvider: fmt::Debug + Send + Sync + 'static {
         NotificationLimits::FORM
     }
 
+    /// Where the engine takes the `nonce` of [`bank_reference`](Self::bank_reference) from:
+    /// random by default, or the store's daily sequence for banks with short ids of the day.
+    fn nonce_source(&self) -> NonceSource {
+        NonceSource::Random
+    }
+
     /// The reference the bank will know this checkout by, under the bank's own constraints
     /// (length, charset, uniqueness). `nonce` differs on each call, so a provider that derives
-    /// short references gets a fresh one when the engine finds one already taken.
+    /// short references gets a fresh one when the engine finds one already taken; with
+    /// [`NonceSource::DailySequence`] it is the next number of the UTC day of `now`.
     ///
     /// The default is the shop's reference itself, for banks that accept it as it is.
     ///

@@ -154,6 +154,25 @@ impl Prepared {
     }
 }
 
+/// Where the `nonce` handed to [`PaymentProvider::bank_reference`](super::PaymentProvider::bank_reference)
+/// comes from.
+///
+/// Banks whose transaction ids are short and unique only within a day (Lyra's six-character
+/// `vads_trans_id`, Monetico's twelve-character reference) ask for
+/// [`DailySequence`](Self::DailySequence): numbers the store hands out one by one, so two
+/// engines on one database never build the same bank reference and ids are not wasted on
+/// random collisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum NonceSource {
+    /// A random number on each call (the default).
+    #[default]
+    Random,
+    /// 1, 2, 3… per (provider, UTC day of `now`), allocated atomically by the store and never
+    /// handed out twice, even by engines sharing one database.
+    DailySequence,
+}
+
 /// The reference a bank knows a payment by: the shop's [`PaymentReference`] for most banks, a
 /// shorter or dated id for banks with their own constraints (Monetico `[A-Za-z0-9]{1,12}`, a
 /// Lyra transaction id of the day). The engine keeps a unique (provider, bank reference) →

@@ -2,40 +2,11 @@
 //! card on the bank's page and follows the redirects back to the shop, over real HTTP.
 
 use tpe_core::{HttpMethod, Redirect};
-use tpe_mock_bank::{paybox, stripe_like};
 use url::Url;
 
+pub(crate) use crate::banks::Card;
 use crate::demo::DemoProvider;
 use crate::error::DemoError;
-
-/// Which test card to type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Card {
-    Accepted,
-    Refused,
-    PendingThenAccepted,
-    PendingThenRefused,
-    /// A mistyped number: the page is shown again.
-    Mistyped,
-}
-
-/// The mock bank's test card for `card` on `provider`'s page (see the mock bank's README).
-pub(crate) fn card_number(provider: DemoProvider, card: Card) -> &'static str {
-    match (provider, card) {
-        (DemoProvider::Paybox, Card::Accepted) => paybox::cards::ACCEPTED,
-        (DemoProvider::Paybox, Card::Refused) => paybox::cards::INSUFFICIENT_FUNDS,
-        (DemoProvider::Paybox, Card::PendingThenAccepted) => paybox::cards::PENDING_THEN_ACCEPTED,
-        (DemoProvider::Paybox, Card::PendingThenRefused) => paybox::cards::PENDING_THEN_REFUSED,
-        (DemoProvider::Paybox, Card::Mistyped) => paybox::cards::INVALID_NUMBER,
-        (DemoProvider::StripeLike, Card::Accepted) => stripe_like::cards::ACCEPTED,
-        (DemoProvider::StripeLike, Card::Refused) => stripe_like::cards::INSUFFICIENT_FUNDS,
-        (DemoProvider::StripeLike, Card::PendingThenAccepted) => {
-            stripe_like::cards::DELAYED_SUCCEEDS
-        }
-        (DemoProvider::StripeLike, Card::PendingThenRefused) => stripe_like::cards::DELAYED_FAILS,
-        (DemoProvider::StripeLike, Card::Mistyped) => stripe_like::cards::INCORRECT_NUMBER,
-    }
-}
 
 /// The bank's payment page, as opened by the customer.
 #[derive(Debug, Clone)]
@@ -55,12 +26,6 @@ pub(crate) struct Landing {
 #[derive(Debug, Clone)]
 pub(crate) struct Browser {
     http: reqwest::Client,
-}
-
-fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let from = text.find(start)? + start.len();
-    let len = text[from..].find(end)?;
-    Some(&text[from..from + len])
 }
 
 fn failed(what: &str, e: impl std::fmt::Display) -> DemoError {
@@ -97,9 +62,9 @@ impl Browser {
             .text()
             .await
             .map_err(|e| failed("read the bank page", e))?;
-        let action = between(&html, "action=\"/paybox/page/", "\"")
-            .map(|id| format!("/paybox/page/{id}"))
-            .or_else(|| between(&html, "action=\"/c/pay/", "\"").map(|id| format!("/c/pay/{id}")))
+        let action = DemoProvider::ALL
+            .iter()
+            .find_map(|p| p.bank().card_form(&html))
             .ok_or_else(|| {
                 DemoError::Tour(format!(
                     "the bank page (HTTP {status}) has no card form: {}",
@@ -118,22 +83,9 @@ impl Browser {
         provider: DemoProvider,
         card: Card,
     ) -> Result<Landing, DemoError> {
-        let number = card_number(provider, card);
-        let form: Vec<(&str, &str)> = match provider {
-            DemoProvider::Paybox => vec![
-                ("numero", number),
-                ("expiry", "12/99"),
-                ("cvv", "123"),
-                ("action", "pay"),
-            ],
-            DemoProvider::StripeLike => vec![
-                ("email", "jeanne.martin@example.fr"),
-                ("card", number),
-                ("exp", "12/99"),
-                ("cvc", "123"),
-                ("action", "pay"),
-            ],
-        };
+        let bank = provider.bank();
+        let number = bank.card(card);
+        let form = bank.card_fields(number);
         let resp = self
             .http
             .post(page.form.clone())

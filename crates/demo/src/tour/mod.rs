@@ -313,7 +313,6 @@ fn request(order: Option<&str>) -> Result<CheckoutRequest, DemoError> {
 
 async fn play_story(play: &mut Play, story: Story) -> Result<(), DemoError> {
     let p = play.provider;
-    let paybox = p == DemoProvider::Paybox;
     match story {
         Story::Accepted => {
             let c = play.checkout(None).await?;
@@ -343,14 +342,13 @@ async fn play_story(play: &mut Play, story: Story) -> Result<(), DemoError> {
             let c = play.checkout(None).await?;
             let page = play.browser.open(&c.redirect).await?;
             let landing = play.browser.pay(&page, p, Card::Refused).await?;
-            if paybox {
-                play.landing_says(&landing, "Paiement refusé").await;
-            } else {
+            match p.bank().refusal_stays_on_bank_page() {
+                None => play.landing_says(&landing, "Paiement refusé").await,
                 // The customer stays on the bank page, which shows the decline.
-                play.check(
-                    landing.status == 402,
+                Some(status) => play.check(
+                    landing.status == status,
                     "the bank page did not show the decline",
-                );
+                ),
             }
             play.delivered(&c.reference, 1).await;
         }

@@ -7,14 +7,13 @@ use std::time::Duration;
 
 use tpe_core::clock::ManualClock;
 use tpe_core::{
-    Amount, CheckoutStatus, Currency, PaymentProvider, PaymentReference, PaymentRequest,
-    ReturnUrls, Timestamp,
+    Amount, CheckoutStatus, Currency, PaymentReference, PaymentRequest, ReturnUrls, Timestamp,
 };
 use tpe_engine::StartedCheckout;
 
 use super::browser::{self, Browser};
 use super::{AMOUNT, Observed, customer, delivery, request, start_time};
-use tpe_mock_bank::{DEFAULT_STRIPE_SECRET_KEY, EntryKind, MockBankConfig};
+use tpe_mock_bank::{EntryKind, MockBankConfig};
 
 use crate::demo::{Demo, DemoOptions, DemoProvider, MANAGER_EMAIL};
 use crate::error::DemoError;
@@ -238,37 +237,8 @@ pub(super) async fn tampered_page(
         urls,
         tpe_core::Lang::Fr,
     );
-    match play.provider {
-        DemoProvider::Paybox => {
-            let p = crate::demo::paybox(play.demo.bank())?;
-            Ok(p.prepare(&req, play.now()).await?.redirect)
-        }
-        DemoProvider::StripeLike => {
-            // A new session (the provider's idempotency key would return the first one).
-            let params = tpe_stripe_like::CheckoutSessionParams::for_request(&req)?;
-            let resp = play
-                .browser
-                .http()
-                .post(format!(
-                    "{}/v1/checkout/sessions",
-                    play.demo.bank().base_url()
-                ))
-                .bearer_auth(DEFAULT_STRIPE_SECRET_KEY)
-                .header("idempotency-key", format!("tampered-{r}"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(params.encode())
-                .send()
-                .await
-                .map_err(|e| DemoError::Tour(format!("tampered session: {e}")))?;
-            let v: serde_json::Value = resp
-                .json()
-                .await
-                .map_err(|e| DemoError::Tour(format!("tampered session: {e}")))?;
-            let u = v["url"]
-                .as_str()
-                .and_then(|u| url::Url::parse(u).ok())
-                .ok_or_else(|| DemoError::Tour(format!("tampered session without URL: {v}")))?;
-            Ok(tpe_core::Redirect::get(u))
-        }
-    }
+    play.provider
+        .bank()
+        .fresh_redirect(play.demo.bank(), play.browser.http(), &req, play.now())
+        .await
 }

@@ -2,18 +2,21 @@
 //! served over real HTTP on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code, unreachable_pub)]
 
+pub mod db;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use hmac::{KeyInit, Mac};
 use tpe_core::clock::ManualClock;
 use tpe_core::{
     Ack, Amount, BankOutcome, BankReference, Capabilities, CheckoutStatus, Currency, Customer,
-    Handled, PaymentProvider, PaymentReference, PaymentRequest, PostalAddress, Prepared,
-    ProviderData, ProviderError, ProviderId, RawNotification, Reason, ReasonKind, Redirect,
-    Registry, RemoteStatus, StatusQuery, StatusReport, Timestamp, Verified, VerifiedNotification,
+    Handled, NonceSource, PaymentProvider, PaymentReference, PaymentRequest, PostalAddress,
+    Prepared, ProviderData, ProviderError, ProviderId, RawNotification, Reason, ReasonKind,
+    Redirect, Registry, RemoteStatus, StatusQuery, StatusReport, Timestamp, Verified,
+    VerifiedNotification,
 };
 use tpe_engine::*;
 use tpe_store::{
@@ -68,6 +71,9 @@ pub struct TestBank {
     pub queries: AtomicU32,
     /// The bank reference and provider data of the last status query.
     pub last_query: Mutex<Option<(String, Option<String>)>>,
+    /// Bank references are `YYYYMMDD-NNNNNN` from the store's daily sequence, as a bank with
+    /// short transaction ids of the day.
+    pub daily: AtomicBool,
 }
 
 impl TestBank {
@@ -101,12 +107,26 @@ impl PaymentProvider for TestProvider {
         c
     }
 
+    fn nonce_source(&self) -> NonceSource {
+        if self.bank.daily.load(Ordering::Relaxed) {
+            NonceSource::DailySequence
+        } else {
+            NonceSource::Random
+        }
+    }
+
     fn bank_reference(
         &self,
         reference: &PaymentReference,
-        _now: Timestamp,
-        _nonce: u64,
+        now: Timestamp,
+        nonce: u64,
     ) -> Result<BankReference, ProviderError> {
+        if self.bank.daily.load(Ordering::Relaxed) {
+            let day = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+            return Ok(
+                BankReference::parse(&format!("{}-{nonce:06}", day.strftime("%Y%m%d"))).unwrap(),
+            );
+        }
         Ok(BankReference::parse(&bank_reference(reference.as_str())).unwrap())
     }
 
@@ -259,6 +279,8 @@ impl PaymentProvider for TestProvider {
 pub struct FlakyStore {
     pub inner: Arc<dyn PaymentStore>,
     pub down: AtomicBool,
+    /// Milliseconds each lookup of a bank reference waits first: a busy database.
+    pub stall_ms: AtomicU64,
 }
 
 impl FlakyStore {
@@ -328,7 +350,17 @@ impl PaymentStore for FlakyStore {
         b: &BankReference,
     ) -> Result<Option<PaymentReference>, StoreError> {
         self.check()?;
+        let stall = self.stall_ms.load(Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(stall)).await;
         self.inner.resolve_bank_reference(p, b).await
+    }
+    async fn next_bank_sequence(
+        &self,
+        p: &ProviderId,
+        d: jiff::civil::Date,
+    ) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.next_bank_sequence(p, d).await
     }
     async fn payment_records(
         &self,
@@ -486,6 +518,7 @@ impl Shop {
         let store = Arc::new(FlakyStore {
             inner: store,
             down: AtomicBool::new(false),
+            stall_ms: AtomicU64::new(0),
         });
         let hook = Arc::new(RecordingHook::default());
         let mut registry = Registry::new();

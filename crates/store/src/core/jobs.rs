@@ -3,7 +3,7 @@
 
 use jiff::SignedDuration;
 use sqlx::query::QueryAs;
-use tpe_core::{PaymentReference, Timestamp};
+use tpe_core::{PaymentReference, ProviderId, Timestamp};
 
 use super::apply::Conn;
 use super::rows::{CheckoutRow, OutboxRow, ReferenceRow, millis, records};
@@ -27,6 +27,12 @@ struct ReconcileRow {
     reconcile_attempts: i64,
 }
 
+/// The number a daily bank sequence just handed out.
+#[derive(Debug, sqlx::FromRow)]
+struct SequenceRow {
+    issued: i64,
+}
+
 // See `crate::db` for why these bounds are spelled out.
 impl<DB: Db, B: Backend<Db = DB>> Core<B>
 where
@@ -45,6 +51,31 @@ where
             .begin(true)
             .await
             .map_err(|e| StoreError::from_db(op, e))
+    }
+
+    pub(crate) async fn next_bank_sequence(
+        &self,
+        provider: &ProviderId,
+        day: jiff::civil::Date,
+    ) -> Result<u64, StoreError> {
+        let op = "next bank sequence";
+        let db = |e| StoreError::from_db(op, e);
+        let mut tx = self.write_tx(op).await?;
+        // One statement: the row lock of the upsert orders concurrent callers.
+        let row = sqlx::query_as::<DB, SequenceRow>(
+            "INSERT INTO bank_sequences (provider, day, issued) VALUES ($1, $2, 1) \
+             ON CONFLICT (provider, day) DO UPDATE SET issued = bank_sequences.issued + 1 \
+             RETURNING issued",
+        )
+        .bind(provider.as_str())
+        .bind(day.to_string())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        B::commit(tx).await.map_err(db)?;
+        u64::try_from(row.issued).map_err(|_| StoreError::Corrupt {
+            what: format!("bank sequence {provider} {day}: {}", row.issued),
+        })
     }
 
     pub(crate) async fn quarantine(

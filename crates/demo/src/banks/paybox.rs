@@ -1,0 +1,63 @@
+//! Paybox / Up2Pay e-Transactions against the mock bank's test merchant.
+
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use tpe_core::{PaymentProvider, ProviderId};
+use tpe_mock_bank::{PAYBOX_TEST_HMAC_KEY, RunningBank, paybox::cards};
+use tpe_paybox::PayboxConfig;
+use tpe_paybox::config::{IpnMethod, Platform, PublicKeySource};
+
+use super::{Card, DemoBank, between};
+use crate::demo::{PAYBOX_IDENTIFIANT, PAYBOX_RANG, PAYBOX_SITE, base_url};
+use crate::error::DemoError;
+
+pub(super) struct Paybox;
+
+#[async_trait::async_trait]
+impl DemoBank for Paybox {
+    fn id(&self) -> ProviderId {
+        tpe_paybox::Paybox::ID
+    }
+
+    fn label(&self) -> &'static str {
+        "Paybox"
+    }
+
+    /// Verifies with the mock's public key; notifications by POST.
+    fn provider(&self, bank: &RunningBank) -> Result<Arc<dyn PaymentProvider>, DemoError> {
+        let base = base_url(bank.base_url())?;
+        let platform = Platform::at_base_url(&base)
+            .map_err(|e| DemoError::Tour(format!("mock bank URL {base}: {e}")))?;
+        let cfg = PayboxConfig::new(PAYBOX_SITE, PAYBOX_RANG, PAYBOX_IDENTIFIANT, SecretString::from(PAYBOX_TEST_HMAC_KEY))
+            .with_platform(platform)
+            .with_public_keys(vec![PublicKeySource::Pem(
+                bank.paybox_public_key_pem().to_owned(),
+            )])
+            .with_ipn_method(IpnMethod::Post);
+        Ok(Arc::new(tpe_paybox::Paybox::new(cfg)?))
+    }
+
+    fn card(&self, card: Card) -> &'static str {
+        match card {
+            Card::Accepted => cards::ACCEPTED,
+            Card::Refused => cards::INSUFFICIENT_FUNDS,
+            Card::PendingThenAccepted => cards::PENDING_THEN_ACCEPTED,
+            Card::PendingThenRefused => cards::PENDING_THEN_REFUSED,
+            Card::Mistyped => cards::INVALID_NUMBER,
+        }
+    }
+
+    fn card_form(&self, html: &str) -> Option<String> {
+        between(html, "action=\"/paybox/page/", "\"").map(|id| format!("/paybox/page/{id}"))
+    }
+
+    fn card_fields<'a>(&self, number: &'a str) -> Vec<(&'static str, &'a str)> {
+        vec![
+            ("numero", number),
+            ("expiry", "12/99"),
+            ("cvv", "123"),
+            ("action", "pay"),
+        ]
+    }
+}
