@@ -11,9 +11,9 @@ pub mod sign;
 use std::fmt;
 
 use tpe_core::{
-    Ack, BankReference, Capabilities, Handled, HttpMethod, NotificationLimits, PaymentProvider,
-    PaymentReference, PaymentRequest, Prepared, ProviderError, ProviderId, RawNotification, Reason,
-    Redirect, Timestamp, Verified, VerifiedNotification,
+    Ack, BankReference, Capabilities, Handled, HttpMethod, NonceSource, NotificationLimits,
+    PaymentProvider, PaymentReference, PaymentRequest, Prepared, ProviderError, ProviderId,
+    RawNotification, Reason, Redirect, Timestamp, Verified, VerifiedNotification,
 };
 
 pub use crate::config::{Brand, CtxMode, LyraConfig, RestConfig, ReturnMode};
@@ -131,6 +131,12 @@ impl PaymentProvider for Lyra {
     fn notification_limits(&self) -> NotificationLimits {
         // A vads_ IPN is a form of a few KiB; a REST kr-answer is a JSON of a few KiB.
         NotificationLimits::FORM
+    }
+
+    fn nonce_source(&self) -> NonceSource {
+        // vads_trans_id is unique per shop and UTC day: the store's daily sequence gives
+        // 1, 2, 3… that no two engines share.
+        NonceSource::DailySequence
     }
 
     fn bank_reference(
