@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod api;
 pub mod cli;
 pub mod codes;
 pub mod config;
@@ -13,7 +14,8 @@ use std::fmt;
 use tpe_core::{
     Ack, BankReference, Capabilities, Handled, HttpMethod, NonceSource, NotificationLimits,
     PaymentProvider, PaymentReference, PaymentRequest, Prepared, ProviderError, ProviderId,
-    RawNotification, Reason, Redirect, Timestamp, Verified, VerifiedNotification,
+    RawNotification, Reason, Redirect, RefundReceipt, RefundRequest, StatusQuery, StatusReport,
+    Timestamp, Verified, VerifiedNotification,
 };
 
 pub use crate::config::{Brand, CtxMode, LyraConfig, RestConfig, ReturnMode};
@@ -29,6 +31,7 @@ pub struct Lyra {
     shop: Shop,
     keys: KeyRing,
     rest: Option<Rest>,
+    api: Option<api::Api>,
 }
 
 impl fmt::Debug for Lyra {
@@ -54,10 +57,12 @@ impl Lyra {
     /// [`ProviderError::Config`] naming the setting that is wrong (never quoting a key).
     pub fn new(cfg: LyraConfig) -> Result<Self, ProviderError> {
         let checked = cfg.check()?;
+        let api = checked.rest.as_ref().map(api::Api::new).transpose()?;
         Ok(Self {
             shop: checked.shop,
             keys: checked.keys,
             rest: checked.rest,
+            api,
         })
     }
 
@@ -102,6 +107,12 @@ impl Lyra {
         notify::verify(&self.keys, rest_key, &self.shop, raw)
     }
 
+    fn api(&self) -> Result<&api::Api, ProviderError> {
+        self.api
+            .as_ref()
+            .ok_or_else(|| ProviderError::unsupported(&Self::ID, "the REST API (no rest settings)"))
+    }
+
     /// Verifies a REST V4 browser return (`kr-hash-key` = `sha256_hmac`, checked with the REST
     /// HMAC-SHA-256 key): display only, the IPN stays the authority.
     ///
@@ -125,7 +136,14 @@ impl PaymentProvider for Lyra {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::NONE
+        // The REST API, when configured, answers status queries and refunds (partial ones too).
+        let mut c = Capabilities::NONE;
+        if self.api.is_some() {
+            c.status_query = true;
+            c.refund = true;
+            c.partial_refund = true;
+        }
+        c
     }
 
     fn notification_limits(&self) -> NotificationLimits {
@@ -162,6 +180,41 @@ impl PaymentProvider for Lyra {
             return Err(ProviderError::malformed(&Self::ID, "the IPN is a POST"));
         }
         self.verify_bytes(raw.body()).map(Verified::Payment)
+    }
+
+    async fn query_status(
+        &self,
+        query: &StatusQuery,
+        _now: Timestamp,
+    ) -> Result<StatusReport, ProviderError> {
+        let api = self.api()?;
+        // vads_order_id is the checkout's reference: Order/Get finds every attempt of it.
+        let transactions = api.order(query.reference.as_str()).await?;
+        Ok(StatusReport {
+            reference: query.reference.clone(),
+            status: api::status_of(&transactions)?,
+        })
+    }
+
+    async fn refund(
+        &self,
+        request: &RefundRequest,
+        _now: Timestamp,
+    ) -> Result<RefundReceipt, ProviderError> {
+        let api = self.api()?;
+        let tx = api
+            .refund(&request.bank_transaction_id, request.amount)
+            .await?;
+        let currency = tpe_core::Currency::from_alpha(&tx.currency)
+            .map_err(|_| ProviderError::malformed(&Self::ID, "CancelOrRefund: unknown currency"))?;
+        let amount = tpe_core::Amount::new(tx.amount, currency).map_err(|_| {
+            ProviderError::malformed(&Self::ID, "CancelOrRefund: amount out of range")
+        })?;
+        Ok(RefundReceipt {
+            refund_id: tx.uuid,
+            amount,
+            pending: false,
+        })
     }
 
     fn answer(&self, handled: &Handled<'_>) -> Ack {

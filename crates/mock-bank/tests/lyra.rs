@@ -317,3 +317,68 @@ async fn ipn_retries_follow_the_schedule_and_accept_lyra_statuses() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(f.shop.received().len(), 8);
 }
+
+#[tokio::test]
+async fn rest_api_reports_the_order_and_refunds_within_the_amount() {
+    let f = flow().await;
+    let html = f.open(&f.form("000600", "4321")).await;
+    let id = page_action(&html, "action=\"/lyra/page/");
+    f.pay(&id, cards::ACCEPTED).await;
+    let api = |path: &str| format!("{}/api-payment/V4/{path}", f.bank.base_url());
+    let call = |path: String, password: &'static str, body: serde_json::Value| {
+        let http = f.http.clone();
+        async move {
+            let r = http
+                .post(path)
+                .basic_auth("12345678", Some(password))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    let (status, body) = call(
+        api("Order/Get"),
+        "wrong",
+        serde_json::json!({"orderId": "order-1042"}),
+    )
+    .await;
+    assert_eq!((status, body["status"].as_str()), (401, Some("ERROR")));
+    let password = tpe_mock_bank::LYRA_REST_PASSWORD;
+    let (_, body) = call(
+        api("Order/Get"),
+        password,
+        serde_json::json!({"orderId": "order-1042"}),
+    )
+    .await;
+    let tx = &body["answer"]["transactions"][0];
+    assert_eq!(tx["detailedStatus"], "AUTHORISED");
+    assert_eq!(tx["amount"], 4321);
+    assert_eq!(tx["currency"], "EUR");
+    let uuid = tx["uuid"].as_str().unwrap().to_owned();
+    let refund = |amount: u64| {
+        call(
+            api("Transaction/CancelOrRefund"),
+            password,
+            serde_json::json!({"uuid": uuid, "amount": amount, "currency": "EUR"}),
+        )
+    };
+    let (_, body) = refund(4000).await;
+    assert_eq!(body["status"], "SUCCESS");
+    assert_eq!(body["answer"]["operationType"], "CREDIT");
+    let (_, body) = refund(322).await;
+    assert_eq!(body["answer"]["errorCode"], "PSP_013");
+    let (_, body) = refund(321).await;
+    assert_eq!(body["status"], "SUCCESS");
+    let (_, body) = call(
+        api("Order/Get"),
+        password,
+        serde_json::json!({"orderId": "order-1042"}),
+    )
+    .await;
+    assert_eq!(body["answer"]["transactions"].as_array().unwrap().len(), 2);
+}

@@ -125,6 +125,18 @@ fn default_timeout() -> u64 {
     15
 }
 
+impl RestConfig {
+    /// The REST API with the shop id as user and this password.
+    pub fn new(password: SecretString) -> Self {
+        Self {
+            user: None,
+            password,
+            hmac_key: None,
+            timeout_secs: default_timeout(),
+        }
+    }
+}
+
 /// What the back office gives a shop, and how to use it.
 ///
 /// ```
@@ -351,6 +363,7 @@ impl LyraConfig {
                 Some(Rest {
                     api,
                     user,
+                    password: r.password.clone(),
                     ipn_key: RestKey::new(&r.password, "rest.password").map_err(config_err)?,
                     return_key: r
                         .hmac_key
@@ -406,6 +419,7 @@ pub(crate) struct Shop {
 pub(crate) struct Rest {
     pub(crate) api: Url,
     pub(crate) user: String,
+    pub(crate) password: SecretString,
     pub(crate) ipn_key: RestKey,
     pub(crate) return_key: Option<RestKey>,
     pub(crate) timeout: Duration,

@@ -1,6 +1,6 @@
 //! The Lyra side (Systempay, PayZen, Scellius, Sogecommerce): the `vads_*` payment form, the
 //! French payment page with Lyra's test cards, the signed IPN with Lyra's retry schedule, the
-//! browser return.
+//! browser return, and the REST API's `Order/Get` and `Transaction/CancelOrRefund`.
 //!
 //! Written from `../shared/specs/other-providers.md` section B, independently of the
 //! `tpe-lyra` provider crate.
@@ -14,6 +14,7 @@
 //! | `cards.rs`, `decision.rs` | test cards and the decision for an attempt |
 //! | `page.rs` | the page handlers (entry, card form, challenge) |
 //! | `conclude.rs` | transaction, journal, IPN, browser return; pending payments; cancel |
+//! | `rest.rs` | the REST API V4 (Basic auth, JSON envelope) |
 //! | `html.rs`, `templates/` | the pages |
 
 pub mod cards;
@@ -22,6 +23,7 @@ mod decision;
 mod html;
 mod page;
 mod request;
+mod rest;
 pub mod signing;
 mod state;
 
@@ -60,6 +62,11 @@ impl Bank for Lyra {
             .route("/vads-payment", get(page::entry).post(page::entry))
             .route("/lyra/page/{id}", post(page::submit))
             .route("/lyra/page/{id}/3ds", post(page::challenge))
+            .route("/api-payment/V4/Order/Get", post(rest::order_get))
+            .route(
+                "/api-payment/V4/Transaction/CancelOrRefund",
+                post(rest::cancel_or_refund),
+            )
             .route("/_mock/lyra/transactions", get(transactions))
     }
 
