@@ -13,6 +13,8 @@ pub use tpe_http as http;
 pub use tpe_lyra as lyra;
 /// The mock bank: the bank side of every protocol, for people and tests.
 pub use tpe_mock_bank as mock_bank;
+/// Monetico Paiement (CIC / Crédit Mutuel).
+pub use tpe_monetico as monetico;
 /// Paybox / Up2Pay e-Transactions.
 pub use tpe_paybox as paybox;
 /// The payment store: SQLite and PostgreSQL.

@@ -83,6 +83,8 @@ banks! {
     Paybox => tpe_paybox::cli::PayboxCommand, codes: "Paybox / Up2Pay e-Transactions (`E` codes, e.g. 00151).";
     /// Stripe-like PSP tools: sign and verify webhook signatures.
     StripeLike => tpe_stripe_like::cli::StripeLikeCommand, codes: "Stripe-like decline codes (e.g. insufficient_funds).";
+    /// Monetico Paiement (CIC / Crédit Mutuel) tools: sign a form, verify a CGI2 return.
+    Monetico => tpe_monetico::cli::MoneticoCommand, codes: "Monetico motifrefus, code-retour and status3ds (e.g. Interdit, Annulation).";
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,7 +98,7 @@ enum Command {
     },
     /// Run the demo farm shop on the mock bank (`--tour` plays every payment story).
     Demo(tpe_demo::cli::DemoArgs),
-    /// Run the mock bank: Paybox and Stripe-like sides, with a journal and a control API.
+    /// Run the mock bank: Paybox, Stripe-like and Monetico sides, with a journal and a control API.
     MockBank(tpe_mock_bank::cli::MockBankArgs),
     #[command(flatten)]
     Bank(BankCommand),
@@ -174,6 +176,7 @@ mod tests {
         assert!(stripe.contains("InsufficientFunds"), "{stripe}");
         let lyra = CodesProvider::Lyra.explain("51");
         assert!(lyra.contains("Provision insuffisante"), "{lyra}");
+        let mut out = Vec::new();
         let sign = Cli::try_parse_from([
             "tpe",
             "lyra",
@@ -186,10 +189,26 @@ mod tests {
         let Command::Bank(cmd) = sign.command else {
             panic!("{sign:?}")
         };
-        let mut out = Vec::new();
         assert_eq!(cmd.run(&mut out), ExitCode::SUCCESS);
         assert_eq!(String::from_utf8(out).unwrap().trim().len(), 44);
-        for bank in ["lyra", "paybox", "stripe-like"] {
+        let monetico = CodesProvider::Monetico.explain("Interdit");
+        assert!(monetico.contains("TransactionNotPermitted"), "{monetico}");
+        let sign = Cli::try_parse_from([
+            "tpe",
+            "monetico",
+            "sign",
+            "--key",
+            "0123456789ABCDEF0123456789ABCDEF01234567",
+            "TPE=1234567",
+        ])
+        .unwrap();
+        let Command::Bank(cmd) = sign.command else {
+            panic!("{sign:?}")
+        };
+        let mut out = Vec::new();
+        assert_eq!(cmd.run(&mut out), ExitCode::SUCCESS);
+        assert_eq!(String::from_utf8(out).unwrap().trim().len(), 40);
+        for bank in ["lyra", "paybox", "stripe-like", "monetico"] {
             let help = Cli::try_parse_from(["tpe", bank, "--help"]).unwrap_err();
             assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp, "{bank}");
         }

@@ -23,6 +23,7 @@ pub mod fixtures;
 mod harness;
 mod macros;
 pub mod mock_lyra;
+pub mod mock_monetico;
 pub mod mock_paybox;
 pub mod mock_stripe_like;
 mod page;
@@ -37,6 +38,7 @@ pub use bank::{
 pub use checks::{CheckFailure, CheckResult, Verdict};
 pub use harness::{Harness, ProviderFactory};
 pub use mock_lyra::MockLyra;
+pub use mock_monetico::MockMonetico;
 pub use mock_paybox::MockPaybox;
 pub use mock_stripe_like::MockStripeLike;
 pub use receiver::Receiver;

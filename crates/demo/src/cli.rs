@@ -20,6 +20,10 @@ pub struct DemoArgs {
     /// (non-zero if a row differs from what is expected).
     #[arg(long)]
     pub tour: bool,
+    /// The argon2 hash (PHC string, `$argon2id$…`) of the Gestion password. Without it the
+    /// demo draws a password at start and prints it.
+    #[arg(long, env = "TPE_DEMO_MANAGER_PASSWORD_HASH", hide_env_values = true)]
+    pub manager_password_hash: Option<String>,
 }
 
 /// Runs `tpe demo`: the tour, or the shop until Ctrl-C.
@@ -36,10 +40,18 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, DemoError> {
             ExitCode::FAILURE
         });
     }
-    let demo = Demo::start(DemoOptions::interactive(args.listen, &args.data)).await?;
+    let mut options = DemoOptions::interactive(args.listen, &args.data);
+    options.manager_password_hash = args.manager_password_hash;
+    let demo = Demo::start(options).await?;
     println!("tpe demo — {}", crate::demo::SHOP_NAME);
     println!("  boutique : {}", demo.shop_url());
-    println!("  gestion  : {}", demo.manager_url());
+    match demo.manager_password() {
+        Some(password) => println!(
+            "  gestion  : {} (mot de passe : {password})",
+            demo.manager_url()
+        ),
+        None => println!("  gestion  : {}", demo.manager_url()),
+    }
     println!("  banque   : {} (mock bank)", demo.bank().base_url());
     println!(
         "  données  : {} (SQLite, e-mails in mails/)",

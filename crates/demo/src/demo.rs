@@ -46,6 +46,9 @@ pub struct DemoOptions {
     pub background: bool,
     /// The engine's delays.
     pub timings: Timings,
+    /// The argon2 hash (PHC string) of the Gestion password; `None` draws a password at
+    /// start, given by [`Demo::manager_password`].
+    pub manager_password_hash: Option<String>,
 }
 
 impl DemoOptions {
@@ -64,6 +67,7 @@ impl DemoOptions {
             bank,
             background: true,
             timings: Timings::default(),
+            manager_password_hash: None,
         }
     }
 }
@@ -71,6 +75,7 @@ impl DemoOptions {
 /// A running demo. [`Demo::shutdown`] stops it cleanly.
 pub struct Demo {
     engine: Engine,
+    manager_password: Option<String>,
     bank: RunningBank,
     shop_url: Url,
     data_dir: PathBuf,
@@ -100,6 +105,17 @@ pub(crate) fn base_url(base: &str) -> Result<Url, DemoError> {
     Url::parse(&with_slash).map_err(|e| DemoError::Tour(format!("URL {base}: {e}")))
 }
 
+/// A Gestion password of 16 letters and digits, drawn from the system's randomness.
+fn new_password() -> Result<String, DemoError> {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| DemoError::Tour(format!("password: {e}")))?;
+    Ok(bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect())
+}
+
 /// The folder of the `.eml` files under a data directory.
 pub fn mail_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("mails")
@@ -119,7 +135,19 @@ impl Demo {
             mut bank,
             background,
             timings,
+            manager_password_hash,
         } = options;
+        let (manager_password, password_hash) = match manager_password_hash {
+            Some(hash) => {
+                web::check_password_hash(&hash)?;
+                (None, hash)
+            }
+            None => {
+                let password = new_password()?;
+                let hash = web::hash_password(&password)?;
+                (Some(password), hash)
+            }
+        };
         std::fs::create_dir_all(&data_dir).map_err(DemoError::io(&data_dir))?;
         let bank_clock = clock.clone();
         bank.clock = tpe_mock_bank::Clock::from_fn(move || bank_clock.now());
@@ -166,8 +194,13 @@ impl Demo {
         )?;
         let background = background
             .then(|| engine.spawn_background(Duration::from_secs(1), Duration::from_secs(60)));
-        let shop = web::Shop::new(engine.clone(), mail_dir, bank.base_url().to_owned())
-            .map_err(|e| DemoError::Tour(format!("shop templates: {e}")))?;
+        let shop = web::Shop::new(
+            engine.clone(),
+            mail_dir,
+            bank.base_url().to_owned(),
+            &password_hash,
+        )
+        .map_err(|e| DemoError::Tour(format!("shop templates: {e}")))?;
         let app = web::router(shop).merge(engine.router());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -178,6 +211,7 @@ impl Demo {
         });
         Ok(Self {
             engine,
+            manager_password,
             bank,
             shop_url,
             data_dir,
@@ -199,6 +233,11 @@ impl Demo {
         let mut u = self.shop_url.clone();
         u.set_path("/gestion");
         u
+    }
+
+    /// The Gestion password drawn at start, when none was configured.
+    pub fn manager_password(&self) -> Option<&str> {
+        self.manager_password.as_deref()
     }
 
     /// The mock bank (scripts, journal).

@@ -25,4 +25,4 @@ pub use demo::{
     SENDER_EMAIL, SHOP_NAME, mail_dir,
 };
 pub use error::DemoError;
-pub use web::{PRODUCTS, Product};
+pub use web::{PRODUCTS, Product, check_password_hash, hash_password};

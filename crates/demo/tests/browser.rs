@@ -194,6 +194,18 @@ async fn scenario(c: &Client, demo: &Demo) -> Step {
     order_and_pay(c, &shop, "paybox", "1111222233334444", true).await?;
     let page = wait_text(c, "Paiement validé").await?;
     let paid = reference_of(&page)?;
+    // Gestion asks for the manager's password first, then shows the page asked for.
+    c.goto(&format!("{manager}?etat=valid"))
+        .await
+        .map_err(err("manager"))?;
+    wait_text(c, "Connexion à la gestion").await?;
+    fill(c, "input[name=password]", "pas le bon").await?;
+    click(c, "form[action='/gestion/connexion'] button").await?;
+    wait_text(c, "Mot de passe incorrect").await?;
+    let password = demo.manager_password().ok_or("no password drawn")?;
+    fill(c, "input[name=password]", password).await?;
+    click(c, "form[action='/gestion/connexion'] button").await?;
+    wait_text(c, "Déconnexion").await?;
     c.goto(&format!("{manager}?etat=valid"))
         .await
         .map_err(err("manager"))?;

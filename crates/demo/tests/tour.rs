@@ -10,17 +10,28 @@ async fn every_story_on_every_bank_is_as_the_lifecycle_says() {
     let dir = std::env::temp_dir().join(format!("tpe-demo-tour-test-{}", std::process::id()));
     let report = run_tour(&dir).await.unwrap();
     println!("{}", report.table());
-    assert_eq!(report.rows.len(), Story::ALL.len() * 2);
-    // Every story plays on both providers, each row as LIFECYCLE.md says.
+    assert_eq!(
+        report.rows.len(),
+        Story::ALL.len() * DemoProvider::ALL.len()
+    );
+    // Every story plays on every provider, each row as LIFECYCLE.md says; only Monetico has
+    // stories it cannot express (no pending verdict, no status query).
     for r in &report.rows {
-        assert_eq!(
-            r.verdict,
-            Verdict::Ok,
-            "{} / {}",
+        let not_expressible = matches!(r.verdict, Verdict::NotExpressible(_));
+        assert!(
+            r.verdict == Verdict::Ok || (not_expressible && r.provider == DemoProvider::Monetico),
+            "{} / {}: {:?}",
             r.story.label(),
-            r.provider.label()
+            r.provider.label(),
+            r.verdict
         );
     }
+    let monetico_ok = report
+        .rows
+        .iter()
+        .filter(|r| r.provider == DemoProvider::Monetico && r.verdict == Verdict::Ok)
+        .count();
+    assert_eq!(monetico_ok, Story::ALL.len() - 4);
     assert!(report.all_ok());
     for p in DemoProvider::ALL {
         assert_eq!(

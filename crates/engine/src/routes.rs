@@ -138,11 +138,23 @@ enum PageKind {
     Validated,
     NotYet,
     Refused,
+    /// The browser came back by the bank's "cancel" link and the bank has said nothing:
+    /// nothing was paid, and the state is unchanged.
+    Cancelled,
     Retracted,
     PaidLate,
 }
 
-async fn browser_return(State(engine): State<Engine>, Path(reference): Path<String>) -> Response {
+async fn browser_return(
+    State(engine): State<Engine>,
+    Path(reference): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    // Which of the bank's links brought the browser back (`?r=cancelled`): only the wording
+    // of the page depends on it, the state never does.
+    let said_cancelled = query.is_some_and(|q| {
+        form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "r" && v == "cancelled")
+    });
     let Ok(reference) = PaymentReference::parse(&reference) else {
         return (StatusCode::NOT_FOUND, "unknown reference\n").into_response();
     };
@@ -160,6 +172,7 @@ async fn browser_return(State(engine): State<Engine>, Path(reference): Path<Stri
         // Awaiting: refused when the latest verdict of the bank was a refusal.
         _ => match detail.bank_transactions.last().map(|t| t.outcome) {
             Some(OutcomeKind::Refused | OutcomeKind::Cancelled) => PageKind::Refused,
+            None if said_cancelled => PageKind::Cancelled,
             _ => PageKind::NotYet,
         },
     };
@@ -172,18 +185,56 @@ async fn browser_return(State(engine): State<Engine>, Path(reference): Path<Stri
         .order_summary_url
         .clone()
         .unwrap_or_else(|| s.public_base_url.clone());
-    let html = return_page(kind, lang, &s.shop_name, reference.as_str(), back.as_str());
+    let html = return_page(
+        kind,
+        lang,
+        &s.shop_name,
+        reference.as_str(),
+        back.as_str(),
+        s.public_base_url.as_str(),
+    );
     let mut resp = (StatusCode::OK, html).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // The page names a payment: no cache keeps it, no other site frames it.
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     resp
 }
 
-fn return_page(kind: PageKind, lang: Lang, shop: &str, reference: &str, back: &str) -> String {
+fn return_page(
+    kind: PageKind,
+    lang: Lang,
+    shop: &str,
+    reference: &str,
+    back: &str,
+    home: &str,
+) -> String {
+    static ENV: std::sync::OnceLock<minijinja::Environment<'static>> = std::sync::OnceLock::new();
+    let env = ENV.get_or_init(|| {
+        let mut env = minijinja::Environment::new();
+        // A `.html` name turns HTML escaping on.
+        env.add_template("return.html", include_str!("../templates/return.html"))
+            .unwrap_or_else(|e| unreachable!("the embedded template parses: {e}"));
+        env
+    });
     let fr = lang == Lang::Fr;
     let (title, text) = match (kind, fr) {
         (PageKind::Validated, true) => (
@@ -210,6 +261,14 @@ fn return_page(kind: PageKind, lang: Lang, shop: &str, reference: &str, back: &s
             "Payment refused",
             "The bank refused the payment. You can go back to your order and try again.",
         ),
+        (PageKind::Cancelled, true) => (
+            "Paiement annulé",
+            "Vous avez quitté la page de paiement : rien n'a été payé. Votre commande vous attend.",
+        ),
+        (PageKind::Cancelled, false) => (
+            "Payment cancelled",
+            "You left the payment page: nothing was paid. Your order is waiting for you.",
+        ),
         (PageKind::Retracted, true) => (
             "Commande rétractée",
             "Cette commande n'a pas été payée à temps et a été rétractée.",
@@ -227,33 +286,33 @@ fn return_page(kind: PageKind, lang: Lang, shop: &str, reference: &str, back: &s
             "Your payment arrived after the deadline: the shop will contact you.",
         ),
     };
-    let refresh = if kind == PageKind::NotYet {
-        "<meta http-equiv=\"refresh\" content=\"5\">\n"
-    } else {
-        ""
+    let tone = match kind {
+        PageKind::Validated | PageKind::PaidLate => "ok",
+        PageKind::Refused | PageKind::Retracted | PageKind::Cancelled => "ko",
+        PageKind::NotYet => "",
     };
-    let link = if matches!(kind, PageKind::Refused | PageKind::Retracted) {
-        let label = if fr {
-            "Revenir au récapitulatif de la commande"
-        } else {
-            "Back to the order summary"
-        };
-        format!(
-            "<p><a href=\"{}\">{label}</a></p>\n",
-            html_escape::encode_double_quoted_attribute(back)
-        )
-    } else {
-        String::new()
-    };
-    let ref_label = if fr {
-        "Référence du paiement"
-    } else {
-        "Payment reference"
-    };
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\n{refresh}<title>{title} — {}</title></head>\n<body>\n<h1>{title}</h1>\n<p>{text}</p>\n<p>{ref_label} : <code>{}</code></p>\n{link}</body></html>\n",
-        if fr { "fr" } else { "en" },
-        html_escape::encode_text(shop),
-        html_escape::encode_text(reference),
+    // Every page leads somewhere: back to the order when it can still be paid, and home.
+    let back = matches!(
+        kind,
+        PageKind::Refused | PageKind::Cancelled | PageKind::NotYet
     )
+    .then_some(back);
+    env.get_template("return.html")
+        .and_then(|t| {
+            t.render(minijinja::context! {
+                lang => if fr { "fr" } else { "en" },
+                refresh => kind == PageKind::NotYet,
+                title => title,
+                text => text,
+                tone => tone,
+                shop => shop,
+                reference => reference,
+                ref_label => if fr { "Référence du paiement" } else { "Payment reference" },
+                back => back,
+                back_label => if fr { "Revenir à ma commande" } else { "Back to my order" },
+                home => home,
+                home_label => if fr { "Retour à la boutique" } else { "Back to the shop" },
+            })
+        })
+        .unwrap_or_else(|e| unreachable!("the embedded template renders: {e}"))
 }

@@ -150,16 +150,23 @@ async fn row4_refusal_mails_the_manager_once_with_the_code_and_explanations() {
         shop.mails_to(CUSTOMER).is_empty(),
         "nothing to the customer"
     );
-    // The return page offers the way back to the order summary.
-    let page = shop
+    // The return page offers the way back to the order summary; no cache keeps it, no other
+    // site frames it.
+    let resp = shop
         .http
         .get(format!("{}tpe/return/{r}", shop.base))
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    assert_eq!(resp.headers()["x-frame-options"], "DENY");
+    assert!(
+        resp.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    let page = resp.text().await.unwrap();
     assert!(
         page.contains("Paiement refusé") && page.contains("<a href="),
         "{page}"
@@ -241,6 +248,34 @@ async fn row6_pending_and_browser_return_change_nothing() {
         .unwrap();
     assert!(page.contains("Paiement validé") && !page.contains("refresh"));
     assert_eq!(shop.relay().await.delivered, 2);
+}
+
+/// "Cancel" on the bank's page before the bank said anything: the page says cancelled and
+/// leads back to the order and home; the state does not move, and a later payment still counts.
+#[tokio::test]
+async fn a_cancelled_return_leads_back_and_changes_nothing() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(700, None).await;
+    let get = |q: &'static str| {
+        let (http, url) = (shop.http.clone(), format!("{}tpe/return/{r}{q}", shop.base));
+        async move { http.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let page = get("?r=cancelled").await;
+    assert!(
+        page.contains("Paiement annulé") && !page.contains("refresh"),
+        "{page}"
+    );
+    assert!(page.contains("Revenir à ma commande") && page.contains("Retour à la boutique"));
+    // Waiting for the bank: the page refreshes, and still offers a way out.
+    let page = get("").await;
+    assert!(page.contains("Paiement pas encore validé") && page.contains("refresh"));
+    assert!(page.contains("Retour à la boutique"), "{page}");
+    assert_eq!(shop.status(&r).await, CheckoutStatus::AwaitingPayment);
+    // Once the bank has spoken, the browser's word no longer changes the page.
+    shop.notify(notification(r.as_str(), "T1", "accepted", 700))
+        .await;
+    let page = get("?r=cancelled").await;
+    assert!(page.contains("Paiement validé"), "{page}");
 }
 
 #[tokio::test]

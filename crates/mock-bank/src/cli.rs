@@ -13,7 +13,7 @@ pub struct MockBankArgs {
     /// Address to listen on (loopback by default: the control API has no authentication).
     #[arg(long, default_value = "127.0.0.1:8081")]
     pub listen: SocketAddr,
-    /// TOML configuration file (merchants, Stripe-like accounts, retries, delays).
+    /// TOML configuration file (merchants, Stripe-like accounts, Monetico TPEs, retries, delays).
     #[arg(long)]
     pub config: Option<PathBuf>,
 }
@@ -48,6 +48,9 @@ pub async fn run(args: MockBankArgs) -> Result<(), Error> {
     println!("  Paybox public key     {base}/_mock/keys/paybox.pem");
     println!(
         "  Stripe-like API       {base}/v1/checkout/sessions  (test key: see the mock-bank README)"
+    );
+    println!(
+        "  Monetico page         {base}/test/paiement.cgi  (production: /paiement.cgi; CGI2 URL: PUT /_mock/monetico/cgi2)"
     );
     println!("  Journal               {base}/_mock/journal");
     println!("  Control API           {base}/_mock/");

@@ -94,6 +94,39 @@ impl Default for LyraShop {
     }
 }
 
+/// The Monetico test TPE known by default.
+pub const MONETICO_TEST_TPE: &str = "1234567";
+/// The société code of the default Monetico TPE.
+pub const MONETICO_TEST_SOCIETE: &str = "monsite";
+/// The security key of the default Monetico TPE: the example-format key of the CM-CIC v3.0
+/// documentation (spec C.7).
+pub const MONETICO_TEST_KEY: &str = "0123456789ABCDEF0123456789ABCDEF01234567";
+
+/// A Monetico terminal (TPE): its société code, its 40-character key and the confirmation
+/// (CGI2) URL Monetico registered for it.
+#[derive(Clone, Debug)]
+pub struct MoneticoTpe {
+    /// `TPE`, 7 characters.
+    pub tpe: String,
+    /// `societe`.
+    pub societe: String,
+    /// The 40-character security key.
+    pub key: Secret,
+    /// The confirmation URL; the mock never posts returns anywhere else.
+    pub cgi2_url: Option<String>,
+}
+
+impl Default for MoneticoTpe {
+    fn default() -> Self {
+        Self {
+            tpe: MONETICO_TEST_TPE.into(),
+            societe: MONETICO_TEST_SOCIETE.into(),
+            key: Secret::new(MONETICO_TEST_KEY),
+            cgi2_url: None,
+        }
+    }
+}
+
 /// A Stripe-like account: its secret API key, webhook endpoint and signing secret.
 #[derive(Clone, Debug)]
 pub struct StripeAccount {
@@ -215,6 +248,8 @@ pub struct MockBankConfig {
     pub lyra_shops: Vec<LyraShop>,
     /// Lyra IPN retries: the first call and 4 more at quarter hours (spec B.7).
     pub lyra_retry: RetryPolicy,
+    /// Monetico terminals the bank knows.
+    pub monetico_tpes: Vec<MoneticoTpe>,
     /// Notification retries.
     pub retry: RetryPolicy,
     /// How long a pending payment (`99999`, delayed Stripe-like payment) waits before its final result.
@@ -246,6 +281,7 @@ impl Default for MockBankConfig {
             stripe_accounts: vec![StripeAccount::default()],
             lyra_shops: vec![LyraShop::default()],
             lyra_retry: RetryPolicy::lyra(),
+            monetico_tpes: vec![MoneticoTpe::default()],
             retry: RetryPolicy::default(),
             pending_delay: Duration::from_secs(10),
             api_hang: Duration::from_secs(30),
@@ -314,6 +350,7 @@ impl MockBankConfig {
         if !file.keep_default_merchants.unwrap_or(true) {
             config.paybox_merchants.clear();
             config.stripe_accounts.clear();
+            config.monetico_tpes.clear();
         }
         for m in file.paybox_merchant {
             config.paybox_merchants.push(PayboxMerchant {
@@ -329,6 +366,14 @@ impl MockBankConfig {
                 secret_key: a.secret_key,
                 webhook_url: a.webhook_url,
                 webhook_secret: a.webhook_secret,
+            });
+        }
+        for t in file.monetico_tpe {
+            config.monetico_tpes.push(MoneticoTpe {
+                tpe: t.tpe,
+                societe: t.societe,
+                key: t.key,
+                cgi2_url: t.cgi2_url,
             });
         }
         if let Some(r) = file.retry {
@@ -389,6 +434,18 @@ impl MockBankConfig {
                     .map_err(|e| Error::Config(format!("webhook_url: {e}")))?;
             }
         }
+        for t in &self.monetico_tpes {
+            if crate::banks::monetico::mac::usable_key(t.key.expose()).is_none() {
+                return Err(Error::Config(format!(
+                    "the key of Monetico TPE {} is not 40 hexadecimal characters",
+                    t.tpe
+                )));
+            }
+            if let Some(url) = &t.cgi2_url {
+                crate::notify::check_callback_url(url)
+                    .map_err(|e| Error::Config(format!("cgi2_url: {e}")))?;
+            }
+        }
         Ok(())
     }
 }
@@ -401,6 +458,8 @@ struct FileConfig {
     paybox_merchant: Vec<FileMerchant>,
     #[serde(default)]
     stripe_account: Vec<FileAccount>,
+    #[serde(default)]
+    monetico_tpe: Vec<FileTpe>,
     retry: Option<FileRetry>,
     pending_delay_ms: Option<u64>,
     api_hang_ms: Option<u64>,
@@ -425,6 +484,15 @@ struct FileAccount {
     secret_key: Secret,
     webhook_url: Option<String>,
     webhook_secret: Secret,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTpe {
+    tpe: String,
+    societe: String,
+    key: Secret,
+    cgi2_url: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -30,6 +30,8 @@ pub enum Side {
     StripeLike,
     /// The Lyra platform (Systempay, PayZen, Scellius, Sogecommerce).
     Lyra,
+    /// Monetico Paiement (CIC / Crédit Mutuel).
+    Monetico,
     /// The mock's own control API and status page.
     Control,
 }

@@ -1,4 +1,5 @@
-//! `tpe-mock-bank`: the bank side of Paybox and of the Stripe-like PSP, for people and for tests.
+//! `tpe-mock-bank`: the bank side of Paybox, of the Stripe-like PSP and of Monetico, for people
+//! and for tests.
 //!
 //! An axum server that speaks each bank's real wire protocol — written independently of the
 //! provider crates and checked against the published vectors — with hosted payment pages a person
@@ -39,11 +40,12 @@ use axum::middleware;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-pub use banks::{lyra, paybox, stripe_like};
+pub use banks::{lyra, monetico, paybox, stripe_like};
 pub use config::{
     Clock, DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, LYRA_PRODUCTION_KEY,
-    LYRA_REST_PASSWORD, LYRA_TEST_KEY, LYRA_TEST_SITE_ID, LyraShop, MockBankConfig,
-    PAYBOX_TEST_HMAC_KEY, PayboxMerchant, RetryPolicy, StripeAccount,
+    LYRA_REST_PASSWORD, LYRA_TEST_KEY, LYRA_TEST_SITE_ID, LyraShop, MONETICO_TEST_KEY,
+    MONETICO_TEST_SOCIETE, MONETICO_TEST_TPE, MockBankConfig, MoneticoTpe, PAYBOX_TEST_HMAC_KEY,
+    PayboxMerchant, RetryPolicy, StripeAccount,
 };
 pub use error::Error;
 pub use journal::{EntryKind, JournalEntry, Side};

@@ -37,6 +37,8 @@ pub(crate) enum Ack {
     Any2xx,
     /// Lyra: 200 to 206, 301, 302, 303, 307 or 308 (spec B.7).
     Lyra,
+    /// Monetico: HTTP 200 and this body (its final line feed optional, spec C.6).
+    Exactly200WithBody(&'static str),
 }
 
 /// One notification, ready to send.
@@ -171,6 +173,9 @@ async fn deliver_with_retries(
                     Ack::Exactly200 => status == http::StatusCode::OK,
                     Ack::Any2xx => status.is_success(),
                     Ack::Lyra => matches!(status.as_u16(), 200..=206 | 301 | 302 | 303 | 307 | 308),
+                    Ack::Exactly200WithBody(expected) => {
+                        status == http::StatusCode::OK && body_is(resp, expected).await
+                    }
                 }
             }
             Err(e) => {
@@ -194,6 +199,20 @@ async fn deliver_with_retries(
         backoff = (backoff * 2).min(policy.max_backoff);
     }
     state.record(d.entry(EntryKind::Withheld, "gave_up"));
+}
+
+/// Whether the answer's body is `expected`, with or without its final line feed (read up to
+/// 1 KiB: an acknowledgement is a few bytes).
+async fn body_is(mut resp: reqwest::Response, expected: &str) -> bool {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        body.extend_from_slice(&chunk);
+        if body.len() > 1024 {
+            return false;
+        }
+    }
+    let expected = expected.as_bytes();
+    body == expected || Some(body.as_slice()) == expected.strip_suffix(b"\n")
 }
 
 fn describe(e: &reqwest::Error) -> String {

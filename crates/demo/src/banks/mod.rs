@@ -69,6 +69,13 @@ pub(crate) trait DemoBank: Sync + 'static {
         None
     }
 
+    /// Why this bank cannot play `story` on the mock bank (an outcome it has no word for, an
+    /// operation it lacks); `None` when it can. The tour reports such rows as not expressible.
+    fn cannot_play(&self, story: crate::tour::Story) -> Option<&'static str> {
+        let _ = story;
+        None
+    }
+
     /// A redirect for `request` made afresh, past the engine (the tour's tampered amount).
     async fn fresh_redirect(
         &self,
@@ -118,6 +125,8 @@ demo_banks! {
     Paybox => paybox::Paybox,
     /// The Stripe-like PSP.
     StripeLike => stripe_like::StripeLike,
+    /// Monetico Paiement (CIC / Crédit Mutuel).
+    Monetico => monetico::Monetico,
 }
 
 impl DemoProvider {

@@ -48,6 +48,7 @@ impl Play {
             bank,
             background: false,
             timings: tpe_engine::Timings::default(),
+            manager_password_hash: None,
         };
         Ok(Self {
             demo: Demo::start(options).await?,
@@ -86,7 +87,8 @@ impl Play {
     /// Waits until the bank has delivered `n` notifications of `reference` that the shop
     /// acknowledged (2xx).
     pub(super) async fn delivered(&mut self, reference: &PaymentReference, n: usize) {
-        let r = reference.as_str().to_owned();
+        // The bank's journal names the payment by the bank reference.
+        let r = self.bank_reference(reference).await;
         let (_, ok) = self
             .demo
             .bank()
@@ -143,6 +145,21 @@ impl Play {
             .await
             .map_err(|e| DemoError::Tour(format!("retraction: {e}")))?;
         Ok(())
+    }
+
+    /// The reference the bank knows the checkout by (its scripts and journal use it): the
+    /// shop's own for most banks, a shorter one for banks such as Monetico.
+    pub(super) async fn bank_reference(&self, r: &PaymentReference) -> String {
+        self.demo
+            .engine()
+            .checkout(r)
+            .await
+            .ok()
+            .flatten()
+            .map_or_else(
+                || r.as_str().to_owned(),
+                |c| c.bank_reference.as_str().to_owned(),
+            )
     }
 
     pub(super) async fn status(&self, r: &PaymentReference) -> Option<CheckoutStatus> {
@@ -228,6 +245,8 @@ pub(super) async fn tampered_page(
         .map_err(|e| DemoError::Tour(e.to_string()))?;
     let other =
         Amount::new(AMOUNT / 10, Currency::EUR).map_err(|e| DemoError::Tour(e.to_string()))?;
+    let bank_reference = tpe_core::BankReference::parse(&play.bank_reference(r).await)
+        .map_err(|e| DemoError::Tour(e.to_string()))?;
     let req = PaymentRequest::new(
         r.clone(),
         other,
@@ -236,7 +255,8 @@ pub(super) async fn tampered_page(
         1,
         urls,
         tpe_core::Lang::Fr,
-    );
+    )
+    .with_bank_reference(bank_reference);
     play.provider
         .bank()
         .fresh_redirect(play.demo.bank(), play.browser.http(), &req, play.now())

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use tpe_core::{CheckoutStatus, PaymentReference, Timestamp};
 
-use super::{Shop, euros, with_cookie};
+use super::{Shop, euros};
 
 fn when(shop: &Shop, t: Timestamp) -> String {
     t.to_zoned_datetime(shop.engine.settings().time_zone.clone())
@@ -96,7 +96,7 @@ pub(super) async fn list(
     );
     s.flash = None;
     shop.save(&id, s);
-    with_cookie(resp, &id, new)
+    shop.with_cookie(resp, &id, new)
 }
 
 #[derive(serde::Deserialize)]
@@ -180,7 +180,7 @@ pub(super) async fn detail(
     );
     s.flash = None;
     shop.save(&id, s);
-    with_cookie(resp, &id, new)
+    shop.with_cookie(resp, &id, new)
 }
 
 #[derive(serde::Deserialize)]
@@ -213,7 +213,7 @@ pub(super) async fn validate(
         },
     );
     shop.save(&id, s);
-    with_cookie(
+    shop.with_cookie(
         Redirect::to(&format!("/gestion/paiement/{reference}")).into_response(),
         &id,
         new,
@@ -242,7 +242,7 @@ pub(super) async fn records(State(shop): State<Shop>, headers: HeaderMap) -> Res
     );
     s.flash = None;
     shop.save(&id, s);
-    with_cookie(resp, &id, new)
+    shop.with_cookie(resp, &id, new)
 }
 
 fn mail_value(m: &crate::eml::SentMail) -> minijinja::Value {
@@ -264,7 +264,7 @@ pub(super) async fn mails(State(shop): State<Shop>, headers: HeaderMap) -> Respo
     let resp = shop.render("mails.html", &s, context! { title => "E-mails envoyés", mails => list.iter().map(mail_value).collect::<Vec<_>>() });
     s.flash = None;
     shop.save(&id, s);
-    with_cookie(resp, &id, new)
+    shop.with_cookie(resp, &id, new)
 }
 
 pub(super) async fn mail(
@@ -283,7 +283,7 @@ pub(super) async fn mail(
         &s,
         context! { title => m.subject.clone(), m => mail_value(&m) },
     );
-    with_cookie(resp, &id, new)
+    shop.with_cookie(resp, &id, new)
 }
 
 #[derive(serde::Deserialize)]
@@ -330,5 +330,5 @@ pub(super) async fn jobs(
         _ => "Tâche inconnue.".to_owned(),
     });
     shop.save(&id, s);
-    with_cookie(Redirect::to("/gestion").into_response(), &id, new)
+    shop.with_cookie(Redirect::to("/gestion").into_response(), &id, new)
 }

@@ -1,6 +1,8 @@
 //! The farm shop and the manager's pages: server-rendered HTML (minijinja), French wording.
 
+mod guard;
 mod manager;
+pub use guard::{check_password_hash, hash_password};
 pub(crate) use manager::far_future;
 mod shop;
 
@@ -67,7 +69,23 @@ struct Session {
     provider: DemoProvider,
     order_id: String,
     flash: Option<String>,
+    /// The token every form of this session carries (CSRF).
+    csrf: String,
+    /// Logged in to Gestion.
+    manager: bool,
+    /// When the session was last used, for evicting the least recently used one.
+    seen: u64,
+    /// The last checkout started for the current order.
+    checkout: Option<(String, tpe_core::PaymentReference)>,
+    /// Orders found paid, newest last (at most [`MAX_PAID_ORDERS`]).
+    paid: Vec<(String, tpe_core::PaymentReference)>,
+    /// The id of the order form on screen, and the bank's page it led to once submitted: a
+    /// second submission of the same form (a double click) gets the same page.
+    form: (String, Option<tpe_core::Redirect>),
 }
+
+/// Paid orders remembered per session.
+const MAX_PAID_ORDERS: usize = 10;
 
 impl Session {
     fn new() -> Self {
@@ -86,6 +104,12 @@ impl Session {
             provider: DemoProvider::Paybox,
             order_id: new_order_id(),
             flash: None,
+            csrf: random_hex(16),
+            manager: false,
+            seen: 0,
+            checkout: None,
+            paid: Vec::new(),
+            form: (random_hex(8), None),
         }
     }
 }
@@ -107,9 +131,11 @@ fn random_hex(n: usize) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Most sessions kept in memory (a demo, not a production shop).
+/// Most sessions kept in memory; past it the least recently used one goes.
 const MAX_SESSIONS: usize = 10_000;
 const COOKIE: &str = "tpe_demo";
+/// Largest form the shop and Gestion accept.
+const MAX_FORM: usize = 16 * 1024;
 
 /// The shop's shared state.
 #[derive(Clone)]
@@ -118,7 +144,43 @@ pub(crate) struct Shop {
     mail_dir: PathBuf,
     bank_url: String,
     env: Arc<Environment<'static>>,
-    sessions: Arc<Mutex<HashMap<String, Session>>>,
+    sessions: Arc<Mutex<Sessions>>,
+    /// The manager's password (argon2 PHC string).
+    password_hash: Arc<str>,
+    /// Cookies only over TLS when the shop is served over https.
+    secure: bool,
+    /// One turn per order form being submitted, so a double click waits for the first
+    /// submission's page instead of starting a second checkout.
+    forms: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+/// Sessions by id, with a use counter for least-recently-used eviction.
+#[derive(Default)]
+struct Sessions {
+    by_id: HashMap<String, Session>,
+    clock: u64,
+}
+
+impl Sessions {
+    fn touch(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
+
+    fn insert(&mut self, id: String, mut s: Session) {
+        s.seen = self.touch();
+        if !self.by_id.contains_key(&id) && self.by_id.len() >= MAX_SESSIONS {
+            let oldest = self
+                .by_id
+                .iter()
+                .min_by_key(|(_, s)| s.seen)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                self.by_id.remove(&k);
+            }
+        }
+        self.by_id.insert(id, s);
+    }
 }
 
 macro_rules! template {
@@ -139,6 +201,8 @@ fn environment() -> Result<Environment<'static>, minijinja::Error> {
     template!(env, "records.html")?;
     template!(env, "mails.html")?;
     template!(env, "mail.html")?;
+    template!(env, "login.html")?;
+    template!(env, "error.html")?;
     Ok(env)
 }
 
@@ -147,18 +211,29 @@ impl Shop {
         engine: Engine,
         mail_dir: PathBuf,
         bank_url: String,
+        password_hash: &str,
     ) -> Result<Self, minijinja::Error> {
+        let secure = engine.settings().public_base_url.scheme() == "https";
         Ok(Self {
             engine,
             mail_dir,
             bank_url,
             env: Arc::new(environment()?),
-            sessions: Arc::new(Mutex::new(HashMap::new())),
+            sessions: Arc::new(Mutex::new(Sessions::default())),
+            password_hash: password_hash.into(),
+            secure,
+            forms: Arc::default(),
         })
     }
 
-    /// The session of the request's cookie, or a new one (its cookie to set is returned).
-    fn session(&self, headers: &HeaderMap) -> (String, Session, bool) {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, Sessions> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The session named by the request's cookie, if it exists.
+    fn existing_session(&self, headers: &HeaderMap) -> Option<(String, Session)> {
         let id = headers
             .get_all(header::COOKIE)
             .iter()
@@ -168,30 +243,50 @@ impl Shop {
             .find(|(k, v)| {
                 *k == COOKIE && v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit())
             })
-            .map(|(_, v)| v.to_owned());
-        let mut sessions = self
-            .sessions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(id) = id
-            && let Some(s) = sessions.get(&id)
-        {
-            return (id, s.clone(), false);
-        }
-        if sessions.len() >= MAX_SESSIONS {
-            sessions.clear();
+            .map(|(_, v)| v.to_owned())?;
+        let mut sessions = self.sessions();
+        let seen = sessions.touch();
+        let s = sessions.by_id.get_mut(&id)?;
+        s.seen = seen;
+        Some((id, s.clone()))
+    }
+
+    /// The session of the request's cookie, or a new one (its cookie to set is returned).
+    fn session(&self, headers: &HeaderMap) -> (String, Session, bool) {
+        if let Some((id, s)) = self.existing_session(headers) {
+            return (id, s, false);
         }
         let id = random_hex(16);
         let s = Session::new();
-        sessions.insert(id.clone(), s.clone());
+        self.sessions().insert(id.clone(), s.clone());
         (id, s, true)
     }
 
-    fn save(&self, id: &str, s: Session) {
-        self.sessions
+    /// The turn of an order form: submissions of one form run one after the other.
+    fn form_turn(&self, form_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut forms = self
+            .forms
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(id.to_owned(), s);
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Turns nobody holds or waits for are done.
+        forms.retain(|_, turn| Arc::strong_count(turn) > 1);
+        forms.entry(form_id.to_owned()).or_default().clone()
+    }
+
+    fn save(&self, id: &str, s: Session) {
+        self.sessions().insert(id.to_owned(), s);
+    }
+
+    /// Moves the session to a new id with a new form token, logged in to Gestion or not: an
+    /// id or a token seen before the login is worth nothing after it.
+    fn rotate(&self, id: &str, manager: bool) -> (String, Session) {
+        let mut sessions = self.sessions();
+        let mut s = sessions.by_id.remove(id).unwrap_or_else(Session::new);
+        s.csrf = random_hex(16);
+        s.manager = manager;
+        let new_id = random_hex(16);
+        sessions.insert(new_id.clone(), s.clone());
+        (new_id, s)
     }
 
     fn render(&self, name: &str, session: &Session, ctx: minijinja::Value) -> Response {
@@ -199,6 +294,8 @@ impl Shop {
             shop_name => crate::demo::SHOP_NAME,
             cart_count => session.cart.values().sum::<u32>(),
             flash => session.flash.clone(),
+            csrf => session.csrf.clone(),
+            manager => session.manager,
         };
         let ctx = minijinja::context! { ..ctx, ..base };
         match self.env.get_template(name).and_then(|t| t.render(ctx)) {
@@ -209,17 +306,38 @@ impl Shop {
             }
         }
     }
-}
 
-/// Adds the session cookie to a response when the session is new.
-fn with_cookie(mut resp: Response, id: &str, new: bool) -> Response {
-    if new
-        && let Ok(v) =
-            HeaderValue::from_str(&format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax"))
-    {
-        resp.headers_mut().append(header::SET_COOKIE, v);
+    /// A French error page in the shop's layout, with a link back.
+    fn error_page(&self, status: StatusCode, heading: &str, message: &str, back: &str) -> Response {
+        let mut resp = self.render(
+            "error.html",
+            &Session::new(),
+            minijinja::context! { title => heading, heading => heading, message => message, back => back },
+        );
+        *resp.status_mut() = status;
+        resp
     }
-    resp
+
+    /// Adds the session cookie to a response when the session is new: `HttpOnly`,
+    /// `SameSite=Strict`, and `Secure` when the shop is served over https.
+    fn with_cookie(&self, mut resp: Response, id: &str, new: bool) -> Response {
+        let secure = if self.secure { "; Secure" } else { "" };
+        if new
+            && let Ok(v) = HeaderValue::from_str(&format!(
+                "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict{secure}"
+            ))
+        {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+        resp
+    }
+
+    /// The bank's origin, for the pages' form policy.
+    fn bank_origin(&self) -> String {
+        url::Url::parse(&self.bank_url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default()
+    }
 }
 
 /// `12,50 €`.
@@ -231,14 +349,27 @@ pub(crate) fn euros(amount: Amount) -> String {
     }
 }
 
-/// The shop's and the manager's routes.
+/// Any other address: a French page in the shop's layout, with a link home.
+async fn not_found(axum::extract::State(shop): axum::extract::State<Shop>) -> Response {
+    shop.error_page(
+        StatusCode::NOT_FOUND,
+        "Page introuvable",
+        "Cette page n'existe pas ou n'existe plus.",
+        "/",
+    )
+}
+
+/// The shop's and the manager's routes, behind the guard (login, CSRF, Origin) and the
+/// security headers.
 pub(crate) fn router(shop: Shop) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/", get(shop::home))
         .route("/panier", post(shop::add_to_cart))
         .route("/panier/vider", post(shop::empty_cart))
         .route("/compte", get(shop::account).post(shop::save_account))
         .route("/commande", get(shop::summary).post(shop::checkout))
+        .route(guard::LOGIN, get(guard::login_page).post(guard::login))
+        .route("/gestion/deconnexion", post(guard::logout))
         .route("/gestion", get(manager::list))
         .route("/gestion/paiement", get(manager::find))
         .route("/gestion/paiement/{reference}", get(manager::detail))
@@ -250,6 +381,43 @@ pub(crate) fn router(shop: Shop) -> Router {
         .route("/gestion/mails", get(manager::mails))
         .route("/gestion/mails/{file}", get(manager::mail))
         .route("/gestion/jobs", post(manager::jobs))
-        .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
-        .with_state(shop)
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            shop.clone(),
+            guard::guard,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM));
+    for layer in guard::headers(&shop.bank_origin()) {
+        router = router.layer(layer);
+    }
+    router.with_state(shop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_session_table_drops_the_least_recently_used_only() {
+        let mut sessions = Sessions::default();
+        sessions.insert("active".into(), Session::new());
+        for i in 0..MAX_SESSIONS - 1 {
+            sessions.insert(format!("idle-{i}"), Session::new());
+        }
+        // The active visitor comes back; then a flood of new sessions arrives.
+        let mut active = sessions.by_id["active"].clone();
+        active.cart.insert("miel", 2);
+        sessions.insert("active".into(), active);
+        for i in 0..100 {
+            sessions.insert(format!("flood-{i}"), Session::new());
+        }
+        assert_eq!(sessions.by_id.len(), MAX_SESSIONS);
+        assert_eq!(sessions.by_id["active"].cart.get("miel"), Some(&2));
+        assert!(!sessions.by_id.contains_key("idle-0"));
+        assert!(
+            sessions
+                .by_id
+                .contains_key(&format!("idle-{}", MAX_SESSIONS - 2))
+        );
+    }
 }

@@ -5,10 +5,10 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
-use tpe_core::{Amount, Currency, HttpMethod, PostalAddress};
+use tpe_core::{Amount, CheckoutStatus, Currency, HttpMethod, PostalAddress};
 use tpe_engine::{CheckoutError, CheckoutRequest};
 
-use super::{PRODUCTS, Session, Shop, euros, new_order_id, with_cookie};
+use super::{MAX_PAID_ORDERS, PRODUCTS, Session, Shop, euros, new_order_id};
 use crate::demo::DemoProvider;
 
 /// Longest text accepted in a form field of the shop.
@@ -18,8 +18,36 @@ fn clip(s: &str) -> String {
     s.trim().chars().take(MAX_FIELD).collect()
 }
 
+/// Closes the current order once its checkout is paid: the cart is emptied, the order number
+/// is never used again, and the order is listed as paid. `true` when it was closed now.
+async fn close_if_paid(shop: &Shop, s: &mut Session) -> bool {
+    let Some((order, reference)) = s.checkout.clone() else {
+        return false;
+    };
+    if order != s.order_id {
+        return false;
+    }
+    let paid = matches!(
+        shop.engine.checkout(&reference).await,
+        Ok(Some(c)) if matches!(c.status, CheckoutStatus::Valid | CheckoutStatus::PaidAfterRetraction)
+    );
+    if paid {
+        s.paid.push((order.clone(), reference));
+        if s.paid.len() > MAX_PAID_ORDERS {
+            s.paid.remove(0);
+        }
+        s.cart.clear();
+        s.checkout = None;
+        s.order_id = new_order_id();
+        s.form = (super::random_hex(8), None);
+        s.flash = Some(format!("Commande {order} payée : merci !"));
+    }
+    paid
+}
+
 pub(super) async fn home(State(shop): State<Shop>, headers: HeaderMap) -> Response {
     let (id, mut s, new) = shop.session(&headers);
+    close_if_paid(&shop, &mut s).await;
     let products: Vec<_> = PRODUCTS
         .iter()
         .map(|p| {
@@ -36,7 +64,7 @@ pub(super) async fn home(State(shop): State<Shop>, headers: HeaderMap) -> Respon
     );
     s.flash = None;
     shop.save(&id, s);
-    with_cookie(resp, &id, new)
+    shop.with_cookie(resp, &id, new)
 }
 
 #[derive(serde::Deserialize)]
@@ -58,7 +86,7 @@ pub(super) async fn add_to_cart(
         s.flash = Some(format!("{} ajouté au panier.", p.name));
     }
     shop.save(&id, s);
-    with_cookie(Redirect::to("/").into_response(), &id, new)
+    shop.with_cookie(Redirect::to("/").into_response(), &id, new)
 }
 
 pub(super) async fn empty_cart(State(shop): State<Shop>, headers: HeaderMap) -> Response {
@@ -66,7 +94,7 @@ pub(super) async fn empty_cart(State(shop): State<Shop>, headers: HeaderMap) -> 
     s.cart.clear();
     s.order_id = new_order_id();
     shop.save(&id, s);
-    with_cookie(Redirect::to("/").into_response(), &id, new)
+    shop.with_cookie(Redirect::to("/").into_response(), &id, new)
 }
 
 pub(super) async fn account(State(shop): State<Shop>, headers: HeaderMap) -> Response {
@@ -82,7 +110,7 @@ pub(super) async fn account(State(shop): State<Shop>, headers: HeaderMap) -> Res
     );
     s.flash = None;
     shop.save(&id, s);
-    with_cookie(resp, &id, new)
+    shop.with_cookie(resp, &id, new)
 }
 
 #[derive(serde::Deserialize)]
@@ -127,7 +155,7 @@ pub(super) async fn save_account(
         "/commande"
     };
     shop.save(&id, s);
-    with_cookie(Redirect::to(back).into_response(), &id, new)
+    shop.with_cookie(Redirect::to(back).into_response(), &id, new)
 }
 
 /// The cart's lines and total.
@@ -180,20 +208,28 @@ fn render_summary(shop: &Shop, s: &Session, error: Option<String>, account_link:
             provider => s.provider.id().as_str(),
             error => error,
             account_link => account_link,
+            form_id => s.form.0.clone(),
+            paid => s.paid.iter().rev().map(|(o, r)| context! { order => o, reference => r.as_str() }).collect::<Vec<_>>(),
         },
     )
 }
 
 pub(super) async fn summary(State(shop): State<Shop>, headers: HeaderMap) -> Response {
     let (id, mut s, new) = shop.session(&headers);
+    close_if_paid(&shop, &mut s).await;
+    // Each display of the form is a new submission; its double click is not.
+    if s.form.1.is_some() {
+        s.form = (super::random_hex(8), None);
+    }
     let resp = render_summary(&shop, &s, None, false);
     s.flash = None;
     shop.save(&id, s);
-    with_cookie(resp, &id, new)
+    shop.with_cookie(resp, &id, new)
 }
 
 #[derive(serde::Deserialize)]
 pub(super) struct CheckoutForm {
+    form_id: Option<String>,
     delivery: Option<String>,
     provider: Option<String>,
     mode: Option<String>,
@@ -206,7 +242,34 @@ pub(super) async fn checkout(
     headers: HeaderMap,
     Form(f): Form<CheckoutForm>,
 ) -> Response {
+    let turn = f.form_id.as_deref().map(|form_id| shop.form_turn(form_id));
+    let _turn = match &turn {
+        Some(t) => Some(t.lock().await),
+        None => None,
+    };
     let (id, mut s, new) = shop.session(&headers);
+    if close_if_paid(&shop, &mut s).await {
+        shop.save(&id, s.clone());
+        return shop.with_cookie(
+            render_summary(
+                &shop,
+                &s,
+                Some(
+                    "Cette commande est déjà payée : rien n'a été débité une deuxième fois.".into(),
+                ),
+                false,
+            ),
+            &id,
+            new,
+        );
+    }
+    // The same form sent twice (a double click): the bank's page of the first submission.
+    if let (Some(form_id), (current, Some(redirect))) = (&f.form_id, &s.form)
+        && form_id == current
+    {
+        let resp = redirect_response(&shop, &s, redirect.clone());
+        return shop.with_cookie(resp, &id, new);
+    }
     if let Some(p) = f.provider.as_deref().and_then(DemoProvider::parse) {
         s.provider = p;
     }
@@ -219,7 +282,7 @@ pub(super) async fn checkout(
     }
     let (_, total, count) = cart_lines(&s);
     let fail = |s: &Session, msg: String, link: bool| {
-        with_cookie(render_summary(&shop, s, Some(msg), link), &id, new)
+        shop.with_cookie(render_summary(&shop, s, Some(msg), link), &id, new)
     };
     if f.mode.as_deref().is_some_and(|m| m != "online") {
         shop.save(&id, s.clone());
@@ -229,6 +292,20 @@ pub(super) async fn checkout(
         shop.save(&id, s.clone());
         return fail(&s, "Votre panier est vide.".into(), false);
     };
+    let today = shop
+        .engine
+        .now()
+        .to_zoned_datetime(shop.engine.settings().time_zone.clone())
+        .date();
+    if s.delivery.is_some_and(|d| d < today) {
+        s.delivery = None;
+        shop.save(&id, s.clone());
+        return fail(
+            &s,
+            "La date de livraison est passée : choisissez aujourd'hui ou un jour à venir.".into(),
+            false,
+        );
+    }
     let request = CheckoutRequest {
         customer: s.customer.clone(),
         amount,
@@ -242,16 +319,13 @@ pub(super) async fn checkout(
     match shop.engine.start_checkout(&s.provider.id(), request).await {
         Ok(started) => {
             tracing::info!(reference = %started.reference, "redirecting to the bank");
-            let r = started.redirect;
-            let resp = match r.method {
-                HttpMethod::Post => shop.render(
-                    "redirect.html",
-                    &s,
-                    context! { action => r.action.as_str(), fields => r.fields },
-                ),
-                _ => Redirect::to(r.location().as_str()).into_response(),
-            };
-            with_cookie(resp, &id, new)
+            s.checkout = Some((s.order_id.clone(), started.reference));
+            if f.form_id.as_deref() == Some(s.form.0.as_str()) {
+                s.form.1 = Some(started.redirect.clone());
+            }
+            shop.save(&id, s.clone());
+            let resp = redirect_response(&shop, &s, started.redirect);
+            shop.with_cookie(resp, &id, new)
         }
         Err(CheckoutError::IncompleteCustomer(e)) => fail(&s, e.message_fr(), true),
         Err(e) => {
@@ -262,5 +336,21 @@ pub(super) async fn checkout(
                 false,
             )
         }
+    }
+}
+
+/// The bank's page: the self-submitting signed form, or a plain redirect.
+fn redirect_response(shop: &Shop, s: &Session, r: tpe_core::Redirect) -> Response {
+    match r.method {
+        HttpMethod::Post => {
+            let mut page = shop.render(
+                "redirect.html",
+                s,
+                context! { action => r.action.as_str(), fields => r.fields },
+            );
+            super::guard::redirect_policy(&mut page, &r.action.origin().ascii_serialization());
+            page
+        }
+        _ => Redirect::to(r.location().as_str()).into_response(),
     }
 }

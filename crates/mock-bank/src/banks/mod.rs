@@ -47,4 +47,5 @@ register! {
     lyra => Lyra,
     paybox => Paybox,
     stripe_like => StripeLike,
+    monetico => Monetico,
 }

@@ -1,0 +1,117 @@
+//! A visitor over HTTP with its session cookie, and a demo on a free port.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code, unreachable_pub)]
+
+use std::net::SocketAddr;
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
+use tpe_demo::{Demo, DemoOptions};
+
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Page {
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn headers(&self) -> &reqwest::header::HeaderMap {
+        &self.headers
+    }
+}
+
+pub struct Visitor {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub cookie: Option<String>,
+}
+
+impl Visitor {
+    pub fn new(demo: &Demo) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: demo.shop_url().as_str().trim_end_matches('/').to_owned(),
+            cookie: None,
+        }
+    }
+
+    fn keep_cookie(&mut self, resp: &reqwest::Response) {
+        if let Some(c) = resp.headers().get(SET_COOKIE) {
+            let c = c.to_str().unwrap();
+            assert!(
+                c.contains("HttpOnly") && c.contains("SameSite=Strict"),
+                "{c}"
+            );
+            self.cookie = Some(c.split(';').next().unwrap().to_owned());
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> (Page, String) {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            req = req.header(COOKIE, c);
+        }
+        let resp = req.send().await.unwrap();
+        self.keep_cookie(&resp);
+        let page = Page {
+            status: resp.status(),
+            headers: resp.headers().clone(),
+        };
+        (page, resp.text().await.unwrap())
+    }
+
+    pub async fn post(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        origin: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = self.http.post(format!("{}{path}", self.base)).form(form);
+        if let Some(c) = &self.cookie {
+            req = req.header(COOKIE, c);
+        }
+        if let Some(o) = origin {
+            req = req.header(ORIGIN, o);
+        }
+        let resp = req.send().await.unwrap();
+        self.keep_cookie(&resp);
+        resp
+    }
+}
+
+impl Visitor {
+    /// A POST with the visitor's cookie from a clone of its client, for concurrent requests.
+    pub fn clone_post(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> impl std::future::Future<Output = reqwest::Response> + use<> {
+        let mut req = self.http.post(format!("{}{path}", self.base)).form(form);
+        if let Some(c) = &self.cookie {
+            req = req.header(COOKIE, c);
+        }
+        async move { req.send().await.unwrap() }
+    }
+}
+
+/// The CSRF token of the page's forms.
+pub fn csrf(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a token")
+        + 19;
+    html[at..at + 32].to_owned()
+}
+
+pub async fn start(name: &str) -> Demo {
+    let dir = std::env::temp_dir().join(format!("tpe-demo-security-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut options = DemoOptions::interactive(SocketAddr::from(([127, 0, 0, 1], 0)), &dir);
+    options.background = false;
+    Demo::start(options).await.unwrap()
+}

@@ -1,0 +1,211 @@
+//! The `tpe monetico …` and `tpe codes monetico …` tools, for people debugging a live
+//! integration.
+//!
+//! The `tpe` binary wires [`MoneticoCommand`] as a clap subcommand and calls [`run`]; `tpe
+//! codes monetico <CODE>` prints [`explain_code`]. Nothing here prints the key: `sign` prints
+//! only the MAC, `verify` says why a MAC failed without echoing it.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use secrecy::SecretString;
+use tpe_core::form::{Form, FormLimits};
+use tpe_core::{Lang, ProviderError, ReasonKind};
+
+use crate::codes;
+use crate::sign::{Encoding, MAC_FIELD, MacKey};
+
+/// `tpe monetico …`.
+#[derive(Debug, Clone, clap::Subcommand)]
+#[non_exhaustive]
+pub enum MoneticoCommand {
+    /// Print the MAC (lower-case hex) of NAME=VALUE fields: sorted by name, `MAC` left out.
+    Sign {
+        /// The 40-character security key.
+        #[arg(long, value_name = "KEY40")]
+        key: String,
+        /// Fields; the value is everything after the first `=`.
+        #[arg(required = true, value_name = "NAME=VALUE")]
+        fields: Vec<String>,
+    },
+    /// Check the MAC of a CGI2 return (the form body exactly as received).
+    Verify {
+        /// The 40-character security key.
+        #[arg(long, value_name = "KEY40")]
+        key: String,
+        /// The form body (or query string) exactly as received.
+        #[arg(value_name = "RAW_FORM_BODY")]
+        raw: String,
+    },
+}
+
+/// The outcome of a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Exit {
+    /// 0: done / valid.
+    Success,
+    /// 1: the MAC is invalid.
+    Invalid,
+    /// 2: bad usage (bad key, field without `=`).
+    Usage,
+}
+
+impl Exit {
+    /// The process exit status.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Success => 0,
+            Self::Invalid => 1,
+            Self::Usage => 2,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(e.code())
+    }
+}
+
+/// Runs a command, writing its output (including usage errors) to `out`.
+///
+/// ```
+/// use clap::Parser;
+/// #[derive(Parser)]
+/// struct Tpe { #[command(subcommand)] cmd: tpe_monetico::cli::MoneticoCommand }
+/// let key = "0123456789ABCDEF0123456789ABCDEF01234567";
+/// let t = Tpe::try_parse_from(["tpe", "sign", "--key", key, "TPE=1234567"]).unwrap();
+/// let mut out = Vec::new();
+/// assert_eq!(tpe_monetico::cli::run(&t.cmd, &mut out), tpe_monetico::cli::Exit::Success);
+/// assert_eq!(String::from_utf8(out).unwrap().trim().len(), 40);
+/// ```
+pub fn run(cmd: &MoneticoCommand, out: &mut dyn Write) -> Exit {
+    let result = match cmd {
+        MoneticoCommand::Sign { key, fields } => sign(key, fields, out),
+        MoneticoCommand::Verify { key, raw } => verify(key, raw, out),
+    };
+    result.unwrap_or(Exit::Usage)
+}
+
+fn key_or_usage(key: &str, out: &mut dyn Write) -> std::io::Result<Option<MacKey>> {
+    match MacKey::new(&SecretString::from(key.to_owned())) {
+        Ok(k) => Ok(Some(k)),
+        Err(e) => {
+            writeln!(out, "error: {e}")?;
+            Ok(None)
+        }
+    }
+}
+
+fn sign(key: &str, fields: &[String], out: &mut dyn Write) -> std::io::Result<Exit> {
+    let mut pairs = Vec::with_capacity(fields.len());
+    for f in fields {
+        let Some((name, value)) = f.split_once('=') else {
+            let shown: String = f.chars().take(40).collect();
+            writeln!(out, "error: field {shown:?} has no '=' (NAME=VALUE)")?;
+            return Ok(Exit::Usage);
+        };
+        if name.is_empty() {
+            writeln!(out, "error: a field has an empty name")?;
+            return Ok(Exit::Usage);
+        }
+        pairs.push((name, value));
+    }
+    let Some(key) = key_or_usage(key, out)? else {
+        return Ok(Exit::Usage);
+    };
+    writeln!(out, "{}", key.sign(pairs))?;
+    Ok(Exit::Success)
+}
+
+fn verify(key: &str, raw: &str, out: &mut dyn Write) -> std::io::Result<Exit> {
+    let Some(key) = key_or_usage(key, out)? else {
+        return Ok(Exit::Usage);
+    };
+    let raw = raw.trim_end_matches(['\r', '\n']);
+    let raw = raw.strip_prefix('?').unwrap_or(raw);
+    let form = match Form::parse(raw.as_bytes(), FormLimits::NOTIFICATION) {
+        Ok(f) => f,
+        Err(e) => {
+            writeln!(out, "invalid: the form does not decode: {e}")?;
+            return Ok(Exit::Invalid);
+        }
+    };
+    if let Some(name) = form.first_duplicate() {
+        let name: String = name.chars().take(40).collect();
+        writeln!(out, "invalid: field {name:?} is repeated")?;
+        return Ok(Exit::Invalid);
+    }
+    let Some(mac) = form.last(MAC_FIELD) else {
+        writeln!(out, "invalid: no MAC field")?;
+        return Ok(Exit::Invalid);
+    };
+    let fields = form
+        .fields()
+        .iter()
+        .map(|f| (f.name.as_ref(), f.value.as_ref()));
+    match key.verify(fields, &mac.value) {
+        Ok(Encoding::Utf8) => writeln!(out, "valid")?,
+        Ok(Encoding::Latin1) => writeln!(out, "valid (over the ISO-8859-1 bytes)")?,
+        Err(ProviderError::BadSignature { .. }) if mac.value.len() != 40 => {
+            writeln!(out, "invalid: the MAC is not 40 hexadecimal digits")?;
+            return Ok(Exit::Invalid);
+        }
+        Err(_) => {
+            writeln!(
+                out,
+                "invalid: the MAC does not match the fields under this key"
+            )?;
+            return Ok(Exit::Invalid);
+        }
+    }
+    Ok(Exit::Success)
+}
+
+/// `tpe codes monetico <CODE>`: a `motifrefus` with its normalized reason, or a `code-retour`
+/// or `status3ds`, with the wording in French and English and the retry advice.
+///
+/// ```
+/// let text = tpe_monetico::cli::explain_code("Interdit");
+/// assert!(text.contains("transaction_not_permitted") || text.contains("TransactionNotPermitted"));
+/// assert!(tpe_monetico::cli::explain_code("Annulation").contains("code-retour"));
+/// ```
+pub fn explain_code(code: &str) -> String {
+    let code = code.trim();
+    if let Some((table, w)) = codes::wording_of(code) {
+        return format!(
+            "monetico {table} {}\n  fr: {}\n  en: {}\n  advice: {} / {}\n",
+            w.code,
+            w.text_fr,
+            w.text_en,
+            w.advice.describe(Lang::En),
+            w.advice.describe(Lang::Fr)
+        );
+    }
+    let r = codes::classify(code);
+    let known = r.kind() != ReasonKind::UnknownCode;
+    let mut s = format!(
+        "monetico motifrefus {}: {}{}\n",
+        r.code(),
+        r.kind(),
+        if known {
+            ""
+        } else {
+            " (not in the Monetico tables)"
+        }
+    );
+    s.push_str(&format!("  fr: {}\n", r.bank_text(Lang::Fr)));
+    s.push_str(&format!("  en: {}\n", r.bank_text(Lang::En)));
+    s.push_str(&format!(
+        "  advice: {} / {}\n",
+        r.retry_advice().describe(Lang::En),
+        r.retry_advice().describe(Lang::Fr)
+    ));
+    s.push_str(&format!(
+        "  customer: {} / {}\n",
+        r.customer_message(Lang::En),
+        r.customer_message(Lang::Fr)
+    ));
+    s
+}

@@ -1,0 +1,269 @@
+//! The bank's codes (spec C.5): `code-retour` (the verdict), `motifrefus` (why an `Annulation`)
+//! and `status3ds` (the 3-D Secure risk level), with the bank's wording in French and English
+//! and the retry advice of each.
+//!
+//! [`classify`] and [`known_codes`] cover `motifrefus`, the only refusal code of a CGI2 return;
+//! [`outcome`] turns `code-retour` and `motifrefus` into a [`BankOutcome`]. A `code-retour` or
+//! a `motifrefus` outside the tables is never a verdict: [`BankOutcome::unclassified`].
+
+use tpe_core::{BankOutcome, Reason, ReasonKind, RetryAdvice};
+
+/// `code-retour` of an accepted test payment.
+pub const PAYETEST: &str = "payetest";
+/// `code-retour` of an accepted production payment.
+pub const PAIEMENT: &str = "paiement";
+/// `code-retour` of a refused or abandoned payment: not final, a later authorization may
+/// still come for the same reference.
+pub const ANNULATION: &str = "Annulation";
+/// `motifrefus` when the bank gives no reason.
+pub const NO_REASON: &str = "-";
+
+/// One row of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CodeInfo {
+    /// The code as the bank sends it.
+    pub code: &'static str,
+    /// Normalized kind.
+    pub kind: ReasonKind,
+    /// The wording in French.
+    pub text_fr: &'static str,
+    /// The wording in English.
+    pub text_en: &'static str,
+    /// What the customer can do.
+    pub advice: RetryAdvice,
+}
+
+const fn row(
+    code: &'static str,
+    kind: ReasonKind,
+    advice: RetryAdvice,
+    text_fr: &'static str,
+    text_en: &'static str,
+) -> CodeInfo {
+    CodeInfo {
+        code,
+        kind,
+        text_fr,
+        text_en,
+        advice,
+    }
+}
+
+/// The wording of a `code-retour` or a `status3ds`: not refusal codes, so no [`ReasonKind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Wording {
+    /// The code as the bank sends it.
+    pub code: &'static str,
+    /// The wording in French.
+    pub text_fr: &'static str,
+    /// The wording in English.
+    pub text_en: &'static str,
+    /// What the customer can do.
+    pub advice: RetryAdvice,
+}
+
+const fn wording(
+    code: &'static str,
+    advice: RetryAdvice,
+    text_fr: &'static str,
+    text_en: &'static str,
+) -> Wording {
+    Wording {
+        code,
+        text_fr,
+        text_en,
+        advice,
+    }
+}
+
+/// `motifrefus`, the reason of an `Annulation` (spec C.5 and its normalization proposal).
+pub const MOTIFREFUS: &[CodeInfo] = &[
+    row(
+        "Appel Phonie",
+        ReasonKind::Declined,
+        RetryAdvice::ContactIssuer,
+        "Appel phonie : la banque du porteur demande une autorisation par téléphone",
+        "Referral: the issuer asks for a voice authorization",
+    ),
+    row(
+        "Refus",
+        ReasonKind::Declined,
+        RetryAdvice::ContactIssuer,
+        "Refus de la banque du porteur",
+        "Declined by the issuer",
+    ),
+    row(
+        "Interdit",
+        ReasonKind::TransactionNotPermitted,
+        RetryAdvice::UseAnotherCard,
+        "Carte ou émetteur interdit pour ce paiement",
+        "The card or its issuer forbids this payment",
+    ),
+    row(
+        "filtrage",
+        ReasonKind::FraudSuspected,
+        RetryAdvice::DoNotRetry,
+        "Refusé par les règles de filtrage du commerçant",
+        "Refused by the merchant's filtering rules",
+    ),
+    row(
+        "scoring",
+        ReasonKind::FraudSuspected,
+        RetryAdvice::DoNotRetry,
+        "Refusé par l'analyse de risque (scoring)",
+        "Refused by risk scoring",
+    ),
+    row(
+        "3DSecure",
+        ReasonKind::AuthenticationFailed,
+        RetryAdvice::RetryNow,
+        "Échec de l'authentification 3-D Secure",
+        "3-D Secure authentication failed",
+    ),
+    row(
+        NO_REASON,
+        ReasonKind::Declined,
+        RetryAdvice::ContactIssuer,
+        "Paiement refusé ou abandonné, sans motif donné",
+        "Payment refused or abandoned, no reason given",
+    ),
+];
+
+/// `code-retour`, the verdict of a CGI2 return.
+pub const CODE_RETOUR: &[Wording] = &[
+    wording(
+        PAYETEST,
+        RetryAdvice::Wait,
+        "Paiement accepté (test)",
+        "Payment accepted (test)",
+    ),
+    wording(
+        PAIEMENT,
+        RetryAdvice::Wait,
+        "Paiement accepté",
+        "Payment accepted",
+    ),
+    wording(
+        ANNULATION,
+        RetryAdvice::RetryNow,
+        "Paiement refusé ; une autorisation peut encore être délivrée pour ce paiement",
+        "Payment refused; an authorization may still be delivered for this payment",
+    ),
+];
+
+/// `status3ds` (and `details.status3DS` of `authentification`): the 3-D Secure risk level.
+pub const STATUS3DS: &[Wording] = &[
+    wording(
+        "-1",
+        RetryAdvice::Wait,
+        "Transaction non 3-D Secure",
+        "Not a 3-D Secure transaction",
+    ),
+    wording(
+        "1",
+        RetryAdvice::Wait,
+        "3-D Secure : risque faible, sans défi",
+        "3-D Secure: low risk, frictionless",
+    ),
+    wording(
+        "4",
+        RetryAdvice::RetryWithAuthentication,
+        "3-D Secure : risque élevé, authentification du porteur",
+        "3-D Secure: high risk, cardholder authentication",
+    ),
+];
+
+// `known_codes` is the first column of `MOTIFREFUS`, computed at compile time.
+const CODES: [&str; MOTIFREFUS.len()] = {
+    let mut codes = [""; MOTIFREFUS.len()];
+    let mut i = 0;
+    while i < MOTIFREFUS.len() {
+        codes[i] = MOTIFREFUS[i].code;
+        i += 1;
+    }
+    codes
+};
+
+/// Every `motifrefus` of the table, for `tpe codes` and the conformance suite.
+pub fn known_codes() -> &'static [&'static str] {
+    &CODES
+}
+
+/// The `motifrefus` row of `code`, if it has one.
+pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
+    MOTIFREFUS.iter().find(|c| c.code == code)
+}
+
+/// The wording of `code` as a `code-retour` or a `status3ds`, with the table's name.
+pub fn wording_of(code: &str) -> Option<(&'static str, &'static Wording)> {
+    [("code-retour", CODE_RETOUR), ("status3ds", STATUS3DS)]
+        .into_iter()
+        .find_map(|(name, table)| table.iter().find(|c| c.code == code).map(|c| (name, c)))
+}
+
+/// Classifies a `motifrefus`. Total: a code outside the table gives
+/// [`ReasonKind::UnknownCode`] with the raw value kept (bounded by [`Reason`]).
+///
+/// ```
+/// use tpe_core::ReasonKind;
+/// assert_eq!(tpe_monetico::codes::classify("3DSecure").kind(), ReasonKind::AuthenticationFailed);
+/// assert_eq!(tpe_monetico::codes::classify("Z9").kind(), ReasonKind::UnknownCode);
+/// ```
+pub fn classify(code: &str) -> Reason {
+    match lookup(code) {
+        Some(info) => Reason::new(info.kind, info.code)
+            .with_bank_text(info.text_fr, info.text_en)
+            .with_advice(info.advice),
+        None => Reason::unknown(code.to_owned()).with_bank_text(
+            "Motif de refus inconnu de Monetico",
+            "Refusal reason unknown to Monetico",
+        ),
+    }
+}
+
+/// The longest authorization number kept.
+const MAX_AUTHORIZATION: usize = 16;
+
+/// What `code-retour` (and, for `Annulation`, `motifrefus`) of an authentic return means.
+/// `Annulation` is a refusal, which the lifecycle never treats as final: a later `paiement`
+/// for the same reference still validates the checkout.
+///
+/// ```
+/// use tpe_core::OutcomeKind;
+/// use tpe_monetico::codes::outcome;
+/// assert_eq!(outcome("payetest", None, Some("000000")).kind(), OutcomeKind::Accepted);
+/// assert_eq!(outcome("Annulation", Some("Refus"), None).kind(), OutcomeKind::Refused);
+/// assert_eq!(outcome("Annulation", Some(""), None).kind(), OutcomeKind::Refused);
+/// assert_eq!(outcome("paiement_pf2", None, None).kind(), OutcomeKind::Unclassified);
+/// ```
+pub fn outcome(code_retour: &str, motifrefus: Option<&str>, numauto: Option<&str>) -> BankOutcome {
+    match code_retour {
+        PAYETEST | PAIEMENT => BankOutcome::Accepted {
+            authorization: numauto
+                .map(|a| {
+                    a.chars()
+                        .filter(|c| !c.is_control())
+                        .take(MAX_AUTHORIZATION)
+                        .collect::<String>()
+                })
+                .filter(|a| !a.is_empty()),
+        },
+        ANNULATION => {
+            let motif = match motifrefus.map(str::trim) {
+                None | Some("") => NO_REASON,
+                Some(m) => m,
+            };
+            if lookup(motif).is_some() {
+                BankOutcome::Refused {
+                    reason: classify(motif),
+                }
+            } else {
+                BankOutcome::unclassified(motif)
+            }
+        }
+        // Split-payment instalments (`paiement_pf2`…) and anything new: never a verdict.
+        _ => BankOutcome::unclassified(code_retour),
+    }
+}

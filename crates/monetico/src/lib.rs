@@ -1,0 +1,165 @@
+#![doc = include_str!("../README.md")]
+
+pub mod cli;
+pub mod codes;
+pub mod config;
+mod form;
+pub mod legacy;
+pub mod notify;
+pub mod sign;
+
+use std::fmt;
+
+use tpe_core::{
+    Ack, BankReference, Capabilities, Handled, HttpMethod, NonceSource, NotificationLimits,
+    PaymentProvider, PaymentReference, PaymentRequest, Prepared, ProviderError, ProviderId,
+    RawNotification, Reason, Redirect, Timestamp, Verified, VerifiedNotification,
+};
+use url::Url;
+
+pub use crate::config::{Environment, MacFormat, MoneticoConfig};
+pub use crate::form::{
+    BANK_REFERENCE_LEN, MAX_AMOUNT, MAX_DAILY_SEQUENCE, MAX_MAIL, MAX_TEXTE_LIBRE, MAX_URL,
+    bank_reference_of,
+};
+pub use crate::sign::{Encoding, MacKey};
+
+use crate::config::Merchant;
+
+/// Monetico Paiement. Build it once with [`Monetico::new`]; share it as
+/// `Arc<dyn PaymentProvider>`.
+pub struct Monetico {
+    merchant: Merchant,
+    key: MacKey,
+}
+
+impl fmt::Debug for Monetico {
+    // Hand-written so that no future field can print a secret by accident.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Monetico")
+            .field("tpe", &self.merchant.tpe)
+            .field("societe", &self.merchant.societe)
+            .field("page", &self.merchant.page.as_str())
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Monetico {
+    /// The provider id, `monetico`.
+    pub const ID: ProviderId = ProviderId::from_static("monetico");
+
+    /// Checks the configuration and derives the key.
+    ///
+    /// # Errors
+    /// [`ProviderError::Config`] naming the setting that is wrong (never quoting the key).
+    pub fn new(cfg: MoneticoConfig) -> Result<Self, ProviderError> {
+        Ok(Self {
+            merchant: cfg.merchant()?,
+            key: MacKey::new(&cfg.key)?,
+        })
+    }
+
+    /// The payment page the redirect posts to.
+    pub fn page_url(&self) -> &Url {
+        &self.merchant.page
+    }
+
+    /// The signed redirect and the provider data (what [`PaymentProvider::prepare`] returns,
+    /// without async).
+    ///
+    /// # Errors
+    /// [`ProviderError::InvalidRequest`] when the request cannot be expressed for the bank.
+    pub fn prepare_now(
+        &self,
+        request: &PaymentRequest,
+        now: Timestamp,
+    ) -> Result<Prepared, ProviderError> {
+        let date = form::order_date(now);
+        let mut fields = form::fields(&self.merchant, request, &date)?;
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let mac = match self.merchant.mac_format {
+            MacFormat::Legacy => self
+                .key
+                .mac_bytes(legacy::request_string(&pairs).as_bytes()),
+            _ => self.key.sign(pairs),
+        };
+        fields.push((sign::MAC_FIELD.to_owned(), mac));
+        let redirect = Redirect {
+            method: HttpMethod::Post,
+            action: self.merchant.page.clone(),
+            fields,
+        };
+        Ok(Prepared::new(redirect).with_provider_data(form::provider_data(&date)?))
+    }
+
+    /// Verifies a CGI2 return given as its raw body (or query).
+    ///
+    /// # Errors
+    /// [`ProviderError::BadSignature`] or [`ProviderError::Malformed`].
+    pub fn verify_bytes(&self, raw: &[u8]) -> Result<VerifiedNotification, ProviderError> {
+        notify::verify(&self.key, &self.merchant, raw)
+    }
+}
+
+#[async_trait::async_trait]
+impl PaymentProvider for Monetico {
+    fn id(&self) -> ProviderId {
+        Self::ID
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        // The spec documents no status query, refund or capture API for Monetico (C.9):
+        // query_status, refund, capture and cancel keep their default, `Unsupported`.
+        Capabilities::NONE
+    }
+
+    fn notification_limits(&self) -> NotificationLimits {
+        // A CGI2 return is a few hundred bytes.
+        NotificationLimits::FORM
+    }
+
+    fn nonce_source(&self) -> NonceSource {
+        // 999 999 references a day, numbered by the store: never reused, never wasted.
+        NonceSource::DailySequence
+    }
+
+    fn bank_reference(
+        &self,
+        _reference: &PaymentReference,
+        now: Timestamp,
+        nonce: u64,
+    ) -> Result<BankReference, ProviderError> {
+        form::bank_reference_of(now, nonce)
+    }
+
+    async fn prepare(
+        &self,
+        request: &PaymentRequest,
+        now: Timestamp,
+    ) -> Result<Prepared, ProviderError> {
+        self.prepare_now(request, now)
+    }
+
+    fn verify(&self, raw: &RawNotification, _now: Timestamp) -> Result<Verified, ProviderError> {
+        // The return's date is not signed against a clock the shop shares: nothing to check
+        // against `now`.
+        self.verify_bytes(notify::raw_bytes(raw))
+            .map(Verified::Payment)
+    }
+
+    fn answer(&self, handled: &Handled<'_>) -> Ack {
+        notify::answer(handled)
+    }
+
+    fn classify(&self, code: &str) -> Reason {
+        codes::classify(code)
+    }
+
+    fn known_codes(&self) -> &'static [&'static str] {
+        codes::known_codes()
+    }
+}
