@@ -127,6 +127,8 @@ demo_banks! {
     StripeLike => stripe_like::StripeLike,
     /// Monetico Paiement (CIC / Crédit Mutuel).
     Monetico => monetico::Monetico,
+    /// Lyra: Systempay, PayZen, Scellius, Sogecommerce.
+    Lyra => lyra::Lyra,
 }
 
 impl DemoProvider {
