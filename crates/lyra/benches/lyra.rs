@@ -14,12 +14,15 @@ use tpe_lyra::sign::Algorithm;
 fn benches(c: &mut Criterion) {
     let p = common::provider();
     let mut fields = common::ipn_fields("AUTHORISED", "00", "00");
-    // Up to 50 fields, as a real IPN with 3-D Secure and extra data.
-    for i in fields.len()..50 {
-        fields.push((
-            format!("vads_ext_info_field{i:02}"),
-            format!("valeur é {i}"),
-        ));
+    // Up to 50 documented fields, as a real IPN with 3-D Secure and customer data.
+    for name in tpe_lyra::fields::KNOWN {
+        if fields.len() == 50 {
+            break;
+        }
+        if !fields.iter().any(|(n, _)| n == name) {
+            let value = format!("valeur é {}", fields.len());
+            fields.push(((*name).to_owned(), value));
+        }
     }
     assert_eq!(fields.len(), 50);
     let body = common::signed(&fields, Algorithm::HmacSha256);
