@@ -351,6 +351,7 @@ impl MockBankConfig {
             config.paybox_merchants.clear();
             config.stripe_accounts.clear();
             config.monetico_tpes.clear();
+            config.lyra_shops.clear();
         }
         for m in file.paybox_merchant {
             config.paybox_merchants.push(PayboxMerchant {
@@ -374,6 +375,24 @@ impl MockBankConfig {
                 societe: t.societe,
                 key: t.key,
                 cgi2_url: t.cgi2_url,
+            });
+        }
+        for shop in file.lyra_shop {
+            let sha1 = match shop.algorithm.as_deref() {
+                None | Some("hmac-sha256") => false,
+                Some("sha1") => true,
+                Some(other) => {
+                    return Err(Error::Config(format!(
+                        "lyra_shop algorithm {other:?}: hmac-sha256 or sha1"
+                    )));
+                }
+            };
+            config.lyra_shops.push(LyraShop {
+                site_id: shop.site_id,
+                test_key: shop.test_key,
+                production_key: shop.production_key,
+                sha1,
+                rest_password: shop.rest_password,
             });
         }
         if let Some(r) = file.retry {
@@ -446,6 +465,27 @@ impl MockBankConfig {
                     .map_err(|e| Error::Config(format!("cgi2_url: {e}")))?;
             }
         }
+        for shop in &self.lyra_shops {
+            if shop.site_id.len() != 8 || !shop.site_id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Error::Config(format!(
+                    "Lyra site_id {:?} is not 8 digits",
+                    shop.site_id
+                )));
+            }
+            for (name, key) in [
+                ("test_key", &shop.test_key),
+                ("production_key", &shop.production_key),
+                ("rest_password", &shop.rest_password),
+            ] {
+                let k = key.expose();
+                if k.is_empty() || k.len() > 256 || !k.bytes().all(|b| b.is_ascii_graphic()) {
+                    return Err(Error::Config(format!(
+                        "the {name} of Lyra shop {} must be printable ASCII without spaces",
+                        shop.site_id
+                    )));
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -460,6 +500,8 @@ struct FileConfig {
     stripe_account: Vec<FileAccount>,
     #[serde(default)]
     monetico_tpe: Vec<FileTpe>,
+    #[serde(default)]
+    lyra_shop: Vec<FileLyraShop>,
     retry: Option<FileRetry>,
     pending_delay_ms: Option<u64>,
     api_hang_ms: Option<u64>,
@@ -493,6 +535,17 @@ struct FileTpe {
     societe: String,
     key: Secret,
     cgi2_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLyraShop {
+    site_id: String,
+    test_key: Secret,
+    production_key: Secret,
+    /// `hmac-sha256` (default) or `sha1`.
+    algorithm: Option<String>,
+    rest_password: Secret,
 }
 
 #[derive(Deserialize)]

@@ -382,3 +382,19 @@ async fn rest_api_reports_the_order_and_refunds_within_the_amount() {
     .await;
     assert_eq!(body["answer"]["transactions"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn lyra_shops_come_from_the_toml_file() {
+    let shop = |extra: &str| {
+        format!(
+            "keep_default_merchants = false\n[[lyra_shop]]\nsite_id = \"87654321\"\ntest_key = \"t\"\nproduction_key = \"p\"\nrest_password = \"r\"\n{extra}"
+        )
+    };
+    let config = MockBankConfig::from_toml_str(&shop("algorithm = \"sha1\"")).unwrap();
+    assert_eq!(config.lyra_shops.len(), 1);
+    assert_eq!(config.lyra_shops[0].site_id, "87654321");
+    assert!(config.lyra_shops[0].sha1);
+    assert!(MockBankConfig::from_toml_str(&shop("algorithm = \"md5\"")).is_err());
+    let bad = shop("").replace("87654321", "8765");
+    assert!(MockBankConfig::from_toml_str(&bad).is_err());
+}
