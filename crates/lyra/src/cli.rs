@@ -331,6 +331,47 @@ mod tests {
     }
 
     #[test]
+    fn verify_rest_checks_the_demo_ipn_vector() {
+        let all: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/data/other-vectors.json")).unwrap();
+        let v = &all["lyra_rest"][0];
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("kr-hash", v["expected_kr_hash"].as_str().unwrap())
+            .append_pair("kr-hash-algorithm", "sha256_hmac")
+            .append_pair("kr-hash-key", "password")
+            .append_pair("kr-answer", v["kr-answer"].as_str().unwrap())
+            .finish();
+        let password = v["password"].as_str().unwrap();
+        assert_eq!(
+            run_args(&["verify-rest", "--key", password, &body]),
+            (Exit::Success, "valid\n".to_owned())
+        );
+        let hmac_key = v["hmac_sha256_key"].as_str().unwrap();
+        let (exit, text) = run_args(&["verify-rest", "--key", hmac_key, &body]);
+        assert_eq!(
+            (exit, text.as_str()),
+            (Exit::Invalid, "invalid: the signature does not match\n")
+        );
+        let (exit, text) = run_args(&[
+            "verify-rest",
+            "--key",
+            password,
+            "--key-kind",
+            "sha256_hmac",
+            &body,
+        ]);
+        assert_eq!(
+            (exit, text.as_str()),
+            (
+                Exit::Invalid,
+                "invalid: kr-hash-key must be sha256_hmac here\n"
+            )
+        );
+        let (exit, _) = run_args(&["verify-rest", "--key", "", &body]);
+        assert_eq!(exit, Exit::Usage);
+    }
+
+    #[test]
     fn codes_are_explained() {
         assert!(explain_code("05").contains("vads_result 05"));
         assert!(explain_code("ZZ").contains("not in the Lyra table"));
