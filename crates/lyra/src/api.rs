@@ -286,6 +286,20 @@ impl Api {
     }
 }
 
+impl Api {
+    /// `Transaction/Validate` (manual validation: the capture) or `Transaction/Cancel` of
+    /// `uuid`: the transaction as it now is.
+    pub(crate) async fn operate(
+        &self,
+        path: &str,
+        uuid: &str,
+    ) -> Result<Transaction, ProviderError> {
+        let answer = self.call(path, json!({ "uuid": uuid })).await?;
+        serde_json::from_value(answer)
+            .map_err(|_| transport(false, "the operation answered no transaction"))
+    }
+}
+
 /// What the transactions of an order say about the checkout.
 pub(crate) fn status_of(transactions: &[Transaction]) -> Result<RemoteStatus, ProviderError> {
     let Some(debit) = transactions.iter().rfind(|t| !t.is_credit()) else {

@@ -172,7 +172,7 @@ pub(crate) fn fields(
     let url = |field, u: &url::Url| bounded(field, u.as_str(), 1024, url_char);
     let ipn = shop.ipn_url.as_ref().unwrap_or(&urls.notify);
     let ret = shop.return_url.as_ref().unwrap_or(&urls.pending);
-    let fields = vec![
+    let mut fields = vec![
         ("vads_action_mode", "INTERACTIVE".to_owned()),
         ("vads_amount", amount.minor().to_string()),
         ("vads_ctx_mode", shop.ctx_mode.as_str().to_owned()),
@@ -251,5 +251,8 @@ pub(crate) fn fields(
         ("vads_url_success", url("vads_url_success", &urls.accepted)?),
         ("vads_version", "V2".to_owned()),
     ];
+    if shop.manual_validation {
+        fields.push(("vads_validation_mode", "1".to_owned()));
+    }
     Ok(fields)
 }

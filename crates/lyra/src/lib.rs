@@ -13,9 +13,9 @@ use std::fmt;
 
 use tpe_core::{
     Ack, BankReference, Capabilities, Handled, HttpMethod, NonceSource, NotificationLimits,
-    PaymentProvider, PaymentReference, PaymentRequest, Prepared, ProviderError, ProviderId,
-    RawNotification, Reason, Redirect, RefundReceipt, RefundRequest, StatusQuery, StatusReport,
-    Timestamp, Verified, VerifiedNotification,
+    OperationReceipt, OperationRequest, PaymentProvider, PaymentReference, PaymentRequest,
+    Prepared, ProviderError, ProviderId, RawNotification, Reason, Redirect, RefundReceipt,
+    RefundRequest, StatusQuery, StatusReport, Timestamp, Verified, VerifiedNotification,
 };
 
 pub use crate::config::{Brand, CtxMode, LyraConfig, RestConfig, ReturnMode};
@@ -107,6 +107,19 @@ impl Lyra {
         notify::verify(&self.keys, rest_key, &self.shop, raw)
     }
 
+    /// Validates (captures) or cancels the whole authorization of `request`.
+    async fn operate(
+        &self,
+        path: &str,
+        request: &OperationRequest,
+    ) -> Result<OperationReceipt, ProviderError> {
+        let tx = self
+            .api()?
+            .operate(path, &request.bank_transaction_id)
+            .await?;
+        Ok(OperationReceipt::new(tx.uuid, request.amount))
+    }
+
     fn api(&self) -> Result<&api::Api, ProviderError> {
         self.api
             .as_ref()
@@ -142,6 +155,8 @@ impl PaymentProvider for Lyra {
             c.status_query = true;
             c.refund = true;
             c.partial_refund = true;
+            c.capture = true;
+            c.cancel = true;
         }
         c
     }
@@ -215,6 +230,22 @@ impl PaymentProvider for Lyra {
             amount,
             pending: false,
         })
+    }
+
+    async fn capture(
+        &self,
+        request: &OperationRequest,
+        _now: Timestamp,
+    ) -> Result<OperationReceipt, ProviderError> {
+        self.operate("Transaction/Validate", request).await
+    }
+
+    async fn cancel(
+        &self,
+        request: &OperationRequest,
+        _now: Timestamp,
+    ) -> Result<OperationReceipt, ProviderError> {
+        self.operate("Transaction/Cancel", request).await
     }
 
     fn answer(&self, handled: &Handled<'_>) -> Ack {

@@ -28,6 +28,8 @@ const TEXT: &[(&str, &str)] = &[
 ];
 /// Whole numbers.
 const INTEGERS: &[(&str, &str)] = &[("REST_TIMEOUT_SECS", "rest.timeout_secs")];
+/// `true` or `false`.
+const BOOLEANS: &[(&str, &str)] = &[("MANUAL_VALIDATION", "manual_validation")];
 /// Comma-separated lists.
 const LISTS: &[(&str, &str)] = &[
     ("PREVIOUS_KEYS", "previous_keys"),
@@ -58,6 +60,15 @@ pub(super) fn from_lookup(
             insert(&mut table, key, Value::Integer(n));
         }
     }
+    for (name, key) in BOOLEANS {
+        if let Some(text) = var(name) {
+            let b = text
+                .trim()
+                .parse()
+                .map_err(|_| err(format!("TPE_LYRA_{name}: {text:?} is not true or false")))?;
+            insert(&mut table, key, Value::Boolean(b));
+        }
+    }
     for (name, key) in LISTS {
         if let Some(text) = var(name) {
             let items = text
@@ -79,6 +90,7 @@ pub(super) fn from_lookup(
     LyraConfig::from_table(table, |path| {
         TEXT.iter()
             .chain(INTEGERS)
+            .chain(BOOLEANS)
             .chain(LISTS)
             .filter(|(_, key)| path.starts_with(key))
             .max_by_key(|(_, key)| key.len())

@@ -192,6 +192,10 @@ pub struct LyraConfig {
     /// The contract's currency (`EUR` by default; others need the multi-currency option).
     #[serde(default = "euro")]
     pub currency: Currency,
+    /// Manual validation (`vads_validation_mode=1`): payments stay `AUTHORISED_TO_VALIDATE`
+    /// until captured (`Transaction/Validate`) or cancelled; default the shop's setting.
+    #[serde(default)]
+    pub manual_validation: bool,
     /// `vads_*` names the platform sends beyond [`crate::fields::KNOWN`] (a field it added
     /// since): the IPN is refused, naming the field, until it is listed here.
     #[serde(default)]
@@ -222,6 +226,7 @@ impl LyraConfig {
             return_url: None,
             ipn_url: None,
             currency: Currency::EUR,
+            manual_validation: false,
             extra_fields: Vec::new(),
             rest: None,
         }
@@ -386,6 +391,7 @@ impl LyraConfig {
                 return_url: self.return_url.clone(),
                 ipn_url: self.ipn_url.clone(),
                 extra_fields: self.extra_fields.clone(),
+                manual_validation: self.manual_validation,
             },
             keys: KeyRing::new(signing, previous),
             rest,
@@ -412,6 +418,7 @@ pub(crate) struct Shop {
     pub(crate) return_url: Option<Url>,
     pub(crate) ipn_url: Option<Url>,
     pub(crate) extra_fields: Vec<String>,
+    pub(crate) manual_validation: bool,
 }
 
 /// The checked REST settings.

@@ -41,7 +41,10 @@ fn ipn_fields(s: &LyraSession, r: &Answer<'_>) -> Vec<(String, String)> {
         .filter(|(n, _)| !n.starts_with("vads_url_") && n != "vads_return_mode")
         .cloned()
         .collect();
-    let accepted = r.status == TxStatus::Authorised;
+    let accepted = matches!(
+        r.status,
+        TxStatus::Authorised | TxStatus::AuthorisedToValidate
+    );
     let paid = r.auth_result == "00";
     let masked = if r.card.pan.len() >= 10 {
         let (bin, rest) = r.card.pan.split_at(6);
@@ -187,8 +190,14 @@ pub(super) async fn conclude(
         record_decision(state, &reference, "abandoned", None);
         return Note::new(Some(&reference), "abandoned").attach(closed_page());
     }
+    // vads_validation_mode=1: an accepted payment waits for the shop's validation.
+    let accepted = if session.field("vads_validation_mode") == "1" {
+        TxStatus::AuthorisedToValidate
+    } else {
+        TxStatus::Authorised
+    };
     let (status, auth_result, result, pending) = match &decision {
-        Decision::Accept => (TxStatus::Authorised, "00".to_owned(), "00", None),
+        Decision::Accept => (accepted, "00".to_owned(), "00", None),
         Decision::Refuse(code) => (TxStatus::Refused, code.clone(), "05", None),
         Decision::Pending(then) => (TxStatus::UnderVerification, String::new(), "00", Some(then.clone())),
         _ => (TxStatus::Refused, String::new(), "96", None),
@@ -223,7 +232,7 @@ pub(super) async fn conclude(
         });
     }
     let target = match status {
-        TxStatus::Authorised => session.url_success.as_deref(),
+        TxStatus::Authorised | TxStatus::AuthorisedToValidate => session.url_success.as_deref(),
         TxStatus::Refused => session.url_refused.as_deref(),
         _ => session.url_return.as_deref(),
     };

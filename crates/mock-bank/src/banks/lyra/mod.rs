@@ -67,6 +67,8 @@ impl Bank for Lyra {
                 "/api-payment/V4/Transaction/CancelOrRefund",
                 post(rest::cancel_or_refund),
             )
+            .route("/api-payment/V4/Transaction/Validate", post(rest::validate))
+            .route("/api-payment/V4/Transaction/Cancel", post(rest::cancel))
             .route("/_mock/lyra/transactions", get(transactions))
     }
 

@@ -69,7 +69,7 @@ fn transaction_json(t: &LyraTransaction, credit: bool, amount: u64) -> Value {
         "amount": amount,
         "currency": alpha(&t.currency),
         "operationType": if credit { "CREDIT" } else { "DEBIT" },
-        "status": match t.status { TxStatus::Authorised => "PAID", TxStatus::Refused | TxStatus::Abandoned => "UNPAID", TxStatus::UnderVerification => "RUNNING" },
+        "status": match t.status { TxStatus::Authorised => "PAID", TxStatus::AuthorisedToValidate | TxStatus::UnderVerification => "RUNNING", TxStatus::Refused | TxStatus::Abandoned | TxStatus::Cancelled => "UNPAID" },
         "detailedStatus": t.status.as_str(),
         "orderDetails": {"orderId": t.order_id},
         "transactionDetails": {
@@ -173,4 +173,50 @@ pub(super) async fn cancel_or_refund(
         }
         Err((code, message)) => Note::new(None, code).attach(error(StatusCode::OK, code, message)),
     }
+}
+
+/// `POST /api-payment/V4/Transaction/Validate` (an `AUTHORISED_TO_VALIDATE` transaction becomes
+/// `AUTHORISED`, captured at its date) and `Transaction/Cancel` (an authorisation not refunded
+/// becomes `CANCELLED`).
+async fn operate(state: &BankState, headers: &HeaderMap, body: &Bytes, validate: bool) -> Response {
+    let (shop, body) = match open(state, headers, body) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let uuid = body["uuid"].as_str().unwrap_or_default().to_owned();
+    let result = state.lyra().with(|d| {
+        let t = d
+            .transactions
+            .iter_mut()
+            .find(|t| t.uuid == uuid && t.site_id == shop)
+            .ok_or(("PSP_010", "transaction introuvable"))?;
+        match (validate, t.status) {
+            (true, TxStatus::AuthorisedToValidate) => t.status = TxStatus::Authorised,
+            (false, TxStatus::AuthorisedToValidate | TxStatus::Authorised) if t.refunded == 0 => {
+                t.status = TxStatus::Cancelled;
+            }
+            _ => return Err(("PSP_020", "opération impossible dans cet état")),
+        }
+        Ok(t.clone())
+    });
+    match result {
+        Ok(t) => {
+            let detail = if validate { "validated" } else { "cancelled" };
+            state.record(
+                JournalEntry::new(EntryKind::Decision, Side::Lyra, "operation", detail)
+                    .reference(Some(&t.reference)),
+            );
+            Note::new(Some(&t.reference), detail)
+                .attach(success(transaction_json(&t, false, t.amount)))
+        }
+        Err((code, message)) => Note::new(None, code).attach(error(StatusCode::OK, code, message)),
+    }
+}
+
+pub(super) async fn validate(State(state): State<BankState>, headers: HeaderMap, body: Bytes) -> Response {
+    operate(&state, &headers, &body, true).await
+}
+
+pub(super) async fn cancel(State(state): State<BankState>, headers: HeaderMap, body: Bytes) -> Response {
+    operate(&state, &headers, &body, false).await
 }

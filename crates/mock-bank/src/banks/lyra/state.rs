@@ -123,6 +123,8 @@ impl LyraSession {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub(super) enum TxStatus {
     Authorised,
+    AuthorisedToValidate,
+    Cancelled,
     Refused,
     UnderVerification,
     Abandoned,
@@ -132,6 +134,8 @@ impl TxStatus {
     pub(super) fn as_str(self) -> &'static str {
         match self {
             Self::Authorised => "AUTHORISED",
+            Self::AuthorisedToValidate => "AUTHORISED_TO_VALIDATE",
+            Self::Cancelled => "CANCELLED",
             Self::Refused => "REFUSED",
             Self::UnderVerification => "UNDER_VERIFICATION",
             Self::Abandoned => "ABANDONED",
