@@ -9,6 +9,8 @@ pub use tpe_demo as demo;
 pub use tpe_engine as engine;
 /// Bounded serving of the engine's routes: header read timeout, connection limit, shutdown.
 pub use tpe_http as http;
+/// Lyra: Systempay, PayZen, Scellius, Sogecommerce.
+pub use tpe_lyra as lyra;
 /// The mock bank: the bank side of every protocol, for people and tests.
 pub use tpe_mock_bank as mock_bank;
 /// Monetico Paiement (CIC / Crédit Mutuel).

@@ -77,6 +77,8 @@ macro_rules! banks {
 }
 
 banks! {
+    /// Lyra tools (Systempay, PayZen, Scellius, Sogecommerce): sign a vads_ form, verify an IPN or a REST notification.
+    Lyra => tpe_lyra::cli::LyraCommand, codes: "Lyra: Systempay, PayZen, Scellius, Sogecommerce (`vads_auth_result`, e.g. 51).";
     /// Paybox / Up2Pay e-Transactions tools: sign a form, verify a notification.
     Paybox => tpe_paybox::cli::PayboxCommand, codes: "Paybox / Up2Pay e-Transactions (`E` codes, e.g. 00151).";
     /// Stripe-like PSP tools: sign and verify webhook signatures.
@@ -174,6 +176,23 @@ mod tests {
         assert!(provider.explain(&code).contains("Provision insuffisante"));
         let stripe = CodesProvider::StripeLike.explain("insufficient_funds");
         assert!(stripe.contains("InsufficientFunds"), "{stripe}");
+        let lyra = CodesProvider::Lyra.explain("51");
+        assert!(lyra.contains("Provision insuffisante"), "{lyra}");
+        let mut out = Vec::new();
+        let sign = Cli::try_parse_from([
+            "tpe",
+            "lyra",
+            "sign",
+            "--key",
+            "1122334455667788",
+            "vads_amount=5124",
+        ])
+        .unwrap();
+        let Command::Bank(cmd) = sign.command else {
+            panic!("{sign:?}")
+        };
+        assert_eq!(cmd.run(&mut out), ExitCode::SUCCESS);
+        assert_eq!(String::from_utf8(out).unwrap().trim().len(), 44);
         let monetico = CodesProvider::Monetico.explain("Interdit");
         assert!(monetico.contains("TransactionNotPermitted"), "{monetico}");
         let sign = Cli::try_parse_from([
@@ -221,7 +240,7 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "GCS v1HMAC:EC36A74A98D21:vCos01y77soPNJOW6kDCm4Bu5b2darAZ09PP7Wa+jRA=\n"
         );
-        for bank in ["paybox", "stripe-like", "monetico", "worldline"] {
+        for bank in ["lyra", "paybox", "stripe-like", "monetico", "worldline"] {
             let help = Cli::try_parse_from(["tpe", bank, "--help"]).unwrap_err();
             assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp, "{bank}");
         }

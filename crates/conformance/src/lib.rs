@@ -22,6 +22,7 @@ pub mod checks;
 pub mod fixtures;
 mod harness;
 mod macros;
+pub mod mock_lyra;
 pub mod mock_monetico;
 pub mod mock_paybox;
 pub mod mock_stripe_like;
@@ -37,6 +38,7 @@ pub use bank::{
 };
 pub use checks::{CheckFailure, CheckResult, Verdict};
 pub use harness::{Harness, ProviderFactory};
+pub use mock_lyra::MockLyra;
 pub use mock_monetico::MockMonetico;
 pub use mock_paybox::MockPaybox;
 pub use mock_stripe_like::MockStripeLike;

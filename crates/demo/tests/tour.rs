@@ -15,11 +15,14 @@ async fn every_story_on_every_bank_is_as_the_lifecycle_says() {
         Story::ALL.len() * DemoProvider::ALL.len()
     );
     // Every story plays on every provider, each row as LIFECYCLE.md says; only Monetico has
-    // stories it cannot express (no pending verdict, no status query).
+    // stories it cannot express (no pending verdict, no status query), and Lyra one (a
+    // mistyped card is not notified).
     for r in &report.rows {
         let not_expressible = matches!(r.verdict, Verdict::NotExpressible(_));
+        let may_lack = r.provider == DemoProvider::Monetico
+            || (r.provider == DemoProvider::Lyra && r.story == Story::TwoTriesSamePage);
         assert!(
-            r.verdict == Verdict::Ok || (not_expressible && r.provider == DemoProvider::Monetico),
+            r.verdict == Verdict::Ok || (not_expressible && may_lack),
             "{} / {}: {:?}",
             r.story.label(),
             r.provider.label(),
@@ -32,6 +35,12 @@ async fn every_story_on_every_bank_is_as_the_lifecycle_says() {
         .filter(|r| r.provider == DemoProvider::Monetico && r.verdict == Verdict::Ok)
         .count();
     assert_eq!(monetico_ok, Story::ALL.len() - 4);
+    let lyra_ok = report
+        .rows
+        .iter()
+        .filter(|r| r.provider == DemoProvider::Lyra && r.verdict == Verdict::Ok)
+        .count();
+    assert_eq!(lyra_ok, Story::ALL.len() - 1);
     assert!(report.all_ok());
     for p in DemoProvider::ALL {
         assert_eq!(

@@ -96,6 +96,42 @@ impl PayboxMerchant {
     }
 }
 
+/// The Lyra documentation's illustrative shop id (spec B.8), known by default.
+pub const LYRA_TEST_SITE_ID: &str = "12345678";
+/// The Lyra documentation's illustrative TEST key (spec B.8).
+pub const LYRA_TEST_KEY: &str = "1122334455667788";
+/// The PRODUCTION key of the mock's default Lyra shop (made up).
+pub const LYRA_PRODUCTION_KEY: &str = "8877665544332211";
+/// The REST API password of the mock's default Lyra shop (made up; not a form key).
+pub const LYRA_REST_PASSWORD: &str = "testpassword_TPEMOCKBANK";
+
+/// A Lyra shop (Systempay, PayZen, Scellius, Sogecommerce) and the keys the platform knows.
+#[derive(Clone, Debug)]
+pub struct LyraShop {
+    /// `vads_site_id`, 8 digits.
+    pub site_id: String,
+    /// The TEST key.
+    pub test_key: Secret,
+    /// The PRODUCTION key.
+    pub production_key: Secret,
+    /// The back office's algorithm: legacy SHA-1 instead of HMAC-SHA-256.
+    pub sha1: bool,
+    /// The REST API password (Basic auth, IPN `kr-hash`).
+    pub rest_password: Secret,
+}
+
+impl Default for LyraShop {
+    fn default() -> Self {
+        Self {
+            site_id: LYRA_TEST_SITE_ID.into(),
+            test_key: Secret::new(LYRA_TEST_KEY),
+            production_key: Secret::new(LYRA_PRODUCTION_KEY),
+            sha1: false,
+            rest_password: Secret::new(LYRA_REST_PASSWORD),
+        }
+    }
+}
+
 /// The Monetico test TPE known by default.
 pub const MONETICO_TEST_TPE: &str = "1234567";
 /// The société code of the default Monetico TPE.
@@ -181,6 +217,21 @@ impl Default for RetryPolicy {
     }
 }
 
+impl RetryPolicy {
+    /// Lyra's schedule (spec B.7: the call, then up to 4 retries at fixed quarter hours),
+    /// compressed so that a person sees it: a fixed 15 seconds stands for the quarter hour.
+    #[must_use]
+    pub fn lyra() -> Self {
+        Self {
+            max_attempts: 5,
+            initial_backoff: Duration::from_secs(15),
+            max_backoff: Duration::from_secs(15),
+            max_total: Duration::from_secs(90),
+            attempt_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
 /// The source of "now" for the mock (timestamps in notifications and the journal).
 ///
 /// Injectable so that tests can pin the time.
@@ -236,6 +287,10 @@ pub struct MockBankConfig {
     /// The HTTP status of a Worldline API request refused for its signature (the platform's
     /// is not documented: 401 by default, 403 is the other plausible one).
     pub worldline_auth_failure_status: u16,
+    /// Lyra shops the platform knows.
+    pub lyra_shops: Vec<LyraShop>,
+    /// Lyra IPN retries: the first call and 4 more at quarter hours (spec B.7).
+    pub lyra_retry: RetryPolicy,
     /// Monetico terminals the bank knows.
     pub monetico_tpes: Vec<MoneticoTpe>,
     /// Notification retries.
@@ -269,6 +324,8 @@ impl Default for MockBankConfig {
             stripe_accounts: vec![StripeAccount::default()],
             worldline_merchants: vec![WorldlineMerchant::default()],
             worldline_auth_failure_status: 401,
+            lyra_shops: vec![LyraShop::default()],
+            lyra_retry: RetryPolicy::lyra(),
             monetico_tpes: vec![MoneticoTpe::default()],
             retry: RetryPolicy::default(),
             pending_delay: Duration::from_secs(10),
@@ -292,6 +349,14 @@ impl MockBankConfig {
                 max_attempts: 3,
                 initial_backoff: Duration::from_millis(20),
                 max_backoff: Duration::from_millis(100),
+                max_total: Duration::from_secs(5),
+                attempt_timeout: Duration::from_secs(2),
+            },
+            // Lyra's schedule compressed: 5 calls, a fixed "quarter hour" of 20 ms between.
+            lyra_retry: RetryPolicy {
+                max_attempts: 5,
+                initial_backoff: Duration::from_millis(20),
+                max_backoff: Duration::from_millis(20),
                 max_total: Duration::from_secs(5),
                 attempt_timeout: Duration::from_secs(2),
             },
@@ -332,6 +397,7 @@ impl MockBankConfig {
             config.stripe_accounts.clear();
             config.monetico_tpes.clear();
             config.worldline_merchants.clear();
+            config.lyra_shops.clear();
         }
         for m in file.worldline_merchant {
             config.worldline_merchants.push(WorldlineMerchant {
@@ -367,6 +433,24 @@ impl MockBankConfig {
                 societe: t.societe,
                 key: t.key,
                 cgi2_url: t.cgi2_url,
+            });
+        }
+        for shop in file.lyra_shop {
+            let sha1 = match shop.algorithm.as_deref() {
+                None | Some("hmac-sha256") => false,
+                Some("sha1") => true,
+                Some(other) => {
+                    return Err(Error::Config(format!(
+                        "lyra_shop algorithm {other:?}: hmac-sha256 or sha1"
+                    )));
+                }
+            };
+            config.lyra_shops.push(LyraShop {
+                site_id: shop.site_id,
+                test_key: shop.test_key,
+                production_key: shop.production_key,
+                sha1,
+                rest_password: shop.rest_password,
             });
         }
         if let Some(r) = file.retry {
@@ -444,6 +528,27 @@ impl MockBankConfig {
                     .map_err(|e| Error::Config(format!("cgi2_url: {e}")))?;
             }
         }
+        for shop in &self.lyra_shops {
+            if shop.site_id.len() != 8 || !shop.site_id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Error::Config(format!(
+                    "Lyra site_id {:?} is not 8 digits",
+                    shop.site_id
+                )));
+            }
+            for (name, key) in [
+                ("test_key", &shop.test_key),
+                ("production_key", &shop.production_key),
+                ("rest_password", &shop.rest_password),
+            ] {
+                let k = key.expose();
+                if k.is_empty() || k.len() > 256 || !k.bytes().all(|b| b.is_ascii_graphic()) {
+                    return Err(Error::Config(format!(
+                        "the {name} of Lyra shop {} must be printable ASCII without spaces",
+                        shop.site_id
+                    )));
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -461,6 +566,8 @@ struct FileConfig {
     worldline_auth_failure_status: Option<u16>,
     #[serde(default)]
     monetico_tpe: Vec<FileTpe>,
+    #[serde(default)]
+    lyra_shop: Vec<FileLyraShop>,
     retry: Option<FileRetry>,
     pending_delay_ms: Option<u64>,
     api_hang_ms: Option<u64>,
@@ -504,6 +611,17 @@ struct FileTpe {
     societe: String,
     key: Secret,
     cgi2_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLyraShop {
+    site_id: String,
+    test_key: Secret,
+    production_key: Secret,
+    /// `hmac-sha256` (default) or `sha1`.
+    algorithm: Option<String>,
+    rest_password: Secret,
 }
 
 #[derive(Deserialize)]

@@ -30,6 +30,8 @@ pub enum Side {
     StripeLike,
     /// Worldline Direct / CAWL.
     Worldline,
+    /// The Lyra platform (Systempay, PayZen, Scellius, Sogecommerce).
+    Lyra,
     /// Monetico Paiement (CIC / Crédit Mutuel).
     Monetico,
     /// The mock's own control API and status page.

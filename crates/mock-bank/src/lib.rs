@@ -40,11 +40,12 @@ use axum::middleware;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-pub use banks::{monetico, paybox, stripe_like, worldline};
+pub use banks::{lyra, monetico, paybox, stripe_like, worldline};
 pub use config::{
     Clock, DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, DEFAULT_WORLDLINE_API_KEY_ID,
     DEFAULT_WORLDLINE_API_SECRET, DEFAULT_WORLDLINE_MERCHANT_ID, DEFAULT_WORLDLINE_WEBHOOK_KEY_ID,
-    DEFAULT_WORLDLINE_WEBHOOK_SECRET, MONETICO_TEST_KEY, MONETICO_TEST_SOCIETE, MONETICO_TEST_TPE,
+    DEFAULT_WORLDLINE_WEBHOOK_SECRET, LYRA_PRODUCTION_KEY, LYRA_REST_PASSWORD, LYRA_TEST_KEY,
+    LYRA_TEST_SITE_ID, LyraShop, MONETICO_TEST_KEY, MONETICO_TEST_SOCIETE, MONETICO_TEST_TPE,
     MockBankConfig, MoneticoTpe, PAYBOX_TEST_HMAC_KEY, PayboxMerchant, RetryPolicy, StripeAccount,
     WorldlineMerchant,
 };

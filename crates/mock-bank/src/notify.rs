@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::config::RetryPolicy;
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::scenario::Scenario;
 use crate::state::BankState;
@@ -34,6 +35,8 @@ pub(crate) enum Ack {
     Exactly200,
     /// Stripe-like: any 2xx (3xx is a failure, as for Stripe).
     Any2xx,
+    /// Lyra: 200 to 206, 301, 302, 303, 307 or 308 (spec B.7).
+    Lyra,
     /// Monetico: HTTP 200 and this body (its final line feed optional, spec C.6).
     Exactly200WithBody(&'static str),
 }
@@ -80,6 +83,18 @@ pub(crate) async fn dispatch(
     scenario: &Scenario,
     is_final: bool,
 ) {
+    let policy = state.config().retry.clone();
+    dispatch_with(state, delivery, scenario, is_final, policy).await;
+}
+
+/// [`dispatch`] under a bank's own retry schedule.
+pub(crate) async fn dispatch_with(
+    state: &BankState,
+    delivery: Delivery,
+    scenario: &Scenario,
+    is_final: bool,
+    policy: RetryPolicy,
+) {
     if scenario.drop {
         state.record(delivery.entry(EntryKind::Withheld, "dropped"));
         return;
@@ -108,6 +123,7 @@ pub(crate) async fn dispatch(
     let wait_first = delay.is_zero() && !scenario.out_of_order;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task_state = state.clone();
+    let attempt_timeout = policy.attempt_timeout;
     let task = async move {
         let mut first_signal = Some(tx);
         for d in batch {
@@ -115,13 +131,13 @@ pub(crate) async fn dispatch(
                 if !delay.is_zero() && !task_state.sleep_or_shutdown(delay).await {
                     return;
                 }
-                deliver_with_retries(&task_state, &d, &mut first_signal).await;
+                deliver_with_retries(&task_state, &d, &mut first_signal, &policy).await;
             }
         }
     };
     state.spawn(task);
     if wait_first {
-        let bound = state.config().retry.attempt_timeout + Duration::from_millis(500);
+        let bound = attempt_timeout + Duration::from_millis(500);
         let _ = tokio::time::timeout(bound, rx).await;
     }
 }
@@ -130,8 +146,8 @@ async fn deliver_with_retries(
     state: &BankState,
     d: &Delivery,
     first: &mut Option<tokio::sync::oneshot::Sender<()>>,
+    policy: &RetryPolicy,
 ) {
-    let policy = state.config().retry.clone();
     let started = Instant::now();
     let mut backoff = policy.initial_backoff;
     for attempt in 1..=policy.max_attempts {
@@ -162,6 +178,7 @@ async fn deliver_with_retries(
                 match d.ack {
                     Ack::Exactly200 => status == http::StatusCode::OK,
                     Ack::Any2xx => status.is_success(),
+                    Ack::Lyra => matches!(status.as_u16(), 200..=206 | 301 | 302 | 303 | 307 | 308),
                     Ack::Exactly200WithBody(expected) => {
                         status == http::StatusCode::OK && body_is(resp, expected).await
                     }

@@ -129,6 +129,8 @@ demo_banks! {
     Worldline => worldline::Worldline,
     /// Monetico Paiement (CIC / Crédit Mutuel).
     Monetico => monetico::Monetico,
+    /// Lyra: Systempay, PayZen, Scellius, Sogecommerce.
+    Lyra => lyra::Lyra,
 }
 
 impl DemoProvider {

@@ -44,6 +44,7 @@ macro_rules! register {
 }
 
 register! {
+    lyra => Lyra,
     paybox => Paybox,
     stripe_like => StripeLike,
     worldline => Worldline,

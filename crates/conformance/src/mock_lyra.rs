@@ -1,0 +1,236 @@
+//! The Lyra side of the mock bank as a [`BankSide`]: `vads-payment` form, payment page, test
+//! cards, cancel button, scripts and journal; the signature is the `signature` field.
+
+use std::fmt;
+
+use tpe_core::{Currency, OutcomeKind, Redirect, Timestamp};
+use tpe_mock_bank::lyra::cards;
+use tpe_mock_bank::{
+    LYRA_PRODUCTION_KEY, LYRA_REST_PASSWORD, LYRA_TEST_KEY, LYRA_TEST_SITE_ID, Outcome,
+    RunningBank, Scenario, Side,
+};
+use url::Url;
+
+use crate::bank::{
+    BankError, BankSide, Captured, Channel, Completion, Deliveries, ExpectedAck, Forgery, Page,
+    Refusal,
+};
+use crate::page;
+
+/// The mock's Lyra test shop: `vads_site_id`.
+pub const SITE_ID: &str = LYRA_TEST_SITE_ID;
+/// Its TEST key: a secret the suite looks for in outputs.
+pub const TEST_KEY: &str = LYRA_TEST_KEY;
+/// Its PRODUCTION key.
+pub const PRODUCTION_KEY: &str = LYRA_PRODUCTION_KEY;
+/// Its REST API password.
+pub const REST_PASSWORD: &str = LYRA_REST_PASSWORD;
+/// `vads_amount` has at most 12 digits on the mock.
+pub const MAX_AMOUNT: u64 = tpe_mock_bank::lyra::MAX_AMOUNT;
+/// A `vads_auth_result` outside Lyra's published table, for the unclassified-outcome check.
+pub const UNCLASSIFIED_CODE: &str = "X7";
+
+/// A mock bank serving the Lyra protocol, on `127.0.0.1:0`, with its clock fixed at `now`.
+pub struct MockLyra {
+    bank: RunningBank,
+    http: reqwest::Client,
+}
+
+impl MockLyra {
+    /// Starts a mock bank whose clock reads `now`.
+    ///
+    /// # Panics
+    /// When the mock bank cannot start (no loopback port): the test cannot run at all.
+    pub async fn spawn(now: Timestamp) -> Self {
+        Self {
+            bank: crate::spawn_mock_bank(now).await,
+            http: crate::browser(),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT/`: the platform's base (`vads-payment/` under it).
+    pub fn base_url(&self) -> Url {
+        crate::base_url(self.bank.base_url())
+    }
+
+    /// The running mock bank (scripts, journal, ledger).
+    pub fn bank(&self) -> &RunningBank {
+        &self.bank
+    }
+
+    async fn submit(&self, path: &str, form: &[(&str, &str)]) -> Result<(), BankError> {
+        let url = format!("{}/lyra/page/{path}", self.bank.base_url());
+        let resp = self
+            .http
+            .post(url)
+            .form(form)
+            .send()
+            .await
+            .map_err(|e| BankError::Failed(format!("page submit: {e}")))?;
+        let status = resp.status();
+        if status.is_success() || status.is_redirection() {
+            Ok(())
+        } else {
+            Err(BankError::Failed(format!(
+                "page submit answered HTTP {status}"
+            )))
+        }
+    }
+}
+
+impl fmt::Debug for MockLyra {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockLyra")
+            .field("base_url", &self.bank.base_url())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl BankSide for MockLyra {
+    fn name(&self) -> &'static str {
+        "mock-lyra"
+    }
+
+    async fn listen(&self, _notify_url: &Url) -> Result<(), String> {
+        // The IPN URL travels in the signed form (vads_url_check).
+        Ok(())
+    }
+
+    async fn open(&self, redirect: &Redirect) -> Result<Page, Refusal> {
+        let (status, html) = page::submit(&self.http, redirect).await?;
+        let Some(handle) = page::between(&html, "action=\"/lyra/page/", "\"") else {
+            let message = page::between(&html, "<p class=\"error\">", "</p>")
+                .unwrap_or_else(|| html.chars().take(200).collect());
+            return Err(Refusal { status, message });
+        };
+        let reference = page::between(&html, "<strong id=\"reference\">", "<").unwrap_or_default();
+        let shown = page::between(&html, "<strong id=\"amount\">", "<").unwrap_or_default();
+        let (amount_minor, currency) =
+            crate::mock_paybox::parse_amount(&shown).ok_or_else(|| Refusal {
+                status,
+                message: format!("the page shows an unreadable amount {shown:?}"),
+            })?;
+        Ok(Page {
+            handle,
+            reference,
+            amount_minor,
+            currency,
+        })
+    }
+
+    fn signed_fields(&self, redirect: &Redirect) -> Vec<String> {
+        // The signature covers every vads_ field.
+        redirect
+            .fields
+            .iter()
+            .map(|(k, _)| k.clone())
+            .filter(|k| k.starts_with("vads_"))
+            .collect()
+    }
+
+    async fn complete(&self, page: &Page, outcome: OutcomeKind) -> Result<Completion, BankError> {
+        let pay = |card: &'static str| {
+            [
+                ("numero", card),
+                ("expiry", crate::TEST_CARD_EXPIRY),
+                ("cvv", "123"),
+                ("action", "pay"),
+            ]
+        };
+        let (form, expected_code) = match outcome {
+            OutcomeKind::Accepted => (pay(cards::ACCEPTED).to_vec(), None),
+            OutcomeKind::Refused => (
+                pay(cards::INSUFFICIENT_FUNDS).to_vec(),
+                Some("51".to_owned()),
+            ),
+            OutcomeKind::Pending => (pay(cards::PENDING_THEN_ACCEPTED).to_vec(), None),
+            // The mock's shops have the cancellation rule on: an ABANDONED IPN.
+            OutcomeKind::Cancelled => (vec![("action", "cancel")], None),
+            OutcomeKind::Unclassified => {
+                self.bank.script(
+                    &page.reference,
+                    Scenario::outcome(Outcome::Refuse {
+                        code: UNCLASSIFIED_CODE.to_owned(),
+                    }),
+                );
+                (
+                    pay(cards::ACCEPTED).to_vec(),
+                    Some(UNCLASSIFIED_CODE.to_owned()),
+                )
+            }
+            _ => return Err(BankError::Unsupported("this outcome")),
+        };
+        self.submit(&page.handle, &form).await?;
+        Ok(Completion {
+            expected_code,
+            channel: Channel::ServerToServer,
+        })
+    }
+
+    fn sign_wrongly(&self, reference: &str) -> bool {
+        self.bank.script(
+            reference,
+            Scenario {
+                wrong_signature: true,
+                ..Scenario::default()
+            },
+        );
+        true
+    }
+
+    fn forge(&self, genuine: &Captured, forgery: Forgery) -> Vec<Captured> {
+        let payload = genuine.payload();
+        let Some(at) = find(payload, b"&signature=") else {
+            return Vec::new();
+        };
+        let data = &payload[..at];
+        let sig = &payload[at + b"&signature=".len()..];
+        let join = |parts: &[&[u8]]| genuine.with_payload(parts.concat());
+        match forgery {
+            Forgery::Missing => vec![join(&[data])],
+            Forgery::Empty => vec![join(&[data, b"&signature="])],
+            Forgery::Duplicated => vec![
+                join(&[data, b"&signature=", sig, b"&signature=", sig]),
+                join(&[b"signature=", sig, b"&", data, b"&signature=", sig]),
+            ],
+            Forgery::BadlyEncoded => vec![
+                join(&[data, b"&signature=%%%not*base64!"]),
+                join(&[data, b"&signature=!", sig]),
+                join(&[data, b"&signature=", &sig[..sig.len() / 2]]),
+            ],
+        }
+    }
+
+    fn signature_headers(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn currencies(&self) -> Vec<Currency> {
+        tpe_mock_bank::lyra::CURRENCIES
+            .iter()
+            .filter_map(|n| n.parse().ok())
+            .filter_map(|n| Currency::from_numeric(n).ok())
+            .collect()
+    }
+
+    fn max_amount(&self, _currency: Currency) -> u64 {
+        MAX_AMOUNT
+    }
+
+    fn expected_ack(&self) -> ExpectedAck {
+        // Spec B.7: 200 to 206 (and some 3xx), body ignored.
+        ExpectedAck {
+            status: 200..=206,
+            body: None,
+        }
+    }
+
+    fn deliveries(&self, reference: &str) -> Deliveries {
+        crate::mock_paybox::deliveries(&self.bank.journal(), Side::Lyra, reference)
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}

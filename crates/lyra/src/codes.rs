@@ -1,0 +1,360 @@
+//! Lyra's codes (spec B.6): `vads_auth_result` (the issuer's answer, CB / ISO 8583 codes) and
+//! `vads_result` (the platform's overall result) mapped to normalized [`Reason`]s with the
+//! wording in French and English and the retry advice; `vads_trans_status` mapped to the
+//! [`BankOutcome`] of an authentic notification.
+//!
+//! `00` (approved) is not a decline and is not in the tables. Any code outside a table gives
+//! [`Reason::unknown`] with the raw value kept, and a status or code outside the tables is
+//! [`BankOutcome::unclassified`]: never a verdict.
+
+use tpe_core::{BankOutcome, Reason, ReasonKind, RetryAdvice};
+
+use ReasonKind as K;
+use RetryAdvice as A;
+
+/// One row of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CodeInfo {
+    /// The code as the platform sends it.
+    pub code: &'static str,
+    /// Normalized kind.
+    pub kind: ReasonKind,
+    /// The wording in French.
+    pub text_fr: &'static str,
+    /// The wording in English.
+    pub text_en: &'static str,
+    /// What to do after this precise code.
+    pub advice: RetryAdvice,
+}
+
+macro_rules! table {
+    ($table:ident, $codes:ident, $doc:literal; $( $code:literal => $kind:ident, $advice:ident, $fr:literal, $en:literal; )*) => {
+        #[doc = $doc]
+        pub const $table: &[CodeInfo] = &[
+            $( CodeInfo { code: $code, kind: K::$kind, text_fr: $fr, text_en: $en, advice: A::$advice }, )*
+        ];
+        const $codes: &[&str] = &[$($code),*];
+    };
+}
+
+table! {
+    AUTH_RESULTS, AUTH_CODES, "`vads_auth_result`: the issuer's answer (spec B.6), in the guide's order.";
+    "02" => Declined, ContactIssuer, "Contacter l'émetteur de carte", "Contact the card issuer (referral)";
+    "03" => MerchantConfiguration, FixConfiguration, "Accepteur invalide", "Invalid acceptor";
+    "04" => CardLostOrStolen, DoNotRetry, "Conserver la carte", "Pick up card";
+    "05" => Declined, UseAnotherCard, "Ne pas honorer", "Do not honour";
+    "07" => CardLostOrStolen, DoNotRetry, "Conserver la carte, conditions spéciales", "Pick up card, special conditions";
+    "08" => Declined, ContactIssuer, "Approuver après identification", "Approve after identification";
+    "12" => Declined, DoNotRetry, "Transaction invalide", "Invalid transaction";
+    "13" => InvalidAmount, FixConfiguration, "Montant invalide", "Invalid amount";
+    "14" => InvalidCardData, RetryNow, "Numéro de porteur invalide", "Invalid card number";
+    "15" => CardNotSupported, UseAnotherCard, "Émetteur de carte inconnu", "Unknown issuer";
+    "17" => CancelledByCustomer, RetryNow, "Annulation du client", "Customer cancellation";
+    "19" => IssuerUnavailable, RetryLater, "Répéter la transaction ultérieurement", "Retry the transaction later";
+    "20" => ProcessingError, RetryLater, "Réponse erronée (erreur dans le domaine serveur)", "Erroneous response (server domain error)";
+    "24" => ProcessingError, DoNotRetry, "Mise à jour de fichier non supportée", "File update not supported";
+    "25" => ProcessingError, DoNotRetry, "Impossible de localiser l'enregistrement dans le fichier", "Record not found in the file";
+    "26" => ProcessingError, DoNotRetry, "Enregistrement dupliqué, ancien enregistrement remplacé", "Duplicate record, old one replaced";
+    "27" => ProcessingError, DoNotRetry, "Erreur en « edit » sur champ de mise à jour fichier", "File update edit error";
+    "28" => ProcessingError, DoNotRetry, "Accès interdit au fichier", "File access denied";
+    "29" => ProcessingError, DoNotRetry, "Mise à jour de fichier impossible", "File update impossible";
+    "30" => ProcessingError, DoNotRetry, "Erreur de format", "Format error";
+    "31" => MerchantConfiguration, FixConfiguration, "Identifiant de l'organisme acquéreur inconnu", "Unknown acquirer";
+    "33" => CardExpired, UseAnotherCard, "Date de validité de la carte dépassée", "Card expired";
+    "34" => FraudSuspected, DoNotRetry, "Suspicion de fraude", "Suspected fraud";
+    "38" => CardExpired, UseAnotherCard, "Date de validité de la carte dépassée", "Card expired";
+    "41" => CardLostOrStolen, DoNotRetry, "Carte perdue", "Lost card";
+    "43" => CardLostOrStolen, DoNotRetry, "Carte volée", "Stolen card";
+    "51" => InsufficientFunds, UseAnotherCard, "Provision insuffisante ou crédit dépassé", "Insufficient funds or over the credit limit";
+    "54" => CardExpired, UseAnotherCard, "Date de validité de la carte dépassée", "Card expired";
+    "55" => InvalidCardData, RetryNow, "Code confidentiel erroné", "Wrong PIN";
+    "56" => CardNotSupported, UseAnotherCard, "Carte absente du fichier", "Card not in the file";
+    "57" => TransactionNotPermitted, UseAnotherCard, "Transaction non permise à ce porteur", "Transaction not permitted to the cardholder";
+    "58" => TransactionNotPermitted, UseAnotherCard, "Transaction interdite au terminal", "Transaction not permitted to the terminal";
+    "59" => FraudSuspected, DoNotRetry, "Suspicion de fraude", "Suspected fraud";
+    "60" => MerchantConfiguration, FixConfiguration, "L'accepteur de carte doit contacter l'acquéreur", "The acceptor must contact the acquirer";
+    "61" => LimitExceeded, UseAnotherCard, "Montant de retrait hors limite", "Amount limit exceeded";
+    "63" => FraudSuspected, DoNotRetry, "Règles de sécurité non respectées", "Security rules violated";
+    "68" => IssuerUnavailable, RetryLater, "Réponse non parvenue ou reçue trop tard", "No response or received too late";
+    "75" => InvalidCardData, UseAnotherCard, "Nombre d'essais du code confidentiel dépassé", "PIN tries exceeded";
+    "76" => CardLostOrStolen, DoNotRetry, "Porteur déjà en opposition", "Cardholder already opposed";
+    "90" => IssuerUnavailable, RetryLater, "Arrêt momentané du système", "Temporary system shutdown";
+    "91" => IssuerUnavailable, RetryLater, "Émetteur de carte inaccessible", "Card issuer unreachable";
+    "94" => Duplicate, DoNotRetry, "Transaction dupliquée", "Duplicate transaction";
+    "96" => ProcessingError, RetryLater, "Mauvais fonctionnement du système", "System malfunction";
+    "97" => IssuerUnavailable, RetryLater, "Échéance de la temporisation de surveillance globale", "Global timeout";
+    "98" => IssuerUnavailable, RetryLater, "Serveur indisponible, routage réseau demandé à nouveau", "Server unavailable";
+    "99" => ProcessingError, RetryLater, "Incident domaine initiateur", "Initiator domain incident";
+}
+
+table! {
+    RESULTS, RESULT_CODES, "`vads_result`: the platform's overall result (spec B.6), `00` excluded.";
+    "02" => Declined, ContactIssuer, "Le commerçant doit contacter la banque du porteur", "The merchant must contact the cardholder's bank";
+    "05" => Declined, UseAnotherCard, "Paiement refusé", "Payment refused";
+    "17" => CancelledByCustomer, RetryNow, "Annulation du client", "Cancelled by the buyer";
+    "30" => MerchantConfiguration, FixConfiguration, "Erreur de format de la requête (voir vads_extra_result)", "Request format error (see vads_extra_result)";
+    "96" => ProcessingError, RetryLater, "Erreur technique lors du paiement", "Technical error during the payment";
+}
+
+/// The code of an approved authorization (and of a successful `vads_result`).
+pub const APPROVED: &str = "00";
+
+/// Every `vads_auth_result` code of the table, for `tpe codes` and the conformance suite.
+pub fn known_codes() -> &'static [&'static str] {
+    AUTH_CODES
+}
+
+/// Every `vads_result` code of its table.
+pub fn known_results() -> &'static [&'static str] {
+    RESULT_CODES
+}
+
+/// The row of `code` in `table`, if it has one.
+pub fn lookup(table: &'static [CodeInfo], code: &str) -> Option<&'static CodeInfo> {
+    table.iter().find(|c| c.code == code)
+}
+
+fn reason(table: &'static [CodeInfo], code: &str) -> Reason {
+    match lookup(table, code) {
+        Some(info) => Reason::new(info.kind, info.code)
+            .with_bank_text(info.text_fr, info.text_en)
+            .with_advice(info.advice),
+        None => Reason::unknown(code.to_owned()).with_bank_text(
+            "Code inconnu de la table Lyra : voir le back-office",
+            "Code outside the Lyra table: look it up in the back office",
+        ),
+    }
+}
+
+/// Classifies a `vads_auth_result` code. Total: a code outside the table gives
+/// [`ReasonKind::UnknownCode`] with the raw value kept.
+///
+/// ```
+/// use tpe_core::{ReasonKind, RetryAdvice};
+/// let r = tpe_lyra::codes::classify("51");
+/// assert_eq!((r.kind(), r.retry_advice()), (ReasonKind::InsufficientFunds, RetryAdvice::UseAnotherCard));
+/// assert_eq!(tpe_lyra::codes::classify("X7").kind(), ReasonKind::UnknownCode);
+/// ```
+pub fn classify(code: &str) -> Reason {
+    reason(AUTH_RESULTS, code)
+}
+
+/// Classifies a `vads_result` code, as [`classify`] does.
+pub fn classify_result(code: &str) -> Reason {
+    reason(RESULTS, code)
+}
+
+/// What `vads_trans_status` says, before the codes are looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StatusGroup {
+    /// Authorized or captured: paid for the shop.
+    Paid,
+    /// Not final yet.
+    Pending,
+    /// Refused by the issuer or the platform.
+    Refused,
+    /// Abandoned, not created or cancelled.
+    Cancelled,
+    /// Final without payment (validation or authorization period elapsed).
+    Expired,
+    /// Captured failed.
+    Failed,
+}
+
+/// The group of a `vads_trans_status` (spec B.6 table); `None` outside it.
+pub fn status_group(status: &str) -> Option<StatusGroup> {
+    use StatusGroup as G;
+    Some(match status {
+        "AUTHORISED" | "CAPTURED" | "ACCEPTED" | "AUTHORISED_TO_VALIDATE" => G::Paid,
+        // A partial authorization is not the amount asked: the status query decides.
+        "PARTIALLY_AUTHORISED"
+        | "WAITING_AUTHORISATION"
+        | "WAITING_AUTHORISATION_TO_VALIDATE"
+        | "UNDER_VERIFICATION"
+        | "INITIAL"
+        | "PRE_AUTHORISED"
+        | "WAITING_FOR_PAYMENT"
+        | "SUSPENDED"
+        | "PENDING"
+        | "REFUND_TO_RETRY" => G::Pending,
+        "REFUSED" => G::Refused,
+        "ABANDONED" | "NOT_CREATED" | "CANCELLED" => G::Cancelled,
+        "EXPIRED" => G::Expired,
+        "CAPTURE_FAILED" => G::Failed,
+        _ => return None,
+    })
+}
+
+/// The longest authorization number kept.
+const MAX_AUTHORIZATION: usize = 16;
+
+/// The outcome of an authentic notification: `vads_trans_status`, with `vads_auth_result`
+/// (or, when empty, `vads_result`) for a refusal.
+///
+/// ```
+/// use tpe_core::OutcomeKind;
+/// use tpe_lyra::codes::outcome;
+/// assert_eq!(outcome("AUTHORISED", "00", "00", Some("3fb0de")).kind(), OutcomeKind::Accepted);
+/// assert_eq!(outcome("REFUSED", "51", "05", None).kind(), OutcomeKind::Refused);
+/// assert_eq!(outcome("REFUSED", "X7", "05", None).kind(), OutcomeKind::Unclassified);
+/// assert_eq!(outcome("NEW_STATUS", "00", "00", None).kind(), OutcomeKind::Unclassified);
+/// ```
+pub fn outcome(
+    status: &str,
+    auth_result: &str,
+    result: &str,
+    authorization: Option<&str>,
+) -> BankOutcome {
+    let refusal = |code: &str, table: &'static [CodeInfo]| match lookup(table, code) {
+        Some(_) => BankOutcome::Refused {
+            reason: reason(table, code),
+        },
+        None => BankOutcome::unclassified(code),
+    };
+    match status_group(status) {
+        Some(StatusGroup::Paid) => BankOutcome::Accepted {
+            authorization: authorization.filter(|a| !a.is_empty()).map(|a| {
+                a.chars()
+                    .filter(|c| c.is_ascii_alphanumeric())
+                    .take(MAX_AUTHORIZATION)
+                    .collect()
+            }),
+        },
+        Some(StatusGroup::Pending) => BankOutcome::Pending,
+        Some(StatusGroup::Cancelled) => BankOutcome::Cancelled,
+        Some(StatusGroup::Refused) if !auth_result.is_empty() && auth_result != APPROVED => {
+            refusal(auth_result, AUTH_RESULTS)
+        }
+        Some(StatusGroup::Refused) => refusal(result, RESULTS),
+        Some(StatusGroup::Expired) => BankOutcome::Refused {
+            reason: Reason::new(K::PageTimeout, "EXPIRED")
+                .with_bank_text(
+                    "Délai de validation ou d'autorisation dépassé",
+                    "Validation or authorization period elapsed",
+                )
+                .with_advice(A::RetryNow),
+        },
+        Some(StatusGroup::Failed) => BankOutcome::Refused {
+            reason: Reason::new(K::ProcessingError, "CAPTURE_FAILED")
+                .with_bank_text("Échec de la remise", "Capture failed")
+                .with_advice(A::FixConfiguration),
+        },
+        None => BankOutcome::unclassified(status),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn tables_are_unique_classified_and_worded() {
+        for table in [AUTH_RESULTS, RESULTS] {
+            let mut seen = std::collections::HashSet::new();
+            for info in table {
+                assert!(seen.insert(info.code), "duplicate {}", info.code);
+                let r = reason(table, info.code);
+                assert_ne!(r.kind(), ReasonKind::UnknownCode, "{}", info.code);
+                assert_eq!((r.code(), r.retry_advice()), (info.code, info.advice));
+                assert!(!info.text_fr.is_empty() && !info.text_en.is_empty());
+            }
+        }
+        assert_eq!(known_codes().len(), AUTH_RESULTS.len());
+        assert_eq!(known_results().len(), RESULTS.len());
+    }
+
+    #[test]
+    fn spec_codes_are_all_present() {
+        // Spec B.6, written out independently of the table.
+        let auth = [
+            "02", "03", "04", "05", "07", "08", "12", "13", "14", "15", "17", "19", "20", "24",
+            "25", "26", "27", "28", "29", "30", "31", "33", "34", "38", "41", "43", "51", "54",
+            "55", "56", "57", "58", "59", "60", "61", "63", "68", "75", "76", "90", "91", "94",
+            "96", "97", "98", "99",
+        ];
+        for code in auth {
+            assert!(known_codes().contains(&code), "{code} missing");
+        }
+        for code in ["02", "05", "17", "30", "96"] {
+            assert!(known_results().contains(&code), "{code} missing");
+        }
+    }
+
+    #[test]
+    fn suggested_mapping_of_the_spec() {
+        let cases = [
+            ("51", K::InsufficientFunds),
+            ("33", K::CardExpired),
+            ("54", K::CardExpired),
+            ("14", K::InvalidCardData),
+            ("41", K::CardLostOrStolen),
+            ("43", K::CardLostOrStolen),
+            ("34", K::FraudSuspected),
+            ("63", K::FraudSuspected),
+            ("05", K::Declined),
+            ("91", K::IssuerUnavailable),
+            ("17", K::CancelledByCustomer),
+        ];
+        for (code, kind) in cases {
+            assert_eq!(classify(code).kind(), kind, "{code}");
+        }
+        assert_eq!(classify("91").retry_advice(), A::RetryLater);
+        assert!(
+            classify("51")
+                .bank_text(tpe_core::Lang::Fr)
+                .contains("Provision")
+        );
+    }
+
+    #[test]
+    fn statuses_map_per_the_spec() {
+        use tpe_core::OutcomeKind as O;
+        let cases = [
+            ("AUTHORISED", O::Accepted),
+            ("AUTHORISED_TO_VALIDATE", O::Accepted),
+            ("CAPTURED", O::Accepted),
+            ("WAITING_AUTHORISATION", O::Pending),
+            ("UNDER_VERIFICATION", O::Pending),
+            ("PARTIALLY_AUTHORISED", O::Pending),
+            ("ABANDONED", O::Cancelled),
+            ("CANCELLED", O::Cancelled),
+            ("NOT_CREATED", O::Cancelled),
+            ("EXPIRED", O::Refused),
+            ("CAPTURE_FAILED", O::Refused),
+            ("REFUSED", O::Refused),
+            ("authorised", O::Unclassified),
+            ("", O::Unclassified),
+        ];
+        for (status, kind) in cases {
+            assert_eq!(outcome(status, "05", "05", None).kind(), kind, "{status}");
+        }
+        // A refusal without an issuer's answer keeps the platform's result.
+        let BankOutcome::Refused { reason } = outcome("REFUSED", "", "05", None) else {
+            panic!("refused expected");
+        };
+        assert_eq!(reason.code(), "05");
+        let BankOutcome::Accepted { authorization } =
+            outcome("AUTHORISED", "00", "00", Some("3fb0de"))
+        else {
+            panic!("accepted expected");
+        };
+        assert_eq!(authorization.as_deref(), Some("3fb0de"));
+    }
+
+    proptest! {
+        #[test]
+        fn classify_never_panics_and_keeps_unknown_codes(s in "\\PC{0,80}") {
+            let r = classify(&s);
+            prop_assert!(r.code().chars().count() <= Reason::MAX_CODE_LEN);
+            if lookup(AUTH_RESULTS, &s).is_none() {
+                prop_assert_eq!(r.kind(), ReasonKind::UnknownCode);
+            }
+            let _ = outcome(&s, &s, &s, Some(&s));
+        }
+    }
+}

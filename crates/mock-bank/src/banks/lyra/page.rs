@@ -1,0 +1,142 @@
+//! The payment page: the entry that checks the shop's form, the card form, the 3-D Secure
+//! challenge and the "cancel and return to the shop" button.
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+
+use super::conclude::{cancel, conclude};
+use super::decision::{Decision, decide_card, from_outcome};
+use super::html::{challenge_page, error_page, payment_page};
+use super::request::check_request;
+use super::state::{CardData, LyraSession};
+use crate::extract::Form;
+use crate::layer::Note;
+use crate::state::BankState;
+
+/// `/vads-payment/`: the shop's form, checked and answered with the card form or the
+/// platform's error page (which, in TEST, names the faulty field).
+pub(super) async fn entry(State(state): State<BankState>, Form(fields): Form) -> Response {
+    if state.server_down() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            error_page("96", "", "Service indisponible"),
+        )
+            .into_response();
+    }
+    let fields = match fields {
+        Ok(f) => f,
+        Err(e) => return Note::new(None, "bad_form").attach(error_page("30", "", &e.to_string())),
+    };
+    let mut session = match check_request(&state, &fields) {
+        Ok(s) => s,
+        Err(r) => {
+            let reference = fields
+                .get("vads_trans_date")
+                .and_then(|d| d.get(..8))
+                .map(|d| format!("{d}-{}", fields.text("vads_trans_id")));
+            return Note::new(reference.as_deref(), &format!("refused_{}", r.field))
+                .attach(error_page(r.code, r.field, &r.message));
+        }
+    };
+    session.id = crate::random_hex(16);
+    session.created_order = state.next_counter();
+    let page = payment_page(&session, None);
+    let reference = session.reference.clone();
+    state.lyra().open(session);
+    Note::new(Some(&reference), "page_shown").attach(page)
+}
+
+/// The page session named by `{id}`; the platform's error page when it is unknown.
+pub(super) struct PageSession(LyraSession);
+
+impl FromRequestParts<BankState> for PageSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &BankState) -> Result<Self, Response> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        state.lyra().session(&id).map(Self).ok_or_else(|| {
+            let page = error_page("96", "", "Session de paiement inconnue ou expirée");
+            (StatusCode::NOT_FOUND, page).into_response()
+        })
+    }
+}
+
+/// `POST /lyra/page/{id}`: a card attempt, or the cancel button.
+pub(super) async fn submit(
+    State(state): State<BankState>,
+    PageSession(session): PageSession,
+    form: Form,
+) -> Response {
+    let reference = session.reference.clone();
+    if session.finished {
+        return Note::new(Some(&reference), "page_finished")
+            .attach(error_page("96", "", "Paiement déjà terminé"));
+    }
+    let form = form.or_empty();
+    if form.get("action") == Some("cancel") {
+        return cancel(&state, &session).await;
+    }
+    let pan: String = form
+        .text("numero")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let expiry = form.text("expiry").replace('/', "");
+    let cvv = form.text("cvv");
+    let card_ok = (12..=19).contains(&pan.len()) && pan.bytes().all(|b| b.is_ascii_digit());
+    let cvv_ok = (3..=4).contains(&cvv.len()) && cvv.bytes().all(|b| b.is_ascii_digit());
+    let expiry_ok = expiry.len() == 4
+        && expiry.bytes().all(|b| b.is_ascii_digit())
+        && expiry.get(..2).is_some_and(|m| ("01"..="12").contains(&m));
+    let card = CardData {
+        pan: if card_ok { pan.clone() } else { String::new() },
+        month: expiry.get(..2).unwrap_or_default().to_owned(),
+        year: format!("20{}", expiry.get(2..).unwrap_or_default()),
+    };
+    let scenario = state.scenario_for(&reference);
+    let decision = if !card_ok || !cvv_ok || !expiry_ok {
+        Decision::Retry
+    } else if let Some(o) = &scenario.outcome {
+        from_outcome(o)
+    } else {
+        decide_card(&pan)
+    };
+    if decision == Decision::Retry {
+        state.lyra().update(&session.id, |s| s.attempts += 1);
+        return Note::new(Some(&reference), "retry_on_page").attach(payment_page(
+            &session,
+            Some("Numéro de carte, date d'expiration ou cryptogramme invalide. Veuillez réessayer."),
+        ));
+    }
+    if decision == Decision::Challenge {
+        state
+            .lyra()
+            .update(&session.id, |s| s.awaiting_challenge = Some(card.clone()));
+        return Note::new(Some(&reference), "3ds_challenge").attach(challenge_page(&session));
+    }
+    conclude(&state, &session.id, decision, card).await
+}
+
+/// `POST /lyra/page/{id}/3ds`: the customer's answer to the challenge.
+pub(super) async fn challenge(
+    State(state): State<BankState>,
+    PageSession(session): PageSession,
+    form: Form,
+) -> Response {
+    let Some(card) = session.awaiting_challenge.clone().filter(|_| !session.finished) else {
+        return Note::new(Some(&session.reference), "no_challenge")
+            .attach(error_page("96", "", "Aucune authentification en cours"));
+    };
+    state.lyra().update(&session.id, |s| s.awaiting_challenge = None);
+    let decision = if form.or_empty().get("result") == Some("ok") {
+        Decision::Accept
+    } else {
+        // Authentication failed: refused without an issuer answer.
+        Decision::Refuse(String::new())
+    };
+    conclude(&state, &session.id, decision, card).await
+}
