@@ -21,6 +21,8 @@ pub mod bank;
 pub mod checks;
 pub mod fixtures;
 mod harness;
+#[macro_use]
+mod mock_side;
 mod macros;
 pub mod mock_lyra;
 pub mod mock_monetico;

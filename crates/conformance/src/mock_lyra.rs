@@ -1,13 +1,11 @@
 //! The Lyra side of the mock bank as a [`BankSide`]: `vads-payment` form, payment page, test
 //! cards, cancel button, scripts and journal; the signature is the `signature` field.
 
-use std::fmt;
-
-use tpe_core::{Currency, OutcomeKind, Redirect, Timestamp};
+use tpe_core::{Currency, OutcomeKind, Redirect};
 use tpe_mock_bank::lyra::cards;
 use tpe_mock_bank::{
-    LYRA_PRODUCTION_KEY, LYRA_REST_PASSWORD, LYRA_TEST_KEY, LYRA_TEST_SITE_ID, Outcome,
-    RunningBank, Scenario, Side,
+    LYRA_PRODUCTION_KEY, LYRA_REST_PASSWORD, LYRA_TEST_KEY, LYRA_TEST_SITE_ID, Outcome, Scenario,
+    Side,
 };
 use url::Url;
 
@@ -30,32 +28,15 @@ pub const MAX_AMOUNT: u64 = tpe_mock_bank::lyra::MAX_AMOUNT;
 /// A `vads_auth_result` outside Lyra's published table, for the unclassified-outcome check.
 pub const UNCLASSIFIED_CODE: &str = "X7";
 
-/// A mock bank serving the Lyra protocol, on `127.0.0.1:0`, with its clock fixed at `now`.
-pub struct MockLyra {
-    bank: RunningBank,
-    http: reqwest::Client,
+mock_side! {
+    /// A mock bank serving the Lyra protocol, on `127.0.0.1:0`, with its clock fixed at `now`.
+    MockLyra
 }
 
 impl MockLyra {
-    /// Starts a mock bank whose clock reads `now`.
-    ///
-    /// # Panics
-    /// When the mock bank cannot start (no loopback port): the test cannot run at all.
-    pub async fn spawn(now: Timestamp) -> Self {
-        Self {
-            bank: crate::spawn_mock_bank(now).await,
-            http: crate::browser(),
-        }
-    }
-
     /// `http://127.0.0.1:PORT/`: the platform's base (`vads-payment/` under it).
     pub fn base_url(&self) -> Url {
         crate::base_url(self.bank.base_url())
-    }
-
-    /// The running mock bank (scripts, journal, ledger).
-    pub fn bank(&self) -> &RunningBank {
-        &self.bank
     }
 
     async fn submit(&self, path: &str, form: &[(&str, &str)]) -> Result<(), BankError> {
@@ -78,14 +59,6 @@ impl MockLyra {
     }
 }
 
-impl fmt::Debug for MockLyra {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MockLyra")
-            .field("base_url", &self.bank.base_url())
-            .finish_non_exhaustive()
-    }
-}
-
 #[async_trait::async_trait]
 impl BankSide for MockLyra {
     fn name(&self) -> &'static str {
@@ -98,25 +71,7 @@ impl BankSide for MockLyra {
     }
 
     async fn open(&self, redirect: &Redirect) -> Result<Page, Refusal> {
-        let (status, html) = page::submit(&self.http, redirect).await?;
-        let Some(handle) = page::between(&html, "action=\"/lyra/page/", "\"") else {
-            let message = page::between(&html, "<p class=\"error\">", "</p>")
-                .unwrap_or_else(|| html.chars().take(200).collect());
-            return Err(Refusal { status, message });
-        };
-        let reference = page::between(&html, "<strong id=\"reference\">", "<").unwrap_or_default();
-        let shown = page::between(&html, "<strong id=\"amount\">", "<").unwrap_or_default();
-        let (amount_minor, currency) =
-            crate::mock_paybox::parse_amount(&shown).ok_or_else(|| Refusal {
-                status,
-                message: format!("the page shows an unreadable amount {shown:?}"),
-            })?;
-        Ok(Page {
-            handle,
-            reference,
-            amount_minor,
-            currency,
-        })
+        page::open_form_page(&self.http, redirect, "/lyra/page/").await
     }
 
     fn signed_fields(&self, redirect: &Redirect) -> Vec<String> {

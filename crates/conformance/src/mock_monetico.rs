@@ -2,13 +2,10 @@
 //! cards, the confirmation (CGI2) URL registered for the TPE, scripts and journal; the signature
 //! is the `MAC` field, last of the return's form.
 
-use std::fmt;
-
-use tpe_core::{Currency, OutcomeKind, Redirect, Timestamp};
+use tpe_core::{Currency, OutcomeKind, Redirect};
 use tpe_mock_bank::monetico::{RECEIVED, cards};
 use tpe_mock_bank::{
-    MONETICO_TEST_KEY, MONETICO_TEST_SOCIETE, MONETICO_TEST_TPE, Outcome, RunningBank, Scenario,
-    Side,
+    MONETICO_TEST_KEY, MONETICO_TEST_SOCIETE, MONETICO_TEST_TPE, Outcome, Scenario, Side,
 };
 use url::Url;
 
@@ -31,40 +28,15 @@ pub const NOT_RECEIVED: &str = "version=2\ncdr=1\n";
 /// A `motifrefus` outside the published list, for the unclassified-outcome check.
 pub const UNCLASSIFIED_MOTIF: &str = "motif_inconnu";
 
-/// A mock bank serving the Monetico protocol, on `127.0.0.1:0`, with its clock fixed at `now`.
-pub struct MockMonetico {
-    bank: RunningBank,
-    http: reqwest::Client,
+mock_side! {
+    /// A mock bank serving the Monetico protocol, on `127.0.0.1:0`, with its clock fixed at `now`.
+    MockMonetico
 }
 
 impl MockMonetico {
-    /// Starts a mock bank whose clock reads `now`.
-    ///
-    /// # Panics
-    /// When the mock bank cannot start (no loopback port): the test cannot run at all.
-    pub async fn spawn(now: Timestamp) -> Self {
-        Self {
-            bank: crate::spawn_mock_bank(now).await,
-            http: crate::browser(),
-        }
-    }
-
     /// `http://127.0.0.1:PORT/`: the host of `test/paiement.cgi` and `paiement.cgi`.
     pub fn base_url(&self) -> Url {
         crate::base_url(self.bank.base_url())
-    }
-
-    /// The running mock bank (scripts, journal).
-    pub fn bank(&self) -> &RunningBank {
-        &self.bank
-    }
-}
-
-impl fmt::Debug for MockMonetico {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MockMonetico")
-            .field("base_url", &self.bank.base_url())
-            .finish_non_exhaustive()
     }
 }
 
@@ -86,25 +58,7 @@ impl BankSide for MockMonetico {
     }
 
     async fn open(&self, redirect: &Redirect) -> Result<Page, Refusal> {
-        let (status, html) = page::submit(&self.http, redirect).await?;
-        let Some(handle) = page::between(&html, "action=\"/monetico/page/", "\"") else {
-            let message = page::between(&html, "<p class=\"error\">", "</p>")
-                .unwrap_or_else(|| html.chars().take(200).collect());
-            return Err(Refusal { status, message });
-        };
-        let reference = page::between(&html, "<strong id=\"reference\">", "<").unwrap_or_default();
-        let shown = page::between(&html, "<strong id=\"amount\">", "<").unwrap_or_default();
-        let (amount_minor, currency) =
-            crate::mock_paybox::parse_amount(&shown).ok_or_else(|| Refusal {
-                status,
-                message: format!("the page shows an unreadable amount {shown:?}"),
-            })?;
-        Ok(Page {
-            handle,
-            reference,
-            amount_minor,
-            currency,
-        })
+        page::open_form_page(&self.http, redirect, "/monetico/page/").await
     }
 
     fn signed_fields(&self, redirect: &Redirect) -> Vec<String> {

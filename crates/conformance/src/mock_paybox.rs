@@ -1,13 +1,9 @@
 //! The Paybox side of the mock bank as a [`BankSide`]: hosted page, test cards, cancel button,
 //! scripts and journal; the signature is the last query (or body) parameter.
 
-use std::fmt;
-
-use tpe_core::{Currency, OutcomeKind, Redirect, Timestamp};
+use tpe_core::{Currency, OutcomeKind, Redirect};
 use tpe_mock_bank::paybox::cards;
-use tpe_mock_bank::{
-    EntryKind, JournalEntry, Outcome, PAYBOX_TEST_HMAC_KEY, RunningBank, Scenario, Side,
-};
+use tpe_mock_bank::{EntryKind, JournalEntry, Outcome, PAYBOX_TEST_HMAC_KEY, Scenario, Side};
 use url::Url;
 
 use crate::bank::{
@@ -31,24 +27,12 @@ pub const MAX_TOTAL: u64 = 9_999_999_999;
 pub const UNCLASSIFIED_CODE: &str = "00300";
 const CURRENCIES: [u16; 12] = [978, 840, 826, 756, 124, 36, 392, 752, 208, 578, 985, 203];
 
-/// A mock bank serving the Paybox protocol, on `127.0.0.1:0`, with its clock fixed at `now`.
-pub struct MockPaybox {
-    bank: RunningBank,
-    http: reqwest::Client,
+mock_side! {
+    /// A mock bank serving the Paybox protocol, on `127.0.0.1:0`, with its clock fixed at `now`.
+    MockPaybox
 }
 
 impl MockPaybox {
-    /// Starts a mock bank whose clock reads `now`.
-    ///
-    /// # Panics
-    /// When the mock bank cannot start (no loopback port): the test cannot run at all.
-    pub async fn spawn(now: Timestamp) -> Self {
-        Self {
-            bank: crate::spawn_mock_bank(now).await,
-            http: crate::browser(),
-        }
-    }
-
     /// `http://127.0.0.1:PORT/`: the base of the page (`/cgi/MYchoix_pagepaiement.cgi`) and
     /// of Paybox Direct (`/PPPS.php`).
     pub fn base_url(&self) -> Url {
@@ -58,11 +42,6 @@ impl MockPaybox {
     /// The public key (PEM) verifying the mock's notifications.
     pub fn public_key_pem(&self) -> &str {
         self.bank.paybox_public_key_pem()
-    }
-
-    /// The running mock bank (scripts, journal, ledger).
-    pub fn bank(&self) -> &RunningBank {
-        &self.bank
     }
 
     async fn submit(&self, handle: &str, form: &[(&str, &str)]) -> Result<(), BankError> {
@@ -85,14 +64,6 @@ impl MockPaybox {
     }
 }
 
-impl fmt::Debug for MockPaybox {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MockPaybox")
-            .field("base_url", &self.bank.base_url())
-            .finish_non_exhaustive()
-    }
-}
-
 #[async_trait::async_trait]
 impl BankSide for MockPaybox {
     fn name(&self) -> &'static str {
@@ -105,24 +76,7 @@ impl BankSide for MockPaybox {
     }
 
     async fn open(&self, redirect: &Redirect) -> Result<Page, Refusal> {
-        let (status, html) = page::submit(&self.http, redirect).await?;
-        let Some(handle) = page::between(&html, "action=\"/paybox/page/", "\"") else {
-            let message = page::between(&html, "<p class=\"error\">", "</p>")
-                .unwrap_or_else(|| html.chars().take(200).collect());
-            return Err(Refusal { status, message });
-        };
-        let reference = page::between(&html, "<strong id=\"reference\">", "<").unwrap_or_default();
-        let shown = page::between(&html, "<strong id=\"amount\">", "<").unwrap_or_default();
-        let (amount_minor, currency) = parse_amount(&shown).ok_or_else(|| Refusal {
-            status,
-            message: format!("the page shows an unreadable amount {shown:?}"),
-        })?;
-        Ok(Page {
-            handle,
-            reference,
-            amount_minor,
-            currency,
-        })
+        page::open_form_page(&self.http, redirect, "/paybox/page/").await
     }
 
     fn signed_fields(&self, redirect: &Redirect) -> Vec<String> {

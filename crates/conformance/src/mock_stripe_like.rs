@@ -2,14 +2,10 @@
 //! hosted page and its test cards, session expiry, registered webhook endpoint, scripts and
 //! journal; the signature is the `Stripe-Signature` header.
 
-use std::fmt;
-
 use http::HeaderValue;
-use tpe_core::{Currency, OutcomeKind, Redirect, Timestamp};
+use tpe_core::{Currency, OutcomeKind, Redirect};
 use tpe_mock_bank::stripe_like::cards;
-use tpe_mock_bank::{
-    DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, RunningBank, Scenario, Side,
-};
+use tpe_mock_bank::{DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, Scenario, Side};
 use url::Url;
 
 use crate::bank::{
@@ -27,32 +23,15 @@ pub const SIGNATURE_HEADER: &str = "stripe-signature";
 /// The largest session total the mock accepts.
 pub const MAX_TOTAL: u64 = 99_999_999;
 
-/// A mock bank serving the Stripe-like protocol, on `127.0.0.1:0`, with its clock fixed at `now`.
-pub struct MockStripeLike {
-    bank: RunningBank,
-    http: reqwest::Client,
+mock_side! {
+    /// A mock bank serving the Stripe-like protocol, on `127.0.0.1:0`, with its clock fixed at `now`.
+    MockStripeLike
 }
 
 impl MockStripeLike {
-    /// Starts a mock bank whose clock reads `now`.
-    ///
-    /// # Panics
-    /// When the mock bank cannot start (no loopback port): the test cannot run at all.
-    pub async fn spawn(now: Timestamp) -> Self {
-        Self {
-            bank: crate::spawn_mock_bank(now).await,
-            http: crate::browser(),
-        }
-    }
-
     /// `http://127.0.0.1:PORT/`: the API base.
     pub fn api_base(&self) -> Url {
         crate::base_url(self.bank.base_url())
-    }
-
-    /// The running mock bank (scripts, journal).
-    pub fn bank(&self) -> &RunningBank {
-        &self.bank
     }
 
     async fn session(&self, id: &str) -> Result<serde_json::Value, String> {
@@ -68,14 +47,6 @@ impl MockStripeLike {
             return Err(format!("session read answered HTTP {}", resp.status()));
         }
         resp.json().await.map_err(|e| format!("session JSON: {e}"))
-    }
-}
-
-impl fmt::Debug for MockStripeLike {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MockStripeLike")
-            .field("base_url", &self.bank.base_url())
-            .finish_non_exhaustive()
     }
 }
 

@@ -3,15 +3,12 @@
 //! understood it (read on the control API), scripts and journal; the signature is the
 //! `X-GCS-Signature` header with its `X-GCS-KeyId`.
 
-use std::fmt;
-
 use http::HeaderValue;
-use tpe_core::{Currency, OutcomeKind, Redirect, Timestamp};
+use tpe_core::{Currency, OutcomeKind, Redirect};
 use tpe_mock_bank::worldline::{MAX_AMOUNT, cards};
 use tpe_mock_bank::{
     DEFAULT_WORLDLINE_API_KEY_ID, DEFAULT_WORLDLINE_API_SECRET, DEFAULT_WORLDLINE_MERCHANT_ID,
-    DEFAULT_WORLDLINE_WEBHOOK_KEY_ID, DEFAULT_WORLDLINE_WEBHOOK_SECRET, RunningBank, Scenario,
-    Side,
+    DEFAULT_WORLDLINE_WEBHOOK_KEY_ID, DEFAULT_WORLDLINE_WEBHOOK_SECRET, Scenario, Side,
 };
 use url::Url;
 
@@ -36,32 +33,15 @@ pub const SIGNATURE_HEADER: &str = "x-gcs-signature";
 /// The key id header.
 pub const KEY_ID_HEADER: &str = "x-gcs-keyid";
 
-/// A mock bank serving the Worldline Direct protocol, on `127.0.0.1:0`, its clock at `now`.
-pub struct MockWorldline {
-    bank: RunningBank,
-    http: reqwest::Client,
+mock_side! {
+    /// A mock bank serving the Worldline Direct protocol, on `127.0.0.1:0`, its clock at `now`.
+    MockWorldline
 }
 
 impl MockWorldline {
-    /// Starts a mock bank whose clock reads `now`.
-    ///
-    /// # Panics
-    /// When the mock bank cannot start (no loopback port): the test cannot run at all.
-    pub async fn spawn(now: Timestamp) -> Self {
-        Self {
-            bank: crate::spawn_mock_bank(now).await,
-            http: crate::browser(),
-        }
-    }
-
     /// `http://127.0.0.1:PORT/`: the API base URL.
     pub fn base_url(&self) -> Url {
         crate::base_url(self.bank.base_url())
-    }
-
-    /// The running mock bank (scripts, journal).
-    pub fn bank(&self) -> &RunningBank {
-        &self.bank
     }
 
     async fn checkout(&self, id: &str) -> Result<serde_json::Value, String> {
@@ -76,14 +56,6 @@ impl MockWorldline {
             return Err(format!("checkout read answered HTTP {}", resp.status()));
         }
         resp.json().await.map_err(|e| format!("checkout JSON: {e}"))
-    }
-}
-
-impl fmt::Debug for MockWorldline {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MockWorldline")
-            .field("base_url", &self.bank.base_url())
-            .finish_non_exhaustive()
     }
 }
 

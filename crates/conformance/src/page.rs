@@ -2,7 +2,7 @@
 
 use tpe_core::{HttpMethod, Redirect};
 
-use crate::bank::Refusal;
+use crate::bank::{Page, Refusal};
 
 /// Submits `redirect` as a browser would: POST the fields as a form, or GET the location.
 /// Returns the final status and page text.
@@ -24,6 +24,36 @@ pub(crate) async fn submit(
         message: format!("unreadable page: {e}"),
     })?;
     Ok((status, text))
+}
+
+/// Submits a form bank's redirect and reads its card page: the card form's address under
+/// `page_path` (`/paybox/page/`) is the page's handle; the reference and the amount are
+/// shown in `<strong id="reference">` and `<strong id="amount">`. A page without the card form
+/// is the bank's refusal, with the text of its `<p class="error">`.
+pub(crate) async fn open_form_page(
+    http: &reqwest::Client,
+    redirect: &Redirect,
+    page_path: &str,
+) -> Result<Page, Refusal> {
+    let (status, html) = submit(http, redirect).await?;
+    let Some(handle) = between(&html, &format!("action=\"{page_path}"), "\"") else {
+        let message = between(&html, "<p class=\"error\">", "</p>")
+            .unwrap_or_else(|| html.chars().take(200).collect());
+        return Err(Refusal { status, message });
+    };
+    let reference = between(&html, "<strong id=\"reference\">", "<").unwrap_or_default();
+    let shown = between(&html, "<strong id=\"amount\">", "<").unwrap_or_default();
+    let (amount_minor, currency) =
+        crate::mock_paybox::parse_amount(&shown).ok_or_else(|| Refusal {
+            status,
+            message: format!("the page shows an unreadable amount {shown:?}"),
+        })?;
+    Ok(Page {
+        handle,
+        reference,
+        amount_minor,
+        currency,
+    })
 }
 
 /// The text between the first `start` and the next `end`.

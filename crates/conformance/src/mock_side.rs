@@ -1,0 +1,39 @@
+//! `mock_side!`: what every bank side of the mock bank has, written once.
+
+/// Declares the struct of a bank side of the mock bank (the running bank and a browser-like
+/// HTTP client), its `spawn` and `bank` methods, and a `Debug` that shows no secret.
+macro_rules! mock_side {
+    ($(#[doc = $doc:literal])* $name:ident) => {
+        $(#[doc = $doc])*
+        pub struct $name {
+            bank: tpe_mock_bank::RunningBank,
+            http: reqwest::Client,
+        }
+
+        impl $name {
+            /// Starts a mock bank whose clock reads `now`.
+            ///
+            /// # Panics
+            /// When the mock bank cannot start (no loopback port): the test cannot run at all.
+            pub async fn spawn(now: tpe_core::Timestamp) -> Self {
+                Self {
+                    bank: crate::spawn_mock_bank(now).await,
+                    http: crate::browser(),
+                }
+            }
+
+            /// The running mock bank (scripts, journal).
+            pub fn bank(&self) -> &tpe_mock_bank::RunningBank {
+                &self.bank
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("base_url", &self.bank.base_url())
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
