@@ -337,6 +337,26 @@ impl Reason {
         self.kind.customer_message(lang)
     }
 
+    /// The lines `tpe codes` prints under a code's heading: the bank's wording in French and
+    /// English, the advice and the customer's message, in both languages.
+    ///
+    /// ```
+    /// use tpe_core::{Reason, ReasonKind};
+    /// let text = Reason::new(ReasonKind::InsufficientFunds, "51").explanation();
+    /// assert!(text.starts_with("  fr: ") && text.contains("\n  customer: "));
+    /// ```
+    pub fn explanation(&self) -> String {
+        format!(
+            "  fr: {}\n  en: {}\n  advice: {} / {}\n  customer: {} / {}\n",
+            self.bank_text(Lang::Fr),
+            self.bank_text(Lang::En),
+            self.advice.describe(Lang::En),
+            self.advice.describe(Lang::Fr),
+            self.customer_message(Lang::En),
+            self.customer_message(Lang::Fr),
+        )
+    }
+
     /// The message for the manager: the bank's wording, the code and the advice.
     pub fn manager_message(&self, lang: Lang) -> String {
         let label = match lang {

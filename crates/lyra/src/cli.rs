@@ -200,18 +200,7 @@ pub fn explain_code(code: &str) -> String {
             " (not in the Lyra table)"
         }
     );
-    s.push_str(&format!("  fr: {}\n", r.bank_text(Lang::Fr)));
-    s.push_str(&format!("  en: {}\n", r.bank_text(Lang::En)));
-    s.push_str(&format!(
-        "  advice: {} / {}\n",
-        r.retry_advice().describe(Lang::En),
-        r.retry_advice().describe(Lang::Fr)
-    ));
-    s.push_str(&format!(
-        "  customer: {} / {}\n",
-        r.customer_message(Lang::En),
-        r.customer_message(Lang::Fr)
-    ));
+    s.push_str(&r.explanation());
     if codes::lookup(codes::RESULTS, code).is_some() {
         let v = codes::classify_result(code);
         s.push_str(&format!(

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use secrecy::SecretString;
-use tpe_core::{Lang, ReasonKind};
+use tpe_core::ReasonKind;
 
 use crate::codes;
 use crate::config::HashAlgorithm;
@@ -191,18 +191,7 @@ pub fn explain_code(code: &str) -> String {
             " (not in the Paybox table)"
         }
     );
-    s.push_str(&format!("  fr: {}\n", r.bank_text(Lang::Fr)));
-    s.push_str(&format!("  en: {}\n", r.bank_text(Lang::En)));
-    s.push_str(&format!(
-        "  advice: {} / {}\n",
-        r.retry_advice().describe(Lang::En),
-        r.retry_advice().describe(Lang::Fr)
-    ));
-    s.push_str(&format!(
-        "  customer: {} / {}\n",
-        r.customer_message(Lang::En),
-        r.customer_message(Lang::Fr)
-    ));
+    s.push_str(&r.explanation());
     s
 }
 

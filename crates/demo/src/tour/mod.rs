@@ -575,6 +575,9 @@ async fn play_row(dir: PathBuf, story: Story, provider: DemoProvider) -> Row {
     }
 }
 
+/// Rows played at once.
+const ROWS_AT_ONCE: usize = 8;
+
 /// Plays every story on every bank, each in its own demo under `data_dir` (created if
 /// absent, each story's folder replaced).
 ///
@@ -583,11 +586,18 @@ async fn play_row(dir: PathBuf, story: Story, provider: DemoProvider) -> Row {
 /// goes wrong is a row that differs, not an error.
 pub async fn run_tour(data_dir: &Path) -> Result<TourReport, DemoError> {
     std::fs::create_dir_all(data_dir).map_err(DemoError::io(data_dir))?;
+    // Each row starts its own shop, bank and database: a few at a time, so that a small machine
+    // (or one busy with other work) never times a row out while it opens its store.
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(ROWS_AT_ONCE));
     let mut tasks = Vec::new();
     for story in Story::ALL {
         for provider in DemoProvider::ALL {
             let dir = data_dir.join(format!("{}-{}", story.slug(), provider.id()));
-            tasks.push(tokio::spawn(play_row(dir, story, provider)));
+            let slots = slots.clone();
+            tasks.push(tokio::spawn(async move {
+                let _slot = slots.acquire_owned().await;
+                play_row(dir, story, provider).await
+            }));
         }
     }
     let mut report = TourReport::default();
