@@ -70,7 +70,8 @@ async fn connect(port: u16, profile: &Path) -> Client {
             "args": [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.display()),
+                "--disable-dev-shm-usage", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
             ],
         }),
     );
@@ -263,6 +264,29 @@ async fn scenario(c: &Client, demo: &Demo) -> Step {
         return Err(format!(
             "the manager's e-mail does not name {refused} and 00151"
         ));
+    }
+    // Every page of Gestion fits a 1280-pixel-wide window: no sideways scrolling.
+    for page in [
+        format!("{manager}?etat=awaiting_payment"),
+        format!("{manager}/paiement/{paid}"),
+        format!("{manager}/paiement/{refused}"),
+        format!("{manager}/versements"),
+        format!("{manager}/mails"),
+    ] {
+        c.goto(&page).await.map_err(err("gestion page"))?;
+        let measure = |script: &'static str| async move {
+            c.execute(script, Vec::new())
+                .await
+                .map_err(err("page width"))
+                .map(|v| v.as_u64().unwrap_or(u64::MAX))
+        };
+        let window = measure("return window.innerWidth").await?;
+        let width = measure("return document.documentElement.scrollWidth").await?;
+        if window != 1280 || width > window {
+            return Err(format!(
+                "{page} is {width} px wide in a window of {window} px (1280 expected)"
+            ));
+        }
     }
     Ok(())
 }
