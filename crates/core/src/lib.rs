@@ -21,6 +21,7 @@
 
 pub mod clock;
 pub mod customer;
+pub mod env;
 pub mod error;
 pub mod form;
 pub mod json;

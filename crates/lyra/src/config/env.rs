@@ -2,82 +2,46 @@
 //! placed at its TOML key, then the table is deserialized into [`LyraConfig`]. Only the names
 //! live here; spellings, defaults and checks are the schema's.
 
-use toml::{Table, Value};
 use tpe_core::ProviderError;
+use tpe_core::env::{EnvKind, EnvVar, env_name, env_table};
 
 use super::LyraConfig;
 use crate::Lyra;
 
+const PREFIX: &str = "TPE_LYRA_";
+
 /// The variables, `TPE_LYRA_` + the name, with their TOML key; the README lists them.
-const TEXT: &[(&str, &str)] = &[
-    ("BRAND", "brand"),
-    ("BASE_URL", "base_url"),
-    ("SITE_ID", "site_id"),
-    ("CTX_MODE", "ctx_mode"),
-    ("TEST_KEY", "test_key"),
-    ("PRODUCTION_KEY", "production_key"),
-    ("ALGORITHM", "algorithm"),
-    ("LANGUAGE", "language"),
-    ("RETURN_MODE", "return_mode"),
-    ("RETURN_URL", "return_url"),
-    ("IPN_URL", "ipn_url"),
-    ("CURRENCY", "currency"),
-    ("REST_USER", "rest.user"),
-    ("REST_PASSWORD", "rest.password"),
-    ("REST_HMAC_KEY", "rest.hmac_key"),
-];
-/// Whole numbers.
-const INTEGERS: &[(&str, &str)] = &[("REST_TIMEOUT_SECS", "rest.timeout_secs")];
-/// `true` or `false`.
-const BOOLEANS: &[(&str, &str)] = &[("MANUAL_VALIDATION", "manual_validation")];
-/// Comma-separated lists.
-const LISTS: &[(&str, &str)] = &[
-    ("PREVIOUS_KEYS", "previous_keys"),
-    ("EXTRA_FIELDS", "extra_fields"),
+const VARS: &[EnvVar] = &[
+    EnvVar::text("BRAND", "brand"),
+    EnvVar::text("BASE_URL", "base_url"),
+    EnvVar::text("SITE_ID", "site_id"),
+    EnvVar::text("CTX_MODE", "ctx_mode"),
+    EnvVar::text("TEST_KEY", "test_key"),
+    EnvVar::text("PRODUCTION_KEY", "production_key"),
+    EnvVar::text("ALGORITHM", "algorithm"),
+    EnvVar::text("LANGUAGE", "language"),
+    EnvVar::text("RETURN_MODE", "return_mode"),
+    EnvVar::text("RETURN_URL", "return_url"),
+    EnvVar::text("IPN_URL", "ipn_url"),
+    EnvVar::text("CURRENCY", "currency"),
+    EnvVar::text("REST_USER", "rest.user"),
+    EnvVar::text("REST_PASSWORD", "rest.password"),
+    EnvVar::text("REST_HMAC_KEY", "rest.hmac_key"),
+    EnvVar::new("REST_TIMEOUT_SECS", "rest.timeout_secs", EnvKind::Integer),
+    EnvVar::new("MANUAL_VALIDATION", "manual_validation", EnvKind::Boolean),
+    EnvVar::new("PREVIOUS_KEYS", "previous_keys", EnvKind::List),
+    EnvVar::new("EXTRA_FIELDS", "extra_fields", EnvKind::List),
 ];
 
 /// Reads the variables through `get`; an empty variable counts as unset.
 pub(super) fn from_lookup(
     get: impl Fn(&str) -> Option<String>,
 ) -> Result<LyraConfig, ProviderError> {
-    let var = |name: &str| get(&format!("TPE_LYRA_{name}")).filter(|v| !v.is_empty());
     let err = |msg: String| ProviderError::config(&Lyra::ID, msg);
-    if var("SITE_ID").is_none() {
-        return Err(err("TPE_LYRA_SITE_ID is not set".to_owned()));
+    if get(&format!("{PREFIX}SITE_ID")).is_none_or(|v| v.is_empty()) {
+        return Err(err(format!("{PREFIX}SITE_ID is not set")));
     }
-    let mut table = Table::new();
-    for (name, key) in TEXT {
-        if let Some(text) = var(name) {
-            insert(&mut table, key, Value::String(text));
-        }
-    }
-    for (name, key) in INTEGERS {
-        if let Some(text) = var(name) {
-            let n = text
-                .trim()
-                .parse()
-                .map_err(|_| err(format!("TPE_LYRA_{name}: {text:?} is not a whole number")))?;
-            insert(&mut table, key, Value::Integer(n));
-        }
-    }
-    for (name, key) in BOOLEANS {
-        if let Some(text) = var(name) {
-            let b = text
-                .trim()
-                .parse()
-                .map_err(|_| err(format!("TPE_LYRA_{name}: {text:?} is not true or false")))?;
-            insert(&mut table, key, Value::Boolean(b));
-        }
-    }
-    for (name, key) in LISTS {
-        if let Some(text) = var(name) {
-            let items = text
-                .split(',')
-                .map(|item| Value::String(item.trim().to_owned()))
-                .collect();
-            insert(&mut table, key, Value::Array(items));
-        }
-    }
+    let table = env_table(PREFIX, VARS, get).map_err(err)?;
     if table
         .get("rest")
         .is_some_and(|r| r.get("password").is_none())
@@ -87,33 +51,5 @@ pub(super) fn from_lookup(
                 .to_owned(),
         ));
     }
-    LyraConfig::from_table(table, |path| {
-        TEXT.iter()
-            .chain(INTEGERS)
-            .chain(BOOLEANS)
-            .chain(LISTS)
-            .filter(|(_, key)| path.starts_with(key))
-            .max_by_key(|(_, key)| key.len())
-            .map_or_else(
-                || "TPE_LYRA_*".to_owned(),
-                |(name, _)| format!("TPE_LYRA_{name}"),
-            )
-    })
-}
-
-/// Puts `value` at the dotted `key`, making the table on the way.
-fn insert(table: &mut Table, key: &str, value: Value) {
-    match key.split_once('.') {
-        None => {
-            table.insert(key.to_owned(), value);
-        }
-        Some((head, rest)) => {
-            let slot = table
-                .entry(head)
-                .or_insert_with(|| Value::Table(Table::new()));
-            if let Value::Table(inner) = slot {
-                insert(inner, rest, value);
-            }
-        }
-    }
+    LyraConfig::from_table(table, |path| env_name(PREFIX, VARS, path))
 }

@@ -1,0 +1,128 @@
+//! Environment variables read through a provider's TOML schema: each `PREFIX_NAME` variable is
+//! put at its TOML key, then the provider deserializes the table as it does a file, so the
+//! spellings, defaults and checks live in one place, the schema.
+
+use toml::{Table, Value};
+
+/// How a variable's text becomes a TOML value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EnvKind {
+    /// As it is.
+    Text,
+    /// A whole number.
+    Integer,
+    /// `true` or `false`.
+    Boolean,
+    /// Comma-separated items.
+    List,
+}
+
+/// One variable: its name after the prefix, its dotted TOML key, its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnvVar {
+    /// The name after the prefix (`SITE_ID` of `TPE_LYRA_SITE_ID`).
+    pub name: &'static str,
+    /// The dotted TOML key (`rest.password`).
+    pub key: &'static str,
+    /// How its text is read.
+    pub kind: EnvKind,
+}
+
+impl EnvVar {
+    /// A variable read as text.
+    pub const fn text(name: &'static str, key: &'static str) -> Self {
+        Self::new(name, key, EnvKind::Text)
+    }
+
+    /// A variable of `kind`.
+    pub const fn new(name: &'static str, key: &'static str, kind: EnvKind) -> Self {
+        Self { name, key, kind }
+    }
+}
+
+/// The TOML table of the variables `prefix` + name that `get` finds (an empty one counts as
+/// unset). A key under a table whose name holds a plain value replaces it (an explicit URL
+/// wins over a platform's name).
+///
+/// ```
+/// use tpe_core::env::{EnvKind, EnvVar, env_table};
+/// const VARS: &[EnvVar] = &[
+///     EnvVar::text("SITE_ID", "site_id"),
+///     EnvVar::new("REST_TIMEOUT_SECS", "rest.timeout_secs", EnvKind::Integer),
+/// ];
+/// let get = |name: &str| match name {
+///     "TPE_X_SITE_ID" => Some("123".to_owned()),
+///     "TPE_X_REST_TIMEOUT_SECS" => Some("5".to_owned()),
+///     _ => None,
+/// };
+/// let table = env_table("TPE_X_", VARS, get)?;
+/// assert_eq!(table["rest"]["timeout_secs"].as_integer(), Some(5));
+/// assert!(env_table("TPE_X_", VARS, |_| Some("x".into())).unwrap_err().contains("TPE_X_REST_TIMEOUT_SECS"));
+/// # Ok::<(), String>(())
+/// ```
+///
+/// # Errors
+/// A message naming the variable whose text is not of its kind.
+pub fn env_table(
+    prefix: &str,
+    vars: &[EnvVar],
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<Table, String> {
+    let mut table = Table::new();
+    for var in vars {
+        let Some(text) = get(&format!("{prefix}{}", var.name)).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        let name = var.name;
+        let value = match var.kind {
+            EnvKind::Text => Value::String(text),
+            EnvKind::Integer => text
+                .trim()
+                .parse()
+                .map(Value::Integer)
+                .map_err(|_| format!("{prefix}{name}: {text:?} is not a whole number"))?,
+            EnvKind::Boolean => text
+                .trim()
+                .parse()
+                .map(Value::Boolean)
+                .map_err(|_| format!("{prefix}{name}: {text:?} is not true or false"))?,
+            EnvKind::List => Value::Array(
+                text.split(',')
+                    .map(|item| Value::String(item.trim().to_owned()))
+                    .collect(),
+            ),
+        };
+        insert(&mut table, var.key, value);
+    }
+    Ok(table)
+}
+
+/// The variable that set the TOML `path` of a deserialization error (the longest key it
+/// starts with), or `prefix*`.
+pub fn env_name(prefix: &str, vars: &[EnvVar], path: &str) -> String {
+    vars.iter()
+        .filter(|v| path.starts_with(v.key))
+        .max_by_key(|v| v.key.len())
+        .map_or_else(|| format!("{prefix}*"), |v| format!("{prefix}{}", v.name))
+}
+
+/// Puts `value` at the dotted `key`, making tables on the way.
+fn insert(table: &mut Table, key: &str, value: Value) {
+    match key.split_once('.') {
+        None => {
+            table.insert(key.to_owned(), value);
+        }
+        Some((head, rest)) => {
+            let slot = table
+                .entry(head)
+                .or_insert_with(|| Value::Table(Table::new()));
+            if !slot.is_table() {
+                *slot = Value::Table(Table::new());
+            }
+            if let Value::Table(inner) = slot {
+                insert(inner, rest, value);
+            }
+        }
+    }
+}
