@@ -33,3 +33,23 @@ impl From<Exit> for std::process::ExitCode {
         Self::from(e.code())
     }
 }
+
+/// Reads a notification body saved in a file for `tpe <bank> verify`, refusing one larger than
+/// any notification the engine accepts ([`RawNotification::MAX_BODY`](crate::RawNotification::MAX_BODY)).
+///
+/// # Errors
+/// A message naming the file: unreadable, or too large.
+pub fn read_body_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let max = crate::RawNotification::MAX_BODY;
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut body = Vec::new();
+    file.take(u64::try_from(max + 1).unwrap_or(u64::MAX))
+        .read_to_end(&mut body)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if body.len() > max {
+        return Err(format!("{} is larger than {max} bytes", path.display()));
+    }
+    Ok(body)
+}

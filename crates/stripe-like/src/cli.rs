@@ -23,12 +23,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::io::{Read as _, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::PathBuf;
 pub use tpe_core::tool::Exit;
 
 use tpe_core::clock::{Clock as _, SystemClock};
-use tpe_core::{Lang, RawNotification, Timestamp};
+use tpe_core::{Lang, Timestamp};
 
 use crate::codes::{classify, known_codes};
 use crate::signature::{WebhookVerifier, generate_test_header};
@@ -100,7 +100,7 @@ fn sign(a: &SignArgs, out: &mut dyn Write) -> Result<Exit, String> {
     }
     // Checks the secret the way the verifier will.
     WebhookVerifier::new([a.secret.as_str()], 1).map_err(|e| e.to_string())?;
-    let body = read_body(&a.body_file)?;
+    let body = tpe_core::tool::read_body_file(&a.body_file)?;
     writeln!(
         out,
         "{}",
@@ -113,7 +113,7 @@ fn sign(a: &SignArgs, out: &mut dyn Write) -> Result<Exit, String> {
 fn verify(a: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, String> {
     let verifier = WebhookVerifier::new(a.secret.iter().map(String::as_str), a.tolerance)
         .map_err(|e| e.to_string())?;
-    let body = read_body(&a.body_file)?;
+    let body = tpe_core::tool::read_body_file(&a.body_file)?;
     let now = match a.now {
         Some(s) => Timestamp::from_second(s).map_err(|e| format!("--now: {e}"))?,
         None => SystemClock.now(),
@@ -123,24 +123,6 @@ fn verify(a: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, String> {
         Err(why) => writeln!(out, "invalid: {why}").map(|()| Exit::Invalid),
     };
     written.map_err(|e| format!("cannot write: {e}"))
-}
-
-/// Reads at most one notification body more than the largest accepted, to report it.
-fn read_body(path: &Path) -> Result<Vec<u8>, String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut body = Vec::new();
-    file.take(u64::try_from(RawNotification::MAX_BODY + 1).unwrap_or(u64::MAX))
-        .read_to_end(&mut body)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if body.len() > RawNotification::MAX_BODY {
-        return Err(format!(
-            "{} is larger than {} bytes",
-            path.display(),
-            RawNotification::MAX_BODY
-        ));
-    }
-    Ok(body)
 }
 
 /// The explanation of a decline code for `tpe codes stripe-like <CODE>`: kind, the PSP's
@@ -314,7 +296,7 @@ mod tests {
             f.path(),
         ]);
         assert_eq!(code, Exit::Usage);
-        let big = Tmp::new("big", &vec![b'a'; RawNotification::MAX_BODY + 1]);
+        let big = Tmp::new("big", &vec![b'a'; tpe_core::RawNotification::MAX_BODY + 1]);
         let (code, _) = exec(&[
             "sign",
             "--secret",

@@ -22,11 +22,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::io::{Read as _, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::PathBuf;
 pub use tpe_core::tool::Exit;
 
-use tpe_core::{Lang, RawNotification};
+use tpe_core::Lang;
 
 use crate::codes::{classify, known_codes, verdict};
 use crate::sign::{WebhookVerifier, authorization, string_to_sign};
@@ -126,29 +126,12 @@ fn verify_webhook(a: &VerifyWebhookArgs, out: &mut dyn Write) -> Result<Exit, St
     // The key id is not asked for: every given secret is tried under one local id.
     let verifier = WebhookVerifier::new(a.secret.iter().map(|s| ("cli", s.as_str())))
         .map_err(|e| e.to_string())?;
-    let body = read_body(&a.body_file)?;
+    let body = tpe_core::tool::read_body_file(&a.body_file)?;
     let written = match verifier.verify(Some(b"cli"), Some(a.signature.trim().as_bytes()), &body) {
         Ok(()) => writeln!(out, "valid").map(|()| Exit::Success),
         Err(why) => writeln!(out, "invalid: {why}").map(|()| Exit::Invalid),
     };
     written.map_err(|e| format!("cannot write: {e}"))
-}
-
-fn read_body(path: &Path) -> Result<Vec<u8>, String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut body = Vec::new();
-    file.take(u64::try_from(RawNotification::MAX_BODY + 1).unwrap_or(u64::MAX))
-        .read_to_end(&mut body)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if body.len() > RawNotification::MAX_BODY {
-        return Err(format!(
-            "{} is larger than {} bytes",
-            path.display(),
-            RawNotification::MAX_BODY
-        ));
-    }
-    Ok(body)
 }
 
 /// The explanation of a code for `tpe codes worldline <CODE>`: kind, verdict, the platform's
