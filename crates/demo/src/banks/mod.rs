@@ -89,6 +89,17 @@ pub(crate) trait DemoBank: Sync + 'static {
     }
 }
 
+/// The answer to a webhook registration: the mock bank took `notify`, or refused it.
+pub(crate) fn registered(accepted: bool, notify: &Url) -> Result<(), DemoError> {
+    if accepted {
+        Ok(())
+    } else {
+        Err(DemoError::Tour(format!(
+            "the mock bank refused the webhook endpoint {notify}"
+        )))
+    }
+}
+
 /// The text between `start` and `end`.
 pub(crate) fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
     let from = text.find(start)? + start.len();

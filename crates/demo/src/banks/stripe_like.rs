@@ -9,7 +9,7 @@ use tpe_mock_bank::{
 use tpe_stripe_like::{Mode, StripeLikeConfig};
 use url::Url;
 
-use super::{Card, DemoBank, between};
+use super::{registered, Card, DemoBank, between};
 use crate::demo::base_url;
 use crate::error::DemoError;
 
@@ -37,13 +37,7 @@ impl DemoBank for StripeLike {
 
     /// The webhook endpoint is registered with the PSP, as on its dashboard.
     fn connect(&self, bank: &RunningBank, notify: &Url) -> Result<(), DemoError> {
-        if bank.set_stripe_webhook_url(DEFAULT_STRIPE_SECRET_KEY, notify.as_str()) {
-            Ok(())
-        } else {
-            Err(DemoError::Tour(format!(
-                "the mock bank refused the webhook endpoint {notify}"
-            )))
-        }
+        registered(bank.set_stripe_webhook_url(DEFAULT_STRIPE_SECRET_KEY, notify.as_str()), notify)
     }
 
     fn card(&self, card: Card) -> &'static str {

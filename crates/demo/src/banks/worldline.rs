@@ -11,7 +11,7 @@ use tpe_mock_bank::{
 use tpe_worldline::{AuthorizationMode, WebhookKey, WorldlineConfig};
 use url::Url;
 
-use super::{Card, DemoBank, between};
+use super::{registered, Card, DemoBank, between};
 use crate::demo::base_url;
 use crate::error::DemoError;
 
@@ -47,13 +47,7 @@ impl DemoBank for Worldline {
 
     /// The webhook endpoint is registered in the merchant portal; checkouts name it too.
     fn connect(&self, bank: &RunningBank, notify: &Url) -> Result<(), DemoError> {
-        if bank.set_worldline_webhook_url(DEFAULT_WORLDLINE_MERCHANT_ID, notify.as_str()) {
-            Ok(())
-        } else {
-            Err(DemoError::Tour(format!(
-                "the mock bank refused the webhook endpoint {notify}"
-            )))
-        }
+        registered(bank.set_worldline_webhook_url(DEFAULT_WORLDLINE_MERCHANT_ID, notify.as_str()), notify)
     }
 
     fn card(&self, card: Card) -> &'static str {
