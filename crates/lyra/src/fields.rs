@@ -6,6 +6,8 @@
 //! held to this vocabulary — and to the names the shop adds with `extra_fields` when the
 //! platform introduces new ones — and anything else is refused as malformed, naming the field.
 
+use crate::sign::{Signed, rank};
+
 /// Every documented name, sorted (binary-searched).
 pub const KNOWN: &[&str] = &[
     "vads_acquirer_network",
@@ -120,9 +122,29 @@ pub const KNOWN: &[&str] = &[
     "vads_warranty_result",
 ];
 
-/// Whether `name` is documented, or one of `extra`.
-pub(crate) fn is_known(name: &str, extra: &[String]) -> bool {
-    KNOWN.binary_search(&name).is_ok() || extra.iter().any(|e| e == name)
+/// The [`rank`] of each name of [`KNOWN`], in the same order.
+const RANKS: [u128; KNOWN.len()] = {
+    let mut ranks = [0; KNOWN.len()];
+    let mut i = 0;
+    while i < KNOWN.len() {
+        ranks[i] = rank(KNOWN[i]);
+        i += 1;
+    }
+    ranks
+};
+
+/// The first signed field that is neither documented nor one of `extra`, if any: one walk
+/// down both sorted lists.
+pub(crate) fn first_unknown<'a>(signed: &Signed<'a>, extra: &[String]) -> Option<&'a str> {
+    let mut j = 0;
+    signed.fields().iter().find_map(|f| {
+        let key = f.key();
+        while j < KNOWN.len() && (RANKS[j], KNOWN[j]) < key {
+            j += 1;
+        }
+        let documented = j < KNOWN.len() && (RANKS[j], KNOWN[j]) == key;
+        (!documented && !extra.iter().any(|e| e == f.name)).then_some(f.name)
+    })
 }
 
 #[cfg(test)]
@@ -132,8 +154,41 @@ mod tests {
     #[test]
     fn the_list_is_sorted_bytewise_and_unique() {
         assert!(KNOWN.windows(2).all(|w| w[0].as_bytes() < w[1].as_bytes()));
-        assert!(is_known("vads_trans_status", &[]));
-        assert!(!is_known("vads_trans_statut", &[]));
-        assert!(is_known("vads_new_field", &["vads_new_field".to_owned()]));
+        // Ranks order the names as the names do.
+        assert!(RANKS.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    fn unknown(names: &[&str], extra: &[&str]) -> Option<String> {
+        let signed = Signed::new(names.iter().map(|n| (*n, "")));
+        let extra: Vec<String> = extra.iter().map(|e| (*e).to_owned()).collect();
+        first_unknown(&signed, &extra).map(str::to_owned)
+    }
+
+    #[test]
+    fn every_documented_name_is_known_and_nothing_else() {
+        assert_eq!(unknown(KNOWN, &[]), None);
+        assert_eq!(unknown(&["vads_trans_status"], &[]), None);
+        for odd in [
+            "vads_trans_statut",
+            "vads_",
+            "vads_a",
+            "vads_zzz",
+            "vads_trans_status\0",
+            "vads_ship_to_street_number2",
+            "vads_threeds_cavvalgorithm",
+        ] {
+            assert_eq!(unknown(&[odd], &[]).as_deref(), Some(odd), "{odd}");
+            let mut names = KNOWN.to_vec();
+            names.push(odd);
+            assert_eq!(
+                unknown(&names, &[]).as_deref(),
+                Some(odd),
+                "{odd} among all"
+            );
+        }
+        assert_eq!(
+            unknown(&["vads_new_field", "vads_amount"], &["vads_new_field"]),
+            None
+        );
     }
 }

@@ -14,7 +14,7 @@ use tpe_core::{
 };
 
 use crate::config::Shop;
-use crate::sign::{KeyRing, RestKey, SIGNATURE, sorted_unique};
+use crate::sign::{KeyRing, RestKey, SIGNATURE, Signed};
 use crate::{Lyra, codes};
 
 /// The platform takes 2xx and some 3xx as received and ignores the body (spec B.7); the
@@ -91,10 +91,7 @@ pub fn check_vads<'a>(keys: &KeyRing, raw: &'a [u8]) -> Result<Form<'a>, Signatu
 }
 
 /// Checks the signature of a decoded form: the signed fields, sorted by name.
-fn check_vads_form<'f>(
-    keys: &KeyRing,
-    form: &'f Form<'_>,
-) -> Result<Vec<(&'f str, &'f str)>, SignatureProblem> {
+fn check_vads_form<'f>(keys: &KeyRing, form: &'f Form<'_>) -> Result<Signed<'f>, SignatureProblem> {
     let signature = form
         .unique(SIGNATURE)
         .map_err(|_| SignatureProblem::Duplicate(SIGNATURE.to_owned()))?
@@ -105,7 +102,7 @@ fn check_vads_form<'f>(
         .map(|f| (f.name.as_ref(), f.value.as_ref()));
     // Duplicates among the signed fields are found once sorted (an unsigned duplicate is
     // never read).
-    let signed = sorted_unique(fields)
+    let signed = Signed::unique(fields)
         .map_err(|name| SignatureProblem::Duplicate(name.chars().take(64).collect()))?;
     if keys.verifies_sorted(&signed, signature) {
         Ok(signed)
@@ -183,18 +180,13 @@ fn malformed_form(e: FormError) -> ProviderError {
 }
 
 /// Reads the verified `vads_*` fields, sorted by name and unique.
-fn read_vads(signed: &[(&str, &str)], shop: &Shop) -> Result<VerifiedNotification, ProviderError> {
+fn read_vads(signed: &Signed<'_>, shop: &Shop) -> Result<VerifiedNotification, ProviderError> {
     let required = |name: &'static str| {
-        signed
-            .binary_search_by(|(n, _)| (*n).cmp(name))
-            .ok()
-            .and_then(|i| signed.get(i))
-            .map(|(_, v)| *v)
-            .ok_or_else(|| {
-                malformed_form(FormError::Missing {
-                    name: name.to_owned(),
-                })
+        signed.get(name).ok_or_else(|| {
+            malformed_form(FormError::Missing {
+                name: name.to_owned(),
             })
+        })
     };
     // Names are not signed (spec B.5: values sorted by name), so a renamed field keeping its
     // place would verify: every field read is required, empty or not, as the platform always
@@ -202,10 +194,7 @@ fn read_vads(signed: &[(&str, &str)], shop: &Shop) -> Result<VerifiedNotificatio
     // changes nothing read.
     let optional = |name| required(name);
     let malformed = |what: &'static str| ProviderError::malformed(&Lyra::ID, what);
-    if let Some((name, _)) = signed
-        .iter()
-        .find(|(n, _)| !crate::fields::is_known(n, &shop.extra_fields))
-    {
+    if let Some(name) = crate::fields::first_unknown(signed, &shop.extra_fields) {
         let name: String = name.chars().take(64).collect();
         return Err(ProviderError::malformed(
             &Lyra::ID,

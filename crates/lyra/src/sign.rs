@@ -57,27 +57,92 @@ fn check_key(key: &SecretString, setting: &'static str) -> Result<(), BadKey> {
     }
 }
 
-/// The `vads_*` fields of `fields`, sorted by name: what the signature covers.
-fn signed_fields<'a>(
-    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Vec<(&'a str, &'a str)> {
-    let mut signed: Vec<(&str, &str)> = fields
-        .into_iter()
-        .filter(|(name, _)| name.starts_with(PREFIX))
-        .collect();
-    signed.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    signed
+/// The rank of a `vads_*` name: its first 16 bytes after the prefix, zero-padded, as one
+/// integer. Ranks order names as bytewise comparison does (a smaller rank is a smaller name;
+/// equal ranks are decided by the names), so most comparisons of a sort or a search are one
+/// integer comparison instead of a `memcmp` call over the shared `vads_` prefix: two thirds
+/// of the time of an IPN of 50 fields went to those calls
+/// (bench `lyra/verify_ipn_50_fields_hmac_sha256`).
+pub(crate) const fn rank(name: &str) -> u128 {
+    let mut key = [0u8; 16];
+    if let Some((_, tail)) = name.as_bytes().split_at_checked(PREFIX.len()) {
+        let n = if tail.len() < key.len() {
+            tail.len()
+        } else {
+            key.len()
+        };
+        key.split_at_mut(n).0.copy_from_slice(tail.split_at(n).0);
+    }
+    u128::from_be_bytes(key)
 }
 
-/// The `vads_*` fields of `fields` sorted by name, or the first name that appears twice (it
-/// would make the signed string ambiguous).
-pub(crate) fn sorted_unique<'a>(
-    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Result<Vec<(&'a str, &'a str)>, &'a str> {
-    let signed = signed_fields(fields);
-    match signed.windows(2).find(|w| w[0].0 == w[1].0) {
-        Some(w) => Err(w[0].0),
-        None => Ok(signed),
+/// One signed field with its [`rank`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SignedField<'a> {
+    rank: u128,
+    /// The field's name.
+    pub(crate) name: &'a str,
+    /// The field's value.
+    pub(crate) value: &'a str,
+}
+
+impl SignedField<'_> {
+    /// What the fields are sorted by: the rank, then the name.
+    pub(crate) fn key(&self) -> (u128, &str) {
+        (self.rank, self.name)
+    }
+}
+
+/// The `vads_*` fields of a form sorted by name: what the signature covers.
+#[derive(Debug, Clone)]
+pub(crate) struct Signed<'a> {
+    fields: Vec<SignedField<'a>>,
+}
+
+impl<'a> Signed<'a> {
+    /// The `vads_*` fields among `fields`, sorted by name (others are left out).
+    pub(crate) fn new(fields: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut fields: Vec<SignedField<'a>> = fields
+            .into_iter()
+            .filter(|(name, _)| name.starts_with(PREFIX))
+            .map(|(name, value)| SignedField {
+                rank: rank(name),
+                name,
+                value,
+            })
+            .collect();
+        fields.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
+        Self { fields }
+    }
+
+    /// [`Self::new`], or the first name that appears twice (it would make the signed string
+    /// ambiguous).
+    pub(crate) fn unique(
+        fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, &'a str> {
+        let signed = Self::new(fields);
+        match signed.fields.windows(2).find(|w| w[0].key() == w[1].key()) {
+            Some(w) => Err(w[0].name),
+            None => Ok(signed),
+        }
+    }
+
+    /// The fields, sorted by name.
+    pub(crate) fn fields(&self) -> &[SignedField<'a>] {
+        &self.fields
+    }
+
+    /// The value of the field `name`, if signed.
+    pub(crate) fn get(&self, name: &str) -> Option<&'a str> {
+        let key = (rank(name), name);
+        self.fields
+            .binary_search_by(|f| f.key().cmp(&key))
+            .ok()
+            .map(|i| self.fields[i].value)
+    }
+
+    fn values(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.fields.iter().map(|f| f.value)
     }
 }
 
@@ -89,9 +154,9 @@ pub(crate) fn sorted_unique<'a>(
 /// assert_eq!(s, "Zoé+2+");
 /// ```
 pub fn canonical<'a>(fields: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let signed = signed_fields(fields);
+    let signed = Signed::new(fields);
     let mut out = String::new();
-    for (i, (_, value)) in signed.iter().enumerate() {
+    for (i, value) in signed.values().enumerate() {
         if i > 0 {
             out.push('+');
         }
@@ -140,12 +205,12 @@ impl ShopKey {
     }
 
     /// The raw digest over sorted `vads_*` fields.
-    fn digest(&self, signed: &[(&str, &str)]) -> Digested {
+    fn digest(&self, signed: &Signed<'_>) -> Digested {
         let key = self.key.expose_secret().as_bytes();
         match &self.mac {
             Some(mac) => {
                 let mut mac = mac.clone();
-                for (_, value) in signed {
+                for value in signed.values() {
                     mac.update(value.as_bytes());
                     mac.update(b"+");
                 }
@@ -154,7 +219,7 @@ impl ShopKey {
             }
             None => {
                 let mut sha = Sha1::new();
-                for (_, value) in signed {
+                for value in signed.values() {
                     sha.update(value.as_bytes());
                     sha.update(b"+");
                 }
@@ -169,7 +234,7 @@ impl ShopKey {
     /// The signature of the `vads_*` fields among `fields` (others are ignored): base64 for
     /// HMAC-SHA-256, lower-case hex for SHA-1.
     pub fn sign<'a>(&self, fields: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-        match self.digest(&signed_fields(fields)) {
+        match self.digest(&Signed::new(fields)) {
             Digested::Hmac(mac) => BASE64.encode(mac.finalize().into_bytes()),
             Digested::Sha1(d) => hex::encode(d),
         }
@@ -184,10 +249,10 @@ impl ShopKey {
         let Some(tag) = decode_signature(self.algorithm, signature) else {
             return false;
         };
-        self.verifies_sorted(&signed_fields(fields), &tag)
+        self.verifies_sorted(&Signed::new(fields), &tag)
     }
 
-    fn verifies_sorted(&self, signed: &[(&str, &str)], tag: &Tag) -> bool {
+    fn verifies_sorted(&self, signed: &Signed<'_>, tag: &Tag) -> bool {
         match (self.digest(signed), tag) {
             (Digested::Hmac(mac), Tag::Hmac(t)) => mac.verify_slice(t).is_ok(),
             (Digested::Sha1(d), Tag::Sha1(t)) => bool::from(d.ct_eq(t)),
@@ -273,11 +338,11 @@ impl KeyRing {
         fields: impl IntoIterator<Item = (&'a str, &'a str)>,
         signature: &str,
     ) -> bool {
-        self.verifies_sorted(&signed_fields(fields), signature)
+        self.verifies_sorted(&Signed::new(fields), signature)
     }
 
-    /// [`Self::verifies`] over fields already sorted by [`sorted_unique`].
-    pub(crate) fn verifies_sorted(&self, signed: &[(&str, &str)], signature: &str) -> bool {
+    /// [`Self::verifies`] over fields already sorted.
+    pub(crate) fn verifies_sorted(&self, signed: &Signed<'_>, signature: &str) -> bool {
         // Every key is tried (no early exit on a decoding difference between algorithms).
         let mut ok = false;
         for key in std::iter::once(&self.signing).chain(&self.previous) {
@@ -340,5 +405,36 @@ impl RestKey {
 impl fmt::Debug for RestKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("RestKey(HMAC-SHA-256, redacted)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        // Oracle: sorting by rank then name is sorting by name, bytewise; lookups find what
+        // a plain search finds.
+        #[test]
+        fn ranks_order_names_as_bytes_do(tails in proptest::collection::vec(
+            proptest::collection::vec(prop_oneof![Just(0u8), Just(b'a'), Just(b'b'), Just(b'_'),
+                Just(0x7f), Just(0xC3), Just(0xA9)], 0..24), 0..40)) {
+            let names: Vec<String> = tails.iter()
+                .map(|t| format!("{PREFIX}{}", String::from_utf8_lossy(t)))
+                .collect();
+            let signed = Signed::new(names.iter().map(|n| (n.as_str(), n.as_str())));
+            let ours: Vec<&str> = signed.fields().iter().map(|f| f.name).collect();
+            let mut theirs: Vec<&str> = names.iter().map(String::as_str).collect();
+            theirs.sort_unstable();
+            prop_assert_eq!(&ours, &theirs);
+            for name in &names {
+                prop_assert_eq!(signed.get(name), Some(name.as_str()));
+            }
+            prop_assert_eq!(signed.get("vads_absent\u{0}\u{0}"), None);
+            let unique = theirs.windows(2).all(|w| w[0] != w[1]);
+            prop_assert_eq!(Signed::unique(names.iter().map(|n| (n.as_str(), ""))).is_ok(), unique);
+        }
     }
 }
