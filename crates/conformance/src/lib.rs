@@ -89,9 +89,13 @@ pub(crate) const TEST_CARD_EXPIRY: &str = "12/99";
 ///
 /// # Panics
 /// When the mock bank cannot start (no loopback port): the test cannot run at all.
-pub(crate) async fn spawn_mock_bank(now: tpe_core::Timestamp) -> tpe_mock_bank::RunningBank {
+pub(crate) async fn spawn_mock_bank(
+    now: tpe_core::Timestamp,
+    configure: impl FnOnce(&mut tpe_mock_bank::MockBankConfig),
+) -> tpe_mock_bank::RunningBank {
     let mut config = tpe_mock_bank::MockBankConfig::for_tests();
     config.clock = tpe_mock_bank::Clock::fixed(now);
+    configure(&mut config);
     #[allow(clippy::expect_used)] // a test fixture: no mock bank means no test
     tpe_mock_bank::MockBank::spawn(config)
         .await

@@ -34,6 +34,17 @@ mock_side! {
 }
 
 impl MockLyra {
+    /// [`MockLyra::spawn`] with its shop notified in the REST V4 format (`kr-answer`,
+    /// `kr-hash` with the REST password), as a shop paying through the REST API is.
+    pub async fn spawn_rest(now: tpe_core::Timestamp) -> Self {
+        Self::spawn_with(now, |config| {
+            for shop in &mut config.lyra_shops {
+                shop.rest_ipn = true;
+            }
+        })
+        .await
+    }
+
     /// `http://127.0.0.1:PORT/`: the platform's base (`vads-payment/` under it).
     pub fn base_url(&self) -> Url {
         crate::base_url(self.bank.base_url())
@@ -135,24 +146,29 @@ impl BankSide for MockLyra {
     }
 
     fn forge(&self, genuine: &Captured, forgery: Forgery) -> Vec<Captured> {
+        // The signature is the last field: `signature`, or `kr-hash` in a REST IPN.
         let payload = genuine.payload();
-        let Some(at) = find(payload, b"&signature=") else {
+        let Some((at, field)) = [&b"&signature="[..], b"&kr-hash="]
+            .into_iter()
+            .find_map(|field| find(payload, field).map(|at| (at, field)))
+        else {
             return Vec::new();
         };
         let data = &payload[..at];
-        let sig = &payload[at + b"&signature=".len()..];
+        let sig = &payload[at + field.len()..];
+        let bare = &field[1..];
         let join = |parts: &[&[u8]]| genuine.with_payload(parts.concat());
         match forgery {
             Forgery::Missing => vec![join(&[data])],
-            Forgery::Empty => vec![join(&[data, b"&signature="])],
+            Forgery::Empty => vec![join(&[data, field])],
             Forgery::Duplicated => vec![
-                join(&[data, b"&signature=", sig, b"&signature=", sig]),
-                join(&[b"signature=", sig, b"&", data, b"&signature=", sig]),
+                join(&[data, field, sig, field, sig]),
+                join(&[bare, sig, b"&", data, field, sig]),
             ],
             Forgery::BadlyEncoded => vec![
-                join(&[data, b"&signature=%%%not*base64!"]),
-                join(&[data, b"&signature=!", sig]),
-                join(&[data, b"&signature=", &sig[..sig.len() / 2]]),
+                join(&[data, field, b"%%%not*base64!"]),
+                join(&[data, field, b"!", sig]),
+                join(&[data, field, &sig[..sig.len() / 2]]),
             ],
         }
     }

@@ -16,8 +16,19 @@ macro_rules! mock_side {
             /// # Panics
             /// When the mock bank cannot start (no loopback port): the test cannot run at all.
             pub async fn spawn(now: tpe_core::Timestamp) -> Self {
+                Self::spawn_with(now, |_| {}).await
+            }
+
+            /// [`Self::spawn`] with the configuration changed by `configure` first.
+            ///
+            /// # Panics
+            /// When the mock bank cannot start.
+            pub async fn spawn_with(
+                now: tpe_core::Timestamp,
+                configure: impl FnOnce(&mut tpe_mock_bank::MockBankConfig),
+            ) -> Self {
                 Self {
-                    bank: crate::spawn_mock_bank(now).await,
+                    bank: crate::spawn_mock_bank(now, configure).await,
                     http: crate::browser(),
                 }
             }

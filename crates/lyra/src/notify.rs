@@ -31,6 +31,21 @@ pub const KR_HASH: &str = "kr-hash";
 pub const KR_HASH_KEY: &str = "kr-hash-key";
 /// The REST field naming the algorithm.
 pub const KR_HASH_ALGORITHM: &str = "kr-hash-algorithm";
+/// The REST field naming the type of `kr-answer`.
+pub const KR_ANSWER_TYPE: &str = "kr-answer-type";
+/// Every field of a REST notification. Only `kr-answer` is signed, so the others are held to
+/// this vocabulary and to known values, as `vads_*` names are: a changed byte anywhere is
+/// refused.
+pub const REST_FIELDS: [&str; 5] = [
+    KR_ANSWER,
+    KR_ANSWER_TYPE,
+    KR_HASH,
+    KR_HASH_ALGORITHM,
+    KR_HASH_KEY,
+];
+/// The `kr-answer-type` of a payment: documented (`V4/Payment`), and seen in the REST SDK's
+/// sample IPN (`V3.1/IPNRequest`, over the same V4 JSON).
+const PAYMENT_ANSWER_TYPES: [&str; 2] = ["V4/Payment", "V3.1/IPNRequest"];
 
 /// Form limits of a notification: a REST one holds one large JSON value.
 const LIMITS: FormLimits = {
@@ -358,6 +373,21 @@ fn verify_rest_form(
     }
     let answer = check_rest_form(key, key_kind, form).map_err(|p| problem_to_error(&p))?;
     let malformed = |what: &'static str| ProviderError::malformed(&Lyra::ID, what);
+    if let Some(f) = form.fields().iter().find(|f| {
+        !REST_FIELDS.contains(&f.name.as_ref()) && !shop.extra_fields.iter().any(|e| *e == f.name)
+    }) {
+        let name: String = f.name.chars().take(64).collect();
+        return Err(ProviderError::malformed(
+            &Lyra::ID,
+            format!("field {name} is not a REST notification field (see extra_fields)"),
+        ));
+    }
+    if !form
+        .last(KR_ANSWER_TYPE)
+        .is_some_and(|f| PAYMENT_ANSWER_TYPES.contains(&f.value.as_ref()))
+    {
+        return Err(malformed("kr-answer-type is not a payment"));
+    }
     let answer: RestAnswer =
         serde_json::from_str(&answer).map_err(|_| malformed("kr-answer is not a V4 payment"))?;
     if answer.shop_id.as_deref().is_some_and(|s| s != shop.site_id) {

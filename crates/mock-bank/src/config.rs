@@ -118,6 +118,9 @@ pub struct LyraShop {
     pub sha1: bool,
     /// The REST API password (Basic auth, IPN `kr-hash`).
     pub rest_password: Secret,
+    /// Notifies in the REST V4 format (`kr-answer` signed with the REST password), as a shop
+    /// paying through the REST API is, instead of the `vads_*` form.
+    pub rest_ipn: bool,
 }
 
 impl Default for LyraShop {
@@ -128,6 +131,7 @@ impl Default for LyraShop {
             production_key: Secret::new(LYRA_PRODUCTION_KEY),
             sha1: false,
             rest_password: Secret::new(LYRA_REST_PASSWORD),
+            rest_ipn: false,
         }
     }
 }
@@ -445,12 +449,22 @@ impl MockBankConfig {
                     )));
                 }
             };
+            let rest_ipn = match shop.ipn.as_deref() {
+                None | Some("vads") => false,
+                Some("rest") => true,
+                Some(other) => {
+                    return Err(Error::Config(format!(
+                        "lyra_shop ipn {other:?}: vads or rest"
+                    )));
+                }
+            };
             config.lyra_shops.push(LyraShop {
                 site_id: shop.site_id,
                 test_key: shop.test_key,
                 production_key: shop.production_key,
                 sha1,
                 rest_password: shop.rest_password,
+                rest_ipn,
             });
         }
         if let Some(r) = file.retry {
@@ -622,6 +636,8 @@ struct FileLyraShop {
     /// `hmac-sha256` (default) or `sha1`.
     algorithm: Option<String>,
     rest_password: Secret,
+    /// `vads` (default) or `rest`: the format of the shop's IPNs.
+    ipn: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -196,8 +196,9 @@ pub struct LyraConfig {
     /// until captured (`Transaction/Validate`) or cancelled; default the shop's setting.
     #[serde(default)]
     pub manual_validation: bool,
-    /// `vads_*` names the platform sends beyond [`crate::fields::KNOWN`] (a field it added
-    /// since): the IPN is refused, naming the field, until it is listed here.
+    /// `vads_*` names the platform sends beyond [`crate::fields::KNOWN`], and `kr-*` names
+    /// beyond [`crate::notify::REST_FIELDS`] (a field it added since): the IPN is refused,
+    /// naming the field, until it is listed here.
     #[serde(default)]
     pub extra_fields: Vec<String>,
     /// The REST API, for status queries, refunds and REST notifications.
@@ -315,13 +316,15 @@ impl LyraConfig {
             return Err(bad("language", "must be 2 lower-case letters (fr, en…)"));
         }
         if let Some(bad_name) = self.extra_fields.iter().find(|n| {
-            !n.starts_with(crate::sign::PREFIX)
-                || n.len() > 64
-                || !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            let vads = n.starts_with(crate::sign::PREFIX)
+                && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            let rest =
+                n.starts_with("kr-") && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            n.len() > 64 || !(vads || rest)
         }) {
             return Err(bad(
                 "extra_fields",
-                &format!("{bad_name:?} is not a vads_ field name"),
+                &format!("{bad_name:?} is not a vads_ or kr- field name"),
             ));
         }
         let base = match &self.base_url {

@@ -5,7 +5,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::decision::Decision;
 use super::html::{closed_page, post_return_page, result_page};
-use super::signing;
+use super::{rest_ipn, signing};
 use super::state::{CardData, LyraSession, LyraTransaction, TxStatus};
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
@@ -93,6 +93,12 @@ fn key_of(state: &BankState, s: &LyraSession) -> (String, bool) {
     }
 }
 
+/// The REST password of the session's shop when it is notified in the REST format.
+fn rest_ipn_key(state: &BankState, s: &LyraSession) -> Option<String> {
+    let shop = state.lyra().shop(&s.site_id)?;
+    shop.rest_ipn.then(|| shop.rest_password.expose().to_owned())
+}
+
 /// Signs `fields` (with another key when scripted `wrong_signature`).
 fn signed(state: &BankState, s: &LyraSession, fields: &[(String, String)], wrong: bool) -> String {
     let (mut key, sha1) = key_of(state, s);
@@ -102,13 +108,14 @@ fn signed(state: &BankState, s: &LyraSession, fields: &[(String, String)], wrong
     signing::signed_body(fields, &key, sha1)
 }
 
-/// Sends the IPN to `vads_url_check` under the reference's faults and Lyra's schedule.
+/// Sends the IPN of a transaction now `status` to `vads_url_check` under the reference's
+/// faults and Lyra's schedule: the `vads_*` form, or the REST one for a REST shop.
 async fn send_ipn(
     state: &BankState,
     s: &LyraSession,
     fields: &[(String, String)],
     scenario: &Scenario,
-    detail: &str,
+    status: TxStatus,
     is_final: bool,
 ) {
     let Some(url) = s.url_check.clone() else {
@@ -118,7 +125,15 @@ async fn send_ipn(
         );
         return;
     };
-    let payload = signed(state, s, fields, scenario.wrong_signature);
+    let payload = match rest_ipn_key(state, s) {
+        Some(mut password) => {
+            if scenario.wrong_signature {
+                password.push_str("-wrong");
+            }
+            rest_ipn::body(fields, status, &password)
+        }
+        None => signed(state, s, fields, scenario.wrong_signature),
+    };
     let delivery = Delivery {
         side: Side::Lyra,
         reference: Some(s.reference.clone()),
@@ -129,7 +144,7 @@ async fn send_ipn(
         payload,
         signature_header: None,
         headers: Vec::new(),
-        detail: detail.to_owned(),
+        detail: status.as_str().to_owned(),
         ack: Ack::Lyra,
     };
     let policy = state.config().lyra_retry.clone();
@@ -225,7 +240,7 @@ pub(super) async fn conclude(
         src: "PAY",
     };
     let fields = ipn_fields(&session, &r);
-    send_ipn(state, &session, &fields, &scenario, status.as_str(), pending.is_none()).await;
+    send_ipn(state, &session, &fields, &scenario, status, pending.is_none()).await;
     if let Some(then) = pending {
         let (task_state, task_session, task_uuid) = (state.clone(), session.clone(), uuid.clone());
         state.spawn(async move {
@@ -272,7 +287,7 @@ async fn settle_pending(
     };
     let fields = ipn_fields(session, &r);
     let scenario = state.scenario_for(&session.reference);
-    send_ipn(state, session, &fields, &scenario, status.as_str(), true).await;
+    send_ipn(state, session, &fields, &scenario, status, true).await;
 }
 
 /// "Annuler et retourner à la boutique": the attempt is abandoned, the IPN says so (the
@@ -291,6 +306,6 @@ pub(super) async fn cancel(state: &BankState, session: &LyraSession) -> Response
     };
     let fields = ipn_fields(session, &r);
     let scenario = state.scenario_for(&session.reference);
-    send_ipn(state, session, &fields, &scenario, "ABANDONED", true).await;
+    send_ipn(state, session, &fields, &scenario, TxStatus::Abandoned, true).await;
     browser_return(state, session, session.url_cancel.as_deref(), &fields, "ABANDONED")
 }

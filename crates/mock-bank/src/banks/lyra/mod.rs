@@ -24,6 +24,7 @@ mod html;
 mod page;
 mod request;
 mod rest;
+mod rest_ipn;
 pub mod signing;
 mod state;
 

@@ -9,14 +9,14 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use super::state::{LyraTransaction, TxStatus};
+use super::state::{LyraTransaction, TxStatus, rest_code};
 use crate::faults::api_fault;
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
 use crate::state::BankState;
 
 /// ISO 4217 numeric → alphabetic, for the currencies of [`super::CURRENCIES`].
-fn alpha(numeric: &str) -> &'static str {
+pub(super) fn alpha(numeric: &str) -> &'static str {
     match numeric {
         "978" => "EUR",
         "840" => "USD",
@@ -69,13 +69,13 @@ fn transaction_json(t: &LyraTransaction, credit: bool, amount: u64) -> Value {
         "amount": amount,
         "currency": alpha(&t.currency),
         "operationType": if credit { "CREDIT" } else { "DEBIT" },
-        "status": match t.status { TxStatus::Authorised => "PAID", TxStatus::AuthorisedToValidate | TxStatus::UnderVerification => "RUNNING", TxStatus::Refused | TxStatus::Abandoned | TxStatus::Cancelled => "UNPAID" },
+        "status": t.status.rest_status(),
         "detailedStatus": t.status.as_str(),
         "orderDetails": {"orderId": t.order_id},
         "transactionDetails": {
             "cardDetails": {
                 "legacyTransId": t.reference.split_once('-').map_or("", |(_, id)| id),
-                "authorizationResponse": {"authorizationResult": t.auth_result.trim_start_matches('0')},
+                "authorizationResponse": {"authorizationResult": rest_code(&t.auth_result)},
             },
         },
     })

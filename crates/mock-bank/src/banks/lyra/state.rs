@@ -141,6 +141,23 @@ impl TxStatus {
             Self::Abandoned => "ABANDONED",
         }
     }
+
+    /// The REST API's word for the transaction (`status`, and the order's `orderStatus`).
+    pub(super) fn rest_status(self) -> &'static str {
+        match self {
+            Self::Authorised => "PAID",
+            Self::AuthorisedToValidate | Self::UnderVerification => "RUNNING",
+            Self::Refused | Self::Abandoned | Self::Cancelled => "UNPAID",
+        }
+    }
+}
+
+/// A two-digit `vads_auth_result` as REST writes it, without its leading zero (`00` → `0`).
+pub(super) fn rest_code(code: &str) -> &str {
+    match code.strip_prefix('0') {
+        Some(rest) if code.len() == 2 => rest,
+        _ => code,
+    }
 }
 
 /// One transaction of the platform.
