@@ -91,3 +91,30 @@ async fn a_past_delivery_date_is_refused() {
     assert!(started.items.is_empty());
     demo.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_unreadable_form_gets_the_french_error_page() {
+    let demo = start("shop-bad-form").await;
+    let mut v = Visitor::new(&demo);
+    let (_, home) = v.get("/").await;
+    let token = csrf(&home);
+    for (path, form, back) in [
+        (
+            "/panier",
+            vec![("product", "miel"), ("qty", "beaucoup")],
+            "/",
+        ),
+        ("/gestion/connexion", vec![("motdepasse", "x")], "/gestion"),
+    ] {
+        let mut form = form;
+        form.push(("csrf", token.as_str()));
+        let resp = v.post(path, &form, None).await;
+        let status = resp.status();
+        let page = resp.text().await.unwrap();
+        assert!(status.is_client_error(), "{path}: {status}");
+        assert!(page.contains("Formulaire illisible"), "{path}: {page}");
+        assert!(page.contains(&format!("href=\"{back}\"")), "{path}: {page}");
+        assert!(!page.contains("Failed to deserialize"), "{path}: {page}");
+    }
+    demo.shutdown().await;
+}

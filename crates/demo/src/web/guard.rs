@@ -202,7 +202,7 @@ pub(super) struct LoginForm {
 pub(super) async fn login(
     State(shop): State<Shop>,
     headers: HeaderMap,
-    axum::Form(f): axum::Form<LoginForm>,
+    super::Form(f): super::Form<LoginForm>,
 ) -> Response {
     let (id, s, _) = shop.session(&headers);
     let hash = shop.password_hash.clone();

@@ -1,7 +1,7 @@
 //! The manager's side: checkouts by state, one checkout by reference, payment records
 //! ("versements"), e-mails sent, manual validation, and the jobs run "as of" a date.
 
-use axum::Form;
+use super::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};

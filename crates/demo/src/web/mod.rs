@@ -354,6 +354,36 @@ pub(crate) fn euros(amount: Amount) -> String {
     }
 }
 
+/// A form a page posts. One the shop cannot read (a field missing, a number that is not one,
+/// another content type) gets the French error page with a way back, not axum's raw English
+/// text.
+pub(crate) struct Form<T>(pub(crate) T);
+
+impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<Shop> for Form<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, shop: &Shop) -> Result<Self, Response> {
+        let back = if req.uri().path().starts_with("/gestion") {
+            "/gestion"
+        } else {
+            "/"
+        };
+        match axum::Form::<T>::from_request(req, shop).await {
+            Ok(axum::Form(value)) => Ok(Self(value)),
+            Err(rejection) => {
+                tracing::debug!(%rejection, "unreadable form");
+                Err(shop.error_page(
+                    rejection.status(),
+                    "Formulaire illisible",
+                    "Ce formulaire n'a pas pu être lu : revenez à la page précédente et \
+                     réessayez.",
+                    back,
+                ))
+            }
+        }
+    }
+}
+
 /// Any other address: a French page in the shop's layout, with a link home.
 async fn not_found(axum::extract::State(shop): axum::extract::State<Shop>) -> Response {
     shop.error_page(

@@ -1,6 +1,6 @@
 //! The customer's side: products, cart, account (PSD2 fields), order summary, checkout.
 
-use axum::Form;
+use super::Form;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};

@@ -7,6 +7,8 @@ use reqwest::StatusCode;
 use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
 use tpe_demo::{Demo, DemoOptions};
 
+pub mod browser;
+
 pub struct Page {
     pub status: StatusCode,
     pub headers: reqwest::header::HeaderMap,

@@ -1,0 +1,204 @@
+//! The defects a new user met in the demo, each played in headless Chromium and shown gone:
+//! a past delivery date, the bank page's cancel button, a double click on "Payer", a paid
+//! order left in the cart, the Stripe-like page in English, raw error pages, English words in
+//! Gestion, and "as of" jobs that changed data without a preview. Skipped loudly without
+//! Chromium, unless `REQUIRE_BROWSER=1`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::browser::{
+    Step, browser_present, click, click_button, err, fill, run, temp_dir, visible_text, wait_text,
+};
+use fantoccini::Client;
+use tpe_demo::{Demo, DemoOptions};
+
+/// Words of the code that once showed through the French pages.
+const NOT_FRENCH: &[&str] = &[
+    "None",
+    "Accepted",
+    "Refused",
+    "record_payment",
+    "notification_refused",
+    "InsufficientFunds",
+    "Failed to deserialize",
+    "is invalid",
+    "manual",
+];
+
+/// Fails when the page on screen shows one of [`NOT_FRENCH`] as a word.
+async fn speaks_french(c: &Client, page: &str) -> Step {
+    let text = visible_text(c).await?;
+    let words: Vec<&str> = text
+        .split(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
+        .collect();
+    match NOT_FRENCH
+        .iter()
+        .find(|w| words.contains(w) || (w.contains(' ') && text.contains(**w)))
+    {
+        Some(word) => Err(format!("{page} shows {word:?}: {text}")),
+        None => Ok(()),
+    }
+}
+
+/// A cart with one jar of honey, on the order summary.
+async fn fill_cart(c: &Client, shop: &str) -> Step {
+    c.goto(shop).await.map_err(err("home"))?;
+    click(c, "#add-miel").await?;
+    wait_text(c, "ajouté au panier").await?;
+    click(c, "#go-order").await?;
+    wait_text(c, "Récapitulatif de commande").await.map(drop)
+}
+
+/// Chooses `provider` and validates the order: the bank's page.
+async fn validate(c: &Client, provider: &str, card_field: &str) -> Step {
+    click(c, &format!("#provider option[value='{provider}']")).await?;
+    click(c, "#validate-order").await?;
+    wait_text(c, &format!("name=\"{card_field}\""))
+        .await
+        .map(drop)
+}
+
+async fn stories(c: &Client, demo: &Demo) -> Step {
+    let shop = demo.shop_url().as_str().trim_end_matches('/').to_owned();
+
+    // A French 404 in the shop's layout, with a way back.
+    c.goto(&format!("{shop}/nexiste-pas"))
+        .await
+        .map_err(err("404"))?;
+    wait_text(c, "Page introuvable").await?;
+    click(c, "a[href='/']").await?;
+    wait_text(c, "Ajouter au panier").await?;
+
+    // The account first (the demo customer lacks an address), then the cart.
+    c.goto(&format!("{shop}/compte"))
+        .await
+        .map_err(err("account"))?;
+    fill(c, "#phone", "06 12 34 56 78").await?;
+    fill(c, "#line1", "12 chemin des Lilas").await?;
+    fill(c, "#postcode", "69480").await?;
+    fill(c, "#city", "Anse").await?;
+    click(c, "#country option[value='FR']").await?;
+    click(c, "#save-account").await?;
+    wait_text(c, "Mon compte").await?;
+    fill_cart(c, &shop).await?;
+
+    // A delivery date in the past is refused on the summary, nothing sent to the bank.
+    c.execute(
+        "document.querySelector(\"input[name=delivery]\").value = '2001-01-01'",
+        Vec::new(),
+    )
+    .await
+    .map_err(err("delivery date"))?;
+    click(c, "#validate-order").await?;
+    wait_text(c, "La date de livraison est passée").await?;
+
+    // "Annuler" on the bank's page: "Paiement annulé", and a link back to the order.
+    validate(c, "paybox", "numero").await?;
+    click_button(c, "Annuler").await?;
+    wait_text(c, "Paiement annulé").await?;
+    click(c, "a.button").await?;
+    wait_text(c, "Récapitulatif de commande").await?;
+    wait_text(c, "Miel de lavande").await?;
+
+    // A double click on "Payer" shows the payment, not the bank's "already paid" error.
+    validate(c, "paybox", "numero").await?;
+    fill(c, "input[name='numero']", "1111222233334444").await?;
+    fill(c, "input[name='expiry']", "12/30").await?;
+    fill(c, "input[name='cvv']", "123").await?;
+    c.execute(
+        "const b = document.querySelector(\"button[value='pay']\"); b.click(); b.click();",
+        Vec::new(),
+    )
+    .await
+    .map_err(err("double click"))?;
+    let page = wait_text(c, "Paiement validé").await?;
+    if page.contains("00015") {
+        return Err("the double click shows the bank's 00015 error".into());
+    }
+    speaks_french(c, "the return page").await?;
+
+    // The paid order is closed: the cart is empty and the order listed as paid.
+    c.goto(&format!("{shop}/commande"))
+        .await
+        .map_err(err("summary"))?;
+    wait_text(c, "Votre panier est vide").await?;
+    wait_text(c, "paid-orders").await?;
+
+    // The Stripe-like page speaks French, and its way back cancels.
+    fill_cart(c, &shop).await?;
+    validate(c, "stripe-like", "card").await?;
+    speaks_french(c, "the Stripe-like page").await?;
+    wait_text(c, "Payer").await?;
+    click_button(c, "Retour à la boutique").await?;
+    wait_text(c, "Paiement annulé").await?;
+
+    // A form the shop cannot read gets a French page in its layout, not a raw 422.
+    c.goto(&shop).await.map_err(err("home"))?;
+    c.execute(
+        "const f = document.querySelector(\"form[action='/panier']\"); \
+         f.querySelector(\"input[name=qty]\").type = 'text'; \
+         f.querySelector(\"input[name=qty]\").value = 'beaucoup'; f.submit();",
+        Vec::new(),
+    )
+    .await
+    .map_err(err("bad form"))?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    speaks_french(c, "the bad form's page").await?;
+    wait_text(c, "href=\"/\"").await?;
+
+    // Gestion: French words only, and the "as of" jobs show what they would do first.
+    let manager = demo.manager_url().to_string();
+    c.goto(&manager).await.map_err(err("gestion"))?;
+    wait_text(c, "Connexion à la gestion").await?;
+    let password = demo.manager_password().ok_or("no password drawn")?;
+    fill(c, "input[name=password]", password).await?;
+    click(c, "form[action='/gestion/connexion'] button").await?;
+    wait_text(c, "Déconnexion").await?;
+    for page in [
+        manager.clone(),
+        format!("{manager}?etat=valid"),
+        format!("{manager}?etat=awaiting_payment"),
+        format!("{manager}/versements"),
+        format!("{manager}/mails"),
+    ] {
+        c.goto(&page).await.map_err(err("gestion page"))?;
+        speaks_french(c, &page).await?;
+    }
+    c.goto(&manager).await.map_err(err("gestion"))?;
+    c.execute(
+        "document.querySelector(\"input[name=at]\").value = '2099-01-01T12:00'",
+        Vec::new(),
+    )
+    .await
+    .map_err(err("job date"))?;
+    click(c, "button[value='retraction']").await?;
+    wait_text(c, "Rien n'a encore été fait").await?;
+    wait_text(c, "confirm-job").await?;
+    speaks_french(c, "the job preview").await?;
+    // Leaving the preview changes nothing and leads back.
+    click(c, "form[action='/gestion/jobs'] a[href='/gestion']").await?;
+    wait_text(c, "Lancer la rétractation").await.map(drop)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_defects_once_met_are_gone_in_headless_chromium() {
+    if !browser_present() {
+        return;
+    }
+    let data = temp_dir("browser-stories");
+    let options = DemoOptions::interactive("127.0.0.1:0".parse().unwrap(), &data);
+    let demo = Demo::start(options).await.unwrap();
+    let demo = std::sync::Arc::new(demo);
+    let d = demo.clone();
+    run("stories", |client| async move {
+        let result = stories(&client, &d).await;
+        (client, result)
+    })
+    .await;
+    if let Ok(demo) = std::sync::Arc::try_unwrap(demo) {
+        demo.shutdown().await;
+    }
+}
