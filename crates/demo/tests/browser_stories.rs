@@ -14,6 +14,10 @@ use common::browser::{
 };
 use fantoccini::Client;
 use tpe_demo::{Demo, DemoOptions};
+use tpe_mock_bank::EntryKind;
+
+/// How long a refusal waits before the manager is told (short, for the test).
+const REFUSAL_WINDOW: Duration = Duration::from_secs(1);
 
 /// Words of the code that once showed through the French pages.
 const NOT_FRENCH: &[&str] = &[
@@ -61,6 +65,28 @@ async fn validate(c: &Client, provider: &str, card_field: &str) -> Step {
         .map(drop)
 }
 
+/// Types `card` on the Paybox page on screen.
+async fn fill_card(c: &Client, card: &str) -> Step {
+    fill(c, "input[name='numero']", card).await?;
+    fill(c, "input[name='expiry']", "12/30").await?;
+    fill(c, "input[name='cvv']", "123").await
+}
+
+/// Types `card` on the Paybox page on screen and pays.
+async fn pay(c: &Client, card: &str) -> Step {
+    fill_card(c, card).await?;
+    click(c, "button[value='pay']").await
+}
+
+/// The payment reference a return page shows.
+fn reference_of(html: &str) -> Result<String, String> {
+    let start = html.find("<code>").ok_or("no reference on the page")? + 6;
+    let len = html[start..]
+        .find("</code>")
+        .ok_or("no reference on the page")?;
+    Ok(html[start..start + len].to_owned())
+}
+
 async fn stories(c: &Client, demo: &Demo) -> Step {
     let shop = demo.shop_url().as_str().trim_end_matches('/').to_owned();
 
@@ -105,9 +131,7 @@ async fn stories(c: &Client, demo: &Demo) -> Step {
 
     // A double click on "Payer" shows the payment, not the bank's "already paid" error.
     validate(c, "paybox", "numero").await?;
-    fill(c, "input[name='numero']", "1111222233334444").await?;
-    fill(c, "input[name='expiry']", "12/30").await?;
-    fill(c, "input[name='cvv']", "123").await?;
+    fill_card(c, "1111222233334444").await?;
     c.execute(
         "const b = document.querySelector(\"button[value='pay']\"); b.click(); b.click();",
         Vec::new(),
@@ -126,6 +150,64 @@ async fn stories(c: &Client, demo: &Demo) -> Step {
         .map_err(err("summary"))?;
     wait_text(c, "Votre panier est vide").await?;
     wait_text(c, "paid-orders").await?;
+
+    // The same order's bank page in two tabs: paid in one, the other gets the platform's
+    // 00015 "already paid", never a second payment.
+    fill_cart(c, &shop).await?;
+    let first = c.window().await.map_err(err("window"))?;
+    let second = c.new_window(true).await.map_err(err("new tab"))?.handle;
+    c.switch_to_window(second.clone())
+        .await
+        .map_err(err("new tab"))?;
+    c.goto(&format!("{shop}/commande"))
+        .await
+        .map_err(err("summary"))?;
+    wait_text(c, "validate-order").await?;
+    c.switch_to_window(first.clone())
+        .await
+        .map_err(err("first tab"))?;
+    validate(c, "paybox", "numero").await?;
+    c.switch_to_window(second).await.map_err(err("new tab"))?;
+    validate(c, "paybox", "numero").await?;
+    pay(c, "1111222233334444").await?;
+    let paid = reference_of(&wait_text(c, "Paiement validé").await?)?;
+    c.close_window().await.map_err(err("close tab"))?;
+    c.switch_to_window(first).await.map_err(err("first tab"))?;
+    pay(c, "1111222233334444").await?;
+    wait_text(c, "00015").await?;
+    let accepted = demo
+        .bank()
+        .journal()
+        .iter()
+        .filter(|e| {
+            matches!(e.kind, EntryKind::Decision)
+                && e.reference.as_deref() == Some(paid.as_str())
+                && e.detail == "00000"
+        })
+        .count();
+    if accepted > 1 {
+        return Err(format!("{paid} was paid {accepted} times"));
+    }
+
+    // A mistyped card, then the right one on the same page: paid, and no refusal e-mail to
+    // the manager once the window has passed.
+    fill_cart(c, &shop).await?;
+    validate(c, "paybox", "numero").await?;
+    fill_card(c, "1111222233334444").await?;
+    fill(c, "input[name='cvv']", "12").await?;
+    click(c, "button[value='pay']").await?;
+    wait_text(c, "Essais restants").await?;
+    pay(c, "1111222233334444").await?;
+    wait_text(c, "Paiement validé").await?;
+    tokio::time::sleep(REFUSAL_WINDOW * 3).await;
+    let mails = std::fs::read_dir(tpe_demo::mail_dir(demo.data_dir()))
+        .map_err(|e| format!("mail folder: {e}"))?
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+        .filter(|m| m.contains(tpe_demo::MANAGER_EMAIL))
+        .count();
+    if mails > 0 {
+        return Err(format!("{mails} e-mail(s) to the manager for a paid order"));
+    }
 
     // The Stripe-like page speaks French, and its way back cancels.
     fill_cart(c, &shop).await?;
@@ -189,7 +271,8 @@ async fn the_defects_once_met_are_gone_in_headless_chromium() {
         return;
     }
     let data = temp_dir("browser-stories");
-    let options = DemoOptions::interactive("127.0.0.1:0".parse().unwrap(), &data);
+    let mut options = DemoOptions::interactive("127.0.0.1:0".parse().unwrap(), &data);
+    options.timings.refusal_email_delay = REFUSAL_WINDOW;
     let demo = Demo::start(options).await.unwrap();
     let demo = std::sync::Arc::new(demo);
     let d = demo.clone();
