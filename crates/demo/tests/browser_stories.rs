@@ -30,6 +30,9 @@ const NOT_FRENCH: &[&str] = &[
     "Failed to deserialize",
     "is invalid",
     "manual",
+    // Amounts in euros and dates in Paris time, as everywhere else.
+    "EUR",
+    "UTC",
 ];
 
 /// Fails when the page on screen shows one of [`NOT_FRENCH`] as a word.
