@@ -409,19 +409,8 @@ impl Engine {
         author: &str,
         note: &str,
     ) -> Result<CheckoutStatus, EngineError> {
+        crate::refund::check_decision(author, note)?;
         let author = author.trim();
-        if author.is_empty() || author.len() > 200 || author.chars().any(char::is_control) {
-            return Err(EngineError::InvalidInput {
-                field: "author",
-                reason: "must have 1 to 200 bytes and no control character",
-            });
-        }
-        if note.len() > 2000 {
-            return Err(EngineError::InvalidInput {
-                field: "note",
-                reason: "must have at most 2000 bytes",
-            });
-        }
         let now = self.inner.clock.now();
         let applied = self
             .inner

@@ -178,6 +178,21 @@ impl Engine {
                 self.send(item, &c, name, manager, to, extra, now).await?;
                 Ok(Delivery::Done)
             }
+            Effect::Refund {
+                bank_transaction_id,
+                amount,
+                attempt,
+                back_to,
+            } => {
+                let refund = crate::refund::RefundEffect {
+                    bank_transaction_id,
+                    amount: *amount,
+                    attempt: *attempt,
+                    back_to: *back_to,
+                };
+                self.deliver_refund(item, refund, now).await?;
+                Ok(Delivery::Done)
+            }
             // Carried out by the store inside the transaction.
             Effect::Quarantine { .. } | Effect::SupersedeSiblings => Ok(Delivery::Done),
             other => {
@@ -212,7 +227,10 @@ impl Engine {
         let c = &detail.checkout;
         if matches!(
             c.status,
-            CheckoutStatus::Valid | CheckoutStatus::PaidAfterRetraction
+            CheckoutStatus::Valid
+                | CheckoutStatus::PaidAfterRetraction
+                | CheckoutStatus::Refunding
+                | CheckoutStatus::Refunded
         ) {
             tracing::info!(reference = %item.reference, "refusal e-mail dropped: paid since");
             return Ok(Delivery::Done);
