@@ -346,6 +346,7 @@ on_both!(
     paybox_refund_after_retraction_reaches_the_bank_once,
     paybox_refund_done_before_a_crash_is_not_made_again,
     paybox_refund_of_the_second_payment_of_an_order,
+    stripe_like_refund_after_retraction_reaches_the_bank_once,
 );
 
 // ---------------------------------------------------------------- the checks
@@ -702,6 +703,31 @@ async fn paybox_refund_of_the_second_payment_of_an_order(db: Db) {
         (refunds_at_bank(&w, &first), refunds_at_bank(&w, &second)),
         (0, 1)
     );
+}
+
+/// Row 15 on the Stripe-like PSP: one refund through its API, whatever the clicks.
+async fn stripe_like_refund_after_retraction_reaches_the_bank_once(db: Db) {
+    let w = World::new().await;
+    let node = w.node(db.open().await).await;
+    let (r, redirect) = node.start(&STRIPE, 3100, None).await;
+    w.clock.set("2026-03-28T23:00:00Z".parse().unwrap());
+    let rep = node.engine.run_retraction(w.clock.now()).await.unwrap();
+    assert_eq!(rep.retracted, 1);
+    w.pay_stripe(&redirect, sl_cards::ACCEPTED).await;
+    node.wait_status(&r, CheckoutStatus::PaidAfterRetraction)
+        .await;
+    node.engine.request_refund(&r, "Lucie", "").await.unwrap();
+    assert!(node.engine.request_refund(&r, "Lucie", "").await.is_err());
+    node.relay(w.clock.now()).await;
+    node.relay(w.clock.now()).await;
+    assert_eq!(node.status(&r).await, CheckoutStatus::Refunded);
+    let refunds = w
+        .bank
+        .journal()
+        .into_iter()
+        .filter(|e| e.kind == EntryKind::Request && e.target == "/v1/refunds")
+        .count();
+    assert_eq!(refunds, 1);
 }
 
 /// Row 10 with a real status query: delivery on 28 March in Paris → retracted from 29 March
