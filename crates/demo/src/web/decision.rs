@@ -13,6 +13,9 @@ use tpe_engine::{EngineError, StoreError};
 
 use super::{Shop, euros, labels};
 
+/// Tenths of a second a refund's answer is awaited before the page says it is under way.
+const REFUND_WAIT_STEPS: u32 = 30;
+
 #[derive(serde::Deserialize)]
 pub(super) struct DecisionForm {
     #[serde(default)]
@@ -146,9 +149,21 @@ async fn act(shop: &Shop, reference: &PaymentReference, f: &DecisionForm, d: Dec
     }
 }
 
-/// Where the refund stands once the bank was asked.
+/// Where the refund stands once the bank was asked (by this request's relay pass, or by the
+/// background relay if it took the row first: its answer is awaited a moment).
 async fn refund_outcome(shop: &Shop, reference: &PaymentReference) -> String {
-    let Ok(Some(d)) = shop.engine.checkout_detail(reference).await else {
+    let mut detail = None;
+    for _ in 0..REFUND_WAIT_STEPS {
+        detail = shop.engine.checkout_detail(reference).await.ok().flatten();
+        if detail
+            .as_ref()
+            .is_none_or(|d| d.checkout.status != CheckoutStatus::Refunding)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let Some(d) = detail else {
         return "Remboursement demandé.".into();
     };
     match d.checkout.status {
