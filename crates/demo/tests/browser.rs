@@ -135,6 +135,13 @@ async fn order_and_pay(
     card: &str,
     complete_account: bool,
 ) -> Step {
+    order_to_bank(c, shop, provider, complete_account).await?;
+    type_card(c, provider, card).await
+}
+
+/// The customer fills a cart (completing the account on the way if asked) and orders: the
+/// chosen bank's page is on screen.
+async fn order_to_bank(c: &Client, shop: &str, provider: &str, complete_account: bool) -> Step {
     c.goto(shop).await.map_err(err("home"))?;
     click(c, "#add-legumes").await?;
     wait_text(c, "ajouté au panier").await?;
@@ -174,8 +181,9 @@ async fn order_and_pay(
     } else {
         "card"
     };
-    wait_text(c, &format!("name=\"{number}\"")).await?;
-    type_card(c, provider, card).await
+    wait_text(c, &format!("name=\"{number}\""))
+        .await
+        .map(|_| ())
 }
 
 /// Types `card` on the bank's page on screen and pays.
@@ -319,14 +327,7 @@ async fn refund_after_retraction(
     manager: &str,
 ) -> Result<String, String> {
     use tpe_core::CheckoutStatus;
-    c.goto(shop).await.map_err(err("home"))?;
-    click(c, "#add-oeufs").await?;
-    wait_text(c, "ajouté au panier").await?;
-    click(c, "#go-order").await?;
-    wait_text(c, "Paiement en ligne").await?;
-    click(c, "#provider option[value='paybox']").await?;
-    click(c, "#validate-order").await?;
-    wait_text(c, "name=\"numero\"").await?;
+    order_to_bank(c, shop, "paybox", false).await?;
     // While the page is open, the day after delivery comes.
     let engine = demo.engine();
     engine

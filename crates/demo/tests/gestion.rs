@@ -19,15 +19,7 @@ async fn gestion_speaks_french_and_exports_the_records() {
         .unwrap()
         .trim()
         .to_owned();
-    let form = [
-        ("csrf", csrf(&summary)),
-        ("form_id", hidden(&summary, "form_id")),
-        ("mode", "online".into()),
-        ("provider", "paybox".into()),
-    ];
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let page = v.post("/commande", &form, None).await.text().await.unwrap();
-    let reference = hidden(&page, "PBX_CMD");
+    let reference = order_with_paybox(&mut v, &summary).await.0.to_string();
     log_in(&mut v, &demo).await;
 
     // A job "as of" a date shows what it would do first, and does nothing until confirmed.
@@ -154,15 +146,7 @@ async fn a_confirmed_job_runs() {
     let demo = start("gestion-job").await;
     let mut v = Visitor::new(&demo);
     let summary = ready_to_order(&mut v).await;
-    let form = [
-        ("csrf", csrf(&summary)),
-        ("form_id", hidden(&summary, "form_id")),
-        ("mode", "online".into()),
-        ("provider", "paybox".into()),
-    ];
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let page = v.post("/commande", &form, None).await.text().await.unwrap();
-    let reference = tpe_core::PaymentReference::parse(&hidden(&page, "PBX_CMD")).unwrap();
+    let (reference, _) = order_with_paybox(&mut v, &summary).await;
     log_in(&mut v, &demo).await;
     let (_, list) = v.get("/gestion").await;
     let token = csrf(&list);

@@ -409,23 +409,10 @@ impl Engine {
         author: &str,
         note: &str,
     ) -> Result<CheckoutStatus, EngineError> {
-        crate::refund::check_decision(author, note)?;
-        let author = author.trim();
-        let now = self.inner.clock.now();
-        let applied = self
-            .inner
-            .store
-            .apply_event(
-                reference,
-                EventInput::ManualValidation {
-                    author: author.to_owned(),
-                    note: note.to_owned(),
-                },
-                now,
-            )
-            .await?;
+        let input = |author, note| EventInput::ManualValidation { author, note };
+        let status = self.decide(reference, author, note, input).await?;
         tracing::info!(%reference, "checkout validated by hand");
-        Ok(applied.status)
+        Ok(status)
     }
 
     /// One checkout (for the status endpoint and return pages); `None` when unknown.

@@ -18,24 +18,6 @@ use tpe_store::{EventInput, OutboxEffect, StoreError};
 use crate::engine::Engine;
 use crate::error::EngineError;
 
-/// Checks a manager's name and note (manual validation, reinstatement, refund).
-pub(crate) fn check_decision(author: &str, note: &str) -> Result<(), EngineError> {
-    let author = author.trim();
-    if author.is_empty() || author.len() > 200 || author.chars().any(char::is_control) {
-        return Err(EngineError::InvalidInput {
-            field: "author",
-            reason: "must have 1 to 200 bytes and no control character",
-        });
-    }
-    if note.len() > 2000 {
-        return Err(EngineError::InvalidInput {
-            field: "note",
-            reason: "must have at most 2000 bytes",
-        });
-    }
-    Ok(())
-}
-
 /// Why the bank did not refund, in French for the manager; `None` when the outcome is unknown
 /// (transport failure, bank busy) and the call must be tried again rather than given up.
 fn refusal_fr(e: &ProviderError) -> Option<String> {
@@ -88,18 +70,10 @@ impl Engine {
         author: &str,
         note: &str,
     ) -> Result<CheckoutStatus, EngineError> {
-        check_decision(author, note)?;
-        let input = EventInput::Reinstate {
-            author: author.trim().to_owned(),
-            note: note.to_owned(),
-        };
-        let applied = self
-            .inner
-            .store
-            .apply_event(reference, input, self.now())
-            .await?;
+        let input = |author, note| EventInput::Reinstate { author, note };
+        let status = self.decide(reference, author, note, input).await?;
         tracing::info!(%reference, "checkout reinstated by the manager");
-        Ok(applied.status)
+        Ok(status)
     }
 
     /// A manager asks for the full refund of a checkout paid after its retraction, or of the
@@ -118,17 +92,40 @@ impl Engine {
         author: &str,
         note: &str,
     ) -> Result<CheckoutStatus, EngineError> {
-        check_decision(author, note)?;
-        let input = EventInput::RequestRefund {
-            author: author.trim().to_owned(),
-            note: note.to_owned(),
-        };
+        let input = |author, note| EventInput::RequestRefund { author, note };
+        let status = self.decide(reference, author, note, input).await?;
+        tracing::info!(%reference, "refund requested by the manager");
+        Ok(status)
+    }
+
+    /// Applies a manager's decision (manual validation, reinstatement, refund) after checking
+    /// the name and the note; the new state.
+    pub(crate) async fn decide(
+        &self,
+        reference: &PaymentReference,
+        author: &str,
+        note: &str,
+        input: impl FnOnce(String, String) -> EventInput,
+    ) -> Result<CheckoutStatus, EngineError> {
+        let author = author.trim();
+        if author.is_empty() || author.len() > 200 || author.chars().any(char::is_control) {
+            return Err(EngineError::InvalidInput {
+                field: "author",
+                reason: "must have 1 to 200 bytes and no control character",
+            });
+        }
+        if note.len() > 2000 {
+            return Err(EngineError::InvalidInput {
+                field: "note",
+                reason: "must have at most 2000 bytes",
+            });
+        }
+        let input = input(author.to_owned(), note.to_owned());
         let applied = self
             .inner
             .store
             .apply_event(reference, input, self.now())
             .await?;
-        tracing::info!(%reference, "refund requested by the manager");
         Ok(applied.status)
     }
 
@@ -141,11 +138,7 @@ impl Engine {
         now: Timestamp,
     ) -> Result<(), String> {
         let inner = &self.inner;
-        let detail = inner
-            .store
-            .checkout(&item.reference)
-            .await
-            .map_err(|e| e.to_string())?;
+        let detail = self.detail_of(item).await?;
         let c = &detail.checkout;
         // Only the latest attempt of a checkout still refunding goes to the bank: an older
         // row delivered again after a crash finds its outcome recorded.
