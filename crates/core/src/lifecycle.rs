@@ -16,6 +16,8 @@ use crate::provider::{BankOutcome, OutcomeKind, ProviderId};
 use crate::reason::Reason;
 use crate::reference::PaymentReference;
 
+mod decision;
+
 /// The state of a checkout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -29,15 +31,21 @@ pub enum CheckoutStatus {
     Retracted,
     /// Money arrived for a retracted checkout: the manager must refund or reinstate.
     PaidAfterRetraction,
+    /// The manager asked for a refund; the bank has not answered yet.
+    Refunding,
+    /// The bank refunded the payment in full.
+    Refunded,
 }
 
 impl CheckoutStatus {
     /// Every state.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 6] = [
         Self::AwaitingPayment,
         Self::Valid,
         Self::Retracted,
         Self::PaidAfterRetraction,
+        Self::Refunding,
+        Self::Refunded,
     ];
 
     /// Storage name.
@@ -47,6 +55,8 @@ impl CheckoutStatus {
             Self::Valid => "valid",
             Self::Retracted => "retracted",
             Self::PaidAfterRetraction => "paid_after_retraction",
+            Self::Refunding => "refunding",
+            Self::Refunded => "refunded",
         }
     }
 
@@ -62,6 +72,8 @@ impl CheckoutStatus {
             Self::Valid => "Valide",
             Self::Retracted => "Rétractée",
             Self::PaidAfterRetraction => "Payée après rétractation",
+            Self::Refunding => "Remboursement en cours",
+            Self::Refunded => "Remboursée",
         }
     }
 }
@@ -221,6 +233,38 @@ pub enum Event {
     },
     /// The customer's browser came back (never changes state; event 6).
     BrowserReturn,
+    /// A manager keeps the money of a checkout paid after its retraction and delivers: it
+    /// becomes valid with the effects of a payment (event 14).
+    Reinstate {
+        /// Who.
+        author: String,
+        /// Why.
+        note: String,
+    },
+    /// A manager asks for the full refund of a checkout paid after its retraction, or of the
+    /// extra payment of an order paid twice (event 15).
+    RequestRefund {
+        /// Who.
+        author: String,
+        /// Why.
+        note: String,
+        /// When: names this refund attempt (its effect key and the bank's idempotency key).
+        at: Timestamp,
+        /// Another checkout of the same shop order, valid and paid before this one, if any.
+        order_paid_by: Option<PaymentReference>,
+    },
+    /// The bank took the refund (event 16).
+    RefundSucceeded {
+        /// The bank's refund id.
+        refund_id: String,
+    },
+    /// The bank refused the refund: the checkout goes back to `back_to` (event 17).
+    RefundFailed {
+        /// Why, in French, for the manager.
+        reason: String,
+        /// The state the refund was asked from ([`Effect::Refund::back_to`]).
+        back_to: CheckoutStatus,
+    },
 }
 
 impl Event {
@@ -239,6 +283,10 @@ impl Event {
             Self::Retract { .. } => "retraction",
             Self::Superseded { .. } => "superseded",
             Self::BrowserReturn => "browser_return",
+            Self::Reinstate { .. } => "reinstated",
+            Self::RequestRefund { .. } => "refund_requested",
+            Self::RefundSucceeded { .. } => "refunded",
+            Self::RefundFailed { .. } => "refund_failed",
         }
     }
 }
@@ -312,6 +360,19 @@ pub enum Effect {
     },
     /// Mark the other unpaid checkouts of the same shop order as superseded by this one.
     SupersedeSiblings,
+    /// Ask the bank for the full refund of a bank transaction, then apply
+    /// [`Event::RefundSucceeded`] or [`Event::RefundFailed`].
+    Refund {
+        /// The bank transaction to refund.
+        bank_transaction_id: String,
+        /// Amount (the checkout's).
+        amount: Amount,
+        /// Names the attempt (milliseconds of the request): a new key for each attempt, the
+        /// same one for every retry of one attempt.
+        attempt: i64,
+        /// The state to go back to if the bank refuses.
+        back_to: CheckoutStatus,
+    },
 }
 
 impl Effect {
@@ -358,6 +419,7 @@ impl Effect {
                 ..
             } => format!("quarantine:{bank_transaction_id}"),
             Self::SupersedeSiblings => "supersede".to_owned(),
+            Self::Refund { attempt, .. } => format!("refund:{attempt}"),
         }
     }
 
@@ -370,6 +432,7 @@ impl Effect {
             Self::AlertManager(_) => "alert_manager",
             Self::Quarantine { .. } => "quarantine",
             Self::SupersedeSiblings => "supersede_siblings",
+            Self::Refund { .. } => "refund",
         }
     }
 }
@@ -410,6 +473,35 @@ pub enum TransitionError {
     /// Retraction of a checkout that is not awaiting payment.
     #[error("checkout {reference} is {status} and cannot be retracted")]
     NotRetractable {
+        /// Reference.
+        reference: PaymentReference,
+        /// Its state.
+        status: CheckoutStatus,
+    },
+    /// Reinstatement of a checkout that was not paid after its retraction.
+    #[error(
+        "checkout {reference} is {status}: only a checkout paid after retraction can be reinstated"
+    )]
+    NotReinstatable {
+        /// Reference.
+        reference: PaymentReference,
+        /// Its state.
+        status: CheckoutStatus,
+    },
+    /// A refund of a checkout that is neither paid after its retraction nor the extra payment
+    /// of an order paid twice, or that was paid without a bank transaction.
+    #[error(
+        "checkout {reference} is {status}: only a checkout paid after retraction, or the second payment of an order, can be refunded"
+    )]
+    NotRefundable {
+        /// Reference.
+        reference: PaymentReference,
+        /// Its state.
+        status: CheckoutStatus,
+    },
+    /// A refund's outcome for a checkout with no refund under way.
+    #[error("checkout {reference} is {status}: no refund is under way")]
+    NoRefundUnderway {
         /// Reference.
         reference: PaymentReference,
         /// Its state.
@@ -537,6 +629,10 @@ pub fn apply(state: &CheckoutState, event: &Event) -> Result<Transition, Transit
             }
         }
         Event::BrowserReturn => {}
+        Event::Reinstate { .. }
+        | Event::RequestRefund { .. }
+        | Event::RefundSucceeded { .. }
+        | Event::RefundFailed { .. } => decision::apply(&mut next, &mut effects, event)?,
     }
     Ok(Transition {
         state: next,
@@ -601,7 +697,7 @@ fn accept(
                 bank_transaction_id: txn,
             }));
         }
-        S::Valid | S::PaidAfterRetraction => {
+        S::Valid | S::PaidAfterRetraction | S::Refunding | S::Refunded => {
             // Already paid. A second accepted try of the bank is money received twice; a
             // manual or reconciled validation of the same money is not.
             let bank_paid = matches!(

@@ -34,7 +34,10 @@ fn state(status: CheckoutStatus) -> CheckoutState {
     s.status = status;
     if matches!(
         status,
-        CheckoutStatus::Valid | CheckoutStatus::PaidAfterRetraction
+        CheckoutStatus::Valid
+            | CheckoutStatus::PaidAfterRetraction
+            | CheckoutStatus::Refunding
+            | CheckoutStatus::Refunded
     ) {
         s.validated_by = Some(ValidationSource::Bank);
     }
@@ -138,7 +141,41 @@ fn events() -> Vec<(&'static str, Event)> {
             },
         ),
         ("browser-return", Event::BrowserReturn),
+        (
+            "reinstate",
+            Event::Reinstate {
+                author: "gérante".into(),
+                note: "livrée quand même".into(),
+            },
+        ),
+        ("refund", refund_request(None)),
+        (
+            "refund-extra-payment",
+            refund_request(Some(reference("REF0"))),
+        ),
+        (
+            "refund-succeeded",
+            Event::RefundSucceeded {
+                refund_id: "RF1".into(),
+            },
+        ),
+        (
+            "refund-failed",
+            Event::RefundFailed {
+                reason: "refusé par la banque".into(),
+                back_to: CheckoutStatus::PaidAfterRetraction,
+            },
+        ),
     ]
+}
+
+fn refund_request(order_paid_by: Option<PaymentReference>) -> Event {
+    Event::RequestRefund {
+        author: "gérante".into(),
+        note: "client remboursé".into(),
+        at: Timestamp::from_second(RETRACT_AT + 60).unwrap(),
+        order_paid_by,
+    }
 }
 
 /// Expected outcome: new status (or error name), effect kinds, amount_mismatch, superseded.
@@ -182,7 +219,7 @@ fn expected(status: CheckoutStatus, event: &str) -> Expect {
         ),
         // A second accepted try on a paid checkout: money received twice.
         (
-            Valid | PaidAfterRetraction,
+            Valid | PaidAfterRetraction | Refunding | Refunded,
             "accepted" | "reconciled-paid" | "accepted-order-already-paid",
         ) => (Ok(status), TWICE, false, false),
         // Row 4 / 5: refusal e-mails the manager only while unpaid.
@@ -199,6 +236,22 @@ fn expected(status: CheckoutStatus, event: &str) -> Expect {
         (_, "retract-due" | "retract-early") => (Err("NotRetractable"), NONE, false, false),
         (AwaitingPayment, "superseded") => (Ok(AwaitingPayment), NONE, false, true),
         (s, "superseded") => (Ok(s), NONE, false, false),
+        // Row 14: the manager keeps the money paid after retraction.
+        (PaidAfterRetraction, "reinstate") => (
+            Ok(Valid),
+            &["confirm_customer", "supersede_siblings"],
+            false,
+            false,
+        ),
+        (_, "reinstate") => (Err("NotReinstatable"), NONE, false, false),
+        // Row 15: a refund of money after retraction, or of an order's second payment.
+        (PaidAfterRetraction, "refund" | "refund-extra-payment")
+        | (Valid, "refund-extra-payment") => (Ok(Refunding), &["refund"], false, false),
+        (_, "refund" | "refund-extra-payment") => (Err("NotRefundable"), NONE, false, false),
+        // Rows 16 and 17: the bank's answer to the refund.
+        (Refunding, "refund-succeeded") => (Ok(Refunded), NONE, false, false),
+        (Refunding, "refund-failed") => (Ok(PaidAfterRetraction), NONE, false, false),
+        (_, "refund-succeeded" | "refund-failed") => (Err("NoRefundUnderway"), NONE, false, false),
         (s, e) => panic!("no expectation for {s:?} × {e}"),
     }
 }
@@ -233,6 +286,9 @@ fn every_state_event_pair() {
                         TransitionError::NotAwaitingPayment { .. } => "NotAwaitingPayment",
                         TransitionError::RetractionTooEarly { .. } => "RetractionTooEarly",
                         TransitionError::NotRetractable { .. } => "NotRetractable",
+                        TransitionError::NotReinstatable { .. } => "NotReinstatable",
+                        TransitionError::NotRefundable { .. } => "NotRefundable",
+                        TransitionError::NoRefundUnderway { .. } => "NoRefundUnderway",
                         _ => "other",
                     };
                     assert_eq!(got, want, "{status:?} × {name}");
@@ -242,7 +298,7 @@ fn every_state_event_pair() {
             pairs += 1;
         }
     }
-    assert_eq!(pairs, 4 * 15);
+    assert_eq!(pairs, 6 * 20);
 }
 
 #[test]
@@ -299,6 +355,64 @@ fn alerts_say_what_happened() {
             bank_transaction_id: "T9".into()
         })]
     );
+}
+
+#[test]
+fn a_refund_names_the_paying_transaction_and_its_attempt() {
+    let mut paid = state(CheckoutStatus::PaidAfterRetraction);
+    paid.seen.clear();
+    paid.seen
+        .insert(("R1".into(), tpe_core::OutcomeKind::Refused));
+    paid.seen
+        .insert(("T9".into(), tpe_core::OutcomeKind::Accepted));
+    let t = apply(&paid, &refund_request(None)).unwrap();
+    let attempt = (RETRACT_AT + 60) * 1000;
+    assert_eq!(
+        t.effects,
+        [Effect::Refund {
+            bank_transaction_id: "T9".into(),
+            amount: eur(4321),
+            attempt,
+            back_to: CheckoutStatus::PaidAfterRetraction,
+        }]
+    );
+    assert_eq!(t.effects[0].key(), format!("refund:{attempt}"));
+    // A second click finds the refund under way: refused, nothing new to do.
+    let again = apply(&t.state, &refund_request(None));
+    assert!(matches!(again, Err(TransitionError::NotRefundable { .. })));
+    // Refused by the bank: back where it was, and the manager may try again.
+    let failed = apply(
+        &t.state,
+        &Event::RefundFailed {
+            reason: "refusé".into(),
+            back_to: CheckoutStatus::PaidAfterRetraction,
+        },
+    )
+    .unwrap();
+    assert_eq!(failed.state.status, CheckoutStatus::PaidAfterRetraction);
+    // Only to a paid state.
+    let nowhere = apply(
+        &t.state,
+        &Event::RefundFailed {
+            reason: "refusé".into(),
+            back_to: CheckoutStatus::AwaitingPayment,
+        },
+    );
+    assert!(matches!(
+        nowhere,
+        Err(TransitionError::NoRefundUnderway { .. })
+    ));
+    // Validated by hand, without a bank transaction: nothing the bank could refund.
+    let mut manual = state(CheckoutStatus::Valid);
+    manual.seen.clear();
+    let none = apply(&manual, &refund_request(Some(reference("REF0"))));
+    assert!(matches!(none, Err(TransitionError::NotRefundable { .. })));
+    // The order's other payment is not this checkout itself.
+    let own = apply(
+        &state(CheckoutStatus::Valid),
+        &refund_request(Some(reference("REF1"))),
+    );
+    assert!(matches!(own, Err(TransitionError::NotRefundable { .. })));
 }
 
 #[test]

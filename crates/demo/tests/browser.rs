@@ -1,5 +1,6 @@
 //! The demo in headless Chromium: a paid order and a refused one, seen by the customer and by
-//! the manager. Skipped loudly without Chromium, unless `REQUIRE_BROWSER=1`.
+//! the manager, and an order paid after its retraction refunded from Gestion. Skipped loudly
+//! without Chromium, unless `REQUIRE_BROWSER=1`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -134,6 +135,13 @@ async fn order_and_pay(
     card: &str,
     complete_account: bool,
 ) -> Step {
+    order_to_bank(c, shop, provider, complete_account).await?;
+    type_card(c, provider, card).await
+}
+
+/// The customer fills a cart (completing the account on the way if asked) and orders: the
+/// chosen bank's page is on screen.
+async fn order_to_bank(c: &Client, shop: &str, provider: &str, complete_account: bool) -> Step {
     c.goto(shop).await.map_err(err("home"))?;
     click(c, "#add-legumes").await?;
     wait_text(c, "ajouté au panier").await?;
@@ -168,12 +176,23 @@ async fn order_and_pay(
     .map_err(err("provider"))?;
     click(c, "#validate-order").await?;
     // The bank's page (reached by the auto-submitted form or the redirect).
+    let number = if provider == "paybox" {
+        "numero"
+    } else {
+        "card"
+    };
+    wait_text(c, &format!("name=\"{number}\""))
+        .await
+        .map(|_| ())
+}
+
+/// Types `card` on the bank's page on screen and pays.
+async fn type_card(c: &Client, provider: &str, card: &str) -> Step {
     let (number, exp, cvv) = if provider == "paybox" {
         ("numero", "expiry", "cvv")
     } else {
         ("card", "exp", "cvc")
     };
-    wait_text(c, &format!("name=\"{number}\"")).await?;
     fill(c, &format!("input[name='{number}']"), card).await?;
     fill(c, &format!("input[name='{exp}']"), "12/30").await?;
     fill(c, &format!("input[name='{cvv}']"), "123").await?;
@@ -265,8 +284,10 @@ async fn scenario(c: &Client, demo: &Demo) -> Step {
             "the manager's e-mail does not name {refused} and 00151"
         ));
     }
+    let refunded = refund_after_retraction(c, demo, &shop, &manager).await?;
     // Every page of Gestion fits a 1280-pixel-wide window: no sideways scrolling.
     for page in [
+        format!("{manager}/paiement/{refunded}"),
         format!("{manager}?etat=awaiting_payment"),
         format!("{manager}/paiement/{paid}"),
         format!("{manager}/paiement/{refused}"),
@@ -274,21 +295,73 @@ async fn scenario(c: &Client, demo: &Demo) -> Step {
         format!("{manager}/mails"),
     ] {
         c.goto(&page).await.map_err(err("gestion page"))?;
-        let measure = |script: &'static str| async move {
-            c.execute(script, Vec::new())
-                .await
-                .map_err(err("page width"))
-                .map(|v| v.as_u64().unwrap_or(u64::MAX))
-        };
-        let window = measure("return window.innerWidth").await?;
-        let width = measure("return document.documentElement.scrollWidth").await?;
-        if window != 1280 || width > window {
-            return Err(format!(
-                "{page} is {width} px wide in a window of {window} px (1280 expected)"
-            ));
-        }
+        fits(c, &page).await?;
     }
     Ok(())
+}
+
+/// The page on screen fits a 1280-pixel-wide window: no sideways scrolling.
+async fn fits(c: &Client, page: &str) -> Step {
+    let measure = |script: &'static str| async move {
+        c.execute(script, Vec::new())
+            .await
+            .map_err(err("page width"))
+            .map(|v| v.as_u64().unwrap_or(u64::MAX))
+    };
+    let window = measure("return window.innerWidth").await?;
+    let width = measure("return document.documentElement.scrollWidth").await?;
+    if window != 1280 || width > window {
+        return Err(format!(
+            "{page} is {width} px wide in a window of {window} px (1280 expected)"
+        ));
+    }
+    Ok(())
+}
+
+/// The customer leaves the bank's page open, the order is retracted, then the customer pays:
+/// the manager refunds it from its page in Gestion, confirming first. Returns its reference.
+async fn refund_after_retraction(
+    c: &Client,
+    demo: &Demo,
+    shop: &str,
+    manager: &str,
+) -> Result<String, String> {
+    use tpe_core::CheckoutStatus;
+    order_to_bank(c, shop, "paybox", false).await?;
+    // While the page is open, the day after delivery comes.
+    let engine = demo.engine();
+    engine
+        .run_retraction(tpe_core::Timestamp::from_second(4_102_444_800).unwrap()) // 2100
+        .await
+        .map_err(|e| format!("retraction: {e}"))?;
+    type_card(c, "paybox", "1111222233334444").await?;
+    let mut found = None;
+    for _ in 0..100 {
+        let page = engine
+            .checkouts_by_state(CheckoutStatus::PaidAfterRetraction, 10, None)
+            .await
+            .map_err(|e| format!("list: {e}"))?;
+        if let Some(ck) = page.items.first() {
+            found = Some(ck.reference.to_string());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reference = found.ok_or("no checkout paid after retraction")?;
+    c.goto(&format!("{manager}/paiement/{reference}"))
+        .await
+        .map_err(err("detail"))?;
+    wait_text(c, "id=\"state\">Payée après rétractation<").await?;
+    fits(c, "the page with Rembourser and Rétablir").await?;
+    fill(c, "#decide input[name=author]", "Lucie").await?;
+    click(c, "#refund").await?;
+    wait_text(c, "Confirmer le remboursement").await?;
+    click(c, "#confirm-decision").await?;
+    let page = wait_text(c, "Remboursement effectué").await?;
+    if !(page.contains("id=\"state\">Remboursée<") && page.contains("Lucie")) {
+        return Err("the refunded checkout does not show its state and its author".into());
+    }
+    Ok(reference)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -409,34 +409,10 @@ impl Engine {
         author: &str,
         note: &str,
     ) -> Result<CheckoutStatus, EngineError> {
-        let author = author.trim();
-        if author.is_empty() || author.len() > 200 || author.chars().any(char::is_control) {
-            return Err(EngineError::InvalidInput {
-                field: "author",
-                reason: "must have 1 to 200 bytes and no control character",
-            });
-        }
-        if note.len() > 2000 {
-            return Err(EngineError::InvalidInput {
-                field: "note",
-                reason: "must have at most 2000 bytes",
-            });
-        }
-        let now = self.inner.clock.now();
-        let applied = self
-            .inner
-            .store
-            .apply_event(
-                reference,
-                EventInput::ManualValidation {
-                    author: author.to_owned(),
-                    note: note.to_owned(),
-                },
-                now,
-            )
-            .await?;
+        let input = |author, note| EventInput::ManualValidation { author, note };
+        let status = self.decide(reference, author, note, input).await?;
         tracing::info!(%reference, "checkout validated by hand");
-        Ok(applied.status)
+        Ok(status)
     }
 
     /// One checkout (for the status endpoint and return pages); `None` when unknown.

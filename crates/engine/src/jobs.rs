@@ -41,7 +41,14 @@ enum Remote {
 }
 
 impl Engine {
-    async fn query(&self, p: &dyn PaymentProvider, c: &CheckoutRecord, now: Timestamp) -> Remote {
+    /// What the bank says about `c`; `None` when it cannot tell (unreachable, another
+    /// reference answered).
+    pub(crate) async fn remote_status(
+        &self,
+        p: &dyn PaymentProvider,
+        c: &CheckoutRecord,
+        now: Timestamp,
+    ) -> Option<RemoteStatus> {
         // The bank transactions already seen (refusals, pending) name the tries to ask about.
         let known = match self.inner.store.checkout(&c.reference).await {
             Ok(d) => d
@@ -63,32 +70,38 @@ impl Engine {
         match p.query_status(&q, now).await {
             Ok(r) if r.reference != c.reference => {
                 tracing::warn!(reference = %c.reference, "status query answered for another reference");
+                None
+            }
+            Ok(r) => Some(r.status),
+            Err(e) => {
+                tracing::warn!(reference = %c.reference, error = %e, "status query failed: unknown");
+                None
+            }
+        }
+    }
+
+    async fn query(&self, p: &dyn PaymentProvider, c: &CheckoutRecord, now: Timestamp) -> Remote {
+        match self.remote_status(p, c, now).await {
+            Some(RemoteStatus::Paid {
+                bank_transaction_id,
+                amount,
+            }) => Remote::Paid {
+                txn: bank_transaction_id,
+                amount,
+            },
+            Some(RemoteStatus::Pending) => Remote::Pending,
+            // Never a verdict: asked again at the next run.
+            Some(RemoteStatus::Unclassified { code }) => {
+                tracing::warn!(reference = %c.reference, %code, "status query answered a code outside the table");
                 Remote::Unknown
             }
-            Ok(r) => match r.status {
-                RemoteStatus::Paid {
-                    bank_transaction_id,
-                    amount,
-                } => Remote::Paid {
-                    txn: bank_transaction_id,
-                    amount,
-                },
-                RemoteStatus::Pending => Remote::Pending,
-                // Never a verdict: asked again at the next run.
-                RemoteStatus::Unclassified { code } => {
-                    tracing::warn!(reference = %c.reference, %code, "status query answered a code outside the table");
-                    Remote::Unknown
-                }
+            Some(
                 RemoteStatus::Refused { .. }
                 | RemoteStatus::Cancelled
                 | RemoteStatus::NotFound
-                | RemoteStatus::Refunded { .. } => Remote::NotPaid,
-                _ => Remote::Unknown,
-            },
-            Err(e) => {
-                tracing::warn!(reference = %c.reference, error = %e, "status query failed: unknown");
-                Remote::Unknown
-            }
+                | RemoteStatus::Refunded { .. },
+            ) => Remote::NotPaid,
+            _ => Remote::Unknown,
         }
     }
 

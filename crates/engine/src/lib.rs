@@ -7,7 +7,8 @@
 //! - [`Engine::start_checkout`] checks the customer's data (PSD2), asks the provider for the
 //!   redirect, stores the checkout with its bank reference and the provider's data in one
 //!   transaction and returns the redirect ([`redirect_page`] renders it);
-//!   [`Engine::validate_manually`] for a manager; read views;
+//!   [`Engine::validate_manually`], [`Engine::reinstate`] and [`Engine::request_refund`] for a
+//!   manager (a refund goes to the bank through the relay, once); read views;
 //! - [`Engine::handle_notification`] (and the route of [`Engine::router`], bounded by each
 //!   provider's limits) verifies the bank's notification, finds its checkout through the unique
 //!   bank reference, applies it through a group committer (every notification queued meanwhile
@@ -45,6 +46,7 @@ mod jobs;
 mod mailer;
 mod notify;
 mod redirect_page;
+mod refund;
 mod relay;
 mod routes;
 mod settings;

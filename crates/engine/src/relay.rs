@@ -5,7 +5,7 @@ use serde_json::json;
 use tpe_core::lifecycle::{Alert, Effect};
 use tpe_core::{CheckoutStatus, Lang, OutcomeKind, Timestamp};
 
-use tpe_store::{BankTransactionRecord, CheckoutRecord, OutboxEffect, StoreError};
+use tpe_store::{BankTransactionRecord, CheckoutDetail, CheckoutRecord, OutboxEffect, StoreError};
 
 use crate::engine::Engine;
 use crate::mailer::Email;
@@ -88,14 +88,7 @@ impl Engine {
 
     async fn deliver(&self, item: &OutboxEffect, now: Timestamp) -> Result<Delivery, String> {
         let inner = &self.inner;
-        let checkout = || async {
-            inner
-                .store
-                .checkout(&item.reference)
-                .await
-                .map(|d| d.checkout)
-                .map_err(|e| e.to_string())
-        };
+        let checkout = || async { self.detail_of(item).await.map(|d| d.checkout) };
         let manager = inner.settings.language;
         match &item.effect {
             Effect::RecordPayment {
@@ -178,6 +171,21 @@ impl Engine {
                 self.send(item, &c, name, manager, to, extra, now).await?;
                 Ok(Delivery::Done)
             }
+            Effect::Refund {
+                bank_transaction_id,
+                amount,
+                attempt,
+                back_to,
+            } => {
+                let refund = crate::refund::RefundEffect {
+                    bank_transaction_id,
+                    amount: *amount,
+                    attempt: *attempt,
+                    back_to: *back_to,
+                };
+                self.deliver_refund(item, refund, now).await?;
+                Ok(Delivery::Done)
+            }
             // Carried out by the store inside the transaction.
             Effect::Quarantine { .. } | Effect::SupersedeSiblings => Ok(Delivery::Done),
             other => {
@@ -204,15 +212,14 @@ impl Engine {
         now: Timestamp,
     ) -> Result<Delivery, String> {
         let inner = &self.inner;
-        let detail = inner
-            .store
-            .checkout(&item.reference)
-            .await
-            .map_err(|e| e.to_string())?;
+        let detail = self.detail_of(item).await?;
         let c = &detail.checkout;
         if matches!(
             c.status,
-            CheckoutStatus::Valid | CheckoutStatus::PaidAfterRetraction
+            CheckoutStatus::Valid
+                | CheckoutStatus::PaidAfterRetraction
+                | CheckoutStatus::Refunding
+                | CheckoutStatus::Refunded
         ) {
             tracing::info!(reference = %item.reference, "refusal e-mail dropped: paid since");
             return Ok(Delivery::Done);
@@ -299,6 +306,15 @@ impl Engine {
         self.send(item, c, TemplateName::Refusal, manager, to, extra, now)
             .await?;
         Ok(Delivery::Done)
+    }
+
+    /// The checkout of an outbox row, with everything written about it.
+    pub(crate) async fn detail_of(&self, item: &OutboxEffect) -> Result<CheckoutDetail, String> {
+        self.inner
+            .store
+            .checkout(&item.reference)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     #[allow(clippy::too_many_arguments)] // one private call site shape, clearer than a struct

@@ -378,6 +378,84 @@ async fn row8_paid_after_retraction() {
     assert_eq!(shop.hook.records.lock().unwrap().len(), 1);
 }
 
+/// A checkout paid after its retraction (row 8), as the manager finds it.
+async fn paid_after_retraction(shop: &Shop, minor: u64) -> tpe_core::PaymentReference {
+    let r = shop.checkout(minor, None).await;
+    shop.clock.set("2026-03-29T08:00:00Z".parse().unwrap());
+    shop.engine
+        .run_retraction(shop.clock.now_ts())
+        .await
+        .unwrap();
+    shop.notify(notification(r.as_str(), "T1", "accepted", minor))
+        .await;
+    assert_eq!(shop.status(&r).await, CheckoutStatus::PaidAfterRetraction);
+    shop.relay().await;
+    r
+}
+
+#[tokio::test]
+async fn row14_reinstated_by_the_manager_confirms_the_order() {
+    let shop = Shop::start().await;
+    let r = paid_after_retraction(&shop, 900).await;
+    assert!(shop.mails_to(CUSTOMER).is_empty());
+    let s = shop.engine.reinstate(&r, "Paul (gérant)", "livrée").await;
+    assert_eq!(s.unwrap(), CheckoutStatus::Valid);
+    let again = shop.engine.reinstate(&r, "Paul", "").await;
+    assert!(matches!(
+        again,
+        Err(EngineError::Store(StoreError::Transition(
+            tpe_core::TransitionError::NotReinstatable { .. }
+        )))
+    ));
+    assert!(matches!(
+        shop.engine.reinstate(&r, "", "").await,
+        Err(EngineError::InvalidInput { .. })
+    ));
+    shop.relay().await;
+    // The confirmation a payment sends; the payment record was written when the money came.
+    assert_eq!(shop.mails_to(CUSTOMER).len(), 1);
+    assert_eq!(shop.hook.records.lock().unwrap().len(), 1);
+    let d = shop.engine.checkout_detail(&r).await.unwrap().unwrap();
+    let last = d.audit.last().unwrap();
+    assert_eq!(
+        (last.event.as_str(), last.author.as_deref()),
+        ("reinstated", Some("Paul (gérant)"))
+    );
+}
+
+#[tokio::test]
+async fn row15_a_refund_the_bank_refuses_leaves_the_checkout_and_says_why() {
+    let shop = Shop::start().await;
+    let r = paid_after_retraction(&shop, 900).await;
+    let s = shop
+        .engine
+        .request_refund(&r, "Paul", "client absent")
+        .await;
+    assert_eq!(s.unwrap(), CheckoutStatus::Refunding);
+    // This bank has no refund operation: the relay records the refusal, in French.
+    shop.relay().await;
+    assert_eq!(shop.status(&r).await, CheckoutStatus::PaidAfterRetraction);
+    let d = shop.engine.checkout_detail(&r).await.unwrap().unwrap();
+    let last = d.audit.last().unwrap();
+    assert_eq!(last.event, "refund_failed");
+    assert!(
+        last.detail
+            .as_deref()
+            .is_some_and(|t| t.contains("back-office")),
+        "{last:?}"
+    );
+    // Not refundable from any other state: typed error, nothing written.
+    let unpaid = shop.checkout(700, None).await;
+    assert!(matches!(
+        shop.engine.request_refund(&unpaid, "Paul", "").await,
+        Err(EngineError::Store(StoreError::Transition(
+            tpe_core::TransitionError::NotRefundable { .. }
+        )))
+    ));
+    let d = shop.engine.checkout_detail(&unpaid).await.unwrap().unwrap();
+    assert!(d.audit.is_empty() && d.effects.is_empty());
+}
+
 #[tokio::test]
 async fn row9_manual_validation() {
     let shop = Shop::start().await;

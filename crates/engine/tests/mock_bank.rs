@@ -343,6 +343,10 @@ on_both!(
     lost_notification_recovered_by_paybox_direct,
     retraction_on_the_right_day_and_not_one_minute_early,
     engine_stopped_after_commit_sends_the_email_once_after_restart,
+    paybox_refund_after_retraction_reaches_the_bank_once,
+    paybox_refund_done_before_a_crash_is_not_made_again,
+    paybox_refund_of_the_second_payment_of_an_order,
+    stripe_like_refund_after_retraction_reaches_the_bank_once,
 );
 
 // ---------------------------------------------------------------- the checks
@@ -572,6 +576,158 @@ async fn lost_notification_recovered_by_paybox_direct(db: Db) {
     assert_eq!(w.mails_to(CUSTOMER).len(), 1);
     let d = node.engine.checkout_detail(&r).await.unwrap().unwrap();
     assert_eq!(d.payments[0].source.as_str(), "reconciliation");
+}
+
+/// Paybox Direct refunds (TYPE 00014) the bank journaled for `reference`.
+fn refunds_at_bank(w: &World, reference: &PaymentReference) -> usize {
+    w.bank
+        .journal()
+        .into_iter()
+        .filter(|e| {
+            e.kind == EntryKind::Decision
+                && e.target == "/PPPS.php"
+                && e.payload.as_deref() == Some("TYPE=00014")
+                && e.reference.as_deref() == Some(reference.as_str())
+        })
+        .count()
+}
+
+/// A Paybox checkout retracted (delivery 28 March), then paid on the bank's page.
+async fn paid_after_retraction(w: &World, node: &Node, minor: u64) -> PaymentReference {
+    let (r, redirect) = node.start(&PAYBOX, minor, None).await;
+    w.clock.set("2026-03-28T23:00:00Z".parse().unwrap());
+    let rep = node.engine.run_retraction(w.clock.now()).await.unwrap();
+    assert_eq!(rep.retracted, 1);
+    w.pay_paybox(&redirect, pb_cards::ACCEPTED).await;
+    node.wait_status(&r, CheckoutStatus::PaidAfterRetraction)
+        .await;
+    node.relay(w.clock.now()).await;
+    r
+}
+
+/// Row 15 against the mock bank: the manager's refund reaches Paybox Direct once, however
+/// many clicks and relay passes, and the checkout ends refunded with the trail to show it.
+async fn paybox_refund_after_retraction_reaches_the_bank_once(db: Db) {
+    let w = World::new().await;
+    let node = w.node(db.open().await).await;
+    let r = paid_after_retraction(&w, &node, 2500).await;
+    let asked = node
+        .engine
+        .request_refund(&r, "Lucie", "commande annulée")
+        .await;
+    assert_eq!(asked.unwrap(), CheckoutStatus::Refunding);
+    for _ in 0..3 {
+        let again = node.engine.request_refund(&r, "Lucie", "").await;
+        assert!(again.is_err(), "a refund under way is asked once");
+    }
+    assert_eq!(refunds_at_bank(&w, &r), 0, "the relay asks, after commit");
+    assert_eq!(node.relay(w.clock.now()).await.delivered, 1);
+    assert_eq!(node.relay(w.clock.now()).await.delivered, 0);
+    assert_eq!(node.status(&r).await, CheckoutStatus::Refunded);
+    assert_eq!(refunds_at_bank(&w, &r), 1);
+    let d = node.engine.checkout_detail(&r).await.unwrap().unwrap();
+    let events: Vec<_> = d
+        .audit
+        .iter()
+        .map(|a| (a.event.as_str(), a.author.as_deref()))
+        .collect();
+    assert!(
+        events.contains(&("refund_requested", Some("Lucie"))),
+        "{events:?}"
+    );
+    assert!(events.iter().any(|(e, _)| *e == "refunded"), "{events:?}");
+}
+
+/// The bank refunded but the engine stopped before recording it: the row is delivered again,
+/// the bank says the payment is refunded, and no second refund is made.
+async fn paybox_refund_done_before_a_crash_is_not_made_again(db: Db) {
+    let w = World::new().await;
+    let node = w.node(db.open().await).await;
+    let r = paid_after_retraction(&w, &node, 2600).await;
+    node.engine.request_refund(&r, "Lucie", "").await.unwrap();
+    let d = node.engine.checkout_detail(&r).await.unwrap().unwrap();
+    let Some(tpe_core::Effect::Refund {
+        bank_transaction_id,
+        amount,
+        attempt,
+        ..
+    }) = d.effects.last().map(|e| e.effect.clone())
+    else {
+        panic!("no refund effect: {:?}", d.effects);
+    };
+    // What the crashed delivery did at the bank.
+    let registry = w.registry();
+    let paybox = registry.get(&PAYBOX).unwrap();
+    let request = tpe_core::RefundRequest::new(
+        r.clone(),
+        bank_transaction_id,
+        amount,
+        format!("tpe-refund-{r}-{attempt}"),
+    )
+    .for_checkout(d.checkout.bank_reference.clone(), None);
+    paybox.refund(&request, w.clock.now()).await.unwrap();
+    assert_eq!(refunds_at_bank(&w, &r), 1);
+    assert_eq!(node.relay(w.clock.now()).await.delivered, 1);
+    assert_eq!(node.status(&r).await, CheckoutStatus::Refunded);
+    assert_eq!(refunds_at_bank(&w, &r), 1, "refunded once");
+}
+
+/// Event 13 then 15: an order paid twice; only its second payment is refundable, and it is
+/// refunded at the bank.
+async fn paybox_refund_of_the_second_payment_of_an_order(db: Db) {
+    let w = World::new().await;
+    let node = w.node(db.open().await).await;
+    let (first, redirect) = node.start(&PAYBOX, 1500, Some("CART-9")).await;
+    let (second, redirect2) = node.start(&PAYBOX, 1500, Some("CART-9")).await;
+    w.pay_paybox(&redirect, pb_cards::ACCEPTED).await;
+    node.wait_status(&first, CheckoutStatus::Valid).await;
+    w.pay_paybox(&redirect2, pb_cards::ACCEPTED).await;
+    node.wait_status(&second, CheckoutStatus::Valid).await;
+    let d = node.engine.checkout_detail(&second).await.unwrap().unwrap();
+    assert_eq!(d.order_paid_before.as_ref(), Some(&first));
+    assert!(
+        node.engine
+            .request_refund(&first, "Lucie", "")
+            .await
+            .is_err()
+    );
+    let asked = node
+        .engine
+        .request_refund(&second, "Lucie", "payée deux fois")
+        .await;
+    assert_eq!(asked.unwrap(), CheckoutStatus::Refunding);
+    node.relay(w.clock.now()).await;
+    assert_eq!(node.status(&second).await, CheckoutStatus::Refunded);
+    assert_eq!(node.status(&first).await, CheckoutStatus::Valid);
+    assert_eq!(
+        (refunds_at_bank(&w, &first), refunds_at_bank(&w, &second)),
+        (0, 1)
+    );
+}
+
+/// Row 15 on the Stripe-like PSP: one refund through its API, whatever the clicks.
+async fn stripe_like_refund_after_retraction_reaches_the_bank_once(db: Db) {
+    let w = World::new().await;
+    let node = w.node(db.open().await).await;
+    let (r, redirect) = node.start(&STRIPE, 3100, None).await;
+    w.clock.set("2026-03-28T23:00:00Z".parse().unwrap());
+    let rep = node.engine.run_retraction(w.clock.now()).await.unwrap();
+    assert_eq!(rep.retracted, 1);
+    w.pay_stripe(&redirect, sl_cards::ACCEPTED).await;
+    node.wait_status(&r, CheckoutStatus::PaidAfterRetraction)
+        .await;
+    node.engine.request_refund(&r, "Lucie", "").await.unwrap();
+    assert!(node.engine.request_refund(&r, "Lucie", "").await.is_err());
+    node.relay(w.clock.now()).await;
+    node.relay(w.clock.now()).await;
+    assert_eq!(node.status(&r).await, CheckoutStatus::Refunded);
+    let refunds = w
+        .bank
+        .journal()
+        .into_iter()
+        .filter(|e| e.kind == EntryKind::Request && e.target == "/v1/refunds")
+        .count();
+    assert_eq!(refunds, 1);
 }
 
 /// Row 10 with a real status query: delivery on 28 March in Paris → retracted from 29 March

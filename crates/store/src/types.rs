@@ -221,6 +221,34 @@ pub enum EventInput {
     Retract,
     /// The customer's browser came back (event 6): never changes state, writes nothing.
     BrowserReturn,
+    /// A manager keeps the money of a checkout paid after its retraction (event 14).
+    Reinstate {
+        /// Who (1 to 128 characters).
+        author: String,
+        /// Why (at most 2000 characters).
+        note: String,
+    },
+    /// A manager asks for the full refund of a checkout paid after its retraction, or of the
+    /// extra payment of an order paid twice (event 15): writes an
+    /// [`Effect::Refund`](tpe_core::Effect::Refund) named by the `now` given to `apply_event`.
+    RequestRefund {
+        /// Who (1 to 128 characters).
+        author: String,
+        /// Why (at most 2000 characters).
+        note: String,
+    },
+    /// The bank took the refund (event 16).
+    RefundSucceeded {
+        /// The bank's refund id (1 to 255 characters).
+        refund_id: String,
+    },
+    /// The bank refused the refund (event 17): back to the refund effect's `back_to`.
+    RefundFailed {
+        /// Why, in French (1 to 2000 characters).
+        reason: String,
+        /// The refund effect's `back_to`.
+        back_to: CheckoutStatus,
+    },
 }
 
 /// The result of [`crate::PaymentStore::apply_event`].
@@ -406,6 +434,9 @@ pub struct CheckoutDetail {
     pub effects: Vec<OutboxEffect>,
     /// Its audit trail, oldest first.
     pub audit: Vec<AuditRecord>,
+    /// Another checkout of the same shop order, valid and paid before this valid one: this
+    /// one is then the order's extra payment, to refund.
+    pub order_paid_before: Option<PaymentReference>,
 }
 
 /// An authentic notification that could not be applied.

@@ -98,6 +98,7 @@ postgres_suite!(
     group_commit,
     batch_matches_one_by_one,
     retraction_claims,
+    manager_decisions,
     bank_references,
     bank_sequences,
     postponed_effects,

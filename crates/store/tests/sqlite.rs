@@ -95,6 +95,7 @@ sqlite_suite!(
     group_commit,
     batch_matches_one_by_one,
     retraction_claims,
+    manager_decisions,
     bank_references,
     bank_sequences,
     postponed_effects,

@@ -27,6 +27,7 @@ pub(super) fn effect(kind: &str) -> &str {
         "alert_manager" => "Alerte au gestionnaire",
         "quarantine" => "Mise de côté",
         "supersede_siblings" => "Remplacement des autres tentatives",
+        "refund" => "Remboursement par la banque",
         other => other,
     }
 }
@@ -45,6 +46,10 @@ pub(super) fn event(name: &str) -> &str {
         "retraction" => "Rétractation",
         "superseded" => "Remplacé par un autre paiement",
         "browser_return" => "Retour du client",
+        "reinstated" => "Commande rétablie",
+        "refund_requested" => "Remboursement demandé",
+        "refunded" => "Remboursement effectué",
+        "refund_failed" => "Remboursement refusé par la banque",
         other => other,
     }
 }

@@ -1,5 +1,6 @@
 //! The farm shop and the manager's pages: server-rendered HTML (minijinja), French wording.
 
+mod decision;
 mod guard;
 mod labels;
 mod manager;
@@ -207,6 +208,7 @@ fn environment() -> Result<Environment<'static>, minijinja::Error> {
     template!(env, "login.html")?;
     template!(env, "error.html")?;
     template!(env, "jobs.html")?;
+    template!(env, "decision.html")?;
     Ok(env)
 }
 
@@ -411,6 +413,14 @@ pub(crate) fn router(shop: Shop) -> Router {
         .route(
             "/gestion/paiement/{reference}/valider",
             post(manager::validate),
+        )
+        .route(
+            "/gestion/paiement/{reference}/rembourser",
+            post(decision::refund),
+        )
+        .route(
+            "/gestion/paiement/{reference}/retablir",
+            post(decision::reinstate),
         )
         .route("/gestion/versements", get(manager::records))
         .route("/gestion/versements.csv", get(manager::records_csv))

@@ -170,3 +170,62 @@ pub async fn log_in(v: &mut Visitor, demo: &Demo) {
         .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
 }
+
+/// The auto-submitted form of a redirect page: its action and fields, unescaped.
+pub fn bank_form(html: &str) -> (String, Vec<(String, String)>) {
+    let unescape = |s: &str| {
+        s.replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&#39;", "'")
+            .replace("&#x2f;", "/")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    let value_after = |s: &str, key: &str| {
+        let at = s.find(key)? + key.len();
+        Some(unescape(&s[at..at + s[at..].find('"')?]))
+    };
+    let action = value_after(html, "action=\"").expect("a form");
+    let fields = html
+        .split("<input ")
+        .skip(1)
+        .filter_map(|tag| Some((value_after(tag, "name=\"")?, value_after(tag, "value=\"")?)))
+        .collect();
+    (action, fields)
+}
+
+/// Pays a Paybox redirect page (the shop's answer to an order) with the accepted test card,
+/// as a browser: the form to the bank, then the card on the bank's page.
+pub async fn pay_paybox(page: &str) {
+    let http = reqwest::Client::new();
+    let (action, fields) = bank_form(page);
+    let bank_page = http
+        .post(&action)
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let key = "action=\"/paybox/page/";
+    let at = bank_page
+        .find(key)
+        .unwrap_or_else(|| panic!("no card form: {bank_page}"))
+        + key.len();
+    let id = &bank_page[at..at + bank_page[at..].find('"').unwrap()];
+    let base = url::Url::parse(&action).unwrap();
+    let form = base.join(&format!("/paybox/page/{id}")).unwrap();
+    let card = tpe_mock_bank::paybox::cards::ACCEPTED;
+    http.post(form)
+        .form(&[
+            ("numero", card),
+            ("expiry", "12/99"),
+            ("cvv", "123"),
+            ("action", "pay"),
+        ])
+        .send()
+        .await
+        .unwrap();
+}

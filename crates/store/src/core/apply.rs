@@ -277,6 +277,30 @@ where
         Ok(row.map(CheckoutRecord::try_from).transpose()?)
     }
 
+    /// Another checkout of `order`, valid and paid (its first payment record) before
+    /// `reference`: `reference` is then the order's extra payment.
+    pub(crate) async fn order_paid_before(
+        &mut self,
+        order: &str,
+        reference: &PaymentReference,
+    ) -> Result<Option<PaymentReference>, Fail> {
+        sqlx::query_as::<DB, ReferenceRow>(
+            "SELECT c.reference FROM checkouts AS c WHERE c.shop_order_id = $1 \
+             AND c.reference <> $2 AND c.status = 'valid' \
+             AND (SELECT MIN(p.id) FROM payment_records AS p WHERE p.reference = c.reference) \
+             < COALESCE((SELECT MIN(p.id) FROM payment_records AS p WHERE p.reference = $2), \
+             9223372036854775807) ORDER BY c.reference LIMIT 1",
+        )
+        .bind(order)
+        .bind(reference.as_str())
+        .fetch_optional(&mut *self.0)
+        .await
+        .op("read order")?
+        .map(|r| parse_reference(&r.reference))
+        .transpose()
+        .map_err(Fail::from)
+    }
+
     /// Locks what the event may write. SQLite: `BEGIN IMMEDIATE` already holds the write
     /// lock. PostgreSQL: the checkout row, and when it belongs to an order every checkout of
     /// that order in reference order (one lock order for everyone, so superseding siblings
@@ -358,6 +382,9 @@ where
         self.lock_for_event(reference).await?;
         let mut loaded = self.load(reference).await?;
         let order_paid_by = match (input, &loaded.record.shop_order_id) {
+            (EventInput::RequestRefund { .. }, Some(order)) => {
+                self.order_paid_before(order, reference).await?
+            }
             (EventInput::Notification(_) | EventInput::ReconciledPaid { .. }, Some(order)) => {
                 sqlx::query_as::<DB, ReferenceRow>(
                     "SELECT reference FROM checkouts WHERE shop_order_id = $1 \
@@ -645,10 +672,14 @@ fn check_input(input: &EventInput) -> Result<(), StoreError> {
             1,
             VerifiedNotification::MAX_TRANSACTION_ID,
         ),
-        EventInput::ManualValidation { author, note } => {
+        EventInput::ManualValidation { author, note }
+        | EventInput::Reinstate { author, note }
+        | EventInput::RequestRefund { author, note } => {
             bounded("author", author, 1, MAX_AUTHOR)?;
             bounded("note", note, 0, MAX_NOTE)
         }
+        EventInput::RefundSucceeded { refund_id } => bounded("refund_id", refund_id, 1, 255),
+        EventInput::RefundFailed { reason, .. } => bounded("reason", reason, 1, MAX_NOTE),
         _ => Ok(()),
     }
 }

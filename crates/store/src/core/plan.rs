@@ -192,7 +192,8 @@ impl CheckoutUpdate {
 
 /// Plans `input` on `loaded`, and leaves `loaded` as the plan writes it (so the next event of
 /// a batch for the same checkout sees this one). `order_paid_by`: another checkout of the
-/// same shop order already valid (notifications and reconciliations only).
+/// same shop order already valid (notifications and reconciliations), or valid and paid
+/// before this one (refund requests).
 ///
 /// # Errors
 /// [`StoreError::ProviderMismatch`] and [`StoreError::Transition`]: nothing is to be written.
@@ -411,13 +412,36 @@ pub(crate) fn event_for(
         },
         EventInput::Retract => Event::Retract { now },
         EventInput::BrowserReturn => Event::BrowserReturn,
+        EventInput::Reinstate { author, note } => Event::Reinstate {
+            author: author.clone(),
+            note: note.clone(),
+        },
+        EventInput::RequestRefund { author, note } => Event::RequestRefund {
+            author: author.clone(),
+            note: note.clone(),
+            at: now,
+            order_paid_by,
+        },
+        EventInput::RefundSucceeded { refund_id } => Event::RefundSucceeded {
+            refund_id: refund_id.clone(),
+        },
+        EventInput::RefundFailed { reason, back_to } => Event::RefundFailed {
+            reason: reason.clone(),
+            back_to: *back_to,
+        },
     }
 }
 
 /// The audit row's author and detail for an input.
 fn audit_parts(input: &EventInput) -> (Option<String>, Option<String>) {
     match input {
-        EventInput::ManualValidation { author, note } => (Some(author.clone()), Some(note.clone())),
+        EventInput::ManualValidation { author, note }
+        | EventInput::Reinstate { author, note }
+        | EventInput::RequestRefund { author, note } => (Some(author.clone()), Some(note.clone())),
+        EventInput::RefundSucceeded { refund_id } => {
+            (None, Some(format!("bank refund {refund_id}")))
+        }
+        EventInput::RefundFailed { reason, .. } => (None, Some(reason.clone())),
         EventInput::Notification(n) => (
             None,
             Some(format!("bank transaction {}", n.bank_transaction_id)),

@@ -1,7 +1,7 @@
 //! The read views: checkouts page by page, one checkout with everything written about it,
 //! payment records, the quarantine, checkouts due for retraction.
 
-use tpe_core::{BankReference, PaymentReference, ProviderId, Timestamp};
+use tpe_core::{BankReference, CheckoutStatus, PaymentReference, ProviderId, Timestamp};
 
 use super::apply::Conn;
 use super::rows::{
@@ -152,7 +152,15 @@ where
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(db)?;
+        let order_paid_before = match (&checkout.shop_order_id, checkout.status) {
+            (Some(order), CheckoutStatus::Valid) => Conn::<DB>(&mut tx)
+                .order_paid_before(order, reference)
+                .await
+                .map_err(Fail::into_store)?,
+            _ => None,
+        };
         Ok(CheckoutDetail {
+            order_paid_before,
             checkout,
             bank_transactions: records(bank_transactions)?,
             payments: records(payments)?,

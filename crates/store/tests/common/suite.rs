@@ -977,8 +977,20 @@ fn scripted(side: &str, name: &str, event: &str) -> (PaymentReference, EventInpu
             author: "manager".into(),
             note: "paid by cheque".into(),
         },
+        "accept3" => accepted(&reference, "T3"),
         "retract" => EventInput::Retract,
         "return" => EventInput::BrowserReturn,
+        "reinstate" => EventInput::Reinstate {
+            author: "manager".into(),
+            note: "delivered anyway".into(),
+        },
+        "refund" => EventInput::RequestRefund {
+            author: "manager".into(),
+            note: "money back".into(),
+        },
+        "refunded" => EventInput::RefundSucceeded {
+            refund_id: "RF1".into(),
+        },
         other => panic!("no scripted event {other}"),
     };
     (r(&reference), input)
@@ -1043,9 +1055,10 @@ async fn observed(
 /// A batch gives each event exactly what applying the events one by one gives, and writes
 /// exactly the same rows: replays, refusals, refused transitions, browser returns, a second
 /// payment, an amount mismatch, a manual validation and checkouts of one shop order (the
-/// order-level path) mixed in one batch, several events per checkout.
+/// order-level path) mixed in one batch, several events per checkout; and the manager's
+/// decisions on a checkout paid after retraction (R, L) or paid twice (O2).
 pub async fn batch_matches_one_by_one(store: Store) {
-    let names = ["P", "Q", "S", "M", "V", "O1", "O2", "N"];
+    let names = ["P", "Q", "S", "M", "V", "O1", "O2", "N", "R", "L"];
     let script = [
         ("P", "accept1"),
         ("Q", "refuse1"),
@@ -1064,11 +1077,38 @@ pub async fn batch_matches_one_by_one(store: Store) {
         ("V", "accept1"),
         ("O1", "accept1"),
         ("X", "accept1"),
+        ("R", "retract"),
+        ("R", "accept1"),
+        ("R", "refund"),
+        ("R", "refund"),
+        ("R", "refunded"),
+        ("R", "reinstate"),
+        ("L", "reinstate"),
+        ("L", "retract"),
+        ("L", "accept1"),
+        ("L", "reinstate"),
+        ("L", "refund"),
+        ("O1", "refund"),
+        ("O2", "refund"),
+        ("O2", "refunded"),
     ];
     for side in ["BA", "BB"] {
         for name in names {
             let order = name.starts_with('O').then(|| format!("{side}-order"));
-            create(&store, &format!("{side}{name}"), order.as_deref()).await;
+            // R and L are due for retraction when the batch runs.
+            let created = if matches!(name, "R" | "L") {
+                t0() - DAY * 3
+            } else {
+                t0()
+            };
+            store
+                .create_checkout(new_checkout(
+                    &format!("{side}{name}"),
+                    order.as_deref(),
+                    created,
+                ))
+                .await
+                .unwrap();
         }
     }
     let batch: Vec<_> = script
@@ -1087,6 +1127,181 @@ pub async fn batch_matches_one_by_one(store: Store) {
     let a = observed(&store, "BA", &names, &batched).await;
     let b = observed(&store, "BB", &names, &single).await;
     assert_eq!(a, b);
+}
+
+/// The manager's decisions: a checkout paid after retraction refunded once however many
+/// requests, or reinstated with the effects of a payment; the extra payment of an order paid
+/// twice refunded (and only it), back to valid when the bank refuses, asked again later.
+pub async fn manager_decisions(store: Store) {
+    let refund = || EventInput::RequestRefund {
+        author: "Lucie".into(),
+        note: "rembourser".into(),
+    };
+    let due = t0() + DAY * 3;
+    for name in ["DR", "DS"] {
+        create(&store, name, None).await;
+        store
+            .apply_event(&r(name), EventInput::Retract, due)
+            .await
+            .unwrap();
+        let paid = store
+            .apply_event(&r(name), accepted(name, "T1"), due)
+            .await
+            .unwrap();
+        assert_eq!(paid.status, CheckoutStatus::PaidAfterRetraction);
+    }
+    // Refund: one effect, whatever the clicks.
+    let asked = store
+        .apply_event(&r("DR"), refund(), due + DAY)
+        .await
+        .unwrap();
+    assert_eq!(asked.status, CheckoutStatus::Refunding);
+    let attempt = (due + DAY).as_millisecond();
+    assert_eq!(
+        asked.effects,
+        [Effect::Refund {
+            bank_transaction_id: "T1".into(),
+            amount: eur(4321),
+            attempt,
+            back_to: CheckoutStatus::PaidAfterRetraction,
+        }]
+    );
+    let again = store.apply_event(&r("DR"), refund(), due + DAY * 2).await;
+    assert!(matches!(
+        again,
+        Err(StoreError::Transition(
+            TransitionError::NotRefundable { .. }
+        ))
+    ));
+    let done = store
+        .apply_event(
+            &r("DR"),
+            EventInput::RefundSucceeded {
+                refund_id: "RF-9".into(),
+            },
+            due + DAY,
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, CheckoutStatus::Refunded);
+    let d = store.checkout(&r("DR")).await.unwrap();
+    assert_eq!(
+        d.effects
+            .iter()
+            .filter(|e| e.effect.kind() == "refund")
+            .count(),
+        1
+    );
+    let trail: Vec<_> = d
+        .audit
+        .iter()
+        .map(|a| (a.event.as_str(), a.author.as_deref(), a.status_after))
+        .collect();
+    assert!(trail.contains(&("refund_requested", Some("Lucie"), CheckoutStatus::Refunding)));
+    assert!(trail.contains(&("refunded", None, CheckoutStatus::Refunded)));
+    // Reinstate: valid, the customer confirmed; never from another state.
+    let kept = store
+        .apply_event(
+            &r("DS"),
+            EventInput::Reinstate {
+                author: "Lucie".into(),
+                note: "livrée".into(),
+            },
+            due,
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept.status, CheckoutStatus::Valid);
+    assert_eq!(kept.effects, [Effect::ConfirmToCustomer]);
+    let d = store.checkout(&r("DS")).await.unwrap();
+    let last = d.audit.last().unwrap();
+    assert_eq!(
+        (last.event.as_str(), last.author.as_deref()),
+        ("reinstated", Some("Lucie"))
+    );
+    let before = counts(&store, "DS").await;
+    let twice = store
+        .apply_event(
+            &r("DS"),
+            EventInput::Reinstate {
+                author: "Lucie".into(),
+                note: String::new(),
+            },
+            due,
+        )
+        .await;
+    assert!(matches!(
+        twice,
+        Err(StoreError::Transition(
+            TransitionError::NotReinstatable { .. }
+        ))
+    ));
+    assert_eq!(counts(&store, "DS").await, before);
+    // An order paid twice: the second payment only is refundable.
+    create(&store, "DA", Some("ORDER-D")).await;
+    create(&store, "DB", Some("ORDER-D")).await;
+    apply(&store, "DA", accepted("DA", "T1")).await;
+    apply(&store, "DB", accepted("DB", "T2")).await;
+    let first = store.checkout(&r("DA")).await.unwrap();
+    let second = store.checkout(&r("DB")).await.unwrap();
+    assert_eq!(first.order_paid_before, None);
+    assert_eq!(second.order_paid_before, Some(r("DA")));
+    let wrong = store.apply_event(&r("DA"), refund(), due).await;
+    assert!(matches!(
+        wrong,
+        Err(StoreError::Transition(
+            TransitionError::NotRefundable { .. }
+        ))
+    ));
+    let asked = store.apply_event(&r("DB"), refund(), due).await.unwrap();
+    assert_eq!(asked.status, CheckoutStatus::Refunding);
+    let Some(Effect::Refund { back_to, .. }) = asked.effects.first().cloned() else {
+        panic!("no refund effect: {asked:?}");
+    };
+    let refused = store
+        .apply_event(
+            &r("DB"),
+            EventInput::RefundFailed {
+                reason: "remboursement refusé par la banque".into(),
+                back_to,
+            },
+            due,
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.status, CheckoutStatus::Valid);
+    let d = store.checkout(&r("DB")).await.unwrap();
+    assert_eq!(
+        d.audit.last().unwrap().detail.as_deref(),
+        Some("remboursement refusé par la banque")
+    );
+    // Asked again later: a new attempt, a new effect.
+    let again = store
+        .apply_event(&r("DB"), refund(), due + DAY)
+        .await
+        .unwrap();
+    assert_eq!(again.effects.len(), 1);
+    assert_ne!(again.effects[0].key(), asked.effects[0].key());
+    // Nothing to refund without a checkout paid: typed error, nothing written.
+    create(&store, "DN", None).await;
+    let none = store.apply_event(&r("DN"), refund(), due).await;
+    assert!(matches!(
+        none,
+        Err(StoreError::Transition(
+            TransitionError::NotRefundable { .. }
+        ))
+    ));
+    assert_eq!(counts(&store, "DN").await, (0, 0, 0, 0));
+    let empty = store
+        .apply_event(
+            &r("DN"),
+            EventInput::RefundSucceeded {
+                refund_id: String::new(),
+            },
+            due,
+        )
+        .await;
+    assert!(matches!(empty, Err(StoreError::Invalid { .. })));
 }
 
 /// Bank references: unique per provider, resolved back to their checkout, and a notification

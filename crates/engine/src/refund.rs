@@ -1,0 +1,207 @@
+//! The manager's decisions on money that should not have come: reinstate a checkout paid
+//! after its retraction, or refund it — or the extra payment of an order paid twice — through
+//! the provider's refund operation.
+//!
+//! A refund is an outbox effect: the request commits the checkout as `Refunding` with an
+//! [`Effect::Refund`], and the relay asks the bank, then records the answer as an event. A
+//! crash between the bank's answer and that record loses nothing: the row is delivered again,
+//! the bank is first asked whether the payment is already refunded, and the retried call
+//! carries the same idempotency key; a second request is refused while one is under way.
+
+use tpe_core::lifecycle::Effect;
+use tpe_core::{
+    Amount, CheckoutStatus, PaymentReference, ProviderData, ProviderError, RefundRequest,
+    RemoteStatus, Timestamp,
+};
+use tpe_store::{EventInput, OutboxEffect, StoreError};
+
+use crate::engine::Engine;
+use crate::error::EngineError;
+
+/// Why the bank did not refund, in French for the manager; `None` when the outcome is unknown
+/// (transport failure, bank busy) and the call must be tried again rather than given up.
+fn refusal_fr(e: &ProviderError) -> Option<String> {
+    let text = match e {
+        ProviderError::Api {
+            retryable: false,
+            code,
+            message,
+            ..
+        } => format!(
+            "la banque a refusé le remboursement{} : {message}",
+            code.as_deref()
+                .map(|c| format!(" (code {c})"))
+                .unwrap_or_default()
+        ),
+        ProviderError::Unsupported { .. } => "cette banque ne rembourse pas par son API : \
+             remboursez depuis son back-office"
+            .to_owned(),
+        ProviderError::InvalidRequest { field, reason, .. } => {
+            format!("demande de remboursement impossible pour cette banque ({field} : {reason})")
+        }
+        ProviderError::Config { .. } => {
+            "la configuration de la banque ne permet pas le remboursement".to_owned()
+        }
+        _ => return None,
+    };
+    Some(text.chars().take(2000).collect())
+}
+
+/// The refund to deliver, as the outbox row carries it.
+pub(crate) struct RefundEffect<'a> {
+    pub(crate) bank_transaction_id: &'a str,
+    pub(crate) amount: Amount,
+    pub(crate) attempt: i64,
+    pub(crate) back_to: CheckoutStatus,
+}
+
+impl Engine {
+    /// A manager keeps the money of a checkout paid after its retraction and delivers the
+    /// order (event 14): valid, confirmation e-mail to the customer, the order's other
+    /// checkouts superseded, audit row with the author and the note.
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidInput`] for an empty author or an overlong note;
+    /// [`EngineError::Store`] when the checkout is unknown or not paid after retraction
+    /// ([`crate::StoreError::Transition`]); nothing changes then.
+    pub async fn reinstate(
+        &self,
+        reference: &PaymentReference,
+        author: &str,
+        note: &str,
+    ) -> Result<CheckoutStatus, EngineError> {
+        let input = |author, note| EventInput::Reinstate { author, note };
+        let status = self.decide(reference, author, note, input).await?;
+        tracing::info!(%reference, "checkout reinstated by the manager");
+        Ok(status)
+    }
+
+    /// A manager asks for the full refund of a checkout paid after its retraction, or of the
+    /// extra payment of an order paid twice (event 15): the checkout is `Refunding` and the
+    /// relay ([`Engine::run_relay_once`]) asks the bank, once however many requests or
+    /// retries; it ends `Refunded`, or back where it was with the bank's reason in the audit
+    /// trail.
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidInput`] for an empty author or an overlong note;
+    /// [`EngineError::Store`] when the checkout is unknown, not refundable, or has a refund
+    /// under way ([`crate::StoreError::Transition`]); nothing changes then.
+    pub async fn request_refund(
+        &self,
+        reference: &PaymentReference,
+        author: &str,
+        note: &str,
+    ) -> Result<CheckoutStatus, EngineError> {
+        let input = |author, note| EventInput::RequestRefund { author, note };
+        let status = self.decide(reference, author, note, input).await?;
+        tracing::info!(%reference, "refund requested by the manager");
+        Ok(status)
+    }
+
+    /// Applies a manager's decision (manual validation, reinstatement, refund) after checking
+    /// the name and the note; the new state.
+    pub(crate) async fn decide(
+        &self,
+        reference: &PaymentReference,
+        author: &str,
+        note: &str,
+        input: impl FnOnce(String, String) -> EventInput,
+    ) -> Result<CheckoutStatus, EngineError> {
+        let author = author.trim();
+        if author.is_empty() || author.len() > 200 || author.chars().any(char::is_control) {
+            return Err(EngineError::InvalidInput {
+                field: "author",
+                reason: "must have 1 to 200 bytes and no control character",
+            });
+        }
+        if note.len() > 2000 {
+            return Err(EngineError::InvalidInput {
+                field: "note",
+                reason: "must have at most 2000 bytes",
+            });
+        }
+        let input = input(author.to_owned(), note.to_owned());
+        let applied = self
+            .inner
+            .store
+            .apply_event(reference, input, self.now())
+            .await?;
+        Ok(applied.status)
+    }
+
+    /// Delivers an [`Effect::Refund`] row: `Ok` when settled (refunded, refused, or found
+    /// settled already), `Err` to try again later.
+    pub(crate) async fn deliver_refund(
+        &self,
+        item: &OutboxEffect,
+        refund: RefundEffect<'_>,
+        now: Timestamp,
+    ) -> Result<(), String> {
+        let inner = &self.inner;
+        let detail = self.detail_of(item).await?;
+        let c = &detail.checkout;
+        // Only the latest attempt of a checkout still refunding goes to the bank: an older
+        // row delivered again after a crash finds its outcome recorded.
+        let latest = detail
+            .effects
+            .iter()
+            .rfind(|e| matches!(e.effect, Effect::Refund { .. }))
+            .map(|e| e.id);
+        if c.status != CheckoutStatus::Refunding || latest != Some(item.id) {
+            return Ok(());
+        }
+        let provider = self
+            .provider(c.provider.as_str())
+            .cloned()
+            .ok_or_else(|| format!("provider {} is not registered", c.provider))?;
+        let settled = |input| async move {
+            match inner.store.apply_event(&item.reference, input, now).await {
+                // Settled meanwhile by another delivery: nothing left to do.
+                Ok(_) | Err(StoreError::Transition(_)) => Ok(()),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        // Refunded by an earlier delivery whose record was lost: record it, ask nothing.
+        if provider.capabilities().status_query
+            && let Some(RemoteStatus::Refunded {
+                bank_transaction_id,
+            }) = self.remote_status(provider.as_ref(), c, now).await
+        {
+            tracing::info!(reference = %item.reference, "refund found done at the bank");
+            let refund_id = format!("{bank_transaction_id} (remboursée)");
+            return settled(EventInput::RefundSucceeded { refund_id }).await;
+        }
+        let request = RefundRequest::new(
+            item.reference.clone(),
+            refund.bank_transaction_id,
+            refund.amount,
+            format!("tpe-refund-{}-{}", item.reference, refund.attempt),
+        )
+        .for_checkout(
+            c.bank_reference.clone(),
+            c.provider_data
+                .as_deref()
+                .and_then(|d| ProviderData::new(d).ok()),
+        );
+        match provider.refund(&request, now).await {
+            Ok(receipt) => {
+                tracing::info!(reference = %item.reference, refund_id = %receipt.refund_id, "refunded");
+                settled(EventInput::RefundSucceeded {
+                    refund_id: receipt.refund_id,
+                })
+                .await
+            }
+            Err(e) => match refusal_fr(&e) {
+                Some(reason) => {
+                    tracing::warn!(reference = %item.reference, error = %e, "refund refused");
+                    settled(EventInput::RefundFailed {
+                        reason,
+                        back_to: refund.back_to,
+                    })
+                    .await
+                }
+                None => Err(e.to_string()),
+            },
+        }
+    }
+}
