@@ -3,128 +3,15 @@
 //! without Chromium, unless `REQUIRE_BROWSER=1`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use common::browser::{
+    Step, browser_present, click, err, fill, reference_of, run, temp_dir, wait_text,
+};
+use fantoccini::{Client, Locator};
 use tpe_demo::{Demo, DemoOptions};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-fn browser_present() -> bool {
-    let present = Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
-    if !present {
-        assert!(
-            std::env::var("REQUIRE_BROWSER").as_deref() != Ok("1"),
-            "REQUIRE_BROWSER=1 but {CHROMIUM} or {CHROMEDRIVER} is missing (apt-get install -y chromium chromium-driver)"
-        );
-        eprintln!(
-            "\n*** SKIPPED: {CHROMIUM} or {CHROMEDRIVER} is missing: the browser test of tpe demo did not run ***\n"
-        );
-    }
-    present
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tpe-demo-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-async fn start_chromedriver() -> (tokio::process::Child, u16) {
-    let port = free_port();
-    let child = tokio::process::Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start chromedriver");
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return (child, port);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("chromedriver did not listen on {port}");
-}
-
-async fn connect(port: u16, profile: &Path) -> Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1280,900",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        }),
-    );
-    ClientBuilder::rustls()
-        .expect("rustls")
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a WebDriver session")
-}
-
-type Step = Result<(), String>;
-
-fn err(what: &str) -> impl FnOnce(fantoccini::error::CmdError) -> String + '_ {
-    move |e| format!("{what}: {e}")
-}
-
-async fn click(c: &Client, css: &str) -> Step {
-    c.find(Locator::Css(css))
-        .await
-        .map_err(err(css))?
-        .click()
-        .await
-        .map_err(err(css))
-}
-
-async fn fill(c: &Client, css: &str, text: &str) -> Step {
-    let e = c.find(Locator::Css(css)).await.map_err(err(css))?;
-    e.clear().await.map_err(err(css))?;
-    e.send_keys(text).await.map_err(err(css))
-}
-
-/// Waits until the page's source contains `text`.
-async fn wait_text(c: &Client, text: &str) -> Result<String, String> {
-    let mut last = String::new();
-    for _ in 0..100 {
-        last = c.source().await.map_err(err("page source"))?;
-        if last.contains(text) {
-            return Ok(last);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let url = c
-        .current_url()
-        .await
-        .map(|u| u.to_string())
-        .unwrap_or_default();
-    Err(format!(
-        "{url} never showed {text:?}; page: {}",
-        last.chars().take(600).collect::<String>()
-    ))
-}
 
 /// The customer fills a cart, hits the PSD2 message, completes the account and pays with
 /// `card` on the chosen bank's page.
@@ -197,17 +84,6 @@ async fn type_card(c: &Client, provider: &str, card: &str) -> Step {
     fill(c, &format!("input[name='{exp}']"), "12/30").await?;
     fill(c, &format!("input[name='{cvv}']"), "123").await?;
     click(c, "button[value='pay']").await
-}
-
-fn reference_of(html: &str) -> Result<String, String> {
-    let start = html
-        .find("<code>")
-        .ok_or("no reference on the return page")?
-        + 6;
-    let len = html[start..]
-        .find("</code>")
-        .ok_or("no reference on the return page")?;
-    Ok(html[start..start + len].to_owned())
 }
 
 async fn scenario(c: &Client, demo: &Demo) -> Step {
@@ -369,33 +245,18 @@ async fn pay_and_refuse_in_headless_chromium() {
     if !browser_present() {
         return;
     }
-    // Two rustls crypto back ends are linked in the workspace: pick one for fantoccini.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let data = temp_dir("browser-data");
     let mut options = DemoOptions::interactive("127.0.0.1:0".parse().unwrap(), &data);
     // The manager's refusal e-mail is awaited below: a short wait for the next try.
     options.timings.refusal_email_delay = Duration::from_secs(1);
-    let demo = Demo::start(options).await.unwrap();
-    let (mut driver, port) = start_chromedriver().await;
-    let profile = temp_dir("chromium-profile");
-    let client = connect(port, &profile).await;
-    let result = scenario(&client, &demo).await;
-    if let Err(why) = &result {
-        let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tpe-demo-screenshots");
-        std::fs::create_dir_all(&shots).unwrap();
-        let path = shots.join("failure.png");
-        match client.screenshot().await {
-            Ok(png) => {
-                std::fs::write(&path, png).unwrap();
-                eprintln!("screenshot of the failure: {}", path.display());
-            }
-            Err(e) => eprintln!("no screenshot: {e}"),
-        }
-        eprintln!("browser test failed: {why}");
+    let demo = std::sync::Arc::new(Demo::start(options).await.unwrap());
+    let d = demo.clone();
+    run("pay-and-refuse", |client| async move {
+        let result = scenario(&client, &d).await;
+        (client, result)
+    })
+    .await;
+    if let Ok(demo) = std::sync::Arc::try_unwrap(demo) {
+        demo.shutdown().await;
     }
-    let _ = client.close().await;
-    let _ = driver.kill().await;
-    demo.shutdown().await;
-    let _ = std::fs::remove_dir_all(&profile);
-    result.unwrap();
 }

@@ -10,7 +10,8 @@ mod common;
 use std::time::Duration;
 
 use common::browser::{
-    Step, browser_present, click, click_button, err, fill, run, temp_dir, visible_text, wait_text,
+    Step, browser_present, click, click_button, err, fill, reference_of, run, temp_dir,
+    visible_text, wait_text,
 };
 use fantoccini::Client;
 use tpe_demo::{Demo, DemoOptions};
@@ -79,15 +80,6 @@ async fn fill_card(c: &Client, card: &str) -> Step {
 async fn pay(c: &Client, card: &str) -> Step {
     fill_card(c, card).await?;
     click(c, "button[value='pay']").await
-}
-
-/// The payment reference a return page shows.
-fn reference_of(html: &str) -> Result<String, String> {
-    let start = html.find("<code>").ok_or("no reference on the page")? + 6;
-    let len = html[start..]
-        .find("</code>")
-        .ok_or("no reference on the page")?;
-    Ok(html[start..start + len].to_owned())
 }
 
 async fn stories(c: &Client, demo: &Demo) -> Step {

@@ -3,7 +3,7 @@
 //! commande" (keep the money paid after retraction and deliver). Each shows what it will do
 //! first and acts only once confirmed; the author goes to the audit trail.
 
-use axum::Form;
+use super::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};

@@ -176,3 +176,15 @@ pub async fn visible_text(c: &Client) -> Result<String, String> {
         .map_err(err("page text"))
         .map(|v| v.as_str().unwrap_or_default().to_owned())
 }
+
+/// The payment reference a return page shows.
+pub fn reference_of(html: &str) -> Result<String, String> {
+    let start = html
+        .find("<code>")
+        .ok_or("no reference on the return page")?
+        + 6;
+    let len = html[start..]
+        .find("</code>")
+        .ok_or("no reference on the return page")?;
+    Ok(html[start..start + len].to_owned())
+}
