@@ -286,6 +286,44 @@ impl Amount {
         format!("{int}{sep}{frac}")
     }
 
+    /// The amount as people read it in `lang`, thousands grouped: `1 234,50 €` in French
+    /// (narrow no-break spaces), `€1,234.50` in English; other currencies by their code.
+    ///
+    /// ```
+    /// use tpe_core::{Amount, Currency, Lang};
+    /// let a = Amount::new(123_450, Currency::EUR)?;
+    /// assert_eq!(a.for_reader(Lang::Fr), "1\u{202f}234,50 €");
+    /// assert_eq!(a.for_reader(Lang::En), "€1,234.50");
+    /// assert_eq!(Amount::new(980, Currency::USD)?.for_reader(Lang::Fr), "9,80 USD");
+    /// # Ok::<(), tpe_core::MoneyError>(())
+    /// ```
+    pub fn for_reader(self, lang: crate::Lang) -> String {
+        let (group, decimal) = match lang {
+            crate::Lang::En => (',', '.'),
+            _ => ('\u{202f}', ','),
+        };
+        let plain = self.to_decimal_string(decimal);
+        let (int, frac) = plain
+            .split_once(decimal)
+            .map_or((plain.as_str(), None), |(i, f)| (i, Some(f)));
+        let mut figure = String::with_capacity(plain.len() + int.len() / 3 * 3);
+        for (i, digit) in int.chars().enumerate() {
+            if i > 0 && (int.len() - i) % 3 == 0 {
+                figure.push(group);
+            }
+            figure.push(digit);
+        }
+        if let Some(frac) = frac {
+            figure.push(decimal);
+            figure.push_str(frac);
+        }
+        match (lang, self.currency) {
+            (crate::Lang::En, Currency::EUR) => format!("€{figure}"),
+            (_, Currency::EUR) => format!("{figure} €"),
+            (_, code) => format!("{figure} {code}"),
+        }
+    }
+
     fn same_currency(self, other: Self) -> Result<(), MoneyError> {
         if self.currency == other.currency {
             Ok(())
@@ -361,6 +399,23 @@ fn truncate(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_for_readers_group_thousands() {
+        let fr = |minor, c| Amount::new(minor, c).unwrap().for_reader(crate::Lang::Fr);
+        assert_eq!(fr(50, Currency::EUR), "0,50 €");
+        assert_eq!(fr(99_999, Currency::EUR), "999,99 €");
+        assert_eq!(
+            fr(123_456_750, Currency::EUR),
+            "1\u{202f}234\u{202f}567,50 €"
+        );
+        assert_eq!(fr(1_234_567, Currency::JPY), "1\u{202f}234\u{202f}567 JPY");
+        assert_eq!(fr(12_345, Currency::BHD), "12,345 BHD");
+        let en = Amount::new(123_456_750, Currency::EUR)
+            .unwrap()
+            .for_reader(crate::Lang::En);
+        assert_eq!(en, "€1,234,567.50");
+    }
 
     #[test]
     fn currencies_have_iso_numbers_and_exponents() {

@@ -191,7 +191,8 @@ async fn stories(c: &Client, demo: &Demo) -> Step {
     fill_card(c, "1111222233334444").await?;
     fill(c, "input[name='cvv']", "12").await?;
     click(c, "button[value='pay']").await?;
-    wait_text(c, "Essais restants").await?;
+    // The page again, with the bank's message (the first page had none).
+    wait_text(c, "id=\"error\"").await?;
     pay(c, "1111222233334444").await?;
     wait_text(c, "Paiement validé").await?;
     tokio::time::sleep(REFUSAL_WINDOW * 3).await;

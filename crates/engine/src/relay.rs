@@ -38,10 +38,10 @@ pub fn message_id(id: i64, reference: &str, sender: &str) -> String {
     format!("tpe-effect-{id}.{reference}@{domain}")
 }
 
-/// An amount as people read it in `lang`: `12,50 EUR` in French, `12.50 EUR` in English.
+/// An amount as people read it in `lang`: `12,50 €` in French, `€12.50` in English, as on
+/// the shop's pages.
 fn show(amount: tpe_core::Amount, lang: Lang) -> String {
-    let sep = if lang == Lang::Fr { ',' } else { '.' };
-    format!("{} {}", amount.to_decimal_string(sep), amount.currency())
+    amount.for_reader(lang)
 }
 
 impl Engine {

@@ -74,38 +74,3 @@ pub(super) fn author(a: Option<&str>) -> String {
         Some(name) => name.into(),
     }
 }
-
-/// `1 234 567,50` from `1234567,50`: groups of three digits joined by a narrow no-break
-/// space, as French typography writes amounts.
-pub(super) fn group_thousands(decimal: &str) -> String {
-    let (int, frac) = decimal
-        .split_once(',')
-        .map_or((decimal, None), |(i, f)| (i, Some(f)));
-    let (sign, digits) = int.strip_prefix('-').map_or(("", int), |d| ("-", d));
-    let mut out = String::from(sign);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push('\u{202f}');
-        }
-        out.push(c);
-    }
-    if let Some(f) = frac {
-        out.push(',');
-        out.push_str(f);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(group_thousands("0,50"), "0,50");
-        assert_eq!(group_thousands("999,99"), "999,99");
-        assert_eq!(group_thousands("1234,50"), "1\u{202f}234,50");
-        assert_eq!(group_thousands("1234567"), "1\u{202f}234\u{202f}567");
-        assert_eq!(group_thousands("-12345,6"), "-12\u{202f}345,6");
-    }
-}

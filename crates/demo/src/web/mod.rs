@@ -348,12 +348,7 @@ impl Shop {
 
 /// `1 234,50 €`.
 pub(crate) fn euros(amount: Amount) -> String {
-    let figure = labels::group_thousands(&amount.to_decimal_string(','));
-    if amount.currency() == Currency::EUR {
-        format!("{figure} €")
-    } else {
-        format!("{figure} {}", amount.currency())
-    }
+    amount.for_reader(tpe_core::Lang::Fr)
 }
 
 /// A form a page posts. One the shop cannot read (a field missing, a number that is not one,
