@@ -1,7 +1,9 @@
 //! Environment variables read through a provider's TOML schema: each `PREFIX_NAME` variable is
 //! put at its TOML key, then the provider deserializes the table as it does a file, so the
-//! spellings, defaults and checks live in one place, the schema.
+//! spellings, defaults and checks live in one place, the schema. A TOML document's errors are
+//! worded here too, without the values ([`toml_error`]).
 
+use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
 /// How a variable's text becomes a TOML value.
@@ -105,6 +107,85 @@ pub fn env_name(prefix: &str, vars: &[EnvVar], path: &str) -> String {
         .filter(|v| path.starts_with(v.key))
         .max_by_key(|v| v.key.len())
         .map_or_else(|| format!("{prefix}*"), |v| format!("{prefix}{}", v.name))
+}
+
+/// The error "`<prefix><name>` is not set" for the first of `names` that `get` does not find
+/// (an empty variable counts as unset).
+///
+/// ```
+/// let get = |name: &str| (name == "TPE_X_A").then(|| "1".to_owned());
+/// assert_eq!(tpe_core::env::require("TPE_X_", &["A", "B"], get), Err("TPE_X_B is not set".to_owned()));
+/// ```
+///
+/// # Errors
+/// The message naming the missing variable.
+pub fn require(
+    prefix: &str,
+    names: &[&str],
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<(), String> {
+    match names
+        .iter()
+        .find(|name| get(&format!("{prefix}{name}")).is_none_or(|v| v.is_empty()))
+    {
+        Some(name) => Err(format!("{prefix}{name} is not set")),
+        None => Ok(()),
+    }
+}
+
+/// Deserializes the [`env_table`] of `vars` into the provider's schema; an error names the
+/// variable that set the failing key ([`env_name`]).
+///
+/// # Errors
+/// `<variable>: <serde's message>`.
+pub fn deserialize<T: DeserializeOwned>(
+    prefix: &str,
+    vars: &[EnvVar],
+    table: Table,
+) -> Result<T, String> {
+    serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
+        let name = env_name(prefix, vars, &e.path().to_string());
+        format!("{name}: {}", e.inner().message())
+    })
+}
+
+/// A TOML error without any value: serde quotes values in its messages (`string "…"`,
+/// `` variant `…` ``), so every quoted part is blanked, and the key of the offending line is
+/// named instead.
+///
+/// ```
+/// #[derive(Debug, serde::Deserialize)]
+/// struct C { #[allow(dead_code)] mode: u8 }
+/// let text = "mode = \"SECRET\"\n";
+/// let e = toml::from_str::<C>(text).unwrap_err();
+/// let message = tpe_core::env::toml_error(text, &e);
+/// assert!(message.contains("(key mode)") && !message.contains("SECRET"), "{message}");
+/// ```
+pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let mut out = String::from("TOML: ");
+    let mut quote = None;
+    for c in e.message().chars() {
+        match quote {
+            None if c == '"' || c == '`' => {
+                quote = Some(c);
+                out.push('…');
+            }
+            None => out.push(c),
+            Some(q) if q == c => quote = None,
+            Some(_) => {}
+        }
+    }
+    let key = e.span().and_then(|span| {
+        let line_start = text.get(..span.start)?.rfind('\n').map_or(0, |i| i + 1);
+        let line = text.get(line_start..)?.lines().next()?;
+        let key = line.split('=').next()?.trim();
+        (!key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+            .then_some(key)
+    });
+    if let Some(key) = key {
+        out.push_str(&format!(" (key {key})"));
+    }
+    out
 }
 
 /// Puts `value` at the dotted `key`, making tables on the way.

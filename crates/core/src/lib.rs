@@ -20,6 +20,7 @@
 //! ```
 
 pub mod clock;
+pub mod codes;
 pub mod customer;
 pub mod env;
 pub mod error;
