@@ -110,36 +110,6 @@ pub struct StripeLikeConfig {
     pub api_version: Option<String>,
 }
 
-/// A TOML error without any value: serde quotes values in its messages (`string "…"`,
-/// `` variant `…` ``), so every quoted part is blanked, and the key of the offending line is
-/// named instead.
-fn toml_error(text: &str, e: &toml::de::Error) -> String {
-    let mut out = String::from("TOML: ");
-    let mut quote = None;
-    for c in e.message().chars() {
-        match quote {
-            None if c == '"' || c == '`' => {
-                quote = Some(c);
-                out.push('…');
-            }
-            None => out.push(c),
-            Some(q) if q == c => quote = None,
-            Some(_) => {}
-        }
-    }
-    let key = e.span().and_then(|span| {
-        let line_start = text.get(..span.start)?.rfind('\n').map_or(0, |i| i + 1);
-        let line = text.get(line_start..)?.lines().next()?;
-        let key = line.split('=').next()?.trim();
-        (!key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-            .then_some(key)
-    });
-    if let Some(key) = key {
-        out.push_str(&format!(" (key {key})"));
-    }
-    out
-}
-
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -237,7 +207,7 @@ impl StripeLikeConfig {
         toml::from_str(toml_text).map_err(|e| {
             // The TOML error quotes the source line, which may hold a secret: keep only the
             // message, which names the key.
-            config_error(toml_error(toml_text, &e))
+            config_error(tpe_core::env::toml_error(toml_text, &e))
         })
     }
 

@@ -242,7 +242,7 @@ impl WorldlineConfig {
     /// # Errors
     /// [`ProviderError::Config`] naming the offending key (never its value).
     pub fn from_toml_str(text: &str) -> Result<Self, ProviderError> {
-        toml::from_str(text).map_err(|e| config_error(toml_error(text, &e)))
+        toml::from_str(text).map_err(|e| config_error(tpe_core::env::toml_error(text, &e)))
     }
 
     /// Reads `TPE_WORLDLINE_*` from the process environment; see [`Self::from_vars`].
@@ -363,35 +363,6 @@ fn number(key: &str, value: &str) -> Result<u64, ProviderError> {
         .trim()
         .parse()
         .map_err(|_| config_error(format!("{ENV_PREFIX}{key} must be a whole number")))
-}
-
-/// A TOML error without any value: serde quotes values in its messages, so every quoted part
-/// is blanked, and the key of the offending line is named instead.
-fn toml_error(text: &str, e: &toml::de::Error) -> String {
-    let mut out = String::from("TOML: ");
-    let mut quote = None;
-    for c in e.message().chars() {
-        match quote {
-            None if c == '"' || c == '`' => {
-                quote = Some(c);
-                out.push('…');
-            }
-            None => out.push(c),
-            Some(q) if q == c => quote = None,
-            Some(_) => {}
-        }
-    }
-    let key = e.span().and_then(|span| {
-        let line_start = text.get(..span.start)?.rfind('\n').map_or(0, |i| i + 1);
-        let line = text.get(line_start..)?.lines().next()?;
-        let key = line.split('=').next()?.trim();
-        (!key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-            .then_some(key)
-    });
-    if let Some(key) = key {
-        out.push_str(&format!(" (key {key})"));
-    }
-    out
 }
 
 #[cfg(test)]
