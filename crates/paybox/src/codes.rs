@@ -7,37 +7,13 @@
 //!
 //! `00000` (success) is not a decline and is not in the table: [`is_success`] tells it apart.
 
-use tpe_core::{Reason, ReasonKind, RetryAdvice};
+use tpe_core::Reason;
 
-use ReasonKind as K;
-use RetryAdvice as A;
+pub use tpe_core::codes::CodeInfo;
 
-/// One row of the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CodeInfo {
-    /// The 5-character code as Paybox sends it.
-    pub code: &'static str,
-    /// Normalized kind.
-    pub kind: ReasonKind,
-    /// The bank's wording in French.
-    pub text_fr: &'static str,
-    /// The bank's wording in English.
-    pub text_en: &'static str,
-    /// What to do after this precise code.
-    pub advice: RetryAdvice,
-}
-
-macro_rules! table {
-    ($( $code:literal => $kind:ident, $advice:ident, $fr:literal, $en:literal; )*) => {
-        /// Every code of the table, in the spec's order.
-        pub const TABLE: &[CodeInfo] = &[
-            $( CodeInfo { code: $code, kind: K::$kind, text_fr: $fr, text_en: $en, advice: A::$advice }, )*
-        ];
-        const CODES: &[&str] = &[$($code),*];
-    };
-}
-
-table! {
+tpe_core::code_table! {
+    /// Every code of the table, in the spec's order.
+    pub TABLE, CODES;
     // §5: platform codes.
     "00001" => IssuerUnavailable, RetryLater,
         "Connexion au centre d'autorisation échouée ou erreur interne",
@@ -216,9 +192,7 @@ pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
 /// ```
 pub fn classify(code: &str) -> Reason {
     match lookup(code) {
-        Some(info) => Reason::new(info.kind, info.code)
-            .with_bank_text(info.text_fr, info.text_en)
-            .with_advice(info.advice),
+        Some(info) => info.reason(),
         None if is_success(code) => Reason::unknown(SUCCESS).with_bank_text(
             "Opération réussie (pas un refus)",
             "Operation successful (not a decline)",
@@ -233,6 +207,8 @@ pub fn classify(code: &str) -> Reason {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
+
+    use tpe_core::{ReasonKind, RetryAdvice};
 
     use super::*;
 
