@@ -149,16 +149,13 @@ impl PaymentProvider for Lyra {
     }
 
     fn capabilities(&self) -> Capabilities {
-        // The REST API, when configured, answers status queries and refunds (partial ones too).
-        let mut c = Capabilities::NONE;
+        // The REST API, when configured: status queries, refunds (partial ones too), captures
+        // and cancels.
         if self.api.is_some() {
-            c.status_query = true;
-            c.refund = true;
-            c.partial_refund = true;
-            c.capture = true;
-            c.cancel = true;
+            Capabilities::API
+        } else {
+            Capabilities::NONE
         }
-        c
     }
 
     fn notification_limits(&self) -> NotificationLimits {

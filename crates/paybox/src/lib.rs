@@ -196,13 +196,8 @@ impl PaymentProvider for Paybox {
     }
 
     fn capabilities(&self) -> Capabilities {
-        let mut c = Capabilities::NONE;
-        c.status_query = true;
-        c.refund = true;
-        c.partial_refund = true;
-        c.capture = true;
-        c.cancel = true;
-        c
+        // Paybox Direct.
+        Capabilities::API
     }
 
     async fn prepare(

@@ -212,13 +212,7 @@ impl PaymentProvider for Worldline {
     }
 
     fn capabilities(&self) -> Capabilities {
-        let mut c = Capabilities::NONE;
-        c.status_query = true;
-        c.refund = true;
-        c.partial_refund = true;
-        c.capture = true;
-        c.cancel = true;
-        c
+        Capabilities::API
     }
 
     fn notification_limits(&self) -> NotificationLimits {
