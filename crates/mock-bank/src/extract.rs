@@ -69,6 +69,48 @@ impl Pairs {
     pub(crate) fn as_slice(&self) -> &[(String, String)] {
         &self.0
     }
+
+    /// What the customer typed in the card form of `card.html` (`numero`, `expiry`, `cvv`).
+    pub(crate) fn card_entry(&self) -> CardEntry {
+        CardEntry {
+            pan: self
+                .text("numero")
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect(),
+            expiry: self.text("expiry").replace('/', ""),
+            cvv: self.text("cvv").to_owned(),
+        }
+    }
+}
+
+/// A card typed in a payment page: the number without spaces, the expiry `MMYY` without its
+/// slash, the security code; each bank checks the rest its own way.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CardEntry {
+    /// The card number, white space removed.
+    pub(crate) pan: String,
+    /// The expiry, `/` removed.
+    pub(crate) expiry: String,
+    /// The security code.
+    pub(crate) cvv: String,
+}
+
+impl CardEntry {
+    /// 12 to 19 digits.
+    pub(crate) fn pan_ok(&self) -> bool {
+        (12..=19).contains(&self.pan.len()) && self.pan.bytes().all(|b| b.is_ascii_digit())
+    }
+
+    /// 3 or 4 digits.
+    pub(crate) fn cvv_ok(&self) -> bool {
+        (3..=4).contains(&self.cvv.len()) && self.cvv.bytes().all(|b| b.is_ascii_digit())
+    }
+
+    /// Four digits (the month is not checked).
+    pub(crate) fn expiry_digits(&self) -> bool {
+        self.expiry.len() == 4 && self.expiry.bytes().all(|b| b.is_ascii_digit())
+    }
 }
 
 /// The form of a request: the query string of a `GET` (or `HEAD`), the body of any other
@@ -112,5 +154,26 @@ mod tests {
             Pairs::parse(long.as_bytes()),
             Err(FormError::TooLong("v".into()))
         );
+    }
+}
+
+#[cfg(test)]
+mod card_tests {
+    use super::*;
+
+    #[test]
+    fn card_entry_strips_spaces_and_the_slash() {
+        let form =
+            Pairs::parse(b"numero=4970+1000+0000+0000&expiry=12%2F30&cvv=123").unwrap_or_default();
+        let card = form.card_entry();
+        assert_eq!(
+            (card.pan.as_str(), card.expiry.as_str()),
+            ("4970100000000000", "1230")
+        );
+        assert!(card.pan_ok() && card.cvv_ok() && card.expiry_digits());
+        let bad = Pairs::parse(b"numero=12&expiry=1%2F3&cvv=12345")
+            .unwrap_or_default()
+            .card_entry();
+        assert!(!bad.pan_ok() && !bad.cvv_ok() && !bad.expiry_digits());
     }
 }

@@ -11,7 +11,7 @@ use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
 use crate::notify::{Ack, Delivery, dispatch_with};
 use crate::scenario::Scenario;
-use crate::state::BankState;
+use crate::state::{BankState, Store};
 
 /// The authorization number of an accepted payment.
 const AUTHORIZATION: &str = "3fb0de";

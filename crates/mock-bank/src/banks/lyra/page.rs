@@ -13,7 +13,8 @@ use super::request::check_request;
 use super::state::{CardData, LyraSession};
 use crate::extract::Form;
 use crate::layer::Note;
-use crate::state::BankState;
+use crate::pages::CARD_RETRY;
+use crate::state::{BankState, Store};
 
 /// `/vads-payment/`: the shop's form, checked and answered with the card form or the
 /// platform's error page (which, in TEST, names the faulty field).
@@ -80,18 +81,12 @@ pub(super) async fn submit(
     if form.get("action") == Some("cancel") {
         return cancel(&state, &session).await;
     }
-    let pan: String = form
-        .text("numero")
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    let expiry = form.text("expiry").replace('/', "");
-    let cvv = form.text("cvv");
-    let card_ok = (12..=19).contains(&pan.len()) && pan.bytes().all(|b| b.is_ascii_digit());
-    let cvv_ok = (3..=4).contains(&cvv.len()) && cvv.bytes().all(|b| b.is_ascii_digit());
-    let expiry_ok = expiry.len() == 4
-        && expiry.bytes().all(|b| b.is_ascii_digit())
-        && expiry.get(..2).is_some_and(|m| ("01"..="12").contains(&m));
+    let entry = form.card_entry();
+    let (pan, expiry) = (&entry.pan, &entry.expiry);
+    let card_ok = entry.pan_ok();
+    let cvv_ok = entry.cvv_ok();
+    let expiry_ok =
+        entry.expiry_digits() && expiry.get(..2).is_some_and(|m| ("01"..="12").contains(&m));
     let card = CardData {
         pan: if card_ok { pan.clone() } else { String::new() },
         month: expiry.get(..2).unwrap_or_default().to_owned(),
@@ -107,10 +102,8 @@ pub(super) async fn submit(
     };
     if decision == Decision::Retry {
         state.lyra().update(&session.id, |s| s.attempts += 1);
-        return Note::new(Some(&reference), "retry_on_page").attach(payment_page(
-            &session,
-            Some("Numéro de carte, date d'expiration ou cryptogramme invalide. Veuillez réessayer."),
-        ));
+        return Note::new(Some(&reference), "retry_on_page")
+            .attach(payment_page(&session, Some(CARD_RETRY)));
     }
     if decision == Decision::Challenge {
         state

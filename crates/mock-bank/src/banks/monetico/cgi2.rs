@@ -12,7 +12,7 @@ use super::state::MoneticoSession;
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::notify::{Ack, Delivery, dispatch};
 use crate::scenario::Scenario;
-use crate::state::BankState;
+use crate::state::{BankState, Store};
 
 /// The body the shop answers once it recorded a return.
 pub const RECEIVED: &str = "version=2\ncdr=0\n";

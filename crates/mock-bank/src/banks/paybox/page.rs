@@ -16,7 +16,7 @@ use super::state::{CardData, PayboxSession};
 use crate::extract::Form;
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
-use crate::state::BankState;
+use crate::state::{BankState, Store};
 
 /// The page entry (`/cgi/MYchoix_pagepaiement.cgi` and the other variants): the shop's form, by
 /// GET or POST, checked and answered with the card form or the bank's error page.
@@ -107,13 +107,8 @@ pub(super) async fn page_submit(
     if form.get("action") == Some("cancel") {
         return cancel(&state, session);
     }
-    let pan: String = form
-        .text("numero")
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    let expiry = form.text("expiry").replace('/', "");
-    let cvv = form.text("cvv");
+    let entry = form.card_entry();
+    let (pan, expiry) = (&entry.pan, &entry.expiry);
     let now = state.now().in_tz("Europe/Paris").ok();
     let expiry_yymm = match (expiry.len(), expiry.get(..2), expiry.get(2..)) {
         (4, Some(mm), Some(yy)) if expiry.bytes().all(|b| b.is_ascii_digit()) => {
@@ -130,7 +125,7 @@ pub(super) async fn page_submit(
         _ => None,
     };
     let card_ok = pan.len() <= 19 && pan.bytes().all(|b| b.is_ascii_digit()) && !pan.is_empty();
-    let cvv_ok = (3..=4).contains(&cvv.len()) && cvv.bytes().all(|b| b.is_ascii_digit());
+    let cvv_ok = entry.cvv_ok();
     let card = CardData {
         pan: if card_ok { pan.clone() } else { String::new() },
         expiry_yymm: expiry_yymm.clone().unwrap_or_default(),

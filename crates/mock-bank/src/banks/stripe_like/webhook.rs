@@ -10,7 +10,7 @@ use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::notify::{Ack, Delivery, dispatch};
 use crate::random_hex;
 use crate::scenario::Scenario;
-use crate::state::BankState;
+use crate::state::{BankState, Store};
 
 /// `t=<t>,v1=<hex HMAC-SHA256(secret as UTF-8, "<t>.<payload>")>`.
 #[must_use]

@@ -17,7 +17,7 @@ use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
 use crate::luhn::luhn_valid;
 use crate::scenario::Outcome;
-use crate::state::BankState;
+use crate::state::{BankState, Store};
 
 /// Attempts allowed on one page.
 pub(super) const MAX_ATTEMPTS: u32 = 10;

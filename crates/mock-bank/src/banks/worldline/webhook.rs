@@ -11,7 +11,7 @@ use serde_json::json;
 use super::state::{Payment, status_of};
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::notify::{Ack, Delivery, dispatch};
-use crate::state::BankState;
+use crate::state::{BankState, Store};
 
 /// The endpoint verification header.
 pub const VERIFICATION_HEADER: &str = "X-GCS-Webhooks-Endpoint-Verification";
