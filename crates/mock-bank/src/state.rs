@@ -124,6 +124,36 @@ pub(crate) trait Store {
     }
 }
 
+/// Implements [`Store`] for a bank's state, whose `data` lock guards the pages in `$field`,
+/// and [`Page`] for its page session, ranked by `$order`.
+macro_rules! page_store {
+    ($state:ty { data: $data:ty, $field:ident: $page:ty, order: $order:ident }) => {
+        impl $crate::state::Store for $state {
+            type Data = $data;
+            type Page = $page;
+
+            fn data(&self) -> &::std::sync::Mutex<$data> {
+                &self.data
+            }
+
+            fn pages(data: &mut $data) -> &mut ::std::collections::HashMap<String, $page> {
+                &mut data.$field
+            }
+        }
+
+        impl $crate::state::Page for $page {
+            fn id(&self) -> &str {
+                &self.id
+            }
+
+            fn order(&self) -> u64 {
+                self.$order
+            }
+        }
+    };
+}
+pub(crate) use page_store;
+
 impl std::fmt::Debug for BankState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BankState")

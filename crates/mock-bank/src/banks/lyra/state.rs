@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use crate::config::LyraShop;
-use crate::state::{BankState, Page, Store, push_capped};
+use crate::state::{BankState, push_capped, page_store};
 
 /// The state the Lyra side keeps in the [`BankState`].
 pub(crate) struct LyraState {
@@ -33,9 +33,9 @@ impl LyraState {
         }
     }
 
-    /// [`Store::with`], callable without the trait in scope.
+    /// [`Store::with`](crate::state::Store::with), callable without the trait in scope.
     pub(super) fn with<R>(&self, f: impl FnOnce(&mut LyraData) -> R) -> R {
-        Store::with(self, f)
+        crate::state::Store::with(self, f)
     }
 
     pub(super) fn shop(&self, site_id: &str) -> Option<&LyraShop> {
@@ -47,28 +47,7 @@ impl LyraState {
     }
 }
 
-impl Store for LyraState {
-    type Data = LyraData;
-    type Page = LyraSession;
-
-    fn data(&self) -> &Mutex<LyraData> {
-        &self.data
-    }
-
-    fn pages(data: &mut LyraData) -> &mut HashMap<String, LyraSession> {
-        &mut data.sessions
-    }
-}
-
-impl Page for LyraSession {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn order(&self) -> u64 {
-        self.created_order
-    }
-}
+page_store!(LyraState { data: LyraData, sessions: LyraSession, order: created_order });
 
 /// The Rust control API of the Lyra side.
 impl BankState {

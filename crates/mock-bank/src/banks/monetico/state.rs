@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::state::{BankState, Page, Store};
+use crate::state::{BankState, Store, page_store};
 
 /// A TPE the bank knows: société code and usable key.
 pub(super) struct Terminal {
@@ -51,28 +51,7 @@ impl MoneticoState {
     }
 }
 
-impl Store for MoneticoState {
-    type Data = MoneticoData;
-    type Page = MoneticoSession;
-
-    fn data(&self) -> &Mutex<MoneticoData> {
-        &self.data
-    }
-
-    fn pages(data: &mut MoneticoData) -> &mut HashMap<String, MoneticoSession> {
-        &mut data.sessions
-    }
-}
-
-impl Page for MoneticoSession {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn order(&self) -> u64 {
-        self.created_order
-    }
-}
+page_store!(MoneticoState { data: MoneticoData, sessions: MoneticoSession, order: created_order });
 
 /// The Rust control API of the Monetico side.
 impl BankState {

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use super::signing::PayboxSigner;
-use crate::state::{BankState, Page, Store, push_capped};
+use crate::state::{BankState, push_capped, Store, page_store};
 
 /// The state the Paybox side keeps in the [`BankState`].
 pub(crate) struct PayboxState {
@@ -48,28 +48,7 @@ impl PayboxState {
     }
 }
 
-impl Store for PayboxState {
-    type Data = PayboxData;
-    type Page = PayboxSession;
-
-    fn data(&self) -> &Mutex<PayboxData> {
-        &self.data
-    }
-
-    fn pages(data: &mut PayboxData) -> &mut HashMap<String, PayboxSession> {
-        &mut data.sessions
-    }
-}
-
-impl Page for PayboxSession {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn order(&self) -> u64 {
-        self.created_order
-    }
-}
+page_store!(PayboxState { data: PayboxData, sessions: PayboxSession, order: created_order });
 
 /// The Rust control API of the Paybox side.
 impl BankState {

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use serde_json::{Value, json};
 
 use crate::random_hex;
-use crate::state::{BankState, Page, Store};
+use crate::state::{BankState, Store, page_store};
 
 /// The state the Stripe-like side keeps in the [`BankState`].
 #[derive(Default)]
@@ -40,28 +40,7 @@ impl StripeState {
     }
 }
 
-impl Store for StripeState {
-    type Data = StripeData;
-    type Page = StripeSession;
-
-    fn data(&self) -> &Mutex<StripeData> {
-        &self.data
-    }
-
-    fn pages(data: &mut StripeData) -> &mut HashMap<String, StripeSession> {
-        &mut data.sessions
-    }
-}
-
-impl Page for StripeSession {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn order(&self) -> u64 {
-        self.created_order
-    }
-}
+page_store!(StripeState { data: StripeData, sessions: StripeSession, order: created_order });
 
 /// The Rust control API of the Stripe-like side.
 impl BankState {

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use serde_json::{Value, json};
 
-use crate::state::{BankState, MAX_ROWS, Page, Store, insert_capped};
+use crate::state::{BankState, MAX_ROWS, insert_capped, Store, page_store};
 
 /// The state the Worldline side keeps in the [`BankState`].
 #[derive(Default)]
@@ -25,28 +25,7 @@ pub(crate) struct WorldlineData {
     pub(super) webhook_urls: HashMap<String, String>,
 }
 
-impl Store for WorldlineState {
-    type Data = WorldlineData;
-    type Page = Checkout;
-
-    fn data(&self) -> &Mutex<WorldlineData> {
-        &self.data
-    }
-
-    fn pages(data: &mut WorldlineData) -> &mut HashMap<String, Checkout> {
-        &mut data.checkouts
-    }
-}
-
-impl Page for Checkout {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn order(&self) -> u64 {
-        self.order
-    }
-}
+page_store!(WorldlineState { data: WorldlineData, checkouts: Checkout, order: order });
 
 /// A hosted checkout session.
 #[derive(Clone, Debug)]
