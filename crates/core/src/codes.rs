@@ -129,3 +129,19 @@ macro_rules! code_table {
         const $codes: &[&str] = &[$($code),*];
     };
 }
+
+/// The [`PaymentProvider`](crate::PaymentProvider) methods `classify` and `known_codes` of a
+/// bank, from its codes module (`$codes::classify`, `$codes::known_codes`); written inside the
+/// `impl PaymentProvider`.
+#[macro_export]
+macro_rules! code_methods {
+    ($codes:ident) => {
+        fn classify(&self, code: &str) -> $crate::Reason {
+            $codes::classify(code)
+        }
+
+        fn known_codes(&self) -> &'static [&'static str] {
+            $codes::known_codes()
+        }
+    };
+}

@@ -14,8 +14,8 @@ use std::fmt;
 use tpe_core::{
     Ack, BankReference, Capabilities, Handled, HttpMethod, NonceSource, NotificationLimits,
     OperationReceipt, OperationRequest, PaymentProvider, PaymentReference, PaymentRequest,
-    Prepared, ProviderError, ProviderId, RawNotification, Reason, Redirect, RefundReceipt,
-    RefundRequest, StatusQuery, StatusReport, Timestamp, Verified, VerifiedNotification,
+    Prepared, ProviderError, ProviderId, RawNotification, Redirect, RefundReceipt, RefundRequest,
+    StatusQuery, StatusReport, Timestamp, Verified, VerifiedNotification,
 };
 
 pub use crate::config::{Brand, CtxMode, LyraConfig, RestConfig, ReturnMode};
@@ -249,11 +249,5 @@ impl PaymentProvider for Lyra {
         notify::answer(handled)
     }
 
-    fn classify(&self, code: &str) -> Reason {
-        codes::classify(code)
-    }
-
-    fn known_codes(&self) -> &'static [&'static str] {
-        codes::known_codes()
-    }
+    tpe_core::code_methods!(codes);
 }

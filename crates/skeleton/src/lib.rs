@@ -10,8 +10,8 @@ use std::fmt;
 
 use tpe_core::{
     Ack, BankReference, Capabilities, Handled, HttpMethod, PaymentProvider, PaymentReference,
-    PaymentRequest, Prepared, ProviderError, ProviderId, RawNotification, Reason, Redirect,
-    Timestamp, Verified, VerifiedNotification,
+    PaymentRequest, Prepared, ProviderError, ProviderId, RawNotification, Redirect, Timestamp,
+    Verified, VerifiedNotification,
 };
 
 pub use crate::config::SkeletonConfig;
@@ -126,11 +126,5 @@ impl PaymentProvider for Skeleton {
         notify::answer(handled)
     }
 
-    fn classify(&self, code: &str) -> Reason {
-        codes::classify(code)
-    }
-
-    fn known_codes(&self) -> &'static [&'static str] {
-        codes::known_codes()
-    }
+    tpe_core::code_methods!(codes);
 }

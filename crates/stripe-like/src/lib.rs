@@ -14,9 +14,8 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use tpe_core::{
     Ack, Amount, Capabilities, Currency, Handled, NotificationLimits, PaymentProvider,
-    PaymentRequest, Prepared, ProviderData, ProviderError, ProviderId, RawNotification, Reason,
-    Redirect, RefundReceipt, RefundRequest, RemoteStatus, StatusQuery, StatusReport, Timestamp,
-    Verified,
+    PaymentRequest, Prepared, ProviderData, ProviderError, ProviderId, RawNotification, Redirect,
+    RefundReceipt, RefundRequest, RemoteStatus, StatusQuery, StatusReport, Timestamp, Verified,
 };
 use url::Url;
 
@@ -321,13 +320,7 @@ impl PaymentProvider for StripeLike {
         }
     }
 
-    fn classify(&self, code: &str) -> Reason {
-        codes::classify(code)
-    }
-
-    fn known_codes(&self) -> &'static [&'static str] {
-        codes::known_codes()
-    }
+    tpe_core::code_methods!(codes);
 
     async fn query_status(
         &self,

@@ -15,7 +15,7 @@ use serde_json::json;
 use tpe_core::{
     Capabilities, NonceSource, NotificationLimits, OperationReceipt, OperationRequest,
     PaymentProvider, PaymentReference, PaymentRequest, Prepared, ProviderError, ProviderId,
-    RawNotification, Reason, Redirect, RefundReceipt, RefundRequest, RemoteStatus, StatusQuery,
+    RawNotification, Redirect, RefundReceipt, RefundRequest, RemoteStatus, StatusQuery,
     StatusReport, Timestamp, Verified,
 };
 
@@ -247,13 +247,7 @@ impl PaymentProvider for Worldline {
         webhook::verify(&self.verifier, raw)
     }
 
-    fn classify(&self, code: &str) -> Reason {
-        codes::classify(code)
-    }
-
-    fn known_codes(&self) -> &'static [&'static str] {
-        codes::known_codes()
-    }
+    tpe_core::code_methods!(codes);
 
     async fn query_status(
         &self,
