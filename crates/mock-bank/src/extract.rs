@@ -6,8 +6,15 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, Request};
+use std::any::Any;
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{Html, IntoResponse, Response};
 use http::Method;
+
+use crate::state::{BankState, Store};
 
 /// At most this many fields in one form.
 const MAX_FIELDS: usize = 100;
@@ -110,6 +117,31 @@ impl CardEntry {
     /// Four digits (the month is not checked).
     pub(crate) fn expiry_digits(&self) -> bool {
         self.expiry.len() == 4 && self.expiry.bytes().all(|b| b.is_ascii_digit())
+    }
+}
+
+/// A bank whose payment pages are named by `{id}` in the path.
+pub(crate) trait PageBank: Store + Any + Send + Sync {
+    /// The bank's page for a session it does not know (served with 404).
+    fn unknown_page() -> Html<String>;
+}
+
+/// The page session of bank `B` named by `{id}` in the path; the bank's 404 page when it is
+/// unknown.
+pub(crate) struct PageSession<B: PageBank>(pub(crate) B::Page);
+
+impl<B: PageBank> FromRequestParts<BankState> for PageSession<B> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &BankState) -> Result<Self, Response> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        state
+            .bank::<B>()
+            .session(&id)
+            .map(Self)
+            .ok_or_else(|| (StatusCode::NOT_FOUND, B::unknown_page()).into_response())
     }
 }
 

@@ -9,7 +9,7 @@ use super::signing;
 use super::state::{CardData, LyraSession, LyraTransaction, TxStatus};
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
-use crate::notify::{Ack, Delivery, dispatch_with};
+use crate::notify::{Ack, Delivery, FORM, dispatch_with};
 use crate::scenario::Scenario;
 use crate::state::{BankState, Store};
 
@@ -119,19 +119,7 @@ async fn send_ipn(
         return;
     };
     let payload = signed(state, s, fields, scenario.wrong_signature);
-    let delivery = Delivery {
-        side: Side::Lyra,
-        reference: Some(s.reference.clone()),
-        post: true,
-        url,
-        body: Some(payload.clone()),
-        content_type: "application/x-www-form-urlencoded",
-        payload,
-        signature_header: None,
-        headers: Vec::new(),
-        detail: detail.to_owned(),
-        ack: Ack::Lyra,
-    };
+    let delivery = Delivery::post(Side::Lyra, &s.reference, url, FORM, payload, detail, Ack::Lyra);
     let policy = state.config().lyra_retry.clone();
     dispatch_with(state, delivery, scenario, is_final, policy).await;
 }

@@ -1,17 +1,16 @@
 //! The payment page: the entry that checks the shop's form, the card form, the 3-D Secure
 //! challenge and the "cancel and return to the shop" button.
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 
 use super::conclude::{cancel, conclude};
 use super::decision::{Decision, decide_card, from_outcome};
 use super::html::{challenge_page, error_page, payment_page};
 use super::request::check_request;
-use super::state::{CardData, LyraSession};
-use crate::extract::Form;
+use super::state::{CardData, LyraState};
+use crate::extract::{Form, PageBank, PageSession};
 use crate::layer::Note;
 use crate::pages::CARD_RETRY;
 use crate::state::{BankState, Store};
@@ -49,27 +48,16 @@ pub(super) async fn entry(State(state): State<BankState>, Form(fields): Form) ->
     Note::new(Some(&reference), "page_shown").attach(page)
 }
 
-/// The page session named by `{id}`; the platform's error page when it is unknown.
-pub(super) struct PageSession(LyraSession);
-
-impl FromRequestParts<BankState> for PageSession {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &BankState) -> Result<Self, Response> {
-        let Path(id) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        state.lyra().session(&id).map(Self).ok_or_else(|| {
-            let page = error_page("96", "", "Session de paiement inconnue ou expirée");
-            (StatusCode::NOT_FOUND, page).into_response()
-        })
+impl PageBank for LyraState {
+    fn unknown_page() -> Html<String> {
+        error_page("96", "", "Session de paiement inconnue ou expirée")
     }
 }
 
 /// `POST /lyra/page/{id}`: a card attempt, or the cancel button.
 pub(super) async fn submit(
     State(state): State<BankState>,
-    PageSession(session): PageSession,
+    PageSession(session): PageSession<LyraState>,
     form: Form,
 ) -> Response {
     let reference = session.reference.clone();
@@ -117,7 +105,7 @@ pub(super) async fn submit(
 /// `POST /lyra/page/{id}/3ds`: the customer's answer to the challenge.
 pub(super) async fn challenge(
     State(state): State<BankState>,
-    PageSession(session): PageSession,
+    PageSession(session): PageSession<LyraState>,
     form: Form,
 ) -> Response {
     let Some(card) = session.awaiting_challenge.clone().filter(|_| !session.finished) else {

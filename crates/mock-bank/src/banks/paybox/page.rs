@@ -1,10 +1,9 @@
 //! The hosted payment page: the entry that checks the shop's form, the card form, the 3-D Secure
 //! challenge, the cancel button, and `load.html`.
 
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 
 use super::conclude::conclude;
 use super::decision::{Decision, decide_card, from_outcome};
@@ -12,8 +11,8 @@ use super::html::{challenge_page, error_page, load_page, payment_page};
 use super::request::check_request;
 use super::returns::{browser_return, retour_values, sig_name};
 use super::signing::signed_payload;
-use super::state::{CardData, PayboxSession};
-use crate::extract::Form;
+use super::state::{CardData, PayboxSession, PayboxState};
+use crate::extract::{Form, PageBank, PageSession};
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
 use crate::state::{BankState, Store};
@@ -58,27 +57,16 @@ pub(super) async fn page_entry(State(state): State<BankState>, Form(fields): For
     Note::new(reference.as_deref(), "page_shown").attach(page)
 }
 
-/// The page session named by `{id}` in the path; the bank's 404 page when it is unknown.
-pub(super) struct PageSession(PayboxSession);
-
-impl FromRequestParts<BankState> for PageSession {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &BankState) -> Result<Self, Response> {
-        let Path(id) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        state.paybox().session(&id).map(Self).ok_or_else(|| {
-            let page = error_page("00030", "Session inconnue ou expirée");
-            (StatusCode::NOT_FOUND, page).into_response()
-        })
+impl PageBank for PayboxState {
+    fn unknown_page() -> Html<String> {
+        error_page("00030", "Session inconnue ou expirée")
     }
 }
 
 /// `POST /paybox/page/{id}`: a card attempt, or the cancel button.
 pub(super) async fn page_submit(
     State(state): State<BankState>,
-    PageSession(session): PageSession,
+    PageSession(session): PageSession<PayboxState>,
     form: Form,
 ) -> Response {
     let reference = session.reference.clone();
@@ -167,7 +155,7 @@ pub(super) async fn page_submit(
 /// `POST /paybox/page/{id}/3ds`: the customer's answer to the challenge.
 pub(super) async fn challenge_submit(
     State(state): State<BankState>,
-    PageSession(session): PageSession,
+    PageSession(session): PageSession<PayboxState>,
     form: Form,
 ) -> Response {
     let Some(card) = session
