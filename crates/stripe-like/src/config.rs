@@ -4,7 +4,6 @@
 //! Values are only read here; [`StripeLike::new`](crate::StripeLike::new) checks them and
 //! refuses a bad configuration at startup.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -228,17 +227,6 @@ impl StripeLikeConfig {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// [`Self::from_lookup`] over `(name, value)` pairs.
-    ///
-    /// # Errors
-    /// As [`Self::from_lookup`].
-    pub fn from_vars(
-        vars: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ProviderError> {
-        let vars: HashMap<String, String> = vars.into_iter().collect();
-        Self::from_lookup(|name| vars.get(name).cloned())
-    }
-
     /// Reads the settings from the variables `get` finds, through the TOML schema:
     /// `TPE_STRIPE_LIKE_MODE`, `_SECRET_KEY`, `_WEBHOOK_SECRETS` (comma-separated), `_API_BASE`,
     /// `_TOLERANCE_SECS`, `_CONNECT_TIMEOUT_MS`, `_REQUEST_TIMEOUT_MS`, `_API_VERSION`. An
@@ -305,14 +293,18 @@ pub(crate) fn key_mode(key: &str) -> Result<KeyMode, ProviderError> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use secrecy::ExposeSecret;
 
     use super::*;
 
-    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
+    fn vars(list: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = list
+            .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+            .collect();
+        move |name| map.get(name).cloned()
     }
 
     #[test]
@@ -326,8 +318,8 @@ mod tests {
     }
 
     #[test]
-    fn from_vars_reads_every_setting() {
-        let c = StripeLikeConfig::from_vars(vars(&[
+    fn from_lookup_reads_every_setting() {
+        let c = StripeLikeConfig::from_lookup(vars(&[
             ("TPE_STRIPE_LIKE_MODE", "LIVE"),
             ("TPE_STRIPE_LIKE_SECRET_KEY", "sk_live_abc"),
             ("TPE_STRIPE_LIKE_WEBHOOK_SECRETS", "whsec_1, whsec_2,"),
@@ -355,16 +347,16 @@ mod tests {
     }
 
     #[test]
-    fn from_vars_names_what_is_missing_or_wrong_without_values() {
-        let e = StripeLikeConfig::from_vars(vars(&[("TPE_STRIPE_LIKE_MODE", "test")]))
+    fn from_lookup_names_what_is_missing_or_wrong_without_values() {
+        let e = StripeLikeConfig::from_lookup(vars(&[("TPE_STRIPE_LIKE_MODE", "test")]))
             .unwrap_err()
             .to_string();
         assert!(e.contains("TPE_STRIPE_LIKE_SECRET_KEY"), "{e}");
-        let e = StripeLikeConfig::from_vars(vars(&[("TPE_STRIPE_LIKE_MODE", "prod")]))
+        let e = StripeLikeConfig::from_lookup(vars(&[("TPE_STRIPE_LIKE_MODE", "prod")]))
             .unwrap_err()
             .to_string();
         assert!(e.contains("mode"), "{e}");
-        let e = StripeLikeConfig::from_vars(vars(&[
+        let e = StripeLikeConfig::from_lookup(vars(&[
             ("TPE_STRIPE_LIKE_MODE", "test"),
             ("TPE_STRIPE_LIKE_SECRET_KEY", "sk_test_SECRETVALUE"),
             ("TPE_STRIPE_LIKE_WEBHOOK_SECRETS", "whsec_x"),

@@ -3,7 +3,6 @@
 //! from the environment (`TPE_WORLDLINE_*`); [`Worldline::new`](crate::Worldline::new) checks
 //! it and refuses a bad configuration at startup, naming the setting, never its value.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -272,33 +271,24 @@ impl WorldlineConfig {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// [`Self::from_lookup`] over `(name, value)` pairs.
-    ///
-    /// ```
-    /// use tpe_worldline::WorldlineConfig;
-    /// let v = |k: &str, x: &str| (format!("TPE_WORLDLINE_{k}"), x.to_owned());
-    /// let c = WorldlineConfig::from_vars([
-    ///     v("MERCHANT_ID", "PSP1"), v("API_KEY_ID", "k"), v("API_SECRET", "s"),
-    ///     v("WEBHOOK_KEY_IDS", "a,b"), v("WEBHOOK_SECRETS", "x,y"),
-    /// ])?;
-    /// assert_eq!(c.webhook_keys.len(), 2);
-    /// # Ok::<(), tpe_core::ProviderError>(())
-    /// ```
-    ///
-    /// # Errors
-    /// As [`Self::from_lookup`].
-    pub fn from_vars(
-        vars: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ProviderError> {
-        let vars: HashMap<String, String> = vars.into_iter().collect();
-        Self::from_lookup(|name| vars.get(name).cloned())
-    }
-
     /// Reads the settings from the variables `get` finds, through the TOML schema:
     /// `TPE_WORLDLINE_MERCHANT_ID`, `_API_KEY_ID`, `_API_SECRET`, `_WEBHOOK_KEY_IDS` and
     /// `_WEBHOOK_SECRETS` (comma-separated, paired in order), `_ENVIRONMENT` (`preprod`,
     /// `production`, `cawl-preprod`, `cawl-production`), `_BASE_URL`, `_CONNECT_TIMEOUT_MS`,
     /// `_REQUEST_TIMEOUT_MS`, `_AUTHORIZATION_MODE`. An empty variable counts as unset.
+    ///
+    /// ```
+    /// use tpe_worldline::WorldlineConfig;
+    /// let c = WorldlineConfig::from_lookup(|name| {
+    ///     let v = match name.strip_prefix("TPE_WORLDLINE_")? {
+    ///         "MERCHANT_ID" => "PSP1", "API_KEY_ID" => "k", "API_SECRET" => "s",
+    ///         "WEBHOOK_KEY_IDS" => "a,b", "WEBHOOK_SECRETS" => "x,y", _ => return None,
+    ///     };
+    ///     Some(v.to_owned())
+    /// })?;
+    /// assert_eq!(c.webhook_keys.len(), 2);
+    /// # Ok::<(), tpe_core::ProviderError>(())
+    /// ```
     ///
     /// # Errors
     /// [`ProviderError::Config`] naming the variable that is missing or unreadable, never its
@@ -360,14 +350,18 @@ fn pair_webhook_keys(table: &mut Table) -> Result<(), ProviderError> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use std::collections::HashMap;
+
     use secrecy::ExposeSecret;
 
     use super::*;
 
-    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
+    fn vars(list: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = list
+            .iter()
             .map(|(k, v)| (format!("{ENV_PREFIX}{k}"), (*v).to_owned()))
-            .collect()
+            .collect();
+        move |name| map.get(name).cloned()
     }
 
     #[test]
@@ -394,8 +388,8 @@ mod tests {
     }
 
     #[test]
-    fn from_vars_reads_every_setting() {
-        let c = WorldlineConfig::from_vars(vars(&[
+    fn from_lookup_reads_every_setting() {
+        let c = WorldlineConfig::from_lookup(vars(&[
             ("MERCHANT_ID", "PSP1"),
             ("API_KEY_ID", "KEY"),
             ("API_SECRET", "S3CRET"),
@@ -420,7 +414,7 @@ mod tests {
     }
 
     #[test]
-    fn from_vars_names_what_is_missing_or_wrong_without_values() {
+    fn from_lookup_names_what_is_missing_or_wrong_without_values() {
         let base = [
             ("MERCHANT_ID", "PSP1"),
             ("API_KEY_ID", "KEY"),
@@ -431,7 +425,7 @@ mod tests {
         for (i, (k, _)) in base.iter().enumerate() {
             let mut v = base.to_vec();
             v.remove(i);
-            let e = WorldlineConfig::from_vars(vars(&v))
+            let e = WorldlineConfig::from_lookup(vars(&v))
                 .unwrap_err()
                 .to_string();
             assert!(e.contains(k) && !e.contains("SECRETVALUE"), "{e}");
@@ -444,7 +438,7 @@ mod tests {
         ] {
             let mut v = base.to_vec();
             v.push((k, bad));
-            let e = WorldlineConfig::from_vars(vars(&v))
+            let e = WorldlineConfig::from_lookup(vars(&v))
                 .unwrap_err()
                 .to_string();
             assert!(e.contains(k) && !e.contains("SECRETVALUE"), "{e}");
