@@ -102,12 +102,7 @@ impl StripeLike {
                 ));
             }
         }
-        if base.host_str().is_none_or(str::is_empty)
-            || base.query().is_some()
-            || base.fragment().is_some()
-            || !base.username().is_empty()
-            || base.password().is_some()
-        {
+        if !tpe_core::api::is_plain_base(base) {
             return Err(config_error(
                 "api_base must be a plain URL with a host, without credentials, query or fragment",
             ));
