@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::error::config_error;
 use tpe_core::ProviderError;
-use tpe_core::env::{self, EnvKind, EnvVar};
+use tpe_core::env::{self, EnvKind, EnvVar, millis};
 
 /// The public API of the PSP.
 pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
@@ -110,18 +110,10 @@ pub struct StripeLikeConfig {
     #[serde(default = "default_tolerance", rename = "tolerance_secs")]
     pub tolerance_secs: u64,
     /// Connect timeout.
-    #[serde(
-        default = "default_connect",
-        with = "tpe_core::env::millis",
-        rename = "connect_timeout_ms"
-    )]
+    #[serde(default = "connect", with = "millis", rename = "connect_timeout_ms")]
     pub connect_timeout: Duration,
     /// Whole-request timeout.
-    #[serde(
-        default = "default_request",
-        with = "tpe_core::env::millis",
-        rename = "request_timeout_ms"
-    )]
+    #[serde(default = "request", with = "millis", rename = "request_timeout_ms")]
     pub request_timeout: Duration,
     /// `Stripe-Version` header to pin the API version; the account default otherwise.
     #[serde(default)]
@@ -148,10 +140,10 @@ fn default_api_base() -> Url {
 fn default_tolerance() -> u64 {
     DEFAULT_TOLERANCE_SECS
 }
-fn default_connect() -> Duration {
+fn connect() -> Duration {
     DEFAULT_CONNECT_TIMEOUT
 }
-fn default_request() -> Duration {
+fn request() -> Duration {
     DEFAULT_REQUEST_TIMEOUT
 }
 

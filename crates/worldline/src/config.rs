@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use toml::{Table, Value};
 use tpe_core::ProviderError;
-use tpe_core::env::{self, EnvKind, EnvVar};
+use tpe_core::env::{self, EnvKind, EnvVar, millis};
 use url::Url;
 
 use crate::error::config_error;
@@ -162,18 +162,10 @@ pub struct WorldlineConfig {
     #[serde(default)]
     pub base_url: Option<Url>,
     /// Connect timeout.
-    #[serde(
-        default = "connect",
-        with = "tpe_core::env::millis",
-        rename = "connect_timeout_ms"
-    )]
+    #[serde(default = "connect", with = "millis", rename = "connect_timeout_ms")]
     pub connect_timeout: Duration,
     /// Whole-request timeout.
-    #[serde(
-        default = "request",
-        with = "tpe_core::env::millis",
-        rename = "request_timeout_ms"
-    )]
+    #[serde(default = "request", with = "millis", rename = "request_timeout_ms")]
     pub request_timeout: Duration,
     /// Authorization mode of card payments.
     #[serde(default)]
