@@ -9,9 +9,8 @@ use axum::extract::rejection::BytesRejection;
 use std::any::Any;
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use http::Method;
 
 use crate::state::{BankState, Store};
@@ -122,12 +121,17 @@ impl CardEntry {
 
 /// A bank whose payment pages are named by `{id}` in the path.
 pub(crate) trait PageBank: Store + Any + Send + Sync {
-    /// The bank's page for a session it does not know (served with 404).
-    fn unknown_page() -> Html<String>;
+    /// The bank's answer for a session it does not know, or cannot use.
+    fn unknown_page() -> Response;
+
+    /// Whether a page can still be used (all can, unless the bank says otherwise).
+    fn usable(_page: &Self::Page) -> bool {
+        true
+    }
 }
 
-/// The page session of bank `B` named by `{id}` in the path; the bank's 404 page when it is
-/// unknown.
+/// The usable page session of bank `B` named by `{id}` in the path; the bank's
+/// [`PageBank::unknown_page`] otherwise.
 pub(crate) struct PageSession<B: PageBank>(pub(crate) B::Page);
 
 impl<B: PageBank> FromRequestParts<BankState> for PageSession<B> {
@@ -137,11 +141,8 @@ impl<B: PageBank> FromRequestParts<BankState> for PageSession<B> {
         let Path(id) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        state
-            .bank::<B>()
-            .session(&id)
-            .map(Self)
-            .ok_or_else(|| (StatusCode::NOT_FOUND, B::unknown_page()).into_response())
+        let page = state.bank::<B>().session(&id).filter(B::usable);
+        page.map(Self).ok_or_else(B::unknown_page)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
 use super::conclude::{cancel, conclude};
 use super::decision::{Decision, decide_card, from_outcome};
@@ -49,8 +49,8 @@ pub(super) async fn entry(State(state): State<BankState>, Form(fields): Form) ->
 }
 
 impl PageBank for LyraState {
-    fn unknown_page() -> Html<String> {
-        error_page("96", "", "Session de paiement inconnue ou expirée")
+    fn unknown_page() -> Response {
+        (StatusCode::NOT_FOUND, error_page("96", "", "Session de paiement inconnue ou expirée")).into_response()
     }
 }
 

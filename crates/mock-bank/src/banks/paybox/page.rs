@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
 use super::conclude::conclude;
 use super::decision::{Decision, decide_card, from_outcome};
@@ -58,8 +58,8 @@ pub(super) async fn page_entry(State(state): State<BankState>, Form(fields): For
 }
 
 impl PageBank for PayboxState {
-    fn unknown_page() -> Html<String> {
-        error_page("00030", "Session inconnue ou expirée")
+    fn unknown_page() -> Response {
+        (StatusCode::NOT_FOUND, error_page("00030", "Session inconnue ou expirée")).into_response()
     }
 }
 
