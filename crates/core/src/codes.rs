@@ -101,6 +101,35 @@ pub fn classify(
     }
 }
 
+/// What is wrong with a bank's table as `classify` reads it: a code listed twice, classified
+/// to another code or as unknown, or worded alike in French and English. Empty for a sound
+/// table; the banks' unit tests assert it.
+///
+/// ```
+/// use tpe_core::codes::{CodeInfo, classify, table_problems};
+/// use tpe_core::ReasonKind;
+/// const TABLE: &[CodeInfo] = &[CodeInfo::of("05", ReasonKind::Declined, "Refus", "Refused")];
+/// assert!(table_problems(&["05"], |c| classify(TABLE, c, ("?", "?"))).is_empty());
+/// assert_eq!(table_problems(&["05", "05"], |c| classify(TABLE, c, ("?", "?"))).len(), 1);
+/// ```
+pub fn table_problems(codes: &[&str], classify: impl Fn(&str) -> Reason) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut problems = Vec::new();
+    for code in codes {
+        if !seen.insert(*code) {
+            problems.push(format!("{code}: listed twice"));
+        }
+        let r = classify(code);
+        if r.code() != *code || r.kind() == ReasonKind::UnknownCode {
+            problems.push(format!("{code}: classified as {} {}", r.kind(), r.code()));
+        }
+        if r.bank_text(crate::Lang::Fr) == r.bank_text(crate::Lang::En) {
+            problems.push(format!("{code}: worded alike in French and English"));
+        }
+    }
+    problems
+}
+
 /// Declares a code table written one row a line, `code => Kind, Advice, "fr", "en";`, and the
 /// list of its codes.
 ///

@@ -77,3 +77,19 @@ pub fn verdict<E: std::fmt::Display>(
         Err(why) => writeln!(out, "invalid: {why}").map(|()| Exit::Invalid),
     }
 }
+
+/// Runs a tool's command into a buffer: its exit and its output, for tests and examples.
+///
+/// ```
+/// use std::io::Write as _;
+/// use tpe_core::tool::{Exit, captured};
+/// let (exit, out) = captured(|out| {
+///     writeln!(out, "valid").map_or(Exit::Usage, |()| Exit::Success)
+/// });
+/// assert_eq!((exit, out.as_str()), (Exit::Success, "valid\n"));
+/// ```
+pub fn captured(run: impl FnOnce(&mut dyn std::io::Write) -> Exit) -> (Exit, String) {
+    let mut out = Vec::new();
+    let exit = run(&mut out);
+    (exit, String::from_utf8_lossy(&out).into_owned())
+}

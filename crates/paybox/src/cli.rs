@@ -195,9 +195,7 @@ mod tests {
 
     fn run_args(args: &[&str]) -> (Exit, String) {
         let t = Tpe::try_parse_from(std::iter::once("tpe").chain(args.iter().copied())).unwrap();
-        let mut out = Vec::new();
-        let exit = run(&t.cmd, &mut out);
-        (exit, String::from_utf8(out).unwrap())
+        tpe_core::tool::captured(|out| run(&t.cmd, out))
     }
 
     const KEY: &str = "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF";

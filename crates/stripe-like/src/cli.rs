@@ -174,9 +174,7 @@ mod tests {
 
     fn exec(args: &[&str]) -> (Exit, String) {
         let cli = Cli::try_parse_from(std::iter::once("x").chain(args.iter().copied())).unwrap();
-        let mut out = Vec::new();
-        let code = run(&cli.cmd, &mut out);
-        (code, String::from_utf8(out).unwrap())
+        tpe_core::tool::captured(|out| run(&cli.cmd, out))
     }
 
     #[test]
