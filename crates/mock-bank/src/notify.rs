@@ -92,7 +92,7 @@ impl Delivery {
     }
 
     /// The same notification as a GET, the payload in the query string.
-    pub(crate) fn as_get(mut self) -> Self {
+    pub(crate) fn into_get(mut self) -> Self {
         let sep = if self.url.contains('?') { '&' } else { '?' };
         self.url = format!("{}{sep}{}", self.url, self.payload);
         self.body = None;

@@ -118,7 +118,7 @@ pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
     TABLE.iter().find(|c| c.code.as_bytes() == upper)
 }
 
-/// Classifies any code. Total: unknown codes give [`ReasonKind::UnknownCode`] with the raw value.
+/// Classifies any code. Total: unknown codes give [`ReasonKind::UnknownCode`](tpe_core::ReasonKind::UnknownCode) with the raw value.
 ///
 /// ```
 /// use tpe_core::{ReasonKind, RetryAdvice};

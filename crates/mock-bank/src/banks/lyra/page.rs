@@ -86,7 +86,7 @@ pub(super) async fn submit(
     } else if let Some(o) = &scenario.outcome {
         from_outcome(o)
     } else {
-        decide_card(&pan)
+        decide_card(pan)
     };
     if decision == Decision::Retry {
         state.lyra().update(&session.id, |s| s.attempts += 1);

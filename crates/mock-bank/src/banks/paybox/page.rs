@@ -134,7 +134,7 @@ pub(super) async fn page_submit(
             other => Decision::Refuse(other.to_owned()),
         }
     } else {
-        decide_card(&pan)
+        decide_card(pan)
     };
     let decision = match decision {
         Decision::Accept if session.challenge_wanted => Decision::Challenge {

@@ -107,7 +107,7 @@ pub(super) async fn send_ipn(
         scenario.wrong_signature,
     );
     let delivery = Delivery::post(Side::Paybox, &s.reference, url, FORM, payload, code, Ack::Exactly200);
-    let delivery = if s.ipn_post { delivery } else { delivery.as_get() };
+    let delivery = if s.ipn_post { delivery } else { delivery.into_get() };
     dispatch(state, delivery, scenario, is_final).await;
 }
 
