@@ -80,6 +80,13 @@ pub(crate) fn push_capped<T>(rows: &mut Vec<T>, row: T) {
     rows.push(row);
 }
 
+/// The rows of a ledger as JSON values, for the control API.
+pub(crate) fn json_rows<T: serde::Serialize>(rows: &[T]) -> Vec<serde_json::Value> {
+    rows.iter()
+        .filter_map(|t| serde_json::to_value(t).ok())
+        .collect()
+}
+
 /// A page session a bank keeps: its id, and its rank of creation (the oldest is forgotten
 /// first past [`MAX_ROWS`]).
 pub(crate) trait Page: Clone {

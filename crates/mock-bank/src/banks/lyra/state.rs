@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use crate::config::LyraShop;
-use crate::state::{BankState, push_capped, page_store};
+use crate::state::{BankState, json_rows, push_capped, page_store};
 
 /// The state the Lyra side keeps in the [`BankState`].
 pub(crate) struct LyraState {
@@ -58,12 +58,7 @@ impl BankState {
     /// The Lyra transactions so far, as JSON values.
     #[must_use]
     pub fn lyra_transactions(&self) -> Vec<serde_json::Value> {
-        self.lyra().with(|d| {
-            d.transactions
-                .iter()
-                .filter_map(|t| serde_json::to_value(t).ok())
-                .collect()
-        })
+        self.lyra().with(|d| json_rows(&d.transactions))
     }
 }
 

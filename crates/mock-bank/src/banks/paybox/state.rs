@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use super::signing::PayboxSigner;
-use crate::state::{BankState, push_capped, Store, page_store};
+use crate::state::{BankState, json_rows, push_capped, Store, page_store};
 
 /// The state the Paybox side keeps in the [`BankState`].
 pub(crate) struct PayboxState {
@@ -65,12 +65,7 @@ impl BankState {
     /// The Paybox transactions (bank ledger) so far, as JSON values.
     #[must_use]
     pub fn paybox_transactions(&self) -> Vec<serde_json::Value> {
-        self.paybox().with(|d| {
-            d.transactions
-                .iter()
-                .filter_map(|t| serde_json::to_value(t).ok())
-                .collect()
-        })
+        self.paybox().with(|d| json_rows(&d.transactions))
     }
 }
 
