@@ -1,7 +1,9 @@
 //! Environment variables read through a provider's TOML schema: each `PREFIX_NAME` variable is
 //! put at its TOML key, then the provider deserializes the table as it does a file, so the
-//! spellings, defaults and checks live in one place, the schema.
+//! spellings, defaults and checks live in one place, the schema. A TOML document's errors are
+//! worded here too, without the values ([`toml_error`]).
 
+use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
 /// How a variable's text becomes a TOML value.
@@ -14,7 +16,7 @@ pub enum EnvKind {
     Integer,
     /// `true` or `false`.
     Boolean,
-    /// Comma-separated items.
+    /// Comma-separated items (an empty item is dropped).
     List,
 }
 
@@ -58,7 +60,7 @@ impl EnvVar {
 /// };
 /// let table = env_table("TPE_X_", VARS, get)?;
 /// assert_eq!(table["rest"]["timeout_secs"].as_integer(), Some(5));
-/// assert!(env_table("TPE_X_", VARS, |_| Some("x".into())).unwrap_err().contains("TPE_X_REST_TIMEOUT_SECS"));
+/// assert_eq!(env_table("TPE_X_", VARS, |_| Some("x".into())).unwrap_err(), "TPE_X_REST_TIMEOUT_SECS must be a whole number");
 /// # Ok::<(), String>(())
 /// ```
 ///
@@ -74,6 +76,7 @@ pub fn env_table(
         let Some(text) = get(&format!("{prefix}{}", var.name)).filter(|v| !v.is_empty()) else {
             continue;
         };
+        // The value is never quoted: a secret typed into the wrong variable stays out of logs.
         let name = var.name;
         let value = match var.kind {
             EnvKind::Text => Value::String(text),
@@ -81,15 +84,17 @@ pub fn env_table(
                 .trim()
                 .parse()
                 .map(Value::Integer)
-                .map_err(|_| format!("{prefix}{name}: {text:?} is not a whole number"))?,
+                .map_err(|_| format!("{prefix}{name} must be a whole number"))?,
             EnvKind::Boolean => text
                 .trim()
                 .parse()
                 .map(Value::Boolean)
-                .map_err(|_| format!("{prefix}{name}: {text:?} is not true or false"))?,
+                .map_err(|_| format!("{prefix}{name} must be true or false"))?,
             EnvKind::List => Value::Array(
                 text.split(',')
-                    .map(|item| Value::String(item.trim().to_owned()))
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(|item| Value::String(item.to_owned()))
                     .collect(),
             ),
         };
@@ -99,12 +104,140 @@ pub fn env_table(
 }
 
 /// The variable that set the TOML `path` of a deserialization error (the longest key it
-/// starts with), or `prefix*`.
+/// starts with, the first listed of two spellings), or `prefix*`.
 pub fn env_name(prefix: &str, vars: &[EnvVar], path: &str) -> String {
     vars.iter()
+        .rev()
         .filter(|v| path.starts_with(v.key))
         .max_by_key(|v| v.key.len())
         .map_or_else(|| format!("{prefix}*"), |v| format!("{prefix}{}", v.name))
+}
+
+/// The error "`<prefix><name>` is not set" for the first of `names` that `get` does not find
+/// (an empty variable counts as unset).
+///
+/// ```
+/// let get = |name: &str| (name == "TPE_X_A").then(|| "1".to_owned());
+/// assert_eq!(tpe_core::env::require("TPE_X_", &["A", "B"], get), Err("TPE_X_B is not set".to_owned()));
+/// ```
+///
+/// # Errors
+/// The message naming the missing variable.
+pub fn require(
+    prefix: &str,
+    names: &[&str],
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<(), String> {
+    match names
+        .iter()
+        .find(|name| get(&format!("{prefix}{name}")).is_none_or(|v| v.is_empty()))
+    {
+        Some(name) => Err(format!("{prefix}{name} is not set")),
+        None => Ok(()),
+    }
+}
+
+/// Deserializes the [`env_table`] of `vars` into the provider's schema; an error names the
+/// variable that set the failing key ([`env_name`]), or the variable of a missing setting,
+/// and quotes no value.
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct C { #[allow(dead_code)] site_id: String }
+/// use tpe_core::env::{EnvVar, deserialize};
+/// const VARS: &[EnvVar] = &[EnvVar::text("SITE_ID", "site_id")];
+/// let e = deserialize::<C>("TPE_X_", VARS, toml::Table::new()).err();
+/// assert_eq!(e.as_deref(), Some("TPE_X_SITE_ID is not set"));
+/// ```
+///
+/// # Errors
+/// `<variable> is not set`, or `<variable>: <serde's message>`.
+pub fn deserialize<T: DeserializeOwned>(
+    prefix: &str,
+    vars: &[EnvVar],
+    table: Table,
+) -> Result<T, String> {
+    serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().message();
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.strip_suffix('`'))
+            .map(|field| match path.as_str() {
+                "." | "" => field.to_owned(),
+                parent => format!("{parent}.{field}"),
+            })
+            .and_then(|key| vars.iter().find(|v| v.key == key));
+        match missing {
+            Some(var) => format!("{prefix}{} is not set", var.name),
+            None => format!(
+                "{}: {}",
+                env_name(prefix, vars, &path),
+                blank_quotes(message)
+            ),
+        }
+    })
+}
+
+/// Reads a [`Duration`](std::time::Duration) written as a whole number of milliseconds:
+/// `#[serde(with = "tpe_core::env::millis")]`.
+pub mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    /// The deserializer.
+    ///
+    /// # Errors
+    /// Not a whole number.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
+}
+
+/// `message` with every quoted part (`"…"`, `` `…` ``) blanked: serde quotes values.
+fn blank_quotes(message: &str) -> String {
+    let mut out = String::new();
+    let mut quote = None;
+    for c in message.chars() {
+        match quote {
+            None if c == '"' || c == '`' => {
+                quote = Some(c);
+                out.push('…');
+            }
+            None => out.push(c),
+            Some(q) if q == c => quote = None,
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+/// A TOML error without any value: serde quotes values in its messages (`string "…"`,
+/// `` variant `…` ``), so every quoted part is blanked, and the key of the offending line is
+/// named instead.
+///
+/// ```
+/// #[derive(Debug, serde::Deserialize)]
+/// struct C { #[allow(dead_code)] mode: u8 }
+/// let text = "mode = \"SECRET\"\n";
+/// let e = toml::from_str::<C>(text).unwrap_err();
+/// let message = tpe_core::env::toml_error(text, &e);
+/// assert!(message.contains("(key mode)") && !message.contains("SECRET"), "{message}");
+/// ```
+pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let mut out = format!("TOML: {}", blank_quotes(e.message()));
+    let key = e.span().and_then(|span| {
+        let line_start = text.get(..span.start)?.rfind('\n').map_or(0, |i| i + 1);
+        let line = text.get(line_start..)?.lines().next()?;
+        let key = line.split('=').next()?.trim();
+        (!key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+            .then_some(key)
+    });
+    if let Some(key) = key {
+        out.push_str(&format!(" (key {key})"));
+    }
+    out
 }
 
 /// Puts `value` at the dotted `key`, making tables on the way.

@@ -19,7 +19,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod api;
 pub mod clock;
+pub mod codes;
 pub mod customer;
 pub mod env;
 pub mod error;

@@ -84,7 +84,7 @@ macro_rules! kinds {
             pub const ALL: &'static [ReasonKind] = &[$(ReasonKind::$name),*];
 
             /// Default advice for this kind.
-            pub fn retry_advice(self) -> RetryAdvice {
+            pub const fn retry_advice(self) -> RetryAdvice {
                 match self { $(Self::$name => RetryAdvice::$advice,)* }
             }
 
@@ -355,6 +355,34 @@ impl Reason {
             self.customer_message(Lang::En),
             self.customer_message(Lang::Fr),
         )
+    }
+
+    /// The heading `tpe codes` prints: `<title> <code>: <kind>`, then ` (<note>)` when there
+    /// is a note (a code outside the bank's table, a checkout verdict).
+    ///
+    /// ```
+    /// use tpe_core::{Reason, ReasonKind};
+    /// let r = Reason::new(ReasonKind::InsufficientFunds, "51");
+    /// assert_eq!(r.heading("lyra", None), "lyra 51: InsufficientFunds\n");
+    /// assert!(r.heading("lyra", Some("x")).ends_with(" (x)\n"));
+    /// ```
+    pub fn heading(&self, title: &str, note: Option<&str>) -> String {
+        let note = note.map(|n| format!(" ({n})")).unwrap_or_default();
+        format!("{title} {}: {}{note}\n", self.code, self.kind)
+    }
+
+    /// What `tpe codes` prints for a code of a bank's table: the [heading](Self::heading),
+    /// noting `unknown` when the table does not have the code, and the
+    /// [explanation](Self::explanation).
+    ///
+    /// ```
+    /// use tpe_core::{Reason, ReasonKind};
+    /// let r = Reason::new(ReasonKind::UnknownCode, "X1");
+    /// assert!(r.explained("paybox", "not in the Paybox table").starts_with("paybox X1: UnknownCode (not in the Paybox table)\n  fr: "));
+    /// ```
+    pub fn explained(&self, title: &str, unknown: &str) -> String {
+        let note = (self.kind == ReasonKind::UnknownCode).then_some(unknown);
+        self.heading(title, note) + &self.explanation()
     }
 
     /// The message for the manager: the bank's wording, the code and the advice.

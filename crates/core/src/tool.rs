@@ -1,4 +1,5 @@
-//! The exit convention of every bank's command-line tools (`tpe <bank> sign|verify`).
+//! The exit convention and the plumbing of every bank's command-line tools
+//! (`tpe <bank> sign|verify`).
 
 /// The outcome of a bank tool's command.
 ///
@@ -52,4 +53,43 @@ pub fn read_body_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
         return Err(format!("{} is larger than {max} bytes", path.display()));
     }
     Ok(body)
+}
+
+/// Writes the verdict of `tpe <bank> verify`: `valid`, or `invalid: <why>`, and returns the exit
+/// status that goes with it.
+///
+/// ```
+/// use tpe_core::tool::{Exit, verdict};
+/// let mut out = Vec::new();
+/// assert_eq!(verdict(&mut out, Err::<(), _>("signature does not match"))?, Exit::Invalid);
+/// assert_eq!(out, b"invalid: signature does not match\n");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// # Errors
+/// The write's.
+pub fn verdict<E: std::fmt::Display>(
+    out: &mut dyn std::io::Write,
+    result: Result<(), E>,
+) -> std::io::Result<Exit> {
+    match result {
+        Ok(()) => writeln!(out, "valid").map(|()| Exit::Success),
+        Err(why) => writeln!(out, "invalid: {why}").map(|()| Exit::Invalid),
+    }
+}
+
+/// Runs a tool's command into a buffer: its exit and its output, for tests and examples.
+///
+/// ```
+/// use std::io::Write as _;
+/// use tpe_core::tool::{Exit, captured};
+/// let (exit, out) = captured(|out| {
+///     writeln!(out, "valid").map_or(Exit::Usage, |()| Exit::Success)
+/// });
+/// assert_eq!((exit, out.as_str()), (Exit::Success, "valid\n"));
+/// ```
+pub fn captured(run: impl FnOnce(&mut dyn std::io::Write) -> Exit) -> (Exit, String) {
+    let mut out = Vec::new();
+    let exit = run(&mut out);
+    (exit, String::from_utf8_lossy(&out).into_owned())
 }

@@ -170,16 +170,12 @@ impl Api {
             .await
             .map_err(|e| transport(e.is_timeout() || e.is_connect(), e.without_url()))?;
         let status = resp.status().as_u16();
-        if resp.content_length().is_some_and(|n| n > MAX_ANSWER as u64) {
-            return Err(transport(false, "answer too large"));
-        }
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| transport(true, e.without_url()))?;
-        if bytes.len() > MAX_ANSWER {
-            return Err(transport(false, "answer too large"));
-        }
+        let declared = resp.content_length();
+        let bytes = tpe_core::api::read_bounded(resp, declared, MAX_ANSWER, |r| {
+            Box::pin(async { r.chunk().await.map_err(reqwest::Error::without_url) })
+        })
+        .await
+        .map_err(|e| e.into_provider_error(&crate::Lyra::ID))?;
         match status {
             401 | 403 => {
                 return Err(api_error(

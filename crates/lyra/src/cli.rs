@@ -7,7 +7,7 @@
 use std::io::Write;
 
 use secrecy::SecretString;
-use tpe_core::{Lang, ReasonKind};
+use tpe_core::Lang;
 
 use crate::codes;
 use crate::notify::{check_rest, check_vads};
@@ -56,6 +56,7 @@ pub enum LyraCommand {
 }
 
 pub use tpe_core::tool::Exit;
+use tpe_core::tool::verdict;
 
 /// Runs a command, writing its output (including usage errors) to `out`.
 ///
@@ -138,14 +139,8 @@ fn verify(
         return Ok(Exit::Usage);
     };
     let ring = KeyRing::new(key, Vec::new());
-    match check_vads(&ring, raw.trim_end_matches(['\r', '\n']).as_bytes()) {
-        Ok(_) => writeln!(out, "valid")?,
-        Err(why) => {
-            writeln!(out, "invalid: {why}")?;
-            return Ok(Exit::Invalid);
-        }
-    }
-    Ok(Exit::Success)
+    let result = check_vads(&ring, raw.trim_end_matches(['\r', '\n']).as_bytes());
+    verdict(out, result.map(drop))
 }
 
 fn verify_rest(key: &str, key_kind: &str, raw: &str, out: &mut dyn Write) -> std::io::Result<Exit> {
@@ -161,14 +156,8 @@ fn verify_rest(key: &str, key_kind: &str, raw: &str, out: &mut dyn Write) -> std
     } else {
         "password"
     };
-    match check_rest(&key, kind, raw.trim_end_matches(['\r', '\n']).as_bytes()) {
-        Ok(_) => writeln!(out, "valid")?,
-        Err(why) => {
-            writeln!(out, "invalid: {why}")?;
-            return Ok(Exit::Invalid);
-        }
-    }
-    Ok(Exit::Success)
+    let result = check_rest(&key, kind, raw.trim_end_matches(['\r', '\n']).as_bytes());
+    verdict(out, result.map(drop))
 }
 
 /// `tpe codes lyra <CODE>`: a `vads_auth_result` code (and the `vads_result` of the same
@@ -188,19 +177,7 @@ pub fn explain_code(code: &str) -> String {
     if let Some(group) = codes::status_group(code) {
         return format!("lyra vads_trans_status {code}: {group:?}\n");
     }
-    let r = codes::classify(code);
-    let known = r.kind() != ReasonKind::UnknownCode;
-    let mut s = format!(
-        "lyra vads_auth_result {}: {}{}\n",
-        r.code(),
-        r.kind(),
-        if known {
-            ""
-        } else {
-            " (not in the Lyra table)"
-        }
-    );
-    s.push_str(&r.explanation());
+    let mut s = codes::classify(code).explained("lyra vads_auth_result", "not in the Lyra table");
     if codes::lookup(codes::RESULTS, code).is_some() {
         let v = codes::classify_result(code);
         s.push_str(&format!(
@@ -228,9 +205,7 @@ mod tests {
 
     fn run_args(args: &[&str]) -> (Exit, String) {
         let t = Tpe::try_parse_from(std::iter::once("tpe").chain(args.iter().copied())).unwrap();
-        let mut out = Vec::new();
-        let exit = run(&t.cmd, &mut out);
-        (exit, String::from_utf8(out).unwrap())
+        tpe_core::tool::captured(|out| run(&t.cmd, out))
     }
 
     const DOC_FIELDS: [&str; 10] = [

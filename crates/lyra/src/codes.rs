@@ -12,34 +12,11 @@ use tpe_core::{BankOutcome, Reason, ReasonKind, RetryAdvice};
 use ReasonKind as K;
 use RetryAdvice as A;
 
-/// One row of a table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CodeInfo {
-    /// The code as the platform sends it.
-    pub code: &'static str,
-    /// Normalized kind.
-    pub kind: ReasonKind,
-    /// The wording in French.
-    pub text_fr: &'static str,
-    /// The wording in English.
-    pub text_en: &'static str,
-    /// What to do after this precise code.
-    pub advice: RetryAdvice,
-}
+pub use tpe_core::codes::{CodeInfo, lookup};
 
-macro_rules! table {
-    ($table:ident, $codes:ident, $doc:literal; $( $code:literal => $kind:ident, $advice:ident, $fr:literal, $en:literal; )*) => {
-        #[doc = $doc]
-        pub const $table: &[CodeInfo] = &[
-            $( CodeInfo { code: $code, kind: K::$kind, text_fr: $fr, text_en: $en, advice: A::$advice }, )*
-        ];
-        const $codes: &[&str] = &[$($code),*];
-    };
-}
-
-table! {
-    AUTH_RESULTS, AUTH_CODES, "`vads_auth_result`: the issuer's answer (spec B.6), in the guide's order.";
+tpe_core::code_table! {
+    #[doc = "`vads_auth_result`: the issuer's answer (spec B.6), in the guide's order."]
+    pub AUTH_RESULTS, AUTH_CODES;
     "02" => Declined, ContactIssuer, "Contacter l'émetteur de carte", "Contact the card issuer (referral)";
     "03" => MerchantConfiguration, FixConfiguration, "Accepteur invalide", "Invalid acceptor";
     "04" => CardLostOrStolen, DoNotRetry, "Conserver la carte", "Pick up card";
@@ -88,8 +65,9 @@ table! {
     "99" => ProcessingError, RetryLater, "Incident domaine initiateur", "Initiator domain incident";
 }
 
-table! {
-    RESULTS, RESULT_CODES, "`vads_result`: the platform's overall result (spec B.6), `00` excluded.";
+tpe_core::code_table! {
+    #[doc = "`vads_result`: the platform's overall result (spec B.6), `00` excluded."]
+    pub RESULTS, RESULT_CODES;
     "02" => Declined, ContactIssuer, "Le commerçant doit contacter la banque du porteur", "The merchant must contact the cardholder's bank";
     "05" => Declined, UseAnotherCard, "Paiement refusé", "Payment refused";
     "17" => CancelledByCustomer, RetryNow, "Annulation du client", "Cancelled by the buyer";
@@ -110,21 +88,15 @@ pub fn known_results() -> &'static [&'static str] {
     RESULT_CODES
 }
 
-/// The row of `code` in `table`, if it has one.
-pub fn lookup(table: &'static [CodeInfo], code: &str) -> Option<&'static CodeInfo> {
-    table.iter().find(|c| c.code == code)
-}
-
 fn reason(table: &'static [CodeInfo], code: &str) -> Reason {
-    match lookup(table, code) {
-        Some(info) => Reason::new(info.kind, info.code)
-            .with_bank_text(info.text_fr, info.text_en)
-            .with_advice(info.advice),
-        None => Reason::unknown(code.to_owned()).with_bank_text(
+    tpe_core::codes::classify(
+        table,
+        code,
+        (
             "Code inconnu de la table Lyra : voir le back-office",
             "Code outside the Lyra table: look it up in the back office",
         ),
-    }
+    )
 }
 
 /// Classifies a `vads_auth_result` code. Total: a code outside the table gives

@@ -117,18 +117,12 @@ pub(crate) fn fields(
         ProviderError::invalid_request(&Lyra::ID, field, reason)
     };
     let amount = request.amount;
-    if amount.currency() != shop.currency {
-        return Err(invalid(
-            "vads_currency",
-            format!("this shop is configured for {}", shop.currency),
-        ));
-    }
-    if !(1..=MAX_AMOUNT).contains(&amount.minor()) {
-        return Err(invalid(
-            "vads_amount",
-            format!("must be 1 to {MAX_AMOUNT} minor units"),
-        ));
-    }
+    request.amount_within(
+        &Lyra::ID,
+        shop.currency,
+        MAX_AMOUNT,
+        ("vads_currency", "vads_amount"),
+    )?;
     let Some((ref_day, trans_id)) = split_reference(&request.bank_reference) else {
         return Err(invalid(
             "vads_trans_id",

@@ -14,8 +14,8 @@ use std::fmt;
 use tpe_core::{
     Ack, BankReference, Capabilities, Handled, HttpMethod, NonceSource, NotificationLimits,
     OperationReceipt, OperationRequest, PaymentProvider, PaymentReference, PaymentRequest,
-    Prepared, ProviderError, ProviderId, RawNotification, Reason, Redirect, RefundReceipt,
-    RefundRequest, StatusQuery, StatusReport, Timestamp, Verified, VerifiedNotification,
+    Prepared, ProviderError, ProviderId, RawNotification, Redirect, RefundReceipt, RefundRequest,
+    StatusQuery, StatusReport, Timestamp, Verified, VerifiedNotification,
 };
 
 pub use crate::config::{Brand, CtxMode, LyraConfig, RestConfig, ReturnMode};
@@ -149,16 +149,13 @@ impl PaymentProvider for Lyra {
     }
 
     fn capabilities(&self) -> Capabilities {
-        // The REST API, when configured, answers status queries and refunds (partial ones too).
-        let mut c = Capabilities::NONE;
+        // The REST API, when configured: status queries, refunds (partial ones too), captures
+        // and cancels.
         if self.api.is_some() {
-            c.status_query = true;
-            c.refund = true;
-            c.partial_refund = true;
-            c.capture = true;
-            c.cancel = true;
+            Capabilities::API
+        } else {
+            Capabilities::NONE
         }
-        c
     }
 
     fn notification_limits(&self) -> NotificationLimits {
@@ -252,11 +249,5 @@ impl PaymentProvider for Lyra {
         notify::answer(handled)
     }
 
-    fn classify(&self, code: &str) -> Reason {
-        codes::classify(code)
-    }
-
-    fn known_codes(&self) -> &'static [&'static str] {
-        codes::known_codes()
-    }
+    tpe_core::code_methods!(codes);
 }

@@ -5,12 +5,33 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{MethodRouter, get, put};
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use crate::pages;
 use crate::scenario::Scenario;
 use crate::state::BankState;
+
+/// A `PUT` route registering an account's callback URL (a webhook endpoint, a CGI2 URL): the
+/// body `{ "<account>": "…", "url": "…" }`, `set` the bank's registration. 204 when it takes
+/// it, 400 when it refuses (unknown account, not an absolute http(s) URL), 422 for a body
+/// without the two strings.
+pub(crate) fn callback_registration(
+    account: &'static str,
+    set: fn(&BankState, &str, &str) -> bool,
+) -> MethodRouter<BankState> {
+    put(
+        move |State(state): State<BankState>, Json(body): Json<Map<String, Value>>| async move {
+            let text = |name: &str| body.get(name).and_then(Value::as_str);
+            match (text(account), text("url")) {
+                (Some(account), Some(url)) if set(&state, account, url) => StatusCode::NO_CONTENT,
+                (Some(_), Some(_)) => StatusCode::BAD_REQUEST,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            }
+        },
+    )
+}
 
 pub(crate) fn routes() -> axum::Router<BankState> {
     axum::Router::new()

@@ -6,8 +6,14 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, Request};
+use std::any::Any;
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use http::Method;
+
+use crate::state::{BankState, Store};
 
 /// At most this many fields in one form.
 const MAX_FIELDS: usize = 100;
@@ -69,6 +75,75 @@ impl Pairs {
     pub(crate) fn as_slice(&self) -> &[(String, String)] {
         &self.0
     }
+
+    /// What the customer typed in the card form of `card.html` (`numero`, `expiry`, `cvv`).
+    pub(crate) fn card_entry(&self) -> CardEntry {
+        CardEntry {
+            pan: self
+                .text("numero")
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect(),
+            expiry: self.text("expiry").replace('/', ""),
+            cvv: self.text("cvv").to_owned(),
+        }
+    }
+}
+
+/// A card typed in a payment page: the number without spaces, the expiry `MMYY` without its
+/// slash, the security code; each bank checks the rest its own way.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CardEntry {
+    /// The card number, white space removed.
+    pub(crate) pan: String,
+    /// The expiry, `/` removed.
+    pub(crate) expiry: String,
+    /// The security code.
+    pub(crate) cvv: String,
+}
+
+impl CardEntry {
+    /// 12 to 19 digits.
+    pub(crate) fn pan_ok(&self) -> bool {
+        (12..=19).contains(&self.pan.len()) && self.pan.bytes().all(|b| b.is_ascii_digit())
+    }
+
+    /// 3 or 4 digits.
+    pub(crate) fn cvv_ok(&self) -> bool {
+        (3..=4).contains(&self.cvv.len()) && self.cvv.bytes().all(|b| b.is_ascii_digit())
+    }
+
+    /// Four digits (the month is not checked).
+    pub(crate) fn expiry_digits(&self) -> bool {
+        self.expiry.len() == 4 && self.expiry.bytes().all(|b| b.is_ascii_digit())
+    }
+}
+
+/// A bank whose payment pages are named by `{id}` in the path.
+pub(crate) trait PageBank: Store + Any + Send + Sync {
+    /// The bank's answer for a session it does not know, or cannot use.
+    fn unknown_page() -> Response;
+
+    /// Whether a page can still be used (all can, unless the bank says otherwise).
+    fn usable(_page: &Self::Page) -> bool {
+        true
+    }
+}
+
+/// The usable page session of bank `B` named by `{id}` in the path; the bank's
+/// [`PageBank::unknown_page`] otherwise.
+pub(crate) struct PageSession<B: PageBank>(pub(crate) B::Page);
+
+impl<B: PageBank> FromRequestParts<BankState> for PageSession<B> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &BankState) -> Result<Self, Response> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let page = state.bank::<B>().session(&id).filter(B::usable);
+        page.map(Self).ok_or_else(B::unknown_page)
+    }
 }
 
 /// The form of a request: the query string of a `GET` (or `HEAD`), the body of any other
@@ -112,5 +187,26 @@ mod tests {
             Pairs::parse(long.as_bytes()),
             Err(FormError::TooLong("v".into()))
         );
+    }
+}
+
+#[cfg(test)]
+mod card_tests {
+    use super::*;
+
+    #[test]
+    fn card_entry_strips_spaces_and_the_slash() {
+        let form =
+            Pairs::parse(b"numero=4970+1000+0000+0000&expiry=12%2F30&cvv=123").unwrap_or_default();
+        let card = form.card_entry();
+        assert_eq!(
+            (card.pan.as_str(), card.expiry.as_str()),
+            ("4970100000000000", "1230")
+        );
+        assert!(card.pan_ok() && card.cvv_ok() && card.expiry_digits());
+        let bad = Pairs::parse(b"numero=12&expiry=1%2F3&cvv=12345")
+            .unwrap_or_default()
+            .card_entry();
+        assert!(!bad.pan_ok() && !bad.cvv_ok() && !bad.expiry_digits());
     }
 }

@@ -41,6 +41,11 @@ pub(crate) enum Ack {
     Exactly200WithBody(&'static str),
 }
 
+/// The content type of a form notification.
+pub(crate) const FORM: &str = "application/x-www-form-urlencoded";
+/// The content type of a JSON webhook.
+pub(crate) const JSON: &str = "application/json";
+
 /// One notification, ready to send.
 #[derive(Clone, Debug)]
 pub(crate) struct Delivery {
@@ -61,6 +66,40 @@ pub(crate) struct Delivery {
 }
 
 impl Delivery {
+    /// A notification POSTed to `url` with `payload` as its body, of `content_type`.
+    pub(crate) fn post(
+        side: Side,
+        reference: &str,
+        url: String,
+        content_type: &'static str,
+        payload: String,
+        detail: impl Into<String>,
+        ack: Ack,
+    ) -> Self {
+        Self {
+            side,
+            reference: Some(reference.to_owned()),
+            post: true,
+            url,
+            body: Some(payload.clone()),
+            content_type,
+            payload,
+            signature_header: None,
+            headers: Vec::new(),
+            detail: detail.into(),
+            ack,
+        }
+    }
+
+    /// The same notification as a GET, the payload in the query string.
+    pub(crate) fn into_get(mut self) -> Self {
+        let sep = if self.url.contains('?') { '&' } else { '?' };
+        self.url = format!("{}{sep}{}", self.url, self.payload);
+        self.body = None;
+        self.post = false;
+        self
+    }
+
     fn entry(&self, kind: EntryKind, detail: &str) -> JournalEntry {
         let mut e = JournalEntry::new(kind, self.side, self.url.clone(), detail)
             .reference(self.reference.as_deref())

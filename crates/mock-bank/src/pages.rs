@@ -10,26 +10,33 @@ use minijinja::{AutoEscape, Environment, Error, Output, State, Value};
 
 use crate::banks;
 
+/// What a payment page says when the card form is not filled in right.
+pub(crate) const CARD_RETRY: &str =
+    "Numéro de carte, date d'expiration ou cryptogramme invalide. Veuillez réessayer.";
+
 /// Every template, compiled at first use.
 static PAGES: LazyLock<Environment<'static>> = LazyLock::new(environment);
 
 /// Shown if a template fails to render (a bug: every template is rendered by a unit test).
 const FALLBACK: &str = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Erreur</title></head><body><h1>Erreur interne de la banque simulée</h1></body></html>";
 
+/// The templates every bank's pages build on: the layout, the control index, the 3-D Secure
+/// challenge, the page left by a customer who abandons, and the card form macro (`card.html`).
+const SHARED: &[(&str, &str)] = &[
+    ("layout.html", include_str!("templates/layout.html")),
+    ("control.html", include_str!("templates/control.html")),
+    ("challenge.html", include_str!("templates/challenge.html")),
+    ("closed.html", include_str!("templates/closed.html")),
+    ("card.html", include_str!("templates/card.html")),
+];
+
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_formatter(text_formatter);
     env.add_filter("attr", attr);
-    add(
-        &mut env,
-        "layout.html".to_owned(),
-        include_str!("templates/layout.html"),
-    );
-    add(
-        &mut env,
-        "control.html".to_owned(),
-        include_str!("templates/control.html"),
-    );
+    for (name, source) in SHARED {
+        add(&mut env, (*name).to_owned(), source);
+    }
     for (bank, implementation) in banks::ALL {
         for (name, source) in implementation.templates() {
             add(&mut env, format!("{bank}/{name}"), source);
@@ -76,6 +83,16 @@ pub(crate) fn render(name: &str, context: Value) -> Html<String> {
     }
 }
 
+/// The 3-D Secure challenge: the amount, and the buttons posting `result=ok|fail` to `action`.
+pub(crate) fn challenge(action: &str, amount: &str) -> Html<String> {
+    render("challenge.html", minijinja::context! { action, amount })
+}
+
+/// The page left by a customer who abandons (scripted), titled as the bank's pages are.
+pub(crate) fn closed(title: &str) -> Html<String> {
+    render("closed.html", minijinja::context! { title })
+}
+
 /// The control index: links to every bank's routes and to the control API.
 pub(crate) fn control_index() -> Html<String> {
     let names: Vec<&str> = banks::ALL.iter().map(|(name, _)| *name).collect();
@@ -97,11 +114,25 @@ pub(crate) mod tests {
     #[test]
     fn every_template_compiles() {
         let count = PAGES.templates().count();
-        let expected = 2 + banks::ALL
-            .iter()
-            .map(|(_, b)| b.templates().len())
-            .sum::<usize>();
+        let expected = SHARED.len()
+            + banks::ALL
+                .iter()
+                .map(|(_, b)| b.templates().len())
+                .sum::<usize>();
         assert_eq!(count, expected);
+    }
+
+    #[test]
+    fn challenge_and_closed_pages() {
+        let html = challenge("/paybox/page/a\"b/3ds", "43,21 €").0;
+        assert!(
+            html.contains("action=\"/paybox/page/a&quot;b/3ds\""),
+            "{html}"
+        );
+        assert!(html.contains("<p>Montant : 43,21 €</p>"), "{html}");
+        let html = closed("Monetico Paiement").0;
+        assert!(html.contains("<title>Monetico Paiement</title>"), "{html}");
+        assert!(html.contains("<h1>Page fermée</h1>"), "{html}");
     }
 
     #[test]

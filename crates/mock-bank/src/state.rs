@@ -72,6 +72,95 @@ pub(crate) fn insert_capped<V>(
     sessions.insert(id, session);
 }
 
+/// Appends `row` to a ledger, forgetting the oldest row once [`MAX_ROWS`] are kept.
+pub(crate) fn push_capped<T>(rows: &mut Vec<T>, row: T) {
+    if rows.len() >= MAX_ROWS {
+        rows.remove(0);
+    }
+    rows.push(row);
+}
+
+/// The rows of a ledger as JSON values, for the control API.
+pub(crate) fn json_rows<T: serde::Serialize>(rows: &[T]) -> Vec<serde_json::Value> {
+    rows.iter()
+        .filter_map(|t| serde_json::to_value(t).ok())
+        .collect()
+}
+
+/// A page session a bank keeps: its id, and its rank of creation (the oldest is forgotten
+/// first past [`MAX_ROWS`]).
+pub(crate) trait Page: Clone {
+    /// The id in the page's URL.
+    fn id(&self) -> &str;
+    /// The rank of creation.
+    fn order(&self) -> u64;
+}
+
+/// A bank's own data behind one lock, with its page sessions: the accessors every bank's state
+/// shares, once.
+pub(crate) trait Store {
+    /// What the lock guards.
+    type Data;
+    /// The bank's page session.
+    type Page: Page;
+
+    /// The lock.
+    fn data(&self) -> &Mutex<Self::Data>;
+
+    /// The page sessions, by id, in the data.
+    fn pages(data: &mut Self::Data) -> &mut HashMap<String, Self::Page>;
+
+    /// Runs `f` on the data, under the lock.
+    fn with<R>(&self, f: impl FnOnce(&mut Self::Data) -> R) -> R {
+        locked(self.data(), f)
+    }
+
+    /// A copy of the page session `id`.
+    fn session(&self, id: &str) -> Option<Self::Page> {
+        self.with(|d| Self::pages(d).get(id).cloned())
+    }
+
+    /// Changes the page session `id`, if it still exists.
+    fn update(&self, id: &str, f: impl FnOnce(&mut Self::Page)) {
+        self.with(|d| Self::pages(d).get_mut(id).map(f));
+    }
+
+    /// Keeps a new page session, forgetting the oldest past [`MAX_ROWS`].
+    fn open(&self, page: Self::Page) {
+        self.with(|d| insert_capped(Self::pages(d), page.id().to_owned(), page, Page::order));
+    }
+}
+
+/// Implements [`Store`] for a bank's state, whose `data` lock guards the pages in `$field`,
+/// and [`Page`] for its page session, ranked by `$order`.
+macro_rules! page_store {
+    ($state:ty { data: $data:ty, $field:ident: $page:ty, order: $order:ident }) => {
+        impl $crate::state::Store for $state {
+            type Data = $data;
+            type Page = $page;
+
+            fn data(&self) -> &::std::sync::Mutex<$data> {
+                &self.data
+            }
+
+            fn pages(data: &mut $data) -> &mut ::std::collections::HashMap<String, $page> {
+                &mut data.$field
+            }
+        }
+
+        impl $crate::state::Page for $page {
+            fn id(&self) -> &str {
+                &self.id
+            }
+
+            fn order(&self) -> u64 {
+                self.$order
+            }
+        }
+    };
+}
+pub(crate) use page_store;
+
 impl std::fmt::Debug for BankState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BankState")

@@ -9,7 +9,7 @@ use std::io::Write;
 
 use secrecy::SecretString;
 use tpe_core::form::{Form, FormLimits};
-use tpe_core::{Lang, ProviderError, ReasonKind};
+use tpe_core::{Lang, ProviderError};
 
 use crate::codes;
 use crate::sign::{Encoding, MAC_FIELD, MacKey};
@@ -155,18 +155,5 @@ pub fn explain_code(code: &str) -> String {
             w.advice.describe(Lang::Fr)
         );
     }
-    let r = codes::classify(code);
-    let known = r.kind() != ReasonKind::UnknownCode;
-    let mut s = format!(
-        "monetico motifrefus {}: {}{}\n",
-        r.code(),
-        r.kind(),
-        if known {
-            ""
-        } else {
-            " (not in the Monetico tables)"
-        }
-    );
-    s.push_str(&r.explanation());
-    s
+    codes::classify(code).explained("monetico motifrefus", "not in the Monetico tables")
 }

@@ -18,37 +18,7 @@ pub const ANNULATION: &str = "Annulation";
 /// `motifrefus` when the bank gives no reason.
 pub const NO_REASON: &str = "-";
 
-/// One row of a table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CodeInfo {
-    /// The code as the bank sends it.
-    pub code: &'static str,
-    /// Normalized kind.
-    pub kind: ReasonKind,
-    /// The wording in French.
-    pub text_fr: &'static str,
-    /// The wording in English.
-    pub text_en: &'static str,
-    /// What the customer can do.
-    pub advice: RetryAdvice,
-}
-
-const fn row(
-    code: &'static str,
-    kind: ReasonKind,
-    advice: RetryAdvice,
-    text_fr: &'static str,
-    text_en: &'static str,
-) -> CodeInfo {
-    CodeInfo {
-        code,
-        kind,
-        text_fr,
-        text_en,
-        advice,
-    }
-}
+pub use tpe_core::codes::CodeInfo;
 
 /// The wording of a `code-retour` or a `status3ds`: not refusal codes, so no [`ReasonKind`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,49 +50,49 @@ const fn wording(
 
 /// `motifrefus`, the reason of an `Annulation` (spec C.5 and its normalization proposal).
 pub const MOTIFREFUS: &[CodeInfo] = &[
-    row(
+    CodeInfo::new(
         "Appel Phonie",
         ReasonKind::Declined,
         RetryAdvice::ContactIssuer,
         "Appel phonie : la banque du porteur demande une autorisation par téléphone",
         "Referral: the issuer asks for a voice authorization",
     ),
-    row(
+    CodeInfo::new(
         "Refus",
         ReasonKind::Declined,
         RetryAdvice::ContactIssuer,
         "Refus de la banque du porteur",
         "Declined by the issuer",
     ),
-    row(
+    CodeInfo::new(
         "Interdit",
         ReasonKind::TransactionNotPermitted,
         RetryAdvice::UseAnotherCard,
         "Carte ou émetteur interdit pour ce paiement",
         "The card or its issuer forbids this payment",
     ),
-    row(
+    CodeInfo::new(
         "filtrage",
         ReasonKind::FraudSuspected,
         RetryAdvice::DoNotRetry,
         "Refusé par les règles de filtrage du commerçant",
         "Refused by the merchant's filtering rules",
     ),
-    row(
+    CodeInfo::new(
         "scoring",
         ReasonKind::FraudSuspected,
         RetryAdvice::DoNotRetry,
         "Refusé par l'analyse de risque (scoring)",
         "Refused by risk scoring",
     ),
-    row(
+    CodeInfo::new(
         "3DSecure",
         ReasonKind::AuthenticationFailed,
         RetryAdvice::RetryNow,
         "Échec de l'authentification 3-D Secure",
         "3-D Secure authentication failed",
     ),
-    row(
+    CodeInfo::new(
         NO_REASON,
         ReasonKind::Declined,
         RetryAdvice::ContactIssuer,
@@ -176,15 +146,7 @@ pub const STATUS3DS: &[Wording] = &[
 ];
 
 // `known_codes` is the first column of `MOTIFREFUS`, computed at compile time.
-const CODES: [&str; MOTIFREFUS.len()] = {
-    let mut codes = [""; MOTIFREFUS.len()];
-    let mut i = 0;
-    while i < MOTIFREFUS.len() {
-        codes[i] = MOTIFREFUS[i].code;
-        i += 1;
-    }
-    codes
-};
+const CODES: [&str; MOTIFREFUS.len()] = tpe_core::codes::codes_of(MOTIFREFUS);
 
 /// Every `motifrefus` of the table, for `tpe codes` and the conformance suite.
 pub fn known_codes() -> &'static [&'static str] {
@@ -193,7 +155,7 @@ pub fn known_codes() -> &'static [&'static str] {
 
 /// The `motifrefus` row of `code`, if it has one.
 pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
-    MOTIFREFUS.iter().find(|c| c.code == code)
+    tpe_core::codes::lookup(MOTIFREFUS, code)
 }
 
 /// The wording of `code` as a `code-retour` or a `status3ds`, with the table's name.
@@ -212,15 +174,14 @@ pub fn wording_of(code: &str) -> Option<(&'static str, &'static Wording)> {
 /// assert_eq!(tpe_monetico::codes::classify("Z9").kind(), ReasonKind::UnknownCode);
 /// ```
 pub fn classify(code: &str) -> Reason {
-    match lookup(code) {
-        Some(info) => Reason::new(info.kind, info.code)
-            .with_bank_text(info.text_fr, info.text_en)
-            .with_advice(info.advice),
-        None => Reason::unknown(code.to_owned()).with_bank_text(
+    tpe_core::codes::classify(
+        MOTIFREFUS,
+        code,
+        (
             "Motif de refus inconnu de Monetico",
             "Refusal reason unknown to Monetico",
         ),
-    }
+    )
 }
 
 /// The longest authorization number kept.

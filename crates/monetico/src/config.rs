@@ -5,7 +5,7 @@
 
 use secrecy::SecretString;
 use serde::Deserialize;
-use toml::{Table, Value};
+use tpe_core::env::{self, EnvVar};
 use tpe_core::{Currency, ProviderError};
 use url::Url;
 
@@ -94,18 +94,21 @@ pub struct MoneticoConfig {
 pub const LANGUAGES: [&str; 9] = ["FR", "EN", "DE", "IT", "ES", "NL", "PT", "SV", "JA"];
 
 /// The environment variables, `TPE_MONETICO_` + these names; each is the TOML key in lower case.
-pub const ENV_VARS: [&str; 10] = [
-    "TPE",
-    "SOCIETE",
-    "KEY",
-    "ENVIRONMENT",
-    "BASE_URL",
-    "URL_RETOUR_OK",
-    "URL_RETOUR_ERR",
-    "LANGUAGE",
-    "CURRENCY",
-    "MAC_FORMAT",
+pub const ENV_VARS: &[EnvVar] = &[
+    EnvVar::text("TPE", "tpe"),
+    EnvVar::text("SOCIETE", "societe"),
+    EnvVar::text("KEY", "key"),
+    EnvVar::text("ENVIRONMENT", "environment"),
+    EnvVar::text("BASE_URL", "base_url"),
+    EnvVar::text("URL_RETOUR_OK", "url_retour_ok"),
+    EnvVar::text("URL_RETOUR_ERR", "url_retour_err"),
+    EnvVar::text("LANGUAGE", "language"),
+    EnvVar::text("CURRENCY", "currency"),
+    EnvVar::text("MAC_FORMAT", "mac_format"),
 ];
+
+/// The prefix of the environment variables.
+const ENV_PREFIX: &str = "TPE_MONETICO_";
 
 impl MoneticoConfig {
     /// A configuration for the test page of Monetico, in euros.
@@ -129,14 +132,8 @@ impl MoneticoConfig {
     /// # Errors
     /// [`ProviderError::Config`] naming the key that is wrong (never quoting the secret).
     pub fn from_toml_str(text: &str) -> Result<Self, ProviderError> {
-        toml::from_str(text).map_err(|e| {
-            // toml's message may quote the offending line, which may be the key: keep the
-            // position and serde's message only.
-            let at = e
-                .span()
-                .map_or(String::new(), |s| format!(" at byte {}", s.start));
-            ProviderError::config(&Monetico::ID, format!("TOML{at}: {}", e.message()))
-        })
+        toml::from_str(text)
+            .map_err(|e| ProviderError::config(&Monetico::ID, tpe_core::env::toml_error(text, &e)))
     }
 
     /// Reads `TPE_MONETICO_*` from the process environment.
@@ -166,33 +163,10 @@ impl MoneticoConfig {
     /// # Errors
     /// [`ProviderError::Config`] naming the missing or invalid variable.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ProviderError> {
-        let mut table = Table::new();
-        for name in ENV_VARS {
-            let var = format!("TPE_MONETICO_{name}");
-            if let Some(value) = get(&var).filter(|v| !v.is_empty()) {
-                table.insert(name.to_ascii_lowercase(), Value::String(value));
-            }
-        }
-        for name in ["TPE", "SOCIETE", "KEY"] {
-            if !table.contains_key(&name.to_ascii_lowercase()) {
-                return Err(ProviderError::config(
-                    &Monetico::ID,
-                    format!("TPE_MONETICO_{name} is not set"),
-                ));
-            }
-        }
-        serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
-            // The path is the TOML key: say which variable it came from.
-            let path = e.path().to_string();
-            let name = ENV_VARS
-                .iter()
-                .find(|name| path == name.to_ascii_lowercase())
-                .map_or_else(|| "*".to_owned(), |name| (*name).to_owned());
-            ProviderError::config(
-                &Monetico::ID,
-                format!("TPE_MONETICO_{name}: {}", e.inner().message()),
-            )
-        })
+        let err = |reason: String| ProviderError::config(&Monetico::ID, reason);
+        env::require(ENV_PREFIX, &["TPE", "SOCIETE", "KEY"], &get).map_err(err)?;
+        let table = env::env_table(ENV_PREFIX, ENV_VARS, get).map_err(err)?;
+        env::deserialize(ENV_PREFIX, ENV_VARS, table).map_err(err)
     }
 
     /// With another host (the mock bank): the page is `<base>test/paiement.cgi` or

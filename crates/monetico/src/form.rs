@@ -159,18 +159,12 @@ pub(crate) fn fields(
         ProviderError::invalid_request(&Monetico::ID, field, reason)
     };
     let amount = request.amount;
-    if amount.currency() != merchant.currency {
-        return Err(invalid(
-            "currency",
-            format!("this contract is configured for {}", merchant.currency),
-        ));
-    }
-    if !(1..=MAX_AMOUNT).contains(&amount.minor()) {
-        return Err(invalid(
-            "amount",
-            format!("must be 1 to {MAX_AMOUNT} minor units"),
-        ));
-    }
+    request.amount_within(
+        &Monetico::ID,
+        merchant.currency,
+        MAX_AMOUNT,
+        ("currency", "amount"),
+    )?;
     let reference = request.bank_reference.as_str();
     if !(1..=BANK_REFERENCE_LEN).contains(&reference.len())
         || !reference.bytes().all(|b| b.is_ascii_alphanumeric())

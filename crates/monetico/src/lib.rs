@@ -13,7 +13,7 @@ use std::fmt;
 use tpe_core::{
     Ack, BankReference, Capabilities, Handled, HttpMethod, NonceSource, NotificationLimits,
     PaymentProvider, PaymentReference, PaymentRequest, Prepared, ProviderError, ProviderId,
-    RawNotification, Reason, Redirect, Timestamp, Verified, VerifiedNotification,
+    RawNotification, Redirect, Timestamp, Verified, VerifiedNotification,
 };
 use url::Url;
 
@@ -155,11 +155,5 @@ impl PaymentProvider for Monetico {
         notify::answer(handled)
     }
 
-    fn classify(&self, code: &str) -> Reason {
-        codes::classify(code)
-    }
-
-    fn known_codes(&self) -> &'static [&'static str] {
-        codes::known_codes()
-    }
+    tpe_core::code_methods!(codes);
 }

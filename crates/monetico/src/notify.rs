@@ -13,7 +13,7 @@ use serde::Deserialize;
 use tpe_core::form::{Form, FormError, FormLimits};
 use tpe_core::{
     Ack, Amount, BankReference, CardSummary, Currency, Handled, HttpMethod, ProviderError,
-    RawNotification, ThreeDs, ThreeDsStatus, Verified, VerifiedNotification,
+    RawNotification, ThreeDs, ThreeDsStatus, VerifiedNotification,
 };
 
 use crate::config::{MacFormat, Merchant};
@@ -254,12 +254,5 @@ fn malformed_form(e: FormError) -> ProviderError {
 /// The bank reads the body: `cdr=0` once recorded (whatever the verdict), `cdr=1` otherwise,
 /// with a status that makes it retry whatever was not taken into account.
 pub(crate) fn answer(handled: &Handled<'_>) -> Ack {
-    match handled {
-        Handled::Processed(Verified::Handshake(_)) => Ack::default_for(handled),
-        Handled::Processed(_) => Ack::plain(200, RECEIVED),
-        Handled::Rejected(_) => Ack::plain(400, NOT_RECEIVED),
-        Handled::UnknownCheckout => Ack::plain(404, NOT_RECEIVED),
-        Handled::Unavailable => Ack::plain(503, NOT_RECEIVED),
-        _ => Ack::default_for(handled),
-    }
+    Ack::receipt(handled, RECEIVED, NOT_RECEIVED)
 }

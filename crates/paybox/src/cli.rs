@@ -8,7 +8,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use secrecy::SecretString;
-use tpe_core::ReasonKind;
 
 use crate::codes;
 use crate::config::HashAlgorithm;
@@ -179,20 +178,7 @@ pub fn explain_code(code: &str) -> String {
     if codes::is_success(code) {
         return "paybox 00000: success — not a decline\n  fr: Opération réussie\n  en: Operation successful\n".to_owned();
     }
-    let r = codes::classify(code);
-    let known = r.kind() != ReasonKind::UnknownCode;
-    let mut s = format!(
-        "paybox {}: {}{}\n",
-        r.code(),
-        r.kind(),
-        if known {
-            ""
-        } else {
-            " (not in the Paybox table)"
-        }
-    );
-    s.push_str(&r.explanation());
-    s
+    codes::classify(code).explained("paybox", "not in the Paybox table")
 }
 
 #[cfg(test)]
@@ -209,9 +195,7 @@ mod tests {
 
     fn run_args(args: &[&str]) -> (Exit, String) {
         let t = Tpe::try_parse_from(std::iter::once("tpe").chain(args.iter().copied())).unwrap();
-        let mut out = Vec::new();
-        let exit = run(&t.cmd, &mut out);
-        (exit, String::from_utf8(out).unwrap())
+        tpe_core::tool::captured(|out| run(&t.cmd, out))
     }
 
     const KEY: &str = "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF";

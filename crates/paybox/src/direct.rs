@@ -297,21 +297,13 @@ impl DirectClient {
     }
 }
 
-async fn read_bounded(mut resp: reqwest::Response) -> Result<Vec<u8>, tpe_core::BoxError> {
-    if resp
-        .content_length()
-        .is_some_and(|l| l > MAX_RESPONSE as u64)
-    {
-        return Err("answer too large".into());
-    }
-    let mut out = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| Box::new(e.without_url()))? {
-        if out.len() + chunk.len() > MAX_RESPONSE {
-            return Err("answer too large".into());
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
+async fn read_bounded(resp: reqwest::Response) -> Result<Vec<u8>, tpe_core::BoxError> {
+    let declared = resp.content_length();
+    let body = tpe_core::api::read_bounded(resp, declared, MAX_RESPONSE, |r| {
+        Box::pin(async { r.chunk().await.map_err(reqwest::Error::without_url) })
+    })
+    .await?;
+    Ok(body.into())
 }
 
 fn server_status_ok(html: &str) -> bool {

@@ -13,7 +13,7 @@ use std::fmt;
 
 use tpe_core::{
     Amount, BankReference, Capabilities, HttpMethod, OperationReceipt, OperationRequest,
-    PaymentProvider, PaymentRequest, Prepared, ProviderError, ProviderId, RawNotification, Reason,
+    PaymentProvider, PaymentRequest, Prepared, ProviderError, ProviderId, RawNotification,
     Redirect, RefundReceipt, RefundRequest, RemoteStatus, StatusQuery, StatusReport, Timestamp,
     Verified, VerifiedNotification,
 };
@@ -196,13 +196,8 @@ impl PaymentProvider for Paybox {
     }
 
     fn capabilities(&self) -> Capabilities {
-        let mut c = Capabilities::NONE;
-        c.status_query = true;
-        c.refund = true;
-        c.partial_refund = true;
-        c.capture = true;
-        c.cancel = true;
-        c
+        // Paybox Direct.
+        Capabilities::API
     }
 
     async fn prepare(
@@ -223,13 +218,7 @@ impl PaymentProvider for Paybox {
     // `answer` keeps the default: the platform only looks at the status (spec §4.1), 200 with
     // an empty body once processed.
 
-    fn classify(&self, code: &str) -> Reason {
-        codes::classify(code)
-    }
-
-    fn known_codes(&self) -> &'static [&'static str] {
-        codes::known_codes()
-    }
+    tpe_core::code_methods!(codes);
 
     async fn query_status(
         &self,

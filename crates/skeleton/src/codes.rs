@@ -15,91 +15,65 @@ pub const CANCELLED: &str = "17";
 /// The code of a payment not final yet.
 pub const PENDING: &str = "P1";
 
-/// One row of the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CodeInfo {
-    /// The code as the bank sends it.
-    pub code: &'static str,
-    /// Normalized kind.
-    pub kind: ReasonKind,
-    /// The bank's wording in French.
-    pub text_fr: &'static str,
-    /// The bank's wording in English.
-    pub text_en: &'static str,
-}
-
-const fn row(
-    code: &'static str,
-    kind: ReasonKind,
-    text_fr: &'static str,
-    text_en: &'static str,
-) -> CodeInfo {
-    CodeInfo {
-        code,
-        kind,
-        text_fr,
-        text_en,
-    }
-}
+pub use tpe_core::codes::CodeInfo;
 
 /// Every code of the table, in the bank's order.
 pub const TABLE: &[CodeInfo] = &[
-    row(
+    CodeInfo::of(
         "05",
         ReasonKind::Declined,
         "Refus de l'émetteur",
         "Declined by the issuer",
     ),
-    row(
+    CodeInfo::of(
         CANCELLED,
         ReasonKind::CancelledByCustomer,
         "Annulation du client",
         "Cancelled by the customer",
     ),
-    row(
+    CodeInfo::of(
         "41",
         ReasonKind::CardLostOrStolen,
         "Carte perdue",
         "Lost card",
     ),
-    row(
+    CodeInfo::of(
         "43",
         ReasonKind::CardLostOrStolen,
         "Carte volée",
         "Stolen card",
     ),
-    row(
+    CodeInfo::of(
         "51",
         ReasonKind::InsufficientFunds,
         "Provision insuffisante",
         "Insufficient funds",
     ),
-    row(
+    CodeInfo::of(
         "54",
         ReasonKind::CardExpired,
         "Carte expirée",
         "Expired card",
     ),
-    row(
+    CodeInfo::of(
         "59",
         ReasonKind::FraudSuspected,
         "Suspicion de fraude",
         "Suspected fraud",
     ),
-    row(
+    CodeInfo::of(
         "91",
         ReasonKind::IssuerUnavailable,
         "Émetteur indisponible",
         "Issuer unavailable",
     ),
-    row(
+    CodeInfo::of(
         "A1",
         ReasonKind::AuthenticationRequired,
         "Authentification forte requise",
         "Strong authentication required",
     ),
-    row(
+    CodeInfo::of(
         PENDING,
         ReasonKind::Pending,
         "En attente de l'émetteur",
@@ -108,15 +82,7 @@ pub const TABLE: &[CodeInfo] = &[
 ];
 
 // `known_codes` is the table's first column, computed once at compile time.
-const CODES: [&str; TABLE.len()] = {
-    let mut codes = [""; TABLE.len()];
-    let mut i = 0;
-    while i < TABLE.len() {
-        codes[i] = TABLE[i].code;
-        i += 1;
-    }
-    codes
-};
+const CODES: [&str; TABLE.len()] = tpe_core::codes::codes_of(TABLE);
 
 /// Every code of the table, for `tpe codes` and the conformance suite.
 pub fn known_codes() -> &'static [&'static str] {
@@ -125,7 +91,7 @@ pub fn known_codes() -> &'static [&'static str] {
 
 /// The table row of `code`, if it has one.
 pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
-    TABLE.iter().find(|c| c.code == code)
+    tpe_core::codes::lookup(TABLE, code)
 }
 
 /// Classifies any code. Total: a code outside the table gives [`ReasonKind::UnknownCode`] with
@@ -137,13 +103,14 @@ pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
 /// assert_eq!(tpe_skeleton::codes::classify("Z9").kind(), ReasonKind::UnknownCode);
 /// ```
 pub fn classify(code: &str) -> Reason {
-    match lookup(code) {
-        Some(info) => Reason::new(info.kind, info.code).with_bank_text(info.text_fr, info.text_en),
-        None => Reason::unknown(code.to_owned()).with_bank_text(
+    tpe_core::codes::classify(
+        TABLE,
+        code,
+        (
             "Code inconnu de la banque Skeleton",
             "Code unknown to the Skeleton bank",
         ),
-    }
+    )
 }
 
 /// The longest authorization number kept.

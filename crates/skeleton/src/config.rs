@@ -55,13 +55,8 @@ impl SkeletonConfig {
     /// # Errors
     /// [`ProviderError::Config`] naming the key that is wrong (never quoting the secret).
     pub fn from_toml_str(text: &str) -> Result<Self, ProviderError> {
-        toml::from_str(text).map_err(|e| {
-            // toml's message quotes the offending line, which may be the key: keep the key name.
-            let at = e
-                .span()
-                .map_or(String::new(), |s| format!(" at byte {}", s.start));
-            ProviderError::config(&Skeleton::ID, format!("TOML{at}: {}", e.message()))
-        })
+        toml::from_str(text)
+            .map_err(|e| ProviderError::config(&Skeleton::ID, tpe_core::env::toml_error(text, &e)))
     }
 
     /// With another payment page (the mock bank, a test platform).

@@ -54,18 +54,12 @@ pub(crate) fn fields(
         ProviderError::invalid_request(&Skeleton::ID, field, reason)
     };
     let amount = request.amount;
-    if amount.currency() != merchant.currency {
-        return Err(invalid(
-            "currency",
-            format!("this contract is configured for {}", merchant.currency),
-        ));
-    }
-    if !(1..=MAX_AMOUNT).contains(&amount.minor()) {
-        return Err(invalid(
-            "amount",
-            format!("must be 1 to {MAX_AMOUNT} minor units"),
-        ));
-    }
+    request.amount_within(
+        &Skeleton::ID,
+        merchant.currency,
+        MAX_AMOUNT,
+        ("currency", "amount"),
+    )?;
     let urls = &request.urls;
     let texts = [
         ("email", request.customer.email.as_str()),

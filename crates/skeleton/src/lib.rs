@@ -9,9 +9,9 @@ pub mod sign;
 use std::fmt;
 
 use tpe_core::{
-    Ack, BankReference, Capabilities, Handled, HttpMethod, NotificationLimits, PaymentProvider,
-    PaymentReference, PaymentRequest, Prepared, ProviderError, ProviderId, RawNotification, Reason,
-    Redirect, Timestamp, Verified, VerifiedNotification,
+    Ack, BankReference, Capabilities, Handled, HttpMethod, PaymentProvider, PaymentReference,
+    PaymentRequest, Prepared, ProviderError, ProviderId, RawNotification, Redirect, Timestamp,
+    Verified, VerifiedNotification,
 };
 
 pub use crate::config::SkeletonConfig;
@@ -93,13 +93,10 @@ impl PaymentProvider for Skeleton {
 
     fn capabilities(&self) -> Capabilities {
         // No server API: query_status, refund, capture and cancel keep their default,
-        // `Unsupported`. A bank with an API sets the flags it implements, and the methods.
+        // `Unsupported`. A bank with an API sets the flags it implements (all of them:
+        // `Capabilities::API`), and the methods. `notification_limits` keeps its default too:
+        // a form bank never needs more than 64 KiB; a JSON webhook bank says `JSON`.
         Capabilities::NONE
-    }
-
-    fn notification_limits(&self) -> NotificationLimits {
-        // The default, said out loud: a form bank never needs more than 64 KiB.
-        NotificationLimits::FORM
     }
 
     fn bank_reference(
@@ -129,11 +126,5 @@ impl PaymentProvider for Skeleton {
         notify::answer(handled)
     }
 
-    fn classify(&self, code: &str) -> Reason {
-        codes::classify(code)
-    }
-
-    fn known_codes(&self) -> &'static [&'static str] {
-        codes::known_codes()
-    }
+    tpe_core::code_methods!(codes);
 }

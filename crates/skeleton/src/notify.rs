@@ -8,7 +8,7 @@
 use tpe_core::form::{Form, FormError, FormLimits};
 use tpe_core::{
     Ack, Amount, BankReference, CardSummary, Currency, Handled, HttpMethod, ProviderError,
-    RawNotification, Verified, VerifiedNotification,
+    RawNotification, VerifiedNotification,
 };
 
 use crate::config::Merchant;
@@ -98,12 +98,5 @@ fn malformed_form(e: FormError) -> ProviderError {
 /// The bank reads the body: `cdr=0` once processed, `cdr=1` otherwise, with a status that
 /// makes it retry whatever was not taken into account.
 pub(crate) fn answer(handled: &Handled<'_>) -> Ack {
-    match handled {
-        Handled::Processed(Verified::Handshake(_)) => Ack::default_for(handled),
-        Handled::Processed(_) => Ack::plain(200, RECEIVED),
-        Handled::Rejected(_) => Ack::plain(400, NOT_RECEIVED),
-        Handled::UnknownCheckout => Ack::plain(404, NOT_RECEIVED),
-        Handled::Unavailable => Ack::plain(503, NOT_RECEIVED),
-        _ => Ack::default_for(handled),
-    }
+    Ack::receipt(handled, RECEIVED, NOT_RECEIVED)
 }

@@ -4,11 +4,12 @@
 
 use std::fmt;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use tpe_core::api::read_bounded;
 use tpe_core::{ApiErrorKind, ProviderError};
 use url::Url;
 
@@ -113,23 +114,14 @@ impl ApiClient {
         if let Some(v) = &self.version {
             req = req.header("Stripe-Version", v.clone());
         }
-        let mut resp = req.send().await.map_err(|e| transport(true, e))?;
+        let resp = req.send().await.map_err(|e| transport(true, e))?;
         let status = resp.status();
-        if resp
-            .content_length()
-            .is_some_and(|n| n > MAX_RESPONSE as u64)
-        {
-            return Err(too_large());
-        }
-        let mut body = BytesMut::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| transport(true, e))? {
-            if body.len() + chunk.len() > MAX_RESPONSE {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let declared = resp.content_length();
+        let body = read_bounded(resp, declared, MAX_RESPONSE, |r| Box::pin(r.chunk()))
+            .await
+            .map_err(|e| e.into_provider_error(&crate::StripeLike::ID))?;
         if status.is_success() {
-            Ok(body.freeze())
+            Ok(body)
         } else {
             Err(error_from_response(
                 status,
@@ -138,13 +130,6 @@ impl ApiClient {
             ))
         }
     }
-}
-
-fn too_large() -> ProviderError {
-    transport(
-        false,
-        Unreadable(format!("API answer larger than {MAX_RESPONSE} bytes").into()),
-    )
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ProviderError> {

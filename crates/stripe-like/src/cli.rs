@@ -118,11 +118,8 @@ fn verify(a: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, String> {
         Some(s) => Timestamp::from_second(s).map_err(|e| format!("--now: {e}"))?,
         None => SystemClock.now(),
     };
-    let written = match verifier.verify(Some(a.header.as_bytes()), &body, now) {
-        Ok(_) => writeln!(out, "valid").map(|()| Exit::Success),
-        Err(why) => writeln!(out, "invalid: {why}").map(|()| Exit::Invalid),
-    };
-    written.map_err(|e| format!("cannot write: {e}"))
+    let result = verifier.verify(Some(a.header.as_bytes()), &body, now);
+    tpe_core::tool::verdict(out, result.map(drop)).map_err(|e| format!("cannot write: {e}"))
 }
 
 /// The explanation of a decline code for `tpe codes stripe-like <CODE>`: kind, the PSP's
@@ -135,16 +132,7 @@ fn verify(a: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, String> {
 pub fn explain_code(code: &str) -> String {
     let r = classify(code);
     let known = known_codes().contains(&r.code());
-    let mut s = format!(
-        "stripe-like {}: {}{}\n",
-        r.code(),
-        r.kind(),
-        if known {
-            ""
-        } else {
-            " (code not in the table)"
-        }
-    );
+    let mut s = r.heading("stripe-like", (!known).then_some("code not in the table"));
     for (lang, label) in [(Lang::Fr, "fr"), (Lang::En, "en")] {
         s.push_str(&format!(
             "  {label} manager:  {}\n  {label} customer: {}\n",
@@ -186,9 +174,7 @@ mod tests {
 
     fn exec(args: &[&str]) -> (Exit, String) {
         let cli = Cli::try_parse_from(std::iter::once("x").chain(args.iter().copied())).unwrap();
-        let mut out = Vec::new();
-        let code = run(&cli.cmd, &mut out);
-        (code, String::from_utf8(out).unwrap())
+        tpe_core::tool::captured(|out| run(&cli.cmd, out))
     }
 
     #[test]

@@ -3,228 +3,177 @@
 
 use tpe_core::{Reason, ReasonKind, RetryAdvice};
 
-/// One row of the table: code, kind, meaning (fr, en), advice when it differs from the kind's.
-struct Row {
-    code: &'static str,
-    kind: ReasonKind,
-    fr: &'static str,
-    en: &'static str,
-    advice: Option<RetryAdvice>,
-}
-
-const fn row(
-    code: &'static str,
-    kind: ReasonKind,
-    fr: &'static str,
-    en: &'static str,
-    advice: Option<RetryAdvice>,
-) -> Row {
-    Row {
-        code,
-        kind,
-        fr,
-        en,
-        advice,
-    }
-}
+use tpe_core::codes::{CodeInfo, codes_of};
 
 use ReasonKind as K;
 use RetryAdvice as A;
 
 /// The table, in the order of the spec. Codes marked UNSURE there are kept: an unknown code
 /// would be classified anyway, and a wrong guess only changes the wording.
-const TABLE: &[Row] = &[
-    row(
+const TABLE: &[CodeInfo] = &[
+    CodeInfo::of(
         "insufficient_funds",
         K::InsufficientFunds,
         "Fonds ou crédit insuffisants sur la carte.",
         "The card has insufficient funds or credit.",
-        None,
     ),
-    row(
+    CodeInfo::of(
         "expired_card",
         K::CardExpired,
         "La carte est expirée.",
         "The card has expired.",
-        None,
     ),
-    row(
+    CodeInfo::of(
         "incorrect_cvc",
         K::InvalidCardData,
         "Le cryptogramme visuel (CVC) est incorrect.",
         "The card's security code (CVC) is incorrect.",
-        None,
     ),
-    row(
+    CodeInfo::of(
         "invalid_cvc",
         K::InvalidCardData,
         "Le cryptogramme visuel (CVC) est invalide.",
         "The card's security code (CVC) is invalid.",
-        None,
     ),
-    row(
+    CodeInfo::of(
         "incorrect_number",
         K::InvalidCardData,
         "Le numéro de carte est incorrect.",
         "The card number is incorrect.",
-        None,
     ),
-    row(
+    CodeInfo::of(
         "invalid_number",
         K::InvalidCardData,
         "Le numéro de carte est invalide.",
         "The card number is invalid.",
-        None,
     ),
-    row(
+    CodeInfo::of(
         "lost_card",
         K::CardLostOrStolen,
         "Carte déclarée perdue (ne pas le révéler au client).",
         "Card reported lost (do not tell the customer).",
-        None,
     ),
-    row(
+    CodeInfo::of(
         "stolen_card",
         K::CardLostOrStolen,
         "Carte déclarée volée (ne pas le révéler au client).",
         "Card reported stolen (do not tell the customer).",
-        None,
     ),
-    row(
+    CodeInfo::of(
         "do_not_honor",
         K::Declined,
         "La banque du porteur refuse sans donner de motif.",
         "The issuer declined without giving a reason.",
-        None,
     ),
-    row(
+    CodeInfo::of(
         "generic_decline",
         K::Declined,
         "Refus sans motif précis (banque du porteur ou blocage du PSP).",
         "Declined without a specific reason (issuer or a PSP-side block).",
-        None,
     ),
-    row(
+    CodeInfo::of(
         "card_declined",
         K::Declined,
         "Carte refusée.",
         "The card was declined.",
-        None,
     ),
-    row(
+    CodeInfo::of(
         "authentication_required",
         K::AuthenticationRequired,
         "La banque du porteur exige une authentification 3-D Secure.",
         "The issuer requires 3-D Secure authentication.",
-        None,
     ),
-    row(
+    CodeInfo::new(
         "processing_error",
         K::ProcessingError,
+        A::RetryNow,
         "Erreur pendant le traitement de la carte.",
         "An error occurred while processing the card.",
-        Some(A::RetryNow),
     ),
-    row(
+    CodeInfo::of(
         "fraudulent",
         K::FraudSuspected,
         "Paiement suspecté frauduleux (banque ou PSP) ; afficher un refus générique.",
         "Payment suspected fraudulent (issuer or PSP); show a generic decline.",
-        None,
     ),
-    row(
+    CodeInfo::of(
         "card_not_supported",
         K::CardNotSupported,
         "La carte ne permet pas ce type d'achat.",
         "The card does not support this type of purchase.",
-        None,
     ),
-    row(
+    CodeInfo::of(
         "currency_not_supported",
         K::CardNotSupported,
         "La carte ne permet pas de payer dans cette devise.",
         "The card does not support this currency.",
-        None,
     ),
-    row(
+    CodeInfo::of(
         "transaction_not_allowed",
         K::TransactionNotPermitted,
         "Opération non autorisée pour cette carte.",
         "The transaction is not allowed for this card.",
-        None,
     ),
-    row(
+    CodeInfo::new(
         "card_velocity_exceeded",
         K::LimitExceeded,
+        A::RetryLater,
         "Plafond ou fréquence d'utilisation de la carte dépassé.",
         "The card's balance, credit or usage limit was exceeded.",
-        Some(A::RetryLater),
     ),
-    row(
+    CodeInfo::new(
         "withdrawal_count_limit_exceeded",
         K::LimitExceeded,
+        A::RetryLater,
         "Nombre d'opérations autorisées de la carte dépassé.",
         "The card's transaction count limit was exceeded.",
-        Some(A::RetryLater),
     ),
-    row(
+    CodeInfo::of(
         "pickup_card",
         K::CardLostOrStolen,
         "La banque demande de retenir la carte (perdue, volée ou bloquée).",
         "The issuer asks to retain the card (lost, stolen or blocked).",
-        None,
     ),
-    row(
+    CodeInfo::new(
         "restricted_card",
         K::TransactionNotPermitted,
+        A::DoNotRetry,
         "Carte soumise à restriction par sa banque.",
         "The card is restricted by its issuer.",
-        Some(A::DoNotRetry),
     ),
-    row(
+    CodeInfo::of(
         "security_violation",
         K::FraudSuspected,
         "Refus pour raison de sécurité.",
         "Declined for a security violation.",
-        None,
     ),
-    row(
+    CodeInfo::of(
         "try_again_later",
         K::IssuerUnavailable,
         "Refus temporaire ; réessayer plus tard.",
         "Temporary decline; try again later.",
-        None,
     ),
-    row(
+    CodeInfo::of(
         "issuer_not_available",
         K::IssuerUnavailable,
         "La banque du porteur est injoignable.",
         "The issuer could not be reached.",
-        None,
     ),
-    row(
+    CodeInfo::new(
         "reenter_transaction",
         K::ProcessingError,
+        A::RetryNow,
         "La banque demande de ressaisir l'opération.",
         "The issuer asks to re-enter the transaction.",
-        Some(A::RetryNow),
     ),
 ];
 
 /// Every code of the table, in the table's order.
-const CODES: &[&str] = &{
-    let mut out = [""; TABLE.len()];
-    let mut i = 0;
-    while i < TABLE.len() {
-        out[i] = TABLE[i].code;
-        i += 1;
-    }
-    out
-};
+const CODES: [&str; TABLE.len()] = codes_of(TABLE);
 
 /// Every decline code this provider knows.
 pub fn known_codes() -> &'static [&'static str] {
-    CODES
+    &CODES
 }
 
 /// Classifies a decline code. Total: an unknown code keeps its raw value under
@@ -245,23 +194,13 @@ pub fn classify(code: &str) -> Reason {
         .find(|r| r.code == code)
         .or_else(|| TABLE.iter().find(|r| r.code.eq_ignore_ascii_case(code)));
     match found {
-        Some(r) => {
-            let reason = Reason::new(r.kind, r.code).with_bank_text(r.fr, r.en);
-            match r.advice {
-                Some(advice) => reason.with_advice(advice),
-                None => reason,
-            }
-        }
+        Some(r) => r.reason(),
         None => Reason::unknown(code.to_owned()),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashSet;
-
-    use tpe_core::Lang;
-
     use super::*;
 
     #[test]
@@ -306,14 +245,8 @@ mod tests {
 
     #[test]
     fn codes_are_unique_and_worded_in_both_languages() {
-        let mut seen = HashSet::new();
-        for code in known_codes() {
-            assert!(seen.insert(*code), "duplicate {code}");
-            let r = classify(code);
-            assert_eq!(r.code(), *code);
-            assert_ne!(r.kind(), K::UnknownCode);
-            assert_ne!(r.bank_text(Lang::Fr), r.bank_text(Lang::En));
-        }
+        let problems = tpe_core::codes::table_problems(known_codes(), classify);
+        assert!(problems.is_empty(), "{problems:?}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::error::config_error;
 use tpe_core::ProviderError;
+use tpe_core::env::{self, EnvKind, EnvVar, millis};
 
 /// The public API of the PSP.
 pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
@@ -28,7 +29,7 @@ pub const ENV_PREFIX: &str = "TPE_STRIPE_LIKE_";
 
 /// Test or live: which secret keys are accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(try_from = "String")]
 #[non_exhaustive]
 pub enum Mode {
     /// Test mode: only `sk_test_`/`rk_test_` keys; plain `http` allowed (a local mock bank).
@@ -47,15 +48,32 @@ impl Mode {
     }
 }
 
+impl Mode {
+    fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "test" => Some(Self::Test),
+            "live" => Some(Self::Live),
+            _ => None,
+        }
+    }
+}
+
+/// `test` or `live`, in any case.
+const MODE_ERROR: &str = "mode must be test or live";
+
 impl FromStr for Mode {
     type Err = ProviderError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "test" => Ok(Self::Test),
-            "live" => Ok(Self::Live),
-            _ => Err(config_error("mode must be \"test\" or \"live\"")),
-        }
+        Self::parse(s).ok_or_else(|| config_error(MODE_ERROR))
+    }
+}
+
+impl TryFrom<String> for Mode {
+    type Error = &'static str;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s).ok_or(MODE_ERROR)
     }
 }
 
@@ -92,52 +110,14 @@ pub struct StripeLikeConfig {
     #[serde(default = "default_tolerance", rename = "tolerance_secs")]
     pub tolerance_secs: u64,
     /// Connect timeout.
-    #[serde(
-        default = "default_connect",
-        with = "millis",
-        rename = "connect_timeout_ms"
-    )]
+    #[serde(default = "connect", with = "millis", rename = "connect_timeout_ms")]
     pub connect_timeout: Duration,
     /// Whole-request timeout.
-    #[serde(
-        default = "default_request",
-        with = "millis",
-        rename = "request_timeout_ms"
-    )]
+    #[serde(default = "request", with = "millis", rename = "request_timeout_ms")]
     pub request_timeout: Duration,
     /// `Stripe-Version` header to pin the API version; the account default otherwise.
     #[serde(default)]
     pub api_version: Option<String>,
-}
-
-/// A TOML error without any value: serde quotes values in its messages (`string "…"`,
-/// `` variant `…` ``), so every quoted part is blanked, and the key of the offending line is
-/// named instead.
-fn toml_error(text: &str, e: &toml::de::Error) -> String {
-    let mut out = String::from("TOML: ");
-    let mut quote = None;
-    for c in e.message().chars() {
-        match quote {
-            None if c == '"' || c == '`' => {
-                quote = Some(c);
-                out.push('…');
-            }
-            None => out.push(c),
-            Some(q) if q == c => quote = None,
-            Some(_) => {}
-        }
-    }
-    let key = e.span().and_then(|span| {
-        let line_start = text.get(..span.start)?.rfind('\n').map_or(0, |i| i + 1);
-        let line = text.get(line_start..)?.lines().next()?;
-        let key = line.split('=').next()?.trim();
-        (!key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-            .then_some(key)
-    });
-    if let Some(key) = key {
-        out.push_str(&format!(" (key {key})"));
-    }
-    out
 }
 
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {
@@ -160,21 +140,11 @@ fn default_api_base() -> Url {
 fn default_tolerance() -> u64 {
     DEFAULT_TOLERANCE_SECS
 }
-fn default_connect() -> Duration {
+fn connect() -> Duration {
     DEFAULT_CONNECT_TIMEOUT
 }
-fn default_request() -> Duration {
+fn request() -> Duration {
     DEFAULT_REQUEST_TIMEOUT
-}
-
-mod millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer};
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        u64::deserialize(d).map(Duration::from_millis)
-    }
 }
 
 impl StripeLikeConfig {
@@ -237,95 +207,46 @@ impl StripeLikeConfig {
         toml::from_str(toml_text).map_err(|e| {
             // The TOML error quotes the source line, which may hold a secret: keep only the
             // message, which names the key.
-            config_error(toml_error(toml_text, &e))
+            config_error(tpe_core::env::toml_error(toml_text, &e))
         })
     }
 
-    /// Reads `TPE_STRIPE_LIKE_*` from the process environment; see [`Self::from_vars`].
+    /// Reads `TPE_STRIPE_LIKE_*` from the process environment; see [`Self::from_lookup`].
     ///
     /// # Errors
-    /// As [`Self::from_vars`].
+    /// As [`Self::from_lookup`].
     pub fn from_env() -> Result<Self, ProviderError> {
-        Self::from_vars(
-            std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
-        )
+        Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// Reads the settings from `(name, value)` pairs: `TPE_STRIPE_LIKE_MODE`,
-    /// `_SECRET_KEY`, `_WEBHOOK_SECRETS` (comma-separated), `_API_BASE`, `_TOLERANCE_SECS`,
-    /// `_CONNECT_TIMEOUT_MS`, `_REQUEST_TIMEOUT_MS`, `_API_VERSION`. Other names are ignored.
+    /// Reads the settings from the variables `get` finds, through the TOML schema:
+    /// `TPE_STRIPE_LIKE_MODE`, `_SECRET_KEY`, `_WEBHOOK_SECRETS` (comma-separated), `_API_BASE`,
+    /// `_TOLERANCE_SECS`, `_CONNECT_TIMEOUT_MS`, `_REQUEST_TIMEOUT_MS`, `_API_VERSION`. An
+    /// empty variable counts as unset.
     ///
     /// # Errors
-    /// [`ProviderError::Config`] for a missing required variable or an unreadable value.
-    pub fn from_vars(
-        vars: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ProviderError> {
-        let mut mode = None;
-        let mut secret_key = None;
-        let mut secrets = None;
-        let mut api_base = None;
-        let mut tolerance = None;
-        let mut connect = None;
-        let mut request = None;
-        let mut api_version = None;
-        for (name, value) in vars {
-            let Some(key) = name.strip_prefix(ENV_PREFIX) else {
-                continue;
-            };
-            match key {
-                "MODE" => mode = Some(value.parse::<Mode>()?),
-                "SECRET_KEY" => secret_key = Some(value),
-                "WEBHOOK_SECRETS" | "WEBHOOK_SECRET" => secrets = Some(value),
-                "API_BASE" => {
-                    api_base = Some(Url::parse(value.trim()).map_err(|e| {
-                        config_error(format!("{ENV_PREFIX}API_BASE is not a URL: {e}"))
-                    })?);
-                }
-                "TOLERANCE_SECS" => tolerance = Some(number(key, &value)?),
-                "CONNECT_TIMEOUT_MS" => connect = Some(number(key, &value)?),
-                "REQUEST_TIMEOUT_MS" => request = Some(number(key, &value)?),
-                "API_VERSION" => api_version = Some(value),
-                _ => {}
-            }
-        }
-        let mode = mode.ok_or_else(|| config_error(format!("{ENV_PREFIX}MODE is not set")))?;
-        let secret_key =
-            secret_key.ok_or_else(|| config_error(format!("{ENV_PREFIX}SECRET_KEY is not set")))?;
-        let secrets = secrets
-            .ok_or_else(|| config_error(format!("{ENV_PREFIX}WEBHOOK_SECRETS is not set")))?;
-        let mut cfg = Self::new(
-            mode,
-            secret_key,
-            secrets
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned),
-        );
-        if let Some(base) = api_base {
-            cfg.api_base = base;
-        }
-        if let Some(t) = tolerance {
-            cfg.tolerance_secs = t;
-        }
-        if let Some(ms) = connect {
-            cfg.connect_timeout = Duration::from_millis(ms);
-        }
-        if let Some(ms) = request {
-            cfg.request_timeout = Duration::from_millis(ms);
-        }
-        cfg.api_version = api_version.filter(|v| !v.trim().is_empty());
+    /// [`ProviderError::Config`] naming the variable that is missing or unreadable, never its
+    /// value.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ProviderError> {
+        let table = env::env_table(ENV_PREFIX, ENV_VARS, get).map_err(config_error)?;
+        let mut cfg: Self = env::deserialize(ENV_PREFIX, ENV_VARS, table).map_err(config_error)?;
+        cfg.api_version = cfg.api_version.filter(|v| !v.trim().is_empty());
         Ok(cfg)
     }
 }
 
-fn number(key: &str, value: &str) -> Result<u64, ProviderError> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| config_error(format!("{ENV_PREFIX}{key} must be a whole number")))
-}
+/// The environment variables, `TPE_STRIPE_LIKE_` + the name, with their TOML keys.
+const ENV_VARS: &[EnvVar] = &[
+    EnvVar::text("MODE", "mode"),
+    EnvVar::text("SECRET_KEY", "secret_key"),
+    EnvVar::new("WEBHOOK_SECRETS", "webhook_secrets", EnvKind::List),
+    EnvVar::new("WEBHOOK_SECRET", "webhook_secrets", EnvKind::List),
+    EnvVar::text("API_BASE", "api_base"),
+    EnvVar::new("TOLERANCE_SECS", "tolerance_secs", EnvKind::Integer),
+    EnvVar::new("CONNECT_TIMEOUT_MS", "connect_timeout_ms", EnvKind::Integer),
+    EnvVar::new("REQUEST_TIMEOUT_MS", "request_timeout_ms", EnvKind::Integer),
+    EnvVar::text("API_VERSION", "api_version"),
+];
 
 /// A checked secret API key: which mode it belongs to.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -364,14 +285,18 @@ pub(crate) fn key_mode(key: &str) -> Result<KeyMode, ProviderError> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use secrecy::ExposeSecret;
 
     use super::*;
 
-    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
+    fn vars(list: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = list
+            .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+            .collect();
+        move |name| map.get(name).cloned()
     }
 
     #[test]
@@ -385,8 +310,8 @@ mod tests {
     }
 
     #[test]
-    fn from_vars_reads_every_setting() {
-        let c = StripeLikeConfig::from_vars(vars(&[
+    fn from_lookup_reads_every_setting() {
+        let c = StripeLikeConfig::from_lookup(vars(&[
             ("TPE_STRIPE_LIKE_MODE", "LIVE"),
             ("TPE_STRIPE_LIKE_SECRET_KEY", "sk_live_abc"),
             ("TPE_STRIPE_LIKE_WEBHOOK_SECRETS", "whsec_1, whsec_2,"),
@@ -414,16 +339,16 @@ mod tests {
     }
 
     #[test]
-    fn from_vars_names_what_is_missing_or_wrong_without_values() {
-        let e = StripeLikeConfig::from_vars(vars(&[("TPE_STRIPE_LIKE_MODE", "test")]))
+    fn from_lookup_names_what_is_missing_or_wrong_without_values() {
+        let e = StripeLikeConfig::from_lookup(vars(&[("TPE_STRIPE_LIKE_MODE", "test")]))
             .unwrap_err()
             .to_string();
         assert!(e.contains("TPE_STRIPE_LIKE_SECRET_KEY"), "{e}");
-        let e = StripeLikeConfig::from_vars(vars(&[("TPE_STRIPE_LIKE_MODE", "prod")]))
+        let e = StripeLikeConfig::from_lookup(vars(&[("TPE_STRIPE_LIKE_MODE", "prod")]))
             .unwrap_err()
             .to_string();
         assert!(e.contains("mode"), "{e}");
-        let e = StripeLikeConfig::from_vars(vars(&[
+        let e = StripeLikeConfig::from_lookup(vars(&[
             ("TPE_STRIPE_LIKE_MODE", "test"),
             ("TPE_STRIPE_LIKE_SECRET_KEY", "sk_test_SECRETVALUE"),
             ("TPE_STRIPE_LIKE_WEBHOOK_SECRETS", "whsec_x"),

@@ -14,9 +14,8 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use tpe_core::{
     Ack, Amount, Capabilities, Currency, Handled, NotificationLimits, PaymentProvider,
-    PaymentRequest, Prepared, ProviderData, ProviderError, ProviderId, RawNotification, Reason,
-    Redirect, RefundReceipt, RefundRequest, RemoteStatus, StatusQuery, StatusReport, Timestamp,
-    Verified,
+    PaymentRequest, Prepared, ProviderData, ProviderError, ProviderId, RawNotification, Redirect,
+    RefundReceipt, RefundRequest, RemoteStatus, StatusQuery, StatusReport, Timestamp, Verified,
 };
 use url::Url;
 
@@ -103,12 +102,7 @@ impl StripeLike {
                 ));
             }
         }
-        if base.host_str().is_none_or(str::is_empty)
-            || base.query().is_some()
-            || base.fragment().is_some()
-            || !base.username().is_empty()
-            || base.password().is_some()
-        {
+        if !tpe_core::api::is_plain_base(base) {
             return Err(config_error(
                 "api_base must be a plain URL with a host, without credentials, query or fragment",
             ));
@@ -321,13 +315,7 @@ impl PaymentProvider for StripeLike {
         }
     }
 
-    fn classify(&self, code: &str) -> Reason {
-        codes::classify(code)
-    }
-
-    fn known_codes(&self) -> &'static [&'static str] {
-        codes::known_codes()
-    }
+    tpe_core::code_methods!(codes);
 
     async fn query_status(
         &self,

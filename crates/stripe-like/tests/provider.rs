@@ -142,9 +142,12 @@ fn config_from_environment_pairs_builds_a_provider() {
         ("TPE_STRIPE_LIKE_WEBHOOK_SECRETS", "whsec_new,whsec_old"),
         ("TPE_STRIPE_LIKE_API_BASE", "http://127.0.0.1:9"),
     ];
-    let cfg =
-        StripeLikeConfig::from_vars(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())))
-            .unwrap();
+    let cfg = StripeLikeConfig::from_lookup(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap();
     let p = StripeLike::new(cfg).unwrap();
     let body = br#"{"id":"evt_2","type":"x","data":{"object":{}}}"#;
     for s in ["whsec_new", "whsec_old"] {

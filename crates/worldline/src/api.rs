@@ -5,11 +5,11 @@
 
 use std::fmt;
 
-use bytes::BytesMut;
 use http::{Method, StatusCode};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, DATE};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use tpe_core::api::read_bounded;
 use tpe_core::{ApiErrorKind, ProviderError, Timestamp};
 use url::Url;
 
@@ -75,12 +75,7 @@ impl ApiClient {
                 "base_url must be https (plain http only on the loopback, for a mock bank)",
             ));
         }
-        if base.host_str().is_none_or(str::is_empty)
-            || base.query().is_some()
-            || base.fragment().is_some()
-            || !base.username().is_empty()
-            || base.password().is_some()
-        {
+        if !tpe_core::api::is_plain_base(&base) {
             return Err(config_error(
                 "base_url must be a plain URL with a host, without credentials, query or fragment",
             ));
@@ -172,21 +167,12 @@ impl ApiClient {
         if let Some(b) = body {
             req = req.header(CONTENT_TYPE, JSON).body(b.to_string());
         }
-        let mut resp = req.send().await.map_err(|e| transport(true, e))?;
+        let resp = req.send().await.map_err(|e| transport(true, e))?;
         let status = resp.status();
-        if resp
-            .content_length()
-            .is_some_and(|n| n > MAX_RESPONSE as u64)
-        {
-            return Err(too_large());
-        }
-        let mut buf = BytesMut::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| transport(true, e))? {
-            if buf.len() + chunk.len() > MAX_RESPONSE {
-                return Err(too_large());
-            }
-            buf.extend_from_slice(&chunk);
-        }
+        let declared = resp.content_length();
+        let buf = read_bounded(resp, declared, MAX_RESPONSE, |r| Box::pin(r.chunk()))
+            .await
+            .map_err(|e| e.into_provider_error(&crate::Worldline::ID))?;
         if !status.is_success() {
             return Err(error_from_response(status, &buf));
         }
@@ -197,13 +183,6 @@ impl ApiClient {
             )
         })
     }
-}
-
-fn too_large() -> ProviderError {
-    transport(
-        false,
-        Unreadable(format!("API answer larger than {MAX_RESPONSE} bytes").into()),
-    )
 }
 
 #[derive(Deserialize, Default)]

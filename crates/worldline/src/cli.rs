@@ -127,11 +127,8 @@ fn verify_webhook(a: &VerifyWebhookArgs, out: &mut dyn Write) -> Result<Exit, St
     let verifier = WebhookVerifier::new(a.secret.iter().map(|s| ("cli", s.as_str())))
         .map_err(|e| e.to_string())?;
     let body = tpe_core::tool::read_body_file(&a.body_file)?;
-    let written = match verifier.verify(Some(b"cli"), Some(a.signature.trim().as_bytes()), &body) {
-        Ok(()) => writeln!(out, "valid").map(|()| Exit::Success),
-        Err(why) => writeln!(out, "invalid: {why}").map(|()| Exit::Invalid),
-    };
-    written.map_err(|e| format!("cannot write: {e}"))
+    let result = verifier.verify(Some(b"cli"), Some(a.signature.trim().as_bytes()), &body);
+    tpe_core::tool::verdict(out, result).map_err(|e| format!("cannot write: {e}"))
 }
 
 /// The explanation of a code for `tpe codes worldline <CODE>`: kind, verdict, the platform's
@@ -144,16 +141,12 @@ fn verify_webhook(a: &VerifyWebhookArgs, out: &mut dyn Write) -> Result<Exit, St
 pub fn explain_code(code: &str) -> String {
     let r = classify(code);
     let known = known_codes().contains(&r.code());
-    let mut s = format!(
-        "worldline {}: {}{}\n",
-        r.code(),
-        r.kind(),
-        match verdict(r.code()) {
-            Some(v) => format!(" (checkout: {v:?})"),
-            None if known => String::new(),
-            None => " (code not in the table: never a verdict)".to_owned(),
-        }
-    );
+    let note = match verdict(r.code()) {
+        Some(v) => Some(format!("checkout: {v:?}")),
+        None if known => None,
+        None => Some("code not in the table: never a verdict".to_owned()),
+    };
+    let mut s = r.heading("worldline", note.as_deref());
     for (lang, label) in [(Lang::Fr, "fr"), (Lang::En, "en")] {
         s.push_str(&format!(
             "  {label} bank:     {}\n  {label} manager:  {}\n  {label} customer: {}\n",

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::Deserialize;
+use toml::{Table, Value};
 use tpe_core::ProviderError;
+use tpe_core::env::{self, EnvKind, EnvVar, millis};
 use url::Url;
 
 use crate::error::config_error;
@@ -29,7 +31,7 @@ pub const ENV_PREFIX: &str = "TPE_WORLDLINE_";
 
 /// Which platform: the base URL unless `base_url` is set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(try_from = "String")]
 #[non_exhaustive]
 pub enum Environment {
     /// Worldline Direct test platform (the default).
@@ -68,7 +70,7 @@ impl Environment {
 /// `cardPaymentMethodSpecificInput.authorizationMode`, always sent (the account default is
 /// unknown, spec §G.4).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(try_from = "String")]
 #[non_exhaustive]
 pub enum AuthorizationMode {
     /// Captured at approval (the default).
@@ -97,6 +99,24 @@ impl AuthorizationMode {
             "PRE_AUTHORIZATION" => Self::PreAuthorization,
             _ => return None,
         })
+    }
+}
+
+impl TryFrom<String> for Environment {
+    type Error = &'static str;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+            .ok_or("environment must be preprod, production, cawl-preprod or cawl-production")
+    }
+}
+
+impl TryFrom<String> for AuthorizationMode {
+    type Error = &'static str;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+            .ok_or("authorization_mode must be SALE, FINAL_AUTHORIZATION or PRE_AUTHORIZATION")
     }
 }
 
@@ -157,16 +177,6 @@ fn connect() -> Duration {
 }
 fn request() -> Duration {
     DEFAULT_REQUEST_TIMEOUT
-}
-
-mod millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer};
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        u64::deserialize(d).map(Duration::from_millis)
-    }
 }
 
 impl WorldlineConfig {
@@ -242,169 +252,108 @@ impl WorldlineConfig {
     /// # Errors
     /// [`ProviderError::Config`] naming the offending key (never its value).
     pub fn from_toml_str(text: &str) -> Result<Self, ProviderError> {
-        toml::from_str(text).map_err(|e| config_error(toml_error(text, &e)))
+        toml::from_str(text).map_err(|e| config_error(tpe_core::env::toml_error(text, &e)))
     }
 
-    /// Reads `TPE_WORLDLINE_*` from the process environment; see [`Self::from_vars`].
+    /// Reads `TPE_WORLDLINE_*` from the process environment; see [`Self::from_lookup`].
     ///
     /// # Errors
-    /// As [`Self::from_vars`].
+    /// As [`Self::from_lookup`].
     pub fn from_env() -> Result<Self, ProviderError> {
-        Self::from_vars(
-            std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
-        )
+        Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// Reads the settings from `(name, value)` pairs: `TPE_WORLDLINE_MERCHANT_ID`,
-    /// `_API_KEY_ID`, `_API_SECRET`, `_WEBHOOK_KEY_IDS` and `_WEBHOOK_SECRETS`
-    /// (comma-separated, paired in order), `_ENVIRONMENT` (`preprod`, `production`,
-    /// `cawl-preprod`, `cawl-production`), `_BASE_URL`, `_CONNECT_TIMEOUT_MS`,
-    /// `_REQUEST_TIMEOUT_MS`, `_AUTHORIZATION_MODE`. Other names are ignored.
+    /// Reads the settings from the variables `get` finds, through the TOML schema:
+    /// `TPE_WORLDLINE_MERCHANT_ID`, `_API_KEY_ID`, `_API_SECRET`, `_WEBHOOK_KEY_IDS` and
+    /// `_WEBHOOK_SECRETS` (comma-separated, paired in order), `_ENVIRONMENT` (`preprod`,
+    /// `production`, `cawl-preprod`, `cawl-production`), `_BASE_URL`, `_CONNECT_TIMEOUT_MS`,
+    /// `_REQUEST_TIMEOUT_MS`, `_AUTHORIZATION_MODE`. An empty variable counts as unset.
     ///
     /// ```
     /// use tpe_worldline::WorldlineConfig;
-    /// let v = |k: &str, x: &str| (format!("TPE_WORLDLINE_{k}"), x.to_owned());
-    /// let c = WorldlineConfig::from_vars([
-    ///     v("MERCHANT_ID", "PSP1"), v("API_KEY_ID", "k"), v("API_SECRET", "s"),
-    ///     v("WEBHOOK_KEY_IDS", "a,b"), v("WEBHOOK_SECRETS", "x,y"),
-    /// ])?;
+    /// let c = WorldlineConfig::from_lookup(|name| {
+    ///     let v = match name.strip_prefix("TPE_WORLDLINE_")? {
+    ///         "MERCHANT_ID" => "PSP1", "API_KEY_ID" => "k", "API_SECRET" => "s",
+    ///         "WEBHOOK_KEY_IDS" => "a,b", "WEBHOOK_SECRETS" => "x,y", _ => return None,
+    ///     };
+    ///     Some(v.to_owned())
+    /// })?;
     /// assert_eq!(c.webhook_keys.len(), 2);
     /// # Ok::<(), tpe_core::ProviderError>(())
     /// ```
     ///
     /// # Errors
-    /// [`ProviderError::Config`] for a missing required variable or an unreadable value,
-    /// naming the variable.
-    pub fn from_vars(
-        vars: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ProviderError> {
-        let (mut merchant, mut key_id, mut secret, mut wh_ids, mut wh_secrets) =
-            (None, None, None, None, None);
-        let (mut env, mut base, mut connect_ms, mut request_ms, mut mode) =
-            (None, None, None, None, None);
-        for (name, value) in vars {
-            let Some(key) = name.strip_prefix(ENV_PREFIX) else {
-                continue;
-            };
-            match key {
-                "MERCHANT_ID" => merchant = Some(value),
-                "API_KEY_ID" => key_id = Some(value),
-                "API_SECRET" => secret = Some(value),
-                "WEBHOOK_KEY_IDS" | "WEBHOOK_KEY_ID" => wh_ids = Some(value),
-                "WEBHOOK_SECRETS" | "WEBHOOK_SECRET" => wh_secrets = Some(value),
-                "ENVIRONMENT" => {
-                    env = Some(Environment::parse(&value).ok_or_else(|| {
-                        config_error(format!(
-                            "{ENV_PREFIX}ENVIRONMENT must be preprod, production, cawl-preprod or cawl-production"
-                        ))
-                    })?);
-                }
-                "BASE_URL" => {
-                    base =
-                        Some(Url::parse(value.trim()).map_err(|_| {
-                            config_error(format!("{ENV_PREFIX}BASE_URL is not a URL"))
-                        })?);
-                }
-                "CONNECT_TIMEOUT_MS" => connect_ms = Some(number(key, &value)?),
-                "REQUEST_TIMEOUT_MS" => request_ms = Some(number(key, &value)?),
-                "AUTHORIZATION_MODE" => {
-                    mode = Some(AuthorizationMode::parse(&value).ok_or_else(|| {
-                        config_error(format!(
-                            "{ENV_PREFIX}AUTHORIZATION_MODE must be SALE, FINAL_AUTHORIZATION or PRE_AUTHORIZATION"
-                        ))
-                    })?);
-                }
-                _ => {}
-            }
-        }
-        let need = |v: Option<String>, k: &str| {
-            v.ok_or_else(|| config_error(format!("{ENV_PREFIX}{k} is not set")))
-        };
-        let list = |s: &str| -> Vec<String> {
-            s.split(',')
-                .map(str::trim)
-                .filter(|x| !x.is_empty())
-                .map(str::to_owned)
-                .collect()
-        };
-        let ids = list(&need(wh_ids, "WEBHOOK_KEY_IDS")?);
-        let secrets = list(&need(wh_secrets, "WEBHOOK_SECRETS")?);
-        if ids.len() != secrets.len() {
-            return Err(config_error(format!(
-                "{ENV_PREFIX}WEBHOOK_KEY_IDS and {ENV_PREFIX}WEBHOOK_SECRETS must have as many items ({} and {} given)",
-                ids.len(),
-                secrets.len()
-            )));
-        }
-        let mut cfg = Self::new(
-            need(merchant, "MERCHANT_ID")?,
-            need(key_id, "API_KEY_ID")?,
-            need(secret, "API_SECRET")?,
-            ids.into_iter()
-                .zip(secrets)
-                .map(|(i, s)| WebhookKey::new(i, s)),
-        );
-        cfg.environment = env.unwrap_or_default();
-        cfg.base_url = base;
-        if let Some(ms) = connect_ms {
-            cfg.connect_timeout = Duration::from_millis(ms);
-        }
-        if let Some(ms) = request_ms {
-            cfg.request_timeout = Duration::from_millis(ms);
-        }
-        cfg.authorization_mode = mode.unwrap_or_default();
-        Ok(cfg)
+    /// [`ProviderError::Config`] naming the variable that is missing or unreadable, never its
+    /// value.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ProviderError> {
+        let mut table = env::env_table(ENV_PREFIX, ENV_VARS, get).map_err(config_error)?;
+        pair_webhook_keys(&mut table)?;
+        env::deserialize(ENV_PREFIX, ENV_VARS, table).map_err(config_error)
     }
 }
 
-fn number(key: &str, value: &str) -> Result<u64, ProviderError> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| config_error(format!("{ENV_PREFIX}{key} must be a whole number")))
-}
+/// The environment variables, `TPE_WORLDLINE_` + the name, with their TOML keys; the webhook
+/// key ids and secrets are two lists, paired by [`pair_webhook_keys`].
+const ENV_VARS: &[EnvVar] = &[
+    EnvVar::text("MERCHANT_ID", "merchant_id"),
+    EnvVar::text("API_KEY_ID", "api_key_id"),
+    EnvVar::text("API_SECRET", "api_secret"),
+    EnvVar::new("WEBHOOK_KEY_IDS", "webhook_key_ids", EnvKind::List),
+    EnvVar::new("WEBHOOK_KEY_ID", "webhook_key_ids", EnvKind::List),
+    EnvVar::new("WEBHOOK_SECRETS", "webhook_secrets", EnvKind::List),
+    EnvVar::new("WEBHOOK_SECRET", "webhook_secrets", EnvKind::List),
+    EnvVar::text("ENVIRONMENT", "environment"),
+    EnvVar::text("BASE_URL", "base_url"),
+    EnvVar::new("CONNECT_TIMEOUT_MS", "connect_timeout_ms", EnvKind::Integer),
+    EnvVar::new("REQUEST_TIMEOUT_MS", "request_timeout_ms", EnvKind::Integer),
+    EnvVar::text("AUTHORIZATION_MODE", "authorization_mode"),
+];
 
-/// A TOML error without any value: serde quotes values in its messages, so every quoted part
-/// is blanked, and the key of the offending line is named instead.
-fn toml_error(text: &str, e: &toml::de::Error) -> String {
-    let mut out = String::from("TOML: ");
-    let mut quote = None;
-    for c in e.message().chars() {
-        match quote {
-            None if c == '"' || c == '`' => {
-                quote = Some(c);
-                out.push('…');
-            }
-            None => out.push(c),
-            Some(q) if q == c => quote = None,
-            Some(_) => {}
-        }
+/// Replaces the lists `webhook_key_ids` and `webhook_secrets` by the `webhook_keys` tables of
+/// the schema, paired in order.
+fn pair_webhook_keys(table: &mut Table) -> Result<(), ProviderError> {
+    let mut list = |key: &str, name: &str| match table.remove(key) {
+        Some(Value::Array(items)) => Ok(items),
+        _ => Err(config_error(format!("{ENV_PREFIX}{name} is not set"))),
+    };
+    let ids = list("webhook_key_ids", "WEBHOOK_KEY_IDS")?;
+    let secrets = list("webhook_secrets", "WEBHOOK_SECRETS")?;
+    if ids.len() != secrets.len() {
+        return Err(config_error(format!(
+            "{ENV_PREFIX}WEBHOOK_KEY_IDS and {ENV_PREFIX}WEBHOOK_SECRETS must have as many items ({} and {} given)",
+            ids.len(),
+            secrets.len()
+        )));
     }
-    let key = e.span().and_then(|span| {
-        let line_start = text.get(..span.start)?.rfind('\n').map_or(0, |i| i + 1);
-        let line = text.get(line_start..)?.lines().next()?;
-        let key = line.split('=').next()?.trim();
-        (!key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-            .then_some(key)
-    });
-    if let Some(key) = key {
-        out.push_str(&format!(" (key {key})"));
-    }
-    out
+    let keys = ids
+        .into_iter()
+        .zip(secrets)
+        .map(|(key_id, secret)| {
+            Value::Table(Table::from_iter([
+                ("key_id".to_owned(), key_id),
+                ("secret".to_owned(), secret),
+            ]))
+        })
+        .collect();
+    table.insert("webhook_keys".to_owned(), Value::Array(keys));
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use std::collections::HashMap;
+
     use secrecy::ExposeSecret;
 
     use super::*;
 
-    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
+    fn vars(list: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = list
+            .iter()
             .map(|(k, v)| (format!("{ENV_PREFIX}{k}"), (*v).to_owned()))
-            .collect()
+            .collect();
+        move |name| map.get(name).cloned()
     }
 
     #[test]
@@ -431,8 +380,8 @@ mod tests {
     }
 
     #[test]
-    fn from_vars_reads_every_setting() {
-        let c = WorldlineConfig::from_vars(vars(&[
+    fn from_lookup_reads_every_setting() {
+        let c = WorldlineConfig::from_lookup(vars(&[
             ("MERCHANT_ID", "PSP1"),
             ("API_KEY_ID", "KEY"),
             ("API_SECRET", "S3CRET"),
@@ -457,7 +406,7 @@ mod tests {
     }
 
     #[test]
-    fn from_vars_names_what_is_missing_or_wrong_without_values() {
+    fn from_lookup_names_what_is_missing_or_wrong_without_values() {
         let base = [
             ("MERCHANT_ID", "PSP1"),
             ("API_KEY_ID", "KEY"),
@@ -468,7 +417,7 @@ mod tests {
         for (i, (k, _)) in base.iter().enumerate() {
             let mut v = base.to_vec();
             v.remove(i);
-            let e = WorldlineConfig::from_vars(vars(&v))
+            let e = WorldlineConfig::from_lookup(vars(&v))
                 .unwrap_err()
                 .to_string();
             assert!(e.contains(k) && !e.contains("SECRETVALUE"), "{e}");
@@ -481,7 +430,7 @@ mod tests {
         ] {
             let mut v = base.to_vec();
             v.push((k, bad));
-            let e = WorldlineConfig::from_vars(vars(&v))
+            let e = WorldlineConfig::from_lookup(vars(&v))
                 .unwrap_err()
                 .to_string();
             assert!(e.contains(k) && !e.contains("SECRETVALUE"), "{e}");

@@ -15,7 +15,7 @@ use serde_json::json;
 use tpe_core::{
     Capabilities, NonceSource, NotificationLimits, OperationReceipt, OperationRequest,
     PaymentProvider, PaymentReference, PaymentRequest, Prepared, ProviderError, ProviderId,
-    RawNotification, Reason, Redirect, RefundReceipt, RefundRequest, RemoteStatus, StatusQuery,
+    RawNotification, Redirect, RefundReceipt, RefundRequest, RemoteStatus, StatusQuery,
     StatusReport, Timestamp, Verified,
 };
 
@@ -212,13 +212,7 @@ impl PaymentProvider for Worldline {
     }
 
     fn capabilities(&self) -> Capabilities {
-        let mut c = Capabilities::NONE;
-        c.status_query = true;
-        c.refund = true;
-        c.partial_refund = true;
-        c.capture = true;
-        c.cancel = true;
-        c
+        Capabilities::API
     }
 
     fn notification_limits(&self) -> NotificationLimits {
@@ -253,13 +247,7 @@ impl PaymentProvider for Worldline {
         webhook::verify(&self.verifier, raw)
     }
 
-    fn classify(&self, code: &str) -> Reason {
-        codes::classify(code)
-    }
-
-    fn known_codes(&self) -> &'static [&'static str] {
-        codes::known_codes()
-    }
+    tpe_core::code_methods!(codes);
 
     async fn query_status(
         &self,

@@ -111,6 +111,17 @@ impl Capabilities {
         cancel: false,
         signed_timestamp: false,
     };
+
+    /// A bank API that answers status queries, refunds (partial ones too), captures and
+    /// cancels an authorization.
+    pub const API: Self = Self {
+        status_query: true,
+        refund: true,
+        partial_refund: true,
+        capture: true,
+        cancel: true,
+        signed_timestamp: false,
+    };
 }
 
 #[cfg(test)]

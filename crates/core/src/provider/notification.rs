@@ -466,6 +466,29 @@ impl Ack {
         }
     }
 
+    /// The answer of a bank that reads a plain body: `received` with 200 once processed,
+    /// `not_received` with a status that makes it send again otherwise (400 rejected, 404
+    /// unknown checkout, 503 unavailable); a handshake gets its own answer.
+    ///
+    /// ```
+    /// use tpe_core::{Ack, Handled};
+    /// let ack = Ack::receipt(&Handled::Unavailable, "cdr=0\n", "cdr=1\n");
+    /// assert_eq!((ack.status, &*ack.body), (503, "cdr=1\n"));
+    /// ```
+    pub fn receipt(
+        handled: &Handled<'_>,
+        received: &'static str,
+        not_received: &'static str,
+    ) -> Self {
+        match handled {
+            Handled::Processed(Verified::Handshake(_)) => Self::default_for(handled),
+            Handled::Processed(_) => Self::plain(200, received),
+            Handled::Rejected(_) => Self::plain(400, not_received),
+            Handled::UnknownCheckout => Self::plain(404, not_received),
+            Handled::Unavailable => Self::plain(503, not_received),
+        }
+    }
+
     /// The default answer of [`PaymentProvider::answer`](super::PaymentProvider::answer).
     ///
     /// ```

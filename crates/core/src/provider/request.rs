@@ -5,8 +5,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::id::ProviderId;
 use crate::customer::ValidatedCustomer;
-use crate::money::Amount;
+use crate::error::ProviderError;
+use crate::money::{Amount, Currency};
 use crate::reason::Lang;
 use crate::reference::PaymentReference;
 
@@ -50,6 +52,37 @@ pub struct PaymentRequest {
 }
 
 impl PaymentRequest {
+    /// The amount in minor units, when it is in the contract's `currency` and from 1 to `max`
+    /// minor units; otherwise [`ProviderError::InvalidRequest`] naming the bank's field:
+    /// `fields.0` for the currency, `fields.1` for the amount.
+    ///
+    /// # Errors
+    /// As said.
+    pub fn amount_within(
+        &self,
+        provider: &ProviderId,
+        currency: Currency,
+        max: u64,
+        fields: (&'static str, &'static str),
+    ) -> Result<u64, ProviderError> {
+        if self.amount.currency() != currency {
+            return Err(ProviderError::invalid_request(
+                provider,
+                fields.0,
+                format!("this contract is configured for {currency}"),
+            ));
+        }
+        let minor = self.amount.minor();
+        if !(1..=max).contains(&minor) {
+            return Err(ProviderError::invalid_request(
+                provider,
+                fields.1,
+                format!("must be 1 to {max} minor units"),
+            ));
+        }
+        Ok(minor)
+    }
+
     /// A request; the description is bounded to 200 characters and `item_count` to at least 1.
     /// The bank reference is the shop's reference.
     pub fn new(

@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use minijinja::Environment;
-use tpe_core::{Amount, Currency, Customer};
+use tpe_core::{Amount, Customer};
 use tpe_engine::Engine;
 
 use crate::demo::DemoProvider;

@@ -245,13 +245,8 @@ impl LyraConfig {
     /// # Errors
     /// [`ProviderError::Config`] naming the key that is wrong (never quoting a secret).
     pub fn from_toml_str(text: &str) -> Result<Self, ProviderError> {
-        let table: toml::Table = toml::from_str(text).map_err(|e| {
-            // toml's message quotes the offending line, which may hold a key.
-            let at = e
-                .span()
-                .map_or(String::new(), |s| format!(" at byte {}", s.start));
-            ProviderError::config(&Lyra::ID, format!("TOML{at}: {}", e.message()))
-        })?;
+        let table: toml::Table = toml::from_str(text)
+            .map_err(|e| ProviderError::config(&Lyra::ID, tpe_core::env::toml_error(text, &e)))?;
         Self::from_table(table, |path| path.to_owned())
     }
 

@@ -3,7 +3,7 @@
 //! live here; spellings, defaults and checks are the schema's.
 
 use toml::{Table, Value};
-use tpe_core::env::{EnvKind, EnvVar, env_name, env_table};
+use tpe_core::env::{EnvKind, EnvVar, env_table};
 
 use super::PayboxConfig;
 use crate::error::Error;
@@ -55,16 +55,10 @@ const REQUIRED: [&str; 4] = ["SITE", "RANG", "IDENTIFIANT", "HMAC_KEY"];
 
 /// Reads the variables through `get`; an empty variable counts as unset.
 pub(super) fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<PayboxConfig, Error> {
-    let var = |name: &str| get(&format!("{PREFIX}{name}")).filter(|v| !v.is_empty());
-    if let Some(name) = REQUIRED.iter().find(|name| var(name).is_none()) {
-        return Err(Error::config(format!("{PREFIX}{name} is not set")));
-    }
+    tpe_core::env::require(PREFIX, &REQUIRED, &get).map_err(Error::config)?;
     let mut table = env_table(PREFIX, VARS, get).map_err(Error::config)?;
     explicit_urls(&mut table)?;
-    serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
-        let name = env_name(PREFIX, VARS, &e.path().to_string());
-        Error::config(format!("{name}: {}", e.inner().message()))
-    })
+    tpe_core::env::deserialize(PREFIX, VARS, table).map_err(Error::config)
 }
 
 /// `PAGE_URL` and `DIRECT_URL` (with optional backups) make a custom platform.

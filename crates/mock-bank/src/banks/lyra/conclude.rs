@@ -9,9 +9,9 @@ use super::{rest_ipn, signing};
 use super::state::{CardData, LyraSession, LyraTransaction, TxStatus};
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
-use crate::notify::{Ack, Delivery, dispatch_with};
+use crate::notify::{Ack, Delivery, FORM, dispatch_with};
 use crate::scenario::Scenario;
-use crate::state::BankState;
+use crate::state::{BankState, Store};
 
 /// The authorization number of an accepted payment.
 const AUTHORIZATION: &str = "3fb0de";
@@ -134,19 +134,15 @@ async fn send_ipn(
         }
         None => signed(state, s, fields, scenario.wrong_signature),
     };
-    let delivery = Delivery {
-        side: Side::Lyra,
-        reference: Some(s.reference.clone()),
-        post: true,
+    let delivery = Delivery::post(
+        Side::Lyra,
+        &s.reference,
         url,
-        body: Some(payload.clone()),
-        content_type: "application/x-www-form-urlencoded",
+        FORM,
         payload,
-        signature_header: None,
-        headers: Vec::new(),
-        detail: status.as_str().to_owned(),
-        ack: Ack::Lyra,
-    };
+        status.as_str(),
+        Ack::Lyra,
+    );
     let policy = state.config().lyra_retry.clone();
     dispatch_with(state, delivery, scenario, is_final, policy).await;
 }

@@ -5,16 +5,14 @@ use minijinja::context;
 
 use super::state::LyraSession;
 use crate::amount::format_amount;
-use crate::pages::render;
+use crate::pages::{challenge, closed, render};
 
 /// The Lyra templates, named `lyra/<file>` in the environment.
 pub(super) const TEMPLATES: &[(&str, &str)] = &[
     ("index.html", include_str!("templates/index.html")),
     ("error.html", include_str!("templates/error.html")),
     ("payment.html", include_str!("templates/payment.html")),
-    ("challenge.html", include_str!("templates/challenge.html")),
     ("result.html", include_str!("templates/result.html")),
-    ("closed.html", include_str!("templates/closed.html")),
     ("post_return.html", include_str!("templates/post_return.html")),
 ];
 
@@ -41,9 +39,9 @@ pub(super) fn payment_page(s: &LyraSession, error: Option<&str>) -> Html<String>
 
 /// The 3-D Secure challenge of a page session.
 pub(super) fn challenge_page(s: &LyraSession) -> Html<String> {
-    render(
-        "lyra/challenge.html",
-        context! { id => s.id.as_str(), amount => format_amount(s.amount, &s.currency) },
+    challenge(
+        &format!("/lyra/page/{}/3ds", s.id),
+        &format_amount(s.amount, &s.currency),
     )
 }
 
@@ -54,7 +52,7 @@ pub(super) fn result_page(status: &str, reference: &str) -> Html<String> {
 
 /// The page left by a customer who abandons (scripted).
 pub(super) fn closed_page() -> Html<String> {
-    render("lyra/closed.html", context! {})
+    closed("Paiement")
 }
 
 /// `vads_return_mode=POST`: a form the browser submits to the shop.

@@ -1,19 +1,19 @@
 //! The payment page: the entry that checks the shop's form, the card form, the 3-D Secure
 //! challenge and the "cancel and return to the shop" button.
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
 use super::conclude::{cancel, conclude};
 use super::decision::{Decision, decide_card, from_outcome};
 use super::html::{challenge_page, error_page, payment_page};
 use super::request::check_request;
-use super::state::{CardData, LyraSession};
-use crate::extract::Form;
+use super::state::{CardData, LyraState};
+use crate::extract::{Form, PageBank, PageSession};
 use crate::layer::Note;
-use crate::state::BankState;
+use crate::pages::CARD_RETRY;
+use crate::state::{BankState, Store};
 
 /// `/vads-payment/`: the shop's form, checked and answered with the card form or the
 /// platform's error page (which, in TEST, names the faulty field).
@@ -48,27 +48,16 @@ pub(super) async fn entry(State(state): State<BankState>, Form(fields): Form) ->
     Note::new(Some(&reference), "page_shown").attach(page)
 }
 
-/// The page session named by `{id}`; the platform's error page when it is unknown.
-pub(super) struct PageSession(LyraSession);
-
-impl FromRequestParts<BankState> for PageSession {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &BankState) -> Result<Self, Response> {
-        let Path(id) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        state.lyra().session(&id).map(Self).ok_or_else(|| {
-            let page = error_page("96", "", "Session de paiement inconnue ou expirée");
-            (StatusCode::NOT_FOUND, page).into_response()
-        })
+impl PageBank for LyraState {
+    fn unknown_page() -> Response {
+        (StatusCode::NOT_FOUND, error_page("96", "", "Session de paiement inconnue ou expirée")).into_response()
     }
 }
 
 /// `POST /lyra/page/{id}`: a card attempt, or the cancel button.
 pub(super) async fn submit(
     State(state): State<BankState>,
-    PageSession(session): PageSession,
+    PageSession(session): PageSession<LyraState>,
     form: Form,
 ) -> Response {
     let reference = session.reference.clone();
@@ -80,18 +69,12 @@ pub(super) async fn submit(
     if form.get("action") == Some("cancel") {
         return cancel(&state, &session).await;
     }
-    let pan: String = form
-        .text("numero")
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    let expiry = form.text("expiry").replace('/', "");
-    let cvv = form.text("cvv");
-    let card_ok = (12..=19).contains(&pan.len()) && pan.bytes().all(|b| b.is_ascii_digit());
-    let cvv_ok = (3..=4).contains(&cvv.len()) && cvv.bytes().all(|b| b.is_ascii_digit());
-    let expiry_ok = expiry.len() == 4
-        && expiry.bytes().all(|b| b.is_ascii_digit())
-        && expiry.get(..2).is_some_and(|m| ("01"..="12").contains(&m));
+    let entry = form.card_entry();
+    let (pan, expiry) = (&entry.pan, &entry.expiry);
+    let card_ok = entry.pan_ok();
+    let cvv_ok = entry.cvv_ok();
+    let expiry_ok =
+        entry.expiry_digits() && expiry.get(..2).is_some_and(|m| ("01"..="12").contains(&m));
     let card = CardData {
         pan: if card_ok { pan.clone() } else { String::new() },
         month: expiry.get(..2).unwrap_or_default().to_owned(),
@@ -103,14 +86,12 @@ pub(super) async fn submit(
     } else if let Some(o) = &scenario.outcome {
         from_outcome(o)
     } else {
-        decide_card(&pan)
+        decide_card(pan)
     };
     if decision == Decision::Retry {
         state.lyra().update(&session.id, |s| s.attempts += 1);
-        return Note::new(Some(&reference), "retry_on_page").attach(payment_page(
-            &session,
-            Some("Numéro de carte, date d'expiration ou cryptogramme invalide. Veuillez réessayer."),
-        ));
+        return Note::new(Some(&reference), "retry_on_page")
+            .attach(payment_page(&session, Some(CARD_RETRY)));
     }
     if decision == Decision::Challenge {
         state
@@ -124,7 +105,7 @@ pub(super) async fn submit(
 /// `POST /lyra/page/{id}/3ds`: the customer's answer to the challenge.
 pub(super) async fn challenge(
     State(state): State<BankState>,
-    PageSession(session): PageSession,
+    PageSession(session): PageSession<LyraState>,
     form: Form,
 ) -> Response {
     let Some(card) = session.awaiting_challenge.clone().filter(|_| !session.finished) else {

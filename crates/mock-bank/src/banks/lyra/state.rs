@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use crate::config::LyraShop;
-use crate::state::{BankState, MAX_ROWS, insert_capped, locked};
+use crate::state::{BankState, json_rows, push_capped, page_store};
 
 /// The state the Lyra side keeps in the [`BankState`].
 pub(crate) struct LyraState {
@@ -17,7 +17,7 @@ pub(crate) struct LyraState {
 
 /// Pages, ledger and used keys, behind one lock.
 #[derive(Default)]
-pub(super) struct LyraData {
+pub(crate) struct LyraData {
     pub(super) sessions: HashMap<String, LyraSession>,
     pub(super) transactions: Vec<LyraTransaction>,
     /// `site|YYYYMMDD|trans id in lower case`: a trans id is unique per shop and UTC day,
@@ -33,38 +33,21 @@ impl LyraState {
         }
     }
 
+    /// [`Store::with`](crate::state::Store::with), callable without the trait in scope.
     pub(super) fn with<R>(&self, f: impl FnOnce(&mut LyraData) -> R) -> R {
-        locked(&self.data, f)
+        crate::state::Store::with(self, f)
     }
 
     pub(super) fn shop(&self, site_id: &str) -> Option<&LyraShop> {
         self.shops.iter().find(|s| s.site_id == site_id)
     }
 
-    pub(super) fn session(&self, id: &str) -> Option<LyraSession> {
-        self.with(|d| d.sessions.get(id).cloned())
-    }
-
-    pub(super) fn update(&self, id: &str, f: impl FnOnce(&mut LyraSession)) {
-        self.with(|d| d.sessions.get_mut(id).map(f));
-    }
-
-    /// Keeps a new page session, forgetting the oldest past [`MAX_ROWS`].
-    pub(super) fn open(&self, session: LyraSession) {
-        self.with(|d| {
-            insert_capped(&mut d.sessions, session.id.clone(), session, |s| s.created_order);
-        });
-    }
-
     pub(super) fn record_transaction(&self, tx: LyraTransaction) {
-        self.with(|d| {
-            if d.transactions.len() >= MAX_ROWS {
-                d.transactions.remove(0);
-            }
-            d.transactions.push(tx);
-        });
+        self.with(|d| push_capped(&mut d.transactions, tx));
     }
 }
+
+page_store!(LyraState { data: LyraData, sessions: LyraSession, order: created_order });
 
 /// The Rust control API of the Lyra side.
 impl BankState {
@@ -75,18 +58,13 @@ impl BankState {
     /// The Lyra transactions so far, as JSON values.
     #[must_use]
     pub fn lyra_transactions(&self) -> Vec<serde_json::Value> {
-        self.lyra().with(|d| {
-            d.transactions
-                .iter()
-                .filter_map(|t| serde_json::to_value(t).ok())
-                .collect()
-        })
+        self.lyra().with(|d| json_rows(&d.transactions))
     }
 }
 
 /// A payment page session (one `vads_*` form).
 #[derive(Clone, Debug)]
-pub(super) struct LyraSession {
+pub(crate) struct LyraSession {
     pub(super) id: String,
     pub(super) site_id: String,
     pub(super) production: bool,

@@ -10,9 +10,9 @@ use super::mac;
 use super::page::Card;
 use super::state::MoneticoSession;
 use crate::journal::{EntryKind, JournalEntry, Side};
-use crate::notify::{Ack, Delivery, dispatch};
+use crate::notify::{Ack, Delivery, FORM, dispatch};
 use crate::scenario::Scenario;
-use crate::state::BankState;
+use crate::state::{BankState, Store};
 
 /// The body the shop answers once it recorded a return.
 pub const RECEIVED: &str = "version=2\ncdr=0\n";
@@ -160,18 +160,7 @@ pub(super) async fn send_cgi2(
         .find(|(k, _)| k == "code-retour")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let delivery = Delivery {
-        side: Side::Monetico,
-        reference: Some(s.reference.clone()),
-        post: true,
-        url,
-        body: Some(payload.clone()),
-        content_type: "application/x-www-form-urlencoded",
-        payload,
-        signature_header: None,
-        headers: Vec::new(),
-        detail,
-        ack: Ack::Exactly200WithBody(RECEIVED),
-    };
+    let ack = Ack::Exactly200WithBody(RECEIVED);
+    let delivery = Delivery::post(Side::Monetico, &s.reference, url, FORM, payload, detail, ack);
     dispatch(state, delivery, scenario, is_final).await;
 }

@@ -5,7 +5,7 @@ use minijinja::context;
 
 use super::state::MoneticoSession;
 use crate::amount::{format_amount, numeric_currency};
-use crate::pages::render;
+use crate::pages::{closed, render};
 
 /// The Monetico templates, named `monetico/<file>` in the environment.
 pub(super) const TEMPLATES: &[(&str, &str)] = &[
@@ -13,7 +13,6 @@ pub(super) const TEMPLATES: &[(&str, &str)] = &[
     ("error.html", include_str!("templates/error.html")),
     ("payment.html", include_str!("templates/payment.html")),
     ("result.html", include_str!("templates/result.html")),
-    ("closed.html", include_str!("templates/closed.html")),
 ];
 
 /// The bank's error page.
@@ -49,7 +48,7 @@ pub(super) fn result_page(accepted: bool, reference: &str) -> Html<String> {
 
 /// The page left by a customer who abandons (scripted).
 pub(super) fn closed_page() -> Html<String> {
-    render("monetico/closed.html", context! {})
+    closed("Monetico Paiement")
 }
 
 #[cfg(test)]

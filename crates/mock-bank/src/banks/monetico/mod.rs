@@ -24,17 +24,14 @@ mod state;
 use std::any::Any;
 use std::collections::HashMap;
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::{get, post, put};
-use serde::Deserialize;
+use axum::routing::{get, post};
 
 pub use self::cgi2::RECEIVED;
 
 use crate::Error;
 use crate::banks::Bank;
 use crate::config::MockBankConfig;
+use crate::control::callback_registration;
 use crate::journal::Side;
 use crate::state::BankState;
 
@@ -78,26 +75,13 @@ impl Bank for Monetico {
                 get(page::entry_production).post(page::entry_production),
             )
             .route("/monetico/page/{id}", post(page::submit))
-            .route("/_mock/monetico/cgi2", put(register_cgi2))
+            .route(
+                "/_mock/monetico/cgi2",
+                callback_registration("tpe", BankState::set_monetico_cgi2_url),
+            )
     }
 
     fn templates(&self) -> &'static [(&'static str, &'static str)] {
         html::TEMPLATES
-    }
-}
-
-/// The body of `PUT /_mock/monetico/cgi2`.
-#[derive(Deserialize)]
-struct Cgi2Endpoint {
-    tpe: String,
-    url: String,
-}
-
-/// `PUT /_mock/monetico/cgi2`: registers a TPE's confirmation URL.
-async fn register_cgi2(State(state): State<BankState>, Json(body): Json<Cgi2Endpoint>) -> StatusCode {
-    if state.set_monetico_cgi2_url(&body.tpe, &body.url) {
-        StatusCode::NO_CONTENT
-    } else {
-        StatusCode::BAD_REQUEST
     }
 }

@@ -15,8 +15,9 @@ use super::{cards, mac};
 use crate::extract::{Form, Pairs};
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
+use crate::pages::CARD_RETRY;
 use crate::scenario::Outcome;
-use crate::state::BankState;
+use crate::state::{BankState, Store};
 
 /// The currencies the mock's Monetico takes, with their decimals.
 pub(super) const CURRENCIES: &[(&str, u32)] =
@@ -218,22 +219,11 @@ pub(super) async fn submit(
     }
     let scenario = state.scenario_for(&reference);
     let cancel = form.get("action") == Some("cancel");
-    let pan: String = form
-        .text("numero")
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    let expiry = form.text("expiry").replace('/', "");
-    let cvv = form.text("cvv");
-    let card_ok = (12..=19).contains(&pan.len()) && pan.bytes().all(|b| b.is_ascii_digit());
-    let expiry_ok = expiry.len() == 4 && expiry.bytes().all(|b| b.is_ascii_digit());
-    let cvv_ok = (3..=4).contains(&cvv.len()) && cvv.bytes().all(|b| b.is_ascii_digit());
-    let usable = cancel || (card_ok && expiry_ok && cvv_ok);
+    let entry = form.card_entry();
+    let usable = cancel || (entry.pan_ok() && entry.expiry_digits() && entry.cvv_ok());
     if !usable {
-        return Note::new(Some(&reference), "retry_on_page").attach(payment_page(
-            &session,
-            Some("Numéro de carte, date d'expiration ou cryptogramme invalide. Veuillez réessayer."),
-        ));
+        return Note::new(Some(&reference), "retry_on_page")
+            .attach(payment_page(&session, Some(CARD_RETRY)));
     }
     let decision = if cancel {
         // The customer gives up: the bank reports it as an `Annulation` without reason.
@@ -246,7 +236,7 @@ pub(super) async fn submit(
             }
             Some(Outcome::PendingThenAccept) => Decision::RefuseThenAccept,
             Some(Outcome::Abandon) => Decision::Abandon,
-            _ => cards::decide(&pan),
+            _ => cards::decide(&entry.pan),
         }
     };
     if !state.monetico().finish(&id) {
@@ -264,8 +254,8 @@ pub(super) async fn submit(
             .reference(Some(&reference)),
     );
     let card = Card {
-        pan: if cancel { String::new() } else { pan },
-        expiry_mmyy: expiry,
+        pan: if cancel { String::new() } else { entry.pan },
+        expiry_mmyy: entry.expiry,
     };
     let accepted = match decision {
         Decision::Abandon => {

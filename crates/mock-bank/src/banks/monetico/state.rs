@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::state::{BankState, insert_capped, locked};
+use crate::state::{BankState, Store, page_store};
 
 /// A TPE the bank knows: société code and usable key.
 pub(super) struct Terminal {
@@ -20,7 +20,7 @@ pub(crate) struct MoneticoState {
 
 /// Pages and confirmation URLs, behind one lock.
 #[derive(Default)]
-pub(super) struct MoneticoData {
+pub(crate) struct MoneticoData {
     pub(super) sessions: HashMap<String, MoneticoSession>,
     pub(super) cgi2_urls: HashMap<String, String>,
 }
@@ -39,24 +39,6 @@ impl MoneticoState {
         }
     }
 
-    pub(super) fn with<R>(&self, f: impl FnOnce(&mut MoneticoData) -> R) -> R {
-        locked(&self.data, f)
-    }
-
-    /// A copy of the page session `id`.
-    pub(super) fn session(&self, id: &str) -> Option<MoneticoSession> {
-        self.with(|d| d.sessions.get(id).cloned())
-    }
-
-    /// Keeps a new page session, forgetting the oldest past the crate's row bound.
-    pub(super) fn open(&self, session: MoneticoSession) {
-        self.with(|d| {
-            insert_capped(&mut d.sessions, session.id.clone(), session, |s| {
-                s.created_order
-            });
-        });
-    }
-
     /// Marks the page session `id` finished; `false` when it already was (or is unknown).
     pub(super) fn finish(&self, id: &str) -> bool {
         self.with(|d| match d.sessions.get_mut(id) {
@@ -68,6 +50,8 @@ impl MoneticoState {
         })
     }
 }
+
+page_store!(MoneticoState { data: MoneticoData, sessions: MoneticoSession, order: created_order });
 
 /// The Rust control API of the Monetico side.
 impl BankState {
@@ -92,7 +76,7 @@ impl BankState {
 
 /// A payment page: one signed form.
 #[derive(Clone, Debug)]
-pub(super) struct MoneticoSession {
+pub(crate) struct MoneticoSession {
     pub(super) id: String,
     pub(super) tpe: String,
     pub(super) reference: String,

@@ -12,7 +12,7 @@ use super::signing::signed_payload;
 use super::state::{CardData, PayboxSession, PayboxTransaction, TxState, Returned};
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
-use crate::state::BankState;
+use crate::state::{BankState, Store};
 
 /// The authorization number of an accepted payment, as on the pre-production platform.
 const AUTHORIZATION: &str = "XXXXXX";

@@ -11,7 +11,7 @@ use crate::extract::{Form, Pairs};
 use crate::faults::api_fault;
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
-use crate::state::BankState;
+use crate::state::{BankState, Store};
 
 fn latin1(s: &str) -> Vec<u8> {
     // The bank answers in ISO-8859-1; characters outside it cannot occur in our own texts.

@@ -6,16 +6,14 @@ use minijinja::context;
 use super::MAX_ATTEMPTS;
 use super::state::PayboxSession;
 use crate::amount::format_amount;
-use crate::pages::render;
+use crate::pages::{challenge, closed, render};
 
 /// The Paybox templates, named `paybox/<file>` in the environment.
 pub(super) const TEMPLATES: &[(&str, &str)] = &[
     ("index.html", include_str!("templates/index.html")),
     ("error.html", include_str!("templates/error.html")),
     ("payment.html", include_str!("templates/payment.html")),
-    ("challenge.html", include_str!("templates/challenge.html")),
     ("result.html", include_str!("templates/result.html")),
-    ("closed.html", include_str!("templates/closed.html")),
     ("load.html", include_str!("templates/load.html")),
 ];
 
@@ -42,9 +40,9 @@ pub(super) fn payment_page(s: &PayboxSession, error: Option<&str>) -> Html<Strin
 
 /// The 3-D Secure challenge of a page session.
 pub(super) fn challenge_page(s: &PayboxSession) -> Html<String> {
-    render(
-        "paybox/challenge.html",
-        context! { id => s.id.as_str(), amount => format_amount(s.amount, &s.currency) },
+    challenge(
+        &format!("/paybox/page/{}/3ds", s.id),
+        &format_amount(s.amount, &s.currency),
     )
 }
 
@@ -55,7 +53,7 @@ pub(super) fn result_page(code: &str, reference: &str) -> Html<String> {
 
 /// The page left by a customer who abandons (scripted).
 pub(super) fn closed_page() -> Html<String> {
-    render("paybox/closed.html", context! {})
+    closed("Paiement")
 }
 
 /// `load.html`: `OK` or `KO` in `<div id="server_status">`.
@@ -83,6 +81,8 @@ mod tests {
         assert!(html.contains("<strong id=\"reference\">A&amp;B&lt;\"x\"&gt;</strong>"), "{html}");
         assert!(html.contains("<strong id=\"amount\">43,21 €</strong>"));
         assert!(html.contains("<p class=\"error\" id=\"error\">Numéro invalide</p>"));
+        assert!(html.contains("<p>Essais restants : 3</p>"), "{html}");
+        assert!(html.contains("<button>Annuler</button>"), "{html}");
         assert!(html.contains("action=\"/paybox/page/abc\""));
         assert!(html.contains("<title>Paiement sécurisé</title>"));
         let html = render_strict("paybox/error.html", context! { code => "00006", message => "Accès refusé" });

@@ -1,8 +1,7 @@
 //! The hosted payment page: the entry that checks the shop's form, the card form, the 3-D Secure
 //! challenge, the cancel button, and `load.html`.
 
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -12,11 +11,11 @@ use super::html::{challenge_page, error_page, load_page, payment_page};
 use super::request::check_request;
 use super::returns::{browser_return, retour_values, sig_name};
 use super::signing::signed_payload;
-use super::state::{CardData, PayboxSession};
-use crate::extract::Form;
+use super::state::{CardData, PayboxSession, PayboxState};
+use crate::extract::{Form, PageBank, PageSession};
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
-use crate::state::BankState;
+use crate::state::{BankState, Store};
 
 /// The page entry (`/cgi/MYchoix_pagepaiement.cgi` and the other variants): the shop's form, by
 /// GET or POST, checked and answered with the card form or the bank's error page.
@@ -58,27 +57,16 @@ pub(super) async fn page_entry(State(state): State<BankState>, Form(fields): For
     Note::new(reference.as_deref(), "page_shown").attach(page)
 }
 
-/// The page session named by `{id}` in the path; the bank's 404 page when it is unknown.
-pub(super) struct PageSession(PayboxSession);
-
-impl FromRequestParts<BankState> for PageSession {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &BankState) -> Result<Self, Response> {
-        let Path(id) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        state.paybox().session(&id).map(Self).ok_or_else(|| {
-            let page = error_page("00030", "Session inconnue ou expirée");
-            (StatusCode::NOT_FOUND, page).into_response()
-        })
+impl PageBank for PayboxState {
+    fn unknown_page() -> Response {
+        (StatusCode::NOT_FOUND, error_page("00030", "Session inconnue ou expirée")).into_response()
     }
 }
 
 /// `POST /paybox/page/{id}`: a card attempt, or the cancel button.
 pub(super) async fn page_submit(
     State(state): State<BankState>,
-    PageSession(session): PageSession,
+    PageSession(session): PageSession<PayboxState>,
     form: Form,
 ) -> Response {
     let reference = session.reference.clone();
@@ -107,13 +95,8 @@ pub(super) async fn page_submit(
     if form.get("action") == Some("cancel") {
         return cancel(&state, session);
     }
-    let pan: String = form
-        .text("numero")
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    let expiry = form.text("expiry").replace('/', "");
-    let cvv = form.text("cvv");
+    let entry = form.card_entry();
+    let (pan, expiry) = (&entry.pan, &entry.expiry);
     let now = state.now().in_tz("Europe/Paris").ok();
     let expiry_yymm = match (expiry.len(), expiry.get(..2), expiry.get(2..)) {
         (4, Some(mm), Some(yy)) if expiry.bytes().all(|b| b.is_ascii_digit()) => {
@@ -130,7 +113,7 @@ pub(super) async fn page_submit(
         _ => None,
     };
     let card_ok = pan.len() <= 19 && pan.bytes().all(|b| b.is_ascii_digit()) && !pan.is_empty();
-    let cvv_ok = (3..=4).contains(&cvv.len()) && cvv.bytes().all(|b| b.is_ascii_digit());
+    let cvv_ok = entry.cvv_ok();
     let card = CardData {
         pan: if card_ok { pan.clone() } else { String::new() },
         expiry_yymm: expiry_yymm.clone().unwrap_or_default(),
@@ -151,7 +134,7 @@ pub(super) async fn page_submit(
             other => Decision::Refuse(other.to_owned()),
         }
     } else {
-        decide_card(&pan)
+        decide_card(pan)
     };
     let decision = match decision {
         Decision::Accept if session.challenge_wanted => Decision::Challenge {
@@ -172,7 +155,7 @@ pub(super) async fn page_submit(
 /// `POST /paybox/page/{id}/3ds`: the customer's answer to the challenge.
 pub(super) async fn challenge_submit(
     State(state): State<BankState>,
-    PageSession(session): PageSession,
+    PageSession(session): PageSession<PayboxState>,
     form: Form,
 ) -> Response {
     let Some(card) = session

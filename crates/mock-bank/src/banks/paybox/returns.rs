@@ -8,7 +8,7 @@ use super::signing::signed_payload;
 use super::state::{CardData, PayboxSession};
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
-use crate::notify::{Ack, Delivery, dispatch};
+use crate::notify::{Ack, Delivery, FORM, dispatch};
 use crate::scenario::Scenario;
 use crate::state::BankState;
 
@@ -106,25 +106,8 @@ pub(super) async fn send_ipn(
         &sig_name(s),
         scenario.wrong_signature,
     );
-    let (full_url, body) = if s.ipn_post {
-        (url, Some(payload.clone()))
-    } else {
-        let sep = if url.contains('?') { '&' } else { '?' };
-        (format!("{url}{sep}{payload}"), None)
-    };
-    let delivery = Delivery {
-        side: Side::Paybox,
-        reference: Some(s.reference.clone()),
-        post: s.ipn_post,
-        url: full_url,
-        body,
-        content_type: "application/x-www-form-urlencoded",
-        payload,
-        signature_header: None,
-        detail: code.to_owned(),
-        ack: Ack::Exactly200,
-        headers: Vec::new(),
-    };
+    let delivery = Delivery::post(Side::Paybox, &s.reference, url, FORM, payload, code, Ack::Exactly200);
+    let delivery = if s.ipn_post { delivery } else { delivery.into_get() };
     dispatch(state, delivery, scenario, is_final).await;
 }
 

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use super::signing::PayboxSigner;
-use crate::state::{BankState, MAX_ROWS, insert_capped, locked};
+use crate::state::{BankState, json_rows, push_capped, Store, page_store};
 
 /// The state the Paybox side keeps in the [`BankState`].
 pub(crate) struct PayboxState {
@@ -16,7 +16,7 @@ pub(crate) struct PayboxState {
 
 /// Pages and ledger, behind one lock.
 #[derive(Default)]
-pub(super) struct PayboxData {
+pub(crate) struct PayboxData {
     pub(super) sessions: HashMap<String, PayboxSession>,
     pub(super) transactions: Vec<PayboxTransaction>,
 }
@@ -27,29 +27,6 @@ impl PayboxState {
             signer,
             data: Mutex::new(PayboxData::default()),
         }
-    }
-
-    pub(super) fn with<R>(&self, f: impl FnOnce(&mut PayboxData) -> R) -> R {
-        locked(&self.data, f)
-    }
-
-    /// A copy of the page session `id`.
-    pub(super) fn session(&self, id: &str) -> Option<PayboxSession> {
-        self.with(|d| d.sessions.get(id).cloned())
-    }
-
-    /// Changes the page session `id`, if it still exists.
-    pub(super) fn update(&self, id: &str, f: impl FnOnce(&mut PayboxSession)) {
-        self.with(|d| d.sessions.get_mut(id).map(f));
-    }
-
-    /// Keeps a new page session, forgetting the oldest past [`MAX_ROWS`].
-    pub(super) fn open(&self, session: PayboxSession) {
-        self.with(|d| {
-            insert_capped(&mut d.sessions, session.id.clone(), session, |s| {
-                s.created_order
-            });
-        });
     }
 
     /// Whether the ledger holds an accepted payment of `reference` for this site and rang: the
@@ -65,16 +42,13 @@ impl PayboxState {
         })
     }
 
-    /// Writes a transaction to the ledger, forgetting the oldest past [`MAX_ROWS`].
+    /// Writes a transaction to the ledger, forgetting the oldest past the crate's row bound.
     pub(super) fn record_transaction(&self, tx: PayboxTransaction) {
-        self.with(|d| {
-            if d.transactions.len() >= MAX_ROWS {
-                d.transactions.remove(0);
-            }
-            d.transactions.push(tx);
-        });
+        self.with(|d| push_capped(&mut d.transactions, tx));
     }
 }
+
+page_store!(PayboxState { data: PayboxData, sessions: PayboxSession, order: created_order });
 
 /// The Rust control API of the Paybox side.
 impl BankState {
@@ -91,18 +65,13 @@ impl BankState {
     /// The Paybox transactions (bank ledger) so far, as JSON values.
     #[must_use]
     pub fn paybox_transactions(&self) -> Vec<serde_json::Value> {
-        self.paybox().with(|d| {
-            d.transactions
-                .iter()
-                .filter_map(|t| serde_json::to_value(t).ok())
-                .collect()
-        })
+        self.paybox().with(|d| json_rows(&d.transactions))
     }
 }
 
 /// A payment page session (one `PBX_*` form).
 #[derive(Clone, Debug)]
-pub(super) struct PayboxSession {
+pub(crate) struct PayboxSession {
     pub(super) id: String,
     pub(super) site: String,
     pub(super) rang: String,

@@ -11,7 +11,7 @@ use super::params::bracket_key;
 use super::state::IdempotencyRecord;
 use crate::extract::{Form, Pairs};
 use crate::layer::Note;
-use crate::state::{BankState, MAX_ROWS};
+use crate::state::{BankState, MAX_ROWS, Store};
 
 /// The authenticated caller of an API route: its account (by secret key) and the request
 /// headers (`Host` for links, `Idempotency-Key`); a 401 when the key is missing or unknown.

@@ -13,7 +13,7 @@ use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
 use crate::luhn::luhn_valid;
 use crate::scenario::Outcome;
-use crate::state::BankState;
+use crate::state::{BankState, Store};
 
 /// The heading of the page of a session no longer open.
 const NOT_OPEN: &str = "This checkout session is no longer open.";

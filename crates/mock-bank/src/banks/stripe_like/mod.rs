@@ -26,17 +26,14 @@ mod webhook;
 
 use std::any::Any;
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::{get, post, put};
-use serde::Deserialize;
+use axum::routing::{get, post};
 
 pub use self::webhook::stripe_signature_header;
 
 use crate::Error;
 use crate::banks::Bank;
 use crate::config::MockBankConfig;
+use crate::control::callback_registration;
 use crate::journal::Side;
 use crate::state::BankState;
 
@@ -77,29 +74,13 @@ impl Bank for StripeLike {
                 "/c/pay/{id}",
                 get(hosted::hosted_page).post(hosted::hosted_submit),
             )
-            .route("/_mock/stripe/webhook", put(register_webhook))
+            .route(
+                "/_mock/stripe/webhook",
+                callback_registration("secret_key", BankState::set_stripe_webhook_url),
+            )
     }
 
     fn templates(&self) -> &'static [(&'static str, &'static str)] {
         html::TEMPLATES
-    }
-}
-
-/// The body of `PUT /_mock/stripe/webhook`.
-#[derive(Deserialize)]
-struct WebhookEndpoint {
-    secret_key: String,
-    url: String,
-}
-
-/// `PUT /_mock/stripe/webhook`: registers an account's webhook endpoint.
-async fn register_webhook(
-    State(state): State<BankState>,
-    Json(body): Json<WebhookEndpoint>,
-) -> StatusCode {
-    if state.set_stripe_webhook_url(&body.secret_key, &body.url) {
-        StatusCode::NO_CONTENT
-    } else {
-        StatusCode::BAD_REQUEST
     }
 }

@@ -13,7 +13,7 @@ use crate::extract::Pairs;
 use crate::faults::api_fault;
 use crate::layer::Note;
 use crate::random_hex;
-use crate::state::BankState;
+use crate::state::{BankState, Store};
 
 /// `POST /v1/refunds` (`payment_intent`, `amount`, `reason`, `metadata[…]`).
 pub(super) async fn create_refund(

@@ -11,7 +11,7 @@ use super::state::StripeSession;
 use super::webhook::send_event;
 use crate::faults::api_fault;
 use crate::layer::Note;
-use crate::state::BankState;
+use crate::state::{BankState, Store};
 
 /// `POST /v1/checkout/sessions`.
 pub(super) async fn create_session(

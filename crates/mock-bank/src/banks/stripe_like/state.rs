@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use serde_json::{Value, json};
 
 use crate::random_hex;
-use crate::state::{BankState, insert_capped, locked};
+use crate::state::{BankState, Store, page_store};
 
 /// The state the Stripe-like side keeps in the [`BankState`].
 #[derive(Default)]
@@ -17,7 +17,7 @@ pub(crate) struct StripeState {
 
 /// Sessions, endpoints and idempotency records, behind one lock.
 #[derive(Default)]
-pub(super) struct StripeData {
+pub(crate) struct StripeData {
     pub(super) sessions: HashMap<String, StripeSession>,
     /// Webhook endpoints registered at run time, by account secret key.
     pub(super) webhook_urls: HashMap<String, String>,
@@ -26,24 +26,6 @@ pub(super) struct StripeData {
 }
 
 impl StripeState {
-    pub(super) fn with<R>(&self, f: impl FnOnce(&mut StripeData) -> R) -> R {
-        locked(&self.data, f)
-    }
-
-    /// A copy of the session `id`.
-    pub(super) fn session(&self, id: &str) -> Option<StripeSession> {
-        self.with(|d| d.sessions.get(id).cloned())
-    }
-
-    /// Keeps a new session, forgetting the oldest past [`crate::state::MAX_ROWS`].
-    pub(super) fn open(&self, session: StripeSession) {
-        self.with(|d| {
-            insert_capped(&mut d.sessions, session.id.clone(), session, |s| {
-                s.created_order
-            });
-        });
-    }
-
     /// Changes the session `id` while it is open; a copy of it afterwards.
     pub(super) fn update_open(
         &self,
@@ -57,6 +39,8 @@ impl StripeState {
         })
     }
 }
+
+page_store!(StripeState { data: StripeData, sessions: StripeSession, order: created_order });
 
 /// The Rust control API of the Stripe-like side.
 impl BankState {
@@ -87,7 +71,7 @@ impl BankState {
 
 /// A Checkout Session.
 #[derive(Clone, Debug)]
-pub(super) struct StripeSession {
+pub(crate) struct StripeSession {
     pub(super) id: String,
     pub(super) account: String,
     pub(super) amount_total: u64,

@@ -7,10 +7,10 @@ use serde_json::Value;
 use super::API_VERSION;
 use super::state::StripeSession;
 use crate::journal::{EntryKind, JournalEntry, Side};
-use crate::notify::{Ack, Delivery, dispatch};
+use crate::notify::{Ack, Delivery, JSON, dispatch};
 use crate::random_hex;
 use crate::scenario::Scenario;
-use crate::state::BankState;
+use crate::state::{BankState, Store};
 
 /// `t=<t>,v1=<hex HMAC-SHA256(secret as UTF-8, "<t>.<payload>")>`.
 #[must_use]
@@ -107,18 +107,15 @@ pub(super) async fn send_event(
         secret.expose().to_owned()
     };
     let header_value = stripe_signature_header(&signing, now, &payload);
-    let delivery = Delivery {
-        side: Side::StripeLike,
-        reference: Some(session.reference().to_owned()),
-        post: true,
+    let mut delivery = Delivery::post(
+        Side::StripeLike,
+        session.reference(),
         url,
-        body: Some(payload.clone()),
-        content_type: "application/json",
+        JSON,
         payload,
-        signature_header: Some(header_value),
-        detail: kind.to_owned(),
-        ack: Ack::Any2xx,
-        headers: Vec::new(),
-    };
+        kind,
+        Ack::Any2xx,
+    );
+    delivery.signature_header = Some(header_value);
     dispatch(state, delivery, scenario, is_final).await;
 }

@@ -15,7 +15,7 @@ use super::webhook::send_payment_event;
 use crate::faults::api_fault;
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
-use crate::state::BankState;
+use crate::state::{BankState, Store};
 
 /// The largest amount the mock takes, in minor units (the platform documents none).
 pub const MAX_AMOUNT: u64 = 999_999_999_999;

@@ -5,13 +5,12 @@ use minijinja::context;
 
 use super::state::Checkout;
 use crate::amount::{format_amount, numeric_currency};
-use crate::pages::render;
+use crate::pages::{challenge, render};
 
 /// The Worldline templates, named `worldline/<file>` in the environment.
 pub(super) const TEMPLATES: &[(&str, &str)] = &[
     ("index.html", include_str!("templates/index.html")),
     ("payment.html", include_str!("templates/payment.html")),
-    ("challenge.html", include_str!("templates/challenge.html")),
     ("message.html", include_str!("templates/message.html")),
 ];
 
@@ -39,9 +38,9 @@ pub(super) fn payment_page(c: &Checkout, error: Option<&str>) -> Html<String> {
 
 /// The 3-D Secure challenge.
 pub(super) fn challenge_page(c: &Checkout) -> Html<String> {
-    render(
-        "worldline/challenge.html",
-        context! { id => c.id.as_str(), amount => shown_amount(c.amount, &c.currency) },
+    challenge(
+        &format!("/hostedcheckout/{}/3ds", c.id),
+        &shown_amount(c.amount, &c.currency),
     )
 }
 

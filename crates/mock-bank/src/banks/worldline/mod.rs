@@ -28,7 +28,7 @@ use std::any::Any;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use serde::Deserialize;
 
 pub use self::api::MAX_AMOUNT;
@@ -37,8 +37,9 @@ pub use self::webhook::{VERIFICATION_HEADER, gcs_signature};
 use crate::Error;
 use crate::banks::Bank;
 use crate::config::MockBankConfig;
+use crate::control::callback_registration;
 use crate::journal::Side;
-use crate::state::BankState;
+use crate::state::{BankState, Store};
 
 /// Worldline Direct / CAWL, as registered in `banks::ALL`.
 pub(crate) struct Worldline;
@@ -70,32 +71,16 @@ impl Bank for Worldline {
             )
             .route("/hostedcheckout/{id}", get(page::show).post(page::submit))
             .route("/hostedcheckout/{id}/3ds", post(page::challenge))
-            .route("/_mock/worldline/webhook", put(register_webhook))
+            .route(
+                "/_mock/worldline/webhook",
+                callback_registration("merchant_id", BankState::set_worldline_webhook_url),
+            )
             .route("/_mock/worldline/verify-endpoint", post(verify_endpoint))
             .route("/_mock/worldline/checkouts/{id}", get(checkout_summary))
     }
 
     fn templates(&self) -> &'static [(&'static str, &'static str)] {
         html::TEMPLATES
-    }
-}
-
-/// The body of `PUT /_mock/worldline/webhook`.
-#[derive(Deserialize)]
-struct WebhookEndpoint {
-    merchant_id: String,
-    url: String,
-}
-
-/// `PUT /_mock/worldline/webhook`: registers a merchant's webhook endpoint.
-async fn register_webhook(
-    State(state): State<BankState>,
-    Json(body): Json<WebhookEndpoint>,
-) -> StatusCode {
-    if state.set_worldline_webhook_url(&body.merchant_id, &body.url) {
-        StatusCode::NO_CONTENT
-    } else {
-        StatusCode::BAD_REQUEST
     }
 }
 

@@ -4,20 +4,20 @@
 //! (spec §G.5). A refused attempt keeps the customer on the page for another card, up to
 //! [`MAX_ATTEMPTS`] (the platform's default `allowedNumberOfPaymentAttempts`).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Redirect, Response};
 
 use super::cards;
 use super::html::{challenge_page, message_page, payment_page};
-use super::state::{Checkout, Payment, keep_payment};
+use super::state::{Checkout, Payment, WorldlineState, keep_payment};
 use super::webhook::send_payment_event;
-use crate::extract::Form;
+use crate::extract::{Form, PageBank, PageSession};
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
 use crate::luhn::luhn_valid;
 use crate::scenario::Outcome;
-use crate::state::BankState;
+use crate::state::{BankState, Store};
 
 /// Attempts allowed on one page.
 pub(super) const MAX_ATTEMPTS: u32 = 10;
@@ -65,21 +65,21 @@ fn decide(state: &BankState, reference: &str, card: &str) -> Decision {
     }
 }
 
-fn open_checkout(state: &BankState, id: &str) -> Option<Checkout> {
-    state
-        .worldline()
-        .with(|d| d.checkouts.get(id).filter(|c| c.status == "IN_PROGRESS").cloned())
+impl PageBank for WorldlineState {
+    fn unknown_page() -> Response {
+        Note::new(None, "page_closed")
+            .attach(message_page("Session de paiement inconnue ou terminée.", None))
+    }
+
+    /// A checkout's page serves while it is `IN_PROGRESS`.
+    fn usable(c: &Checkout) -> bool {
+        c.status == "IN_PROGRESS"
+    }
 }
 
 /// `GET /hostedcheckout/{id}`.
-pub(super) async fn show(State(state): State<BankState>, Path(id): Path<String>) -> Response {
-    match open_checkout(&state, &id) {
-        Some(c) => Note::new(Some(&c.merchant_reference), "page_shown").attach(payment_page(&c, None)),
-        None => Note::new(None, "page_closed").attach(message_page(
-            "Session de paiement inconnue ou terminée.",
-            None,
-        )),
-    }
+pub(super) async fn show(PageSession(c): PageSession<WorldlineState>) -> Response {
+    Note::new(Some(&c.merchant_reference), "page_shown").attach(payment_page(&c, None))
 }
 
 /// The paid `statusCode` of a checkout: 9 (captured) under `SALE`, 5 (to capture) otherwise.
@@ -90,13 +90,9 @@ fn paid_code(c: &Checkout) -> u32 {
 /// `POST /hostedcheckout/{id}`: a card, or the back button.
 pub(super) async fn submit(
     State(state): State<BankState>,
-    Path(id): Path<String>,
+    PageSession(c): PageSession<WorldlineState>,
     form: Form,
 ) -> Response {
-    let Some(c) = open_checkout(&state, &id) else {
-        return Note::new(None, "page_closed")
-            .attach(message_page("Session de paiement inconnue ou terminée.", None));
-    };
     let form = form.or_empty();
     if form.text("action") == "cancel" {
         return conclude(&state, &c, 1, None, "").await;
@@ -115,7 +111,7 @@ pub(super) async fn submit(
         }
         Decision::Abandon => {
             state.record(
-                JournalEntry::new(EntryKind::Decision, Side::Worldline, format!("/hostedcheckout/{id}"), "abandoned")
+                JournalEntry::new(EntryKind::Decision, Side::Worldline, format!("/hostedcheckout/{}", c.id), "abandoned")
                     .reference(Some(&c.merchant_reference)),
             );
             Note::new(Some(&c.merchant_reference), "abandoned")
@@ -127,13 +123,9 @@ pub(super) async fn submit(
 /// `POST /hostedcheckout/{id}/3ds`: the challenge answered.
 pub(super) async fn challenge(
     State(state): State<BankState>,
-    Path(id): Path<String>,
+    PageSession(c): PageSession<WorldlineState>,
     form: Form,
 ) -> Response {
-    let Some(c) = open_checkout(&state, &id) else {
-        return Note::new(None, "page_closed")
-            .attach(message_page("Session de paiement inconnue ou terminée.", None));
-    };
     let ok = form.or_empty().text("result") == "ok";
     let code = if ok { paid_code(&c) } else { cards::REFUSED_CODE };
     conclude(&state, &c, code, None, "7977").await

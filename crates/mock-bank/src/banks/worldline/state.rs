@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use serde_json::{Value, json};
 
-use crate::state::{BankState, MAX_ROWS, insert_capped, locked};
+use crate::state::{BankState, MAX_ROWS, insert_capped, Store, page_store};
 
 /// The state the Worldline side keeps in the [`BankState`].
 #[derive(Default)]
@@ -16,7 +16,7 @@ pub(crate) struct WorldlineState {
 
 /// Everything behind one lock.
 #[derive(Default)]
-pub(super) struct WorldlineData {
+pub(crate) struct WorldlineData {
     pub(super) checkouts: HashMap<String, Checkout>,
     pub(super) payments: HashMap<String, Payment>,
     /// Stored answers, by merchant and `X-GCS-Idempotence-Key`.
@@ -25,15 +25,11 @@ pub(super) struct WorldlineData {
     pub(super) webhook_urls: HashMap<String, String>,
 }
 
-impl WorldlineState {
-    pub(super) fn with<R>(&self, f: impl FnOnce(&mut WorldlineData) -> R) -> R {
-        locked(&self.data, f)
-    }
-}
+page_store!(WorldlineState { data: WorldlineData, checkouts: Checkout, order: order });
 
 /// A hosted checkout session.
 #[derive(Clone, Debug)]
-pub(super) struct Checkout {
+pub(crate) struct Checkout {
     pub(super) id: String,
     pub(super) merchant_id: String,
     pub(super) amount: u64,

@@ -10,8 +10,8 @@ use serde_json::json;
 
 use super::state::{Payment, status_of};
 use crate::journal::{EntryKind, JournalEntry, Side};
-use crate::notify::{Ack, Delivery, dispatch};
-use crate::state::BankState;
+use crate::notify::{Ack, Delivery, JSON, dispatch};
+use crate::state::{BankState, Store};
 
 /// The endpoint verification header.
 pub const VERIFICATION_HEADER: &str = "X-GCS-Webhooks-Endpoint-Verification";
@@ -69,22 +69,11 @@ pub(super) async fn send_payment_event(state: &BankState, payment: &Payment, is_
         merchant.webhook_secret.expose().to_owned()
     };
     let signature = gcs_signature(&secret, body.as_bytes());
-    let delivery = Delivery {
-        side: Side::Worldline,
-        reference: Some(reference),
-        post: true,
-        url,
-        body: Some(body.clone()),
-        content_type: "application/json",
-        payload: body,
-        signature_header: None,
-        headers: vec![
-            ("X-GCS-Signature", signature),
-            ("X-GCS-KeyId", merchant.webhook_key_id.clone()),
-        ],
-        detail: kind,
-        ack: Ack::Any2xx,
-    };
+    let mut delivery = Delivery::post(Side::Worldline, &reference, url, JSON, body, kind, Ack::Any2xx);
+    delivery.headers = vec![
+        ("X-GCS-Signature", signature),
+        ("X-GCS-KeyId", merchant.webhook_key_id.clone()),
+    ];
     dispatch(state, delivery, &scenario, is_final).await;
 }
 
