@@ -222,6 +222,20 @@ fn decode<'a>(
     .map_err(|_| FormError::NotUtf8 { position })
 }
 
+/// `fields` form-encoded in their order, then `name=signature` last: a signed form as a
+/// form bank posts it (for tests, tools and the mock bank).
+///
+/// ```
+/// let body = tpe_core::form::encode_signed(&[("a", "x y"), ("b", "é")], "signature", "s+/=");
+/// assert_eq!(body, "a=x+y&b=%C3%A9&signature=s%2B%2F%3D");
+/// ```
+pub fn encode_signed(fields: &[(&str, &str)], name: &str, signature: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .append_pair(name, signature)
+        .finish()
+}
+
 fn bounded(name: &str) -> String {
     name.chars().take(64).collect()
 }

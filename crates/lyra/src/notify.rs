@@ -9,8 +9,7 @@
 use serde::Deserialize;
 use tpe_core::form::{Form, FormError, FormLimits};
 use tpe_core::{
-    Ack, Amount, BankReference, CardSummary, Currency, Handled, ProviderError, Verified,
-    VerifiedNotification,
+    Ack, Amount, BankReference, CardSummary, Currency, Handled, ProviderError, VerifiedNotification,
 };
 
 use crate::config::Shop;
@@ -469,12 +468,5 @@ fn verify_rest_form(
 /// The answer to the platform (spec B.7): 200 `OK` once processed, a status that makes it
 /// retry otherwise.
 pub(crate) fn answer(handled: &Handled<'_>) -> Ack {
-    match handled {
-        Handled::Processed(Verified::Handshake(_)) => Ack::default_for(handled),
-        Handled::Processed(_) => Ack::plain(200, RECEIVED),
-        Handled::Rejected(_) => Ack::plain(400, NOT_RECEIVED),
-        Handled::UnknownCheckout => Ack::plain(404, NOT_RECEIVED),
-        Handled::Unavailable => Ack::plain(503, NOT_RECEIVED),
-        _ => Ack::default_for(handled),
-    }
+    Ack::receipt(handled, RECEIVED, NOT_RECEIVED)
 }

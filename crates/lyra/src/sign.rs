@@ -264,10 +264,7 @@ impl ShopKey {
     /// posts (for tests and the bank side).
     pub fn signed_form(&self, fields: &[(&str, &str)]) -> String {
         let signature = self.sign(fields.iter().copied());
-        url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .append_pair(SIGNATURE, &signature)
-            .finish()
+        tpe_core::form::encode_signed(fields, SIGNATURE, &signature)
     }
 }
 

@@ -191,10 +191,7 @@ impl MacKey {
     /// tests and tools).
     pub fn signed_form(&self, fields: &[(&str, &str)]) -> String {
         let mac = self.sign(fields.iter().copied());
-        url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .append_pair(MAC_FIELD, &mac)
-            .finish()
+        tpe_core::form::encode_signed(fields, MAC_FIELD, &mac)
     }
 }
 

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use super::state::{LyraTransaction, TxStatus, rest_code};
+use super::state::{LyraData, LyraTransaction, TxStatus, rest_code};
 use crate::faults::api_fault;
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
@@ -81,6 +81,18 @@ fn transaction_json(t: &LyraTransaction, credit: bool, amount: u64) -> Value {
     })
 }
 
+/// The shop's transaction `uuid`, or the platform's error.
+fn transaction<'d>(
+    d: &'d mut LyraData,
+    shop: &str,
+    uuid: &str,
+) -> Result<&'d mut LyraTransaction, (&'static str, &'static str)> {
+    d.transactions
+        .iter_mut()
+        .find(|t| t.uuid == uuid && t.site_id == shop)
+        .ok_or(("PSP_010", "transaction introuvable"))
+}
+
 /// Reads the JSON body and the shop; the error response otherwise.
 fn open(
     state: &BankState,
@@ -144,11 +156,7 @@ pub(super) async fn cancel_or_refund(
     let amount = body["amount"].as_u64().unwrap_or(0);
     let currency = body["currency"].as_str().unwrap_or_default().to_owned();
     let result = state.lyra().with(|d| {
-        let t = d
-            .transactions
-            .iter_mut()
-            .find(|t| t.uuid == uuid && t.site_id == shop)
-            .ok_or(("PSP_010", "transaction introuvable"))?;
+        let t = transaction(d, &shop, &uuid)?;
         if t.status != TxStatus::Authorised {
             return Err(("PSP_011", "transaction non remboursable"));
         }
@@ -185,11 +193,7 @@ async fn operate(state: &BankState, headers: &HeaderMap, body: &Bytes, validate:
     };
     let uuid = body["uuid"].as_str().unwrap_or_default().to_owned();
     let result = state.lyra().with(|d| {
-        let t = d
-            .transactions
-            .iter_mut()
-            .find(|t| t.uuid == uuid && t.site_id == shop)
-            .ok_or(("PSP_010", "transaction introuvable"))?;
+        let t = transaction(d, &shop, &uuid)?;
         match (validate, t.status) {
             (true, TxStatus::AuthorisedToValidate) => t.status = TxStatus::Authorised,
             (false, TxStatus::AuthorisedToValidate | TxStatus::Authorised) if t.refunded == 0 => {
