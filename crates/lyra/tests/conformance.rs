@@ -1,4 +1,6 @@
-//! The shared provider conformance suite, against the mock bank's Lyra side.
+//! The shared provider conformance suite, against the mock bank's Lyra side: once with the
+//! shop notified by `vads_*` IPNs, once in the REST V4 format (`kr-answer` signed with the REST
+//! password). The same provider verifies both formats on one notification route.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -9,9 +11,13 @@ use tpe_conformance::{Harness, MockLyra, fixtures};
 use tpe_core::{Currency, PaymentProvider};
 use tpe_lyra::{Brand, Lyra, LyraConfig, RestConfig};
 
-async fn harness() -> Harness {
+async fn harness(rest_ipn: bool) -> Harness {
     let now = fixtures::now();
-    let bank = MockLyra::spawn(now).await;
+    let bank = if rest_ipn {
+        MockLyra::spawn_rest(now).await
+    } else {
+        MockLyra::spawn(now).await
+    };
     let base = bank.base_url();
     // The contract has one currency: other currencies need another configuration.
     let build = move |currency: Currency| -> Arc<dyn PaymentProvider> {
@@ -27,4 +33,12 @@ async fn harness() -> Harness {
         .with_provider_for(move |currency| Some(build(currency)))
 }
 
-tpe_conformance::provider_suite!(harness());
+/// The `vads_*` IPN.
+mod vads {
+    tpe_conformance::provider_suite!(super::harness(false));
+}
+
+/// The REST V4 IPN.
+mod rest {
+    tpe_conformance::provider_suite!(super::harness(true));
+}
