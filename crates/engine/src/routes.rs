@@ -3,7 +3,10 @@
 //!
 //! Under the settings' route prefix (default `tpe`):
 //! - `GET|POST /tpe/notify/{provider}` — the bank's server-to-server notification, raw query and
-//!   body passed byte for byte to the provider;
+//!   body passed byte for byte to the provider; only the methods and media type of the
+//!   provider's [`NotificationChannel`](tpe_core::NotificationChannel) (`405` with `Allow`,
+//!   `415` otherwise; HEAD is never processed), `413` past its bound, `400` for a broken
+//!   transfer;
 //! - `GET|POST /tpe/return/{reference}` — the customer's browser; shows the stored state, never
 //!   changes it;
 //! - `GET /tpe/status/{reference}` — JSON `{reference, status, ...}` for polling.
@@ -75,24 +78,48 @@ async fn notify(
     req: Request,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let method = if parts.method == Method::GET {
-        HttpMethod::Get
-    } else {
-        HttpMethod::Post
+    let known = engine.provider(&provider);
+    // An unknown provider is answered by the engine (404) whatever the method.
+    let channel = known.as_ref().map(|p| p.notification_channel());
+    let method = match parts.method {
+        Method::GET => HttpMethod::Get,
+        Method::POST => HttpMethod::Post,
+        // HEAD (and anything else) never reaches a verifier: headers only, nothing done.
+        _ => return not_allowed(channel, &provider, &parts.method),
     };
+    if channel.is_some_and(|c| !c.allows_method(method)) {
+        return not_allowed(channel, &provider, &parts.method);
+    }
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
     // Bounded by the provider's own limits (64 KiB forms, 1 MiB JSON webhooks); an unknown
     // provider by the smallest.
-    let limits = engine
-        .provider(&provider)
+    let limits = known
+        .as_ref()
         .map_or(NotificationLimits::FORM, |p| p.notification_limits());
     let body: Bytes = match axum::body::to_bytes(body, limits.max_body).await {
         Ok(b) => b,
-        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "too large\n").into_response(),
+        Err(e) => return unreadable_body(&e),
     };
+    if let Some(channel) = channel
+        && !body.is_empty()
+    {
+        let essence = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok());
+        if !essence.is_some_and(|m| channel.allows_media_type(m.essence_str())) {
+            tracing::warn!(target: "tpe::security", provider = %provider, "notification body of another media type");
+            return (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported media type\n",
+            )
+                .into_response();
+        }
+    }
     let query = Bytes::copy_from_slice(parts.uri.query().unwrap_or("").as_bytes());
     let raw = match RawNotification::within(limits, method, query, body, parts.headers, peer) {
         Ok(r) => r,
@@ -112,6 +139,42 @@ async fn notify(
         HeaderValue::from_static(r.content_type),
     );
     resp
+}
+
+/// `405` with the methods the bank uses: a probe or a misrouted request changes nothing.
+fn not_allowed(
+    channel: Option<tpe_core::NotificationChannel>,
+    provider: &str,
+    method: &Method,
+) -> Response {
+    tracing::warn!(target: "tpe::security", provider = %provider, method = %method, "notification method refused");
+    let methods = channel.map_or(&[HttpMethod::Get, HttpMethod::Post][..], |c| c.methods);
+    let allow = methods
+        .iter()
+        .map(|m| match m {
+            HttpMethod::Get => "GET",
+            _ => "POST",
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut resp = (StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n").into_response();
+    if let Ok(v) = HeaderValue::from_str(&allow) {
+        resp.headers_mut().insert(header::ALLOW, v);
+    }
+    resp
+}
+
+/// A body that could not be read: `413` past the provider's bound, `400` when the transfer
+/// itself is broken (a bad chunk size, a cut connection).
+fn unreadable_body(e: &axum::Error) -> Response {
+    let too_large =
+        std::error::Error::source(e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+    if too_large {
+        (StatusCode::PAYLOAD_TOO_LARGE, "too large\n").into_response()
+    } else {
+        tracing::warn!(target: "tpe::security", error = %e, "notification body unreadable");
+        (StatusCode::BAD_REQUEST, "unreadable body\n").into_response()
+    }
 }
 
 async fn status(State(engine): State<Engine>, Path(reference): Path<String>) -> Response {

@@ -253,3 +253,74 @@ async fn a_busy_store_is_answered_within_the_deadline() {
     );
     assert_eq!(shop.status(&r).await, CheckoutStatus::Valid);
 }
+
+/// The notification route takes only what the bank sends: its methods (HEAD and the others
+/// answered `405` with `Allow`, nothing done), its media type (`415`), and a body whose
+/// transfer is broken is `400`, not `413`.
+#[tokio::test]
+async fn the_notification_route_takes_only_what_the_bank_sends() {
+    let shop = Shop::start().await;
+    let reference = shop.checkout(4200, None).await;
+    let form = notification(reference.as_str(), "T1", "accepted", 4200);
+    let url = format!("{}tpe/notify/testbank", shop.base);
+    let r = shop.http.head(&url).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    assert_eq!(r.headers()["allow"], "GET, POST");
+    // GET to a bank that only posts.
+    let r = shop
+        .http
+        .get(format!("{}tpe/notify/stripe-like?a=1", shop.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    assert_eq!(r.headers()["allow"], "POST");
+    let r = shop.http.put(&url).body(form.clone()).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    let r = shop
+        .http
+        .post(&url)
+        .header("content-type", "text/plain")
+        .body(form.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 415);
+    // A JSON bank refuses a form, whatever it says.
+    let r = shop
+        .http
+        .post(format!("{}tpe/notify/stripe-like", shop.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("a=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 415);
+    // A broken chunk size.
+    let addr = shop
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST /tpe/notify/testbank HTTP/1.1\r\nHost: {addr}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n\
+         zz\r\nabc\r\n0\r\n\r\n"
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut tcp, request.as_bytes())
+        .await
+        .unwrap();
+    let mut answer = vec![0u8; 64];
+    let n = tokio::io::AsyncReadExt::read(&mut tcp, &mut answer)
+        .await
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    // None of it reached the bank: the checkout still awaits, and the bank's own form works.
+    assert_eq!(
+        shop.status(&reference).await,
+        CheckoutStatus::AwaitingPayment
+    );
+    assert_eq!(shop.notify(form).await.0, 200);
+    assert_eq!(shop.status(&reference).await, CheckoutStatus::Valid);
+}

@@ -163,6 +163,10 @@ impl PaymentProvider for Lyra {
         NotificationLimits::FORM
     }
 
+    fn notification_channel(&self) -> tpe_core::NotificationChannel {
+        tpe_core::NotificationChannel::FORM_POST
+    }
+
     fn nonce_source(&self) -> NonceSource {
         // vads_trans_id is unique per shop and UTC day: the store's daily sequence gives
         // 1, 2, 3… that no two engines share.

@@ -122,6 +122,10 @@ impl PaymentProvider for Monetico {
         NotificationLimits::FORM
     }
 
+    fn notification_channel(&self) -> tpe_core::NotificationChannel {
+        tpe_core::NotificationChannel::FORM_GET_OR_POST
+    }
+
     fn nonce_source(&self) -> NonceSource {
         // 999 999 references a day, numbered by the store: never reused, never wasted.
         NonceSource::DailySequence

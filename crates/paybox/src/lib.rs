@@ -200,6 +200,10 @@ impl PaymentProvider for Paybox {
         Capabilities::API
     }
 
+    fn notification_channel(&self) -> tpe_core::NotificationChannel {
+        tpe_core::NotificationChannel::FORM_GET_OR_POST
+    }
+
     async fn prepare(
         &self,
         request: &PaymentRequest,

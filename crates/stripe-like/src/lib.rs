@@ -282,6 +282,10 @@ impl PaymentProvider for StripeLike {
         NotificationLimits::JSON
     }
 
+    fn notification_channel(&self) -> tpe_core::NotificationChannel {
+        tpe_core::NotificationChannel::JSON_POST
+    }
+
     async fn prepare(
         &self,
         request: &PaymentRequest,

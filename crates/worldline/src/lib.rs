@@ -219,6 +219,10 @@ impl PaymentProvider for Worldline {
         NotificationLimits::JSON
     }
 
+    fn notification_channel(&self) -> tpe_core::NotificationChannel {
+        tpe_core::NotificationChannel::JSON_POST_GET_CHECK
+    }
+
     fn nonce_source(&self) -> NonceSource {
         // `YYYYMMDD-<n>`: readable in the platform's reports, one per checkout and day.
         NonceSource::DailySequence

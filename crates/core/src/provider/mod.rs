@@ -16,8 +16,9 @@ use crate::reference::PaymentReference;
 
 pub use id::{Capabilities, InvalidProviderId, ProviderId};
 pub use notification::{
-    Ack, BankOutcome, CardSummary, Handled, IgnoredEvent, NotificationLimits, NotificationTooLarge,
-    OutcomeKind, RawNotification, ThreeDs, ThreeDsStatus, Verified, VerifiedNotification,
+    Ack, BankOutcome, CardSummary, Handled, IgnoredEvent, NotificationChannel, NotificationLimits,
+    NotificationTooLarge, OutcomeKind, RawNotification, ThreeDs, ThreeDsStatus, Verified,
+    VerifiedNotification,
 };
 pub use remote::{
     OperationReceipt, OperationRequest, RefundReceipt, RefundRequest, RemoteStatus, StatusQuery,
@@ -64,6 +65,11 @@ pub trait PaymentProvider: fmt::Debug + Send + Sync + 'static {
     /// How large a notification may be: 64 KiB forms by default, JSON webhooks up to 1 MiB.
     fn notification_limits(&self) -> NotificationLimits {
         NotificationLimits::FORM
+    }
+
+    /// The methods and body types of this bank's notifications: a posted form by default.
+    fn notification_channel(&self) -> NotificationChannel {
+        NotificationChannel::FORM_POST
     }
 
     /// Where the engine takes the `nonce` of [`bank_reference`](Self::bank_reference) from:

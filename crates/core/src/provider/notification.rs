@@ -107,6 +107,67 @@ impl fmt::Debug for RawNotification {
     }
 }
 
+/// How a bank delivers its notifications: the methods it uses and the media types of their
+/// bodies. The notification route refuses anything else before the provider sees it (`405`
+/// with `Allow`, `415`), so a probe or a misrouted request never reaches a verifier.
+///
+/// ```
+/// use tpe_core::{HttpMethod, NotificationChannel};
+/// let c = NotificationChannel::FORM_POST;
+/// assert!(c.allows_method(HttpMethod::Post) && !c.allows_method(HttpMethod::Get));
+/// assert!(c.allows_media_type("Application/X-WWW-Form-Urlencoded"));
+/// assert!(!c.allows_media_type("application/json"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NotificationChannel {
+    /// The methods the bank uses.
+    pub methods: &'static [HttpMethod],
+    /// The media types (without parameters) of a body the bank sends.
+    pub media_types: &'static [&'static str],
+}
+
+impl NotificationChannel {
+    /// A form posted (Lyra's IPN).
+    pub const FORM_POST: Self = Self {
+        methods: &[HttpMethod::Post],
+        media_types: &[FORM_MEDIA_TYPE],
+    };
+    /// A form posted, or its fields in the query of a GET, as the merchant configured
+    /// (Paybox, Monetico).
+    pub const FORM_GET_OR_POST: Self = Self {
+        methods: &[HttpMethod::Get, HttpMethod::Post],
+        media_types: &[FORM_MEDIA_TYPE],
+    };
+    /// A JSON webhook posted (Stripe-like).
+    pub const JSON_POST: Self = Self {
+        methods: &[HttpMethod::Post],
+        media_types: &[JSON_MEDIA_TYPE],
+    };
+    /// A JSON webhook posted, and a GET to verify the endpoint (Worldline).
+    pub const JSON_POST_GET_CHECK: Self = Self {
+        methods: &[HttpMethod::Get, HttpMethod::Post],
+        media_types: &[JSON_MEDIA_TYPE],
+    };
+
+    /// Whether the bank uses `method`.
+    pub fn allows_method(&self, method: HttpMethod) -> bool {
+        self.methods.contains(&method)
+    }
+
+    /// Whether a body of media type `essence` (type/subtype, without parameters) is the bank's.
+    pub fn allows_media_type(&self, essence: &str) -> bool {
+        self.media_types
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(essence.trim()))
+    }
+}
+
+/// `application/x-www-form-urlencoded`.
+const FORM_MEDIA_TYPE: &str = "application/x-www-form-urlencoded";
+/// `application/json`.
+const JSON_MEDIA_TYPE: &str = "application/json";
+
 /// How large one provider's notifications may be: every input is bounded, and a JSON webhook
 /// may be larger than a form (a PSP event with many line items must not get `413`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -107,6 +107,11 @@ impl PaymentProvider for TestProvider {
         c
     }
 
+    fn notification_channel(&self) -> tpe_core::NotificationChannel {
+        // Its handshake and its notifications may come as GET too.
+        tpe_core::NotificationChannel::FORM_GET_OR_POST
+    }
+
     fn nonce_source(&self) -> NonceSource {
         if self.bank.daily.load(Ordering::Relaxed) {
             NonceSource::DailySequence
