@@ -177,7 +177,9 @@ impl Mailer for FileMailer {
     }
 }
 
-/// Writes `bytes` to `path` atomically (temp file, fsync, rename) unless it exists already.
+/// Writes `bytes` to `path` atomically unless it exists already: a temporary file in `dir`
+/// (removed if anything fails), synced, renamed, then the folder synced so the rename
+/// survives a crash.
 fn write_once(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), MailError> {
     use std::io::Write as _;
     if path.exists() {
@@ -187,18 +189,39 @@ fn write_once(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), MailError> {
         path: path.to_path_buf(),
         source,
     };
-    // A unique temporary name per write in this process; the pid separates processes.
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let nonce = format!("{}-{n}", std::process::id());
-    let tmp = dir.join(format!(".tmp-{nonce}.eml"));
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    drop(f);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .suffix(".eml")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
     // A concurrent writer of the same id produced the same message: either rename wins.
-    std::fs::rename(&tmp, path).map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod write_tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let ok = dir.path().join("a.eml");
+        assert!(write_once(dir.path(), &ok, b"Subject: a\r\n\r\nbody").is_ok());
+        // The rename cannot succeed: the target's folder does not exist.
+        let bad = dir.path().join("missing").join("b.eml");
+        assert!(write_once(dir.path(), &bad, b"Subject: b\r\n\r\nbody").is_err());
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
+        assert_eq!(names, ["a.eml"]);
+    }
 }
 
 /// SMTP through lettre (STARTTLS on the submission port, or plain on localhost for tests).
