@@ -13,7 +13,7 @@ use tpe_store::{SqliteOptions, SqliteStore};
 use url::Url;
 
 pub use crate::banks::DemoProvider;
-use crate::engine_setup::build_engine;
+use crate::engine_setup::{build_engine, instance_id};
 use crate::error::DemoError;
 use crate::web;
 
@@ -202,6 +202,7 @@ impl Demo {
             settings,
             clock.clone(),
             timings,
+            instance_id(&data_dir)?,
         )?;
         let background = background
             .then(|| engine.spawn_background(Duration::from_secs(1), Duration::from_secs(60)));

@@ -111,6 +111,8 @@ pub(crate) struct Inner {
     pub(crate) timings: Timings,
     pub(crate) references: ReferenceGenerator,
     pub(crate) rejected: AtomicU64,
+    /// Whether the leases a previous run under this worker id left have been released.
+    pub(crate) claims_released: std::sync::atomic::AtomicBool,
 }
 
 /// The service a shop links: see the crate documentation.
@@ -165,7 +167,9 @@ impl EngineBuilder {
     }
 
     /// Names this engine instance in the outbox leases (default: `engine-` and a random
-    /// number); 1 to 128 characters.
+    /// number); 1 to 128 characters. Give an instance the same id at each start (one per data
+    /// folder, say): the first relay run then releases what its previous run held when it
+    /// stopped, instead of waiting for the leases to end.
     #[must_use]
     pub fn worker_id(mut self, id: impl Into<String>) -> Self {
         self.worker_id = Some(id.into());
@@ -209,6 +213,7 @@ impl EngineBuilder {
                 timings: self.timings,
                 references: ReferenceGenerator::new(),
                 rejected: AtomicU64::new(0),
+                claims_released: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }

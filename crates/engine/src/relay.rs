@@ -1,6 +1,8 @@
 //! The effects relay: delivers outbox rows after commit, at least once, deduplicated by their
 //! stable id (e-mail `Message-ID`, hook record id), so effectively once.
 
+use std::sync::atomic::Ordering;
+
 use serde_json::json;
 use tpe_core::lifecycle::{Alert, Effect};
 use tpe_core::{CheckoutStatus, Lang, OutcomeKind, Timestamp};
@@ -51,6 +53,21 @@ impl Engine {
     /// [`StoreError`] when the outbox cannot be read or marked.
     pub async fn run_relay_once(&self, now: Timestamp) -> Result<RelayReport, StoreError> {
         let t = self.inner.timings;
+        // What a previous run under this (stable) worker id held when it stopped is due now,
+        // not when its lease ends: released once, before this run claims anything.
+        if !self.inner.claims_released.swap(true, Ordering::AcqRel) {
+            match self.inner.store.release_claims(&self.inner.worker_id).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    worker = %self.inner.worker_id, released = n,
+                    "claims of a previous run released"
+                ),
+                Err(e) => {
+                    self.inner.claims_released.store(false, Ordering::Release);
+                    return Err(e);
+                }
+            }
+        }
         let mut report = RelayReport::default();
         loop {
             let items = self

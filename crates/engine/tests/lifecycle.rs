@@ -799,3 +799,41 @@ async fn file_outbox_writes_each_message_id_once() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A restarted instance (the same worker id) delivers at once what its previous run had
+/// claimed when it stopped; what another instance holds still waits for its lease.
+#[tokio::test]
+async fn a_restart_under_the_same_worker_id_releases_its_claims_at_once() {
+    use tpe_store::PaymentStore as _;
+    let shop = Shop::start().await;
+    let now = shop.clock.now_ts();
+    let lease = jiff::SignedDuration::from_mins(30);
+    // Paid: the previous run of this instance claimed the e-mail, then stopped.
+    let mine = shop.checkout(4200, None).await;
+    let body = notification(mine.as_str(), "T1", "accepted", 4200);
+    assert_eq!(shop.notify(body).await.0, 200);
+    let claimed = shop
+        .store
+        .claim_effects(shop.engine.worker_id(), now, 100, lease)
+        .await
+        .unwrap();
+    assert!(!claimed.is_empty());
+    // Paid too, but claimed by another instance, still running.
+    let theirs = shop.checkout(1500, None).await;
+    let body = notification(theirs.as_str(), "T2", "accepted", 1500);
+    assert_eq!(shop.notify(body).await.0, 200);
+    let other = shop
+        .store
+        .claim_effects("another-instance", now, 100, lease)
+        .await
+        .unwrap();
+    assert!(!other.is_empty());
+    shop.relay().await;
+    let mails = shop.mails_to(CUSTOMER);
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].subject.contains(mine.as_str()), "{mails:?}");
+    // The other instance's claim is honoured until its lease ends.
+    shop.clock.advance(lease);
+    shop.relay().await;
+    assert_eq!(shop.mails_to(CUSTOMER).len(), 2);
+}

@@ -213,6 +213,15 @@ pub trait PaymentStore: Send + Sync + Debug + 'static {
         error: &str,
     ) -> Result<Timestamp, StoreError>;
 
+    /// Releases every lease held by `worker_id` on undelivered effects; returns how many.
+    /// An instance that restarts under the same id (a stable id per data folder) calls it
+    /// before claiming, so what its previous run held is delivered at once instead of after
+    /// the lease.
+    ///
+    /// # Errors
+    /// A database error.
+    async fn release_claims(&self, worker_id: &str) -> Result<u64, StoreError>;
+
     /// Releases the lease of an undelivered effect and makes it due at `until`, without
     /// counting an attempt: an effect that waits on purpose (a refusal e-mail held back in
     /// case the next try succeeds). Nothing happens to a delivered effect.

@@ -160,6 +160,10 @@ macro_rules! delegate {
             ) -> Result<(), crate::StoreError> {
                 self.core.postpone(effect_id, until).await
             }
+
+            async fn release_claims(&self, worker_id: &str) -> Result<u64, crate::StoreError> {
+                self.core.release_claims(worker_id).await
+            }
         }
     };
 }

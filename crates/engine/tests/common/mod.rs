@@ -433,6 +433,11 @@ impl PaymentStore for FlakyStore {
         self.check()?;
         self.inner.postpone(id, until).await
     }
+
+    async fn release_claims(&self, worker_id: &str) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.release_claims(worker_id).await
+    }
 }
 
 /// A hook that records what it received; it can be made to fail.

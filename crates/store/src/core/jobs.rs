@@ -259,6 +259,24 @@ where
         Ok(out)
     }
 
+    pub(crate) async fn release_claims(&self, worker_id: &str) -> Result<u64, StoreError> {
+        bounded("worker_id", worker_id, 1, 128)?;
+        let op = "release claims";
+        let db = |e| StoreError::from_db(op, e);
+        let mut tx = self.write_tx(op).await?;
+        let done = sqlx::query::<DB>(
+            "UPDATE outbox SET leased_by = NULL, lease_until = NULL \
+             WHERE leased_by = $1 AND delivered_at IS NULL",
+        )
+        .bind(worker_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let released = DB::rows_affected(&done);
+        B::commit(tx).await.map_err(db)?;
+        Ok(released)
+    }
+
     pub(crate) async fn mark_delivered(
         &self,
         effect_id: i64,
