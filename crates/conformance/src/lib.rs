@@ -1,21 +1,4 @@
-//! `tpe-conformance`: the suite every payment provider of tpe runs against the mock bank.
-//!
-//! One line in a provider crate's `tests/conformance.rs` turns every check into a named test,
-//! so a failure names the check (object_store's shared integration tests, OpenDAL's behaviour
-//! tests, rustls' "every test runs against every provider"):
-//!
-//! ```ignore
-//! async fn harness() -> tpe_conformance::Harness { /* provider + mock bank side */ }
-//! tpe_conformance::provider_suite!(harness());
-//! ```
-//!
-//! Each check is a plain `async fn(&Harness) -> CheckResult` in [`checks`]; a check that does
-//! not apply (a capability the provider lacks, an outcome the bank cannot express) passes and
-//! prints `SKIPPED <check>: provider lacks <capability>`. The bank side ([`BankSide`]) is the
-//! mock bank, an implementation of each protocol independent of the provider crates: this
-//! crate never depends on them.
-//!
-//! See `docs/adding-a-bank.md` at the root of the repository for the whole procedure.
+#![doc = include_str!("../README.md")]
 
 pub mod bank;
 pub mod checks;

@@ -1,23 +1,4 @@
-//! Core types of tpe: money, customers and their PSD2 check, payment references, the
-//! [`PaymentProvider`] trait every bank implements, normalized decline [`Reason`]s, the
-//! provider [`Registry`] and the payment [`lifecycle`] as a pure state machine.
-//!
-//! This crate does no I/O and never reads the clock except in [`clock::SystemClock`].
-//!
-//! ```
-//! use tpe_core::{Amount, Currency, Customer, PostalAddress};
-//! let amount = Amount::parse("43,21", Currency::EUR)?;
-//! assert_eq!(amount.minor(), 4321);
-//! let customer = Customer {
-//!     first_name: "Jeanne".into(), last_name: "Martin".into(),
-//!     email: "jeanne@example.fr".into(), phone: Some("06 12 34 56 78".into()),
-//!     address: Some(PostalAddress { line1: "1 place Bellecour".into(), line2: None,
-//!         postcode: "69002".into(), city: "Lyon".into(), country: "FR".into() }),
-//! };
-//! let checked = customer.validate_for_payment()?;
-//! assert_eq!(checked.phone.e164(), "+33612345678");
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+#![doc = include_str!("../README.md")]
 
 pub mod api;
 pub mod clock;
