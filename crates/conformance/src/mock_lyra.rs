@@ -52,21 +52,10 @@ impl MockLyra {
 
     async fn submit(&self, path: &str, form: &[(&str, &str)]) -> Result<(), BankError> {
         let url = format!("{}/lyra/page/{path}", self.bank.base_url());
-        let resp = self
-            .http
-            .post(url)
-            .form(form)
-            .send()
-            .await
-            .map_err(|e| BankError::Failed(format!("page submit: {e}")))?;
-        let status = resp.status();
-        if status.is_success() || status.is_redirection() {
-            Ok(())
-        } else {
-            Err(BankError::Failed(format!(
-                "page submit answered HTTP {status}"
-            )))
-        }
+        page::post_form(&self.http, url, form, |s| {
+            s.is_success() || s.is_redirection()
+        })
+        .await
     }
 }
 

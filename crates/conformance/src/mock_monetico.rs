@@ -94,23 +94,8 @@ impl BankSide for MockMonetico {
             ("cvv", "123"),
             ("action", "pay"),
         ];
-        let resp = self
-            .http
-            .post(format!(
-                "{}/monetico/page/{}",
-                self.bank.base_url(),
-                page.handle
-            ))
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| BankError::Failed(format!("page submit: {e}")))?;
-        if !resp.status().is_success() {
-            return Err(BankError::Failed(format!(
-                "page submit answered HTTP {}",
-                resp.status()
-            )));
-        }
+        let url = format!("{}/monetico/page/{}", self.bank.base_url(), page.handle);
+        page::post_form(&self.http, url, &form, |s| s.is_success()).await?;
         Ok(Completion {
             expected_code,
             channel: Channel::ServerToServer,

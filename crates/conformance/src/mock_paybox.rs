@@ -46,21 +46,7 @@ impl MockPaybox {
 
     async fn submit(&self, handle: &str, form: &[(&str, &str)]) -> Result<(), BankError> {
         let url = format!("{}/paybox/page/{handle}", self.bank.base_url());
-        let resp = self
-            .http
-            .post(url)
-            .form(form)
-            .send()
-            .await
-            .map_err(|e| BankError::Failed(format!("page submit: {e}")))?;
-        if resp.status().is_success() {
-            Ok(())
-        } else {
-            Err(BankError::Failed(format!(
-                "page submit answered HTTP {}",
-                resp.status()
-            )))
-        }
+        page::post_form(&self.http, url, form, |s| s.is_success()).await
     }
 }
 

@@ -36,17 +36,7 @@ impl MockStripeLike {
 
     async fn session(&self, id: &str) -> Result<serde_json::Value, String> {
         let url = format!("{}/v1/checkout/sessions/{id}", self.bank.base_url());
-        let resp = self
-            .http
-            .get(url)
-            .bearer_auth(SECRET_KEY)
-            .send()
-            .await
-            .map_err(|e| format!("session read: {e}"))?;
-        if !resp.status().is_success() {
-            return Err(format!("session read answered HTTP {}", resp.status()));
-        }
-        resp.json().await.map_err(|e| format!("session JSON: {e}"))
+        page::read_json(self.http.get(url).bearer_auth(SECRET_KEY), "session").await
     }
 }
 
@@ -142,19 +132,8 @@ impl BankSide for MockStripeLike {
             ("cvc", "123"),
             ("action", "pay"),
         ];
-        let resp = self
-            .http
-            .post(format!("{base}/c/pay/{}", page.handle))
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| BankError::Failed(format!("page submit: {e}")))?;
-        if !resp.status().is_success() {
-            return Err(BankError::Failed(format!(
-                "page submit answered HTTP {}",
-                resp.status()
-            )));
-        }
+        let url = format!("{base}/c/pay/{}", page.handle);
+        page::post_form(&self.http, url, &form, |s| s.is_success()).await?;
         Ok(Completion {
             expected_code: (outcome == OutcomeKind::Refused)
                 .then(|| tpe_mock_bank::stripe_like::DELAYED_FAILURE_CODE.to_owned()),

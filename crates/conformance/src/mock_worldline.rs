@@ -46,16 +46,7 @@ impl MockWorldline {
 
     async fn checkout(&self, id: &str) -> Result<serde_json::Value, String> {
         let url = format!("{}/_mock/worldline/checkouts/{id}", self.bank.base_url());
-        let resp = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| format!("checkout read: {e}"))?;
-        if !resp.status().is_success() {
-            return Err(format!("checkout read answered HTTP {}", resp.status()));
-        }
-        resp.json().await.map_err(|e| format!("checkout JSON: {e}"))
+        page::read_json(self.http.get(url), "checkout").await
     }
 }
 
@@ -135,29 +126,17 @@ impl BankSide for MockWorldline {
                 ("action", "pay"),
             ]);
         }
-        let resp = self
-            .http
-            .post(format!(
-                "{}/hostedcheckout/{}",
-                self.bank.base_url(),
-                page.handle
-            ))
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| BankError::Failed(format!("page submit: {e}")))?;
+        let url = format!("{}/hostedcheckout/{}", self.bank.base_url(), page.handle);
         // A refusal keeps the customer on the page (402) for another card.
-        let expected = if outcome == OutcomeKind::Refused {
-            resp.status() == http::StatusCode::PAYMENT_REQUIRED
-        } else {
-            resp.status().is_success()
-        };
-        if !expected {
-            return Err(BankError::Failed(format!(
-                "page submit answered HTTP {}",
-                resp.status()
-            )));
-        }
+        let refused = outcome == OutcomeKind::Refused;
+        page::post_form(&self.http, url, &form, |s| {
+            if refused {
+                s == http::StatusCode::PAYMENT_REQUIRED
+            } else {
+                s.is_success()
+            }
+        })
+        .await?;
         Ok(Completion {
             expected_code: code.map(|c| c.to_string()),
             channel: Channel::ServerToServer,

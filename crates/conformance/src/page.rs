@@ -2,7 +2,7 @@
 
 use tpe_core::{HttpMethod, Redirect};
 
-use crate::bank::{Page, Refusal};
+use crate::bank::{BankError, Page, Refusal};
 
 /// Submits `redirect` as a browser would: POST the fields as a form, or GET the location.
 /// Returns the final status and page text.
@@ -61,6 +61,45 @@ pub(crate) fn between(text: &str, start: &str, end: &str) -> Option<String> {
     let from = text.find(start)? + start.len();
     let len = text[from..].find(end)?;
     Some(text[from..from + len].to_owned())
+}
+
+/// Posts `form` to a bank page at `url`, as the customer's browser does; `expected` says
+/// which answer means the page took it.
+pub(crate) async fn post_form(
+    http: &reqwest::Client,
+    url: String,
+    form: &[(&str, &str)],
+    expected: impl FnOnce(http::StatusCode) -> bool,
+) -> Result<(), BankError> {
+    let resp = http
+        .post(url)
+        .form(form)
+        .send()
+        .await
+        .map_err(|e| BankError::Failed(format!("page submit: {e}")))?;
+    let status = resp.status();
+    if expected(status) {
+        Ok(())
+    } else {
+        Err(BankError::Failed(format!(
+            "page submit answered HTTP {status}"
+        )))
+    }
+}
+
+/// The JSON a mock's API or control route answers to `request`; `what` names it in errors.
+pub(crate) async fn read_json(
+    request: reqwest::RequestBuilder,
+    what: &str,
+) -> Result<serde_json::Value, String> {
+    let resp = request
+        .send()
+        .await
+        .map_err(|e| format!("{what} read: {e}"))?;
+    if !resp.status().is_success() {
+        return Err(format!("{what} read answered HTTP {}", resp.status()));
+    }
+    resp.json().await.map_err(|e| format!("{what} JSON: {e}"))
 }
 
 #[cfg(test)]

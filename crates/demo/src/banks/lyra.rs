@@ -8,7 +8,7 @@ use tpe_core::{PaymentProvider, ProviderId};
 use tpe_lyra::{Brand, LyraConfig, RestConfig};
 use tpe_mock_bank::{LYRA_REST_PASSWORD, LYRA_TEST_KEY, LYRA_TEST_SITE_ID, RunningBank, lyra::cards};
 
-use super::{Card, DemoBank, between};
+use super::{Card, DemoBank, form_action};
 use crate::demo::base_url;
 use crate::error::DemoError;
 use crate::tour::Story;
@@ -51,7 +51,7 @@ impl DemoBank for Lyra {
     }
 
     fn card_form(&self, html: &str) -> Option<String> {
-        between(html, "action=\"/lyra/page/", "\"").map(|id| format!("/lyra/page/{id}"))
+        form_action(html, "/lyra/page/")
     }
 
     fn card_fields<'a>(&self, number: &'a str) -> Vec<(&'static str, &'a str)> {

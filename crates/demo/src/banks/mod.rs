@@ -107,6 +107,12 @@ pub(crate) fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a s
     Some(&text[from..from + len])
 }
 
+/// The address of the form on `html` that posts under `path` (`/paybox/page/`): a bank page's
+/// card form.
+pub(crate) fn form_action(html: &str, path: &str) -> Option<String> {
+    between(html, &format!("action=\"{path}"), "\"").map(|id| format!("{path}{id}"))
+}
+
 /// Declares each bank module and the [`DemoProvider`] enum over them: one line per bank.
 macro_rules! demo_banks {
     ($($(#[doc = $doc:literal])* $variant:ident => $module:ident::$bank:ident),* $(,)?) => {

@@ -10,7 +10,7 @@ use tpe_mock_bank::{
 use tpe_monetico::MoneticoConfig;
 use url::Url;
 
-use super::{Card, DemoBank, between};
+use super::{Card, DemoBank, form_action};
 use crate::demo::base_url;
 use crate::error::DemoError;
 use crate::tour::Story;
@@ -62,7 +62,7 @@ impl DemoBank for Monetico {
     }
 
     fn card_form(&self, html: &str) -> Option<String> {
-        between(html, "action=\"/monetico/page/", "\"").map(|id| format!("/monetico/page/{id}"))
+        form_action(html, "/monetico/page/")
     }
 
     fn card_fields<'a>(&self, number: &'a str) -> Vec<(&'static str, &'a str)> {

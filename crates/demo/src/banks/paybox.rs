@@ -8,7 +8,7 @@ use tpe_mock_bank::{PAYBOX_TEST_HMAC_KEY, RunningBank, paybox::cards};
 use tpe_paybox::PayboxConfig;
 use tpe_paybox::config::{IpnMethod, Platform, PublicKeySource};
 
-use super::{Card, DemoBank, between};
+use super::{Card, DemoBank, form_action};
 use crate::demo::{PAYBOX_IDENTIFIANT, PAYBOX_RANG, PAYBOX_SITE, base_url};
 use crate::error::DemoError;
 
@@ -49,7 +49,7 @@ impl DemoBank for Paybox {
     }
 
     fn card_form(&self, html: &str) -> Option<String> {
-        between(html, "action=\"/paybox/page/", "\"").map(|id| format!("/paybox/page/{id}"))
+        form_action(html, "/paybox/page/")
     }
 
     fn card_fields<'a>(&self, number: &'a str) -> Vec<(&'static str, &'a str)> {

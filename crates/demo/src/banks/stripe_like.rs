@@ -9,7 +9,7 @@ use tpe_mock_bank::{
 use tpe_stripe_like::{Mode, StripeLikeConfig};
 use url::Url;
 
-use super::{registered, Card, DemoBank, between};
+use super::{registered, Card, DemoBank, form_action};
 use crate::demo::base_url;
 use crate::error::DemoError;
 
@@ -51,7 +51,7 @@ impl DemoBank for StripeLike {
     }
 
     fn card_form(&self, html: &str) -> Option<String> {
-        between(html, "action=\"/c/pay/", "\"").map(|id| format!("/c/pay/{id}"))
+        form_action(html, "/c/pay/")
     }
 
     fn card_fields<'a>(&self, number: &'a str) -> Vec<(&'static str, &'a str)> {

@@ -11,7 +11,7 @@ use tpe_mock_bank::{
 use tpe_worldline::{AuthorizationMode, WebhookKey, WorldlineConfig};
 use url::Url;
 
-use super::{registered, Card, DemoBank, between};
+use super::{registered, Card, DemoBank, form_action};
 use crate::demo::base_url;
 use crate::error::DemoError;
 
@@ -61,7 +61,7 @@ impl DemoBank for Worldline {
     }
 
     fn card_form(&self, html: &str) -> Option<String> {
-        between(html, "action=\"/hostedcheckout/", "\"").map(|id| format!("/hostedcheckout/{id}"))
+        form_action(html, "/hostedcheckout/")
     }
 
     fn card_fields<'a>(&self, number: &'a str) -> Vec<(&'static str, &'a str)> {
