@@ -325,6 +325,22 @@ pub enum Alert {
         /// Bank transaction.
         bank_transaction_id: String,
     },
+    /// The effects relay gave up delivering one of the checkout's effects (an error that
+    /// retrying cannot fix, or its last allowed attempt): the effect waits in the back office
+    /// until the manager fixes the cause and retries it. Written by the store, never by
+    /// [`apply`].
+    DeliveryGivenUp {
+        /// The outbox row given up.
+        effect_id: i64,
+        /// Its kind ([`Effect::kind`]).
+        kind: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last error.
+        error: String,
+        /// When it was given up (one alert per time it is given up).
+        at: Timestamp,
+    },
 }
 
 /// What a transition asks the outside world to do, after commit, exactly once.
@@ -413,6 +429,9 @@ impl Effect {
                 ..
             }) => {
                 format!("alert-paid-twice:{bank_transaction_id}")
+            }
+            Self::AlertManager(Alert::DeliveryGivenUp { effect_id, at, .. }) => {
+                format!("alert-given-up:{effect_id}:{}", at.as_millisecond())
             }
             Self::Quarantine {
                 bank_transaction_id,

@@ -11,8 +11,8 @@ use tpe_core::{
     PaymentRequest, ProviderId, Redirect, ReferenceGenerator, Registry, ReturnUrls, Timestamp,
 };
 use tpe_store::{
-    CheckoutDetail, CheckoutQuery, CheckoutRecord, Cursor, EventInput, NewCheckout, Page,
-    PaymentRecord, PaymentStore, QuarantineRecord, StoreError,
+    CheckoutDetail, CheckoutQuery, CheckoutRecord, Cursor, EventInput, NewCheckout, OutboxEffect,
+    Page, PaymentRecord, PaymentStore, QuarantineRecord, StoreError,
 };
 
 use crate::committer::Committer;
@@ -483,5 +483,40 @@ impl Engine {
     /// [`EngineError::Store`].
     pub async fn quarantined(&self, limit: u32) -> Result<Vec<QuarantineRecord>, EngineError> {
         Ok(self.inner.store.quarantined(limit).await?)
+    }
+
+    /// Effects the relay gave up (an e-mail to a malformed address, a hook's permanent error,
+    /// the last allowed attempt), most recently given up first: each waits for
+    /// [`Engine::retry_given_up`] once the cause is fixed.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`] (a `limit` outside 1 to 1000 is [`StoreError::Invalid`]).
+    pub async fn given_up_effects(&self, limit: u32) -> Result<Vec<OutboxEffect>, EngineError> {
+        Ok(self.inner.store.given_up_effects(limit).await?)
+    }
+
+    /// A manager puts a given-up effect back in the outbox (the next relay run delivers it,
+    /// once, with a fresh count of attempts); `false` when it was no longer given up
+    /// (retried already, e.g. a second click).
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidInput`] for an empty or overlong author;
+    /// [`EngineError::Store`] ([`StoreError::EffectNotFound`] for an unknown id).
+    pub async fn retry_given_up(&self, effect_id: i64, author: &str) -> Result<bool, EngineError> {
+        if author.trim().is_empty() || author.len() > tpe_store::MAX_AUTHOR {
+            return Err(EngineError::InvalidInput {
+                field: "author",
+                reason: "must have 1 to 128 bytes",
+            });
+        }
+        let retried = self
+            .inner
+            .store
+            .retry_given_up(effect_id, self.now())
+            .await?;
+        if retried {
+            tracing::info!(effect_id, author, "given-up effect retried by hand");
+        }
+        Ok(retried)
     }
 }

@@ -1,8 +1,10 @@
 //! The engine's errors.
 
 use tpe_core::{IncompleteCustomer, PaymentReference, ProviderError};
-use tpe_store::StoreError;
+use tpe_store::{Failure, StoreError};
 
+use crate::hook::HookError;
+use crate::mailer::MailError;
 use crate::settings::SettingsError;
 use crate::templates::TemplateError;
 
@@ -80,4 +82,56 @@ pub enum BuildError {
     /// random one could be drawn).
     #[error("the engine's worker id must have 1 to 128 characters and no control character")]
     WorkerId,
+}
+
+/// Why the effects relay could not deliver an effect this time. [`DeliveryError::failure`]
+/// says whether it is retried with backoff or given up at once.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeliveryError {
+    /// The e-mail could not be sent.
+    #[error(transparent)]
+    Mail(#[from] MailError),
+    /// The shop's payment record hook failed.
+    #[error(transparent)]
+    Hook(#[from] HookError),
+    /// The e-mail's template failed to render (a broken override in the templates folder).
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// The store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The bank could not be asked for a refund, for a reason other than its refusal.
+    #[error("refund request failed: {0}")]
+    Refund(#[source] ProviderError),
+    /// The checkout's provider is no longer registered (a configuration change).
+    #[error("payment provider {0} is not registered")]
+    UnknownProvider(String),
+}
+
+impl DeliveryError {
+    /// Whether retrying may help: SMTP servers down, timeouts, a busy store, a bank that
+    /// cannot be reached are [`Failure::Transient`]; a malformed address, a 5xx SMTP refusal,
+    /// a broken template, a hook's permanent error or a missing provider are
+    /// [`Failure::Permanent`] (given up at once, waiting for the manager's "retry").
+    pub fn failure(&self) -> Failure {
+        let permanent = match self {
+            Self::Mail(e) => e.is_permanent(),
+            Self::Hook(e) => e.is_permanent(),
+            Self::Template(_) | Self::UnknownProvider(_) => true,
+            Self::Store(_) => false,
+            Self::Refund(e) => matches!(
+                e,
+                ProviderError::Transport {
+                    retryable: false,
+                    ..
+                }
+            ),
+        };
+        if permanent {
+            Failure::Permanent
+        } else {
+            Failure::Transient
+        }
+    }
 }

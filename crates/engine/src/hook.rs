@@ -35,10 +35,48 @@ pub trait PaymentRecordHook: fmt::Debug + Send + Sync + 'static {
     async fn record(&self, record: &PaymentRecordView) -> Result<(), HookError>;
 }
 
-/// The hook failed; the relay retries later.
+/// The hook failed: the relay retries a transient failure later, and gives a permanent one up
+/// at once (listed in the back office with a "retry" action, the manager alerted).
+///
+/// ```
+/// use tpe_engine::HookError;
+/// assert!(!HookError::transient("accounting server down").is_permanent());
+/// assert!(HookError::permanent("unknown ledger account").is_permanent());
+/// ```
 #[derive(Debug, thiserror::Error)]
-#[error("payment record hook failed: {0}")]
-pub struct HookError(pub String);
+#[error("payment record hook failed: {message}")]
+pub struct HookError {
+    message: String,
+    permanent: bool,
+}
+
+impl HookError {
+    /// A failure that may pass if tried again (a server down, a timeout).
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            permanent: false,
+        }
+    }
+
+    /// A failure that retrying cannot fix until someone changes something.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            permanent: true,
+        }
+    }
+
+    /// Whether retrying cannot help.
+    pub fn is_permanent(&self) -> bool {
+        self.permanent
+    }
+
+    /// What went wrong.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
 
 /// A hook that does nothing (the record is stored anyway and shown by the views).
 #[derive(Debug, Default, Clone, Copy)]

@@ -54,13 +54,13 @@ mod templates;
 
 pub use background::Background;
 pub use engine::{CheckoutRequest, Engine, EngineBuilder, StartedCheckout, Timings};
-pub use error::{BuildError, CheckoutError, EngineError};
+pub use error::{BuildError, CheckoutError, DeliveryError, EngineError};
 pub use hook::{HookError, NoHook, PaymentRecordHook, PaymentRecordView};
 pub use jobs::{ReconciliationReport, RetractionReport};
 pub use mailer::{Email, FileMailer, MailError, Mailer, MemoryMailer, SmtpMailer};
 pub use notify::{NotificationOutcome, NotificationResponse};
 pub use redirect_page::redirect_page;
-pub use relay::{RelayReport, message_id};
+pub use relay::{RelayReport, effect_kind_text, message_id};
 pub use routes::{MAX_BODY, REQUEST_TIMEOUT};
 pub use settings::{SettingsError, ShopSettings};
 pub use templates::{Rendered, TemplateError, TemplateName, Templates};

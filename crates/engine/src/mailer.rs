@@ -74,8 +74,13 @@ pub enum MailError {
     #[error("cannot build the e-mail: {0}")]
     Build(String),
     /// The SMTP server refused or could not be reached.
-    #[error("SMTP delivery failed: {0}")]
-    Smtp(String),
+    #[error("SMTP delivery failed: {message}")]
+    Smtp {
+        /// lettre's explanation.
+        message: String,
+        /// The server answered with a permanent (5xx) refusal, e.g. an unknown mailbox.
+        permanent: bool,
+    },
     /// Writing the `.eml` file failed.
     #[error("cannot write the e-mail file {path}: {source}")]
     Io {
@@ -88,9 +93,21 @@ pub enum MailError {
 }
 
 impl MailError {
-    /// Whether retrying can help (a bad address will not get better).
+    /// Whether retrying cannot help: a malformed address, a message that cannot be built, or
+    /// a permanent (5xx) SMTP refusal will not get better by themselves.
     pub fn is_permanent(&self) -> bool {
-        matches!(self, Self::Address { .. } | Self::Build(_))
+        match self {
+            Self::Address { .. } | Self::Build(_) => true,
+            Self::Smtp { permanent, .. } => *permanent,
+            Self::Io { .. } => false,
+        }
+    }
+
+    fn smtp(e: &lettre::transport::smtp::Error) -> Self {
+        Self::Smtp {
+            message: e.to_string(),
+            permanent: e.is_permanent(),
+        }
     }
 }
 
@@ -247,7 +264,7 @@ impl SmtpMailer {
     /// [`MailError::Smtp`] when the host is not usable for TLS.
     pub fn starttls(host: &str, user: String, password: SecretString) -> Result<Self, MailError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
-            .map_err(|e| MailError::Smtp(e.to_string()))?
+            .map_err(|e| MailError::smtp(&e))?
             .credentials(lettre::transport::smtp::authentication::Credentials::new(
                 user,
                 password.expose_secret().to_owned(),
@@ -280,7 +297,7 @@ impl Mailer for SmtpMailer {
             .send(message)
             .await
             .map(|_| ())
-            .map_err(|e| MailError::Smtp(e.to_string()))
+            .map_err(|e| MailError::smtp(&e))
     }
 }
 

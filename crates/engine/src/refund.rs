@@ -16,7 +16,7 @@ use tpe_core::{
 use tpe_store::{EventInput, OutboxEffect, StoreError};
 
 use crate::engine::Engine;
-use crate::error::EngineError;
+use crate::error::{DeliveryError, EngineError};
 
 /// Why the bank did not refund, in French for the manager; `None` when the outcome is unknown
 /// (transport failure, bank busy) and the call must be tried again rather than given up.
@@ -136,7 +136,7 @@ impl Engine {
         item: &OutboxEffect,
         refund: RefundEffect<'_>,
         now: Timestamp,
-    ) -> Result<(), String> {
+    ) -> Result<(), DeliveryError> {
         let inner = &self.inner;
         let detail = self.detail_of(item).await?;
         let c = &detail.checkout;
@@ -153,12 +153,12 @@ impl Engine {
         let provider = self
             .provider(c.provider.as_str())
             .cloned()
-            .ok_or_else(|| format!("provider {} is not registered", c.provider))?;
+            .ok_or_else(|| DeliveryError::UnknownProvider(c.provider.to_string()))?;
         let settled = |input| async move {
             match inner.store.apply_event(&item.reference, input, now).await {
                 // Settled meanwhile by another delivery: nothing left to do.
                 Ok(_) | Err(StoreError::Transition(_)) => Ok(()),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(DeliveryError::Store(e)),
             }
         };
         // Refunded by an earlier delivery whose record was lost: record it, ask nothing.
@@ -200,7 +200,7 @@ impl Engine {
                     })
                     .await
                 }
-                None => Err(e.to_string()),
+                None => Err(DeliveryError::Refund(e)),
             },
         }
     }

@@ -7,9 +7,12 @@ use serde_json::json;
 use tpe_core::lifecycle::{Alert, Effect};
 use tpe_core::{CheckoutStatus, Lang, OutcomeKind, Timestamp};
 
-use tpe_store::{BankTransactionRecord, CheckoutDetail, CheckoutRecord, OutboxEffect, StoreError};
+use tpe_store::{
+    BankTransactionRecord, CheckoutDetail, CheckoutRecord, OutboxEffect, Rescheduled, StoreError,
+};
 
 use crate::engine::Engine;
+use crate::error::DeliveryError;
 use crate::mailer::Email;
 use crate::templates::TemplateName;
 
@@ -20,6 +23,9 @@ pub struct RelayReport {
     pub delivered: u32,
     /// Rows that failed and were rescheduled.
     pub failed: u32,
+    /// Rows that failed for good (a permanent error or the last allowed attempt): given up,
+    /// the manager alerted.
+    pub given_up: u32,
     /// Rows held back on purpose (a refusal e-mail waiting in case the next try succeeds).
     pub postponed: u32,
 }
@@ -38,6 +44,34 @@ pub fn message_id(id: i64, reference: &str, sender: &str) -> String {
         .rsplit_once('@')
         .map_or("tpe.invalid", |(_, d)| d.trim_end_matches('>'));
     format!("tpe-effect-{id}.{reference}@{domain}")
+}
+
+/// What an outbox effect of this kind ([`Effect::kind`]) is, for the manager.
+pub fn effect_kind_text(kind: &str, lang: Lang) -> &'static str {
+    let (fr, en) = match kind {
+        "record_payment" => (
+            "l'enregistrement du versement en comptabilité",
+            "recording the payment in the accounts",
+        ),
+        "confirm_customer" => (
+            "l'e-mail de confirmation au client",
+            "the confirmation e-mail to the customer",
+        ),
+        "notify_refusal" => (
+            "l'e-mail au gérant sur un paiement refusé",
+            "the e-mail to the manager about a refused payment",
+        ),
+        "alert_manager" => ("une alerte au gérant", "an alert to the manager"),
+        "refund" => (
+            "la demande de remboursement à la banque",
+            "the refund request to the bank",
+        ),
+        _ => ("une tâche", "a task"),
+    };
+    match lang {
+        Lang::Fr => fr,
+        _ => en,
+    }
 }
 
 /// An amount as people read it in `lang`: `12,50 €` in French, `€12.50` in English, as on
@@ -89,21 +123,45 @@ impl Engine {
                         report.postponed = report.postponed.saturating_add(1);
                     }
                     Err(e) => {
-                        // The store backs off (doubling, with jitter) and releases the lease.
-                        let next = self.inner.store.reschedule(item.id, now, &e).await?;
-                        tracing::warn!(
-                            id = item.id, reference = %item.reference, kind = item.effect.kind(),
-                            attempts = item.attempts + 1, error = %e, next = %next,
-                            "effect delivery failed, rescheduled"
-                        );
-                        report.failed = report.failed.saturating_add(1);
+                        // The store backs off (doubling, with jitter) and releases the lease,
+                        // or gives the effect up and writes the manager's alert.
+                        let failure = e.failure();
+                        let error = e.to_string();
+                        match self
+                            .inner
+                            .store
+                            .reschedule(item.id, now, &error, failure)
+                            .await?
+                        {
+                            Rescheduled::Retry(next) => {
+                                tracing::warn!(
+                                    id = item.id, reference = %item.reference,
+                                    kind = item.effect.kind(), attempts = item.attempts + 1,
+                                    error, next = %next, "effect delivery failed, rescheduled"
+                                );
+                                report.failed = report.failed.saturating_add(1);
+                            }
+                            Rescheduled::GivenUp { attempts } => {
+                                tracing::error!(
+                                    id = item.id, reference = %item.reference,
+                                    kind = item.effect.kind(), attempts, ?failure, error,
+                                    "effect delivery given up: waiting for a retry in Gestion"
+                                );
+                                report.given_up = report.given_up.saturating_add(1);
+                            }
+                            _ => {}
+                        }
                     }
                 }
             }
         }
     }
 
-    async fn deliver(&self, item: &OutboxEffect, now: Timestamp) -> Result<Delivery, String> {
+    async fn deliver(
+        &self,
+        item: &OutboxEffect,
+        now: Timestamp,
+    ) -> Result<Delivery, DeliveryError> {
         let inner = &self.inner;
         let checkout = || async { self.detail_of(item).await.map(|d| d.checkout) };
         let manager = inner.settings.language;
@@ -123,7 +181,7 @@ impl Engine {
                     source: source.clone(),
                     at: now,
                 };
-                inner.hook.record(&view).await.map_err(|e| e.to_string())?;
+                inner.hook.record(&view).await?;
                 Ok(Delivery::Done)
             }
             Effect::ConfirmToCustomer => {
@@ -179,6 +237,17 @@ impl Engine {
                         TemplateName::AlertUnclassified,
                         json!({"code": code, "bank_transaction_id": bank_transaction_id}),
                     ),
+                    Alert::DeliveryGivenUp {
+                        effect_id,
+                        kind,
+                        attempts,
+                        error,
+                        ..
+                    } => (
+                        TemplateName::AlertDeliveryGivenUp,
+                        json!({"effect_id": effect_id, "what": effect_kind_text(kind, manager),
+                               "attempts": attempts, "error": error}),
+                    ),
                     _ => {
                         tracing::warn!(id = item.id, "alert of an unknown kind not sent");
                         return Ok(Delivery::Done);
@@ -227,7 +296,7 @@ impl Engine {
         item: &OutboxEffect,
         bank_transaction_id: &str,
         now: Timestamp,
-    ) -> Result<Delivery, String> {
+    ) -> Result<Delivery, DeliveryError> {
         let inner = &self.inner;
         let detail = self.detail_of(item).await?;
         let c = &detail.checkout;
@@ -326,12 +395,11 @@ impl Engine {
     }
 
     /// The checkout of an outbox row, with everything written about it.
-    pub(crate) async fn detail_of(&self, item: &OutboxEffect) -> Result<CheckoutDetail, String> {
-        self.inner
-            .store
-            .checkout(&item.reference)
-            .await
-            .map_err(|e| e.to_string())
+    pub(crate) async fn detail_of(
+        &self,
+        item: &OutboxEffect,
+    ) -> Result<CheckoutDetail, DeliveryError> {
+        Ok(self.inner.store.checkout(&item.reference).await?)
     }
 
     #[allow(clippy::too_many_arguments)] // one private call site shape, clearer than a struct
@@ -344,7 +412,7 @@ impl Engine {
         to: String,
         extra: serde_json::Value,
         now: Timestamp,
-    ) -> Result<(), String> {
+    ) -> Result<(), DeliveryError> {
         let s = &self.inner.settings;
         let mut ctx = json!({
             "shop_name": s.shop_name,
@@ -359,11 +427,7 @@ impl Engine {
         if let (Some(ctx), serde_json::Value::Object(extra)) = (ctx.as_object_mut(), extra) {
             ctx.extend(extra);
         }
-        let rendered = self
-            .inner
-            .templates
-            .render(name, lang, &ctx)
-            .map_err(|e| e.to_string())?;
+        let rendered = self.inner.templates.render(name, lang, &ctx)?;
         let email = Email {
             message_id: message_id(item.id, item.reference.as_str(), &s.sender_email),
             from: s.sender_email.clone(),
@@ -372,11 +436,7 @@ impl Engine {
             body: rendered.body,
             date: now,
         };
-        self.inner
-            .mailer
-            .send(&email)
-            .await
-            .map_err(|e| e.to_string())
+        Ok(self.inner.mailer.send(&email).await?)
     }
 }
 

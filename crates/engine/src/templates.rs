@@ -24,17 +24,20 @@ pub enum TemplateName {
     AlertPaidTwice,
     /// Alert: an authentic answer whose code the provider cannot classify.
     AlertUnclassified,
+    /// Alert: the relay gave up delivering an effect (it waits for a retry in the back office).
+    AlertDeliveryGivenUp,
 }
 
 impl TemplateName {
     /// Every template.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Confirmation,
         Self::Refusal,
         Self::AlertAmountMismatch,
         Self::AlertPaidAfterRetraction,
         Self::AlertPaidTwice,
         Self::AlertUnclassified,
+        Self::AlertDeliveryGivenUp,
     ];
 
     /// The base of the file name.
@@ -46,6 +49,7 @@ impl TemplateName {
             Self::AlertPaidAfterRetraction => "alert_paid_after_retraction",
             Self::AlertPaidTwice => "alert_paid_twice",
             Self::AlertUnclassified => "alert_unclassified",
+            Self::AlertDeliveryGivenUp => "alert_delivery_given_up",
         }
     }
 
@@ -80,6 +84,12 @@ impl TemplateName {
                 include_str!("../templates/alert_unclassified.fr.txt")
             }
             (Self::AlertUnclassified, _) => include_str!("../templates/alert_unclassified.en.txt"),
+            (Self::AlertDeliveryGivenUp, Lang::Fr) => {
+                include_str!("../templates/alert_delivery_given_up.fr.txt")
+            }
+            (Self::AlertDeliveryGivenUp, _) => {
+                include_str!("../templates/alert_delivery_given_up.en.txt")
+            }
         }
     }
 }

@@ -775,6 +775,98 @@ async fn failed_deliveries_are_retried_with_backoff() {
 }
 
 #[tokio::test]
+async fn a_permanent_failure_is_given_up_at_once_alerted_and_retried_by_hand() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(1000, None).await;
+    shop.notify(notification(r.as_str(), "T1", "accepted", 1000))
+        .await;
+    shop.hook.refusing.store(true, Ordering::SeqCst);
+    let rep = shop.relay().await;
+    assert_eq!(
+        (rep.delivered, rep.failed, rep.given_up),
+        (2, 0, 1),
+        "the e-mail and the alert go, the record is given up: {rep:?}"
+    );
+    let given_up = shop.engine.given_up_effects(10).await.unwrap();
+    assert_eq!(given_up.len(), 1);
+    assert_eq!(given_up[0].effect.kind(), "record_payment");
+    assert!(
+        given_up[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("unknown ledger account"),
+        "{given_up:?}"
+    );
+    let alerts = shop.mails_to(MANAGER);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(
+        alerts[0].subject.contains("tâche abandonnée"),
+        "{}",
+        alerts[0].subject
+    );
+    assert!(
+        alerts[0].body.contains("comptabilité"),
+        "{}",
+        alerts[0].body
+    );
+    // Nothing more happens by itself, however long we wait.
+    shop.clock.advance(jiff::SignedDuration::from_hours(48));
+    assert_eq!(shop.relay().await, RelayReport::default());
+    // The manager fixes the accounts and retries: delivered once.
+    shop.hook.refusing.store(false, Ordering::SeqCst);
+    let id = given_up[0].id;
+    assert!(shop.engine.retry_given_up(id, "Gérante").await.unwrap());
+    assert!(!shop.engine.retry_given_up(id, "Gérante").await.unwrap());
+    assert!(matches!(
+        shop.engine.retry_given_up(id, " ").await,
+        Err(EngineError::InvalidInput {
+            field: "author",
+            ..
+        })
+    ));
+    assert_eq!(shop.relay().await.delivered, 1);
+    assert_eq!(shop.hook.records.lock().unwrap().len(), 1);
+    assert!(shop.engine.given_up_effects(10).await.unwrap().is_empty());
+    assert_eq!(shop.mails_to(MANAGER).len(), 1);
+}
+
+#[tokio::test]
+async fn a_transient_failure_is_retried_then_given_up_never_forever() {
+    let shop = Shop::start().await;
+    let r = shop.checkout(1000, None).await;
+    shop.notify(notification(r.as_str(), "T1", "accepted", 1000))
+        .await;
+    shop.hook.failing.store(true, Ordering::SeqCst);
+    let (mut failed, mut given_up, mut runs) = (0, 0, 0);
+    // Backoff capped at one hour (plus a tenth of jitter): a run every 70 minutes sees each
+    // retry; two days are far more than the allowed attempts need.
+    while runs < 60 {
+        let rep = shop.relay().await;
+        failed += rep.failed;
+        given_up += rep.given_up;
+        runs += 1;
+        shop.clock.advance(jiff::SignedDuration::from_mins(70));
+    }
+    assert_eq!(
+        (failed, given_up),
+        (tpe_store::DEFAULT_OUTBOX_ATTEMPTS - 1, 1),
+        "retried {failed} times, given up {given_up} times"
+    );
+    let alerts = shop.mails_to(MANAGER);
+    assert_eq!(alerts.len(), 1, "one alert: {alerts:?}");
+    assert!(
+        alerts[0].body.contains(&format!(
+            "Tentatives : {}",
+            tpe_store::DEFAULT_OUTBOX_ATTEMPTS
+        )),
+        "{}",
+        alerts[0].body
+    );
+    assert!(shop.hook.records.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn file_outbox_writes_each_message_id_once() {
     let dir = std::env::temp_dir().join(format!("tpe-engine-outbox-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

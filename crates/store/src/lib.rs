@@ -47,7 +47,8 @@ pub use sqlite::{Durability, SqliteOptions, SqliteStore};
 pub use store::PaymentStore;
 pub use types::{
     Applied, AuditRecord, Backoff, BankTransactionRecord, CheckoutDetail, CheckoutQuery,
-    CheckoutRecord, Cursor, EventInput, MAX_AUTHOR, MAX_DESCRIPTION, MAX_EMAIL, MAX_LIMIT,
-    MAX_NAME, MAX_NOTE, MAX_PROVIDER_DATA, MAX_SHOP_ORDER_ID, NewCheckout, OutboxEffect, Page,
-    PaymentRecord, QuarantineInput, QuarantineRecord,
+    CheckoutRecord, Cursor, DEFAULT_OUTBOX_ATTEMPTS, EventInput, Failure, MAX_AUTHOR,
+    MAX_DESCRIPTION, MAX_EMAIL, MAX_LIMIT, MAX_NAME, MAX_NOTE, MAX_PROVIDER_DATA,
+    MAX_SHOP_ORDER_ID, NewCheckout, OutboxEffect, Page, PaymentRecord, QuarantineInput,
+    QuarantineRecord, Rescheduled,
 };

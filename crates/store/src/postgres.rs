@@ -32,6 +32,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "bank sequences",
         include_str!("../migrations/postgres/0004_bank_sequences.sql"),
     ),
+    (
+        5,
+        "outbox give up",
+        include_str!("../migrations/postgres/0005_outbox_give_up.sql"),
+    ),
 ];
 
 /// Any fixed key: the advisory lock that serializes migrations between instances.
@@ -50,6 +55,9 @@ pub struct PostgresOptions {
     pub schema: Option<String>,
     /// Outbox retry backoff.
     pub outbox_backoff: Backoff,
+    /// Failed deliveries after which an effect is given up (at least 1; default
+    /// [`DEFAULT_OUTBOX_ATTEMPTS`](crate::DEFAULT_OUTBOX_ATTEMPTS)).
+    pub outbox_attempts: u32,
     /// Reconciliation backoff.
     pub reconcile_backoff: Backoff,
 }
@@ -61,6 +69,7 @@ impl Default for PostgresOptions {
             acquire_timeout: Duration::from_secs(5),
             schema: None,
             outbox_backoff: Backoff::OUTBOX,
+            outbox_attempts: crate::DEFAULT_OUTBOX_ATTEMPTS,
             reconcile_backoff: Backoff::RECONCILE,
         }
     }
@@ -86,6 +95,14 @@ impl PostgresOptions {
     pub fn backoff(mut self, outbox: Backoff, reconcile: Backoff) -> Self {
         self.outbox_backoff = outbox;
         self.reconcile_backoff = reconcile;
+        self
+    }
+
+    /// With another number of failed deliveries after which an effect is given up (at
+    /// least 1).
+    #[must_use]
+    pub fn outbox_attempts(mut self, attempts: u32) -> Self {
+        self.outbox_attempts = attempts.max(1);
         self
     }
 }
@@ -165,6 +182,7 @@ impl PostgresStore {
             core: Core {
                 backend: PgBackend { pool: pool.clone() },
                 outbox_backoff: options.outbox_backoff,
+                outbox_attempts: options.outbox_attempts.max(1),
                 reconcile_backoff: options.reconcile_backoff,
                 concurrent_writers: usize::try_from(options.max_connections / 2)
                     .unwrap_or(1)

@@ -43,6 +43,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "bank sequences",
         include_str!("../migrations/sqlite/0004_bank_sequences.sql"),
     ),
+    (
+        5,
+        "outbox give up",
+        include_str!("../migrations/sqlite/0005_outbox_give_up.sql"),
+    ),
 ];
 
 /// How a SQLite store syncs commits to disk.
@@ -70,6 +75,9 @@ pub struct SqliteOptions {
     pub max_connections: u32,
     /// Outbox retry backoff.
     pub outbox_backoff: Backoff,
+    /// Failed deliveries after which an effect is given up (at least 1; default
+    /// [`DEFAULT_OUTBOX_ATTEMPTS`](crate::DEFAULT_OUTBOX_ATTEMPTS)).
+    pub outbox_attempts: u32,
     /// Reconciliation backoff.
     pub reconcile_backoff: Backoff,
     /// Write-ahead log pages past which the checkpointer makes the log start over even under
@@ -84,6 +92,7 @@ impl Default for SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             max_connections: 8,
             outbox_backoff: Backoff::OUTBOX,
+            outbox_attempts: crate::DEFAULT_OUTBOX_ATTEMPTS,
             reconcile_backoff: Backoff::RECONCILE,
             wal_restart_pages: 4096,
         }
@@ -118,6 +127,14 @@ impl SqliteOptions {
     pub fn backoff(mut self, outbox: Backoff, reconcile: Backoff) -> Self {
         self.outbox_backoff = outbox;
         self.reconcile_backoff = reconcile;
+        self
+    }
+
+    /// With another number of failed deliveries after which an effect is given up (at
+    /// least 1).
+    #[must_use]
+    pub fn outbox_attempts(mut self, attempts: u32) -> Self {
+        self.outbox_attempts = attempts.max(1);
         self
     }
 }
@@ -497,6 +514,7 @@ impl SqliteStore {
                     writer: None,
                 },
                 outbox_backoff: options.outbox_backoff,
+                outbox_attempts: options.outbox_attempts.max(1),
                 reconcile_backoff: options.reconcile_backoff,
                 concurrent_writers: 1,
             },

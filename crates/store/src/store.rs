@@ -8,8 +8,8 @@ use tpe_core::{BankReference, PaymentReference, ProviderId, Timestamp};
 
 use crate::error::StoreError;
 use crate::types::{
-    Applied, CheckoutDetail, CheckoutQuery, CheckoutRecord, EventInput, NewCheckout, OutboxEffect,
-    Page, PaymentRecord, QuarantineInput, QuarantineRecord,
+    Applied, CheckoutDetail, CheckoutQuery, CheckoutRecord, EventInput, Failure, NewCheckout,
+    OutboxEffect, Page, PaymentRecord, QuarantineInput, QuarantineRecord, Rescheduled,
 };
 
 /// Storage of checkouts, bank transactions, payment records, the outbox, the quarantine and the
@@ -201,8 +201,13 @@ pub trait PaymentStore: Send + Sync + Debug + 'static {
     /// [`StoreError::EffectNotFound`] or a database error.
     async fn mark_delivered(&self, effect_id: i64, now: Timestamp) -> Result<bool, StoreError>;
 
-    /// Records a failed delivery, releases the lease and makes the effect due again after an
-    /// exponential backoff; returns when.
+    /// Records a failed delivery and releases the lease. A [`Failure::Transient`] failure
+    /// makes the effect due again after an exponential backoff, until the store's allowed
+    /// attempts (`outbox_attempts` in its options) are spent; a [`Failure::Permanent`] one,
+    /// or the last allowed attempt, gives it up: never claimed again, listed by
+    /// [`PaymentStore::given_up_effects`], and an
+    /// [`Alert::DeliveryGivenUp`](tpe_core::lifecycle::Alert::DeliveryGivenUp) for the manager
+    /// written in the same transaction (except for such an alert itself, so nothing loops).
     ///
     /// # Errors
     /// [`StoreError::EffectNotFound`] or a database error.
@@ -211,7 +216,22 @@ pub trait PaymentStore: Send + Sync + Debug + 'static {
         effect_id: i64,
         now: Timestamp,
         error: &str,
-    ) -> Result<Timestamp, StoreError>;
+        failure: Failure,
+    ) -> Result<Rescheduled, StoreError>;
+
+    /// Puts a given-up effect back in the outbox, due at `now` with a fresh count of attempts
+    /// (the manager fixed the cause); `false` when it was not given up (delivered, or already
+    /// retried).
+    ///
+    /// # Errors
+    /// [`StoreError::EffectNotFound`] or a database error.
+    async fn retry_given_up(&self, effect_id: i64, now: Timestamp) -> Result<bool, StoreError>;
+
+    /// Effects given up and not retried since, most recently given up first.
+    ///
+    /// # Errors
+    /// A database error, or a limit outside 1 to [`crate::MAX_LIMIT`].
+    async fn given_up_effects(&self, limit: u32) -> Result<Vec<OutboxEffect>, StoreError>;
 
     /// Releases every lease held by `worker_id` on undelivered effects; returns how many.
     /// An instance that restarts under the same id (a stable id per data folder) calls it

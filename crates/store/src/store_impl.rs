@@ -149,8 +149,24 @@ macro_rules! delegate {
                 effect_id: i64,
                 now: tpe_core::Timestamp,
                 error: &str,
-            ) -> Result<tpe_core::Timestamp, crate::StoreError> {
-                self.core.reschedule(effect_id, now, error).await
+                failure: crate::Failure,
+            ) -> Result<crate::Rescheduled, crate::StoreError> {
+                self.core.reschedule(effect_id, now, error, failure).await
+            }
+
+            async fn retry_given_up(
+                &self,
+                effect_id: i64,
+                now: tpe_core::Timestamp,
+            ) -> Result<bool, crate::StoreError> {
+                self.core.retry_given_up(effect_id, now).await
+            }
+
+            async fn given_up_effects(
+                &self,
+                limit: u32,
+            ) -> Result<Vec<crate::OutboxEffect>, crate::StoreError> {
+                self.core.given_up_effects(limit).await
             }
 
             async fn postpone(

@@ -396,6 +396,41 @@ pub struct OutboxEffect {
     /// When it was delivered. Effects the store applies itself inside the transaction
     /// (`SupersedeSiblings`, `Quarantine`) are written already delivered.
     pub delivered_at: Option<Timestamp>,
+    /// When the relay gave it up (see [`crate::PaymentStore::reschedule`]); it is never
+    /// claimed again unless [`crate::PaymentStore::retry_given_up`] puts it back.
+    pub given_up_at: Option<Timestamp>,
+}
+
+/// Failed deliveries after which the outbox gives an effect up: 20 with the default backoff
+/// (30 s doubling to 1 h) is about 14 hours of retries, enough for an SMTP outage of a night.
+pub const DEFAULT_OUTBOX_ATTEMPTS: u32 = 20;
+
+/// Whether a failed delivery may succeed if tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Failure {
+    /// It may (a server down, a timeout): retried with backoff, up to the allowed attempts.
+    Transient,
+    /// It cannot until someone changes something (a malformed address, a broken template):
+    /// given up at once.
+    Permanent,
+}
+
+/// What became of an effect whose delivery failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rescheduled {
+    /// Due again at this time.
+    Retry(Timestamp),
+    /// Given up: never claimed again until retried by hand. Unless the effect was itself such
+    /// an alert, an [`Alert::DeliveryGivenUp`](tpe_core::lifecycle::Alert::DeliveryGivenUp)
+    /// for the manager was written in the same transaction.
+    GivenUp {
+        /// Failed attempts in all.
+        attempts: u32,
+    },
+    /// Delivered meanwhile (an expired lease taken over by another worker): left so.
+    AlreadyDelivered,
 }
 
 /// One audit row.

@@ -102,6 +102,7 @@ postgres_suite!(
     bank_references,
     bank_sequences,
     postponed_effects,
+    given_up_effects,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -99,6 +99,7 @@ sqlite_suite!(
     bank_references,
     bank_sequences,
     postponed_effects,
+    given_up_effects,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -143,7 +144,7 @@ async fn file_is_wal_with_foreign_keys_and_full_sync() {
         .fetch_one(again.pool())
         .await
         .unwrap();
-    assert_eq!(n, 4, "four migrations, each applied once");
+    assert_eq!(n, 5, "five migrations, each applied once");
 }
 
 #[tokio::test]

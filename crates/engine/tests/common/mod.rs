@@ -425,9 +425,26 @@ impl PaymentStore for FlakyStore {
         self.check()?;
         self.inner.mark_delivered(id, now).await
     }
-    async fn reschedule(&self, id: i64, now: Timestamp, e: &str) -> Result<Timestamp, StoreError> {
+    async fn reschedule(
+        &self,
+        id: i64,
+        now: Timestamp,
+        e: &str,
+        f: tpe_store::Failure,
+    ) -> Result<tpe_store::Rescheduled, StoreError> {
         self.check()?;
-        self.inner.reschedule(id, now, e).await
+        self.inner.reschedule(id, now, e, f).await
+    }
+    async fn retry_given_up(&self, id: i64, now: Timestamp) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.retry_given_up(id, now).await
+    }
+    async fn given_up_effects(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<tpe_store::OutboxEffect>, StoreError> {
+        self.check()?;
+        self.inner.given_up_effects(limit).await
     }
     async fn postpone(&self, id: i64, until: Timestamp) -> Result<(), StoreError> {
         self.check()?;
@@ -445,13 +462,18 @@ impl PaymentStore for FlakyStore {
 pub struct RecordingHook {
     pub records: Mutex<Vec<PaymentRecordView>>,
     pub failing: AtomicBool,
+    /// Fails with an error that retrying cannot fix.
+    pub refusing: AtomicBool,
 }
 
 #[async_trait::async_trait]
 impl PaymentRecordHook for RecordingHook {
     async fn record(&self, r: &PaymentRecordView) -> Result<(), HookError> {
         if self.failing.load(Ordering::SeqCst) {
-            return Err(HookError("accounting down".into()));
+            return Err(HookError::transient("accounting down"));
+        }
+        if self.refusing.load(Ordering::SeqCst) {
+            return Err(HookError::permanent("unknown ledger account 706"));
         }
         let mut v = self.records.lock().unwrap();
         // Idempotent on the record id, as the trait asks.

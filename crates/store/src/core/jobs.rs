@@ -3,20 +3,31 @@
 
 use jiff::SignedDuration;
 use sqlx::query::QueryAs;
+use tpe_core::lifecycle::{Alert, Effect};
 use tpe_core::{PaymentReference, ProviderId, Timestamp};
 
 use super::apply::Conn;
-use super::rows::{CheckoutRow, OutboxRow, ReferenceRow, millis, records};
+use super::rows::{CheckoutRow, OutboxRow, ReferenceRow, records};
 use super::{Core, Fail, check_limit, clip, plus};
 use crate::db::{Backend, Db, Dialect};
 use crate::error::StoreError;
 use crate::types::{
-    CheckoutRecord, MAX_NOTE, OutboxEffect, QuarantineInput, QuarantineRecord, bounded,
+    CheckoutRecord, Failure, MAX_NOTE, OutboxEffect, QuarantineInput, QuarantineRecord,
+    Rescheduled, bounded,
 };
 
-/// A stored count of attempts, and when a delivered effect was delivered.
+/// When a delivered effect was delivered.
 #[derive(Debug, sqlx::FromRow)]
-struct AttemptsRow {
+struct DeliveredRow {
+    delivered_at: Option<i64>,
+}
+
+/// What giving an effect up needs to know of it.
+#[derive(Debug, sqlx::FromRow)]
+struct FailedRow {
+    reference: String,
+    kind: String,
+    payload: String,
     attempts: i64,
     delivered_at: Option<i64>,
 }
@@ -231,15 +242,15 @@ where
         let sql = match DB::DIALECT {
             Dialect::Sqlite => {
                 "UPDATE outbox SET leased_by = $1, lease_until = $2 WHERE id IN (\
-                 SELECT id FROM outbox WHERE delivered_at IS NULL AND due_at <= $3 \
-                 AND (lease_until IS NULL OR lease_until <= $3) ORDER BY due_at, id LIMIT $4) \
-                 RETURNING *"
+                 SELECT id FROM outbox WHERE delivered_at IS NULL AND given_up_at IS NULL \
+                 AND due_at <= $3 AND (lease_until IS NULL OR lease_until <= $3) \
+                 ORDER BY due_at, id LIMIT $4) RETURNING *"
             }
             Dialect::Postgres => {
                 "UPDATE outbox SET leased_by = $1, lease_until = $2 WHERE id IN (\
-                 SELECT id FROM outbox WHERE delivered_at IS NULL AND due_at <= $3 \
-                 AND (lease_until IS NULL OR lease_until <= $3) ORDER BY due_at, id LIMIT $4 \
-                 FOR UPDATE SKIP LOCKED) RETURNING *"
+                 SELECT id FROM outbox WHERE delivered_at IS NULL AND given_up_at IS NULL \
+                 AND due_at <= $3 AND (lease_until IS NULL OR lease_until <= $3) \
+                 ORDER BY due_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING *"
             }
         };
         let mut tx = self.write_tx(op).await?;
@@ -315,28 +326,68 @@ where
         effect_id: i64,
         now: Timestamp,
         error: &str,
-    ) -> Result<Timestamp, StoreError> {
+        failure: Failure,
+    ) -> Result<Rescheduled, StoreError> {
         let op = "reschedule effect";
         let db = |e| StoreError::from_db(op, e);
         let mut tx = self.write_tx(op).await?;
-        let row = sqlx::query_as::<DB, AttemptsRow>(
-            "SELECT attempts, delivered_at FROM outbox WHERE id = $1",
+        let row = sqlx::query_as::<DB, FailedRow>(
+            "SELECT reference, kind, payload, attempts, delivered_at FROM outbox WHERE id = $1",
         )
         .bind(effect_id)
         .fetch_optional(&mut *tx)
         .await
         .map_err(db)?
         .ok_or(StoreError::EffectNotFound { id: effect_id })?;
-        if let Some(at) = row.delivered_at {
-            // Delivered meanwhile (an expired lease taken over): keep it so.
-            return millis(at);
+        if row.delivered_at.is_some() {
+            return Ok(Rescheduled::AlreadyDelivered);
         }
         let attempts = row.attempts.saturating_add(1);
-        let due = plus(
-            now,
-            self.outbox_backoff
-                .delay(u32::try_from(attempts).unwrap_or(u32::MAX), effect_id),
-        );
+        let counted = u32::try_from(attempts).unwrap_or(u32::MAX);
+        let error = clip(error, MAX_NOTE);
+        if failure == Failure::Permanent || counted >= self.outbox_attempts {
+            sqlx::query::<DB>(
+                "UPDATE outbox SET attempts = $2, given_up_at = $3, last_error = $4, \
+                 leased_by = NULL, lease_until = NULL WHERE id = $1",
+            )
+            .bind(effect_id)
+            .bind(attempts)
+            .bind(now.as_millisecond())
+            .bind(&error)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            let effect: Effect = serde_json::from_str(&row.payload)
+                .map_err(|e| StoreError::corrupt(format!("outbox row {effect_id} payload: {e}")))?;
+            // The manager hears of it once per give-up; an alert that cannot be delivered
+            // does not raise another one, so this never loops.
+            if !matches!(effect, Effect::AlertManager(Alert::DeliveryGivenUp { .. })) {
+                let alert = Effect::AlertManager(Alert::DeliveryGivenUp {
+                    effect_id,
+                    kind: row.kind,
+                    attempts: counted,
+                    error,
+                    at: now,
+                });
+                let payload = serde_json::to_string(&alert)
+                    .map_err(|e| StoreError::corrupt(format!("alert to write: {e}")))?;
+                sqlx::query::<DB>(
+                    "INSERT INTO outbox (reference, effect_key, kind, payload, created_at, due_at) \
+                     VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (reference, effect_key) DO NOTHING",
+                )
+                .bind(&row.reference)
+                .bind(alert.key())
+                .bind(alert.kind())
+                .bind(payload)
+                .bind(now.as_millisecond())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            }
+            B::commit(tx).await.map_err(db)?;
+            return Ok(Rescheduled::GivenUp { attempts: counted });
+        }
+        let due = plus(now, self.outbox_backoff.delay(counted, effect_id));
         sqlx::query::<DB>(
             "UPDATE outbox SET attempts = $2, due_at = $3, last_error = $4, leased_by = NULL, \
              lease_until = NULL WHERE id = $1",
@@ -344,12 +395,45 @@ where
         .bind(effect_id)
         .bind(attempts)
         .bind(due.as_millisecond())
-        .bind(clip(error, MAX_NOTE))
+        .bind(error)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
         B::commit(tx).await.map_err(db)?;
-        Ok(due)
+        Ok(Rescheduled::Retry(due))
+    }
+
+    pub(crate) async fn retry_given_up(
+        &self,
+        effect_id: i64,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let op = "retry given-up effect";
+        let db = |e| StoreError::from_db(op, e);
+        let mut tx = self.write_tx(op).await?;
+        let done = sqlx::query::<DB>(
+            "UPDATE outbox SET given_up_at = NULL, attempts = 0, due_at = $2, leased_by = NULL, \
+             lease_until = NULL WHERE id = $1 AND given_up_at IS NOT NULL AND delivered_at IS NULL",
+        )
+        .bind(effect_id)
+        .bind(now.as_millisecond())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let retried = DB::rows_affected(&done) > 0;
+        if !retried {
+            let exists =
+                sqlx::query_as::<DB, ReferenceRow>("SELECT reference FROM outbox WHERE id = $1")
+                    .bind(effect_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            if exists.is_none() {
+                return Err(StoreError::EffectNotFound { id: effect_id });
+            }
+        }
+        B::commit(tx).await.map_err(db)?;
+        Ok(retried)
     }
 
     pub(crate) async fn postpone(
@@ -360,14 +444,13 @@ where
         let op = "postpone effect";
         let db = |e| StoreError::from_db(op, e);
         let mut tx = self.write_tx(op).await?;
-        let found = sqlx::query_as::<DB, AttemptsRow>(
-            "SELECT attempts, delivered_at FROM outbox WHERE id = $1",
-        )
-        .bind(effect_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?
-        .ok_or(StoreError::EffectNotFound { id: effect_id })?;
+        let found =
+            sqlx::query_as::<DB, DeliveredRow>("SELECT delivered_at FROM outbox WHERE id = $1")
+                .bind(effect_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?
+                .ok_or(StoreError::EffectNotFound { id: effect_id })?;
         if found.delivered_at.is_none() {
             sqlx::query::<DB>(
                 "UPDATE outbox SET due_at = $2, leased_by = NULL, lease_until = NULL WHERE id = $1",

@@ -30,6 +30,7 @@ const RETRIES: u32 = 5;
 pub(crate) struct Core<B> {
     pub(crate) backend: B,
     pub(crate) outbox_backoff: Backoff,
+    pub(crate) outbox_attempts: u32,
     pub(crate) reconcile_backoff: Backoff,
     /// Writers that may usefully run at once (1 for SQLite).
     pub(crate) concurrent_writers: usize,

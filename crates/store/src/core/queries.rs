@@ -12,7 +12,8 @@ use super::{Core, Fail, check_limit};
 use crate::db::{Backend, Db};
 use crate::error::StoreError;
 use crate::types::{
-    CheckoutDetail, CheckoutQuery, CheckoutRecord, Cursor, Page, PaymentRecord, QuarantineRecord,
+    CheckoutDetail, CheckoutQuery, CheckoutRecord, Cursor, OutboxEffect, Page, PaymentRecord,
+    QuarantineRecord,
 };
 
 // See `crate::db` for why these bounds are spelled out.
@@ -36,6 +37,24 @@ where
         let mut tx = self.read_tx(op).await?;
         let rows = sqlx::query_as::<DB, QuarantineRow>(
             "SELECT * FROM quarantine ORDER BY last_at DESC, id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_db(op, e))?;
+        records(rows)
+    }
+
+    pub(crate) async fn given_up_effects(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<OutboxEffect>, StoreError> {
+        let limit = check_limit(limit)?;
+        let op = "list given-up effects";
+        let mut tx = self.read_tx(op).await?;
+        let rows = sqlx::query_as::<DB, OutboxRow>(
+            "SELECT * FROM outbox WHERE given_up_at IS NOT NULL AND delivered_at IS NULL \
+             ORDER BY given_up_at DESC, id DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&mut *tx)

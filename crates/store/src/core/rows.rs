@@ -112,6 +112,7 @@ pub(crate) struct OutboxRow {
     leased_by: Option<String>,
     lease_until: Option<i64>,
     delivered_at: Option<i64>,
+    given_up_at: Option<i64>,
 }
 
 impl TryFrom<OutboxRow> for OutboxEffect {
@@ -131,6 +132,7 @@ impl TryFrom<OutboxRow> for OutboxEffect {
             leased_by: row.leased_by,
             lease_until: row.lease_until.map(millis).transpose()?,
             delivered_at: row.delivered_at.map(millis).transpose()?,
+            given_up_at: row.given_up_at.map(millis).transpose()?,
         })
     }
 }

@@ -12,7 +12,8 @@ use tpe_core::{
     VerifiedNotification,
 };
 use tpe_store::{
-    CheckoutQuery, Cursor, EventInput, NewCheckout, PaymentStore, QuarantineInput, StoreError,
+    CheckoutQuery, Cursor, DEFAULT_OUTBOX_ATTEMPTS, EventInput, Failure, NewCheckout, PaymentStore,
+    QuarantineInput, Rescheduled, StoreError,
 };
 
 /// The reference whose outbox inserts the harness makes fail (see the POISON constants).
@@ -558,7 +559,16 @@ pub async fn outbox(store: Store) {
         .unwrap();
     assert_eq!(again.iter().map(|e| e.id).collect::<Vec<_>>(), [id]);
     let t = now + lease;
-    let due = store.reschedule(id, t, "smtp down").await.unwrap();
+    let retry = |r: Rescheduled| match r {
+        Rescheduled::Retry(at) => at,
+        other => panic!("expected a retry, got {other:?}"),
+    };
+    let due = retry(
+        store
+            .reschedule(id, t, "smtp down", Failure::Transient)
+            .await
+            .unwrap(),
+    );
     assert!(due > t);
     assert!(
         store
@@ -570,7 +580,12 @@ pub async fn outbox(store: Store) {
     let back = store.claim_effects("w1", due, 10, lease).await.unwrap();
     assert_eq!(back[0].attempts, 1);
     assert_eq!(back[0].last_error.as_deref(), Some("smtp down"));
-    let due2 = store.reschedule(id, due, "still down").await.unwrap();
+    let due2 = retry(
+        store
+            .reschedule(id, due, "still down", Failure::Transient)
+            .await
+            .unwrap(),
+    );
     assert!(due2 - due > due - t, "backoff grows");
 }
 
@@ -1446,4 +1461,123 @@ pub async fn postponed_effects(store: Store) {
         store.postpone(999_999, until).await,
         Err(StoreError::EffectNotFound { .. })
     ));
+}
+
+/// Giving up: a permanent failure at once, a transient one at the last allowed attempt; the
+/// manager's alert written with it (once, and never for the alert itself); a retry by hand
+/// puts the effect back with a fresh count.
+pub async fn given_up_effects(store: Store) {
+    create(&store, "GIVEUP", None).await;
+    store
+        .apply_event(&r("GIVEUP"), refused("GIVEUP", "T1"), at(0))
+        .await
+        .unwrap();
+    let lease = SignedDuration::from_secs(30);
+    let claimed = store.claim_effects("w1", at(0), 10, lease).await.unwrap();
+    assert_eq!(claimed.len(), 1, "{claimed:?}");
+    let id = claimed[0].id;
+    assert_eq!(
+        store
+            .reschedule(id, at(1), "bad address", Failure::Permanent)
+            .await
+            .unwrap(),
+        Rescheduled::GivenUp { attempts: 1 }
+    );
+    let listed = store.given_up_effects(10).await.unwrap();
+    assert_eq!(listed.iter().map(|e| e.id).collect::<Vec<_>>(), [id]);
+    assert_eq!(listed[0].given_up_at, Some(at(1)));
+    assert_eq!(listed[0].last_error.as_deref(), Some("bad address"));
+    // Never claimed again; the alert is due at once.
+    let due = store
+        .claim_effects("w1", at(86_400_000), 10, lease)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1, "{due:?}");
+    let alert = &due[0];
+    match &alert.effect {
+        Effect::AlertManager(Alert::DeliveryGivenUp {
+            effect_id,
+            kind,
+            attempts,
+            error,
+            ..
+        }) => {
+            assert_eq!(*effect_id, id);
+            assert_eq!(kind, "notify_refusal");
+            assert_eq!(*attempts, 1);
+            assert_eq!(error, "bad address");
+        }
+        other => panic!("expected the give-up alert, got {other:?}"),
+    }
+    // An alert that cannot be delivered is given up without raising another one.
+    store
+        .reschedule(
+            alert.id,
+            at(2),
+            "manager address broken",
+            Failure::Permanent,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_effects("w1", at(86_400_000), 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.given_up_effects(10).await.unwrap().len(), 2);
+
+    // Retried by hand: due now, with a fresh count; a second retry changes nothing.
+    assert!(store.retry_given_up(id, at(10)).await.unwrap());
+    assert!(!store.retry_given_up(id, at(10)).await.unwrap());
+    assert!(matches!(
+        store.retry_given_up(999_999, at(10)).await,
+        Err(StoreError::EffectNotFound { id: 999_999 })
+    ));
+    let back = store.claim_effects("w2", at(10), 10, lease).await.unwrap();
+    assert_eq!(back.iter().map(|e| e.id).collect::<Vec<_>>(), [id]);
+    assert_eq!(back[0].attempts, 0);
+    assert_eq!(back[0].given_up_at, None);
+
+    // Transient failures: retried until the allowed attempts are spent.
+    let mut now = at(10);
+    for n in 1..DEFAULT_OUTBOX_ATTEMPTS {
+        match store
+            .reschedule(id, now, "smtp down", Failure::Transient)
+            .await
+            .unwrap()
+        {
+            Rescheduled::Retry(next) => {
+                assert!(next > now);
+                now = next;
+            }
+            other => panic!("attempt {n}: expected a retry, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        store
+            .reschedule(id, now, "smtp down", Failure::Transient)
+            .await
+            .unwrap(),
+        Rescheduled::GivenUp {
+            attempts: DEFAULT_OUTBOX_ATTEMPTS
+        }
+    );
+    // A second give-up raises a second alert (one per give-up).
+    let alerts = store.claim_effects("w3", now, 10, lease).await.unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(matches!(
+        alerts[0].effect,
+        Effect::AlertManager(Alert::DeliveryGivenUp { attempts, .. }) if attempts == DEFAULT_OUTBOX_ATTEMPTS
+    ));
+    // A delivered effect is never given up.
+    assert!(store.mark_delivered(alerts[0].id, now).await.unwrap());
+    assert_eq!(
+        store
+            .reschedule(alerts[0].id, now, "late", Failure::Permanent)
+            .await
+            .unwrap(),
+        Rescheduled::AlreadyDelivered
+    );
 }
