@@ -446,3 +446,116 @@ async fn the_extra_payment_of_an_order_paid_twice_is_refunded() {
     );
     demo.shutdown().await;
 }
+
+/// A task the relay gave up (here the payment record the accounts refused) is listed under
+/// "Tâches abandonnées", counted in red on the main page, and done once by "Réessayer".
+#[tokio::test]
+async fn a_given_up_task_is_listed_and_retried_once() {
+    use tpe_engine::tpe_store::{Failure, Rescheduled};
+    let demo = start("gestion-given-up").await;
+    let mut v = Visitor::new(&demo);
+    let summary = ready_to_order(&mut v).await;
+    let (reference, page) = order_with_paybox(&mut v, &summary).await;
+    common::pay_paybox(&page).await;
+    wait_status(&demo, &reference, tpe_core::CheckoutStatus::Valid).await;
+    // The accounts refuse the record for good (what a hook's permanent error does).
+    let engine = demo.engine();
+    let store = engine.store();
+    let now = engine.now();
+    let claimed = store
+        .claim_effects("test", now, 10, jiff::SignedDuration::from_secs(30))
+        .await
+        .unwrap();
+    let record = claimed
+        .iter()
+        .find(|e| e.effect.kind() == "record_payment")
+        .expect("a payment record to deliver");
+    assert!(matches!(
+        store
+            .reschedule(
+                record.id,
+                now,
+                "compte comptable 706 inconnu",
+                Failure::Permanent
+            )
+            .await
+            .unwrap(),
+        Rescheduled::GivenUp { attempts: 1 }
+    ));
+    store.release_claims("test").await.unwrap();
+
+    log_in(&mut v, &demo).await;
+    let (_, list) = v.get("/gestion").await;
+    assert!(
+        list.contains("class=\"alert\">Tâches abandonnées (1)"),
+        "{list}"
+    );
+    let (_, tasks) = v.get("/gestion/taches").await;
+    assert!(
+        tasks.contains(reference.as_str())
+            && tasks.contains("l&#x27;enregistrement du versement en comptabilité")
+            && tasks.contains("compte comptable 706 inconnu"),
+        "{tasks}"
+    );
+    let path = format!("/gestion/taches/{}/reessayer", record.id);
+    // Without the form's token nothing happens.
+    let forged = v
+        .post(&path, &[("csrf", "forged"), ("author", "Lucie")], None)
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(engine.given_up_effects(10).await.unwrap().len(), 1);
+    let token = csrf(&tasks);
+    let done = v
+        .post(
+            &path,
+            &[("csrf", token.as_str()), ("author", "Lucie")],
+            None,
+        )
+        .await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let (_, tasks) = v.get("/gestion/taches").await;
+    assert!(
+        tasks.contains("remise en route") && tasks.contains("Aucune tâche abandonnée"),
+        "{tasks}"
+    );
+    let again = v
+        .post(
+            &path,
+            &[("csrf", token.as_str()), ("author", "Lucie")],
+            None,
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    let (_, tasks) = v.get("/gestion/taches").await;
+    assert!(tasks.contains("n&#x27;est plus abandonnée"), "{tasks}");
+    let detail = engine.checkout_detail(&reference).await.unwrap().unwrap();
+    let delivered: Vec<_> = detail
+        .effects
+        .iter()
+        .filter(|e| e.id == record.id)
+        .map(|e| (e.delivered_at.is_some(), e.given_up_at))
+        .collect();
+    assert_eq!(
+        delivered,
+        [(true, None)],
+        "delivered once, no longer given up"
+    );
+    // The manager heard of it by e-mail, once.
+    let (_, mails) = v.get("/gestion/mails").await;
+    assert_eq!(mails.matches("tâche abandonnée").count(), 1, "{mails}");
+    let bad = v
+        .post(
+            "/gestion/taches/abc/reessayer",
+            &[("csrf", token.as_str()), ("author", "Lucie")],
+            None,
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::NOT_FOUND);
+    assert!(
+        bad.text()
+            .await
+            .unwrap()
+            .contains("Aucune tâche de ce numéro")
+    );
+    demo.shutdown().await;
+}

@@ -10,17 +10,17 @@ use tpe_core::{CheckoutStatus, PaymentReference, Timestamp};
 
 use super::{Shop, euros, labels};
 
-fn when(shop: &Shop, t: Timestamp) -> String {
+pub(super) fn when(shop: &Shop, t: Timestamp) -> String {
     t.to_zoned_datetime(shop.engine.settings().time_zone.clone())
         .strftime("%d/%m/%Y %H:%M:%S")
         .to_string()
 }
 
-fn not_found(shop: &Shop, message: &str) -> Response {
+pub(super) fn not_found(shop: &Shop, message: &str) -> Response {
     shop.error_page(StatusCode::NOT_FOUND, "Introuvable", message, "/gestion")
 }
 
-fn unavailable(shop: &Shop) -> Response {
+pub(super) fn unavailable(shop: &Shop) -> Response {
     shop.error_page(
         StatusCode::SERVICE_UNAVAILABLE,
         "Base de données indisponible",
@@ -79,6 +79,10 @@ pub(super) async fn list(
         };
         states.push(context! { id => st.as_str(), label => st.label_fr(), count => count });
     }
+    let given_up = match shop.engine.given_up_effects(200).await {
+        Ok(v) => v.len(),
+        Err(_) => return unavailable(&shop),
+    };
     let tz = shop.engine.settings().time_zone.clone();
     let now_local = shop
         .engine
@@ -97,6 +101,7 @@ pub(super) async fn list(
             checkouts => checkouts,
             now_local => now_local,
             rejected => shop.engine.rejected_notifications(),
+            given_up => given_up,
             bank_url => shop.bank_url.clone(),
         },
     );

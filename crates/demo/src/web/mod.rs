@@ -7,6 +7,7 @@ mod manager;
 pub use guard::{check_password_hash, hash_password};
 pub(crate) use manager::far_future;
 mod shop;
+mod tasks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -203,6 +204,7 @@ fn environment() -> Result<Environment<'static>, minijinja::Error> {
     template!(env, "manager.html")?;
     template!(env, "detail.html")?;
     template!(env, "records.html")?;
+    template!(env, "tasks.html")?;
     template!(env, "mails.html")?;
     template!(env, "mail.html")?;
     template!(env, "login.html")?;
@@ -422,6 +424,8 @@ pub(crate) fn router(shop: Shop) -> Router {
         .route("/gestion/mails", get(manager::mails))
         .route("/gestion/mails/{file}", get(manager::mail))
         .route("/gestion/jobs", post(manager::jobs))
+        .route(tasks::PAGE, get(tasks::list))
+        .route("/gestion/taches/{id}/reessayer", post(tasks::retry))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             shop.clone(),
