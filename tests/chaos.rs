@@ -405,6 +405,17 @@ async fn orders(base: &str, n: usize) -> (Vec<Order>, Arc<Vec<(String, String)>>
     (orders, Arc::new(notes))
 }
 
+/// Never 200 without a commit: as many paid checkouts in the database of the dead process as
+/// notifications answered 200 (each answered one pays its own order).
+async fn all_acknowledged_committed(data: &Path, acknowledged: &BTreeSet<usize>) {
+    let (_, valid) = committed(data).await;
+    assert!(
+        valid >= acknowledged.len(),
+        "{} acknowledged but {valid} committed",
+        acknowledged.len()
+    );
+}
+
 /// Every order has exactly one confirmation e-mail and one payment record, and is paid.
 async fn exactly_once(data: &Path, orders: &[Order]) {
     let per = confirmations(data);
@@ -468,14 +479,7 @@ async fn kill9_in_a_burst_and_in_the_relay_loses_nothing_and_does_nothing_twice(
         acknowledged.len() < ORDERS,
         "the kill came after the burst: nothing was tested"
     );
-    // Never 200 without a commit: each acknowledged payment is in the database of the dead
-    // process.
-    let (_, valid) = committed(&data).await;
-    assert!(
-        valid >= acknowledged.len(),
-        "{} acknowledged but {valid} committed",
-        acknowledged.len()
-    );
+    all_acknowledged_committed(&data, &acknowledged).await;
 
     // Restarted; the bank retries what was not acknowledged, and resends some that were.
     let demo = Demo::start(&data, shop_port, bank_port);
@@ -613,12 +617,7 @@ async fn a_full_disk_answers_503_never_200_without_a_commit_then_recovers_once()
     );
     demo.kill9();
     std::fs::remove_file(&filler).unwrap();
-    let (_, valid) = committed(&data).await;
-    assert!(
-        valid >= acknowledged.len(),
-        "{} acknowledged but {valid} committed",
-        acknowledged.len()
-    );
+    all_acknowledged_committed(&data, &acknowledged).await;
 
     // Room again: the bank's retries are taken, each once.
     let demo = Demo::start(&data, shop_port, bank_port);

@@ -307,15 +307,7 @@ where
         .map_err(db)?;
         let marked = DB::rows_affected(&done) > 0;
         if !marked {
-            let exists =
-                sqlx::query_as::<DB, ReferenceRow>("SELECT reference FROM outbox WHERE id = $1")
-                    .bind(effect_id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?;
-            if exists.is_none() {
-                return Err(StoreError::EffectNotFound { id: effect_id });
-            }
+            Self::effect_exists(&mut tx, effect_id, op).await?;
         }
         B::commit(tx).await.map_err(db)?;
         Ok(marked)
@@ -422,18 +414,29 @@ where
         .map_err(db)?;
         let retried = DB::rows_affected(&done) > 0;
         if !retried {
-            let exists =
-                sqlx::query_as::<DB, ReferenceRow>("SELECT reference FROM outbox WHERE id = $1")
-                    .bind(effect_id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?;
-            if exists.is_none() {
-                return Err(StoreError::EffectNotFound { id: effect_id });
-            }
+            Self::effect_exists(&mut tx, effect_id, op).await?;
         }
         B::commit(tx).await.map_err(db)?;
         Ok(retried)
+    }
+
+    /// [`StoreError::EffectNotFound`] unless outbox row `effect_id` exists (an update that
+    /// touched nothing: unknown row, or one already in the wanted state).
+    async fn effect_exists(
+        tx: &mut B::Tx,
+        effect_id: i64,
+        op: &'static str,
+    ) -> Result<(), StoreError> {
+        let exists =
+            sqlx::query_as::<DB, ReferenceRow>("SELECT reference FROM outbox WHERE id = $1")
+                .bind(effect_id)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(|e| StoreError::from_db(op, e))?;
+        match exists {
+            Some(_) => Ok(()),
+            None => Err(StoreError::EffectNotFound { id: effect_id }),
+        }
     }
 
     pub(crate) async fn postpone(
