@@ -67,10 +67,10 @@ fn signed(n: usize) -> Vec<(String, String)> {
         .collect()
 }
 
-const INSERT: &str = "INSERT INTO checkouts (reference, provider, amount_minor, currency, status, \
-    customer_email, customer_name, retract_at, created_at, updated_at) \
-    VALUES ($1, 'paybox', 1000, 'EUR', 'awaiting_payment', 'jeanne@example.fr', 'Jeanne Martin', \
-    $2, $3, $3)";
+const INSERT: &str = "INSERT INTO checkouts (reference, bank_reference, provider, amount_minor, \
+    currency, status, customer_email, customer_name, retract_at, created_at, updated_at) \
+    VALUES ($1, $1, 'paybox', 1000, 'EUR', 'awaiting_payment', 'jeanne@example.fr', \
+    'Jeanne Martin', $2, $3, $3)";
 
 /// Creates one awaiting checkout per notification, in one transaction, on either backend.
 macro_rules! seed {

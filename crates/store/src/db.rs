@@ -55,6 +55,12 @@ pub(crate) trait Backend: Send + Sync + Debug + 'static {
     type Db: Db;
     /// An open transaction; dropping it without commit rolls back.
     type Tx: DerefMut<Target = <Self::Db as Database>::Connection> + Send;
+    /// A pooled connection outside any transaction, for a read that is one statement (one
+    /// round trip instead of `BEGIN`, the read and the end of the transaction).
+    type Conn: DerefMut<Target = <Self::Db as Database>::Connection> + Send;
+
+    /// A connection from the pool for one statement.
+    fn acquire(&self) -> impl Future<Output = Result<Self::Conn, sqlx::Error>> + Send;
 
     /// Begins a transaction; `write` transactions take the write lock at once on SQLite
     /// (`BEGIN IMMEDIATE`), so two writers never deadlock upgrading a read lock.
@@ -66,7 +72,7 @@ pub(crate) trait Backend: Send + Sync + Debug + 'static {
     /// Rolls back now (rather than when the connection is next used).
     fn rollback(tx: Self::Tx) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
-    /// A faster way to apply a whole batch inside `tx`, if this database has one (SQLite:
+    /// A faster way to apply a whole batch inside `tx`, if this database has one (both do:
     /// [`crate::core::batch`]); `None` applies it event by event.
     fn apply_batch<'a>(
         tx: &'a mut Self::Tx,

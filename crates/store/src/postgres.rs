@@ -5,10 +5,13 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Executor, Postgres, Transaction};
 
-use crate::core::Core;
+use tpe_core::{PaymentReference, Timestamp};
+
+use crate::core::batch::FastBatch;
+use crate::core::{Core, Fail};
 use crate::db::Backend;
 use crate::error::StoreError;
-use crate::types::Backoff;
+use crate::types::{Backoff, EventInput};
 
 /// Embedded migrations, applied in order at connect.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -115,6 +118,11 @@ struct PgBackend {
 impl Backend for PgBackend {
     type Db = Postgres;
     type Tx = Transaction<'static, Postgres>;
+    type Conn = sqlx::pool::PoolConnection<Postgres>;
+
+    async fn acquire(&self) -> Result<Self::Conn, sqlx::Error> {
+        self.pool.acquire().await
+    }
 
     async fn begin(&self, _write: bool) -> Result<Self::Tx, sqlx::Error> {
         // READ COMMITTED: writers serialize on row locks (`FOR UPDATE`), and each statement
@@ -128,6 +136,15 @@ impl Backend for PgBackend {
 
     async fn rollback(tx: Self::Tx) -> Result<(), sqlx::Error> {
         tx.rollback().await
+    }
+
+    async fn apply_batch(
+        tx: &mut Self::Tx,
+        batch: &[(PaymentReference, EventInput)],
+        todo: &[usize],
+        now: Timestamp,
+    ) -> Option<Result<FastBatch, Fail>> {
+        Some(crate::core::batch::apply_batch::<Postgres>(tx, batch, todo, now).await)
     }
 }
 

@@ -308,6 +308,11 @@ impl WalSync {
 impl Backend for SqliteBackend {
     type Db = Sqlite;
     type Tx = SqliteTx;
+    type Conn = sqlx::pool::PoolConnection<Sqlite>;
+
+    async fn acquire(&self) -> Result<Self::Conn, sqlx::Error> {
+        self.pool.acquire().await
+    }
 
     async fn begin(&self, write: bool) -> Result<SqliteTx, sqlx::Error> {
         if write && let Some(writer) = &self.writer {
@@ -361,7 +366,7 @@ impl Backend for SqliteBackend {
         todo: &[usize],
         now: Timestamp,
     ) -> Option<Result<FastBatch, Fail>> {
-        Some(batch::apply_batch(tx, batch, todo, now).await)
+        Some(batch::apply_batch::<Sqlite>(tx, batch, todo, now).await)
     }
 }
 

@@ -1,8 +1,12 @@
-//! The SQLite group commit's fast path: a whole batch in a handful of set-based statements.
+//! The group commit's fast path: a whole batch in a handful of set-based statements, the same
+//! number whatever the batch's size.
 //!
-//! On SQLite the batch's transaction holds the database's only write lock (`BEGIN IMMEDIATE`),
-//! so what it reads cannot change under it: the checkouts and their seen bank transactions and
-//! effect keys are read in ONE query, every event is planned in memory in the batch's order
+//! What the batch reads must not change under it. On SQLite its transaction holds the
+//! database's only write lock (`BEGIN IMMEDIATE`); on PostgreSQL one statement first locks the
+//! batch's checkouts (`FOR UPDATE`, in reference order, the lock order of every writer), and
+//! the read that follows is a new statement, so under READ COMMITTED it sees everything
+//! committed before the locks were granted. Then the checkouts and their seen bank
+//! transactions and effect keys are read in ONE query, every event is planned in memory in the batch's order
 //! (each sees the ones before it, exactly as one savepoint after another would), and the plans
 //! go out through the same executor as a single event's, [`Conn::write`], in ONE call.
 //!
@@ -16,22 +20,35 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::{Sqlite, SqliteConnection};
 use tpe_core::{PaymentReference, Timestamp};
 
 use super::apply::Conn;
 use super::plan::{Loaded, Plan, Step, plan};
-use super::rows::{CheckoutRow, outcome_kind};
+use super::rows::{CheckoutRow, ReferenceRow, outcome_kind};
 use super::{Fail, Op};
+use crate::db::{Db, Dialect};
 use crate::error::StoreError;
 use crate::types::{Applied, CheckoutRecord, EventInput};
 
 /// The batch's checkouts, each with its effect keys (a JSON array), once per seen bank
-/// transaction.
-const LOAD: &str = "SELECT c.*, (SELECT json_group_array(o.effect_key) FROM outbox AS o \
+/// transaction; `$1` is the references as a JSON array.
+const LOAD_SQLITE: &str = "SELECT c.*, (SELECT json_group_array(o.effect_key) FROM outbox AS o \
      WHERE o.reference = c.reference) AS effect_keys, b.bank_transaction_id, b.outcome \
      FROM (SELECT * FROM checkouts WHERE reference IN (SELECT value FROM json_each($1))) AS c \
      LEFT JOIN bank_transactions AS b ON b.reference = c.reference";
+
+/// [`LOAD_SQLITE`] in PostgreSQL's words.
+const LOAD_POSTGRES: &str = "SELECT c.*, (SELECT COALESCE(json_agg(o.effect_key), '[]'::json)::text \
+     FROM outbox AS o WHERE o.reference = c.reference) AS effect_keys, b.bank_transaction_id, \
+     b.outcome FROM (SELECT * FROM checkouts \
+     WHERE reference IN (SELECT jsonb_array_elements_text($1::jsonb))) AS c \
+     LEFT JOIN bank_transactions AS b ON b.reference = c.reference";
+
+/// PostgreSQL: locks the batch's checkouts that belong to no order, in reference order (those
+/// of an order take the per-event path, which locks the whole order in its own order).
+const LOCK_POSTGRES: &str = "SELECT reference FROM checkouts \
+     WHERE reference IN (SELECT jsonb_array_elements_text($1::jsonb)) \
+     AND shop_order_id IS NULL ORDER BY reference FOR UPDATE";
 
 /// A row of [`LOAD`].
 #[derive(Debug, sqlx::FromRow)]
@@ -51,19 +68,41 @@ pub(crate) struct FastBatch {
     pub(crate) slow: Vec<usize>,
 }
 
-/// Applies `todo` (indices into `batch`, in lock order) inside the open SQLite write
-/// transaction. See the module documentation.
-pub(crate) async fn apply_batch(
-    conn: &mut SqliteConnection,
+/// Applies `todo` (indices into `batch`, in lock order) inside the open write transaction.
+/// See the module documentation.
+// See `crate::db` for why these bounds are spelled out.
+pub(crate) async fn apply_batch<DB: Db>(
+    conn: &mut DB::Connection,
     batch: &[(PaymentReference, EventInput)],
     todo: &[usize],
     now: Timestamp,
-) -> Result<FastBatch, Fail> {
+) -> Result<FastBatch, Fail>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<i64>: sqlx::Encode<'q, DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> &'r str: sqlx::ColumnIndex<DB::Row>,
+{
     let mut references: Vec<&str> = todo.iter().map(|&i| batch[i].0.as_str()).collect();
     references.dedup(); // `todo` is sorted by reference
     let references = serde_json::to_string(&references)
         .map_err(|e| StoreError::corrupt(format!("batch references: {e}")))?;
-    let rows = sqlx::query_as::<Sqlite, LoadRow>(LOAD)
+    let load = match DB::DIALECT {
+        Dialect::Sqlite => LOAD_SQLITE,
+        Dialect::Postgres => {
+            sqlx::query_as::<DB, ReferenceRow>(LOCK_POSTGRES)
+                .bind(references.as_str())
+                .fetch_all(&mut *conn)
+                .await
+                .op("lock checkouts")?;
+            LOAD_POSTGRES
+        }
+    };
+    let rows = sqlx::query_as::<DB, LoadRow>(load)
         .bind(references)
         .fetch_all(&mut *conn)
         .await
@@ -118,7 +157,7 @@ pub(crate) async fn apply_batch(
     }
     let refs: Vec<&Plan> = plans.iter().map(|(_, p)| p).collect();
     // No shop order on this path: nothing is superseded.
-    Conn::<Sqlite>(conn).write(&refs, now).await?;
+    Conn::<DB>(conn).write(&refs, now).await?;
     out.done
         .extend(plans.into_iter().map(|(i, plan)| (i, Ok(plan.applied))));
     Ok(out)
