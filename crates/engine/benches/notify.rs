@@ -111,6 +111,29 @@ fn cpu_time() -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
+/// CPU time used by the whole machine so far (every process: the database server too), from
+/// the first line of `/proc/stat`.
+fn machine_cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: all but idle and iowait are work.
+    let busy: u64 = fields
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .take(6)
+        .map(|(_, v)| v)
+        .sum();
+    Duration::from_millis(busy * 10)
+}
+
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -151,7 +174,14 @@ async fn send_all(
     lat
 }
 
-async fn run(label: &str, store: Arc<dyn PaymentStore>, notes: &[(String, String)]) {
+/// One engine serving notifications over HTTP on a free port.
+struct Server {
+    engine: Engine,
+    base: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn serve(store: Arc<dyn PaymentStore>, worker: &str) -> Server {
     let mut registry = Registry::new();
     registry.register(Arc::new(paybox())).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -163,17 +193,24 @@ async fn run(label: &str, store: Arc<dyn PaymentStore>, notes: &[(String, String
         "boutique@bench.example",
     )
     .unwrap();
-    let engine = Engine::builder(
-        registry,
-        store.clone(),
-        Arc::new(MemoryMailer::new()),
-        settings,
-    )
-    .clock(Arc::new(tpe_core::clock::ManualClock::new(now())))
-    .build()
-    .unwrap();
+    let engine = Engine::builder(registry, store, Arc::new(MemoryMailer::new()), settings)
+        .clock(Arc::new(tpe_core::clock::ManualClock::new(now())))
+        .worker_id(worker)
+        .build()
+        .unwrap();
     let app = engine.router();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Server { engine, base, task }
+}
+
+/// Runs the notifications against `stores` (one engine each, the notifications dealt to them
+/// in turn, [`CONNECTIONS`] connections in all) and prints throughput, latency, CPU and the
+/// batches committed.
+async fn run(label: &str, stores: &[Arc<dyn PaymentStore>], notes: &[(String, String)]) {
+    let mut servers = Vec::new();
+    for (i, store) in stores.iter().enumerate() {
+        servers.push(serve(store.clone(), &format!("bench-{i}")).await);
+    }
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(CONNECTIONS)
         .build()
@@ -181,42 +218,50 @@ async fn run(label: &str, store: Arc<dyn PaymentStore>, notes: &[(String, String
     let urls: Arc<Vec<String>> = Arc::new(
         notes
             .iter()
-            .map(|(_, q)| format!("{base}tpe/notify/paybox?{q}"))
+            .enumerate()
+            .map(|(i, (_, q))| format!("{}tpe/notify/paybox?{q}", servers[i % servers.len()].base))
             .collect(),
     );
     // Warm-up: the first tenth opens the connections, fills the caches and grows the
     // write-ahead log to its working size; only the rest is measured.
     let warm = urls.len() / 10;
     send_all(&http, urls.clone(), 0, warm).await;
+    let stats_before: Vec<_> = servers.iter().map(|s| s.engine.commit_stats()).collect();
     let load_before = loadavg();
     let cpu_before = cpu_time();
+    let machine_before = machine_cpu_time();
     let started = Instant::now();
     let mut lat = send_all(&http, urls.clone(), warm, urls.len()).await;
     let elapsed = started.elapsed();
     let cpu = cpu_time().saturating_sub(cpu_before);
-    server.abort();
+    let machine = machine_cpu_time().saturating_sub(machine_before);
+    let (mut batches, mut events, mut largest) = (0, 0, 0);
+    for (s, before) in servers.iter().zip(stats_before) {
+        let after = s.engine.commit_stats();
+        batches += after.batches - before.batches;
+        events += after.events - before.events;
+        largest = largest.max(after.largest);
+        s.task.abort();
+    }
     lat.sort();
     let pct = |p: usize| lat[(lat.len() * p / 100).min(lat.len() - 1)];
     let per_sec = u128::try_from(lat.len()).unwrap() * 1_000_000 / elapsed.as_micros().max(1);
     // Every notification validated its checkout, durably.
-    let valid = store
-        .list_checkouts(tpe_store::CheckoutQuery::new(
-            Some(tpe_core::CheckoutStatus::Valid),
-            1,
-        ))
-        .await
-        .unwrap();
-    assert!(!valid.items.is_empty());
+    let store = &stores[0];
     for (reference, _) in notes.iter().step_by(notes.len() / 10 + 1) {
         let r = tpe_core::PaymentReference::parse(reference).unwrap();
         let c = store.checkout(&r).await.unwrap();
         assert_eq!(c.checkout.status, tpe_core::CheckoutStatus::Valid);
     }
+    let n = u128::try_from(lat.len()).unwrap().max(1);
     println!(
-        "{label:<28} {n:>6} notifications  {per_sec:>6}/s  p50 {p50:>6.1?}  p99 {p99:>6.1?}  max {max:>6.1?}  cpu {cpu_per:>4}µs each ({busy}% of one core)  load {load_before} -> {load_after}",
-        n = lat.len(),
-        cpu_per = cpu.as_micros() / u128::try_from(lat.len()).unwrap().max(1),
+        "{label:<28} {count:>6} notifications  {per_sec:>6}/s  p50 {p50:>6.1?}  p99 {p99:>6.1?}  max {max:>6.1?}  cpu {cpu_per:>4}µs each ({busy}% of one core), machine {machine_per:>4}µs each  batches {batches} (mean {mean}.{mean_tenth}, largest {largest})  load {load_before} -> {load_after}",
+        count = lat.len(),
+        cpu_per = cpu.as_micros() / n,
+        machine_per = machine.as_micros() / n,
         busy = cpu.as_micros() * 100 / elapsed.as_micros().max(1),
+        mean = events.checked_div(batches).unwrap_or(0),
+        mean_tenth = (events * 10).checked_div(batches).unwrap_or(0) % 10,
         p50 = pct(50),
         p99 = pct(99),
         max = lat[lat.len() - 1],
@@ -250,7 +295,7 @@ fn main() {
             .await
             .unwrap();
         assert_eq!(sync, 2, "synchronous=FULL");
-        run("sqlite (synchronous=FULL)", Arc::new(sqlite), &notes).await;
+        run("sqlite (synchronous=FULL)", &[Arc::new(sqlite)], &notes).await;
         remove_db(&path);
 
         match std::env::var("TPE_TEST_POSTGRES_URL") {
@@ -263,6 +308,19 @@ fn main() {
                 .execute(&admin)
                 .await
                 .unwrap();
+                let connect = || async {
+                    let store: Arc<dyn PaymentStore> = Arc::new(
+                        PostgresStore::connect_with(
+                            &url,
+                            PostgresOptions::default()
+                                .schema(schema)
+                                .max_connections(16),
+                        )
+                        .await
+                        .unwrap(),
+                    );
+                    store
+                };
                 let pg = PostgresStore::connect_with(
                     &url,
                     PostgresOptions::default()
@@ -272,7 +330,22 @@ fn main() {
                 .await
                 .unwrap();
                 seed!(pg.pool(), &notes, retract, created);
-                run("postgresql (pool 16)", Arc::new(pg), &notes).await;
+                pg.close().await;
+                run("postgresql (pool 16)", &[connect().await], &notes).await;
+                // Two engines on one database, as two instances of a shop: fresh checkouts.
+                let notes = signed(n);
+                let pg =
+                    PostgresStore::connect_with(&url, PostgresOptions::default().schema(schema))
+                        .await
+                        .unwrap();
+                seed!(pg.pool(), &notes, retract, created);
+                pg.close().await;
+                run(
+                    "postgresql, two engines",
+                    &[connect().await, connect().await],
+                    &notes,
+                )
+                .await;
                 sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
                     "DROP SCHEMA IF EXISTS {schema} CASCADE"
                 )))

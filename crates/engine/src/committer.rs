@@ -7,6 +7,7 @@
 //! two, one writing its batch while the other's commit is synced; on PostgreSQL, more.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tpe_core::{Clock, PaymentReference};
@@ -27,6 +28,40 @@ struct Job {
 #[derive(Debug, Clone)]
 pub(crate) struct Committer {
     queue: mpsc::Sender<Job>,
+    counters: Arc<Counters>,
+}
+
+/// What the committers did since start, counted as they go.
+#[derive(Debug, Default)]
+struct Counters {
+    batches: AtomicU64,
+    events: AtomicU64,
+    largest: AtomicU64,
+}
+
+/// How the group commit has gone since the engine started: with many notifications at once,
+/// the mean batch is large and each commit (one disk sync) serves many of them.
+///
+/// ```
+/// let stats = tpe_engine::CommitStats::default();
+/// assert_eq!(stats.mean_batch(), 0);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CommitStats {
+    /// Transactions committed (one per batch).
+    pub batches: u64,
+    /// Events in them.
+    pub events: u64,
+    /// The largest batch.
+    pub largest: u64,
+}
+
+impl CommitStats {
+    /// Events per batch on average, rounded down (0 before the first).
+    pub fn mean_batch(&self) -> u64 {
+        self.events.checked_div(self.batches).unwrap_or(0)
+    }
 }
 
 impl std::fmt::Debug for Job {
@@ -42,10 +77,25 @@ impl Committer {
     pub(crate) fn spawn(store: Arc<dyn PaymentStore>, clock: Arc<dyn Clock>) -> Self {
         let (queue, rx) = mpsc::channel(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
+        let counters = Arc::new(Counters::default());
         for _ in 0..store.concurrent_writers().max(1) {
-            tokio::spawn(run(store.clone(), clock.clone(), rx.clone()));
+            tokio::spawn(run(
+                store.clone(),
+                clock.clone(),
+                rx.clone(),
+                counters.clone(),
+            ));
         }
-        Self { queue }
+        Self { queue, counters }
+    }
+
+    /// What the committers did so far.
+    pub(crate) fn stats(&self) -> CommitStats {
+        CommitStats {
+            batches: self.counters.batches.load(Ordering::Relaxed),
+            events: self.counters.events.load(Ordering::Relaxed),
+            largest: self.counters.largest.load(Ordering::Relaxed),
+        }
     }
 
     /// Applies one event with the next group commit; returns once it is committed.
@@ -79,6 +129,7 @@ async fn run(
     store: Arc<dyn PaymentStore>,
     clock: Arc<dyn Clock>,
     rx: Arc<Mutex<mpsc::Receiver<Job>>>,
+    counters: Arc<Counters>,
 ) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     loop {
@@ -94,7 +145,11 @@ async fn run(
             .drain(..)
             .map(|j| ((j.reference, j.input), j.reply))
             .unzip();
+        let size = u64::try_from(batch.len()).unwrap_or(u64::MAX);
         let results = store.apply_events(batch, clock.now()).await;
+        counters.batches.fetch_add(1, Ordering::Relaxed);
+        counters.events.fetch_add(size, Ordering::Relaxed);
+        counters.largest.fetch_max(size, Ordering::Relaxed);
         for (reply, result) in replies.into_iter().zip(results) {
             // The request may have timed out meanwhile: its answer is simply dropped (the
             // event is committed; the bank's retry will be a duplicate).

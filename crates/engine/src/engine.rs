@@ -266,6 +266,16 @@ impl Engine {
             .get_or_init(|| Committer::spawn(self.inner.store.clone(), self.inner.clock.clone()))
     }
 
+    /// How the group commit of notifications has gone since start (batches, events, the
+    /// largest batch): zero until the first notification.
+    pub fn commit_stats(&self) -> crate::CommitStats {
+        self.inner
+            .committer
+            .get()
+            .map(Committer::stats)
+            .unwrap_or_default()
+    }
+
     /// The current time by the engine's clock.
     pub fn now(&self) -> Timestamp {
         self.inner.clock.now()

@@ -53,6 +53,7 @@ mod settings;
 mod templates;
 
 pub use background::Background;
+pub use committer::CommitStats;
 pub use engine::{CheckoutRequest, Engine, EngineBuilder, StartedCheckout, Timings};
 pub use error::{BuildError, CheckoutError, DeliveryError, EngineError};
 pub use hook::{HookError, NoHook, PaymentRecordHook, PaymentRecordView};

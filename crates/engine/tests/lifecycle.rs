@@ -120,6 +120,11 @@ async fn notification_delivered_ten_times_concurrently() {
     assert_eq!(shop.hook.records.lock().unwrap().len(), 1);
     let detail = shop.engine.checkout_detail(&r).await.unwrap().unwrap();
     assert_eq!(detail.bank_transactions.len(), 1);
+    // Every delivery went through the group commit, in at most ten transactions.
+    let stats = shop.engine.commit_stats();
+    assert_eq!(stats.events, 10, "{stats:?}");
+    assert!((1..=10).contains(&stats.batches), "{stats:?}");
+    assert!(stats.largest >= stats.mean_batch() && stats.largest <= 10, "{stats:?}");
 }
 
 #[tokio::test]
