@@ -1,10 +1,10 @@
 //! Group commit: the notification path hands each verified event to a committer, which takes
 //! everything queued (up to [`MAX_BATCH`]), applies it in ONE database transaction through
-//! [`PaymentStore::apply_events`] (a savepoint per event, one commit, one disk sync) and only
-//! then answers each waiting request with its own result.
+//! [`PaymentStore::apply_events`] (a handful of set-based statements, one commit, one disk
+//! sync) and only then answers each waiting request with its own result.
 //!
-//! Several committers share one queue ([`PaymentStore::concurrent_writers`]): on SQLite,
-//! two, one writing its batch while the other's commit is synced; on PostgreSQL, more.
+//! Several committers share one queue ([`PaymentStore::concurrent_writers`]): two by default
+//! on both databases, one writing its batch while the other's commit is synced.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

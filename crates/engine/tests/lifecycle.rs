@@ -124,7 +124,10 @@ async fn notification_delivered_ten_times_concurrently() {
     let stats = shop.engine.commit_stats();
     assert_eq!(stats.events, 10, "{stats:?}");
     assert!((1..=10).contains(&stats.batches), "{stats:?}");
-    assert!(stats.largest >= stats.mean_batch() && stats.largest <= 10, "{stats:?}");
+    assert!(
+        stats.largest >= stats.mean_batch() && stats.largest <= 10,
+        "{stats:?}"
+    );
 }
 
 #[tokio::test]

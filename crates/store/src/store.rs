@@ -60,8 +60,8 @@ pub trait PaymentStore: Send + Sync + Debug + 'static {
     ) -> Vec<Result<Applied, StoreError>>;
 
     /// How many writers may usefully run at once: 2 for a SQLite file (one transaction writes
-    /// while the one before is synced to disk), more for PostgreSQL. A caller running
-    /// group-commit workers starts this many.
+    /// while the one before is synced to disk), `committers` of the options for PostgreSQL
+    /// (2 by default). A caller running group-commit workers starts this many.
     fn concurrent_writers(&self) -> usize {
         1
     }

@@ -37,17 +37,23 @@ const LOAD_SQLITE: &str = "SELECT c.*, (SELECT json_group_array(o.effect_key) FR
      FROM (SELECT * FROM checkouts WHERE reference IN (SELECT value FROM json_each($1))) AS c \
      LEFT JOIN bank_transactions AS b ON b.reference = c.reference";
 
-/// [`LOAD_SQLITE`] in PostgreSQL's words.
+/// [`LOAD_SQLITE`] in PostgreSQL's words. The bank transactions come from a `LATERAL`
+/// subquery kept apart from the join (`OFFSET 0`), so each is an index lookup by reference
+/// whatever the table statistics say; a plain join was planned as a scan of the whole table
+/// while the statistics were stale (2 ms at 15,000 rows, against 0.15 ms).
 const LOAD_POSTGRES: &str = "SELECT c.*, (SELECT COALESCE(json_agg(o.effect_key), '[]'::json)::text \
      FROM outbox AS o WHERE o.reference = c.reference) AS effect_keys, b.bank_transaction_id, \
-     b.outcome FROM (SELECT * FROM checkouts \
-     WHERE reference IN (SELECT jsonb_array_elements_text($1::jsonb))) AS c \
-     LEFT JOIN bank_transactions AS b ON b.reference = c.reference";
+     b.outcome FROM checkouts AS c LEFT JOIN LATERAL (SELECT t.bank_transaction_id, t.outcome \
+     FROM bank_transactions AS t WHERE t.reference = c.reference OFFSET 0) AS b ON true \
+     WHERE c.reference = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))";
 
 /// PostgreSQL: locks the batch's checkouts that belong to no order, in reference order (those
-/// of an order take the per-event path, which locks the whole order in its own order).
+/// of an order take the per-event path, which locks the whole order in its own order). The
+/// references go through `= ANY(ARRAY(…))`, which the planner looks up in the primary key;
+/// `IN (SELECT jsonb_array_elements_text(…))` made it scan the whole table (3 ms at 20,000
+/// checkouts, against 0.15 ms).
 const LOCK_POSTGRES: &str = "SELECT reference FROM checkouts \
-     WHERE reference IN (SELECT jsonb_array_elements_text($1::jsonb)) \
+     WHERE reference = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb))) \
      AND shop_order_id IS NULL ORDER BY reference FOR UPDATE";
 
 /// A row of [`LOAD`].
