@@ -192,7 +192,11 @@ impl PostgresStore {
             .map_err(|_| StoreError::invalid("url", "not a PostgreSQL connection URL"))?;
         let mut pool_options = PgPoolOptions::new()
             .max_connections(options.max_connections)
-            .acquire_timeout(options.acquire_timeout);
+            .acquire_timeout(options.acquire_timeout)
+            // No ping before each use: a round trip per transaction on the notification path;
+            // a broken connection fails its statement instead, which is answered 503 and
+            // retried by the bank.
+            .test_before_acquire(false);
         if let Some(schema) = &options.schema {
             check_schema(schema)?;
             create_schema(&connect, schema).await?;
