@@ -16,6 +16,9 @@
 //! # let _ = page; Ok(()) }
 //! ```
 
+// The API objects are written whole with `serde_json::json!`, whose expansion nests per field.
+#![recursion_limit = "256"]
+
 mod amount;
 pub mod banks;
 pub mod cli;
