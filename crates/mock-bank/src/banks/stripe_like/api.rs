@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::params::bracket_key;
+use super::params::{bracket_key, object_id};
 use super::state::IdempotencyRecord;
 use crate::extract::{Form, Pairs};
 use crate::faults::api_fault;
@@ -316,16 +316,6 @@ impl Default for Cursor {
 impl Cursor {
     /// Takes `k=v` when it is a paging parameter (`Ok(true)`); an error names the parameter.
     pub(super) fn take(&mut self, k: &str, v: &str) -> Result<bool, (&'static str, String)> {
-        let id = |what: &'static str| {
-            if !v.is_empty()
-                && v.len() <= 255
-                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            {
-                Ok(Some(v.to_owned()))
-            } else {
-                Err((what, format!("Invalid {what}: not an object id")))
-            }
-        };
         match k {
             "limit" => {
                 self.limit = v
@@ -334,8 +324,8 @@ impl Cursor {
                     .filter(|l| (1..=100).contains(l))
                     .ok_or(("limit", "Invalid limit: must be 1 to 100".to_owned()))?;
             }
-            "starting_after" => self.starting_after = id("starting_after")?,
-            "ending_before" => self.ending_before = id("ending_before")?,
+            "starting_after" => self.starting_after = Some(object_id(v, "starting_after")?),
+            "ending_before" => self.ending_before = Some(object_id(v, "ending_before")?),
             _ => return Ok(false),
         }
         if self.starting_after.is_some() && self.ending_before.is_some() {

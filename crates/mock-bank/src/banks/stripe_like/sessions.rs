@@ -77,13 +77,9 @@ pub(super) async fn create_session(
     Note::new(reference.as_deref(), detail).attach(resp)
 }
 
-/// The account's session `id`, or the 404 naming it.
-fn own_session(state: &BankState, account: &str, id: &str) -> Result<StripeSession, Response> {
-    state
-        .stripe()
-        .session(id)
-        .filter(|s| s.account == account)
-        .ok_or_else(|| Note::new(None, "resource_missing").attach(missing_session(id)))
+/// The account's session `id` (another account's is as unknown as a missing one).
+fn own_session(state: &BankState, account: &str, id: &str) -> Option<StripeSession> {
+    state.stripe().session(id).filter(|s| s.account == account)
 }
 
 /// `GET /v1/checkout/sessions/{id}` (`expand[]=payment_intent`, `expand[]=line_items`).
@@ -104,9 +100,8 @@ pub(super) async fn get_session(
             Some(k),
         );
     }
-    let session = match own_session(&state, &account, &id) {
-        Ok(s) => s,
-        Err(resp) => return resp,
+    let Some(session) = own_session(&state, &account, &id) else {
+        return Note::new(None, "resource_missing").attach(missing_session(&id));
     };
     let scenario = state.scenario_for(session.reference());
     if let Some(f) = scenario.api_fault {
@@ -146,9 +141,8 @@ pub(super) async fn list_line_items(
             Err((param, message)) => return bad_request("parameter_invalid", &message, Some(param)),
         }
     }
-    let session = match own_session(&state, &account, &id) {
-        Ok(s) => s,
-        Err(resp) => return resp,
+    let Some(session) = own_session(&state, &account, &id) else {
+        return Note::new(None, "resource_missing").attach(missing_session(&id));
     };
     let scenario = state.scenario_for(session.reference());
     if let Some(f) = scenario.api_fault {
