@@ -86,6 +86,7 @@ pub fn router(state: BankState) -> axum::Router {
         StatusCode::REQUEST_TIMEOUT,
         timeout,
     ))
+    .layer(middleware::from_fn(stripe_like::json_errors))
     .with_state(state)
 }
 

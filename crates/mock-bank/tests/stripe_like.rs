@@ -1388,6 +1388,18 @@ async fn basic_and_bearer_auth_and_every_error_in_the_json_shape() {
         .unwrap();
     assert_eq!(r.status(), 400);
     assert!(error_shape(&r.json().await.unwrap()));
+    // Over `max_body_bytes`: refused by the size layer, still in the JSON shape.
+    let r = f
+        .http
+        .post(&url)
+        .bearer_auth(SK)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("metadata[big]={}", "x".repeat(70 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert!(error_shape(&r.json().await.unwrap()));
     f.bank.script(
         "order-fault",
         Scenario {

@@ -15,8 +15,9 @@ use tpe_mock_bank::{DEFAULT_STRIPE_SECRET_KEY as SK, MockBank, MockBankConfig};
 /// The virtualenv's Python, when it is there.
 fn venv_python() -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // A relative `TPE_PY_VENV` is taken from the workspace root, where `.ci/run` sets it.
     let venv = std::env::var_os("TPE_PY_VENV")
-        .map_or_else(|| root.join(".venv-crosscheck"), PathBuf::from);
+        .map_or_else(|| root.join(".venv-crosscheck"), |v| root.join(v));
     let python = venv.join("bin").join("python");
     python.is_file().then_some(python)
 }

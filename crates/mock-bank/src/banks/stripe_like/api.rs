@@ -141,6 +141,32 @@ pub(super) async fn unknown_route(method: http::Method, uri: http::Uri) -> Respo
     ))
 }
 
+/// The outermost layer of the mock: an error answered under `/v1/` by something other than an
+/// API handler (the body-size and time-out layers) gets the API's JSON error shape too.
+pub(crate) async fn json_errors(req: Request, next: axum::middleware::Next) -> Response {
+    let api = req.uri().path().starts_with("/v1/");
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !api || is_json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (kind, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("invalid_request_error", "Request body too large."),
+        StatusCode::REQUEST_TIMEOUT => ("api_error", "The request timed out."),
+        s if s.is_client_error() => ("invalid_request_error", "Invalid request."),
+        _ => ("api_error", "An unknown error occurred on the server."),
+    };
+    let (parts, _) = resp.into_parts();
+    let mut json = api_error(status, kind, None, message, None);
+    // Keep what the inner layers said to the journal (the side, the note).
+    *json.extensions_mut() = parts.extensions;
+    json
+}
+
 /// A scripted API fault (500 at once, 504 after hanging) in the API's error shape.
 pub(super) async fn fault(state: &BankState, fault: ApiFault, reference: Option<&str>) -> Response {
     let resp = api_fault(state, fault, reference).await;

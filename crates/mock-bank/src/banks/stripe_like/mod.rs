@@ -34,6 +34,8 @@ use axum::routing::{MethodRouter, any, get, post};
 
 pub use self::webhook::stripe_signature_header;
 
+pub(crate) use self::api::json_errors;
+
 use crate::Error;
 use crate::banks::Bank;
 use crate::config::MockBankConfig;

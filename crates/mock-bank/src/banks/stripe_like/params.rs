@@ -500,7 +500,7 @@ pub(super) fn object_id(v: &str, what: &'static str) -> Result<String, (&'static
 }
 
 /// A list error with its parameter name owned.
-pub(super) fn owned((param, message): (&'static str, String)) -> (String, String) {
+fn owned((param, message): (&'static str, String)) -> (String, String) {
     (param.to_owned(), message)
 }
 
