@@ -248,7 +248,8 @@ def main():
                  lambda: stripe.Refund.create(payment_intent=intent.id, amount=3201),
                  "refund above the rest", status=400, code="amount_too_large", param="amount")
     rest = stripe.Refund.create(charge=intent.latest_charge)
-    check((rest.amount, rest.payment_intent) == (3200, intent.id), f"refund of the rest: {rest}")
+    check((rest.amount, rest.payment_intent, rest.customer) == (3200, intent.id, paid.customer),
+          f"refund of the rest: {rest}")
     expect_error(stripe.InvalidRequestError, lambda: stripe.Refund.create(charge=intent.latest_charge),
                  "refund of a fully refunded charge", status=400, code="charge_already_refunded")
     refunds = stripe.Refund.list(payment_intent=intent.id, limit=1)

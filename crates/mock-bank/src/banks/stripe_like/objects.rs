@@ -260,7 +260,7 @@ impl Refund {
             "charge": self.charge,
             "created": self.created,
             "currency": self.currency,
-            "customer": null,
+            "customer": self.customer,
             "customer_account": null,
             "destination_details": {"card": {"type": "refund"}, "type": "card"},
             "metadata": self.metadata,

@@ -177,6 +177,7 @@ fn refund_op(state: &BankState, account: &str, pairs: &Pairs, now: i64) -> (Stat
             charge: s.charge.clone().unwrap_or_default(),
             payment_intent: s.payment_intent.clone().unwrap_or_default(),
             payment_method: s.payment_method.clone(),
+            customer: s.customer.clone(),
             balance_transaction: format!("txn_test_{}", random_hex(12)),
             reason,
             metadata,

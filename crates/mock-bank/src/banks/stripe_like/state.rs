@@ -182,6 +182,8 @@ pub(crate) struct Refund {
     pub(super) charge: String,
     pub(super) payment_intent: String,
     pub(super) payment_method: Option<String>,
+    /// The paid session's customer, if one was created.
+    pub(super) customer: Option<String>,
     pub(super) balance_transaction: String,
     pub(super) reason: Option<String>,
     pub(super) metadata: BTreeMap<String, String>,
