@@ -522,17 +522,23 @@ async fn sessions_are_listed_newest_first_with_filters_and_cursors() {
         (ids_of(&back), back["has_more"].as_bool()),
         (newest_first[2..4].to_vec(), Some(true))
     );
-    // Filters: creation time (the test clock does not move: every session has the same one),
-    // status, payment intent.
-    let created = all["data"][0]["created"].as_i64().unwrap();
-    let (_, none) = list(&format!("?created[gt]={created}")).await;
+    // Filters: creation time (the system clock: the sessions may straddle a second), status,
+    // payment intent.
+    let times: Vec<i64> = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["created"].as_i64().unwrap())
+        .collect();
+    let (first, last) = (times[4], times[0]);
+    let (_, none) = list(&format!("?created[gt]={last}")).await;
     assert_eq!(ids_of(&none), Vec::<String>::new());
     let (_, window) = list(&format!(
-        "?created[gte]={created}&created[lte]={created}&limit=100"
+        "?created[gte]={first}&created[lte]={last}&limit=100"
     ))
     .await;
     assert_eq!(ids_of(&window).len(), 5);
-    let (_, before) = list(&format!("?created[lt]={created}")).await;
+    let (_, before) = list(&format!("?created[lt]={first}")).await;
     assert!(ids_of(&before).is_empty());
     let paid = f
         .http
