@@ -16,6 +16,9 @@
 //! # let _ = page; Ok(()) }
 //! ```
 
+// The API objects are written whole with `serde_json::json!`, whose expansion nests per field.
+#![recursion_limit = "256"]
+
 mod amount;
 pub mod banks;
 pub mod cli;
@@ -83,6 +86,7 @@ pub fn router(state: BankState) -> axum::Router {
         StatusCode::REQUEST_TIMEOUT,
         timeout,
     ))
+    .layer(middleware::from_fn(stripe_like::json_errors))
     .with_state(state)
 }
 

@@ -522,17 +522,23 @@ async fn sessions_are_listed_newest_first_with_filters_and_cursors() {
         (ids_of(&back), back["has_more"].as_bool()),
         (newest_first[2..4].to_vec(), Some(true))
     );
-    // Filters: creation time (the test clock does not move: every session has the same one),
-    // status, payment intent.
-    let created = all["data"][0]["created"].as_i64().unwrap();
-    let (_, none) = list(&format!("?created[gt]={created}")).await;
+    // Filters: creation time (the system clock: the sessions may straddle a second), status,
+    // payment intent.
+    let times: Vec<i64> = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["created"].as_i64().unwrap())
+        .collect();
+    let (first, last) = (times[4], times[0]);
+    let (_, none) = list(&format!("?created[gt]={last}")).await;
     assert_eq!(ids_of(&none), Vec::<String>::new());
     let (_, window) = list(&format!(
-        "?created[gte]={created}&created[lte]={created}&limit=100"
+        "?created[gte]={first}&created[lte]={last}&limit=100"
     ))
     .await;
     assert_eq!(ids_of(&window).len(), 5);
-    let (_, before) = list(&format!("?created[lt]={created}")).await;
+    let (_, before) = list(&format!("?created[lt]={first}")).await;
     assert!(ids_of(&before).is_empty());
     let paid = f
         .http
@@ -812,4 +818,603 @@ async fn api_faults_500_and_timeout() {
         j.iter()
             .any(|e| e.kind == EntryKind::Decision && e.detail == "abandoned")
     );
+}
+
+// ---- The platform's objects, routes and parameters as its official SDKs use them. ----
+
+/// The key set of a resource in the PSP's published fixtures (`data/stripe-fixtures.json`).
+fn fixture_keys(resource: &str) -> std::collections::BTreeSet<String> {
+    let v: serde_json::Value =
+        serde_json::from_str(include_str!("data/stripe-fixtures.json")).unwrap();
+    v["resources"][resource]
+        .as_object()
+        .unwrap_or_else(|| panic!("no fixture for {resource}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// Asserts that `object` has exactly the fixture's fields of `resource`, plus `extra`.
+fn assert_fixture_fields(object: &serde_json::Value, resource: &str, extra: &[&str]) {
+    let mut want = fixture_keys(resource);
+    want.extend(extra.iter().map(|s| (*s).to_owned()));
+    let got: std::collections::BTreeSet<String> =
+        object.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(
+        got,
+        want,
+        "{resource}: missing {:?}, unexpected {:?}",
+        want.difference(&got).collect::<Vec<_>>(),
+        got.difference(&want).collect::<Vec<_>>()
+    );
+}
+
+impl Flow {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.bank.base_url())
+    }
+
+    async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(SK)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    async fn post_json(&self, path: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(SK)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    async fn price(&self, amount: &str, name: &str) -> serde_json::Value {
+        let (status, price) = self
+            .post_json(
+                "/v1/prices",
+                &[
+                    ("currency", "eur"),
+                    ("unit_amount", amount),
+                    ("product_data[name]", name),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{price}");
+        price
+    }
+
+    /// A session of `price_id` ×2 and an inline 4,00 € sticker ×3, with the parameters the
+    /// platform documents for collecting customer details; its line items expanded.
+    async fn rich_session(&self, price_id: &str) -> serde_json::Value {
+        let (status, s) = self
+            .post_json(
+                "/v1/checkout/sessions",
+                &[
+                    ("mode", "payment"),
+                    ("success_url", "https://shop.example.com/ok"),
+                    ("client_reference_id", "order-rich"),
+                    ("line_items[0][price]", price_id),
+                    ("line_items[0][quantity]", "2"),
+                    ("line_items[1][price_data][currency]", "eur"),
+                    ("line_items[1][price_data][unit_amount]", "400"),
+                    ("line_items[1][price_data][product_data][name]", "Sticker"),
+                    ("line_items[1][quantity]", "3"),
+                    ("billing_address_collection", "required"),
+                    ("phone_number_collection[enabled]", "true"),
+                    ("customer_creation", "always"),
+                    ("payment_method_types[0]", "card"),
+                    ("payment_intent_data[description]", "Order rich"),
+                    ("expand[]", "line_items"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{s}");
+        s
+    }
+}
+
+#[tokio::test]
+async fn objects_have_every_field_of_the_published_fixtures() {
+    let f = flow().await;
+    let price = f.price("1500", "T-shirt").await;
+    assert_fixture_fields(&price, "price", &[]);
+    assert_eq!(
+        (
+            price["type"].as_str(),
+            price["unit_amount_decimal"].as_str()
+        ),
+        (Some("one_time"), Some("1500"))
+    );
+    let s = f.rich_session(price["id"].as_str().unwrap()).await;
+    assert_fixture_fields(&s, "checkout.session", &["line_items"]);
+    assert_eq!(s["amount_total"], 4200);
+    for item in s["line_items"]["data"].as_array().unwrap() {
+        assert_fixture_fields(item, "item", &[]);
+        assert_fixture_fields(&item["price"], "price", &[]);
+    }
+    assert_eq!(s["line_items"]["data"][0]["price"]["id"], price["id"]);
+    assert_eq!(s["line_items"]["data"][1]["price"]["active"], false);
+    // Fields the official SDKs read on every session.
+    assert_eq!(s["ui_mode"], "hosted");
+    assert_eq!(s["payment_method_types"], serde_json::json!(["card"]));
+    assert_eq!(s["total_details"]["amount_discount"], 0);
+    assert_eq!(s["customer"], serde_json::Value::Null);
+    assert_eq!(s["locale"], serde_json::Value::Null);
+    let id = s["id"].as_str().unwrap();
+    let (_, plain) = f.get_json(&format!("/v1/checkout/sessions/{id}")).await;
+    assert_fixture_fields(&plain, "checkout.session", &[]);
+    assert_eq!(f.pay(&s, cards::ACCEPTED).await.status(), 303);
+    let (_, paid) = f.get_json(&format!("/v1/checkout/sessions/{id}")).await;
+    assert_fixture_fields(&paid, "checkout.session", &[]);
+    let pi = paid["payment_intent"].as_str().unwrap();
+    let (status, intent) = f.get_json(&format!("/v1/payment_intents/{pi}")).await;
+    assert_eq!(status, 200);
+    assert_fixture_fields(&intent, "payment_intent", &[]);
+    assert_eq!(
+        (
+            intent["status"].as_str(),
+            intent["amount_received"].as_u64(),
+            intent["description"].as_str()
+        ),
+        (Some("succeeded"), Some(4200), Some("Order rich"))
+    );
+    let (status, refund) = f
+        .post_json("/v1/refunds", &[("payment_intent", pi), ("amount", "100")])
+        .await;
+    assert_eq!(status, 200);
+    assert_fixture_fields(&refund, "refund", &[]);
+    assert_eq!(refund["charge"], intent["latest_charge"]);
+    assert!(
+        refund["balance_transaction"]
+            .as_str()
+            .unwrap()
+            .starts_with("txn_")
+    );
+}
+
+#[tokio::test]
+async fn the_customer_details_the_session_asked_for_are_collected() {
+    let f = flow().await;
+    let price = f.price("1500", "T-shirt").await;
+    let s = f.rich_session(price["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (
+            s["billing_address_collection"].as_str(),
+            s["phone_number_collection"]["enabled"].as_bool(),
+            s["customer_creation"].as_str()
+        ),
+        (Some("required"), Some(true), Some("always"))
+    );
+    let page = f
+        .http
+        .get(s["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("name=\"phone\"") && page.contains("name=\"country\""));
+    let r = f
+        .http
+        .post(s["url"].as_str().unwrap())
+        .form(&[
+            ("card", cards::ACCEPTED),
+            ("exp", "12/39"),
+            ("cvc", "123"),
+            ("email", "buyer@example.com"),
+            ("phone", "+33612345678"),
+            ("name", "Jeanne Martin"),
+            ("country", "fr"),
+            ("action", "pay"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let id = s["id"].as_str().unwrap();
+    let (_, paid) = f.get_json(&format!("/v1/checkout/sessions/{id}")).await;
+    assert!(paid["customer"].as_str().unwrap().starts_with("cus_"));
+    let d = &paid["customer_details"];
+    assert_eq!(
+        (
+            d["phone"].as_str(),
+            d["name"].as_str(),
+            d["address"]["country"].as_str(),
+            d["email"].as_str()
+        ),
+        (
+            Some("+33612345678"),
+            Some("Jeanne Martin"),
+            Some("FR"),
+            Some("buyer@example.com")
+        )
+    );
+    // The webhook carries the same session.
+    let event = verify_webhook(&f.shop.wait_for(1, 2000).await[0], WHSEC);
+    assert_eq!(event["data"]["object"]["customer"], paid["customer"]);
+    // Refused values name their parameter.
+    for (k, v) in [
+        ("billing_address_collection", "sometimes"),
+        ("phone_number_collection[enabled]", "yes"),
+        ("customer_creation", "never"),
+    ] {
+        let mut pairs = create_pairs("order-bad-param");
+        pairs.push((k.into(), v.into()));
+        let e: serde_json::Value = f.create(&pairs, None).await.json().await.unwrap();
+        assert_eq!(e["error"]["param"], k);
+    }
+}
+
+#[tokio::test]
+async fn line_items_are_listed_in_order_with_paging_and_expanded_on_demand() {
+    let f = flow().await;
+    let price = f.price("1500", "T-shirt").await;
+    let s = f.rich_session(price["id"].as_str().unwrap()).await;
+    let id = s["id"].as_str().unwrap();
+    let items = &s["line_items"];
+    assert_eq!(
+        items["url"],
+        format!("/v1/checkout/sessions/{id}/line_items")
+    );
+    assert_eq!(items["has_more"], false);
+    let ids: Vec<&str> = items["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    let path = format!("/v1/checkout/sessions/{id}/line_items");
+    let (status, first) = f.get_json(&format!("{path}?limit=1")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (first["data"][0]["id"].as_str(), first["has_more"].as_bool()),
+        (Some(ids[0]), Some(true))
+    );
+    assert_eq!(first["data"][0]["amount_total"], 3000);
+    assert_eq!(first["data"][0]["description"], "T-shirt");
+    let (_, second) = f
+        .get_json(&format!("{path}?limit=1&starting_after={}", ids[0]))
+        .await;
+    assert_eq!(
+        (
+            second["data"][0]["id"].as_str(),
+            second["has_more"].as_bool()
+        ),
+        (Some(ids[1]), Some(false))
+    );
+    let (_, back) = f
+        .get_json(&format!("{path}?ending_before={}", ids[1]))
+        .await;
+    assert_eq!(back["data"][0]["id"].as_str(), Some(ids[0]));
+    // Expanded on retrieve (`expand[0]=` as the SDKs send it), absent otherwise.
+    let (_, got) = f
+        .get_json(&format!(
+            "/v1/checkout/sessions/{id}?expand%5B0%5D=line_items"
+        ))
+        .await;
+    assert_eq!(got["line_items"]["data"], items["data"]);
+    let (_, plain) = f.get_json(&format!("/v1/checkout/sessions/{id}")).await;
+    assert!(plain.get("line_items").is_none());
+    // And on the list (`data.line_items`).
+    let (_, listed) = f
+        .get_json("/v1/checkout/sessions?expand[]=data.line_items")
+        .await;
+    assert_eq!(listed["data"][0]["line_items"]["data"], items["data"]);
+    for (query, param) in [
+        ("?expand[]=customer", "expand"),
+        ("?limit=0", "limit"),
+        ("?colour=red", "colour"),
+    ] {
+        let target = if param == "expand" {
+            format!("/v1/checkout/sessions/{id}{query}")
+        } else {
+            format!("{path}{query}")
+        };
+        let (status, e) = f.get_json(&target).await;
+        assert_eq!((status, e["error"]["param"].as_str()), (400, Some(param)));
+    }
+    let (status, e) = f
+        .get_json("/v1/checkout/sessions/cs_test_nope/line_items")
+        .await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (404, Some("resource_missing"))
+    );
+    // A line item needs one of price and price_data; an unknown price is named.
+    let mut pairs = create_pairs("order-price");
+    pairs.retain(|(k, _)| !k.starts_with("line_items"));
+    pairs.push(("line_items[0][price]".into(), "price_nope".into()));
+    pairs.push(("line_items[0][quantity]".into(), "1".into()));
+    let e: serde_json::Value = f.create(&pairs, None).await.json().await.unwrap();
+    assert_eq!(e["error"]["param"], "line_items[0][price]");
+    assert_eq!(e["error"]["message"], "No such price: 'price_nope'");
+}
+
+#[tokio::test]
+async fn prices_are_created_listed_read_and_updated() {
+    let f = flow().await;
+    let a = f.price("1500", "T-shirt").await;
+    let product = a["product"].as_str().unwrap();
+    let (status, b) = f
+        .post_json(
+            "/v1/prices",
+            &[
+                ("currency", "eur"),
+                ("unit_amount", "250"),
+                ("product", product),
+                ("lookup_key", "small"),
+                ("metadata[sku]", "S-1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{b}");
+    assert_eq!(
+        (b["product"].as_str(), b["metadata"]["sku"].as_str()),
+        (Some(product), Some("S-1"))
+    );
+    let c = f.price("990", "Mug").await;
+    let (_, page) = f.get_json("/v1/prices?limit=2").await;
+    assert_eq!(page["url"], "/v1/prices");
+    assert_eq!(
+        (
+            page["data"][0]["id"].as_str(),
+            page["data"][1]["id"].as_str(),
+            page["has_more"].as_bool()
+        ),
+        (c["id"].as_str(), b["id"].as_str(), Some(true))
+    );
+    let (_, rest) = f
+        .get_json(&format!(
+            "/v1/prices?limit=2&starting_after={}",
+            b["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(rest["data"][0]["id"], a["id"]);
+    let (_, by_key) = f.get_json("/v1/prices?lookup_keys[]=small").await;
+    assert_eq!(by_key["data"].as_array().unwrap().len(), 1);
+    let (_, by_product) = f.get_json(&format!("/v1/prices?product={product}")).await;
+    assert_eq!(by_product["data"].as_array().unwrap().len(), 2);
+    let cid = c["id"].as_str().unwrap();
+    let (status, off) = f
+        .post_json(&format!("/v1/prices/{cid}"), &[("active", "false")])
+        .await;
+    assert_eq!((status, off["active"].as_bool()), (200, Some(false)));
+    let (_, read) = f.get_json(&format!("/v1/prices/{cid}")).await;
+    assert_eq!(read["active"], false);
+    let (_, active) = f.get_json("/v1/prices?active=true").await;
+    assert_eq!(active["data"].as_array().unwrap().len(), 2);
+    // An inactive price cannot be sold.
+    let mut pairs = create_pairs("order-inactive");
+    pairs.retain(|(k, _)| !k.starts_with("line_items"));
+    pairs.push(("line_items[0][price]".into(), cid.into()));
+    pairs.push(("line_items[0][quantity]".into(), "1".into()));
+    assert_eq!(f.create(&pairs, None).await.status(), 400);
+    for (form, param) in [
+        (
+            vec![("unit_amount", "100"), ("product_data[name]", "X")],
+            "currency",
+        ),
+        (
+            vec![("currency", "eur"), ("product_data[name]", "X")],
+            "unit_amount",
+        ),
+        (vec![("currency", "eur"), ("unit_amount", "100")], "product"),
+        (
+            vec![
+                ("currency", "eur"),
+                ("unit_amount", "100"),
+                ("product", "prod_nope"),
+            ],
+            "product",
+        ),
+        (
+            vec![
+                ("currency", "eur"),
+                ("unit_amount", "100"),
+                ("product_data[name]", "X"),
+                ("recurring[interval]", "month"),
+            ],
+            "recurring[interval]",
+        ),
+        (
+            vec![
+                ("currency", "eur"),
+                ("unit_amount", "100"),
+                ("product", product),
+                ("lookup_key", "small"),
+            ],
+            "lookup_key",
+        ),
+    ] {
+        let (status, e) = f.post_json("/v1/prices", &form).await;
+        assert_eq!(
+            (status, e["error"]["param"].as_str()),
+            (400, Some(param)),
+            "{e}"
+        );
+    }
+    let (status, e) = f.get_json("/v1/prices/price_nope").await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (404, Some("resource_missing"))
+    );
+}
+
+#[tokio::test]
+async fn refunds_by_intent_or_charge_are_listed_and_read() {
+    let f = flow().await;
+    let s = f.session("order-refunds").await;
+    assert_eq!(f.pay(&s, cards::ACCEPTED).await.status(), 303);
+    let id = s["id"].as_str().unwrap();
+    let (_, paid) = f
+        .get_json(&format!(
+            "/v1/checkout/sessions/{id}?expand[]=payment_intent"
+        ))
+        .await;
+    let pi = paid["payment_intent"]["id"].as_str().unwrap();
+    let charge = paid["payment_intent"]["latest_charge"].as_str().unwrap();
+    let (_, first) = f
+        .post_json("/v1/refunds", &[("payment_intent", pi), ("amount", "1000")])
+        .await;
+    let (status, second) = f.post_json("/v1/refunds", &[("charge", charge)]).await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(
+        (second["amount"].as_u64(), second["payment_intent"].as_str()),
+        (Some(3200), Some(pi))
+    );
+    let (_, listed) = f
+        .get_json(&format!("/v1/refunds?payment_intent={pi}&limit=1"))
+        .await;
+    assert_eq!(
+        (
+            listed["data"][0]["id"].as_str(),
+            listed["has_more"].as_bool(),
+            listed["url"].as_str()
+        ),
+        (second["id"].as_str(), Some(true), Some("/v1/refunds"))
+    );
+    let (_, by_charge) = f.get_json(&format!("/v1/refunds?charge={charge}")).await;
+    assert_eq!(by_charge["data"].as_array().unwrap().len(), 2);
+    let rid = first["id"].as_str().unwrap();
+    let (status, read) = f.get_json(&format!("/v1/refunds/{rid}")).await;
+    assert_eq!((status, read["amount"].as_u64()), (200, Some(1000)));
+    for (form, status, code) in [
+        (vec![("charge", charge)], 400, "charge_already_refunded"),
+        (vec![("charge", "ch_nope")], 404, "resource_missing"),
+        (
+            vec![("charge", charge), ("payment_intent", pi)],
+            400,
+            "parameter_invalid",
+        ),
+        (vec![("amount", "100")], 400, "parameter_missing"),
+    ] {
+        let (got, e) = f.post_json("/v1/refunds", &form).await;
+        assert_eq!(
+            (got, e["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{e}"
+        );
+    }
+    let (status, e) = f.get_json("/v1/refunds/re_nope").await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (404, Some("resource_missing"))
+    );
+    let (status, e) = f.get_json("/v1/payment_intents/pi_nope").await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (404, Some("resource_missing"))
+    );
+}
+
+#[tokio::test]
+async fn basic_and_bearer_auth_and_every_error_in_the_json_shape() {
+    let f = flow().await;
+    let url = f.url("/v1/checkout/sessions");
+    // `curl -u sk_…:` sends HTTP Basic with the key as user name.
+    let r = f
+        .http
+        .get(&url)
+        .basic_auth(SK, Some(""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = f
+        .http
+        .get(&url)
+        .basic_auth(SK, None::<&str>)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let error_shape = |e: &serde_json::Value| {
+        ["type", "message"]
+            .iter()
+            .all(|k| e["error"][k].is_string())
+    };
+    for req in [
+        f.http.get(&url),
+        f.http.get(&url).bearer_auth("sk_test_wrong"),
+        f.http.get(&url).basic_auth("sk_test_wrong", Some("")),
+        f.http.get(&url).header("Authorization", "Basic !!!"),
+    ] {
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        assert!(r.headers().contains_key("www-authenticate"));
+        let e: serde_json::Value = r.json().await.unwrap();
+        assert!(error_shape(&e), "{e}");
+        assert!(
+            !e.to_string().contains("sk_test_wrong"),
+            "the key is echoed"
+        );
+    }
+    // Unknown routes and methods: a 404 in the JSON shape, never an empty body.
+    for (method, path) in [
+        ("GET", "/v1/charges"),
+        ("GET", "/v1/checkout/sessions/cs_x/nothing"),
+        ("DELETE", "/v1/checkout/sessions"),
+        ("PUT", "/v1/refunds"),
+        ("POST", "/v1/payment_intents/pi_x"),
+    ] {
+        let r = f
+            .http
+            .request(method.parse().unwrap(), f.url(path))
+            .bearer_auth(SK)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{method} {path}");
+        let e: serde_json::Value = r.json().await.unwrap();
+        assert!(error_shape(&e), "{e}");
+        assert_eq!(
+            e["error"]["message"],
+            format!("Unrecognized request URL ({method}: {path}).")
+        );
+    }
+    // A malformed body, and a scripted fault.
+    let r = f
+        .http
+        .post(&url)
+        .bearer_auth(SK)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("a=%zz")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(error_shape(&r.json().await.unwrap()));
+    // Over `max_body_bytes`: refused by the size layer, still in the JSON shape.
+    let r = f
+        .http
+        .post(&url)
+        .bearer_auth(SK)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("metadata[big]={}", "x".repeat(70 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert!(error_shape(&r.json().await.unwrap()));
+    f.bank.script(
+        "order-fault",
+        Scenario {
+            api_fault: Some(ApiFault::Error500),
+            ..Scenario::default()
+        },
+    );
+    let r = f.create(&create_pairs("order-fault"), None).await;
+    assert_eq!(r.status(), 500);
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["type"], "api_error");
 }

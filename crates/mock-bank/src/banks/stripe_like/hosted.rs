@@ -5,7 +5,8 @@ use axum::http::StatusCode;
 use axum::response::{Redirect, Response};
 
 use super::html::{checkout_page, closed_session, message_page, unknown_session};
-use super::state::PaymentError;
+use super::objects::Expand;
+use super::state::{Collected, PaymentError, StripeSession};
 use super::webhook::send_event;
 use super::{DELAYED_FAILURE_CODE, PAYMENT_FAILED, cards};
 use crate::extract::Form;
@@ -136,8 +137,9 @@ pub(super) async fn hosted_submit(
         Verdict::Declined(code) => {
             // The session stays open (the customer may try another card); its payment intent
             // records the error and the shop hears of it by `payment_intent.payment_failed`.
+            let now = state.now().as_second();
             let declined = state.stripe().update_open(&id, |s| {
-                s.ensure_intent();
+                s.new_charge(now);
                 s.intent_status = "requires_payment_method";
                 s.last_payment_error = Some(PaymentError::declined(&code));
             });
@@ -158,10 +160,16 @@ pub(super) async fn hosted_submit(
         }
         Verdict::Paid | Verdict::Delayed { .. } => {
             let paid = matches!(verdict, Verdict::Paid);
+            let now = state.now().as_second();
+            let collected = collected(&session, &form);
             let Some(updated) = state.stripe().update_open(&id, |s| {
                 s.status = "complete";
                 s.payment_status = if paid { "paid" } else { "unpaid" };
-                s.ensure_intent();
+                s.new_charge(now);
+                s.collected = collected;
+                if s.customer_creation.as_deref() == Some("always") {
+                    s.customer = Some(format!("cus_test_{}", crate::random_hex(7)));
+                }
                 s.intent_status = if paid { "succeeded" } else { "processing" };
                 s.last_payment_error = None;
                 if email.is_some() {
@@ -174,7 +182,7 @@ pub(super) async fn hosted_submit(
                 &state,
                 &updated,
                 "checkout.session.completed",
-                updated.to_json(&state.base_url().unwrap_or_default(), false),
+                updated.to_json(&state.base_url().unwrap_or_default(), Expand::default()),
                 &scenario,
                 paid,
             )
@@ -197,6 +205,24 @@ pub(super) async fn hosted_submit(
             );
             Note::new(Some(&reference), "browser_return").attach(Redirect::to(&target))
         }
+    }
+}
+
+/// What the page collected besides the card: the phone when `phone_number_collection` is on,
+/// the cardholder's name and country when `billing_address_collection=required`.
+fn collected(session: &StripeSession, form: &crate::extract::Pairs) -> Collected {
+    let field = |n: &str, max: usize| {
+        Some(form.text(n).trim())
+            .filter(|v| !v.is_empty() && v.chars().count() <= max)
+            .map(str::to_owned)
+    };
+    let billing = session.billing_address_collection.as_deref() == Some("required");
+    Collected {
+        name: field("name", 200).filter(|_| billing),
+        phone: field("phone", 30).filter(|_| session.phone_number_collection),
+        country: field("country", 2)
+            .filter(|c| billing && c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))
+            .map(|c| c.to_ascii_uppercase()),
     }
 }
 
@@ -226,7 +252,11 @@ async fn settle_delayed(state: &BankState, id: &str, fails_with: Option<String>)
     };
     // A failure carries the payment intent expanded, so that its
     // `last_payment_error.decline_code` travels with the event.
-    let object = s.to_json(&state.base_url().unwrap_or_default(), fails_with.is_some());
+    let expand = Expand {
+        payment_intent: fails_with.is_some(),
+        line_items: false,
+    };
+    let object = s.to_json(&state.base_url().unwrap_or_default(), expand);
     state.record(
         JournalEntry::new(
             EntryKind::Decision,

@@ -33,6 +33,8 @@ pub(super) fn checkout_page(s: &StripeSession, error: Option<&str>) -> Html<Stri
             amount => shown_amount(s.amount_total, &s.currency),
             email => s.customer_email.as_deref().unwrap_or_default(),
             cancel => s.cancel_url.is_some(),
+            phone => s.phone_number_collection,
+            billing => s.billing_address_collection.as_deref() == Some("required"),
             fr => s.french(),
             error,
         },

@@ -7,9 +7,10 @@
 //! | --- | --- |
 //! | `mod.rs` | the bank's registration: routes, state, templates; the webhook endpoint control route |
 //! | `state.rs` | sessions, endpoints, idempotency records; the Rust control API |
-//! | `api.rs` | account and parameter extractors, JSON errors, `Idempotency-Key` |
-//! | `params.rs` | the create and list parameters |
-//! | `sessions.rs`, `refund.rs` | the REST routes |
+//! | `api.rs` | account and parameter extractors, JSON errors (unknown routes too), paging, `Idempotency-Key` |
+//! | `params.rs` | the session create and list parameters |
+//! | `objects.rs` | the API objects, with every field of the PSP's published fixtures |
+//! | `sessions.rs`, `intents.rs`, `prices.rs`, `refund.rs` | the REST routes |
 //! | `cards.rs`, `hosted.rs` | test cards and the hosted page |
 //! | `webhook.rs` | signed events and their delivery |
 //! | `html.rs`, `templates/` | the pages |
@@ -18,7 +19,10 @@ pub mod cards;
 mod api;
 mod hosted;
 mod html;
+mod intents;
+mod objects;
 mod params;
+mod prices;
 mod refund;
 mod sessions;
 mod state;
@@ -26,9 +30,11 @@ mod webhook;
 
 use std::any::Any;
 
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, any, get, post};
 
 pub use self::webhook::stripe_signature_header;
+
+pub(crate) use self::api::json_errors;
 
 use crate::Error;
 use crate::banks::Bank;
@@ -62,14 +68,39 @@ impl Bank for StripeLike {
         axum::Router::new()
             .route(
                 "/v1/checkout/sessions",
-                get(sessions::list_sessions).post(sessions::create_session),
+                api(get(sessions::list_sessions).post(sessions::create_session)),
             )
-            .route("/v1/checkout/sessions/{id}", get(sessions::get_session))
+            .route(
+                "/v1/checkout/sessions/{id}",
+                api(get(sessions::get_session)),
+            )
             .route(
                 "/v1/checkout/sessions/{id}/expire",
-                post(sessions::expire_session),
+                api(post(sessions::expire_session)),
             )
-            .route("/v1/refunds", post(refund::create_refund))
+            .route(
+                "/v1/checkout/sessions/{id}/line_items",
+                api(get(sessions::list_line_items)),
+            )
+            .route(
+                "/v1/payment_intents/{id}",
+                api(get(intents::get_intent)),
+            )
+            .route(
+                "/v1/prices",
+                api(get(prices::list_prices).post(prices::create_price)),
+            )
+            .route(
+                "/v1/prices/{id}",
+                api(get(prices::get_price).post(prices::update_price)),
+            )
+            .route(
+                "/v1/refunds",
+                api(get(refund::list_refunds).post(refund::create_refund)),
+            )
+            .route("/v1/refunds/{id}", api(get(refund::get_refund)))
+            // Any other path under `/v1/` gets the API's 404, in its error shape.
+            .route("/v1/{*rest}", any(api::unknown_route))
             .route(
                 "/c/pay/{id}",
                 get(hosted::hosted_page).post(hosted::hosted_submit),
@@ -83,4 +114,9 @@ impl Bank for StripeLike {
     fn templates(&self) -> &'static [(&'static str, &'static str)] {
         html::TEMPLATES
     }
+}
+
+/// An API route whose other methods get the API's 404 in its error shape (not an empty 405).
+fn api(route: MethodRouter<BankState>) -> MethodRouter<BankState> {
+    route.fallback(api::unknown_route)
 }

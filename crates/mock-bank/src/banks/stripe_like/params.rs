@@ -3,10 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use super::state::StripeSession;
+use super::api::{Cursor, is_expand, missing_message};
+use super::objects::Expand;
+use super::state::{Collected, IntentData, LineItem, Price, StripeSession};
 use crate::extract::Pairs;
 use crate::random_hex;
-use crate::state::BankState;
+use crate::state::{BankState, Store};
 
 /// Splits `line_items[3][price_data][currency]` into `(3, "[price_data][currency]")`.
 fn line_item_field(k: &str) -> Option<(usize, &str)> {
@@ -26,9 +28,14 @@ pub(super) fn bracket_key<'a>(k: &'a str, prefix: &str) -> Option<&'a str> {
 #[derive(Default)]
 struct Item {
     quantity: Option<u64>,
+    /// `line_items[i][price]`: a price created by `POST /v1/prices`.
+    price: Option<String>,
     currency: Option<String>,
     unit_amount: Option<u64>,
     name: Option<String>,
+    /// `line_items[i][price_data][product]`: a product created with an earlier price.
+    product: Option<String>,
+    tax_behavior: Option<String>,
 }
 
 /// A refused parameter: the message and the parameter named.
@@ -72,6 +79,12 @@ pub(super) fn build_session(
     let mut customer_email = None;
     let mut expires_at = None;
     let mut locale = None;
+    let mut payment_method_types: Vec<String> = Vec::new();
+    let mut intent_data = IntentData::default();
+    let mut submit_type = None;
+    let mut billing_address_collection = None;
+    let mut phone_number_collection = false;
+    let mut customer_creation = None;
     for (k, v) in pairs.as_slice() {
         if let Some((i, field)) = line_item_field(k) {
             let item = items.entry(i).or_default();
@@ -107,6 +120,11 @@ pub(super) fn build_session(
                     }
                     item.name = Some(v.clone());
                 }
+                "[price]" => item.price = Some(v.clone()),
+                "[price_data][product]" => item.product = Some(v.clone()),
+                "[price_data][tax_behavior]" => {
+                    item.tax_behavior = Some(tax_behavior(v, k)?);
+                }
                 "[price_data][product_data][description]" => {}
                 _ => return Err(invalid(format!("Received unknown parameter: {k}"), k)),
             }
@@ -120,8 +138,22 @@ pub(super) fn build_session(
             put_metadata(&mut intent_metadata, mk, v, k)?;
             continue;
         }
-        if bracket_key(k, "expand[").is_some() || bracket_key(k, "payment_method_types[").is_some()
-        {
+        if is_expand(k) {
+            if !matches!(v.as_str(), "line_items" | "payment_intent") {
+                return Err(invalid(
+                    format!("This property cannot be expanded ({v})."),
+                    "expand",
+                ));
+            }
+            continue;
+        }
+        if k == "payment_method_types[]" || bracket_key(k, "payment_method_types[").is_some() {
+            if v.is_empty() || v.len() > 40 || !v.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                return Err(invalid("Invalid payment_method_types", k));
+            }
+            if !payment_method_types.contains(v) {
+                payment_method_types.push(v.clone());
+            }
             continue;
         }
         match k.as_str() {
@@ -153,11 +185,51 @@ pub(super) fn build_session(
                 if !matches!(v.as_str(), "automatic" | "automatic_async" | "manual") {
                     return Err(invalid("Invalid capture_method", k));
                 }
+                intent_data.capture_method = Some(v.clone());
             }
-            "payment_intent_data[description]"
-            | "payment_intent_data[receipt_email]"
-            | "payment_intent_data[statement_descriptor_suffix]"
-            | "submit_type" => {}
+            "payment_intent_data[description]" => {
+                intent_data.description = Some(bounded(v, 1000, k)?);
+            }
+            "payment_intent_data[receipt_email]" => {
+                if !v.contains('@') || v.len() > 512 {
+                    return Err(invalid("Invalid email address", k));
+                }
+                intent_data.receipt_email = Some(v.clone());
+            }
+            "payment_intent_data[statement_descriptor_suffix]" => {
+                intent_data.statement_descriptor_suffix = Some(bounded(v, 22, k)?);
+            }
+            "submit_type" => {
+                if !matches!(v.as_str(), "auto" | "book" | "donate" | "pay" | "subscribe") {
+                    return Err(invalid("Invalid submit_type", k));
+                }
+                submit_type = Some(v.clone());
+            }
+            "billing_address_collection" => {
+                if !matches!(v.as_str(), "auto" | "required") {
+                    return Err(invalid(
+                        "Invalid billing_address_collection: auto or required",
+                        k,
+                    ));
+                }
+                billing_address_collection = Some(v.clone());
+            }
+            "phone_number_collection[enabled]" => {
+                phone_number_collection = match v.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(invalid("Invalid boolean", k)),
+                };
+            }
+            "customer_creation" => {
+                if !matches!(v.as_str(), "always" | "if_required") {
+                    return Err(invalid(
+                        "Invalid customer_creation: always or if_required",
+                        k,
+                    ));
+                }
+                customer_creation = Some(v.clone());
+            }
             "locale" => {
                 if v.len() > 16 || !v.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') {
                     return Err(invalid("Invalid locale", k));
@@ -184,40 +256,34 @@ pub(super) fn build_session(
     if items.is_empty() {
         return Err(invalid("Missing required param: line_items.", "line_items"));
     }
+    let now = state.now().as_second();
     let mut total: u64 = 0;
     let mut currency: Option<String> = None;
-    for (i, item) in &items {
+    let mut line_items = Vec::with_capacity(items.len());
+    for (i, item) in items {
         let p = |f: &str| format!("line_items[{i}]{f}");
         let q = item
             .quantity
             .ok_or_else(|| invalid("Missing required param", &p("[quantity]")))?;
-        let c = item
-            .currency
-            .clone()
-            .ok_or_else(|| invalid("Missing required param", &p("[price_data][currency]")))?;
-        let a = item
-            .unit_amount
-            .ok_or_else(|| invalid("Missing required param", &p("[price_data][unit_amount]")))?;
-        item.name.as_ref().ok_or_else(|| {
-            invalid(
-                "Missing required param",
-                &p("[price_data][product_data][name]"),
-            )
-        })?;
-        if currency.as_ref().is_some_and(|cur| *cur != c) {
+        let price = item_price(state, account, item, &p, now)?;
+        if currency.as_ref().is_some_and(|cur| *cur != price.currency) {
             return Err(invalid(
                 "All line items must use the same currency",
                 &p("[price_data][currency]"),
             ));
         }
-        currency = Some(c);
+        currency = Some(price.currency.clone());
         total = q
-            .checked_mul(a)
+            .checked_mul(price.unit_amount)
             .and_then(|x| total.checked_add(x))
             .filter(|t| *t <= 99_999_999)
             .ok_or_else(|| invalid("Amount too large", &p("[price_data][unit_amount]")))?;
+        line_items.push(LineItem {
+            id: format!("li_test_{}", random_hex(12)),
+            quantity: q,
+            price,
+        });
     }
-    let now = state.now().as_second();
     if let Some(e) = expires_at
         && !(now + 1800..=now + 86_400).contains(&e)
     {
@@ -247,6 +313,128 @@ pub(super) fn build_session(
         refunded: 0,
         created_order: state.next_counter(),
         locale,
+        line_items,
+        payment_method_types: if payment_method_types.is_empty() {
+            vec!["card".to_owned()]
+        } else {
+            payment_method_types
+        },
+        billing_address_collection,
+        phone_number_collection,
+        customer_creation,
+        customer: None,
+        submit_type,
+        collected: Collected::default(),
+        intent_data,
+        intent_secret: String::new(),
+        intent_created: now,
+        charge: None,
+        payment_method: None,
+    })
+}
+
+/// `v` when it has 1 to `max` characters.
+fn bounded(v: &str, max: usize, param: &str) -> Result<String, Invalid> {
+    if v.is_empty() || v.chars().count() > max {
+        return Err(invalid(format!("Invalid string: 1 to {max} characters"), param));
+    }
+    Ok(v.to_owned())
+}
+
+/// A `tax_behavior`.
+pub(super) fn tax_behavior(v: &str, param: &str) -> Result<String, Invalid> {
+    if matches!(v, "exclusive" | "inclusive" | "unspecified") {
+        Ok(v.to_owned())
+    } else {
+        Err(invalid(
+            "Invalid tax_behavior: exclusive, inclusive or unspecified",
+            param,
+        ))
+    }
+}
+
+/// The price of a line item: the account's active price named by `[price]`, or an inline price
+/// from `[price_data]` (inactive, as the PSP makes them), not both.
+fn item_price(
+    state: &BankState,
+    account: &str,
+    item: Item,
+    p: &impl Fn(&str) -> String,
+    now: i64,
+) -> Result<Price, Invalid> {
+    let inline = item.currency.is_some()
+        || item.unit_amount.is_some()
+        || item.name.is_some()
+        || item.product.is_some();
+    if let Some(id) = item.price {
+        if inline {
+            return Err(invalid(
+                "You may only specify one of these parameters: price, price_data.",
+                &p("[price]"),
+            ));
+        }
+        let price = state
+            .stripe()
+            .with(|d| d.prices.get(&id).filter(|x| x.account == account).cloned())
+            .ok_or_else(|| invalid(missing_message("price", &id), &p("[price]")))?;
+        if !price.active {
+            return Err(invalid(
+                format!("The price specified is inactive: {id}."),
+                &p("[price]"),
+            ));
+        }
+        return Ok(price);
+    }
+    if !inline {
+        return Err(invalid(
+            "Missing required param: one of price or price_data.",
+            &p("[price]"),
+        ));
+    }
+    let currency = item
+        .currency
+        .ok_or_else(|| invalid("Missing required param", &p("[price_data][currency]")))?;
+    let unit_amount = item
+        .unit_amount
+        .ok_or_else(|| invalid("Missing required param", &p("[price_data][unit_amount]")))?;
+    let (product, product_name) = match (item.product, item.name) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "You may only specify one of these parameters: product, product_data.",
+                &p("[price_data][product]"),
+            ));
+        }
+        (Some(id), None) => {
+            let name = state
+                .stripe()
+                .with(|d| d.products.get(&id).cloned())
+                .ok_or_else(|| {
+                    invalid(missing_message("product", &id), &p("[price_data][product]"))
+                })?;
+            (id, name)
+        }
+        (None, Some(name)) => (format!("prod_test_{}", random_hex(7)), name),
+        (None, None) => {
+            return Err(invalid(
+                "Missing required param",
+                &p("[price_data][product_data][name]"),
+            ));
+        }
+    };
+    Ok(Price {
+        id: format!("price_test_{}", random_hex(12)),
+        account: account.to_owned(),
+        active: false,
+        currency,
+        unit_amount,
+        product,
+        product_name,
+        nickname: None,
+        lookup_key: None,
+        tax_behavior: item.tax_behavior,
+        metadata: BTreeMap::new(),
+        created: now,
+        created_order: state.next_counter(),
     })
 }
 
@@ -254,94 +442,105 @@ pub(super) fn build_session(
 
 /// The filters and cursor of `GET /v1/checkout/sessions`.
 pub(super) struct ListQuery {
-    pub(super) limit: usize,
-    pub(super) starting_after: Option<String>,
-    pub(super) ending_before: Option<String>,
-    created: [Option<i64>; 4],
+    pub(super) cursor: Cursor,
+    pub(super) created: Created,
     payment_intent: Option<String>,
     status: Option<String>,
-    pub(super) expand_intent: bool,
+    pub(super) expand: Expand,
+}
+
+/// A `created` filter: `created=t` or `created[gte|gt|lte|lt]=t`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Created([Option<i64>; 4]);
+
+impl Created {
+    /// Takes `k=v` when it is a `created` filter (`Ok(true)`); an error names the parameter.
+    pub(super) fn take(&mut self, k: &str, v: &str) -> Result<bool, (&'static str, String)> {
+        let slot = match k {
+            "created" => None,
+            "created[gte]" => Some(0),
+            "created[gt]" => Some(1),
+            "created[lte]" => Some(2),
+            "created[lt]" => Some(3),
+            _ => return Ok(false),
+        };
+        let t = v
+            .parse::<i64>()
+            .ok()
+            .filter(|t| (0..=253_402_300_799).contains(t))
+            .ok_or(("created", "Invalid integer: created".to_owned()))?;
+        match slot {
+            Some(i) => self.0[i] = Some(t),
+            None => {
+                self.0[0] = Some(t);
+                self.0[2] = Some(t);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Whether a creation time passes the filter.
+    pub(super) fn keeps(&self, created: i64) -> bool {
+        let [gte, gt, lte, lt] = self.0;
+        gte.is_none_or(|t| created >= t)
+            && gt.is_none_or(|t| created > t)
+            && lte.is_none_or(|t| created <= t)
+            && lt.is_none_or(|t| created < t)
+    }
+}
+
+/// Whether `v` looks like an object id.
+pub(super) fn object_id(v: &str, what: &'static str) -> Result<String, (&'static str, String)> {
+    if !v.is_empty() && v.len() <= 255 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        Ok(v.to_owned())
+    } else {
+        Err((what, format!("Invalid {what}: not an object id")))
+    }
+}
+
+/// A list error with its parameter name owned.
+fn owned((param, message): (&'static str, String)) -> (String, String) {
+    (param.to_owned(), message)
 }
 
 /// Reads the list parameters; an error names the parameter.
-pub(super) fn list_query(pairs: &Pairs) -> Result<ListQuery, (&'static str, String)> {
+pub(super) fn list_query(pairs: &Pairs) -> Result<ListQuery, (String, String)> {
     let mut q = ListQuery {
-        limit: 10,
-        starting_after: None,
-        ending_before: None,
-        created: [None; 4],
+        cursor: Cursor::default(),
+        created: Created::default(),
         payment_intent: None,
         status: None,
-        expand_intent: false,
-    };
-    let id = |v: &str, what: &'static str| {
-        if !v.is_empty()
-            && v.len() <= 255
-            && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        {
-            Ok(v.to_owned())
-        } else {
-            Err((what, format!("Invalid {what}: not an object id")))
-        }
-    };
-    let time = |v: &str, what: &'static str| {
-        v.parse::<i64>()
-            .ok()
-            .filter(|t| (0..=253_402_300_799).contains(t))
-            .ok_or((what, format!("Invalid integer: {what}")))
+        expand: Expand::default(),
     };
     for (k, v) in pairs.as_slice() {
+        if q.cursor.take(k, v).map_err(owned)? || q.created.take(k, v).map_err(owned)? {
+            continue;
+        }
         match k.as_str() {
-            "limit" => {
-                q.limit = v
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|l| (1..=100).contains(l))
-                    .ok_or(("limit", "Invalid limit: must be 1 to 100".to_owned()))?;
+            "payment_intent" => {
+                q.payment_intent = Some(object_id(v, "payment_intent").map_err(owned)?);
             }
-            "starting_after" => q.starting_after = Some(id(v, "starting_after")?),
-            "ending_before" => q.ending_before = Some(id(v, "ending_before")?),
-            "created" => {
-                let t = time(v, "created")?;
-                q.created[0] = Some(t);
-                q.created[2] = Some(t);
-            }
-            "created[gte]" => q.created[0] = Some(time(v, "created")?),
-            "created[gt]" => q.created[1] = Some(time(v, "created")?),
-            "created[lte]" => q.created[2] = Some(time(v, "created")?),
-            "created[lt]" => q.created[3] = Some(time(v, "created")?),
-            "payment_intent" => q.payment_intent = Some(id(v, "payment_intent")?),
             "status" => {
                 if !matches!(v.as_str(), "open" | "complete" | "expired") {
-                    return Err(("status", "Invalid status: open, complete or expired".into()));
+                    return Err(owned(("status", "Invalid status: open, complete or expired".into())));
                 }
                 q.status = Some(v.clone());
             }
-            _ if bracket_key(k, "expand[").is_some() || k == "expand[]" => {
-                if v != "data.payment_intent" {
-                    return Err(("expand", format!("This property cannot be expanded ({v}).")));
-                }
-                q.expand_intent = true;
-            }
-            _ => return Err(("param", format!("Received unknown parameter: {k}"))),
+            _ if is_expand(k) => match v.as_str() {
+                "data.payment_intent" => q.expand.payment_intent = true,
+                "data.line_items" => q.expand.line_items = true,
+                _ => return Err(owned(("expand", format!("This property cannot be expanded ({v}).")))),
+            },
+            _ => return Err((k.clone(), format!("Received unknown parameter: {k}"))),
         }
-    }
-    if q.starting_after.is_some() && q.ending_before.is_some() {
-        return Err((
-            "ending_before",
-            "starting_after and ending_before cannot be used together".into(),
-        ));
     }
     Ok(q)
 }
 
 impl ListQuery {
     pub(super) fn keeps(&self, s: &StripeSession) -> bool {
-        let [gte, gt, lte, lt] = self.created;
-        gte.is_none_or(|t| s.created >= t)
-            && gt.is_none_or(|t| s.created > t)
-            && lte.is_none_or(|t| s.created <= t)
-            && lt.is_none_or(|t| s.created < t)
+        self.created.keeps(s.created)
             && self
                 .payment_intent
                 .as_ref()

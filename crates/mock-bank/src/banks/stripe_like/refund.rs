@@ -1,42 +1,51 @@
-//! `POST /v1/refunds`: refunds of a paid session's payment intent.
+//! Refunds of a paid session's charge: `POST /v1/refunds` (by `payment_intent` or `charge`),
+//! `GET /v1/refunds`, `GET /v1/refunds/{id}`.
 
 use std::collections::BTreeMap;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::json;
+use serde_json::Value;
 
-use super::api::{Caller, Params, error_body, idempotent};
-use super::params::bracket_key;
+use super::api::{Caller, Cursor, Params, bad_request, error_body, fault, idempotent, missing};
+use super::objects::list;
+use super::params::{Created, bracket_key, object_id};
+use super::state::Refund;
 use crate::extract::Pairs;
-use crate::faults::api_fault;
 use crate::layer::Note;
 use crate::random_hex;
-use crate::state::{BankState, Store};
+use crate::state::{BankState, MAX_ROWS, Store};
 
-/// `POST /v1/refunds` (`payment_intent`, `amount`, `reason`, `metadata[…]`).
+/// The session a refund request is about: by `payment_intent`, else by `charge`.
+fn target_reference(state: &BankState, pairs: &Pairs) -> Option<String> {
+    let pi = pairs.get("payment_intent");
+    let charge = pairs.get("charge");
+    state.stripe().with(|d| {
+        d.sessions
+            .values()
+            .find(|s| {
+                pi.is_some_and(|pi| s.payment_intent.as_deref() == Some(pi))
+                    || charge.is_some_and(|ch| s.charge.as_deref() == Some(ch))
+            })
+            .map(|s| s.reference().to_owned())
+    })
+}
+
+/// `POST /v1/refunds` (`payment_intent` or `charge`, `amount`, `reason`, `metadata[…]`).
 pub(super) async fn create_refund(
     State(state): State<BankState>,
     Caller { account, headers }: Caller,
     Params(pairs): Params,
 ) -> Response {
-    let pi = pairs.get("payment_intent");
-    let reference = pi.and_then(|pi| {
-        state.stripe().with(|d| {
-            d.sessions
-                .values()
-                .find(|s| s.payment_intent.as_deref() == Some(pi))
-                .map(|s| s.reference().to_owned())
-        })
-    });
+    let reference = target_reference(&state, &pairs);
     let scenario = state.scenario_for(reference.as_deref().unwrap_or("*"));
-    if let Some(fault) = scenario.api_fault {
-        return api_fault(&state, fault, reference.as_deref()).await;
+    if let Some(f) = scenario.api_fault {
+        return fault(&state, f, reference.as_deref()).await;
     }
     let now = state.now().as_second();
     let resp = idempotent(&state, &account, &headers, "/v1/refunds", &pairs, || {
-        refund_op(&state, &account, &pairs, pi, now)
+        refund_op(&state, &account, &pairs, now)
     });
     if resp.extensions().get::<Note>().is_some() {
         return resp;
@@ -50,13 +59,7 @@ pub(super) async fn create_refund(
 }
 
 /// The refund itself: its parameters checked, then the session's refunded amount.
-fn refund_op(
-    state: &BankState,
-    account: &str,
-    pairs: &Pairs,
-    pi: Option<&str>,
-    now: i64,
-) -> (StatusCode, String) {
+fn refund_op(state: &BankState, account: &str, pairs: &Pairs, now: i64) -> (StatusCode, String) {
     let bad = |code: &str, msg: &str, param: Option<&str>| {
         (
             StatusCode::BAD_REQUEST,
@@ -66,9 +69,12 @@ fn refund_op(
     let mut amount = None;
     let mut metadata = BTreeMap::new();
     let mut reason = None;
+    let mut pi = None;
+    let mut charge = None;
     for (k, v) in pairs.as_slice() {
         match k.as_str() {
-            "payment_intent" => {}
+            "payment_intent" => pi = Some(v.as_str()),
+            "charge" => charge = Some(v.as_str()),
             "amount" => match v.parse::<u64>() {
                 Ok(a) if a > 0 => amount = Some(a),
                 _ => {
@@ -88,6 +94,7 @@ fn refund_op(
                 }
                 reason = Some(v.clone());
             }
+            _ if super::api::is_expand(k) => {}
             _ => {
                 if let Some(mk) = bracket_key(k, "metadata[") {
                     metadata.insert(mk.to_owned(), v.clone());
@@ -101,26 +108,40 @@ fn refund_op(
             }
         }
     }
-    let Some(pi) = pi else {
-        return bad(
-            "parameter_missing",
-            "Missing required param: payment_intent.",
-            Some("payment_intent"),
-        );
+    let (kind, id, param) = match (pi, charge) {
+        (Some(_), Some(_)) => {
+            return bad(
+                "parameter_invalid",
+                "You may only specify one of these parameters: charge, payment_intent.",
+                Some("charge"),
+            );
+        }
+        (Some(pi), None) => ("payment_intent", pi, "payment_intent"),
+        (None, Some(ch)) => ("charge", ch, "charge"),
+        (None, None) => {
+            return bad(
+                "parameter_missing",
+                "One of the following params should be provided for this request: payment_intent or charge.",
+                None,
+            );
+        }
     };
     state.stripe().with(|d| {
-        let Some(s) = d
-            .sessions
-            .values_mut()
-            .find(|s| s.account == account && s.payment_intent.as_deref() == Some(pi))
-        else {
+        let Some(s) = d.sessions.values_mut().find(|s| {
+            s.account == account
+                && if kind == "charge" {
+                    s.charge.as_deref() == Some(id)
+                } else {
+                    s.payment_intent.as_deref() == Some(id)
+                }
+        }) else {
             return (
                 StatusCode::NOT_FOUND,
                 error_body(
                     "invalid_request_error",
                     Some("resource_missing"),
-                    "No such payment_intent",
-                    Some("payment_intent"),
+                    &super::api::missing_message(kind, id),
+                    Some(param),
                 ),
             );
         };
@@ -148,17 +169,116 @@ fn refund_op(
             );
         }
         s.refunded += a;
-        let refund = json!({
-            "id": format!("re_{}", random_hex(12)),
-            "object": "refund",
-            "amount": a,
-            "created": now,
-            "currency": s.currency,
-            "metadata": metadata,
-            "payment_intent": pi,
-            "reason": reason,
-            "status": "succeeded",
-        });
-        (StatusCode::OK, refund.to_string())
+        let refund = Refund {
+            id: format!("re_test_{}", random_hex(12)),
+            account: account.to_owned(),
+            amount: a,
+            currency: s.currency.clone(),
+            charge: s.charge.clone().unwrap_or_default(),
+            payment_intent: s.payment_intent.clone().unwrap_or_default(),
+            payment_method: s.payment_method.clone(),
+            customer: s.customer.clone(),
+            balance_transaction: format!("txn_test_{}", random_hex(12)),
+            reason,
+            metadata,
+            created: now,
+            created_order: state.next_counter(),
+        };
+        let body = refund.to_json().to_string();
+        if d.refunds.len() >= MAX_ROWS
+            && let Some(oldest) = d
+                .refunds
+                .values()
+                .min_by_key(|r| r.created_order)
+                .map(|r| r.id.clone())
+        {
+            d.refunds.remove(&oldest);
+        }
+        d.refunds.insert(refund.id.clone(), refund);
+        (StatusCode::OK, body)
     })
+}
+
+/// `GET /v1/refunds/{id}`.
+pub(super) async fn get_refund(
+    State(state): State<BankState>,
+    Caller { account, .. }: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    match state
+        .stripe()
+        .with(|d| d.refunds.get(&id).filter(|r| r.account == account).cloned())
+    {
+        Some(r) => Note::new(None, "refund_read").attach(axum::Json(r.to_json())),
+        None => Note::new(None, "resource_missing").attach(missing("refund", &id, "id")),
+    }
+}
+
+/// `GET /v1/refunds`: the account's refunds, newest first, filtered by `payment_intent`,
+/// `charge` and `created`, one page of at most `limit`.
+pub(super) async fn list_refunds(
+    State(state): State<BankState>,
+    Caller { account, .. }: Caller,
+    Params(pairs): Params,
+) -> Response {
+    let mut cursor = Cursor::default();
+    let mut created = Created::default();
+    let mut pi = None;
+    let mut charge = None;
+    for (k, v) in pairs.as_slice() {
+        let taken = cursor
+            .take(k, v)
+            .and_then(|t| Ok(t || created.take(k, v)?));
+        match taken {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err((param, message)) => return bad_request("parameter_invalid", &message, Some(param)),
+        }
+        let id = match k.as_str() {
+            "payment_intent" => object_id(v, "payment_intent").map(|id| pi = Some(id)),
+            "charge" => object_id(v, "charge").map(|id| charge = Some(id)),
+            _ => {
+                return bad_request(
+                    "parameter_unknown",
+                    &format!("Received unknown parameter: {k}"),
+                    Some(k),
+                );
+            }
+        };
+        if let Err((param, message)) = id {
+            return bad_request("parameter_invalid", &message, Some(param));
+        }
+    }
+    if let Some(f) = state.scenario_for("*").api_fault {
+        return fault(&state, f, None).await;
+    }
+    let key = |r: &&Refund| (r.created, r.created_order);
+    let page = state.stripe().with(|d| {
+        let at = match cursor.id() {
+            Some(c) => match d.refunds.get(c) {
+                Some(r) if r.account == account => Some(key(&r)),
+                _ => return Err(c.to_owned()),
+            },
+            None => None,
+        };
+        let rows: Vec<&Refund> = d
+            .refunds
+            .values()
+            .filter(|r| {
+                r.account == account
+                    && created.keeps(r.created)
+                    && pi.as_ref().is_none_or(|p| r.payment_intent == *p)
+                    && charge.as_ref().is_none_or(|c| r.charge == *c)
+            })
+            .collect();
+        let (rows, has_more) = cursor.page(rows, key, at);
+        let data: Vec<Value> = rows.iter().map(|r| r.to_json()).collect();
+        Ok((data, has_more))
+    });
+    match page {
+        Ok((data, has_more)) => {
+            Note::new(None, "refunds_listed").attach(axum::Json(list(data, has_more, "/v1/refunds")))
+        }
+        Err(c) => Note::new(None, "resource_missing").attach(missing("refund", &c, "starting_after")),
+    }
 }

@@ -1,19 +1,37 @@
-//! The Checkout Sessions API: create, read, list, expire.
+//! The Checkout Sessions API: create, read, list, line items, expire.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::api::{Caller, Params, api_error, error_body, expands, idempotent, missing_session};
+use super::api::{
+    Caller, Cursor, Params, bad_request, error_body, expand_values, fault, idempotent,
+    missing_session,
+};
+use super::objects::{Expand, list};
 use super::params::{build_session, list_query};
 use super::state::StripeSession;
 use super::webhook::send_event;
-use crate::faults::api_fault;
+use crate::extract::Pairs;
 use crate::layer::Note;
 use crate::state::{BankState, Store};
 
-/// `POST /v1/checkout/sessions`.
+/// What `expand[]` asks of one session (`payment_intent`, `line_items`); an error names the
+/// value the session cannot expand.
+fn session_expand(pairs: &Pairs) -> Result<Expand, String> {
+    let mut expand = Expand::default();
+    for v in expand_values(pairs) {
+        match v {
+            "payment_intent" => expand.payment_intent = true,
+            "line_items" => expand.line_items = true,
+            _ => return Err(format!("This property cannot be expanded ({v}).")),
+        }
+    }
+    Ok(expand)
+}
+
+/// `POST /v1/checkout/sessions` (`expand[]=line_items` answers with the line items).
 pub(super) async fn create_session(
     State(state): State<BankState>,
     Caller { account, headers }: Caller,
@@ -21,8 +39,8 @@ pub(super) async fn create_session(
 ) -> Response {
     let reference = pairs.get("client_reference_id").map(str::to_owned);
     let scenario = state.scenario_for(reference.as_deref().unwrap_or("*"));
-    if let Some(fault) = scenario.api_fault {
-        return api_fault(&state, fault, reference.as_deref()).await;
+    if let Some(f) = scenario.api_fault {
+        return fault(&state, f, reference.as_deref()).await;
     }
     let base = state.base_url_for(&headers);
     let mut detail = "session_created";
@@ -34,7 +52,8 @@ pub(super) async fn create_session(
         &pairs,
         || match build_session(&state, &account, &pairs) {
             Ok(session) => {
-                let body = session.to_json(&base, false).to_string();
+                let expand = session_expand(&pairs).unwrap_or_default();
+                let body = session.to_json(&base, expand).to_string();
                 state.stripe().open(session);
                 (StatusCode::OK, body)
             }
@@ -58,30 +77,94 @@ pub(super) async fn create_session(
     Note::new(reference.as_deref(), detail).attach(resp)
 }
 
-/// `GET /v1/checkout/sessions/{id}` (`expand[]=payment_intent`).
+/// The account's session `id` (another account's is as unknown as a missing one).
+fn own_session(state: &BankState, account: &str, id: &str) -> Option<StripeSession> {
+    state.stripe().session(id).filter(|s| s.account == account)
+}
+
+/// `GET /v1/checkout/sessions/{id}` (`expand[]=payment_intent`, `expand[]=line_items`).
 pub(super) async fn get_session(
     State(state): State<BankState>,
     Caller { account, headers }: Caller,
     Path(id): Path<String>,
     Params(pairs): Params,
 ) -> Response {
-    let expand = expands(&pairs, "payment_intent");
-    let Some(session) = state
-        .stripe()
-        .session(&id)
-        .filter(|s| s.account == account)
-    else {
+    let expand = match session_expand(&pairs) {
+        Ok(e) => e,
+        Err(message) => return bad_request("parameter_invalid", &message, Some("expand")),
+    };
+    if let Some((k, _)) = pairs.as_slice().iter().find(|(k, _)| !super::api::is_expand(k)) {
+        return bad_request(
+            "parameter_unknown",
+            &format!("Received unknown parameter: {k}"),
+            Some(k),
+        );
+    }
+    let Some(session) = own_session(&state, &account, &id) else {
         return Note::new(None, "resource_missing").attach(missing_session(&id));
     };
     let scenario = state.scenario_for(session.reference());
-    if let Some(fault) = scenario.api_fault {
-        return api_fault(&state, fault, Some(session.reference())).await;
+    if let Some(f) = scenario.api_fault {
+        return fault(&state, f, Some(session.reference())).await;
     }
     let base = state.base_url_for(&headers);
     Note::new(Some(session.reference()), "session_read")
         .attach(axum::Json(session.to_json(&base, expand)))
 }
 
+/// `GET /v1/checkout/sessions/{id}/line_items`: the session's line items in their order, one
+/// page of at most `limit` after `starting_after` or before `ending_before`.
+pub(super) async fn list_line_items(
+    State(state): State<BankState>,
+    Caller { account, .. }: Caller,
+    Path(id): Path<String>,
+    Params(pairs): Params,
+) -> Response {
+    let mut cursor = Cursor::default();
+    for (k, v) in pairs.as_slice() {
+        match cursor.take(k, v) {
+            Ok(true) => {}
+            Ok(false) if super::api::is_expand(k) && v == "data.price.product" => {
+                return bad_request(
+                    "parameter_invalid",
+                    "This property cannot be expanded (data.price.product).",
+                    Some("expand"),
+                );
+            }
+            Ok(false) => {
+                return bad_request(
+                    "parameter_unknown",
+                    &format!("Received unknown parameter: {k}"),
+                    Some(k),
+                );
+            }
+            Err((param, message)) => return bad_request("parameter_invalid", &message, Some(param)),
+        }
+    }
+    let Some(session) = own_session(&state, &account, &id) else {
+        return Note::new(None, "resource_missing").attach(missing_session(&id));
+    };
+    let scenario = state.scenario_for(session.reference());
+    if let Some(f) = scenario.api_fault {
+        return fault(&state, f, Some(session.reference())).await;
+    }
+    // Listed in creation order: the key runs backwards so that "newest first" is the first item.
+    let key = |i: &(usize, &super::state::LineItem)| std::cmp::Reverse(i.0);
+    let rows: Vec<(usize, &super::state::LineItem)> = session.line_items.iter().enumerate().collect();
+    let at = match cursor.id() {
+        Some(c) => match rows.iter().find(|(_, li)| li.id == c) {
+            Some(row) => Some(key(row)),
+            None => {
+                return super::api::missing("item", c, "starting_after");
+            }
+        },
+        None => None,
+    };
+    let (page, has_more) = cursor.page(rows, key, at);
+    let data: Vec<Value> = page.iter().map(|(_, li)| li.to_json()).collect();
+    Note::new(Some(session.reference()), "line_items_listed")
+        .attach(axum::Json(list(data, has_more, &session.line_items_url())))
+}
 
 /// `GET /v1/checkout/sessions`: the account's sessions, newest first, filtered, one page of at
 /// most `limit` (1–100) after `starting_after` or before `ending_before`.
@@ -93,62 +176,35 @@ pub(super) async fn list_sessions(
     let q = match list_query(&pairs) {
         Ok(q) => q,
         Err((param, message)) => {
-            return Note::new(None, "invalid_request").attach(api_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                Some("parameter_invalid"),
-                &message,
-                Some(param),
-            ));
+            return bad_request("parameter_invalid", &message, Some(&param));
         }
     };
-    if let Some(fault) = state.scenario_for("*").api_fault {
-        return api_fault(&state, fault, None).await;
+    if let Some(f) = state.scenario_for("*").api_fault {
+        return fault(&state, f, None).await;
     }
     let base = state.base_url_for(&headers);
     // Newest first: by creation time, then by creation order within the same second.
-    let key = |s: &StripeSession| (s.created, s.created_order);
+    let key = |s: &&StripeSession| (s.created, s.created_order);
     let page = state.stripe().with(|d| {
-        let cursor = match (&q.starting_after, &q.ending_before) {
-            (Some(c), _) | (_, Some(c)) => match d.sessions.get(c) {
-                Some(s) if s.account == account => Some(key(s)),
-                _ => return Err(c.clone()),
+        let at = match q.cursor.id() {
+            Some(c) => match d.sessions.get(c) {
+                Some(s) if s.account == account => Some(key(&s)),
+                _ => return Err(c.to_owned()),
             },
-            _ => None,
+            None => None,
         };
-        let mut matching: Vec<&StripeSession> = d
+        let rows: Vec<&StripeSession> = d
             .sessions
             .values()
             .filter(|s| s.account == account && q.keeps(s))
-            .filter(|s| match cursor {
-                Some(c) if q.starting_after.is_some() => key(s) < c,
-                Some(c) => key(s) > c,
-                None => true,
-            })
             .collect();
-        let has_more = matching.len() > q.limit;
-        if q.ending_before.is_some() {
-            // The page just before the cursor: the oldest of the newer ones.
-            matching.sort_by_key(|s| key(s));
-            matching.truncate(q.limit);
-            matching.reverse();
-        } else {
-            matching.sort_by_key(|s| std::cmp::Reverse(key(s)));
-            matching.truncate(q.limit);
-        }
-        let data: Vec<Value> = matching
-            .iter()
-            .map(|s| s.to_json(&base, q.expand_intent))
-            .collect();
+        let (rows, has_more) = q.cursor.page(rows, key, at);
+        let data: Vec<Value> = rows.iter().map(|s| s.to_json(&base, q.expand)).collect();
         Ok((data, has_more))
     });
     match page {
-        Ok((data, has_more)) => Note::new(None, "sessions_listed").attach(axum::Json(json!({
-            "object": "list",
-            "data": data,
-            "has_more": has_more,
-            "url": "/v1/checkout/sessions",
-        }))),
+        Ok((data, has_more)) => Note::new(None, "sessions_listed")
+            .attach(axum::Json(list(data, has_more, "/v1/checkout/sessions"))),
         Err(cursor) => Note::new(None, "resource_missing").attach(missing_session(&cursor)),
     }
 }
@@ -158,7 +214,12 @@ pub(super) async fn expire_session(
     State(state): State<BankState>,
     Caller { account, headers }: Caller,
     Path(id): Path<String>,
+    Params(pairs): Params,
 ) -> Response {
+    let expand = match session_expand(&pairs) {
+        Ok(e) => e,
+        Err(message) => return bad_request("parameter_invalid", &message, Some("expand")),
+    };
     let updated = state.stripe().with(|d| {
         let s = d
             .sessions
@@ -174,10 +235,8 @@ pub(super) async fn expire_session(
     let base = state.base_url_for(&headers);
     match updated {
         None => Note::new(None, "resource_missing").attach(missing_session(&id)),
-        Some(Err(status)) => api_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
-            Some("checkout_session_not_open"),
+        Some(Err(status)) => bad_request(
+            "checkout_session_not_open",
             &format!("Only open sessions can be expired; this one is {status}."),
             None,
         ),
@@ -187,13 +246,13 @@ pub(super) async fn expire_session(
                 &state,
                 &session,
                 "checkout.session.expired",
-                session.to_json(&base, false),
+                session.to_json(&base, Expand::default()),
                 &scenario,
                 true,
             )
             .await;
             Note::new(Some(session.reference()), "session_expired")
-                .attach(axum::Json(session.to_json(&base, false)))
+                .attach(axum::Json(session.to_json(&base, expand)))
         }
     }
 }

@@ -15,10 +15,16 @@ pub(crate) struct StripeState {
     data: Mutex<StripeData>,
 }
 
-/// Sessions, endpoints and idempotency records, behind one lock.
+/// Sessions, prices, refunds, endpoints and idempotency records, behind one lock.
 #[derive(Default)]
 pub(crate) struct StripeData {
     pub(super) sessions: HashMap<String, StripeSession>,
+    /// Prices created by `POST /v1/prices`, by id.
+    pub(super) prices: HashMap<String, Price>,
+    /// Products created with a price (`product_data`): their names, by id.
+    pub(super) products: HashMap<String, String>,
+    /// Refunds, by id.
+    pub(super) refunds: HashMap<String, Refund>,
     /// Webhook endpoints registered at run time, by account secret key.
     pub(super) webhook_urls: HashMap<String, String>,
     /// Stored answers, by account and `Idempotency-Key`.
@@ -96,6 +102,93 @@ pub(crate) struct StripeSession {
     pub(super) created_order: u64,
     /// `locale`: the language of the hosted page (`fr`, `fr-FR`; English otherwise).
     pub(super) locale: Option<String>,
+    /// The line items, in the order of their `line_items[i]` index.
+    pub(super) line_items: Vec<LineItem>,
+    /// `payment_method_types[]` (`["card"]` when not given).
+    pub(super) payment_method_types: Vec<String>,
+    /// `billing_address_collection`: `auto` or `required`.
+    pub(super) billing_address_collection: Option<String>,
+    /// `phone_number_collection[enabled]`.
+    pub(super) phone_number_collection: bool,
+    /// `customer_creation`: `always` or `if_required`.
+    pub(super) customer_creation: Option<String>,
+    /// The customer created at payment when `customer_creation=always`.
+    pub(super) customer: Option<String>,
+    /// `submit_type`.
+    pub(super) submit_type: Option<String>,
+    /// What the customer typed on the page: phone, name, country (when collected).
+    pub(super) collected: Collected,
+    /// The payment intent's own fields from `payment_intent_data[…]`.
+    pub(super) intent_data: IntentData,
+    /// The payment intent's `client_secret` and creation time, once it exists.
+    pub(super) intent_secret: String,
+    pub(super) intent_created: i64,
+    /// The charge of the last card submitted (`latest_charge`) and its payment method.
+    pub(super) charge: Option<String>,
+    pub(super) payment_method: Option<String>,
+}
+
+/// What the hosted page collected besides the card.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Collected {
+    pub(super) name: Option<String>,
+    pub(super) phone: Option<String>,
+    pub(super) country: Option<String>,
+}
+
+/// `payment_intent_data[…]`: fields the session passes on to its payment intent.
+#[derive(Clone, Debug, Default)]
+pub(super) struct IntentData {
+    pub(super) capture_method: Option<String>,
+    pub(super) description: Option<String>,
+    pub(super) receipt_email: Option<String>,
+    pub(super) statement_descriptor_suffix: Option<String>,
+}
+
+/// A price: created by `POST /v1/prices`, or inline by a session's `price_data`.
+#[derive(Clone, Debug)]
+pub(crate) struct Price {
+    pub(super) id: String,
+    pub(super) account: String,
+    pub(super) active: bool,
+    pub(super) currency: String,
+    pub(super) unit_amount: u64,
+    pub(super) product: String,
+    /// The product's name (a line item's `description`).
+    pub(super) product_name: String,
+    pub(super) nickname: Option<String>,
+    pub(super) lookup_key: Option<String>,
+    pub(super) tax_behavior: Option<String>,
+    pub(super) metadata: BTreeMap<String, String>,
+    pub(super) created: i64,
+    pub(super) created_order: u64,
+}
+
+/// A line item of a session.
+#[derive(Clone, Debug)]
+pub(crate) struct LineItem {
+    pub(super) id: String,
+    pub(super) quantity: u64,
+    pub(super) price: Price,
+}
+
+/// A refund of a paid session's charge.
+#[derive(Clone, Debug)]
+pub(crate) struct Refund {
+    pub(super) id: String,
+    pub(super) account: String,
+    pub(super) amount: u64,
+    pub(super) currency: String,
+    pub(super) charge: String,
+    pub(super) payment_intent: String,
+    pub(super) payment_method: Option<String>,
+    /// The paid session's customer, if one was created.
+    pub(super) customer: Option<String>,
+    pub(super) balance_transaction: String,
+    pub(super) reason: Option<String>,
+    pub(super) metadata: BTreeMap<String, String>,
+    pub(super) created: i64,
+    pub(super) created_order: u64,
 }
 
 impl StripeSession {
@@ -130,7 +223,7 @@ impl PaymentError {
         }
     }
 
-    fn to_json(&self) -> Value {
+    pub(super) fn to_json(&self) -> Value {
         json!({
             "type": "card_error",
             "code": self.code,
@@ -145,68 +238,22 @@ impl StripeSession {
         self.client_reference_id.as_deref().unwrap_or(&self.id)
     }
 
-    /// The payment intent object (the `expand[]=payment_intent` form), once there is one.
-    pub(super) fn intent_json(&self) -> Option<Value> {
-        let id = self.payment_intent.as_ref()?;
-        Some(json!({
-            "id": id,
-            "object": "payment_intent",
-            "amount": self.amount_total,
-            "amount_received": if self.payment_status == "paid" { self.amount_total } else { 0 },
-            "created": self.created,
-            "currency": self.currency,
-            "last_payment_error": self.last_payment_error.as_ref().map(PaymentError::to_json),
-            "livemode": false,
-            "metadata": self.intent_metadata,
-            "status": self.intent_status,
-        }))
-    }
-
     /// Creates the payment intent at the first card submitted (as the PSP does for hosted
     /// Checkout); later tries on the same page reuse it.
-    pub(super) fn ensure_intent(&mut self) {
+    pub(super) fn ensure_intent(&mut self, now: i64) {
         if self.payment_intent.is_none() {
-            self.payment_intent = Some(format!("pi_test_{}", random_hex(12)));
+            let id = format!("pi_test_{}", random_hex(12));
+            self.intent_secret = format!("{id}_secret_{}", random_hex(12));
+            self.intent_created = now;
+            self.payment_intent = Some(id);
         }
     }
 
-    /// The session; `expand_intent` puts the payment intent object in place of its id.
-    pub(super) fn to_json(&self, base_url: &str, expand_intent: bool) -> Value {
-        let intent = if expand_intent {
-            self.intent_json()
-                .unwrap_or_else(|| json!(self.payment_intent))
-        } else {
-            json!(self.payment_intent)
-        };
-        json!({
-            "id": self.id,
-            "object": "checkout.session",
-            "amount_subtotal": self.amount_total,
-            "amount_total": self.amount_total,
-            "cancel_url": self.cancel_url,
-            "client_reference_id": self.client_reference_id,
-            "created": self.created,
-            "currency": self.currency,
-            "customer_details": if self.status == "complete" {
-                json!({"email": self.customer_email})
-            } else {
-                Value::Null
-            },
-            "customer_email": self.customer_email,
-            "expires_at": self.expires_at,
-            "livemode": false,
-            "metadata": self.metadata,
-            "mode": "payment",
-            "payment_intent": intent,
-            "payment_status": self.payment_status,
-            "status": self.status,
-            "success_url": self.success_url,
-            "url": if self.status == "open" {
-                Value::String(format!("{base_url}/c/pay/{}", self.id))
-            } else {
-                Value::Null
-            },
-        })
+    /// A card submitted: a new charge (`latest_charge`), and its payment method.
+    pub(super) fn new_charge(&mut self, now: i64) {
+        self.ensure_intent(now);
+        self.charge = Some(format!("ch_test_{}", random_hex(12)));
+        self.payment_method = Some(format!("pm_test_{}", random_hex(12)));
     }
 }
 
