@@ -245,12 +245,15 @@ impl Target {
         self.run(&input, mode, unchanged);
     }
 
-    /// Runs raw bytes, taken as they are.
+    /// Runs raw bytes: taken as they are, or, for a target that signs, signed (one input in
+    /// two, by the first byte) so raw bytes reach the parser behind the signature too.
     ///
     /// # Panics
     /// When the contract is broken.
     pub fn raw(&self, input: &[u8]) {
-        self.run(input, Mode::AsIs, false);
+        let sign = self.resigns && input.first().is_some_and(|b| b % 2 == 1);
+        let mode = if sign { Mode::Resigned } else { Mode::AsIs };
+        self.run(input, mode, false);
     }
 
     fn run(&self, input: &[u8], mode: Mode, unchanged: bool) {
