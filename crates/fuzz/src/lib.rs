@@ -133,7 +133,8 @@ pub enum Oracle {
     Unsigned,
 }
 
-type Check = dyn Fn(&[u8], Mode) -> Verdict + Send + Sync;
+type Check = dyn Fn(&[u8]) -> Verdict + Send + Sync;
+type Signer = dyn Fn(&[u8]) -> Vec<u8> + Send + Sync;
 
 /// A fuzz target: a parser, its seeds and its contract.
 pub struct Target {
@@ -141,7 +142,7 @@ pub struct Target {
     seeds: Vec<Seed>,
     readings: Vec<String>,
     oracle: Oracle,
-    resigns: bool,
+    signer: Option<Box<Signer>>,
     per_byte: usize,
     fixed: usize,
     check: Box<Check>,
@@ -185,12 +186,12 @@ impl Target {
         name: &'static str,
         oracle: Oracle,
         seeds: Vec<Seed>,
-        check: impl Fn(&[u8], Mode) -> Verdict + Send + Sync + 'static,
+        check: impl Fn(&[u8]) -> Verdict + Send + Sync + 'static,
     ) -> Self {
         assert!(!seeds.is_empty(), "{name}: no seed");
         let mut readings = Vec::new();
         for seed in &seeds {
-            match check(&seed.bytes, Mode::AsIs) {
+            match check(&seed.bytes) {
                 Verdict::Accepted(reading) => readings.push(reading),
                 Verdict::Refused => {}
                 Verdict::Broken(why) => panic!("{name}: seed {}: {why}", seed.name),
@@ -201,16 +202,17 @@ impl Target {
             seeds,
             readings,
             oracle,
-            resigns: false,
+            signer: None,
             per_byte: 16,
             fixed: 64 * 1024,
             check: Box::new(check),
         }
     }
 
-    /// The check knows how to sign a mutated input again ([`Mode::Resigned`]).
-    pub fn resigning(mut self) -> Self {
-        self.resigns = true;
+    /// Signs mutated inputs again with `signer` ([`Mode::Resigned`]), as the bank would sign
+    /// them: the signing is done before the input is handed over, outside the allocation count.
+    pub fn resigning(mut self, signer: impl Fn(&[u8]) -> Vec<u8> + Send + Sync + 'static) -> Self {
+        self.signer = Some(Box::new(signer));
         self
     }
 
@@ -236,13 +238,11 @@ impl Target {
         for m in case.mutations.iter().take(MAX_MUTATIONS) {
             m.apply(&mut input, seed.shape);
         }
-        let mode = if case.resign && self.resigns {
-            Mode::Resigned
-        } else {
-            Mode::AsIs
-        };
         let unchanged = input == seed.bytes;
-        self.run(&input, mode, unchanged);
+        match &self.signer {
+            Some(sign) if case.resign => self.run(&sign(&input), Mode::Resigned, false),
+            _ => self.run(&input, Mode::AsIs, unchanged),
+        }
     }
 
     /// Runs raw bytes: taken as they are, or, for a target that signs, signed (one input in
@@ -251,9 +251,12 @@ impl Target {
     /// # Panics
     /// When the contract is broken.
     pub fn raw(&self, input: &[u8]) {
-        let sign = self.resigns && input.first().is_some_and(|b| b % 2 == 1);
-        let mode = if sign { Mode::Resigned } else { Mode::AsIs };
-        self.run(input, mode, false);
+        match &self.signer {
+            Some(sign) if input.first().is_some_and(|b| b % 2 == 1) => {
+                self.run(&sign(input), Mode::Resigned, false);
+            }
+            _ => self.run(input, Mode::AsIs, false),
+        }
     }
 
     fn run(&self, input: &[u8], mode: Mode, unchanged: bool) {
@@ -261,7 +264,7 @@ impl Target {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         ALLOCATOR.reset_peak_memory();
-        let verdict = (self.check)(input, mode);
+        let verdict = (self.check)(input);
         let peak = ALLOCATOR.get_peak_memory();
         drop(guard);
         count(|c| {

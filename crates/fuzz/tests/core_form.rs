@@ -3,9 +3,9 @@
 
 use tpe_core::form::{Form, FormLimits};
 use tpe_fuzz::seeds::{self, OTHER_VECTORS, PAYBOX_VECTORS};
-use tpe_fuzz::{Mode, Oracle, Seed, Shape, Target, Verdict};
+use tpe_fuzz::{Oracle, Seed, Shape, Target, Verdict};
 
-fn check(input: &[u8], _mode: Mode) -> Verdict {
+fn check(input: &[u8]) -> Verdict {
     let Ok(form) = Form::parse(input, FormLimits::NOTIFICATION) else {
         // Every error is a `FormError`.
         return Verdict::Refused;

@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use sha1::Digest;
 use tpe_core::ProviderError;
 use tpe_fuzz::seeds::{self, PAYBOX_VECTORS};
-use tpe_fuzz::{Mode, Oracle, Seed, Shape, Target, Verdict};
+use tpe_fuzz::{Oracle, Seed, Shape, Target, Verdict};
 use tpe_mock_bank::paybox::{SHIPPED_PRIVATE_KEY_PEM, SHIPPED_PUBLIC_KEY_PEM};
 use tpe_paybox::config::PublicKeySource;
 use tpe_paybox::{Paybox, PayboxConfig};
@@ -84,15 +84,7 @@ fn target() -> Target {
         let body = format!("{}&Sign={sig}", seeds::text(&v, "signed_data"));
         seeds.push(Seed::new(seeds::text(&v, "name"), body, Shape::Form));
     }
-    let check = move |input: &[u8], mode: Mode| {
-        let resigned;
-        let input = match mode {
-            Mode::Resigned => {
-                resigned = bank.resigned(input);
-                &resigned[..]
-            }
-            _ => input,
-        };
+    let check = move |input: &[u8]| {
         Verdict::of(paybox.verify_bytes(input), |e| {
             matches!(
                 e,
@@ -100,7 +92,8 @@ fn target() -> Target {
             )
         })
     };
-    let target = Target::new("paybox_notification", Oracle::Signed, seeds, check).resigning();
+    let target = Target::new("paybox_notification", Oracle::Signed, seeds, check)
+        .resigning(move |input| bank.resigned(input));
     assert_eq!(
         target.accepted_seeds(),
         NOTIFICATIONS.len(),
