@@ -43,6 +43,17 @@ pub fn budget(long: bool) -> Duration {
     }
 }
 
+/// Runs `f` and returns its result with the peak bytes allocated meanwhile (by any thread:
+/// calls are serialized, but other threads of the process should be idle).
+pub fn peak_bytes<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    ALLOCATOR.reset_peak_memory();
+    let result = f();
+    (result, ALLOCATOR.get_peak_memory())
+}
+
 /// How an input reaches the parser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -260,13 +271,7 @@ impl Target {
     }
 
     fn run(&self, input: &[u8], mode: Mode, unchanged: bool) {
-        let guard = ONE_AT_A_TIME
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        ALLOCATOR.reset_peak_memory();
-        let verdict = (self.check)(input);
-        let peak = ALLOCATOR.get_peak_memory();
-        drop(guard);
+        let (verdict, peak) = peak_bytes(|| (self.check)(input));
         count(|c| {
             c.inputs += 1;
             c.peak = c.peak.max(peak);
