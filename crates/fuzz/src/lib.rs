@@ -271,15 +271,21 @@ impl Target {
     }
 
     fn run(&self, input: &[u8], mode: Mode, unchanged: bool) {
-        let (verdict, peak) = peak_bytes(|| (self.check)(input));
-        count(|c| {
-            c.inputs += 1;
-            c.peak = c.peak.max(peak);
-        });
+        let (verdict, mut peak) = peak_bytes(|| (self.check)(input));
         let bound = input
             .len()
             .saturating_mul(self.per_byte)
             .saturating_add(self.fixed);
+        if peak > bound {
+            // A long-lived store of the parser (the mock bank's journal, its capped session
+            // maps) may have just doubled its capacity: that growth is paid once, not per input.
+            // A cost of the input itself shows again on a second run.
+            peak = peak_bytes(|| (self.check)(input)).1;
+        }
+        count(|c| {
+            c.inputs += 1;
+            c.peak = c.peak.max(peak);
+        });
         assert!(
             peak <= bound,
             "{}: {peak} bytes allocated for an input of {} bytes (bound {bound})",

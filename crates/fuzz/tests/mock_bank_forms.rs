@@ -1,0 +1,146 @@
+//! What the mock bank reads from merchants: the hosted-page forms of Paybox, Lyra and Monetico
+//! (signed by the providers' own `prepare`), the Stripe-like session form and the Paybox Direct
+//! request, each posted to the in-process router. An input is the path, a newline, and the
+//! body. The bank answers every input with a page or a 4xx, never a 5xx or a panic.
+
+use axum::body::Body;
+use secrecy::SecretString;
+use tower::ServiceExt as _;
+use tpe_core::{Amount, Currency, PaymentProvider, ReturnUrls};
+use tpe_fuzz::seeds::{self, OTHER_VECTORS};
+use tpe_fuzz::{Oracle, Seed, Shape, Target, Verdict};
+use tpe_lyra::{Brand, Lyra, LyraConfig};
+use tpe_mock_bank::{
+    BankState, DEFAULT_STRIPE_SECRET_KEY, LYRA_TEST_KEY, LYRA_TEST_SITE_ID, MONETICO_TEST_KEY,
+    MONETICO_TEST_SOCIETE, MONETICO_TEST_TPE, MockBankConfig, PAYBOX_TEST_HMAC_KEY,
+};
+use tpe_monetico::{Monetico, MoneticoConfig};
+use tpe_paybox::{Paybox, PayboxConfig};
+
+fn seed(name: &str, path: &str, fields: &[(String, String)]) -> Seed {
+    let mut bytes = format!("{path}\n").into_bytes();
+    bytes.extend(seeds::form_body(fields));
+    Seed::new(name, bytes, Shape::Form)
+}
+
+fn seeds() -> Vec<Seed> {
+    let now = tpe_conformance::fixtures::now();
+    let url = |p: &str| format!("https://shop.example/{p}").parse().expect("url");
+    let urls = ReturnUrls {
+        accepted: url("ok"),
+        refused: url("ko"),
+        cancelled: url("cancel"),
+        pending: url("wait"),
+        notify: url("notify"),
+    };
+    let amount = Amount::new(2550, Currency::EUR).expect("amount");
+    let request_for = |provider: &dyn PaymentProvider| {
+        tpe_conformance::fixtures::request_for(provider, amount, urls.clone()).expect("request")
+    };
+    let paybox = Paybox::new(PayboxConfig::new(
+        "1999888",
+        "32",
+        "107904482",
+        SecretString::from(PAYBOX_TEST_HMAC_KEY),
+    ))
+    .expect("paybox");
+    let lyra = Lyra::new(LyraConfig::test(
+        Brand::Systempay,
+        LYRA_TEST_SITE_ID,
+        SecretString::from(LYRA_TEST_KEY),
+    ))
+    .expect("lyra");
+    let monetico = Monetico::new(MoneticoConfig::new(
+        MONETICO_TEST_TPE,
+        MONETICO_TEST_SOCIETE,
+        SecretString::from(MONETICO_TEST_KEY),
+    ))
+    .expect("monetico");
+    let mut out = Vec::new();
+    let redirect = paybox
+        .prepare_redirect(&request_for(&paybox), now)
+        .expect("paybox form");
+    out.push(seed(
+        "paybox page",
+        redirect.action.path(),
+        &redirect.fields,
+    ));
+    let prepared = lyra
+        .prepare_now(&request_for(&lyra), now)
+        .expect("lyra form");
+    out.push(seed(
+        "lyra page",
+        prepared.redirect.action.path(),
+        &prepared.redirect.fields,
+    ));
+    let prepared = monetico
+        .prepare_now(&request_for(&monetico), now)
+        .expect("monetico form");
+    out.push(seed(
+        "monetico page",
+        prepared.redirect.action.path(),
+        &prepared.redirect.fields,
+    ));
+    let stripe = seeds::section(OTHER_VECTORS, "stripe")
+        .into_iter()
+        .find(|v| v["name"] == "checkout_session_create_form_pairs")
+        .expect("stripe form vector");
+    out.push(seed(
+        "stripe-like session",
+        "/v1/checkout/sessions",
+        &seeds::pairs(&stripe, "pairs"),
+    ));
+    out
+}
+
+fn target() -> Target {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let state = BankState::new(MockBankConfig::for_tests()).expect("mock bank");
+    let router = tpe_mock_bank::router(state);
+    let bearer = format!("Bearer {DEFAULT_STRIPE_SECRET_KEY}");
+    let seeds = seeds();
+    let paths: Vec<String> = seeds
+        .iter()
+        .filter_map(|s| {
+            let path = s.bytes.split(|&b| b == b'\n').next()?;
+            Some(String::from_utf8_lossy(path).into_owned())
+        })
+        .collect();
+    let check = move |input: &[u8]| {
+        let (path, body) = match input.iter().position(|&b| b == b'\n') {
+            Some(i) => (&input[..i], &input[i + 1..]),
+            None => (input, &[][..]),
+        };
+        let post = |path: &[u8], body: &[u8]| {
+            http::Request::post(path)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("authorization", &bearer)
+                .body(Body::from(body.to_vec()))
+        };
+        // Not a path an HTTP server would hand over (raw bytes, mostly): the whole input is
+        // the body of a form posted to one of the seeds' paths.
+        let Ok(request) = post(path, body).or_else(|_| {
+            let path = &paths[usize::from(input.first().copied().unwrap_or(0)) % paths.len()];
+            post(path.as_bytes(), input)
+        }) else {
+            return Verdict::Refused;
+        };
+        let response = runtime.block_on(router.clone().oneshot(request));
+        let Ok(response) = response;
+        let status = response.status();
+        if status.is_server_error() {
+            Verdict::Broken(format!("answered {status}"))
+        } else if status.is_client_error() {
+            Verdict::Refused
+        } else {
+            Verdict::Accepted(status.to_string())
+        }
+    };
+    // A request goes through axum and renders an HTML page: a fixed cost well above 64 KiB.
+    Target::new("mock_bank_forms", Oracle::Unsigned, seeds, check).allocation_bound(32, 1024 * 1024)
+}
+
+tpe_fuzz::fuzz_target!(target());
