@@ -1,7 +1,8 @@
 //! What the mock bank reads from merchants: the hosted-page forms of Paybox, Lyra and Monetico
 //! (signed by the providers' own `prepare`), the Stripe-like session form and the Paybox Direct
 //! request, each posted to the in-process router. An input is the path, a newline, and the
-//! body. The bank answers every input with a page or a 4xx, never a 5xx or a panic.
+//! body. The bank answers every input with a payment page, an error page or a 4xx, never a 5xx
+//! or a panic; mutated forms are also signed again as the merchant would sign them.
 
 use axum::body::Body;
 use secrecy::SecretString;
@@ -93,6 +94,57 @@ fn seeds() -> Vec<Seed> {
     out
 }
 
+/// Signs a merchant form again as the merchant would, for the bank its path names, so mutated
+/// values (the billing XML, amounts, names) reach the bank's reading after its MAC check.
+fn resigned(input: &[u8]) -> Vec<u8> {
+    let Some(i) = input.iter().position(|&b| b == b'\n') else {
+        return input.to_vec();
+    };
+    let (path, body) = (&input[..i], &input[i + 1..]);
+    let fields: Vec<(String, String)> = form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let path_text = String::from_utf8_lossy(path);
+    let body = if tpe_mock_bank::paybox::PAGE_PATHS.contains(&path_text.as_ref()) {
+        let mut fields: Vec<(String, String)> = fields
+            .into_iter()
+            .filter(|(k, _)| k != "PBX_HMAC")
+            .collect();
+        let hash = fields
+            .iter()
+            .find(|(k, _)| k == "PBX_HASH")
+            .map_or("SHA512", |(_, v)| v.as_str());
+        let message = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mac = tpe_mock_bank::paybox::hmac_hex(hash, PAYBOX_TEST_HMAC_KEY, message.as_bytes())
+            .unwrap_or_default();
+        fields.push(("PBX_HMAC".to_owned(), mac));
+        seeds::form_body(&fields)
+    } else if path_text.starts_with(tpe_mock_bank::lyra::PAGE_PATH) {
+        let fields: Vec<(String, String)> = fields
+            .into_iter()
+            .filter(|(k, _)| k != "signature")
+            .collect();
+        tpe_mock_bank::lyra::signing::signed_body(&fields, LYRA_TEST_KEY, false).into_bytes()
+    } else if path_text.ends_with("paiement.cgi") {
+        let mut fields: Vec<(String, String)> =
+            fields.into_iter().filter(|(k, _)| k != "MAC").collect();
+        let key = tpe_mock_bank::monetico::mac::usable_key(MONETICO_TEST_KEY).unwrap_or_default();
+        let mac = tpe_mock_bank::monetico::mac::mac_hex(&key, &fields);
+        fields.push(("MAC".to_owned(), mac));
+        seeds::form_body(&fields)
+    } else {
+        return input.to_vec();
+    };
+    let mut out = path.to_vec();
+    out.push(b'\n');
+    out.extend(body);
+    out
+}
+
 fn target() -> Target {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -128,19 +180,30 @@ fn target() -> Target {
         }) else {
             return Verdict::Refused;
         };
-        let response = runtime.block_on(router.clone().oneshot(request));
-        let Ok(response) = response;
-        let status = response.status();
+        let (status, body) = runtime.block_on(async {
+            let Ok(response) = router.clone().oneshot(request).await;
+            let status = response.status();
+            let body = http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            (status, body)
+        });
+        // Like the real platforms, Paybox and Lyra answer a bad form with an error page in a
+        // 200.
+        let error_page = body.windows(13).any(|w| w == b"class=\"error\"");
         if status.is_server_error() {
             Verdict::Broken(format!("answered {status}"))
-        } else if status.is_client_error() {
+        } else if status.is_client_error() || error_page {
             Verdict::Refused
         } else {
             Verdict::Accepted(status.to_string())
         }
     };
     // A request goes through axum and renders an HTML page: a fixed cost well above 64 KiB.
-    Target::new("mock_bank_forms", Oracle::Unsigned, seeds, check).allocation_bound(32, 1024 * 1024)
+    Target::new("mock_bank_forms", Oracle::Unsigned, seeds, check)
+        .allocation_bound(32, 1024 * 1024)
+        .resigning(resigned)
 }
 
 tpe_fuzz::fuzz_target!(target());
