@@ -31,7 +31,8 @@ pub fn text<'a>(vector: &'a Value, field: &str) -> &'a str {
         .unwrap_or_else(|| panic!("vector {} has no text {field}", vector["name"]))
 }
 
-/// A vector's `fields` (an object, in file order, or a list of pairs) as pairs.
+/// A vector's `fields` (an object, in the order `serde_json` keeps, or a list of pairs) as
+/// pairs.
 pub fn pairs(vector: &Value, field: &str) -> Vec<(String, String)> {
     match &vector[field] {
         Value::Object(map) => map
