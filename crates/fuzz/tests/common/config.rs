@@ -119,7 +119,7 @@ fn debug<T: std::fmt::Debug>(r: Result<T, ProviderError>) -> Result<String, Prov
 }
 
 /// Splits an input into its secret values (pieces of 8 bytes or more of the value of a key,
-/// secret or password setting, not a key id) and the rest of its text.
+/// secret or password setting, not a key id nor a public key) and the rest of its text.
 fn secrets_and_rest(input: &str) -> (Vec<&str>, String) {
     let mut secrets = Vec::new();
     let mut rest = String::new();
@@ -142,7 +142,9 @@ fn secrets_and_rest(input: &str) -> (Vec<&str>, String) {
 
 fn is_secret(name: &str) -> bool {
     let name = name.trim().to_ascii_lowercase();
+    // A key id and a public key are not secrets.
     !name.contains("key_id")
+        && !name.contains("public")
         && ["key", "secret", "password"]
             .iter()
             .any(|s| name.contains(s))
