@@ -128,6 +128,9 @@ pub struct Case {
     pub resign: bool,
 }
 
+/// An input that takes longer is printed (a parser slower than linear shows there first).
+const SLOW: Duration = Duration::from_secs(1);
+
 /// Most mutations applied to one seed.
 pub const MAX_MUTATIONS: usize = 4;
 
@@ -165,10 +168,13 @@ struct Counts {
     inputs: u64,
     accepted: u64,
     peak: usize,
+    slowest: Duration,
 }
 
 thread_local! {
-    static COUNTS: Cell<Counts> = const { Cell::new(Counts { inputs: 0, accepted: 0, peak: 0 }) };
+    static COUNTS: Cell<Counts> = const {
+        Cell::new(Counts { inputs: 0, accepted: 0, peak: 0, slowest: Duration::ZERO })
+    };
 }
 
 fn count(f: impl FnOnce(&mut Counts)) {
@@ -244,6 +250,19 @@ impl Target {
     /// # Panics
     /// When the contract is broken (the fuzzing engine reports the case).
     pub fn structured(&self, case: &Case) {
+        let start = std::time::Instant::now();
+        self.structured_case(case);
+        let took = start.elapsed();
+        if took > SLOW {
+            eprintln!(
+                "fuzz {}: slow input ({} ms): {case:?}",
+                self.name,
+                took.as_millis()
+            );
+        }
+    }
+
+    fn structured_case(&self, case: &Case) {
         let seed = &self.seeds[usize::from(case.seed) % self.seeds.len()];
         let mut input = seed.bytes.clone();
         for m in case.mutations.iter().take(MAX_MUTATIONS) {
@@ -271,7 +290,9 @@ impl Target {
     }
 
     fn run(&self, input: &[u8], mode: Mode, unchanged: bool) {
+        let start = std::time::Instant::now();
         let (verdict, mut peak) = peak_bytes(|| (self.check)(input));
+        let took = start.elapsed();
         let bound = input
             .len()
             .saturating_mul(self.per_byte)
@@ -285,6 +306,7 @@ impl Target {
         count(|c| {
             c.inputs += 1;
             c.peak = c.peak.max(peak);
+            c.slowest = c.slowest.max(took);
         });
         assert!(
             peak <= bound,
@@ -315,8 +337,13 @@ impl Target {
     pub fn report(&self, run: &str) {
         let c = COUNTS.with(|c| c.take());
         eprintln!(
-            "fuzz {} {run}: {} inputs ({} accepted), peak {} bytes allocated for one input",
-            self.name, c.inputs, c.accepted, c.peak
+            "fuzz {} {run}: {} inputs ({} accepted), peak {} bytes allocated for one input, \
+             slowest input {} ms",
+            self.name,
+            c.inputs,
+            c.accepted,
+            c.peak,
+            c.slowest.as_millis()
         );
     }
 }
