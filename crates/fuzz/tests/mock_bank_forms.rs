@@ -1,5 +1,5 @@
 //! What the mock bank reads from merchants: the hosted-page forms of Paybox, Lyra and Monetico
-//! (signed by the providers' own `prepare`), the Stripe-like session form and the Paybox Direct
+//! (signed by the providers' own `prepare`), the Stripe-like session form and a Paybox Direct
 //! request, each posted to the in-process router. An input is the path, a newline, and the
 //! body. The bank answers every input with a payment page, an error page or a 4xx, never a 5xx
 //! or a panic; mutated forms are also signed again as the merchant would sign them.
@@ -17,6 +17,9 @@ use tpe_mock_bank::{
 };
 use tpe_monetico::{Monetico, MoneticoConfig};
 use tpe_paybox::{Paybox, PayboxConfig};
+
+/// Paybox Direct's path.
+const DIRECT_PATH: &str = "/PPPS.php";
 
 fn seed(name: &str, path: &str, fields: &[(String, String)]) -> Seed {
     let mut bytes = format!("{path}\n").into_bytes();
@@ -86,6 +89,31 @@ fn seeds() -> Vec<Seed> {
         .into_iter()
         .find(|v| v["name"] == "checkout_session_create_form_pairs")
         .expect("stripe form vector");
+    // A Paybox Direct refund as the provider sends it, signed as it signs it.
+    let direct: Vec<(String, String)> = [
+        ("VERSION", "00104"),
+        ("TYPE", "00014"),
+        ("SITE", "1999888"),
+        ("RANG", "032"),
+        ("IDENTIFIANT", "107904482"),
+        ("NUMQUESTION", "0000000042"),
+        ("MONTANT", "0000001000"),
+        ("DEVISE", "978"),
+        ("REFERENCE", "ORDER-2025-0001"),
+        ("NUMAPPEL", "0030378572"),
+        ("NUMTRANS", "0013989865"),
+        ("DATEQ", "15012025103000"),
+        ("HASH", "SHA512"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let unsigned = seed("paybox direct", DIRECT_PATH, &direct);
+    out.push(Seed::new(
+        "paybox direct",
+        resigned(&unsigned.bytes),
+        Shape::Form,
+    ));
     out.push(seed(
         "stripe-like session",
         "/v1/checkout/sessions",
@@ -105,14 +133,20 @@ fn resigned(input: &[u8]) -> Vec<u8> {
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     let path_text = String::from_utf8_lossy(path);
-    let body = if tpe_mock_bank::paybox::PAGE_PATHS.contains(&path_text.as_ref()) {
-        let mut fields: Vec<(String, String)> = fields
-            .into_iter()
-            .filter(|(k, _)| k != "PBX_HMAC")
-            .collect();
+    let paybox_page = tpe_mock_bank::paybox::PAGE_PATHS.contains(&path_text.as_ref());
+    let body = if paybox_page || path_text == DIRECT_PATH {
+        // The page form signs with `PBX_HMAC` and names its hash `PBX_HASH`; Paybox Direct
+        // drops the prefix.
+        let (mac_name, hash_name) = if paybox_page {
+            ("PBX_HMAC", "PBX_HASH")
+        } else {
+            ("HMAC", "HASH")
+        };
+        let mut fields: Vec<(String, String)> =
+            fields.into_iter().filter(|(k, _)| k != mac_name).collect();
         let hash = fields
             .iter()
-            .find(|(k, _)| k == "PBX_HASH")
+            .find(|(k, _)| k == hash_name)
             .map_or("SHA512", |(_, v)| v.as_str());
         let message = fields
             .iter()
@@ -121,7 +155,7 @@ fn resigned(input: &[u8]) -> Vec<u8> {
             .join("&");
         let mac = tpe_mock_bank::paybox::hmac_hex(hash, PAYBOX_TEST_HMAC_KEY, message.as_bytes())
             .unwrap_or_default();
-        fields.push(("PBX_HMAC".to_owned(), mac));
+        fields.push((mac_name.to_owned(), mac));
         seeds::form_body(&fields)
     } else if path_text.starts_with(tpe_mock_bank::lyra::PAGE_PATH) {
         let fields: Vec<(String, String)> = fields
@@ -192,9 +226,12 @@ fn target() -> Target {
         // Like the real platforms, Paybox and Lyra answer a bad form with an error page in a
         // 200.
         let error_page = body.windows(13).any(|w| w == b"class=\"error\"");
+        // Paybox Direct answers every request with a 200 and its code.
+        let direct_error = body.windows(12).any(|w| w == b"CODEREPONSE=")
+            && !body.windows(17).any(|w| w == b"CODEREPONSE=00000");
         if status.is_server_error() {
             Verdict::Broken(format!("answered {status}"))
-        } else if status.is_client_error() || error_page {
+        } else if status.is_client_error() || error_page || direct_error {
             Verdict::Refused
         } else {
             Verdict::Accepted(status.to_string())
