@@ -195,8 +195,14 @@ pub mod millis {
     }
 }
 
-/// `message` with every quoted part (`"…"`, `` `…` ``) blanked: serde quotes values.
-fn blank_quotes(message: &str) -> String {
+/// `message` with every quoted part (`"…"`, `` `…` ``) blanked: serde quotes values (`invalid
+/// type: integer `1234`, expected a string`), which may be a secret given with the wrong type.
+///
+/// ```
+/// let m = tpe_core::env::blank_quotes("invalid type: integer `1122334455667788`, expected a string");
+/// assert_eq!(m, "invalid type: integer …, expected a string");
+/// ```
+pub fn blank_quotes(message: &str) -> String {
     let mut out = String::new();
     let mut quote = None;
     for c in message.chars() {

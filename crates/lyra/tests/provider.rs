@@ -244,6 +244,25 @@ fn toml_and_environment_share_one_schema() {
 }
 
 #[test]
+fn a_key_of_the_wrong_type_is_not_repeated_in_the_error() {
+    // Found by fuzzing: serde's message quoted the value (`invalid type: integer `…``), and a
+    // Lyra key is often all digits.
+    for key in [
+        "1122334455667788",
+        "[1122334455667788]",
+        "{ a = 1122334455667788 }",
+    ] {
+        let e = LyraConfig::from_toml_str(&format!("site_id = \"12345678\"\ntest_key = {key}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("test_key") && !e.contains("1122334455667788"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
 fn no_secret_in_debug_display_or_errors() {
     let p = common::provider();
     assert!(!format!("{p:?}").contains(common::KEY));

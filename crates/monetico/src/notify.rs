@@ -167,12 +167,11 @@ fn card(fields: &Fields<'_, '_>) -> Option<CardSummary> {
         let end = m.find(|c: char| !c.is_ascii_digit()).unwrap_or(m.len());
         &m[..end]
     });
+    // Trimming ASCII digits keeps a char boundary whatever precedes them (a byte offset after
+    // the last non-digit would fall inside a multi-byte character).
     let trailing = masked
         .filter(|m| m.contains(|c: char| !c.is_ascii_digit()))
-        .map(|m| {
-            let start = m.rfind(|c: char| !c.is_ascii_digit()).map_or(0, |i| i + 1);
-            &m[start..]
-        });
+        .map(|m| &m[m.trim_end_matches(|c: char| c.is_ascii_digit()).len()..]);
     let bin = optional("bincb").or(leading);
     let expiry = optional("vld")
         .filter(|v| v.len() == 4 && v.is_ascii())

@@ -205,6 +205,31 @@ fn returns_verify_then_read() {
 }
 
 #[test]
+fn masked_card_with_a_multibyte_character_is_read_without_panic() {
+    // Found by fuzzing: the trailing digits were cut one byte after the last non-digit, which
+    // panicked inside a multi-byte character.
+    let p = common::provider();
+    let fields: Vec<(&str, &str)> = common::fields("payetest", "")
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k,
+                if k == "cbmasquee" {
+                    "1234XXXXXXXXXXX12é34"
+                } else {
+                    v
+                },
+            )
+        })
+        .collect();
+    let raw = common::post(common::key().signed_form(&fields));
+    let Verified::Payment(n) = p.verify(&raw, common::now()).unwrap() else {
+        panic!("payment")
+    };
+    assert_eq!(n.card.unwrap().last_digits.as_deref(), Some("34"));
+}
+
+#[test]
 fn annulation_is_a_refusal_and_a_later_paiement_another_transaction() {
     let p = common::provider();
     let refused = p

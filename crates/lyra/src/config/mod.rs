@@ -273,10 +273,10 @@ impl LyraConfig {
     ) -> Result<Self, ProviderError> {
         serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
             let path = e.path().to_string();
-            ProviderError::config(
-                &Lyra::ID,
-                format!("{}: {}", name(&path), e.inner().message()),
-            )
+            // Serde quotes the value it could not take: a key of the wrong type (digits without
+            // quotes) would be repeated in the message.
+            let message = tpe_core::env::blank_quotes(e.inner().message());
+            ProviderError::config(&Lyra::ID, format!("{}: {message}", name(&path)))
         })
     }
 

@@ -94,7 +94,9 @@ impl PayboxConfig {
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            let mut reason = format!("toml: {}", e.message());
+            // Serde quotes the value it could not take (`integer `…``): the core helper blanks
+            // every quoted part, so a key given with the wrong type is never repeated.
+            let mut reason = tpe_core::env::toml_error(text, &e);
             if let Some(line) = line {
                 reason.push_str(&format!(" (line {line})"));
             }
@@ -214,6 +216,25 @@ mod tests {
         .to_string();
         assert!(err.contains("line 5"), "{err}");
         assert!(!err.contains(&secret));
+    }
+
+    #[test]
+    fn toml_errors_do_not_quote_a_key_of_the_wrong_type() {
+        // Found by fuzzing: serde's message quoted the value (`invalid type: integer `…``).
+        let digits = "9".repeat(20);
+        for key in [
+            digits.clone(),
+            format!("[{digits}]"),
+            format!("{{ a = {digits} }}"),
+        ] {
+            let err = PayboxConfig::from_toml_str(&format!(
+                "site = \"1\"\nrang = \"1\"\nidentifiant = \"1\"\nhmac_key = {key}\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("line 4") && err.contains("hmac_key"), "{err}");
+            assert!(!err.contains(&digits), "{err}");
+        }
     }
 
     #[test]
