@@ -12,6 +12,9 @@ use crate::secret::Secret;
 /// The public HMAC key of the Paybox pre-production test merchants (`0123456789ABCDEF` × 8).
 pub const PAYBOX_TEST_HMAC_KEY: &str = "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF";
 
+/// The legacy Paybox Direct password (`CLE`) of the public test merchants.
+pub const PAYBOX_TEST_CLE: &str = "1999888I";
+
 /// The Stripe-like test account known by default: its secret API key.
 pub const DEFAULT_STRIPE_SECRET_KEY: &str = "sk_test_tpe_mock_bank";
 /// The Stripe-like test account known by default: its webhook signing secret.
@@ -28,6 +31,18 @@ pub const DEFAULT_WORLDLINE_WEBHOOK_KEY_ID: &str = "tpe-mock-webhook-key";
 /// The Worldline Direct test merchant: its webhook secret.
 pub const DEFAULT_WORLDLINE_WEBHOOK_SECRET: &str = "tpe-mock-worldline-webhook-secret";
 
+/// The Worldline Direct SDKs' test merchant known by default: the merchant id of their
+/// request-signing test (`/v2/1/tokens/2`, spec G.12 `direct_minimal_get_v2`).
+pub const WORLDLINE_SDK_TEST_MERCHANT_ID: &str = "1";
+/// The SDKs' test merchant: the API key id of that test.
+pub const WORLDLINE_SDK_TEST_API_KEY_ID: &str = "EC36A74A98D21";
+/// The SDKs' test merchant: the API secret of that test.
+pub const WORLDLINE_SDK_TEST_API_SECRET: &str = "6Kj5HT0MQKC6D8eb7W3lTg71kVKVDSt1";
+/// The SDKs' test merchant: the webhook key id of the SDKs' webhook test (spec G.12).
+pub const WORLDLINE_SDK_TEST_WEBHOOK_KEY_ID: &str = "dummy-key-id";
+/// The SDKs' test merchant: the webhook secret of the SDKs' webhook test (spec G.12).
+pub const WORLDLINE_SDK_TEST_WEBHOOK_SECRET: &str = "hello+world";
+
 /// A Worldline Direct / CAWL merchant: its PSPID, API key and webhook key.
 #[derive(Clone, Debug)]
 pub struct WorldlineMerchant {
@@ -41,6 +56,20 @@ pub struct WorldlineMerchant {
     pub webhook_key_id: String,
     /// The webhook secret, used as UTF-8 text.
     pub webhook_secret: Secret,
+}
+
+impl WorldlineMerchant {
+    /// The merchant of the official SDKs' tests (merchant `1`, API key `EC36A74A98D21`).
+    #[must_use]
+    pub fn sdk_test() -> Self {
+        Self {
+            merchant_id: WORLDLINE_SDK_TEST_MERCHANT_ID.into(),
+            api_key_id: WORLDLINE_SDK_TEST_API_KEY_ID.into(),
+            api_secret: Secret::new(WORLDLINE_SDK_TEST_API_SECRET),
+            webhook_key_id: WORLDLINE_SDK_TEST_WEBHOOK_KEY_ID.into(),
+            webhook_secret: Secret::new(WORLDLINE_SDK_TEST_WEBHOOK_SECRET),
+        }
+    }
 }
 
 impl Default for WorldlineMerchant {
@@ -79,7 +108,7 @@ impl PayboxMerchant {
             rang: "32".into(),
             identifiant: "107904482".into(),
             hmac_key_hex: Secret::new(PAYBOX_TEST_HMAC_KEY),
-            direct_cle: Some(Secret::new("1999888I")),
+            direct_cle: Some(Secret::new(PAYBOX_TEST_CLE)),
         }
     }
 
@@ -91,7 +120,7 @@ impl PayboxMerchant {
             rang: "43".into(),
             identifiant: "107975626".into(),
             hmac_key_hex: Secret::new(PAYBOX_TEST_HMAC_KEY),
-            direct_cle: Some(Secret::new("1999888I")),
+            direct_cle: Some(Secret::new(PAYBOX_TEST_CLE)),
         }
     }
 }
@@ -144,6 +173,12 @@ pub const MONETICO_TEST_SOCIETE: &str = "monsite";
 /// documentation (spec C.7).
 pub const MONETICO_TEST_KEY: &str = "0123456789ABCDEF0123456789ABCDEF01234567";
 
+/// The TPE of the official Monetico kit's configuration (spec C.7): a placeholder many plugins
+/// ship, known by default so that a kit-based shop works against the mock unchanged.
+pub const MONETICO_KIT_TPE: &str = "0000001";
+/// The security key of the kit's configuration (spec C.7, C.8 `kit_placeholder_key_transform`).
+pub const MONETICO_KIT_KEY: &str = "12345678901234567890123456789012345678P0";
+
 /// A Monetico terminal (TPE): its société code, its 40-character key and the confirmation
 /// (CGI2) URL Monetico registered for it.
 #[derive(Clone, Debug)]
@@ -156,6 +191,19 @@ pub struct MoneticoTpe {
     pub key: Secret,
     /// The confirmation URL; the mock never posts returns anywhere else.
     pub cgi2_url: Option<String>,
+}
+
+impl MoneticoTpe {
+    /// The kit's placeholder TPE `0000001` with the kit's key, société `monsite`.
+    #[must_use]
+    pub fn kit() -> Self {
+        Self {
+            tpe: MONETICO_KIT_TPE.into(),
+            societe: MONETICO_TEST_SOCIETE.into(),
+            key: Secret::new(MONETICO_KIT_KEY),
+            cgi2_url: None,
+        }
+    }
 }
 
 impl Default for MoneticoTpe {
@@ -326,11 +374,11 @@ impl Default for MockBankConfig {
                 PayboxMerchant::public_test_3ds(),
             ],
             stripe_accounts: vec![StripeAccount::default()],
-            worldline_merchants: vec![WorldlineMerchant::default()],
+            worldline_merchants: vec![WorldlineMerchant::default(), WorldlineMerchant::sdk_test()],
             worldline_auth_failure_status: 401,
             lyra_shops: vec![LyraShop::default()],
             lyra_retry: RetryPolicy::lyra(),
-            monetico_tpes: vec![MoneticoTpe::default()],
+            monetico_tpes: vec![MoneticoTpe::default(), MoneticoTpe::kit()],
             retry: RetryPolicy::default(),
             pending_delay: Duration::from_secs(10),
             api_hang: Duration::from_secs(30),
