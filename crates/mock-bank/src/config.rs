@@ -97,6 +97,9 @@ pub struct PayboxMerchant {
     pub hmac_key_hex: Secret,
     /// The legacy Paybox Direct password (`CLE`), if Direct calls may use it instead of an HMAC.
     pub direct_cle: Option<Secret>,
+    /// Returned values are ISO-8859-1 bytes (`é` = `%E9`), as the official modules decode them,
+    /// instead of UTF-8 (`%C3%A9`); which one a merchant gets is a platform setting.
+    pub latin1: bool,
 }
 
 impl PayboxMerchant {
@@ -109,6 +112,7 @@ impl PayboxMerchant {
             identifiant: "107904482".into(),
             hmac_key_hex: Secret::new(PAYBOX_TEST_HMAC_KEY),
             direct_cle: Some(Secret::new(PAYBOX_TEST_CLE)),
+            latin1: false,
         }
     }
 
@@ -121,6 +125,38 @@ impl PayboxMerchant {
             identifiant: "107975626".into(),
             hmac_key_hex: Secret::new(PAYBOX_TEST_HMAC_KEY),
             direct_cle: Some(Secret::new(PAYBOX_TEST_CLE)),
+            latin1: false,
+        }
+    }
+}
+
+/// How the Paybox side shapes the answers whose details the spec leaves unsure (spec §4).
+///
+/// The defaults follow what the spec VERIFIED from real answers; the flags switch the rest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PayboxShapes {
+    /// A customer cancellation is also notified to `PBX_REPONDRE_A` (not only the browser
+    /// return). Not documented; off by default.
+    pub cancel_ipn: bool,
+    /// A refused payment carries an empty authorization number (`A=`) instead of none at all
+    /// (the real refusal of spec §4.5 has no `A`). Off by default.
+    pub refusal_empty_authorization: bool,
+    /// A 3-D Secure failure (`00189`) has a transaction number `S`, as an issuer refusal does;
+    /// else `S=0` (no authorization was asked). Not documented; on by default.
+    pub three_ds_failure_transaction: bool,
+    /// Browser returns are signed over the whole query, the shop's own URL parameters first
+    /// included, as the platform does; else over the `PBX_RETOUR` variables only. Notifications
+    /// are always signed over the variables only (spec §4.3).
+    pub return_signs_merchant_params: bool,
+}
+
+impl Default for PayboxShapes {
+    fn default() -> Self {
+        Self {
+            cancel_ipn: false,
+            refusal_empty_authorization: false,
+            three_ds_failure_transaction: true,
+            return_signs_merchant_params: true,
         }
     }
 }
@@ -360,6 +396,8 @@ pub struct MockBankConfig {
     pub require_3ds_xml: bool,
     /// The base URL the hosted pages are reachable at; `None` = taken from the `Host` header.
     pub public_base_url: Option<String>,
+    /// The shape of Paybox answers where the spec is unsure.
+    pub paybox_shapes: PayboxShapes,
     /// The PKCS#8 PEM private key signing Paybox notifications; `None` = the shipped test key.
     pub paybox_signing_key_pem: Option<String>,
     /// The clock.
@@ -386,6 +424,7 @@ impl Default for MockBankConfig {
             request_timeout: Duration::from_secs(60),
             require_3ds_xml: true,
             public_base_url: None,
+            paybox_shapes: PayboxShapes::default(),
             paybox_signing_key_pem: None,
             clock: Clock::system(),
         }
@@ -470,6 +509,15 @@ impl MockBankConfig {
                 identifiant: m.identifiant,
                 hmac_key_hex: m.hmac_key,
                 direct_cle: m.cle,
+                latin1: match m.encoding.as_deref() {
+                    None | Some("utf-8") => false,
+                    Some("iso-8859-1") => true,
+                    Some(other) => {
+                        return Err(Error::Config(format!(
+                            "paybox_merchant encoding {other:?}: utf-8 or iso-8859-1"
+                        )));
+                    }
+                },
             });
         }
         for a in file.stripe_account {
@@ -537,6 +585,19 @@ impl MockBankConfig {
         }
         if let Some(v) = file.require_3ds_xml {
             config.require_3ds_xml = v;
+        }
+        if let Some(p) = file.paybox {
+            let d = &mut config.paybox_shapes;
+            d.cancel_ipn = p.cancel_ipn.unwrap_or(d.cancel_ipn);
+            d.refusal_empty_authorization = p
+                .refusal_empty_authorization
+                .unwrap_or(d.refusal_empty_authorization);
+            d.three_ds_failure_transaction = p
+                .three_ds_failure_transaction
+                .unwrap_or(d.three_ds_failure_transaction);
+            d.return_signs_merchant_params = p
+                .return_signs_merchant_params
+                .unwrap_or(d.return_signs_merchant_params);
         }
         config.public_base_url = file.public_base_url;
         config.validate()?;
@@ -635,6 +696,7 @@ struct FileConfig {
     api_hang_ms: Option<u64>,
     max_body_bytes: Option<usize>,
     require_3ds_xml: Option<bool>,
+    paybox: Option<FilePayboxShapes>,
     public_base_url: Option<String>,
 }
 
@@ -646,6 +708,17 @@ struct FileMerchant {
     identifiant: String,
     hmac_key: Secret,
     cle: Option<Secret>,
+    /// `utf-8` (default) or `iso-8859-1`: the bytes of returned values.
+    encoding: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePayboxShapes {
+    cancel_ipn: Option<bool>,
+    refusal_empty_authorization: Option<bool>,
+    three_ds_failure_transaction: Option<bool>,
+    return_signs_merchant_params: Option<bool>,
 }
 
 #[derive(Deserialize)]

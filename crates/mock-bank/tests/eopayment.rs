@@ -85,9 +85,13 @@ async fn eopayment_accepts_the_mock_and_our_providers_sign_as_it_does() {
         println!("skipped: no cross-check virtualenv (bash .ci/crosscheck-venv)");
         return;
     };
-    let bank = MockBank::spawn(MockBankConfig::for_tests())
-        .await
-        .expect("mock bank starts");
+    let mut config = MockBankConfig::for_tests();
+    // eopayment's Paybox response(callback=True) reads `code_autorisation` (A) in every
+    // notification and fails without it: it expects the empty `A=` of a refusal, one of the two
+    // shapes the spec reports (the mock's default is the other one, no `A`, as the real refusal
+    // of spec §4.5).
+    config.paybox_shapes.refusal_empty_authorization = true;
+    let bank = MockBank::spawn(config).await.expect("mock bank starts");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/eopayment_check.py");
     let signed = std::env::temp_dir().join(format!("eopayment-signed-{}.json", std::process::id()));
     let base = bank.base_url().to_owned();

@@ -150,7 +150,9 @@ def paybox_case(base, receiver, check, out, case, card, pem):
             'identifiant': PAYBOX_IDENTIFIANT,
             'shared_secret': PAYBOX_KEY,
             'automatic_return_url': receiver.base + ipn_path,
-            'normal_return_url': receiver.base + return_path,
+            # The paid case's return URL has the shop's own parameters: the platform signs them
+            # with its variables, and eopayment verifies returns over the whole query.
+            'normal_return_url': receiver.base + return_path + ('?lang=fr' if case == 'paid' else ''),
         },
     )
     transaction_id, kind, form = backend.request(
