@@ -71,6 +71,14 @@ async fn the_public_test_credentials_are_known_and_listed() {
             .starts_with("sk_test_")
     );
 
+    let index = reqwest::get(format!("{}/_mock/", bank.base_url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(index.contains("href=\"/_mock/merchants\""), "{index}");
+
     // The same listing from Rust.
     assert_eq!(serde_json::to_value(bank.merchants()).unwrap(), list);
 }
