@@ -12,6 +12,9 @@ use crate::secret::Secret;
 /// The public HMAC key of the Paybox pre-production test merchants (`0123456789ABCDEF` × 8).
 pub const PAYBOX_TEST_HMAC_KEY: &str = "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF";
 
+/// The legacy Paybox Direct password (`CLE`) of the public test merchants.
+pub const PAYBOX_TEST_CLE: &str = "1999888I";
+
 /// The Stripe-like test account known by default: its secret API key.
 pub const DEFAULT_STRIPE_SECRET_KEY: &str = "sk_test_tpe_mock_bank";
 /// The Stripe-like test account known by default: its webhook signing secret.
@@ -28,6 +31,18 @@ pub const DEFAULT_WORLDLINE_WEBHOOK_KEY_ID: &str = "tpe-mock-webhook-key";
 /// The Worldline Direct test merchant: its webhook secret.
 pub const DEFAULT_WORLDLINE_WEBHOOK_SECRET: &str = "tpe-mock-worldline-webhook-secret";
 
+/// The Worldline Direct SDKs' test merchant known by default: the merchant id of their
+/// request-signing test (`/v2/1/tokens/2`, spec G.12 `direct_minimal_get_v2`).
+pub const WORLDLINE_SDK_TEST_MERCHANT_ID: &str = "1";
+/// The SDKs' test merchant: the API key id of that test.
+pub const WORLDLINE_SDK_TEST_API_KEY_ID: &str = "EC36A74A98D21";
+/// The SDKs' test merchant: the API secret of that test.
+pub const WORLDLINE_SDK_TEST_API_SECRET: &str = "6Kj5HT0MQKC6D8eb7W3lTg71kVKVDSt1";
+/// The SDKs' test merchant: the webhook key id of the SDKs' webhook test (spec G.12).
+pub const WORLDLINE_SDK_TEST_WEBHOOK_KEY_ID: &str = "dummy-key-id";
+/// The SDKs' test merchant: the webhook secret of the SDKs' webhook test (spec G.12).
+pub const WORLDLINE_SDK_TEST_WEBHOOK_SECRET: &str = "hello+world";
+
 /// A Worldline Direct / CAWL merchant: its PSPID, API key and webhook key.
 #[derive(Clone, Debug)]
 pub struct WorldlineMerchant {
@@ -41,6 +56,20 @@ pub struct WorldlineMerchant {
     pub webhook_key_id: String,
     /// The webhook secret, used as UTF-8 text.
     pub webhook_secret: Secret,
+}
+
+impl WorldlineMerchant {
+    /// The merchant of the official SDKs' tests (merchant `1`, API key `EC36A74A98D21`).
+    #[must_use]
+    pub fn sdk_test() -> Self {
+        Self {
+            merchant_id: WORLDLINE_SDK_TEST_MERCHANT_ID.into(),
+            api_key_id: WORLDLINE_SDK_TEST_API_KEY_ID.into(),
+            api_secret: Secret::new(WORLDLINE_SDK_TEST_API_SECRET),
+            webhook_key_id: WORLDLINE_SDK_TEST_WEBHOOK_KEY_ID.into(),
+            webhook_secret: Secret::new(WORLDLINE_SDK_TEST_WEBHOOK_SECRET),
+        }
+    }
 }
 
 impl Default for WorldlineMerchant {
@@ -68,6 +97,9 @@ pub struct PayboxMerchant {
     pub hmac_key_hex: Secret,
     /// The legacy Paybox Direct password (`CLE`), if Direct calls may use it instead of an HMAC.
     pub direct_cle: Option<Secret>,
+    /// Returned values are ISO-8859-1 bytes (`é` = `%E9`), as the official modules decode them,
+    /// instead of UTF-8 (`%C3%A9`); which one a merchant gets is a platform setting.
+    pub latin1: bool,
 }
 
 impl PayboxMerchant {
@@ -79,7 +111,8 @@ impl PayboxMerchant {
             rang: "32".into(),
             identifiant: "107904482".into(),
             hmac_key_hex: Secret::new(PAYBOX_TEST_HMAC_KEY),
-            direct_cle: Some(Secret::new("1999888I")),
+            direct_cle: Some(Secret::new(PAYBOX_TEST_CLE)),
+            latin1: false,
         }
     }
 
@@ -91,7 +124,39 @@ impl PayboxMerchant {
             rang: "43".into(),
             identifiant: "107975626".into(),
             hmac_key_hex: Secret::new(PAYBOX_TEST_HMAC_KEY),
-            direct_cle: Some(Secret::new("1999888I")),
+            direct_cle: Some(Secret::new(PAYBOX_TEST_CLE)),
+            latin1: false,
+        }
+    }
+}
+
+/// How the Paybox side shapes the answers whose details the spec leaves unsure (spec §4).
+///
+/// The defaults follow what the spec VERIFIED from real answers; the flags switch the rest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PayboxShapes {
+    /// A customer cancellation is also notified to `PBX_REPONDRE_A` (not only the browser
+    /// return). Not documented; off by default.
+    pub cancel_ipn: bool,
+    /// A refused payment carries an empty authorization number (`A=`) instead of none at all
+    /// (the real refusal of spec §4.5 has no `A`). Off by default.
+    pub refusal_empty_authorization: bool,
+    /// A 3-D Secure failure (`00189`) has a transaction number `S`, as an issuer refusal does;
+    /// else `S=0` (no authorization was asked). Not documented; on by default.
+    pub three_ds_failure_transaction: bool,
+    /// Browser returns are signed over the whole query, the shop's own URL parameters first
+    /// included, as the platform does; else over the `PBX_RETOUR` variables only. Notifications
+    /// are always signed over the variables only (spec §4.3).
+    pub return_signs_merchant_params: bool,
+}
+
+impl Default for PayboxShapes {
+    fn default() -> Self {
+        Self {
+            cancel_ipn: false,
+            refusal_empty_authorization: false,
+            three_ds_failure_transaction: true,
+            return_signs_merchant_params: true,
         }
     }
 }
@@ -144,6 +209,12 @@ pub const MONETICO_TEST_SOCIETE: &str = "monsite";
 /// documentation (spec C.7).
 pub const MONETICO_TEST_KEY: &str = "0123456789ABCDEF0123456789ABCDEF01234567";
 
+/// The TPE of the official Monetico kit's configuration (spec C.7): a placeholder many plugins
+/// ship, known by default so that a kit-based shop works against the mock unchanged.
+pub const MONETICO_KIT_TPE: &str = "0000001";
+/// The security key of the kit's configuration (spec C.7, C.8 `kit_placeholder_key_transform`).
+pub const MONETICO_KIT_KEY: &str = "12345678901234567890123456789012345678P0";
+
 /// A Monetico terminal (TPE): its société code, its 40-character key and the confirmation
 /// (CGI2) URL Monetico registered for it.
 #[derive(Clone, Debug)]
@@ -156,6 +227,19 @@ pub struct MoneticoTpe {
     pub key: Secret,
     /// The confirmation URL; the mock never posts returns anywhere else.
     pub cgi2_url: Option<String>,
+}
+
+impl MoneticoTpe {
+    /// The kit's placeholder TPE `0000001` with the kit's key, société `monsite`.
+    #[must_use]
+    pub fn kit() -> Self {
+        Self {
+            tpe: MONETICO_KIT_TPE.into(),
+            societe: MONETICO_TEST_SOCIETE.into(),
+            key: Secret::new(MONETICO_KIT_KEY),
+            cgi2_url: None,
+        }
+    }
 }
 
 impl Default for MoneticoTpe {
@@ -312,6 +396,8 @@ pub struct MockBankConfig {
     pub require_3ds_xml: bool,
     /// The base URL the hosted pages are reachable at; `None` = taken from the `Host` header.
     pub public_base_url: Option<String>,
+    /// The shape of Paybox answers where the spec is unsure.
+    pub paybox_shapes: PayboxShapes,
     /// The PKCS#8 PEM private key signing Paybox notifications; `None` = the shipped test key.
     pub paybox_signing_key_pem: Option<String>,
     /// The clock.
@@ -326,11 +412,11 @@ impl Default for MockBankConfig {
                 PayboxMerchant::public_test_3ds(),
             ],
             stripe_accounts: vec![StripeAccount::default()],
-            worldline_merchants: vec![WorldlineMerchant::default()],
+            worldline_merchants: vec![WorldlineMerchant::default(), WorldlineMerchant::sdk_test()],
             worldline_auth_failure_status: 401,
             lyra_shops: vec![LyraShop::default()],
             lyra_retry: RetryPolicy::lyra(),
-            monetico_tpes: vec![MoneticoTpe::default()],
+            monetico_tpes: vec![MoneticoTpe::default(), MoneticoTpe::kit()],
             retry: RetryPolicy::default(),
             pending_delay: Duration::from_secs(10),
             api_hang: Duration::from_secs(30),
@@ -338,6 +424,7 @@ impl Default for MockBankConfig {
             request_timeout: Duration::from_secs(60),
             require_3ds_xml: true,
             public_base_url: None,
+            paybox_shapes: PayboxShapes::default(),
             paybox_signing_key_pem: None,
             clock: Clock::system(),
         }
@@ -422,6 +509,15 @@ impl MockBankConfig {
                 identifiant: m.identifiant,
                 hmac_key_hex: m.hmac_key,
                 direct_cle: m.cle,
+                latin1: match m.encoding.as_deref() {
+                    None | Some("utf-8") => false,
+                    Some("iso-8859-1") => true,
+                    Some(other) => {
+                        return Err(Error::Config(format!(
+                            "paybox_merchant encoding {other:?}: utf-8 or iso-8859-1"
+                        )));
+                    }
+                },
             });
         }
         for a in file.stripe_account {
@@ -489,6 +585,19 @@ impl MockBankConfig {
         }
         if let Some(v) = file.require_3ds_xml {
             config.require_3ds_xml = v;
+        }
+        if let Some(p) = file.paybox {
+            let d = &mut config.paybox_shapes;
+            d.cancel_ipn = p.cancel_ipn.unwrap_or(d.cancel_ipn);
+            d.refusal_empty_authorization = p
+                .refusal_empty_authorization
+                .unwrap_or(d.refusal_empty_authorization);
+            d.three_ds_failure_transaction = p
+                .three_ds_failure_transaction
+                .unwrap_or(d.three_ds_failure_transaction);
+            d.return_signs_merchant_params = p
+                .return_signs_merchant_params
+                .unwrap_or(d.return_signs_merchant_params);
         }
         config.public_base_url = file.public_base_url;
         config.validate()?;
@@ -587,6 +696,7 @@ struct FileConfig {
     api_hang_ms: Option<u64>,
     max_body_bytes: Option<usize>,
     require_3ds_xml: Option<bool>,
+    paybox: Option<FilePayboxShapes>,
     public_base_url: Option<String>,
 }
 
@@ -598,6 +708,17 @@ struct FileMerchant {
     identifiant: String,
     hmac_key: Secret,
     cle: Option<Secret>,
+    /// `utf-8` (default) or `iso-8859-1`: the bytes of returned values.
+    encoding: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePayboxShapes {
+    cancel_ipn: Option<bool>,
+    refusal_empty_authorization: Option<bool>,
+    three_ds_failure_transaction: Option<bool>,
+    return_signs_merchant_params: Option<bool>,
 }
 
 #[derive(Deserialize)]

@@ -43,6 +43,7 @@ pub(crate) fn routes() -> axum::Router<BankState> {
             put(set_script).delete(delete_script),
         )
         .route("/_mock/server_status", put(server_status))
+        .route("/_mock/merchants", get(merchants))
 }
 
 async fn index() -> Html<String> {
@@ -51,6 +52,10 @@ async fn index() -> Html<String> {
 
 async fn journal(State(state): State<BankState>) -> Response {
     Json(state.journal()).into_response()
+}
+
+async fn merchants(State(state): State<BankState>) -> Response {
+    Json(state.merchants()).into_response()
 }
 
 async fn clear_journal(State(state): State<BankState>) -> StatusCode {

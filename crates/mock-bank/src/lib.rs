@@ -30,6 +30,7 @@ mod faults;
 mod journal;
 mod layer;
 mod luhn;
+mod merchants;
 mod notify;
 mod pages;
 mod scenario;
@@ -48,12 +49,15 @@ pub use config::{
     Clock, DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, DEFAULT_WORLDLINE_API_KEY_ID,
     DEFAULT_WORLDLINE_API_SECRET, DEFAULT_WORLDLINE_MERCHANT_ID, DEFAULT_WORLDLINE_WEBHOOK_KEY_ID,
     DEFAULT_WORLDLINE_WEBHOOK_SECRET, LYRA_PRODUCTION_KEY, LYRA_REST_PASSWORD, LYRA_TEST_KEY,
-    LYRA_TEST_SITE_ID, LyraShop, MONETICO_TEST_KEY, MONETICO_TEST_SOCIETE, MONETICO_TEST_TPE,
-    MockBankConfig, MoneticoTpe, PAYBOX_TEST_HMAC_KEY, PayboxMerchant, RetryPolicy, StripeAccount,
-    WorldlineMerchant,
+    LYRA_TEST_SITE_ID, LyraShop, MONETICO_KIT_KEY, MONETICO_KIT_TPE, MONETICO_TEST_KEY,
+    MONETICO_TEST_SOCIETE, MONETICO_TEST_TPE, MockBankConfig, MoneticoTpe, PAYBOX_TEST_CLE,
+    PAYBOX_TEST_HMAC_KEY, PayboxMerchant, PayboxShapes, RetryPolicy, StripeAccount,
+    WORLDLINE_SDK_TEST_API_KEY_ID, WORLDLINE_SDK_TEST_API_SECRET, WORLDLINE_SDK_TEST_MERCHANT_ID,
+    WORLDLINE_SDK_TEST_WEBHOOK_KEY_ID, WORLDLINE_SDK_TEST_WEBHOOK_SECRET, WorldlineMerchant,
 };
 pub use error::Error;
 pub use journal::{EntryKind, JournalEntry, Side};
+pub use merchants::{ListedMerchant, ListedSecret, MerchantListing};
 pub use scenario::{ApiFault, Outcome, Scenario};
 pub use secret::Secret;
 pub use server::{MockBank, RunningBank};

@@ -280,6 +280,13 @@ impl BankState {
 
     // ---- crate-internal helpers ----
 
+    /// What every bank side knows: merchants and their public test secrets (never another
+    /// secret), as `GET /_mock/merchants` answers it.
+    #[must_use]
+    pub fn merchants(&self) -> crate::merchants::MerchantListing {
+        crate::merchants::MerchantListing::of(&self.inner.config)
+    }
+
     pub(crate) fn config(&self) -> &MockBankConfig {
         &self.inner.config
     }

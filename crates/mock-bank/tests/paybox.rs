@@ -104,6 +104,7 @@ async fn page_accepts_vector_forms_over_http_and_refuses_changed_ones() {
             identifiant: get("PBX_IDENTIFIANT"),
             hmac_key_hex: Secret::new(v["key_hex"].as_str().unwrap()),
             direct_cle: None,
+            latin1: false,
         });
     }
     let bank = MockBank::spawn(config).await.unwrap();
@@ -320,7 +321,8 @@ async fn refused_payment_notifies_by_post_and_goes_to_refuse_url() {
     let body = String::from_utf8(ipn.body.clone()).unwrap();
     assert!(verify_paybox(&body, "Sign", &f.pem()));
     assert_eq!(value(&body, "Erreur").as_deref(), Some("00151"));
-    assert_eq!(value(&body, "Auto").as_deref(), Some(""));
+    // A refusal carries no authorization number at all (spec §4.5: `Mt=100&Id=45&Erreur=00114`).
+    assert_eq!(value(&body, "Auto"), None);
 }
 
 #[tokio::test]

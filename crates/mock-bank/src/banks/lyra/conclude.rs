@@ -59,11 +59,22 @@ fn ipn_fields(s: &LyraSession, r: &Answer<'_>) -> Vec<(String, String)> {
         Some(_) => "CB",
         None => "",
     };
-    let mut add = |n: &str, v: &str| f.push((n.to_owned(), v.to_owned()));
+    // The delay the platform applies: the request's, else the shop's default (0).
+    let capture_delay = s
+        .request
+        .iter()
+        .find(|(n, v)| n == "vads_capture_delay" && !v.is_empty())
+        .map_or_else(|| "0".to_owned(), |(_, v)| v.clone());
+    // Each field once, as the platform sends them: a result field replaces its echo (an echoed
+    // empty `vads_capture_delay` next to the effective one would make two values for one name).
+    let mut add = |n: &str, v: &str| match f.iter_mut().find(|(name, _)| name == n) {
+        Some(field) => v.clone_into(&mut field.1),
+        None => f.push((n.to_owned(), v.to_owned())),
+    };
     add("vads_auth_mode", "FULL");
     add("vads_auth_number", if paid { AUTHORIZATION } else { "" });
     add("vads_auth_result", r.auth_result);
-    add("vads_capture_delay", "0");
+    add("vads_capture_delay", &capture_delay);
     add("vads_card_brand", brand);
     add("vads_card_number", &masked);
     add("vads_effective_amount", &s.amount.to_string());

@@ -7,8 +7,7 @@ use axum::response::{IntoResponse, Response};
 use super::MAX_ATTEMPTS;
 use super::decision::Decision;
 use super::html::{closed_page, error_page, payment_page};
-use super::returns::{browser_return, retour_values, send_ipn, sig_name};
-use super::signing::signed_payload;
+use super::returns::{browser_payload, browser_return, retour_values, send_ipn};
 use super::state::{CardData, PayboxSession, PayboxTransaction, TxState, Returned};
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
@@ -133,12 +132,7 @@ pub(super) async fn conclude(
         "99999" => session.attente.as_deref().or(session.effectue.as_deref()),
         _ => session.refuse.as_deref(),
     };
-    let payload = signed_payload(
-        &state.paybox().signer,
-        &values,
-        &sig_name(&session),
-        scenario.wrong_signature,
-    );
+    let payload = browser_payload(state, &session, target, &values, scenario.wrong_signature);
     let returned = Returned {
         target: target.map(str::to_owned),
         payload: payload.clone(),

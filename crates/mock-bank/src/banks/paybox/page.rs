@@ -9,8 +9,7 @@ use super::conclude::conclude;
 use super::decision::{Decision, decide_card, from_outcome};
 use super::html::{challenge_page, error_page, load_page, payment_page};
 use super::request::check_request;
-use super::returns::{browser_return, retour_values, sig_name};
-use super::signing::signed_payload;
+use super::returns::{browser_payload, browser_return, retour_values, send_ipn};
 use super::state::{CardData, PayboxSession, PayboxState};
 use crate::extract::{Form, PageBank, PageSession};
 use crate::journal::{EntryKind, JournalEntry, Side};
@@ -93,7 +92,7 @@ pub(super) async fn page_submit(
     }
     let form = form.or_empty();
     if form.get("action") == Some("cancel") {
-        return cancel(&state, session);
+        return cancel(&state, session).await;
     }
     let entry = form.card_entry();
     let (pan, expiry) = (&entry.pan, &entry.expiry);
@@ -188,7 +187,7 @@ pub(super) async fn challenge_submit(
 }
 
 /// "Annuler": the browser goes back to `PBX_ANNULE`.
-fn cancel(state: &BankState, session: PayboxSession) -> Response {
+async fn cancel(state: &BankState, session: PayboxSession) -> Response {
     state.paybox().update(&session.id, |s| s.finished = true);
     state.record(
         JournalEntry::new(
@@ -199,8 +198,8 @@ fn cancel(state: &BankState, session: PayboxSession) -> Response {
         )
         .reference(Some(&session.reference)),
     );
-    // As observed on the platform: a customer cancellation returns E=00001 and S=0, and only to
-    // the browser (no IPN for a cancellation: there was no payment attempt).
+    // As observed on the platform: a customer cancellation returns E=00001 and S=0 (no
+    // transaction), to the browser; to PBX_REPONDRE_A too only when configured (not documented).
     let values = retour_values(
         state,
         &session,
@@ -209,8 +208,17 @@ fn cancel(state: &BankState, session: PayboxSession) -> Response {
         &CardData::default(),
         'U',
     );
-    let sig = sig_name(&session);
-    let payload = signed_payload(&state.paybox().signer, &values, &sig, false);
+    let scenario = state.scenario_for(&session.reference);
+    if state.config().paybox_shapes.cancel_ipn {
+        send_ipn(state, &session, &values, &scenario, "00001", true).await;
+    }
+    let payload = browser_payload(
+        state,
+        &session,
+        session.annule.as_deref(),
+        &values,
+        scenario.wrong_signature,
+    );
     browser_return(
         state,
         &session,

@@ -131,6 +131,7 @@ pub(super) fn check_request(
                 "Accès refusé : site, rang ou identifiant incorrect",
             )
         })?;
+    let latin1 = merchant.latin1;
     if let Err(e) = verify_request_hmac(fields.as_slice(), merchant.hmac_key_hex.expose()) {
         tracing::info!(site, rang, reason = %e, "mock bank refused a Paybox request MAC");
         return Err(PageError::new("00006", "hmac_refused", "Accès refusé"));
@@ -282,6 +283,7 @@ pub(super) fn check_request(
         attempts: 0,
         finished: false,
         numappel: 0,
+        latin1,
         awaiting_challenge: None,
         returned: None,
         created_order: 0,

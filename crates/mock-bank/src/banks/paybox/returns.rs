@@ -4,7 +4,7 @@
 use axum::response::{Redirect, Response};
 
 use super::html::result_page;
-use super::signing::signed_payload;
+use super::signing::{Signing, signed_payload};
 use super::state::{CardData, PayboxSession};
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
@@ -21,7 +21,25 @@ pub(super) fn sig_name(session: &PayboxSession) -> String {
         .map_or_else(|| "K".to_owned(), |(n, _)| n.clone())
 }
 
+/// What an answer reports, for the variables that depend on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Shape {
+    /// An accepted or pending payment.
+    Paid,
+    /// An issuer refusal or a card the page refused.
+    Refused,
+    /// A failed 3-D Secure authentication.
+    ThreeDsFailed,
+    /// The customer cancelled on the page: no card attempt.
+    Cancelled,
+}
+
 /// The `PBX_RETOUR` values (signature excluded), in the order asked for.
+///
+/// Shaped as the platform answers (spec §4.2, §4.5): a call number `T` always (the page's); a
+/// refusal has no authorization `A` (the real `Mt=100&Id=45&Erreur=00114` has none); a
+/// cancellation has no `A` nor expiry `D`, an empty `N`, `S=0` and `P=3DSECURE` (the real
+/// e-Transactions cancel). What the spec leaves unsure follows [`crate::PayboxShapes`].
 pub(super) fn retour_values(
     state: &BankState,
     s: &PayboxSession,
@@ -30,6 +48,13 @@ pub(super) fn retour_values(
     card: &CardData,
     three_ds: char,
 ) -> Vec<(String, String)> {
+    let shapes = &state.config().paybox_shapes;
+    let shape = match (tx, code) {
+        (None, _) => Shape::Cancelled,
+        (Some(_), "00000" | "99999") => Shape::Paid,
+        (Some(_), "00189") if three_ds == 'N' => Shape::ThreeDsFailed,
+        (Some(_), _) => Shape::Refused,
+    };
     let now = state.now();
     let local = now.in_tz("Europe/Paris").ok();
     let date = local
@@ -39,16 +64,29 @@ pub(super) fn retour_values(
         .as_ref()
         .map_or_else(String::new, |z| z.strftime("%H:%M:%S").to_string());
     let accepted = code == "00000";
+    let numtrans = match (shape, tx) {
+        (Shape::ThreeDsFailed, _) if !shapes.three_ds_failure_transaction => "0".to_owned(),
+        (_, Some((n, _))) => n.to_string(),
+        (_, None) => "0".to_owned(),
+    };
     s.retour
         .iter()
         .filter(|(_, l)| *l != 'K')
-        .map(|(name, letter)| {
+        .filter_map(|(name, letter)| {
             let v = match letter {
                 'M' => s.amount.to_string(),
                 'R' => s.reference.clone(),
-                'T' => tx.map_or_else(|| "0".to_owned(), |_| s.numappel.to_string()),
-                'S' => tx.map_or_else(|| "0".to_owned(), |(n, _)| n.to_string()),
-                'A' => tx.map_or_else(String::new, |(_, a)| a.to_owned()),
+                'T' => s.numappel.to_string(),
+                'S' => numtrans.clone(),
+                'A' => match (shape, tx) {
+                    (Shape::Paid, Some((_, a))) => a.to_owned(),
+                    (Shape::Refused | Shape::ThreeDsFailed, _)
+                        if shapes.refusal_empty_authorization =>
+                    {
+                        String::new()
+                    }
+                    _ => return None,
+                },
                 'E' => code.to_owned(),
                 'C' => if card.pan.starts_with('4') {
                     "VISA"
@@ -56,6 +94,7 @@ pub(super) fn retour_values(
                     "CB"
                 }
                 .to_owned(),
+                'D' if shape == Shape::Cancelled => return None,
                 'D' => card.expiry_yymm.clone(),
                 'N' => card.pan.get(..6).unwrap_or_default().to_owned(),
                 'J' => card
@@ -71,6 +110,7 @@ pub(super) fn retour_values(
                 }
                 .to_owned(),
                 'O' => if three_ds == 'U' { "U" } else { "Y" }.to_owned(),
+                'P' if shape == Shape::Cancelled => "3DSECURE".to_owned(),
                 'P' => "CARTE".to_owned(),
                 'Q' => time.clone(),
                 'W' => date.clone(),
@@ -78,9 +118,34 @@ pub(super) fn retour_values(
                 'v' => "2.2.0".to_owned(),
                 _ => String::new(),
             };
-            (name.clone(), v)
+            Some((name.clone(), v))
         })
         .collect()
+}
+
+/// The signed payload of a browser return to `target`: over the shop's own query parameters
+/// and the variables when the platform signs them so (see [`crate::PayboxShapes`]).
+pub(super) fn browser_payload(
+    state: &BankState,
+    s: &PayboxSession,
+    target: Option<&str>,
+    values: &[(String, String)],
+    wrong: bool,
+) -> String {
+    let prefix = target
+        .filter(|_| state.config().paybox_shapes.return_signs_merchant_params)
+        .and_then(|url| url.split_once('?'))
+        .map(|(_, query)| query);
+    signed_payload(
+        &state.paybox().signer,
+        values,
+        &sig_name(s),
+        Signing {
+            prefix,
+            latin1: s.latin1,
+            wrong,
+        },
+    )
 }
 
 /// Signs `values` and notifies `PBX_REPONDRE_A` (GET or POST per `PBX_RUF1`) under the
@@ -104,7 +169,11 @@ pub(super) async fn send_ipn(
         &state.paybox().signer,
         values,
         &sig_name(s),
-        scenario.wrong_signature,
+        Signing {
+            prefix: None,
+            latin1: s.latin1,
+            wrong: scenario.wrong_signature,
+        },
     );
     let delivery = Delivery::post(Side::Paybox, &s.reference, url, FORM, payload, code, Ack::Exactly200);
     let delivery = if s.ipn_post { delivery } else { delivery.into_get() };

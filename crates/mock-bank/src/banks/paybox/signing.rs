@@ -1,7 +1,7 @@
 //! The RSA signature of the bank's answers (IPN and browser returns), with the shipped test key.
 
 use base64::Engine as _;
-use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, percent_encode, utf8_percent_encode};
 use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey, LineEnding};
 
 use crate::Error;
@@ -68,26 +68,55 @@ const RETURN_VALUE: &AsciiSet = &CONTROLS
     .add(b'[')
     .add(b']');
 
+/// How a payload is signed and encoded.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Signing<'a> {
+    /// The shop's own query parameters that precede the variables and are signed with them
+    /// (browser returns), without the `&` that joins them.
+    pub(crate) prefix: Option<&'a str>,
+    /// Values are percent-encoded ISO-8859-1 bytes instead of UTF-8 (a character outside
+    /// Latin-1 becomes `?`, as a Latin-1 encoder replaces it).
+    pub(crate) latin1: bool,
+    /// The signature is computed over other bytes, so it does not verify.
+    pub(crate) wrong: bool,
+}
+
+/// One returned value, percent-encoded as the platform does.
+fn encode_value(value: &str, latin1: bool) -> String {
+    if latin1 {
+        let bytes: Vec<u8> = value
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+            .collect();
+        percent_encode(&bytes, RETURN_VALUE).to_string()
+    } else {
+        utf8_percent_encode(value, RETURN_VALUE).to_string()
+    }
+}
+
 /// Builds the signed variable string: `name=value&…&sig=<base64, URL-encoded>`.
 ///
 /// `values` are the `PBX_RETOUR` pairs except the signature; `sig_name` is the name given to `K`.
-/// With `wrong` the signature is computed over other bytes, so it does not verify.
+/// The signed bytes are `prefix&name=value&…` when `how` has a prefix, else `name=value&…`.
 pub(crate) fn signed_payload(
     signer: &PayboxSigner,
     values: &[(String, String)],
     sig_name: &str,
-    wrong: bool,
+    how: Signing<'_>,
 ) -> String {
     let data = values
         .iter()
-        .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, RETURN_VALUE)))
+        .map(|(k, v)| format!("{k}={}", encode_value(v, how.latin1)))
         .collect::<Vec<_>>()
         .join("&");
-    let signature = if wrong {
-        signer.sign(format!("{data}&tampered").as_bytes())
-    } else {
-        signer.sign(data.as_bytes())
+    let mut message = match how.prefix {
+        Some(prefix) if !prefix.is_empty() => format!("{prefix}&{data}"),
+        _ => data.clone(),
     };
+    if how.wrong {
+        message.push_str("&tampered");
+    }
+    let signature = signer.sign(message.as_bytes());
     let b64 = base64::engine::general_purpose::STANDARD.encode(signature);
     format!(
         "{data}&{sig_name}={}",

@@ -91,6 +91,8 @@ pub(crate) struct PayboxSession {
     pub(super) attempts: u32,
     pub(super) finished: bool,
     pub(super) numappel: u64,
+    /// The merchant's returned values are ISO-8859-1 bytes.
+    pub(super) latin1: bool,
     pub(super) awaiting_challenge: Option<CardData>,
     pub(super) created_order: u64,
     /// Where the conclusion sent the browser, so a second click shows the same result.
