@@ -10,7 +10,10 @@
 //! unless `REQUIRE_CROSSCHECK=1`.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+#[path = "sdk/venv.rs"]
+mod venv;
+
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -64,25 +67,9 @@ fn lyra_agrees(request: &Value) {
     assert_eq!(ours, value(&fields, "signature"), "signature of {fields:?}");
 }
 
-/// The virtualenv's Python, when it is there.
-fn venv_python() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    // A relative `TPE_PY_VENV` is taken from the workspace root, where `.ci/run` sets it.
-    let venv = std::env::var_os("TPE_PY_VENV")
-        .map_or_else(|| root.join(".venv-crosscheck"), |v| root.join(v));
-    let python = venv.join("bin").join("python");
-    python.is_file().then_some(python)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eopayment_accepts_the_mock_and_our_providers_sign_as_it_does() {
-    let Some(python) = venv_python() else {
-        assert!(
-            std::env::var("REQUIRE_CROSSCHECK").as_deref() != Ok("1"),
-            "REQUIRE_CROSSCHECK=1 but no cross-check virtualenv: run `bash .ci/crosscheck-venv` \
-             or set TPE_PY_VENV"
-        );
-        println!("skipped: no cross-check virtualenv (bash .ci/crosscheck-venv)");
+    let Some(python) = venv::python() else {
         return;
     };
     let mut config = MockBankConfig::for_tests();

@@ -6,31 +6,18 @@
 //! `.venv-crosscheck` at the workspace root. Without it the test says "skipped" and passes,
 //! unless `REQUIRE_CROSSCHECK=1`.
 
-use std::path::{Path, PathBuf};
+#[path = "sdk/venv.rs"]
+mod venv;
+
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use tpe_mock_bank::{DEFAULT_STRIPE_SECRET_KEY as SK, MockBank, MockBankConfig};
 
-/// The virtualenv's Python, when it is there.
-fn venv_python() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    // A relative `TPE_PY_VENV` is taken from the workspace root, where `.ci/run` sets it.
-    let venv = std::env::var_os("TPE_PY_VENV")
-        .map_or_else(|| root.join(".venv-crosscheck"), |v| root.join(v));
-    let python = venv.join("bin").join("python");
-    python.is_file().then_some(python)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_python_sdk_finds_no_difference() {
-    let Some(python) = venv_python() else {
-        assert!(
-            std::env::var("REQUIRE_CROSSCHECK").as_deref() != Ok("1"),
-            "REQUIRE_CROSSCHECK=1 but no cross-check virtualenv: run `bash .ci/crosscheck-venv` \
-             or set TPE_PY_VENV"
-        );
-        println!("skipped: no cross-check virtualenv (bash .ci/crosscheck-venv)");
+    let Some(python) = venv::python() else {
         return;
     };
     let bank = MockBank::spawn(MockBankConfig::for_tests())

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::api::{Caller, Cursor, Params, bad_request, error_body, fault, idempotent, missing};
 use super::objects::list;
 use super::params::{Created, bracket_key, object_id, tax_behavior};
-use super::state::Price;
+use super::state::{Price, insert_capped};
 use crate::extract::Pairs;
 use crate::layer::Note;
 use crate::random_hex;
@@ -220,16 +220,7 @@ fn create_op(state: &BankState, account: &str, pairs: &Pairs) -> (StatusCode, St
             }
         }
         let body = price.to_json().to_string();
-        if d.prices.len() >= MAX_ROWS
-            && let Some(oldest) = d
-                .prices
-                .values()
-                .min_by_key(|p| p.created_order)
-                .map(|p| p.id.clone())
-        {
-            d.prices.remove(&oldest);
-        }
-        d.prices.insert(price.id.clone(), price);
+        insert_capped(&mut d.prices, price.id.clone(), price);
         (StatusCode::OK, body)
     })
 }

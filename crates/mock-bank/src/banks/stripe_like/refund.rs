@@ -11,11 +11,11 @@ use serde_json::Value;
 use super::api::{Caller, Cursor, Params, bad_request, error_body, fault, idempotent, missing};
 use super::objects::list;
 use super::params::{Created, bracket_key, object_id};
-use super::state::Refund;
+use super::state::{Refund, insert_capped};
 use crate::extract::Pairs;
 use crate::layer::Note;
 use crate::random_hex;
-use crate::state::{BankState, MAX_ROWS, Store};
+use crate::state::{BankState, Store};
 
 /// The session a refund request is about: by `payment_intent`, else by `charge`.
 fn target_reference(state: &BankState, pairs: &Pairs) -> Option<String> {
@@ -185,16 +185,7 @@ fn refund_op(state: &BankState, account: &str, pairs: &Pairs, now: i64) -> (Stat
             created_order: state.next_counter(),
         };
         let body = refund.to_json().to_string();
-        if d.refunds.len() >= MAX_ROWS
-            && let Some(oldest) = d
-                .refunds
-                .values()
-                .min_by_key(|r| r.created_order)
-                .map(|r| r.id.clone())
-        {
-            d.refunds.remove(&oldest);
-        }
-        d.refunds.insert(refund.id.clone(), refund);
+        insert_capped(&mut d.refunds, refund.id.clone(), refund);
         (StatusCode::OK, body)
     })
 }

@@ -191,6 +191,38 @@ pub(crate) struct Refund {
     pub(super) created_order: u64,
 }
 
+/// A row of the ledger kept in creation order, so the oldest goes first when it is full.
+pub(super) trait Ledgered {
+    /// Its place in creation order.
+    fn created_order(&self) -> u64;
+}
+
+impl Ledgered for Price {
+    fn created_order(&self) -> u64 {
+        self.created_order
+    }
+}
+
+impl Ledgered for Refund {
+    fn created_order(&self) -> u64 {
+        self.created_order
+    }
+}
+
+/// Inserts `row` under `id`, forgetting the oldest row first when the ledger holds
+/// [`MAX_ROWS`](crate::state::MAX_ROWS), so a long-running mock cannot grow without bound.
+pub(super) fn insert_capped<T: Ledgered>(rows: &mut HashMap<String, T>, id: String, row: T) {
+    if rows.len() >= crate::state::MAX_ROWS
+        && let Some(oldest) = rows
+            .iter()
+            .min_by_key(|(_, r)| r.created_order())
+            .map(|(id, _)| id.clone())
+    {
+        rows.remove(&oldest);
+    }
+    rows.insert(id, row);
+}
+
 impl StripeSession {
     /// Whether the hosted page speaks French.
     pub(super) fn french(&self) -> bool {
