@@ -2,8 +2,9 @@
 //! `tests/sdk/requirements.txt`): `tests/sdk/eopayment_check.py` builds payment requests with
 //! its `paybox`, `systempayv2` and `payzen` backends, has the mock bank accept, pay, refuse and
 //! cancel them, and checks that eopayment's `response()` accepts the mock's notifications and
-//! browser returns. Then this project's providers must sign eopayment's request fields exactly
-//! as eopayment did.
+//! browser returns; its `worldline` backend's signed hosted checkouts are taken, paid, refused
+//! and cancelled, and read back with the right result. Then this project's providers must sign
+//! eopayment's request fields exactly as eopayment did.
 //!
 //! The library lives in the virtualenv made by `.ci/crosscheck-venv`: `TPE_PY_VENV`, by default
 //! `.venv-crosscheck` at the workspace root. Without it the test says "skipped" and passes,

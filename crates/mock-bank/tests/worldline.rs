@@ -496,7 +496,12 @@ async fn bad_requests_and_the_endpoint_verification() {
     for (from, to) in [
         ("\"amount\":100", "\"amount\":0"),
         ("\"EUR\"", "\"eur\""),
-        ("20261129-000040", "a.b"),
+        // Over 40 characters, and a control character: refused (a space is taken, see below).
+        (
+            "20261129-000040",
+            "20261129-000040-20261129-000040-20261129-0",
+        ),
+        ("20261129-000040", "a\\tb"),
     ] {
         let b: serde_json::Value = serde_json::from_str(
             &body("20261129-000040", 100, &f.shop_url, "SALE")
@@ -509,6 +514,15 @@ async fn bad_requests_and_the_endpoint_verification() {
         let e: serde_json::Value = r.json().await.unwrap();
         assert!(e["errors"][0]["message"].is_string());
     }
+    // A reference with a space, as shops send them in production ("<transaction> <order>").
+    let spaced = body(
+        "0123456789abcdef0123456789abcdef 1042",
+        100,
+        &f.shop_url,
+        "SALE",
+    );
+    let r = f.call("POST", &path, Some(&spaced), None).await;
+    assert_eq!(r.status(), 201);
     // The shop's endpoint must echo the verification header.
     assert!(
         !f.bank

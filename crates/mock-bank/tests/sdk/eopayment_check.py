@@ -5,6 +5,9 @@ For each backend (paybox, systempayv2, payzen) eopayment builds payment requests
 to the mock bank, which must show its payment page; the page is paid, refused or cancelled; the
 notification and the browser return the mock sends are captured by a small local HTTP receiver
 and handed to eopayment's response(), which must find the signature good and the right result.
+Its worldline backend is a REST client: the mock must take its signed hosted checkouts (with a
+merchantReference "<transaction> <order>") and its response() must read the right result back
+from the hosted checkout and the payment details.
 
 Usage: eopayment_check.py <mock base URL> [<output JSON file>]
 
@@ -15,7 +18,8 @@ eopayment has no option for two things, which this script sets from outside:
 * Paybox: the payment page URL is a constant of the library (the platform's hosts): the form is
   posted to the same path on the mock instead;
 * Paybox: the bank's public key is the default argument of eopayment.paybox.verify (the
-  platform's key): it is replaced by the mock's own public key (GET /_mock/keys/paybox.pem).
+  platform's key): it is replaced by the mock's own public key (GET /_mock/keys/paybox.pem);
+* Worldline: the preprod host is a class attribute of the backend: set to the mock.
 """
 
 import base64
@@ -32,6 +36,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import eopayment
 import eopayment.paybox
+import eopayment.worldline
 import requests
 
 PAYBOX_SITE, PAYBOX_RANG, PAYBOX_IDENTIFIANT = '1999888', '32', '107904482'
@@ -40,6 +45,9 @@ LYRA_SITE_ID, LYRA_TEST_KEY = '12345678', '1122334455667788'
 # 00105 "do not honour": eopayment counts CB code 05 as denied (51, insufficient funds, as an error).
 ACCEPTED_PAYBOX, REFUSED_PAYBOX = '1111222233334444', '1111222233330105'
 ACCEPTED_LYRA, REFUSED_LYRA = '4970100000000003', '4970100000000051'
+# The official SDKs' test merchant, which the mock's Worldline side knows by default.
+WORLDLINE_PSPID, WORLDLINE_KEY, WORLDLINE_SECRET = '1', 'EC36A74A98D21', '6Kj5HT0MQKC6D8eb7W3lTg71kVKVDSt1'
+ACCEPTED_WORLDLINE, REFUSED_WORLDLINE = '4012000033330026', '4321456998744563'
 
 
 class Receiver:
@@ -291,6 +299,44 @@ def lyra_case(base, receiver, check, out, backend_name, case, card):
     )
 
 
+def worldline_case(base, check, case, card):
+    """eopayment's worldline backend is a REST client: it creates a hosted checkout (signed
+    v1HMAC requests), and its response() reads the hosted checkout and the payment back."""
+    backend = eopayment.Payment(
+        'worldline',
+        {
+            'pspid': WORLDLINE_PSPID,
+            'api_key': WORLDLINE_KEY,
+            'api_secret': WORLDLINE_SECRET,
+            'environment': 'preprod',
+            'normal_return_url': 'https://shop.example/worldline/%s/return' % case,
+            'automatic_return_url': 'https://shop.example/worldline/%s/ipn' % case,
+        },
+    )
+    transaction_id, kind, redirect = backend.request(Decimal('12.50'), orderid='1042', email='jeanne@example.fr')
+    check.expect(
+        bool(transaction_id) and urlsplit(redirect).path.startswith('/hostedcheckout/'),
+        'worldline %s: the mock takes eopayment\'s signed hosted checkout (%s)' % (case, transaction_id),
+    )
+    if card is None:
+        form = {'action': 'cancel'}
+    else:
+        form = {'card': card, 'action': 'pay'}
+    done = requests.post(redirect, data=form, allow_redirects=False, timeout=10)
+    location = done.headers.get('Location', '')
+    check.expect(
+        done.status_code in (302, 303) and location.startswith('https://shop.example/worldline/%s/return' % case),
+        'worldline %s: the browser is sent back to the return URL (%d)' % (case, done.status_code),
+    )
+    response = backend.response(urlsplit(location).query)
+    expected = {'paid': eopayment.PAID, 'refused': eopayment.DENIED, 'cancelled': eopayment.CANCELLED}[case]
+    check.expect(
+        response.result == expected and response.transaction_id == transaction_id,
+        'worldline %s: eopayment reads %s for hosted checkout %s (got %s, bank status %s)'
+        % (case, expected, transaction_id, response.result, response.bank_status),
+    )
+
+
 def platform_answer(check):
     """The platform's own signed answer (a real e-Transactions return with `@`, `/` and `:`
     literal, spec 4.5): eopayment's verify() accepts its raw bytes with the platform's key, and
@@ -332,6 +378,13 @@ def main():
             lambda name=name: lyra_case(base, receiver, check, out, name, 'refused', REFUSED_LYRA),
             lambda name=name: lyra_case(base, receiver, check, out, name, 'cancelled', None),
         ]
+    # eopayment's worldline backend talks to the platform's preprod host, a class attribute.
+    eopayment.worldline.Payment.preprod_url = base
+    cases += [
+        lambda: worldline_case(base, check, 'paid', ACCEPTED_WORLDLINE),
+        lambda: worldline_case(base, check, 'refused', REFUSED_WORLDLINE),
+        lambda: worldline_case(base, check, 'cancelled', None),
+    ]
     for case in cases:
         try:
             case()

@@ -64,6 +64,10 @@ impl Bank for Worldline {
                 get(api::get_hosted_checkout),
             )
             .route("/v2/{merchant}/payments/{id}", get(api::get_payment))
+            .route(
+                "/v2/{merchant}/payments/{id}/details",
+                get(api::get_payment_details),
+            )
             .route("/v2/{merchant}/payments/{id}/{op}", post(api::operation))
             .route(
                 "/v2/{merchant}/services/testconnection",

@@ -152,7 +152,7 @@ async fn conclude(state: &BankState, c: &Checkout, code: u32, then: Option<u32>,
         order: n,
     };
     // A refusal with attempts left keeps the checkout open for another card.
-    let again = is_refusal(code) && then.is_none() && c.attempts + 1 < MAX_ATTEMPTS;
+    let again = is_refusal(code) && then.is_none() && c.attempts + 1 < c.allowed_attempts;
     let status = match code {
         _ if again => "IN_PROGRESS",
         1 => "CANCELLED_BY_CONSUMER",

@@ -46,6 +46,8 @@ pub(crate) struct Checkout {
     pub(super) payment_id: Option<String>,
     /// Payment attempts made on the page (each a payment `<checkout id>_<attempt>`).
     pub(super) attempts: u32,
+    /// `allowedNumberOfPaymentAttempts` of the request (the platform's default 10).
+    pub(super) allowed_attempts: u32,
     pub(super) order: u64,
 }
 
