@@ -58,6 +58,29 @@ fn paybox_agrees(request: &Value) {
 }
 
 /// tpe-lyra signs eopayment's `vads_*` fields with the same signature.
+/// tpe-worldline's v1HMAC `Authorization` of the request eopayment signed.
+fn worldline_agrees(request: &Value) {
+    let text = |name: &str| request[name].as_str().unwrap_or_default().to_owned();
+    let mut headers = vec![
+        ("Content-Type".to_owned(), text("content_type")),
+        ("Date".to_owned(), text("date")),
+    ];
+    if let Some(key) = request["idempotence_key"].as_str() {
+        headers.push(("X-GCS-Idempotence-Key".to_owned(), key.to_owned()));
+    }
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let to_sign = tpe_worldline::string_to_sign(&text("method"), &headers, &text("path")).unwrap();
+    let ours = tpe_worldline::authorization(&text("key_id"), &text("secret"), &to_sign).unwrap();
+    assert_eq!(
+        ours,
+        format!("GCS v1HMAC:{}:{}", text("key_id"), text("signature")),
+        "{request}"
+    );
+}
+
 fn lyra_agrees(request: &Value) {
     let fields = fields(request);
     assert_eq!(request["algorithm"], "hmac_sha256");
@@ -108,11 +131,17 @@ async fn eopayment_accepts_the_mock_and_our_providers_sign_as_it_does() {
     let _ = std::fs::remove_file(&signed);
     let paybox = requests["paybox"].as_array().unwrap();
     let lyra = requests["lyra"].as_array().unwrap();
-    assert_eq!((paybox.len(), lyra.len()), (3, 6), "{requests}");
+    let worldline = requests["worldline"].as_array().unwrap();
+    assert_eq!(
+        (paybox.len(), lyra.len(), worldline.len()),
+        (3, 6, 3),
+        "{requests}"
+    );
     paybox.iter().for_each(paybox_agrees);
     lyra.iter().for_each(lyra_agrees);
+    worldline.iter().for_each(worldline_agrees);
     println!(
-        "tpe-paybox and tpe-lyra sign {} eopayment requests as eopayment does",
-        paybox.len() + lyra.len()
+        "tpe-paybox, tpe-lyra and tpe-worldline sign {} eopayment requests as eopayment does",
+        paybox.len() + lyra.len() + worldline.len()
     );
 }

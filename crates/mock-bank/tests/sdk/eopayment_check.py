@@ -299,6 +299,28 @@ def lyra_case(base, receiver, check, out, backend_name, case, card):
     )
 
 
+def worldline_signatures(out):
+    """eopayment's own v1HMAC signature of the requests its worldline backend makes (a POST and
+    a GET, with and without an idempotence key), for the caller to recompute with tpe-worldline."""
+    api = eopayment.worldline.WorldlineAPI(url='', pspid=WORLDLINE_PSPID, api_key=WORLDLINE_KEY, api_secret=WORLDLINE_SECRET)
+    date = 'Sun, 29 Nov 2026 10:00:00 GMT'
+    for method, endpoint, content_type, key in [
+        ('POST', 'hostedcheckouts', 'application/json; charset=utf-8', None),
+        ('GET', 'hostedcheckouts/4000015981495', '', None),
+        ('POST', 'payments/4000015981495_0/capture', 'application/json; charset=utf-8', 'capture-1042'),
+    ]:
+        out['worldline'].append({
+            'key_id': WORLDLINE_KEY,
+            'secret': WORLDLINE_SECRET,
+            'method': method,
+            'content_type': content_type,
+            'date': date,
+            'idempotence_key': key,
+            'path': '/v2/%s/%s' % (WORLDLINE_PSPID, endpoint),
+            'signature': api._worldline_calculate_signature(method, endpoint, content_type, date, idempotency_key=key),
+        })
+
+
 def worldline_case(base, check, case, card):
     """eopayment's worldline backend is a REST client: it creates a hosted checkout (signed
     v1HMAC requests), and its response() reads the hosted checkout and the payment back."""
@@ -362,7 +384,8 @@ def main():
     out_path = sys.argv[2] if len(sys.argv) > 2 else None
     receiver = Receiver()
     check = Check()
-    out = {'paybox': [], 'lyra': []}
+    out = {'paybox': [], 'lyra': [], 'worldline': []}
+    worldline_signatures(out)
     pem = requests.get(base + '/_mock/keys/paybox.pem', timeout=10).text
     platform_answer(check)
     # eopayment verifies with the platform's key, a default argument: the mock's key instead.
