@@ -874,6 +874,36 @@ async fn a_transient_failure_is_retried_then_given_up_never_forever() {
     assert!(shop.hook.records.lock().unwrap().is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_outbox_is_polled_at_the_relay_interval_not_in_a_loop() {
+    let shop = Shop::start().await;
+    let before = shop.store.claims.load(Ordering::SeqCst);
+    let background = shop.engine.spawn_background(
+        std::time::Duration::from_millis(50),
+        std::time::Duration::from_secs(3600),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    background.shutdown().await;
+    let polls = shop.store.claims.load(Ordering::SeqCst) - before;
+    // One claim per tick (1 s / 50 ms = 20, plus the first, immediate tick); a hot loop would
+    // make thousands.
+    assert!(
+        (10..=25).contains(&polls),
+        "{polls} outbox polls in one second"
+    );
+    // Work found is drained in the same pass: one tick delivers both effects of a payment.
+    let r = shop.checkout(1000, None).await;
+    shop.notify(notification(r.as_str(), "T1", "accepted", 1000))
+        .await;
+    let before = shop.store.claims.load(Ordering::SeqCst);
+    assert_eq!(shop.relay().await.delivered, 2);
+    assert_eq!(
+        shop.store.claims.load(Ordering::SeqCst) - before,
+        2,
+        "one claim that finds the work, one that finds none"
+    );
+}
+
 #[tokio::test]
 async fn file_outbox_writes_each_message_id_once() {
     let dir = std::env::temp_dir().join(format!("tpe-engine-outbox-{}", std::process::id()));

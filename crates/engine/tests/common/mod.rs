@@ -286,6 +286,8 @@ pub struct FlakyStore {
     pub down: AtomicBool,
     /// Milliseconds each lookup of a bank reference waits first: a busy database.
     pub stall_ms: AtomicU64,
+    /// Outbox claims made so far (how often the relay polled).
+    pub claims: AtomicU64,
 }
 
 impl FlakyStore {
@@ -419,6 +421,7 @@ impl PaymentStore for FlakyStore {
         d: jiff::SignedDuration,
     ) -> Result<Vec<tpe_store::OutboxEffect>, StoreError> {
         self.check()?;
+        self.claims.fetch_add(1, Ordering::SeqCst);
         self.inner.claim_effects(w, now, l, d).await
     }
     async fn mark_delivered(&self, id: i64, now: Timestamp) -> Result<bool, StoreError> {
@@ -577,6 +580,7 @@ impl Shop {
             inner: store,
             down: AtomicBool::new(false),
             stall_ms: AtomicU64::new(0),
+            claims: AtomicU64::new(0),
         });
         let hook = Arc::new(RecordingHook::default());
         let mut registry = Registry::new();
