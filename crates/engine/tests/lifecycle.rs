@@ -888,7 +888,7 @@ async fn an_empty_outbox_is_polled_at_the_relay_interval_not_in_a_loop() {
     // One claim per tick (1 s / 50 ms = 20, plus the first, immediate tick); a hot loop would
     // make thousands.
     assert!(
-        (10..=25).contains(&polls),
+        (5..=25).contains(&polls),
         "{polls} outbox polls in one second"
     );
     // Work found is drained in the same pass: one tick delivers both effects of a payment.
