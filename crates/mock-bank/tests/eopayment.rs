@@ -14,10 +14,6 @@
 #[path = "sdk/venv.rs"]
 mod venv;
 
-use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
-
 use secrecy::SecretString;
 use serde_json::Value;
 use tpe_mock_bank::{MockBank, MockBankConfig};
@@ -103,30 +99,9 @@ async fn eopayment_accepts_the_mock_and_our_providers_sign_as_it_does() {
     // of spec §4.5).
     config.paybox_shapes.refusal_empty_authorization = true;
     let bank = MockBank::spawn(config).await.expect("mock bank starts");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/eopayment_check.py");
     let signed = std::env::temp_dir().join(format!("eopayment-signed-{}.json", std::process::id()));
-    let base = bank.base_url().to_owned();
-    let out = signed.clone();
-    let run = tokio::task::spawn_blocking(move || {
-        Command::new(&python)
-            .arg(&script)
-            .arg(&base)
-            .arg(&out)
-            .output()
-    });
-    let output = tokio::time::timeout(Duration::from_secs(300), run)
-        .await
-        .expect("the eopayment check ends within five minutes")
-        .expect("the eopayment check task")
-        .expect("the venv's python runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "eopayment found differences ({}):\n{stdout}\n{stderr}",
-        output.status
-    );
+    let args = vec![bank.base_url().to_owned(), signed.display().to_string()];
+    venv::run(python, "eopayment_check.py", args, "eopayment").await;
     let requests: Value = serde_json::from_slice(&std::fs::read(&signed).unwrap()).unwrap();
     let _ = std::fs::remove_file(&signed);
     let paybox = requests["paybox"].as_array().unwrap();

@@ -22,3 +22,31 @@ pub(crate) fn python() -> Option<PathBuf> {
     println!("skipped: no cross-check virtualenv (bash .ci/crosscheck-venv)");
     None
 }
+
+/// Runs `tests/sdk/<script>` with `python` and `args` (five minutes at most), prints what it
+/// printed, and fails the test unless it exits 0; returns its standard output.
+pub(crate) async fn run(python: PathBuf, script: &str, args: Vec<String>, what: &str) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sdk")
+        .join(script);
+    let run = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(script)
+            .args(args)
+            .output()
+    });
+    let output = tokio::time::timeout(std::time::Duration::from_secs(300), run)
+        .await
+        .expect("the cross-check ends within five minutes")
+        .expect("the cross-check task")
+        .expect("the venv's python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "{what} found differences ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    stdout
+}

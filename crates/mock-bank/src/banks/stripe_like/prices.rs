@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::api::{Caller, Cursor, Params, bad_request, error_body, fault, idempotent, missing};
 use super::objects::list;
 use super::params::{Created, bracket_key, object_id, tax_behavior};
-use super::state::{Price, insert_capped};
+use super::state::{Price, insert_capped, read_owned};
 use crate::extract::Pairs;
 use crate::layer::Note;
 use crate::random_hex;
@@ -254,13 +254,7 @@ pub(super) async fn get_price(
     Caller { account, .. }: Caller,
     Path(id): Path<String>,
 ) -> Response {
-    match state
-        .stripe()
-        .with(|d| d.prices.get(&id).filter(|p| p.account == account).cloned())
-    {
-        Some(p) => Note::new(None, "price_read").attach(axum::Json(p.to_json())),
-        None => Note::new(None, "resource_missing").attach(missing("price", &id, "price")),
-    }
+    read_owned(&state, &account, &id, |d| &d.prices, "price", "price")
 }
 
 /// `POST /v1/prices/{id}`: `active`, `nickname`, `lookup_key`, `tax_behavior`, `metadata[…]`.

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::api::{Caller, Cursor, Params, bad_request, error_body, fault, idempotent, missing};
 use super::objects::list;
 use super::params::{Created, bracket_key, object_id};
-use super::state::{Refund, insert_capped};
+use super::state::{Refund, insert_capped, read_owned};
 use crate::extract::Pairs;
 use crate::layer::Note;
 use crate::random_hex;
@@ -196,13 +196,7 @@ pub(super) async fn get_refund(
     Caller { account, .. }: Caller,
     Path(id): Path<String>,
 ) -> Response {
-    match state
-        .stripe()
-        .with(|d| d.refunds.get(&id).filter(|r| r.account == account).cloned())
-    {
-        Some(r) => Note::new(None, "refund_read").attach(axum::Json(r.to_json())),
-        None => Note::new(None, "resource_missing").attach(missing("refund", &id, "id")),
-    }
+    read_owned(&state, &account, &id, |d| &d.refunds, "refund", "id")
 }
 
 /// `GET /v1/refunds`: the account's refunds, newest first, filtered by `payment_intent`,

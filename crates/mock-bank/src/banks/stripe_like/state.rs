@@ -195,17 +195,56 @@ pub(crate) struct Refund {
 pub(super) trait Ledgered {
     /// Its place in creation order.
     fn created_order(&self) -> u64;
+    /// The account it belongs to.
+    fn account(&self) -> &str;
+    /// The API object.
+    fn object(&self) -> Value;
 }
 
 impl Ledgered for Price {
     fn created_order(&self) -> u64 {
         self.created_order
     }
+    fn account(&self) -> &str {
+        &self.account
+    }
+    fn object(&self) -> Value {
+        self.to_json()
+    }
 }
 
 impl Ledgered for Refund {
     fn created_order(&self) -> u64 {
         self.created_order
+    }
+    fn account(&self) -> &str {
+        &self.account
+    }
+    fn object(&self) -> Value {
+        self.to_json()
+    }
+}
+
+/// `GET /v1/<kind>s/{id}`: the row `id` of `rows` if it belongs to `account`, else the API's
+/// "No such …" error naming `param`.
+pub(super) fn read_owned<T: Ledgered>(
+    state: &BankState,
+    account: &str,
+    id: &str,
+    rows: fn(&StripeData) -> &HashMap<String, T>,
+    kind: &str,
+    param: &str,
+) -> axum::response::Response {
+    use crate::layer::Note;
+    let found = state.stripe().with(|d| {
+        rows(d)
+            .get(id)
+            .filter(|r| r.account() == account)
+            .map(Ledgered::object)
+    });
+    match found {
+        Some(v) => Note::new(None, &format!("{kind}_read")).attach(axum::Json(v)),
+        None => Note::new(None, "resource_missing").attach(super::api::missing(kind, id, param)),
     }
 }
 

@@ -223,21 +223,7 @@ pub(super) async fn get_payment(
     caller: Merchant,
     Path((_, id)): Path<(String, String)>,
 ) -> Response {
-    let found = state.worldline().with(|d| {
-        d.payments
-            .get(&id)
-            .filter(|p| p.merchant_id == caller.merchant.merchant_id)
-            .map(|p| (p.merchant_reference.clone(), p.to_json()))
-    });
-    match found {
-        Some((reference, v)) => {
-            if let Some(fault) = state.scenario_for(&reference).api_fault {
-                return api_fault(&state, fault, Some(&reference)).await;
-            }
-            Note::new(Some(&reference), "read").attach(json_answer(StatusCode::OK, &v))
-        }
-        None => not_found("payment"),
-    }
+    read_payment(&state, &caller, &id, |_| {}).await
 }
 
 /// `GET /v2/{merchant}/payments/{id}/details`: the payment with its operations (the mock keeps
@@ -247,18 +233,29 @@ pub(super) async fn get_payment_details(
     caller: Merchant,
     Path((_, id)): Path<(String, String)>,
 ) -> Response {
+    read_payment(&state, &caller, &id, |v| v["operations"] = json!([])).await
+}
+
+/// The caller's payment `id` as JSON, completed by `extend`; its reference's scripted API
+/// fault instead, if any; 404 when the caller has no such payment.
+async fn read_payment(
+    state: &BankState,
+    caller: &Merchant,
+    id: &str,
+    extend: impl FnOnce(&mut Value),
+) -> Response {
     let found = state.worldline().with(|d| {
         d.payments
-            .get(&id)
+            .get(id)
             .filter(|p| p.merchant_id == caller.merchant.merchant_id)
             .map(|p| (p.merchant_reference.clone(), p.to_json()))
     });
     match found {
         Some((reference, mut v)) => {
             if let Some(fault) = state.scenario_for(&reference).api_fault {
-                return api_fault(&state, fault, Some(&reference)).await;
+                return api_fault(state, fault, Some(&reference)).await;
             }
-            v["operations"] = json!([]);
+            extend(&mut v);
             Note::new(Some(&reference), "read").attach(json_answer(StatusCode::OK, &v))
         }
         None => not_found("payment"),
