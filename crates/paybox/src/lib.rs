@@ -12,10 +12,10 @@ pub mod sign;
 use std::fmt;
 
 use tpe_core::{
-    Amount, BankReference, Capabilities, HttpMethod, OperationReceipt, OperationRequest,
-    PaymentProvider, PaymentRequest, Prepared, ProviderError, ProviderId, RawNotification,
-    Redirect, RefundReceipt, RefundRequest, RemoteStatus, StatusQuery, StatusReport, Timestamp,
-    Verified, VerifiedNotification,
+    Amount, BankReference, Capabilities, HttpMethod, NotificationChannel, OperationReceipt,
+    OperationRequest, PaymentProvider, PaymentRequest, Prepared, Profile, ProviderError,
+    ProviderId, RawNotification, Redirect, RefundReceipt, RefundRequest, RemoteStatus, StatusQuery,
+    StatusReport, Timestamp, Verified, VerifiedNotification,
 };
 
 pub use crate::config::PayboxConfig;
@@ -68,6 +68,12 @@ fn require_digits(
         )))
     }
 }
+
+/// Paybox Direct answers status queries, refunds, captures and cancels; notifications come
+/// as a GET or a POST, as the merchant configured.
+static PROFILE: Profile = Profile::new(Paybox::ID)
+    .with_capabilities(Capabilities::API)
+    .with_channel(NotificationChannel::FORM_GET_OR_POST);
 
 impl Paybox {
     /// The provider id, `paybox`.
@@ -191,20 +197,11 @@ impl Paybox {
 
 #[async_trait::async_trait]
 impl PaymentProvider for Paybox {
-    fn id(&self) -> ProviderId {
-        Self::ID
+    fn profile(&self) -> &Profile {
+        &PROFILE
     }
 
-    fn capabilities(&self) -> Capabilities {
-        // Paybox Direct.
-        Capabilities::API
-    }
-
-    fn notification_channel(&self) -> tpe_core::NotificationChannel {
-        tpe_core::NotificationChannel::FORM_GET_OR_POST
-    }
-
-    async fn prepare(
+    fn prepare_now(
         &self,
         request: &PaymentRequest,
         now: Timestamp,
