@@ -150,11 +150,7 @@ impl PaymentProvider for Lyra {
         let mut wire: Vec<(String, String)> =
             fields.into_iter().map(|(n, v)| (n.to_owned(), v)).collect();
         wire.push((sign::SIGNATURE.to_owned(), signature));
-        let redirect = Redirect {
-            method: HttpMethod::Post,
-            action: self.shop.page.clone(),
-            fields: wire,
-        };
+        let redirect = Redirect::post(self.shop.page.clone(), wire);
         Ok(Prepared::new(redirect).with_provider_data(form::provider_data(&trans_date)?))
     }
 

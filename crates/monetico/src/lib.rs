@@ -11,8 +11,8 @@ pub mod sign;
 use std::fmt;
 
 use tpe_core::{
-    Ack, Handled, HttpMethod, NonceSource, NotificationChannel, PaymentProvider, PaymentRequest,
-    Prepared, Profile, ProviderError, ProviderId, RawNotification, Redirect, Timestamp, Verified,
+    Ack, Handled, NonceSource, NotificationChannel, PaymentProvider, PaymentRequest, Prepared,
+    Profile, ProviderError, ProviderId, RawNotification, Redirect, Timestamp, Verified,
     VerifiedNotification,
 };
 use url::Url;
@@ -107,11 +107,7 @@ impl PaymentProvider for Monetico {
             _ => self.key.sign(pairs),
         };
         fields.push((sign::MAC_FIELD.to_owned(), mac));
-        let redirect = Redirect {
-            method: HttpMethod::Post,
-            action: self.merchant.page.clone(),
-            fields,
-        };
+        let redirect = Redirect::post(self.merchant.page.clone(), fields);
         Ok(Prepared::new(redirect).with_provider_data(form::provider_data(&date)?))
     }
 

@@ -12,10 +12,10 @@ pub mod sign;
 use std::fmt;
 
 use tpe_core::{
-    Amount, BankReference, Capabilities, HttpMethod, NotificationChannel, OperationReceipt,
-    OperationRequest, PaymentProvider, PaymentRequest, Prepared, Profile, ProviderError,
-    ProviderId, RawNotification, Redirect, RefundReceipt, RefundRequest, RemoteStatus, StatusQuery,
-    StatusReport, Timestamp, Verified, VerifiedNotification,
+    Amount, BankReference, Capabilities, NotificationChannel, OperationReceipt, OperationRequest,
+    PaymentProvider, PaymentRequest, Prepared, Profile, ProviderError, ProviderId, RawNotification,
+    Redirect, RefundReceipt, RefundRequest, RemoteStatus, StatusQuery, StatusReport, Timestamp,
+    Verified, VerifiedNotification,
 };
 
 pub use crate::config::PayboxConfig;
@@ -126,11 +126,7 @@ impl Paybox {
         let mut fields = form::fields(&self.form, request, now)?;
         let mac = self.key.sign_fields(&fields);
         fields.push(("PBX_HMAC".to_owned(), mac));
-        Ok(Redirect {
-            method: HttpMethod::Post,
-            action: self.endpoints.page.clone(),
-            fields,
-        })
+        Ok(Redirect::post(self.endpoints.page.clone(), fields))
     }
 
     /// Verifies a notification given as its raw query string or body.

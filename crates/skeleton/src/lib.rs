@@ -9,9 +9,8 @@ pub mod sign;
 use std::fmt;
 
 use tpe_core::{
-    Ack, Handled, HttpMethod, NonceSource, PaymentProvider, PaymentRequest, Prepared, Profile,
-    ProviderError, ProviderId, RawNotification, Redirect, Timestamp, Verified,
-    VerifiedNotification,
+    Ack, Handled, NonceSource, PaymentProvider, PaymentRequest, Prepared, Profile, ProviderError,
+    ProviderId, RawNotification, Redirect, Timestamp, Verified, VerifiedNotification,
 };
 
 pub use crate::config::SkeletonConfig;
@@ -88,11 +87,7 @@ impl PaymentProvider for Skeleton {
             .key
             .sign(fields.iter().map(|(n, v)| (n.as_str(), v.as_str())));
         fields.push((sign::SIGNATURE.to_owned(), signature));
-        let redirect = Redirect {
-            method: HttpMethod::Post,
-            action: self.merchant.page.clone(),
-            fields,
-        };
+        let redirect = Redirect::post(self.merchant.page.clone(), fields);
         Ok(Prepared::new(redirect).with_provider_data(form::provider_data(now)?))
     }
 
