@@ -7,6 +7,7 @@ pub mod customer;
 pub mod env;
 pub mod error;
 pub mod form;
+pub mod instalments;
 pub mod json;
 pub mod lifecycle;
 pub mod money;

@@ -5,6 +5,7 @@ use super::notification::{NotificationChannel, NotificationLimits};
 use super::request::{BankReference, NonceSource};
 use crate::clock::Timestamp;
 use crate::error::ProviderError;
+use crate::instalments::InstalmentLimits;
 use crate::reference::PaymentReference;
 
 /// How a bank names a checkout: from the shop's reference, the time and the nonce, under the
@@ -60,6 +61,8 @@ pub struct Profile {
     pub nonce: NonceSource,
     /// How the bank names a checkout; `None`: by the shop's reference itself.
     pub bank_reference: Option<BankReferenceFn>,
+    /// What the bank accepts of a payment in instalments; `None`: it does not offer them.
+    pub instalments: Option<InstalmentLimits>,
 }
 
 impl Profile {
@@ -74,6 +77,7 @@ impl Profile {
             limits: NotificationLimits::FORM,
             nonce: NonceSource::Random,
             bank_reference: None,
+            instalments: None,
         }
     }
 
@@ -95,6 +99,13 @@ impl Profile {
     #[must_use]
     pub const fn with_limits(mut self, limits: NotificationLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Payment in instalments within `limits`.
+    #[must_use]
+    pub const fn with_instalments(mut self, limits: InstalmentLimits) -> Self {
+        self.instalments = Some(limits);
         self
     }
 
