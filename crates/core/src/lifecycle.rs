@@ -4,19 +4,25 @@
 //! writes the new state, the bank transaction row and the [`Effect`]s (to the outbox) together.
 //! The rules are those of the shop's guide (LIFECYCLE): a success always wins over a refusal,
 //! the same notification applied twice changes nothing, the browser return never changes state.
+//! A payment in instalments follows the rules of [`instalment`]: the first instalment is the
+//! checkout's payment, each later one its own bank transaction and payment record.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
+use crate::instalments::Schedule;
 use crate::money::Amount;
 use crate::provider::{BankOutcome, OutcomeKind, ProviderId};
 use crate::reason::Reason;
 use crate::reference::PaymentReference;
 
 mod decision;
+pub mod instalment;
+
+pub use instalment::{InstalmentVerdict, LaterInstalment};
 
 /// The state of a checkout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -135,6 +141,12 @@ pub struct CheckoutState {
     pub retract_at: Timestamp,
     /// Bank transactions and outcomes already applied (replays are no-ops).
     pub seen: BTreeSet<(String, OutcomeKind)>,
+    /// Payment in instalments: the schedule asked at checkout (its first is paid at checkout).
+    #[serde(default)]
+    pub schedule: Option<Schedule>,
+    /// The bank's verdicts on the later instalments (2 and up), by number.
+    #[serde(default)]
+    pub instalments: BTreeMap<u8, LaterInstalment>,
 }
 
 impl CheckoutState {
@@ -157,7 +169,24 @@ impl CheckoutState {
             validated_by: None,
             retract_at,
             seen: BTreeSet::new(),
+            schedule: None,
+            instalments: BTreeMap::new(),
         }
+    }
+
+    /// Paid in instalments following `schedule`.
+    #[must_use]
+    pub fn with_schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = Some(schedule);
+        self
+    }
+
+    /// What the customer pays at checkout: the first instalment of a schedule, else the
+    /// whole amount. It is the amount of the checkout's payment record.
+    pub fn paid_at_checkout(&self) -> Amount {
+        self.schedule
+            .as_ref()
+            .map_or(self.amount, |s| s.first().amount)
     }
 }
 
@@ -192,6 +221,9 @@ pub struct BankVerdict {
     pub outcome: BankOutcome,
     /// Amount announced.
     pub amount: Amount,
+    /// The instalment it is about, for a payment in instalments (1 or none: the first).
+    #[serde(default)]
+    pub instalment: Option<u8>,
 }
 
 /// Something that happens to a checkout.
@@ -341,6 +373,18 @@ pub enum Alert {
         /// When it was given up (one alert per time it is given up).
         at: Timestamp,
     },
+    /// The bank refused a later instalment of a valid checkout: the order stays valid, the
+    /// manager collects the rest (one alert per instalment).
+    InstalmentRefused {
+        /// The instalment's number (2 and up).
+        number: u8,
+        /// Its amount.
+        amount: Amount,
+        /// Bank transaction.
+        bank_transaction_id: String,
+        /// The bank's code and its explanation.
+        reason: Reason,
+    },
 }
 
 /// What a transition asks the outside world to do, after commit, exactly once.
@@ -429,6 +473,9 @@ impl Effect {
                 ..
             }) => {
                 format!("alert-paid-twice:{bank_transaction_id}")
+            }
+            Self::AlertManager(Alert::InstalmentRefused { number, .. }) => {
+                format!("alert-instalment-refused:{number}")
             }
             Self::AlertManager(Alert::DeliveryGivenUp { effect_id, at, .. }) => {
                 format!("alert-given-up:{effect_id}:{}", at.as_millisecond())
@@ -550,6 +597,14 @@ pub fn apply(state: &CheckoutState, event: &Event) -> Result<Transition, Transit
                     duplicate: true,
                 });
             }
+            if let Some(number) = verdict.instalment.filter(|n| *n >= 2) {
+                instalment::later(&mut next, &mut effects, number, verdict);
+                return Ok(Transition {
+                    state: next,
+                    effects,
+                    duplicate: false,
+                });
+            }
             match &verdict.outcome {
                 BankOutcome::Accepted { .. } => accept(
                     &mut next,
@@ -615,7 +670,7 @@ pub fn apply(state: &CheckoutState, event: &Event) -> Result<Transition, Transit
             next.status = S::Valid;
             next.validated_by = Some(source.clone());
             effects.push(Effect::RecordPayment {
-                amount: next.amount,
+                amount: next.paid_at_checkout(),
                 bank_transaction_id: None,
                 source,
             });
@@ -653,6 +708,9 @@ pub fn apply(state: &CheckoutState, event: &Event) -> Result<Transition, Transit
         | Event::RefundSucceeded { .. }
         | Event::RefundFailed { .. } => decision::apply(&mut next, &mut effects, event)?,
     }
+    if !instalment::is_paid(state.status) && instalment::is_paid(next.status) {
+        instalment::release(&next, &mut effects);
+    }
     Ok(Transition {
         state: next,
         effects,
@@ -670,25 +728,16 @@ fn accept(
 ) {
     use CheckoutStatus as S;
     let txn = bank_transaction_id.to_owned();
-    if amount != next.amount {
+    // The first instalment of a schedule is announced alone or with the order's total,
+    // depending on the bank.
+    if amount != next.amount && amount != next.paid_at_checkout() {
         // Never validates; the manager decides (event 7).
         next.amount_mismatch = true;
-        effects.push(Effect::AlertManager(Alert::AmountMismatch {
-            expected: next.amount,
-            received: amount,
-            bank_transaction_id: txn.clone(),
-        }));
-        effects.push(Effect::Quarantine {
-            bank_transaction_id: txn,
-            why: format!(
-                "amount mismatch: expected {}, received {amount}",
-                next.amount
-            ),
-        });
+        mismatch(effects, next.paid_at_checkout(), amount, txn);
         return;
     }
     let record = Effect::RecordPayment {
-        amount,
+        amount: next.paid_at_checkout(),
         bank_transaction_id: Some(txn.clone()),
         source: source.clone(),
     };
@@ -732,4 +781,18 @@ fn accept(
             }
         }
     }
+}
+
+/// An authentic acceptance of another amount or currency than `expected`: the manager is
+/// alerted and the notification kept aside.
+fn mismatch(effects: &mut Vec<Effect>, expected: Amount, received: Amount, txn: String) {
+    effects.push(Effect::AlertManager(Alert::AmountMismatch {
+        expected,
+        received,
+        bank_transaction_id: txn.clone(),
+    }));
+    effects.push(Effect::Quarantine {
+        bank_transaction_id: txn,
+        why: format!("amount mismatch: expected {expected}, received {received}"),
+    });
 }

@@ -53,6 +53,7 @@ fn notification(txn: &str, outcome: BankOutcome, amount: Amount) -> Event {
             bank_transaction_id: txn.into(),
             outcome,
             amount,
+            instalment: None,
         },
         order_paid_by: None,
     }
@@ -90,6 +91,7 @@ fn events() -> Vec<(&'static str, Event)> {
                     bank_transaction_id: "T4".into(),
                     outcome: accepted(),
                     amount: eur(4321),
+                    instalment: None,
                 },
                 order_paid_by: Some(reference("REF0")),
             },

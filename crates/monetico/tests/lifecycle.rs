@@ -14,6 +14,7 @@ fn event(n: &VerifiedNotification) -> Event {
             bank_transaction_id: n.bank_transaction_id.clone(),
             outcome: n.outcome.clone(),
             amount: n.amount,
+            instalment: n.instalment,
         },
         order_paid_by: None,
     }

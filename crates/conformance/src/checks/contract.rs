@@ -215,6 +215,7 @@ pub async fn unclassified_code_leaves_awaiting(h: &Harness) -> CheckResult {
             bank_transaction_id: n.bank_transaction_id.clone(),
             outcome: n.outcome.clone(),
             amount: n.amount,
+            instalment: n.instalment,
         },
         order_paid_by: None,
     };

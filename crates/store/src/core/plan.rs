@@ -395,6 +395,7 @@ pub(crate) fn event_for(
                 bank_transaction_id: n.bank_transaction_id.clone(),
                 outcome: n.outcome.clone(),
                 amount: n.amount,
+                instalment: n.instalment,
             },
             order_paid_by,
         },
