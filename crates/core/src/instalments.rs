@@ -169,6 +169,26 @@ impl Schedule {
     pub fn total(&self) -> Amount {
         self.total
     }
+
+    /// Checks that this schedule pays `amount`, in its currency.
+    ///
+    /// # Errors
+    /// [`ScheduleError::Currency`] or [`ScheduleError::Sum`].
+    pub fn check_total(&self, amount: Amount) -> Result<(), ScheduleError> {
+        if self.total.currency() != amount.currency() {
+            return Err(ScheduleError::Currency {
+                index: 1,
+                expected: amount.currency(),
+            });
+        }
+        if self.total != amount {
+            return Err(ScheduleError::Sum {
+                sum: self.total.minor(),
+                total: amount.minor(),
+            });
+        }
+        Ok(())
+    }
 }
 
 impl<'de> Deserialize<'de> for Schedule {

@@ -22,7 +22,7 @@ use crate::reference::PaymentReference;
 mod decision;
 pub mod instalment;
 
-pub use instalment::{InstalmentVerdict, LaterInstalment};
+pub use instalment::{InstalmentVerdict, LaterInstalment, PAID};
 
 /// The state of a checkout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

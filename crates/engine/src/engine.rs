@@ -5,6 +5,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 use tpe_core::clock::SystemClock;
+use tpe_core::instalments::{Schedule, ScheduleError};
 use tpe_core::lifecycle::retraction_time;
 use tpe_core::{
     Amount, CheckoutStatus, Clock, Customer, Lang, NonceSource, PaymentProvider, PaymentReference,
@@ -304,6 +305,35 @@ impl Engine {
         provider: &ProviderId,
         request: CheckoutRequest,
     ) -> Result<StartedCheckout, CheckoutError> {
+        self.start(provider, request, None).await
+    }
+
+    /// Starts a checkout paid in instalments following `schedule` (its total is the
+    /// request's amount): as [`Engine::start_checkout`], once the schedule is checked against
+    /// the provider's [`InstalmentLimits`](tpe_core::instalments::InstalmentLimits), with
+    /// "today" the shop's calendar day in its time zone (the day the shop dates the first
+    /// instalment, and the French banks' own). The schedule is stored with the checkout and
+    /// handed to the provider in the [`PaymentRequest`].
+    ///
+    /// # Errors
+    /// [`CheckoutError::Schedule`] naming the rule, before anything is created or sent:
+    /// [`ScheduleError::Unsupported`] when the provider does not offer payment in
+    /// instalments; otherwise as [`Engine::start_checkout`].
+    pub async fn start_checkout_in_instalments(
+        &self,
+        provider: &ProviderId,
+        request: CheckoutRequest,
+        schedule: Schedule,
+    ) -> Result<StartedCheckout, CheckoutError> {
+        self.start(provider, request, Some(schedule)).await
+    }
+
+    async fn start(
+        &self,
+        provider: &ProviderId,
+        request: CheckoutRequest,
+        schedule: Option<Schedule>,
+    ) -> Result<StartedCheckout, CheckoutError> {
         let p = self
             .inner
             .registry
@@ -330,6 +360,11 @@ impl Engine {
             }
         })?;
         let now = self.inner.clock.now();
+        if let Some(s) = &schedule {
+            let limits = p.profile().instalments.ok_or(ScheduleError::Unsupported)?;
+            s.check_total(request.amount)?;
+            limits.check(s, now.to_zoned_datetime(settings.time_zone.clone()).date())?;
+        }
         let language = request.language.unwrap_or(settings.language);
         // A bank reference already taken (a bank with short references) gets a fresh reference
         // and a fresh bank reference; the unique (provider, bank reference) key decides.
@@ -367,6 +402,10 @@ impl Engine {
                 language,
             )
             .with_bank_reference(bank_reference.clone());
+            let payment = match &schedule {
+                Some(s) => payment.with_schedule(s.clone())?,
+                None => payment,
+            };
             let prepared =
                 p.prepare(&payment, now)
                     .await
@@ -395,6 +434,9 @@ impl Engine {
             }
             if let Some(order) = &request.shop_order_id {
                 new = new.with_shop_order(order.clone());
+            }
+            if let Some(s) = &payment.schedule {
+                new = new.with_schedule(s.clone());
             }
             match self.inner.store.create_checkout(new).await {
                 Err(StoreError::AlreadyExists { .. }) if attempt < MAX_REFERENCE_ATTEMPTS => {

@@ -1,5 +1,6 @@
 //! The engine's errors.
 
+use tpe_core::instalments::ScheduleError;
 use tpe_core::{IncompleteCustomer, PaymentReference, ProviderError};
 use tpe_store::{Failure, StoreError};
 
@@ -31,6 +32,11 @@ pub enum CheckoutError {
         /// Why.
         reason: &'static str,
     },
+    /// The payment in instalments is refused: the bank does not offer it
+    /// ([`ScheduleError::Unsupported`]) or the schedule breaks the rule named; nothing was
+    /// created.
+    #[error("payment in instalments refused: {0}")]
+    Schedule(#[from] ScheduleError),
     /// The settings cannot build the bank's URLs.
     #[error(transparent)]
     Settings(#[from] SettingsError),

@@ -237,6 +237,18 @@ impl Engine {
                         TemplateName::AlertUnclassified,
                         json!({"code": code, "bank_transaction_id": bank_transaction_id}),
                     ),
+                    Alert::InstalmentRefused {
+                        number,
+                        amount,
+                        bank_transaction_id,
+                        reason,
+                    } => {
+                        let mut extra = reason_context(reason, manager);
+                        extra["number"] = json!(number);
+                        extra["instalment_amount"] = json!(show(*amount, manager));
+                        extra["bank_transaction_id"] = json!(bank_transaction_id);
+                        (TemplateName::AlertInstalmentRefused, extra)
+                    }
                     Alert::DeliveryGivenUp {
                         effect_id,
                         kind,
@@ -312,10 +324,11 @@ impl Engine {
         }
         let window = jiff::SignedDuration::try_from(inner.timings.refusal_email_delay)
             .unwrap_or(jiff::SignedDuration::MAX);
+        // Tries at the checkout's payment: a later instalment's refusal has its own alert.
         let mut refusals: Vec<&BankTransactionRecord> = detail
             .bank_transactions
             .iter()
-            .filter(|t| t.outcome == OutcomeKind::Refused)
+            .filter(|t| t.outcome == OutcomeKind::Refused && t.instalment.is_none_or(|n| n <= 1))
             .collect();
         refusals.sort_by_key(|t| (t.received_at, t.id));
         // Series: a refusal starts one unless it comes within the window of the series' first.
@@ -362,19 +375,19 @@ impl Engine {
             .iter()
             .map(|t| {
                 let code = t.reason_code.clone().unwrap_or_default();
-                let reason = provider
-                    .as_ref()
-                    .map_or_else(|| tpe_core::Reason::unknown(code.clone()), |p| p.classify(&code));
-                json!({
-                    "bank_transaction_id": t.bank_transaction_id,
-                    "at": t.received_at.to_zoned_datetime(tz.clone()).strftime("%d/%m/%Y %H:%M").to_string(),
-                    "code": reason.code(),
-                    "reason": reason.kind().manager_message(manager),
-                    "explanation_fr": reason.bank_text(Lang::Fr),
-                    "explanation_en": reason.bank_text(Lang::En),
-                    "advice_fr": reason.retry_advice().describe(Lang::Fr),
-                    "advice_en": reason.retry_advice().describe(Lang::En),
-                })
+                let reason = provider.as_ref().map_or_else(
+                    || tpe_core::Reason::unknown(code.clone()),
+                    |p| p.classify(&code),
+                );
+                let mut listed = reason_context(&reason, manager);
+                listed["bank_transaction_id"] = json!(t.bank_transaction_id);
+                listed["at"] = json!(
+                    t.received_at
+                        .to_zoned_datetime(tz.clone())
+                        .strftime("%d/%m/%Y %H:%M")
+                        .to_string()
+                );
+                listed
             })
             .collect();
         let first = listed.first().cloned().unwrap_or_else(|| json!({}));
@@ -438,6 +451,18 @@ impl Engine {
         };
         Ok(self.inner.mailer.send(&email).await?)
     }
+}
+
+/// A refusal's code explained, for the manager's e-mails (Reason wording).
+fn reason_context(reason: &tpe_core::Reason, manager: Lang) -> serde_json::Value {
+    json!({
+        "code": reason.code(),
+        "reason": reason.kind().manager_message(manager),
+        "explanation_fr": reason.bank_text(Lang::Fr),
+        "explanation_en": reason.bank_text(Lang::En),
+        "advice_fr": reason.retry_advice().describe(Lang::Fr),
+        "advice_en": reason.retry_advice().describe(Lang::En),
+    })
 }
 
 #[cfg(test)]

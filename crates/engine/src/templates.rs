@@ -26,11 +26,13 @@ pub enum TemplateName {
     AlertUnclassified,
     /// Alert: the relay gave up delivering an effect (it waits for a retry in the back office).
     AlertDeliveryGivenUp,
+    /// Alert: the bank refused a later instalment of a payment in instalments.
+    AlertInstalmentRefused,
 }
 
 impl TemplateName {
     /// Every template.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Confirmation,
         Self::Refusal,
         Self::AlertAmountMismatch,
@@ -38,6 +40,7 @@ impl TemplateName {
         Self::AlertPaidTwice,
         Self::AlertUnclassified,
         Self::AlertDeliveryGivenUp,
+        Self::AlertInstalmentRefused,
     ];
 
     /// The base of the file name.
@@ -50,6 +53,7 @@ impl TemplateName {
             Self::AlertPaidTwice => "alert_paid_twice",
             Self::AlertUnclassified => "alert_unclassified",
             Self::AlertDeliveryGivenUp => "alert_delivery_given_up",
+            Self::AlertInstalmentRefused => "alert_instalment_refused",
         }
     }
 
@@ -89,6 +93,12 @@ impl TemplateName {
             }
             (Self::AlertDeliveryGivenUp, _) => {
                 include_str!("../templates/alert_delivery_given_up.en.txt")
+            }
+            (Self::AlertInstalmentRefused, Lang::Fr) => {
+                include_str!("../templates/alert_instalment_refused.fr.txt")
+            }
+            (Self::AlertInstalmentRefused, _) => {
+                include_str!("../templates/alert_instalment_refused.en.txt")
             }
         }
     }
@@ -260,6 +270,7 @@ mod tests {
             "explanation_fr": "Provision insuffisante", "explanation_en": "Insufficient funds",
             "advice_fr": "payer avec une autre carte", "advice_en": "pay with another card",
             "expected": "12,00 EUR", "received": "1,00 EUR", "other_reference": "REF0",
+            "number": 2, "instalment_amount": "4,00 EUR",
         });
         for name in TemplateName::ALL {
             for lang in [Lang::Fr, Lang::En] {

@@ -36,6 +36,7 @@ mod core;
 mod db;
 mod error;
 mod postgres;
+mod schedule;
 mod sqlite;
 mod store;
 mod store_impl;
@@ -43,6 +44,7 @@ mod types;
 
 pub use error::{BoxError, StoreError};
 pub use postgres::{PostgresOptions, PostgresStore};
+pub use schedule::{InstalmentState, ScheduledInstalment};
 pub use sqlite::{Durability, SqliteOptions, SqliteStore};
 pub use store::PaymentStore;
 pub use types::{

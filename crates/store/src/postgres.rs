@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "outbox give up",
         include_str!("../migrations/postgres/0005_outbox_give_up.sql"),
     ),
+    (
+        7,
+        "instalments",
+        include_str!("../migrations/postgres/0007_instalments.sql"),
+    ),
 ];
 
 /// Any fixed key: the advisory lock that serializes migrations between instances.

@@ -3,8 +3,11 @@
 use std::fmt;
 use std::str::FromStr;
 
+use std::collections::BTreeMap;
+
 use jiff::SignedDuration;
-use tpe_core::lifecycle::ValidationSource;
+use tpe_core::instalments::Schedule;
+use tpe_core::lifecycle::{LaterInstalment, ValidationSource};
 use tpe_core::{
     Amount, BankReference, CheckoutStatus, Effect, Lang, OutcomeKind, PaymentReference, ProviderId,
     Timestamp, VerifiedNotification,
@@ -74,6 +77,8 @@ pub struct NewCheckout {
     pub description: Option<String>,
     /// Number of items paid.
     pub item_count: Option<u32>,
+    /// Payment in instalments: the schedule, whose total is `amount`.
+    pub schedule: Option<Schedule>,
     /// Creation time.
     pub created_at: Timestamp,
 }
@@ -103,8 +108,16 @@ impl NewCheckout {
             language: None,
             description: None,
             item_count: None,
+            schedule: None,
             created_at,
         }
+    }
+
+    /// Paid in instalments following `schedule` (its total must be the checkout's amount).
+    #[must_use]
+    pub fn with_schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = Some(schedule);
+        self
     }
 
     /// With the shop's order id.
@@ -170,6 +183,14 @@ impl NewCheckout {
         }
         if let Some(d) = &self.description {
             bounded("description", d, 1, MAX_DESCRIPTION)?;
+        }
+        if let Some(s) = &self.schedule
+            && s.total() != self.amount
+        {
+            return Err(StoreError::invalid(
+                "schedule",
+                format!("sums to {}, the checkout is {}", s.total(), self.amount),
+            ));
         }
         Ok(())
     }
@@ -317,6 +338,11 @@ pub struct CheckoutRecord {
     pub next_reconcile_at: Option<Timestamp>,
     /// Until when a retraction sweep holds it (see [`crate::PaymentStore::claim_retraction`]).
     pub retract_lease_until: Option<Timestamp>,
+    /// Payment in instalments: the schedule asked at checkout.
+    pub schedule: Option<Schedule>,
+    /// The bank's verdicts on the later instalments (2 and up), by number; see
+    /// [`CheckoutDetail::schedule`] for the whole schedule with each instalment's state.
+    pub instalments: BTreeMap<u8, LaterInstalment>,
     /// Incremented by every write.
     pub version: i64,
 }
@@ -347,6 +373,8 @@ pub struct BankTransactionRecord {
     pub card: Option<String>,
     /// The provider's event id.
     pub event_id: Option<String>,
+    /// The instalment it is about, for a payment in instalments.
+    pub instalment: Option<u8>,
     /// When it was applied.
     pub received_at: Timestamp,
 }

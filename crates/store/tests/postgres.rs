@@ -103,6 +103,7 @@ postgres_suite!(
     bank_sequences,
     postponed_effects,
     given_up_effects,
+    instalments,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

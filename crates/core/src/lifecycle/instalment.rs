@@ -47,12 +47,17 @@ pub enum InstalmentVerdict {
     },
 }
 
-/// A checkout whose first payment has arrived: later instalments take effect at once.
+/// The states of a checkout whose (first) payment has arrived: later instalments take effect
+/// at once.
+pub const PAID: [CheckoutStatus; 4] = [
+    CheckoutStatus::Valid,
+    CheckoutStatus::PaidAfterRetraction,
+    CheckoutStatus::Refunding,
+    CheckoutStatus::Refunded,
+];
+
 pub(super) fn is_paid(status: CheckoutStatus) -> bool {
-    !matches!(
-        status,
-        CheckoutStatus::AwaitingPayment | CheckoutStatus::Retracted
-    )
+    PAID.contains(&status)
 }
 
 /// Applies the verdict on instalment `number` (2 and up), already known to be new.

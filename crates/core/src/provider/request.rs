@@ -119,19 +119,7 @@ impl PaymentRequest {
     /// [`ScheduleError::Sum`] or [`ScheduleError::Currency`] when the schedule is not for this
     /// amount.
     pub fn with_schedule(mut self, schedule: Schedule) -> Result<Self, ScheduleError> {
-        let total = schedule.total();
-        if total.currency() != self.amount.currency() {
-            return Err(ScheduleError::Currency {
-                index: 1,
-                expected: self.amount.currency(),
-            });
-        }
-        if total != self.amount {
-            return Err(ScheduleError::Sum {
-                sum: total.minor(),
-                total: self.amount.minor(),
-            });
-        }
+        schedule.check_total(self.amount)?;
         self.schedule = Some(schedule);
         Ok(self)
     }

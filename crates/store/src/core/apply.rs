@@ -13,7 +13,7 @@ use tpe_core::{
     VerifiedNotification,
 };
 
-use super::plan::{AuditRow, CheckoutUpdate, Loaded, Plan, Step, minor, plan};
+use super::plan::{AuditRow, CheckoutUpdate, Loaded, Plan, Step, json_text, minor, plan};
 use super::rows::{
     CheckoutRow, EffectKeyRow, QuarantineRow, ReferenceRow, SeenRow, outcome_kind, parse_reference,
 };
@@ -33,16 +33,16 @@ use crate::types::{
 /// rows given only if every statement wrote all of its own.
 const WRITE_SQLITE: &str = "INSERT INTO bank_transactions (provider, reference, \
      bank_transaction_id, outcome, amount_minor, currency, source, reason_kind, reason_code, \
-     authorization_code, card, event_id, received_at) \
+     authorization_code, card, event_id, instalment, received_at) \
      SELECT r ->> 'provider', r ->> 'reference', r ->> 'bank_transaction_id', r ->> 'outcome', \
      r ->> 'amount_minor', r ->> 'currency', r ->> 'source', r ->> 'reason_kind', \
      r ->> 'reason_code', r ->> 'authorization_code', r ->> 'card', r ->> 'event_id', \
-     r ->> 'received_at' FROM (SELECT value AS r FROM jsonb_each($1)) WHERE true \
+     r ->> 'instalment', r ->> 'received_at' FROM (SELECT value AS r FROM jsonb_each($1)) WHERE true \
      ON CONFLICT (provider, reference, bank_transaction_id, outcome) DO NOTHING; \
      UPDATE checkouts SET status = r ->> 'status', amount_mismatch = r ->> 'amount_mismatch', \
      superseded_by = r ->> 'superseded_by', validated_by = r ->> 'validated_by', \
      validated_author = r ->> 'validated_author', validated_note = r ->> 'validated_note', \
-     updated_at = r ->> 'updated_at', version = version + (r ->> 'version') \
+     instalments = r ->> 'instalments', updated_at = r ->> 'updated_at', version = version + (r ->> 'version') \
      FROM (SELECT value AS r FROM jsonb_each($2)) WHERE checkouts.reference = r ->> 'reference'; \
      INSERT INTO outbox (reference, effect_key, kind, payload, created_at, due_at, delivered_at) \
      SELECT r ->> 'reference', r ->> 'effect_key', r ->> 'kind', r ->> 'payload', \
@@ -65,15 +65,16 @@ const WRITE_SQLITE: &str = "INSERT INTO bank_transactions (provider, reference, 
 const WRITE_POSTGRES: &str = "WITH \
      bank AS (INSERT INTO bank_transactions (provider, reference, bank_transaction_id, outcome, \
      amount_minor, currency, source, reason_kind, reason_code, authorization_code, card, \
-     event_id, received_at) \
+     event_id, instalment, received_at) \
      SELECT provider, reference, bank_transaction_id, outcome, amount_minor, currency, source, \
-     reason_kind, reason_code, authorization_code, card, event_id, received_at \
+     reason_kind, reason_code, authorization_code, card, event_id, instalment, received_at \
      FROM jsonb_populate_recordset(NULL::bank_transactions, $1::jsonb) \
      ON CONFLICT (provider, reference, bank_transaction_id, outcome) DO NOTHING RETURNING 1), \
      checkout AS (UPDATE checkouts AS c SET status = r.status, \
      amount_mismatch = r.amount_mismatch, superseded_by = r.superseded_by, \
      validated_by = r.validated_by, validated_author = r.validated_author, \
-     validated_note = r.validated_note, updated_at = r.updated_at, \
+     validated_note = r.validated_note, instalments = r.instalments, \
+     updated_at = r.updated_at, \
      version = c.version + r.version \
      FROM jsonb_populate_recordset(NULL::checkouts, $2::jsonb) AS r \
      WHERE c.reference = r.reference RETURNING 1), \
@@ -98,7 +99,7 @@ const WRITE_POSTGRES: &str = "WITH \
 pub(crate) struct Conn<'a, DB: Database>(pub(crate) &'a mut DB::Connection);
 
 fn json<T: Serialize>(rows: &[T]) -> Result<String, StoreError> {
-    serde_json::to_string(rows).map_err(|e| StoreError::corrupt(format!("rows to write: {e}")))
+    json_text(&rows, "rows to write")
 }
 
 // See `crate::db` for why these bounds are spelled out.
@@ -436,14 +437,21 @@ where
         new: NewCheckout,
     ) -> Result<CheckoutRecord, StoreError> {
         new.check()?;
+        let schedule = new
+            .schedule
+            .as_ref()
+            .map(|s| json_text(s, "schedule"))
+            .transpose()?;
         let op = "create checkout";
         let db = |e| StoreError::from_db(op, e);
         let mut tx = self.backend.begin(true).await.map_err(db)?;
         let inserted = sqlx::query::<DB>(
             "INSERT INTO checkouts (reference, provider, amount_minor, currency, shop_order_id, \
              status, customer_email, customer_name, delivery_date, retract_at, provider_data, \
-             created_at, updated_at, language, description, item_count, bank_reference) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16)",
+             created_at, updated_at, language, description, item_count, bank_reference, \
+             schedule) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, \
+             $17)",
         )
         .bind(new.reference.as_str())
         .bind(new.provider.as_str())
@@ -465,6 +473,7 @@ where
                 .as_ref()
                 .map_or(new.reference.as_str(), BankReference::as_str),
         )
+        .bind(schedule)
         .execute(&mut *tx)
         .await;
         match inserted {

@@ -45,6 +45,8 @@ impl Loaded {
             validated_by: record.validated_by.clone(),
             retract_at: record.retract_at,
             seen: seen.into_iter().collect(),
+            schedule: record.schedule.clone(),
+            instalments: record.instalments.clone(),
         };
         Self {
             record,
@@ -97,6 +99,7 @@ pub(crate) struct BankRow {
     authorization_code: Option<String>,
     card: Option<String>,
     event_id: Option<String>,
+    instalment: Option<i64>,
     received_at: i64,
 }
 
@@ -110,6 +113,8 @@ pub(crate) struct CheckoutUpdate {
     validated_by: Option<&'static str>,
     validated_author: Option<String>,
     validated_note: Option<String>,
+    /// The later instalments' verdicts (JSON), when there are some.
+    instalments: Option<String>,
     updated_at: i64,
     /// Added to the stored `version`.
     #[serde(rename = "version")]
@@ -174,9 +179,14 @@ impl AuditRow {
 
 impl CheckoutUpdate {
     /// The columns of `next` a transition may change.
-    pub(crate) fn new(next: &CheckoutState, now: Timestamp) -> Self {
+    pub(crate) fn new(next: &CheckoutState, now: Timestamp) -> Result<Self, StoreError> {
         let (by, author, note) = source_cols(next.validated_by.as_ref());
-        Self {
+        let instalments = if next.instalments.is_empty() {
+            None
+        } else {
+            Some(json_text(&next.instalments, "instalments")?)
+        };
+        Ok(Self {
             reference: next.reference.as_str().to_owned(),
             status: next.status.as_str(),
             amount_mismatch: i64::from(next.amount_mismatch),
@@ -184,9 +194,10 @@ impl CheckoutUpdate {
             validated_by: by,
             validated_author: author,
             validated_note: note,
+            instalments,
             updated_at: now.as_millisecond(),
             writes: 1,
-        }
+        })
     }
 }
 
@@ -265,6 +276,7 @@ pub(crate) fn plan(
             authorization_code: None,
             card: None,
             event_id: None,
+            instalment: None,
             received_at: ms,
         }),
         _ => None,
@@ -277,7 +289,7 @@ pub(crate) fn plan(
             ..unchanged
         },
         bank,
-        checkout: CheckoutUpdate::new(&next, now),
+        checkout: CheckoutUpdate::new(&next, now)?,
         outbox: Vec::new(),
         payments: Vec::new(),
         audit: AuditRow::new(
@@ -295,8 +307,7 @@ pub(crate) fn plan(
         if !loaded.effect_keys.insert(effect.key()) {
             continue; // this effect already exists for this checkout
         }
-        let payload = serde_json::to_string(&effect)
-            .map_err(|e| StoreError::corrupt(format!("effect cannot be serialized: {e}")))?;
+        let payload = json_text(&effect, "effect")?;
         plan.outbox.push(OutboxRow {
             reference: reference.as_str().to_owned(),
             effect_key: effect.key(),
@@ -379,6 +390,7 @@ fn bank_row_notification(
         authorization_code,
         card: n.card.as_ref().map(ToString::to_string),
         event_id: n.event_id.clone(),
+        instalment: n.instalment.map(i64::from),
         received_at: ms,
     }
 }
@@ -496,4 +508,10 @@ fn applied_in_store(e: &Effect) -> bool {
 pub(crate) fn minor(amount: Amount) -> i64 {
     // Amount::MAX_MINOR is i64::MAX, so this never saturates.
     i64::try_from(amount.minor()).unwrap_or(i64::MAX)
+}
+
+/// `value` as JSON text for a column.
+pub(crate) fn json_text<T: Serialize>(value: &T, what: &str) -> Result<String, StoreError> {
+    serde_json::to_string(value)
+        .map_err(|e| StoreError::corrupt(format!("{what} cannot be serialized: {e}")))
 }

@@ -43,6 +43,8 @@ pub(crate) struct CheckoutRow {
     description: Option<String>,
     item_count: Option<i64>,
     retract_lease_until: Option<i64>,
+    schedule: Option<String>,
+    instalments: Option<String>,
 }
 
 impl TryFrom<CheckoutRow> for CheckoutRecord {
@@ -94,6 +96,15 @@ impl TryFrom<CheckoutRow> for CheckoutRecord {
                 })
                 .transpose()?,
             retract_lease_until: row.retract_lease_until.map(millis).transpose()?,
+            schedule: row
+                .schedule
+                .map(|s| from_json(&s, "schedule"))
+                .transpose()?,
+            instalments: row
+                .instalments
+                .map(|s| from_json(&s, "instalments"))
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 }
@@ -211,6 +222,7 @@ pub(crate) struct BankTransactionRow {
     authorization_code: Option<String>,
     card: Option<String>,
     event_id: Option<String>,
+    instalment: Option<i64>,
     received_at: i64,
 }
 
@@ -229,6 +241,12 @@ impl TryFrom<BankTransactionRow> for BankTransactionRecord {
             authorization: row.authorization_code,
             card: row.card,
             event_id: row.event_id,
+            instalment: row
+                .instalment
+                .map(|n| {
+                    u8::try_from(n).map_err(|_| StoreError::corrupt(format!("instalment {n}")))
+                })
+                .transpose()?,
             received_at: millis(row.received_at)?,
         })
     }
@@ -347,4 +365,9 @@ fn parse_source(
 pub(crate) fn outcome_kind(outcome: &str) -> Result<OutcomeKind, StoreError> {
     OutcomeKind::parse(outcome)
         .ok_or_else(|| StoreError::corrupt(format!("bank outcome {outcome:?}")))
+}
+
+/// A JSON column, checked on the way out (a schedule obeys its rules again).
+fn from_json<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::corrupt(format!("{what} {s:?}: {e}")))
 }

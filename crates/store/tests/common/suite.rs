@@ -27,6 +27,8 @@ pub const POSTGRES_POISON_OUTBOX: &str = "CREATE FUNCTION poison() RETURNS trigg
     RETURN NEW; END $$ LANGUAGE plpgsql; \
     CREATE TRIGGER poison BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION poison();";
 
+pub use super::instalments::instalments;
+
 pub type Store = Arc<dyn PaymentStore>;
 
 pub fn t0() -> Timestamp {
