@@ -74,7 +74,14 @@ pub struct TestBank {
     /// Bank references are `YYYYMMDD-NNNNNN` from the store's daily sequence, as a bank with
     /// short transaction ids of the day.
     pub daily: AtomicBool,
+    /// Offers payment in instalments ([`INSTALMENT_LIMITS`]).
+    pub instalments: AtomicBool,
 }
+
+/// The test bank's limits when it offers payment in instalments: up to 4, at least 1.00 €
+/// each, the last within 120 days.
+pub const INSTALMENT_LIMITS: tpe_core::instalments::InstalmentLimits =
+    tpe_core::instalments::InstalmentLimits::new(4, 100, 120);
 
 impl TestBank {
     pub fn set(&self, reference: &PaymentReference, r: Remote) {
@@ -103,6 +110,9 @@ static RANDOM: LazyLock<Profile> = LazyLock::new(|| {
         .with_capabilities(capabilities)
         .with_channel(tpe_core::NotificationChannel::FORM_GET_OR_POST)
 });
+/// The same, offering payment in instalments.
+static INSTALMENTS: LazyLock<Profile> =
+    LazyLock::new(|| RANDOM.clone().with_instalments(INSTALMENT_LIMITS));
 /// The same, with bank references from the store's daily sequence.
 static DAILY: LazyLock<Profile> = LazyLock::new(|| {
     let mut profile = RANDOM.clone();
@@ -115,6 +125,8 @@ impl PaymentProvider for TestProvider {
     fn profile(&self) -> &Profile {
         if self.bank.daily.load(Ordering::Relaxed) {
             &DAILY
+        } else if self.bank.instalments.load(Ordering::Relaxed) {
+            &INSTALMENTS
         } else {
             &RANDOM
         }
@@ -145,6 +157,10 @@ impl PaymentProvider for TestProvider {
             .append_pair("ref", req.bank_reference.as_str())
             .append_pair("amount", &req.amount.minor().to_string())
             .append_pair("notify", req.urls.notify.as_str());
+        if let Some(s) = &req.schedule {
+            url.query_pairs_mut()
+                .append_pair("instalments", &s.count().to_string());
+        }
         let session = ProviderData::new(format!("session-{}", req.reference)).unwrap();
         Ok(Prepared::new(Redirect::get(url)).with_provider_data(session))
     }
@@ -196,13 +212,12 @@ impl PaymentProvider for TestProvider {
                 _ => return Err(malformed("outcome")),
             },
         };
-        Ok(Verified::Payment(VerifiedNotification::new(
-            PROVIDER,
-            reference,
-            get("txn")?,
-            outcome,
-            amount,
-        )))
+        let n = VerifiedNotification::new(PROVIDER, reference, get("txn")?, outcome, amount);
+        // `inst`: the instalment a notification is about, for a payment in instalments.
+        Ok(Verified::Payment(match f.get("inst") {
+            Some(i) => n.with_instalment(i.parse().map_err(|_| malformed("inst"))?),
+            None => n,
+        }))
     }
 
     fn answer(&self, handled: &Handled<'_>) -> Ack {

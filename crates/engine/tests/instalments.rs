@@ -1,0 +1,287 @@
+//! Payment in instalments through the engine's public API: a schedule refused by a bank that
+//! does not offer it or by its limits (typed error, nothing stored), and the stories "three
+//! instalments all paid", "second instalment refused" and instalments told out of order and
+//! twice, end to end over HTTP on SQLite and PostgreSQL.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use common::db::Db;
+use common::*;
+use jiff::civil::{Date, date};
+use tpe_core::clock::ManualClock;
+use tpe_core::instalments::{Interval, Schedule, ScheduleError};
+use tpe_core::{Amount, CheckoutStatus, Currency, PaymentReference};
+use tpe_engine::{CheckoutError, MemoryMailer};
+use tpe_store::{CheckoutDetail, InstalmentState};
+
+/// The shop's day at [`start_time`] (10:00 in Paris).
+const TODAY: Date = date(2026, 3, 20);
+
+fn eur(minor: u64) -> Amount {
+    Amount::new(minor, Currency::EUR).unwrap()
+}
+
+fn monthly(minor: u64, count: u8, first: Date, months: u8) -> Schedule {
+    Schedule::split(eur(minor), count, first, Interval::Months(months)).unwrap()
+}
+
+/// The test bank's notification about instalment `number` (`None`: the first, unnumbered).
+fn instalment(r: &PaymentReference, number: Option<u8>, outcome: &str, minor: u64) -> String {
+    let n = number.unwrap_or(1);
+    let inst = number.map(|n| format!("&inst={n}")).unwrap_or_default();
+    sign(&format!(
+        "ref={}&txn=T{n}&outcome={outcome}&amount={minor}&cur=EUR{inst}",
+        bank_reference(r.as_str())
+    ))
+}
+
+/// A shop whose test bank offers payment in instalments, over `db`.
+async fn shop(db: &Db) -> Shop {
+    let bank = Arc::new(TestBank::default());
+    bank.instalments.store(true, Ordering::SeqCst);
+    let clock = ManualClock::new(start_time());
+    Shop::start_shared(db.open().await, bank, clock, MemoryMailer::new()).await
+}
+
+/// 90.00 € in 3 monthly instalments of 30.00 €, started today.
+async fn in_three(shop: &Shop) -> PaymentReference {
+    let started = shop
+        .engine
+        .start_checkout_in_instalments(&PROVIDER, request(9000, None), monthly(9000, 3, TODAY, 1))
+        .await
+        .unwrap();
+    // Handed to the bank in the payment request.
+    assert!(
+        started
+            .redirect
+            .action
+            .query_pairs()
+            .any(|(k, v)| k == "instalments" && v == "3"),
+        "{}",
+        started.redirect.action
+    );
+    started.reference
+}
+
+async fn notify_ok(shop: &Shop, body: String) {
+    assert_eq!(shop.notify(body).await, (200, "OK-TESTBANK".into()));
+}
+
+async fn detail(shop: &Shop, r: &PaymentReference) -> CheckoutDetail {
+    shop.engine.checkout_detail(r).await.unwrap().unwrap()
+}
+
+fn hook_records(shop: &Shop) -> Vec<(u64, Option<String>)> {
+    let mut v: Vec<_> = shop
+        .hook
+        .records
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| (r.amount.minor(), r.bank_transaction_id.clone()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn txn(n: u8) -> (u64, Option<String>) {
+    (3000, Some(format!("T{n}")))
+}
+
+#[tokio::test]
+async fn a_schedule_is_refused_by_a_bank_without_it_and_by_its_limits() {
+    let shop = Shop::start().await;
+    let refused = |schedule: Schedule, minor: u64| {
+        let engine = &shop.engine;
+        async move {
+            match engine
+                .start_checkout_in_instalments(&PROVIDER, request(minor, None), schedule)
+                .await
+            {
+                Err(CheckoutError::Schedule(e)) => e,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    assert_eq!(
+        refused(monthly(9000, 3, TODAY, 1), 9000).await,
+        ScheduleError::Unsupported
+    );
+    shop.bank.instalments.store(true, Ordering::SeqCst);
+    assert_eq!(
+        refused(monthly(9000, 6, TODAY, 1), 9000).await,
+        ScheduleError::TooMany { count: 6, max: 4 }
+    );
+    assert_eq!(
+        refused(monthly(250, 3, TODAY, 1), 250).await,
+        ScheduleError::BelowMinimum {
+            index: 1,
+            amount: 84,
+            min: 100
+        }
+    );
+    // 20 March to 20 September: 184 days.
+    assert_eq!(
+        refused(monthly(9000, 4, TODAY, 2), 9000).await,
+        ScheduleError::TooLate {
+            days: 184,
+            max: 120
+        }
+    );
+    let tomorrow = date(2026, 3, 21);
+    assert_eq!(
+        refused(monthly(9000, 3, tomorrow, 1), 9000).await,
+        ScheduleError::FirstNotToday {
+            due: tomorrow,
+            today: TODAY
+        }
+    );
+    assert_eq!(
+        refused(monthly(9000, 3, TODAY, 1), 8000).await,
+        ScheduleError::Sum {
+            sum: 9000,
+            total: 8000
+        }
+    );
+    let all = shop
+        .engine
+        .checkouts_by_state(CheckoutStatus::AwaitingPayment, 50, None)
+        .await
+        .unwrap();
+    assert!(all.items.is_empty(), "nothing stored: {:?}", all.items);
+    // Within the limits it starts, and the schedule is kept with the checkout.
+    let r = in_three(&shop).await;
+    let c = detail(&shop, &r).await.checkout;
+    assert_eq!(c.schedule, Some(monthly(9000, 3, TODAY, 1)));
+    assert_eq!(c.amount, eur(9000));
+}
+
+async fn three_instalments_all_paid(db: Db) {
+    let shop = shop(&db).await;
+    let r = in_three(&shop).await;
+    notify_ok(&shop, instalment(&r, None, "accepted", 3000)).await;
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Valid);
+    assert_eq!(shop.relay().await.delivered, 2, "record + confirmation");
+    for n in [2, 3] {
+        for _ in 0..3 {
+            notify_ok(&shop, instalment(&r, Some(n), "accepted", 3000)).await;
+        }
+    }
+    assert_eq!(shop.relay().await.delivered, 2, "one record per instalment");
+    assert_eq!(shop.relay().await.delivered, 0);
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Valid);
+    assert_eq!(hook_records(&shop), [txn(1), txn(2), txn(3)]);
+    assert_eq!(shop.mails_to(CUSTOMER).len(), 1, "confirmed once");
+    assert!(shop.mails_to(MANAGER).is_empty());
+    let d = detail(&shop, &r).await;
+    assert_eq!(d.payments.len(), 3);
+    let schedule = d.schedule();
+    assert_eq!(schedule.len(), 3);
+    for (i, s) in schedule.iter().enumerate() {
+        assert_eq!(usize::from(s.number), i + 1);
+        assert!(
+            matches!(&s.state, InstalmentState::Paid { record: Some(p) }
+                if p.bank_transaction_id == Some(format!("T{}", s.number))),
+            "{s:?}"
+        );
+    }
+    assert_eq!(schedule[2].instalment.due, date(2026, 5, 20));
+}
+
+async fn second_instalment_refused(db: Db) {
+    let shop = shop(&db).await;
+    let r = in_three(&shop).await;
+    notify_ok(&shop, instalment(&r, None, "accepted", 3000)).await;
+    for _ in 0..2 {
+        notify_ok(&shop, instalment(&r, Some(2), "refused:51", 3000)).await;
+    }
+    notify_ok(&shop, instalment(&r, Some(3), "accepted", 3000)).await;
+    assert_eq!(shop.relay().await.delivered, 4);
+    assert_eq!(shop.relay().await.delivered, 0);
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Valid, "stays valid");
+    assert_eq!(hook_records(&shop), [txn(1), txn(3)]);
+    let alerts = shop.mails_to(MANAGER);
+    assert_eq!(alerts.len(), 1, "one alert: {alerts:?}");
+    assert!(
+        alerts[0].subject.contains(r.as_str()),
+        "{}",
+        alerts[0].subject
+    );
+    assert!(alerts[0].subject.contains('2'), "{}", alerts[0].subject);
+    assert!(
+        alerts[0].body.contains("Provision insuffisante"),
+        "{}",
+        alerts[0].body
+    );
+    assert!(alerts[0].body.contains("30,00"), "{}", alerts[0].body);
+    let schedule = detail(&shop, &r).await.schedule();
+    assert!(matches!(
+        &schedule[1].state,
+        InstalmentState::Refused { reason } if reason.code() == "51"
+    ));
+    assert!(matches!(
+        schedule[2].state,
+        InstalmentState::Paid { record: Some(_) }
+    ));
+}
+
+async fn disorder_and_duplicates(db: Db) {
+    let shop = shop(&db).await;
+    let r = in_three(&shop).await;
+    // Later instalments before the first: kept, nothing said yet.
+    notify_ok(&shop, instalment(&r, Some(3), "accepted", 3000)).await;
+    notify_ok(&shop, instalment(&r, Some(2), "refused:51", 3000)).await;
+    notify_ok(&shop, instalment(&r, Some(2), "refused:51", 3000)).await;
+    assert_eq!(shop.status(&r).await, CheckoutStatus::AwaitingPayment);
+    assert_eq!(shop.relay().await.delivered, 0);
+    let early = detail(&shop, &r).await.schedule();
+    assert_eq!(early[0].state, InstalmentState::Due);
+    assert_eq!(early[2].state, InstalmentState::Paid { record: None });
+    // The first, numbered this time, then every notification again.
+    notify_ok(&shop, instalment(&r, Some(1), "accepted", 3000)).await;
+    for (n, outcome) in [(1, "accepted"), (2, "refused:51"), (3, "accepted")] {
+        notify_ok(&shop, instalment(&r, Some(n), outcome, 3000)).await;
+    }
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Valid);
+    assert_eq!(
+        shop.relay().await.delivered,
+        4,
+        "2 records, confirmation, alert"
+    );
+    assert_eq!(shop.relay().await.delivered, 0);
+    assert_eq!(hook_records(&shop), [txn(1), txn(3)]);
+    assert_eq!(shop.mails_to(CUSTOMER).len(), 1);
+    assert_eq!(shop.mails_to(MANAGER).len(), 1);
+    let d = detail(&shop, &r).await;
+    assert_eq!(d.payments.len(), 2);
+    assert!(matches!(
+        d.schedule()[1].state,
+        InstalmentState::Refused { .. }
+    ));
+}
+
+/// Runs `story` on SQLite (a WAL file), then on PostgreSQL.
+async fn on_both<F: Future<Output = ()>>(story: impl Fn(Db) -> F) {
+    story(Db::sqlite()).await;
+    if let Some(db) = Db::postgres() {
+        story(db).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn story_three_instalments_all_paid() {
+    on_both(three_instalments_all_paid).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn story_second_instalment_refused() {
+    on_both(second_instalment_refused).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn story_disorder_and_duplicates() {
+    on_both(disorder_and_duplicates).await;
+}
