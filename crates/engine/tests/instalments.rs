@@ -2,6 +2,7 @@
 //! does not offer it or by its limits (typed error, nothing stored), and the stories "three
 //! instalments all paid", "second instalment refused" and instalments told out of order and
 //! twice, end to end over HTTP on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 mod common;
 
