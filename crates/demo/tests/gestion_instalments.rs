@@ -1,0 +1,91 @@
+//! Gestion shows a payment in instalments: the schedule with each instalment's number,
+//! amount, date and state (payée, à venir, refusée with the bank's reason), behind the login.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Visitor, log_in, start};
+use jiff::civil::date;
+use tpe_core::instalments::{Interval, Schedule};
+use tpe_core::{
+    Amount, BankOutcome, BankReference, Currency, PaymentReference, ProviderId, Reason, ReasonKind,
+    Timestamp, VerifiedNotification,
+};
+use tpe_store::{EventInput, NewCheckout};
+
+#[tokio::test]
+async fn the_order_page_shows_the_schedule_and_each_instalment_state() {
+    let demo = start("instalments").await;
+    let store = demo.engine().store().clone();
+    let now = Timestamp::from_second(1_774_000_000).unwrap();
+    let total = Amount::new(9000, Currency::EUR).unwrap();
+    let schedule = Schedule::split(total, 3, date(2026, 3, 20), Interval::Months(1)).unwrap();
+    let r = PaymentReference::parse("SPLIT3").unwrap();
+    let paybox = ProviderId::from_static("paybox");
+    let new = NewCheckout::new(
+        r.clone(),
+        paybox.clone(),
+        total,
+        "jeanne@example.fr",
+        "Jeanne Martin",
+        now,
+        now,
+    )
+    .with_schedule(schedule);
+    store.create_checkout(new).await.unwrap();
+    let third = Amount::new(3000, Currency::EUR).unwrap();
+    let tell = |txn: &str, outcome: BankOutcome, n: u8| {
+        EventInput::Notification(
+            VerifiedNotification::new(
+                paybox.clone(),
+                BankReference::of_reference(&r),
+                txn,
+                outcome,
+                third,
+            )
+            .with_instalment(n),
+        )
+    };
+    let accepted = BankOutcome::Accepted {
+        authorization: None,
+    };
+    let refused = BankOutcome::Refused {
+        reason: Reason::new(ReasonKind::InsufficientFunds, "51")
+            .with_bank_text("Provision insuffisante", "Insufficient funds"),
+    };
+    for e in [tell("T1", accepted, 1), tell("T2", refused, 2)] {
+        store.apply_event(&r, e, now).await.unwrap();
+    }
+
+    let mut v = Visitor::new(&demo);
+    let path = format!("/gestion/paiement/{r}");
+    let (_, login) = v.get(&path).await;
+    assert!(!login.contains("id=\"schedule\""), "behind the login");
+    log_in(&mut v, &demo).await;
+    let (_, page) = v.get(&path).await;
+    let table = page
+        .split("<table id=\"schedule\">")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap_or_else(|| panic!("no schedule: {page}"));
+    let table = table.replace("&#x2f;", "/");
+    let rows: Vec<&str> = table.split("<tr>").skip(2).collect();
+    assert_eq!(rows.len(), 3, "{table}");
+    assert!(
+        rows[0].contains("<td>1</td>") && rows[0].contains("30,00"),
+        "{}",
+        rows[0]
+    );
+    assert!(
+        rows[0].contains("20/03/2026") && rows[0].contains("payée — versement n°"),
+        "{}",
+        rows[0]
+    );
+    assert!(rows[1].contains("20/04/2026") && rows[1].contains("refusée — motif : "));
+    assert!(rows[1].contains("Provision insuffisante") && rows[1].contains("51"));
+    assert!(
+        rows[2].contains("20/05/2026") && rows[2].contains("à venir"),
+        "{}",
+        rows[2]
+    );
+}
