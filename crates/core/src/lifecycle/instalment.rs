@@ -1,4 +1,5 @@
-//! Payment in instalments in the lifecycle.
+//! Payment in instalments in the lifecycle (see also the repository's
+//! `docs/instalments.md`).
 //!
 //! | Event | Checkout awaiting payment or retracted | Checkout paid (valid, paid after retraction, refunding, refunded) |
 //! |---|---|---|
