@@ -18,14 +18,12 @@ fn schedule() -> Schedule {
 /// Instalment `number` of `reference` (`None`: the first, unnumbered), accepted or refused.
 fn instalment(reference: &str, number: Option<u8>, accepted: bool) -> EventInput {
     let n = number.unwrap_or(1);
-    let outcome = if accepted {
-        BankOutcome::Accepted {
-            authorization: None,
-        }
-    } else {
-        BankOutcome::Refused {
-            reason: Reason::new(ReasonKind::InsufficientFunds, "51"),
-        }
+    let refusal = Reason::new(ReasonKind::InsufficientFunds, "51");
+    let outcome = match accepted {
+        true => BankOutcome::Accepted {
+            authorization: Some(format!("A{n}")),
+        },
+        false => BankOutcome::Refused { reason: refusal },
     };
     let amount = schedule().get(n).unwrap().amount;
     let EventInput::Notification(v) = notification(reference, &format!("T{n}"), outcome, amount)
