@@ -1,0 +1,216 @@
+//! `tpe replay`: feeds a quarantined notification to the engine again once its cause is fixed
+//! (the checkout it names now exists, a key corrected), through the live path: verified again
+//! with today's configuration, applied exactly once.
+//!
+//! Exit codes: 0 when every notification was applied (or had been already), 1 when one was
+//! refused again or is still set aside, 2 for a usage error or an unreadable configuration or
+//! store.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tpe_engine::{Engine, MemoryMailer, NotificationOutcome, ShopSettings};
+use tpe_store::{MAX_LIMIT, PaymentStore, PostgresStore, SqliteOptions, SqliteStore};
+
+use crate::shop_config::ShopConfig;
+
+/// Arguments of `tpe replay`.
+#[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["reference", "quarantine"]))]
+pub struct ReplayArgs {
+    /// The shop's configuration file (see `tpe doctor`): its banks verify the notification,
+    /// its `[store]` holds the quarantine.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// A folder holding the store's SQLite file `tpe.db` (instead of `[store]`).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The store's PostgreSQL URL (instead of `[store]`).
+    #[arg(long, conflicts_with = "data")]
+    pub database_url: Option<String>,
+    /// Replay the quarantine entry with this id (the manager page lists them).
+    #[arg(long)]
+    pub quarantine: Option<i64>,
+    /// Replay every kept notification naming this reference: the bank's reference as the
+    /// quarantine shows it, or the shop's checkout reference.
+    pub reference: Option<String>,
+}
+
+/// The SQLite file name `--data` looks for.
+pub const DATA_FILE: &str = "tpe.db";
+
+/// Usage or setup error: exit 2.
+fn usage(out: &mut dyn Write, message: &str) -> ExitCode {
+    let _ = writeln!(out, "tpe replay: {message}");
+    ExitCode::from(2)
+}
+
+/// Runs `tpe replay`, writing one line per notification to `out`.
+pub async fn run(args: ReplayArgs, out: &mut dyn Write) -> ExitCode {
+    let Some(config_path) = &args.config else {
+        return usage(
+            out,
+            "--config FILE is required: its banks verify the notification",
+        );
+    };
+    let config = match ShopConfig::load(config_path) {
+        Ok(c) => c,
+        Err(e) => return usage(out, &e.to_string()),
+    };
+    let registry = match config.registry() {
+        Ok(r) => r,
+        Err(e) => return usage(out, &e),
+    };
+    let store = match open_store(&args, &config).await {
+        Ok(s) => s,
+        Err(e) => return usage(out, &e),
+    };
+    let settings = match settings(&config) {
+        Ok(s) => s,
+        Err(e) => return usage(out, &e),
+    };
+    // Replaying sends nothing: effects go to the outbox, which the shop's running engine
+    // delivers.
+    let engine = match Engine::builder(
+        registry,
+        store.clone(),
+        Arc::new(MemoryMailer::new()),
+        settings,
+    )
+    .worker_id("tpe-replay")
+    .build()
+    {
+        Ok(e) => e,
+        Err(e) => return usage(out, &e.to_string()),
+    };
+    let ids = match entries(&args, store.as_ref()).await {
+        Ok(ids) if ids.is_empty() => {
+            return usage(out, "no quarantined notification with kept bytes matches");
+        }
+        Ok(ids) => ids,
+        Err(e) => return usage(out, &e),
+    };
+    let mut all_done = true;
+    for id in ids {
+        let (done, line) = match engine.replay_quarantined(id).await {
+            Ok(r) => describe(r.outcome, r.status),
+            Err(e) => (false, e.to_string()),
+        };
+        all_done &= done;
+        let _ = writeln!(out, "quarantine #{id}: {line}");
+    }
+    if all_done {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Whether the outcome means "applied, now or before", and the line that says what happened.
+fn describe(outcome: NotificationOutcome, status: u16) -> (bool, String) {
+    use NotificationOutcome as O;
+    match outcome {
+        O::Applied => (true, "applied".into()),
+        O::Duplicate => (true, "already applied: nothing changed".into()),
+        O::UnknownReference => (
+            false,
+            "still names no checkout: kept in quarantine (create the checkout first)".into(),
+        ),
+        O::Rejected => (
+            false,
+            format!(
+                "refused again (HTTP {status}): the signature does not verify with this \
+                 configuration, or its timestamp is past the bank's tolerance"
+            ),
+        ),
+        O::Unavailable => (false, "the store is busy: run the replay again".into()),
+        O::Ignored | O::Handshake => (true, "not a payment event: nothing to apply".into()),
+        other => (false, format!("not applied ({other:?}, HTTP {status})")),
+    }
+}
+
+/// The store: `--database-url`, `--data DIR/tpe.db`, or the configuration's `[store]`.
+async fn open_store(
+    args: &ReplayArgs,
+    config: &ShopConfig,
+) -> Result<Arc<dyn PaymentStore>, String> {
+    if let Some(url) = args
+        .database_url
+        .as_deref()
+        .or(config.store.postgres.as_deref())
+    {
+        let store = PostgresStore::connect(url)
+            .await
+            .map_err(|e| format!("cannot open the PostgreSQL store: {e}"))?;
+        return Ok(Arc::new(store));
+    }
+    let path = match &args.data {
+        Some(dir) => dir.join(DATA_FILE),
+        None => config
+            .sqlite_path()
+            .ok_or("no store: give --data DIR, --database-url or [store] in the configuration")?,
+    };
+    // Opening creates a missing file: a typo would replay against an empty store.
+    if !path.is_file() {
+        return Err(format!("no database at {}", path.display()));
+    }
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// The engine's settings from `[shop]`; nothing is sent, so e-mail addresses may be left out.
+fn settings(config: &ShopConfig) -> Result<ShopSettings, String> {
+    let base = config
+        .shop
+        .public_url
+        .as_deref()
+        .unwrap_or("http://localhost/")
+        .parse()
+        .map_err(|e| format!("[shop] public_url: {e}"))?;
+    let shop = &config.shop;
+    let mut s = ShopSettings::new(
+        shop.name.as_deref().unwrap_or("shop"),
+        base,
+        shop.manager_email
+            .as_deref()
+            .unwrap_or("manager@localhost.localdomain"),
+        shop.sender_email
+            .as_deref()
+            .unwrap_or("shop@localhost.localdomain"),
+    )
+    .map_err(|e| format!("[shop]: {e}"))?;
+    s.route_prefix.clone_from(&shop.route_prefix);
+    Ok(s)
+}
+
+/// The quarantine ids to replay: the one asked for, or those naming the reference (the bank's,
+/// or the one a checkout maps to), oldest first, among the most recent entries.
+async fn entries(args: &ReplayArgs, store: &dyn PaymentStore) -> Result<Vec<i64>, String> {
+    if let Some(id) = args.quarantine {
+        return Ok(vec![id]);
+    }
+    let Some(reference) = args.reference.as_deref() else {
+        return Ok(Vec::new());
+    };
+    let mut names = vec![reference.to_owned()];
+    if let Ok(r) = tpe_core::PaymentReference::parse(reference)
+        && let Ok(detail) = store.checkout(&r).await
+    {
+        names.push(detail.checkout.bank_reference.as_str().to_owned());
+    }
+    let listed = store
+        .quarantined(MAX_LIMIT)
+        .await
+        .map_err(|e| format!("cannot read the quarantine: {e}"))?;
+    let mut ids: Vec<i64> = listed
+        .into_iter()
+        .filter(|q| names.contains(&q.reference))
+        .map(|q| q.id)
+        .collect();
+    ids.sort_unstable();
+    Ok(ids)
+}
