@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use tpe_engine::{Engine, MemoryMailer, NotificationOutcome, ShopSettings};
+use tpe_mock_bank::RunningBank;
 use tpe_store::{MAX_LIMIT, PaymentStore, PostgresStore, SqliteOptions, SqliteStore};
 
 use crate::shop_config::ShopConfig;
@@ -24,7 +25,8 @@ pub struct ReplayArgs {
     /// its `[store]` holds the quarantine.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// A folder holding the store's SQLite file `tpe.db` (instead of `[store]`).
+    /// A demo data folder (`tpe demo --data`): its store, and the demo's banks unless
+    /// `--config` names others.
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// The store's PostgreSQL URL (instead of `[store]`).
@@ -38,9 +40,6 @@ pub struct ReplayArgs {
     pub reference: Option<String>,
 }
 
-/// The SQLite file name `--data` looks for.
-pub const DATA_FILE: &str = "tpe.db";
-
 /// Usage or setup error: exit 2.
 fn usage(out: &mut dyn Write, message: &str) -> ExitCode {
     let _ = writeln!(out, "tpe replay: {message}");
@@ -49,45 +48,14 @@ fn usage(out: &mut dyn Write, message: &str) -> ExitCode {
 
 /// Runs `tpe replay`, writing one line per notification to `out`.
 pub async fn run(args: ReplayArgs, out: &mut dyn Write) -> ExitCode {
-    let Some(config_path) = &args.config else {
-        return usage(
-            out,
-            "--config FILE is required: its banks verify the notification",
-        );
-    };
-    let config = match ShopConfig::load(config_path) {
-        Ok(c) => c,
-        Err(e) => return usage(out, &e.to_string()),
-    };
-    let registry = match config.registry() {
-        Ok(r) => r,
+    // The demo's mock bank lives as long as the engine verifying with its keys.
+    let (engine, _bank) = match open(&args).await {
+        Ok(opened) => opened,
         Err(e) => return usage(out, &e),
     };
-    let store = match open_store(&args, &config).await {
-        Ok(s) => s,
-        Err(e) => return usage(out, &e),
-    };
-    let settings = match settings(&config) {
-        Ok(s) => s,
-        Err(e) => return usage(out, &e),
-    };
-    // Replaying sends nothing: effects go to the outbox, which the shop's running engine
-    // delivers.
-    let engine = match Engine::builder(
-        registry,
-        store.clone(),
-        Arc::new(MemoryMailer::new()),
-        settings,
-    )
-    .worker_id("tpe-replay")
-    .build()
-    {
-        Ok(e) => e,
-        Err(e) => return usage(out, &e.to_string()),
-    };
-    let ids = match entries(&args, store.as_ref()).await {
+    let ids = match entries(&args, &engine).await {
         Ok(ids) if ids.is_empty() => {
-            return usage(out, "no quarantined notification with kept bytes matches");
+            return usage(out, "no quarantined notification matches");
         }
         Ok(ids) => ids,
         Err(e) => return usage(out, &e),
@@ -106,6 +74,37 @@ pub async fn run(args: ReplayArgs, out: &mut dyn Write) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The engine replaying: a demo data folder alone opens the demo's; otherwise the banks of
+/// `--config` over the store of `--database-url`, `--data` or `[store]`.
+async fn open(args: &ReplayArgs) -> Result<(Engine, Option<RunningBank>), String> {
+    let Some(config_path) = &args.config else {
+        let Some(dir) = &args.data else {
+            return Err(
+                "give --config FILE (the shop's banks) or --data DIR (a demo folder)".into(),
+            );
+        };
+        let (engine, bank) = tpe_demo::replay::open_engine(dir)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok((engine, Some(bank)));
+    };
+    let config = ShopConfig::load(config_path).map_err(|e| e.to_string())?;
+    let registry = config.registry()?;
+    let store = open_store(args, &config).await?;
+    // Replaying sends nothing: effects go to the outbox, which the shop's running engine
+    // delivers.
+    let engine = Engine::builder(
+        registry,
+        store,
+        Arc::new(MemoryMailer::new()),
+        settings(&config)?,
+    )
+    .worker_id("tpe-replay")
+    .build()
+    .map_err(|e| e.to_string())?;
+    Ok((engine, None))
 }
 
 /// Whether the outcome means "applied, now or before", and the line that says what happened.
@@ -131,7 +130,7 @@ fn describe(outcome: NotificationOutcome, status: u16) -> (bool, String) {
     }
 }
 
-/// The store: `--database-url`, `--data DIR/tpe.db`, or the configuration's `[store]`.
+/// The store: `--database-url`, the demo folder of `--data`, or the configuration's `[store]`.
 async fn open_store(
     args: &ReplayArgs,
     config: &ShopConfig,
@@ -147,7 +146,7 @@ async fn open_store(
         return Ok(Arc::new(store));
     }
     let path = match &args.data {
-        Some(dir) => dir.join(DATA_FILE),
+        Some(dir) => dir.join(tpe_demo::replay::DATABASE_FILE),
         None => config
             .sqlite_path()
             .ok_or("no store: give --data DIR, --database-url or [store] in the configuration")?,
@@ -189,7 +188,7 @@ fn settings(config: &ShopConfig) -> Result<ShopSettings, String> {
 
 /// The quarantine ids to replay: the one asked for, or those naming the reference (the bank's,
 /// or the one a checkout maps to), oldest first, among the most recent entries.
-async fn entries(args: &ReplayArgs, store: &dyn PaymentStore) -> Result<Vec<i64>, String> {
+async fn entries(args: &ReplayArgs, engine: &Engine) -> Result<Vec<i64>, String> {
     if let Some(id) = args.quarantine {
         return Ok(vec![id]);
     }
@@ -198,11 +197,11 @@ async fn entries(args: &ReplayArgs, store: &dyn PaymentStore) -> Result<Vec<i64>
     };
     let mut names = vec![reference.to_owned()];
     if let Ok(r) = tpe_core::PaymentReference::parse(reference)
-        && let Ok(detail) = store.checkout(&r).await
+        && let Ok(Some(checkout)) = engine.checkout(&r).await
     {
-        names.push(detail.checkout.bank_reference.as_str().to_owned());
+        names.push(checkout.bank_reference.as_str().to_owned());
     }
-    let listed = store
+    let listed = engine
         .quarantined(MAX_LIMIT)
         .await
         .map_err(|e| format!("cannot read the quarantine: {e}"))?;

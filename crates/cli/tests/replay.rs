@@ -45,8 +45,9 @@ async fn open(dir: &Path) -> Arc<SqliteStore> {
     )
 }
 
-/// A signed `checkout.session.completed` for `reference`, as the PSP sends it now.
-fn completed(reference: &str) -> tpe_core::RawNotification {
+/// A `checkout.session.completed` for `reference` signed with `secret`, as the PSP sends it
+/// now.
+fn completed(reference: &str, secret: &str) -> tpe_core::RawNotification {
     let body = format!(
         r#"{{"id":"evt_late","object":"event","type":"checkout.session.completed","data":{{"object":{{"id":"cs_test_late","object":"checkout.session","amount_total":1250,"currency":"eur","client_reference_id":"{reference}","payment_intent":"pi_late","payment_status":"paid","status":"complete"}}}}}}"#
     );
@@ -55,7 +56,7 @@ fn completed(reference: &str) -> tpe_core::RawNotification {
     headers.insert("content-type", "application/json".parse().unwrap());
     headers.insert(
         "stripe-signature",
-        tpe_stripe_like::generate_test_header(body.as_bytes(), WHSEC, now)
+        tpe_stripe_like::generate_test_header(body.as_bytes(), secret, now)
             .parse()
             .unwrap(),
     );
@@ -70,6 +71,10 @@ async fn replay(config: &Path, reference: Option<&str>, id: Option<i64>) -> (Exi
         quarantine: id,
         reference: reference.map(str::to_owned),
     };
+    replay_with(args).await
+}
+
+async fn replay_with(args: ReplayArgs) -> (ExitCode, String) {
     let mut out = Vec::new();
     let code = run(args, &mut out).await;
     (code, String::from_utf8(out).unwrap())
@@ -99,7 +104,7 @@ async fn a_quarantined_notification_validates_once_after_the_checkout_is_added()
         .build()
         .unwrap();
         let r = engine
-            .handle_notification("stripe-like", &completed("LATE1"))
+            .handle_notification("stripe-like", &completed("LATE1", WHSEC))
             .await;
         assert_eq!(r.outcome, NotificationOutcome::UnknownReference);
         store.close().await;
@@ -112,19 +117,7 @@ async fn a_quarantined_notification_validates_once_after_the_checkout_is_added()
     // The missing checkout is added.
     let reference = PaymentReference::parse("LATE1").unwrap();
     let store = open(dir.path()).await;
-    let now = tpe_core::clock::SystemClock.now();
-    store
-        .create_checkout(NewCheckout::new(
-            reference.clone(),
-            tpe_stripe_like::StripeLike::ID,
-            Amount::new(1250, Currency::EUR).unwrap(),
-            "jeanne@example.fr",
-            "Jeanne Martin",
-            now + jiff::SignedDuration::from_hours(48),
-            now,
-        ))
-        .await
-        .unwrap();
+    add_checkout(store.as_ref(), &reference).await;
     store.close().await;
 
     let (code, text) = replay(&config, Some("LATE1"), None).await;
@@ -157,4 +150,62 @@ async fn a_quarantined_notification_validates_once_after_the_checkout_is_added()
     );
     let (code, _) = replay(&dir.path().join("nope.toml"), Some("LATE1"), None).await;
     assert_eq!(code, ExitCode::from(2));
+}
+
+/// The missing checkout: 12.50 EUR paid through the Stripe-like PSP.
+async fn add_checkout(store: &dyn PaymentStore, reference: &PaymentReference) {
+    let now = tpe_core::clock::SystemClock.now();
+    store
+        .create_checkout(NewCheckout::new(
+            reference.clone(),
+            tpe_stripe_like::StripeLike::ID,
+            Amount::new(1250, Currency::EUR).unwrap(),
+            "jeanne@example.fr",
+            "Jeanne Martin",
+            now + jiff::SignedDuration::from_hours(48),
+            now,
+        ))
+        .await
+        .unwrap();
+}
+
+/// A demo data folder: the demo's own banks verify, no configuration file needed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_folder_replays_with_the_demos_banks() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join(tpe_demo::replay::DATABASE_FILE);
+    SqliteStore::open(&db, SqliteOptions::default())
+        .await
+        .unwrap()
+        .close()
+        .await;
+    {
+        let (engine, _bank) = tpe_demo::replay::open_engine(dir.path()).await.unwrap();
+        let signed = completed("DEMO1", tpe_mock_bank::DEFAULT_STRIPE_WEBHOOK_SECRET);
+        let r = engine.handle_notification("stripe-like", &signed).await;
+        assert_eq!(r.outcome, NotificationOutcome::UnknownReference);
+    }
+    let reference = PaymentReference::parse("DEMO1").unwrap();
+    let store = SqliteStore::open(&db, SqliteOptions::default())
+        .await
+        .unwrap();
+    add_checkout(&store, &reference).await;
+    store.close().await;
+    let args = |reference: &str| ReplayArgs {
+        config: None,
+        data: Some(dir.path().to_owned()),
+        database_url: None,
+        quarantine: None,
+        reference: Some(reference.to_owned()),
+    };
+    let (code, text) = replay_with(args("DEMO1")).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{text}");
+    assert!(text.trim_end().ends_with(": applied"), "{text}");
+    let (code, text) = replay_with(args("NOTHING")).await;
+    assert_eq!(code, ExitCode::from(2), "{text}");
+    let store = SqliteStore::open(&db, SqliteOptions::default())
+        .await
+        .unwrap();
+    let detail = store.checkout(&reference).await.unwrap();
+    assert_eq!(detail.checkout.status, CheckoutStatus::Valid);
 }
