@@ -182,6 +182,19 @@ mod tests {
     }
 
     #[test]
+    fn doctor_and_replay_take_their_arguments() {
+        let doctor = Cli::try_parse_from(["tpe", "doctor", "--config", "shop.toml"]).unwrap();
+        assert!(matches!(doctor.command, Command::Doctor(ref a) if a.timeout == 5 && !a.offline));
+        // One reference or one quarantine id, not both, not none.
+        let replay = |args: &[&str]| Cli::try_parse_from([&["tpe", "replay"], args].concat());
+        assert!(replay(&["--config", "f"]).is_err());
+        assert!(replay(&["--config", "f", "R1", "--quarantine", "3"]).is_err());
+        assert!(replay(&["--data", "d", "--database-url", "postgres://x", "R1"]).is_err());
+        let ok = replay(&["--data", "d", "--quarantine", "3"]).unwrap();
+        assert!(matches!(ok.command, Command::Replay(ref a) if a.quarantine == Some(3)));
+    }
+
+    #[test]
     fn every_bank_is_reachable() {
         let codes = Cli::try_parse_from(["tpe", "codes", "paybox", "00151"]).unwrap();
         let Command::Codes { provider, code } = codes.command else {
