@@ -148,6 +148,15 @@ impl Redirect {
         }
     }
 
+    /// A form of signed `fields` the browser posts to the bank's page at `action`.
+    pub fn post(action: Url, fields: Vec<(String, String)>) -> Self {
+        Self {
+            method: HttpMethod::Post,
+            action,
+            fields,
+        }
+    }
+
     /// The URL with the fields as query string, for GET redirects.
     pub fn location(&self) -> Url {
         let mut url = self.action.clone();
