@@ -74,7 +74,7 @@ impl Engine {
             return Err(ReplayError::UnknownProvider { id, provider });
         };
         let notification = raw
-            .to_notification(p.notification_limits())
+            .to_notification(p.profile().limits)
             .map_err(|source| ReplayError::TooLarge { id, source })?;
         let response = self
             .handle_notification(provider.as_str(), &notification)

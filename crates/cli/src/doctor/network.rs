@@ -95,7 +95,7 @@ struct Probe {
 
 impl Probe {
     fn for_provider(p: &dyn PaymentProvider) -> Self {
-        let channel = p.notification_channel();
+        let channel = p.profile().channel;
         let content_type = channel
             .media_types
             .first()
