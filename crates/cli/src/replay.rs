@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use tpe_engine::{Engine, MemoryMailer, NotificationOutcome, ShopSettings};
+use tpe_engine::{Engine, MemoryMailer, NotificationOutcome};
 use tpe_mock_bank::RunningBank;
 use tpe_store::{MAX_LIMIT, PaymentStore, PostgresStore, SqliteOptions, SqliteStore};
 
@@ -99,7 +99,7 @@ async fn open(args: &ReplayArgs) -> Result<(Engine, Option<RunningBank>), String
         registry,
         store,
         Arc::new(MemoryMailer::new()),
-        settings(&config)?,
+        config.settings()?,
     )
     .worker_id("tpe-replay")
     .build()
@@ -159,31 +159,6 @@ async fn open_store(
         .await
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     Ok(Arc::new(store))
-}
-
-/// The engine's settings from `[shop]`; nothing is sent, so e-mail addresses may be left out.
-fn settings(config: &ShopConfig) -> Result<ShopSettings, String> {
-    let base = config
-        .shop
-        .public_url
-        .as_deref()
-        .unwrap_or("http://localhost/")
-        .parse()
-        .map_err(|e| format!("[shop] public_url: {e}"))?;
-    let shop = &config.shop;
-    let mut s = ShopSettings::new(
-        shop.name.as_deref().unwrap_or("shop"),
-        base,
-        shop.manager_email
-            .as_deref()
-            .unwrap_or("manager@localhost.localdomain"),
-        shop.sender_email
-            .as_deref()
-            .unwrap_or("shop@localhost.localdomain"),
-    )
-    .map_err(|e| format!("[shop]: {e}"))?;
-    s.route_prefix.clone_from(&shop.route_prefix);
-    Ok(s)
 }
 
 /// The quarantine ids to replay: the one asked for, or those naming the reference (the bank's,

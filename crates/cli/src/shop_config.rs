@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use tpe_core::{PaymentProvider, ProviderError, ProviderId, Registry};
+use tpe_engine::ShopSettings;
 use url::Url;
 
 /// A bank the configuration file may configure: its table name and its provider.
@@ -237,6 +238,34 @@ impl ShopConfig {
         let file = self.store.sqlite.as_ref()?;
         let dir = self.path.parent().unwrap_or(Path::new("."));
         Some(dir.join(file))
+    }
+
+    /// The engine's settings from `[shop]`. The e-mail addresses may be left out by a shop
+    /// that only checks or replays (nothing is sent then): placeholders stand in.
+    ///
+    /// # Errors
+    /// A public URL or an address the engine refuses, named.
+    pub fn settings(&self) -> Result<ShopSettings, String> {
+        let shop = &self.shop;
+        let base = shop
+            .public_url
+            .as_deref()
+            .unwrap_or("http://localhost/")
+            .parse()
+            .map_err(|e| format!("[shop] public_url: {e}"))?;
+        let mut s = ShopSettings::new(
+            shop.name.as_deref().unwrap_or("shop"),
+            base,
+            shop.manager_email
+                .as_deref()
+                .unwrap_or("manager@localhost.localdomain"),
+            shop.sender_email
+                .as_deref()
+                .unwrap_or("shop@localhost.localdomain"),
+        )
+        .map_err(|e| format!("[shop]: {e}"))?;
+        s.route_prefix.clone_from(&shop.route_prefix);
+        Ok(s)
     }
 
     /// Every configured bank's provider.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use tpe_cli::doctor::{DoctorArgs, Finding, Report, Severity, check, run};
 use tpe_cli::shop_config::ShopConfig;
-use tpe_engine::{Engine, MemoryMailer, ShopSettings};
+use tpe_engine::{Engine, MemoryMailer};
 use tpe_mock_bank::{MockBank, MockBankConfig, RunningBank};
 use tpe_store::SqliteStore;
 
@@ -59,14 +59,8 @@ impl Shop {
         };
         // The running engine is built from the very file the doctor reads.
         let path = shop.write("good.toml", &shop.good());
-        let registry = ShopConfig::load(&path).unwrap().registry().unwrap();
-        let settings = ShopSettings::new(
-            "Ferme des Lilas",
-            shop.base.parse().unwrap(),
-            "gestion@ferme.example",
-            "boutique@ferme.example",
-        )
-        .unwrap();
+        let config = ShopConfig::load(&path).unwrap();
+        let (registry, settings) = (config.registry().unwrap(), config.settings().unwrap());
         let engine = Engine::builder(
             registry,
             Arc::new(SqliteStore::in_memory().await.unwrap()),
@@ -104,13 +98,18 @@ impl Shop {
     }
 
     async fn doctor(&self, name: &str, text: &str, url: Option<String>) -> Report {
-        let args = DoctorArgs {
-            config: self.write(name, text),
-            url,
-            timeout: 5,
-            offline: false,
-        };
-        check(&args).await.unwrap()
+        check(&args(self.write(name, text), url, false))
+            .await
+            .unwrap()
+    }
+}
+
+fn args(config: PathBuf, url: Option<String>, offline: bool) -> DoctorArgs {
+    DoctorArgs {
+        config,
+        url,
+        timeout: 5,
+        offline,
     }
 }
 
@@ -159,14 +158,9 @@ async fn a_good_configuration_passes() {
     );
 
     // The command prints every finding and its summary, and exits 0.
-    let args = DoctorArgs {
-        config: shop.write("good.toml", &shop.good()),
-        url: None,
-        timeout: 5,
-        offline: false,
-    };
     let mut out = Vec::new();
-    assert_eq!(run(args, &mut out).await, ExitCode::SUCCESS);
+    let good = args(shop.write("good.toml", &shop.good()), None, false);
+    assert_eq!(run(good, &mut out).await, ExitCode::SUCCESS);
     let text = String::from_utf8(out).unwrap();
     assert!(text.ends_with("0 error(s), 4 warning(s)\n"), "{text}");
 }
@@ -267,27 +261,19 @@ async fn an_unreachable_or_missing_route_is_found() {
 async fn an_unreadable_configuration_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let mut out = Vec::new();
-    let args = DoctorArgs {
-        config: dir.path().join("missing.toml"),
-        url: None,
-        timeout: 1,
-        offline: true,
-    };
-    assert_eq!(run(args, &mut out).await, ExitCode::from(2));
+    let missing = args(dir.path().join("missing.toml"), None, true);
+    assert_eq!(run(missing, &mut out).await, ExitCode::from(2));
     let bad = dir.path().join("bad.toml");
     std::fs::write(
         &bad,
         "[shop]\npublic_url = \"https://x/\"\n[bank_of_nowhere]\na = 1\n",
     )
     .unwrap();
-    let args = DoctorArgs {
-        config: bad,
-        url: None,
-        timeout: 1,
-        offline: true,
-    };
     let mut out = Vec::new();
-    assert_eq!(run(args, &mut out).await, ExitCode::from(2));
+    assert_eq!(
+        run(args(bad, None, true), &mut out).await,
+        ExitCode::from(2)
+    );
     assert!(
         String::from_utf8(out)
             .unwrap()

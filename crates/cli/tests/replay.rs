@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tpe_cli::replay::{ReplayArgs, run};
 use tpe_cli::shop_config::ShopConfig;
 use tpe_core::{Amount, CheckoutStatus, Clock, Currency, PaymentReference};
-use tpe_engine::{Engine, MemoryMailer, NotificationOutcome, ShopSettings};
+use tpe_engine::{Engine, MemoryMailer, NotificationOutcome};
 use tpe_store::{NewCheckout, PaymentStore, SqliteOptions, SqliteStore};
 
 const WHSEC: &str = "whsec_replay_test";
@@ -87,14 +87,8 @@ async fn a_quarantined_notification_validates_once_after_the_checkout_is_added()
     // The shop's engine receives the PSP's notification before the checkout exists.
     {
         let store = open(dir.path()).await;
-        let registry = ShopConfig::load(&config).unwrap().registry().unwrap();
-        let settings = ShopSettings::new(
-            "Ferme des Lilas",
-            "http://127.0.0.1:9/".parse().unwrap(),
-            "gestion@ferme.example",
-            "boutique@ferme.example",
-        )
-        .unwrap();
+        let config = ShopConfig::load(&config).unwrap();
+        let (registry, settings) = (config.registry().unwrap(), config.settings().unwrap());
         let engine = Engine::builder(
             registry,
             store.clone(),

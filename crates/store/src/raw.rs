@@ -31,7 +31,6 @@ pub const MAX_RAW_HEADERS: usize = 16 * 1024;
 /// headers.insert("cookie", "session=secret".parse().unwrap());
 /// let raw = RawNotification::new(HttpMethod::Post, "", "a=1&b=2", headers, None).unwrap();
 /// let copy = RawCopy::of(&raw);
-/// assert_eq!(copy.body(), b"a=1&b=2");
 /// let again = copy.to_notification(NotificationLimits::FORM).unwrap();
 /// assert_eq!(again.body(), raw.body());
 /// assert!(again.headers().get("cookie").is_none());
@@ -107,26 +106,6 @@ impl RawCopy {
         )
     }
 
-    /// The HTTP method.
-    pub fn method(&self) -> HttpMethod {
-        self.method
-    }
-
-    /// The query string, without the `?`.
-    pub fn query(&self) -> &[u8] {
-        &self.query
-    }
-
-    /// The body.
-    pub fn body(&self) -> &[u8] {
-        &self.body
-    }
-
-    /// The headers kept, grouped by name.
-    pub fn headers(&self) -> &[(String, String)] {
-        &self.headers
-    }
-
     pub(crate) fn method_name(&self) -> &'static str {
         match self.method {
             HttpMethod::Get => "GET",
@@ -163,9 +142,9 @@ mod tests {
         let raw = RawNotification::new(HttpMethod::Get, "q=1", "", headers, None)
             .unwrap_or_else(|e| panic!("{e}"));
         let copy = RawCopy::of(&raw);
-        let names: Vec<_> = copy.headers().iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<_> = copy.headers.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["x-gcs-signature"]);
-        assert_eq!((copy.method_name(), copy.query()), ("GET", &b"q=1"[..]));
+        assert_eq!((copy.method_name(), &copy.query[..]), ("GET", &b"q=1"[..]));
         assert_eq!(RawCopy::parse_method("GET"), Some(HttpMethod::Get));
         assert_eq!(RawCopy::parse_method("PUT"), None);
     }
