@@ -19,7 +19,7 @@ use crate::shop_config::ShopConfig;
 
 /// Arguments of `tpe replay`.
 #[derive(Debug, clap::Args)]
-#[command(group = clap::ArgGroup::new("what").required(true).args(["reference", "quarantine"]))]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["reference", "quarantine", "list"]))]
 pub struct ReplayArgs {
     /// The shop's configuration file (see `tpe doctor`): its banks verify the notification,
     /// its `[store]` holds the quarantine.
@@ -32,9 +32,12 @@ pub struct ReplayArgs {
     /// The store's PostgreSQL URL (instead of `[store]`).
     #[arg(long, conflicts_with = "data")]
     pub database_url: Option<String>,
-    /// Replay the quarantine entry with this id (the manager page lists them).
+    /// Replay the quarantine entry with this id (`--list` shows them).
     #[arg(long)]
     pub quarantine: Option<i64>,
+    /// List the quarantine, most recent first, and replay nothing.
+    #[arg(long)]
+    pub list: bool,
     /// Replay every kept notification naming this reference: the bank's reference as the
     /// quarantine shows it, or the shop's checkout reference.
     pub reference: Option<String>,
@@ -53,6 +56,9 @@ pub async fn run(args: ReplayArgs, out: &mut dyn Write) -> ExitCode {
         Ok(opened) => opened,
         Err(e) => return usage(out, &e),
     };
+    if args.list {
+        return list(&engine, out).await;
+    }
     let ids = match entries(&args, &engine).await {
         Ok(ids) if ids.is_empty() => {
             return usage(out, "no quarantined notification matches");
@@ -105,6 +111,23 @@ async fn open(args: &ReplayArgs) -> Result<(Engine, Option<RunningBank>), String
     .build()
     .map_err(|e| e.to_string())?;
     Ok((engine, None))
+}
+
+/// Prints the quarantine, most recent first: id, bank, the reference it names, why.
+async fn list(engine: &Engine, out: &mut dyn Write) -> ExitCode {
+    let entries = match engine.quarantined(MAX_LIMIT).await {
+        Ok(e) => e,
+        Err(e) => return usage(out, &format!("cannot read the quarantine: {e}")),
+    };
+    for q in &entries {
+        let _ = writeln!(
+            out,
+            "#{} {} {} ({}, seen {} time(s), last at {}): {}",
+            q.id, q.provider, q.reference, q.why, q.seen_count, q.last_at, q.summary
+        );
+    }
+    let _ = writeln!(out, "{} quarantined notification(s)", entries.len());
+    ExitCode::SUCCESS
 }
 
 /// Whether the outcome means "applied, now or before", and the line that says what happened.

@@ -69,6 +69,7 @@ async fn replay(config: &Path, reference: Option<&str>, id: Option<i64>) -> (Exi
         data: None,
         database_url: None,
         quarantine: id,
+        list: false,
         reference: reference.map(str::to_owned),
     };
     replay_with(args).await
@@ -103,6 +104,22 @@ async fn a_quarantined_notification_validates_once_after_the_checkout_is_added()
         assert_eq!(r.outcome, NotificationOutcome::UnknownReference);
         store.close().await;
     }
+    // The quarantine lists it, with the reference the PSP named.
+    let (code, text) = replay_with(ReplayArgs {
+        config: Some(config.clone()),
+        data: None,
+        database_url: None,
+        quarantine: None,
+        list: true,
+        reference: None,
+    })
+    .await;
+    assert_eq!(code, ExitCode::SUCCESS, "{text}");
+    assert!(
+        text.contains(" stripe-like LATE1 (unknown reference, seen 1 time(s)"),
+        "{text}"
+    );
+    assert!(text.ends_with("1 quarantined notification(s)\n"), "{text}");
     // Still missing: replaying changes nothing and says why.
     let (code, text) = replay(&config, Some("LATE1"), None).await;
     assert_eq!(code, ExitCode::FAILURE, "{text}");
@@ -190,6 +207,7 @@ async fn a_demo_folder_replays_with_the_demos_banks() {
         data: Some(dir.path().to_owned()),
         database_url: None,
         quarantine: None,
+        list: false,
         reference: Some(reference.to_owned()),
     };
     let (code, text) = replay_with(args("DEMO1")).await;
