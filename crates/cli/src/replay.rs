@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use tpe_engine::{Engine, MemoryMailer, NotificationOutcome};
 use tpe_mock_bank::RunningBank;
-use tpe_store::{MAX_LIMIT, PaymentStore, PostgresStore, SqliteOptions, SqliteStore};
+use tpe_store::{
+    MAX_LIMIT, PaymentStore, PostgresOptions, PostgresStore, SqliteOptions, SqliteStore,
+};
 
 use crate::shop_config::ShopConfig;
 
@@ -163,7 +165,11 @@ async fn open_store(
         .as_deref()
         .or(config.store.postgres.as_deref())
     {
-        let store = PostgresStore::connect(url)
+        let mut options = PostgresOptions::default();
+        if let Some(schema) = &config.store.postgres_schema {
+            options = options.schema(schema);
+        }
+        let store = PostgresStore::connect_with(url, options)
             .await
             .map_err(|e| format!("cannot open the PostgreSQL store: {e}"))?;
         return Ok(Arc::new(store));

@@ -13,6 +13,7 @@
 //! [store]                                   # optional, for `tpe replay`
 //! sqlite = "data/payments.db"               # relative to this file
 //! # postgres = "postgres://user@db/shop"
+//! # postgres_schema = "payments"        # when the engine uses PostgresOptions::schema
 //!
 //! [paybox]                                  # the keys of `PayboxConfig::from_toml_str`
 //! site = "1999888"
@@ -156,6 +157,8 @@ pub struct StoreSection {
     pub sqlite: Option<PathBuf>,
     /// A PostgreSQL URL.
     pub postgres: Option<String>,
+    /// The PostgreSQL schema the engine's tables are in, when not the default `search_path`.
+    pub postgres_schema: Option<String>,
 }
 
 /// The shop's configuration file, read but not yet checked: each bank's table is kept as

@@ -221,3 +221,64 @@ async fn a_demo_folder_replays_with_the_demos_banks() {
     let detail = store.checkout(&reference).await.unwrap();
     assert_eq!(detail.checkout.status, CheckoutStatus::Valid);
 }
+
+/// The same on PostgreSQL (`[store] postgres`, in a schema of its own), when
+/// `TPE_TEST_POSTGRES_URL` names a database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quarantined_notification_replays_on_postgres() {
+    let Ok(url) = std::env::var("TPE_TEST_POSTGRES_URL") else {
+        eprintln!(
+            "*** SKIPPED: TPE_TEST_POSTGRES_URL unset: tpe replay on PostgreSQL did not run ***"
+        );
+        return;
+    };
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).unwrap();
+    let schema = format!("t_replay_{:016x}", u64::from_le_bytes(bytes));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("shop.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[shop]\npublic_url = \"http://127.0.0.1:9/\"\n[store]\npostgres = \"{url}\"\n\
+             postgres_schema = \"{schema}\"\n[stripe_like]\nmode = \"test\"\n\
+             secret_key = \"sk_test_replay\"\nwebhook_secrets = [\"{WHSEC}\"]\n"
+        ),
+    )
+    .unwrap();
+    let store = Arc::new(
+        tpe_store::PostgresStore::connect_with(
+            &url,
+            tpe_store::PostgresOptions::default().schema(&schema),
+        )
+        .await
+        .unwrap(),
+    );
+    let shop = ShopConfig::load(&config).unwrap();
+    let engine = Engine::builder(
+        shop.registry().unwrap(),
+        store.clone(),
+        Arc::new(MemoryMailer::new()),
+        shop.settings().unwrap(),
+    )
+    .build()
+    .unwrap();
+    let r = engine
+        .handle_notification("stripe-like", &completed("PGLATE1", WHSEC))
+        .await;
+    assert_eq!(r.outcome, NotificationOutcome::UnknownReference);
+    let reference = PaymentReference::parse("PGLATE1").unwrap();
+    add_checkout(store.as_ref(), &reference).await;
+    let (code, text) = replay(&config, Some("PGLATE1"), None).await;
+    let (again, text_again) = replay(&config, Some("PGLATE1"), None).await;
+    let status = store.checkout(&reference).await.unwrap().checkout.status;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(code, ExitCode::SUCCESS, "{text}");
+    assert!(text.trim_end().ends_with(": applied"), "{text}");
+    assert_eq!(again, ExitCode::SUCCESS, "{text_again}");
+    assert!(text_again.contains("already applied"), "{text_again}");
+    assert_eq!(status, CheckoutStatus::Valid);
+}
