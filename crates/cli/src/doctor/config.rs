@@ -87,7 +87,11 @@ pub(super) fn check_banks(
 /// An absolute https URL; http only on this machine (a test), with a warning.
 pub(super) fn check_url(subject: &str, text: &str) -> Finding {
     let url = match Url::parse(text) {
-        Ok(u) if u.has_host() => u,
+        // A password in a URL is a secret: never printed.
+        Ok(mut u) if u.has_host() => {
+            let _ = u.set_password(None);
+            u
+        }
         _ => {
             return Finding::error(
                 subject,
@@ -271,6 +275,8 @@ mod tests {
         assert_eq!(sev("http://shop.example.fr/"), Severity::Error);
         assert_eq!(sev("/tpe/notify/paybox"), Severity::Error);
         assert_eq!(sev("ftp://shop.example.fr/"), Severity::Error);
+        let shown = check_url("x", "https://user:s3cr3t@psp.example/").message;
+        assert!(!shown.contains("s3cr3t"), "{shown}");
     }
 
     #[test]

@@ -255,7 +255,8 @@ where
              raw_query = COALESCE(excluded.raw_query, quarantine.raw_query), \
              raw_body = COALESCE(excluded.raw_body, quarantine.raw_body), \
              raw_headers = COALESCE(excluded.raw_headers, quarantine.raw_headers) \
-             RETURNING *",
+             RETURNING id, provider, reference, bank_transaction_id, summary, why, first_at, \
+             last_at, seen_count",
         )
         .bind(input.provider.as_str())
         .bind(clip(&input.reference, 64))

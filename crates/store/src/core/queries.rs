@@ -36,8 +36,10 @@ where
         let limit = check_limit(limit)?;
         let op = "list quarantine";
         let mut tx = self.read_tx(op).await?;
+        // Without the kept bytes (up to 1 MiB an entry): `quarantine_entry` reads them.
         let rows = sqlx::query_as::<DB, QuarantineRow>(
-            "SELECT * FROM quarantine ORDER BY last_at DESC, id DESC LIMIT $1",
+            "SELECT id, provider, reference, bank_transaction_id, summary, why, first_at, \
+             last_at, seen_count FROM quarantine ORDER BY last_at DESC, id DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&mut *tx)
