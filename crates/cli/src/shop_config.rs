@@ -294,8 +294,7 @@ impl ShopConfig {
 /// # Errors
 /// A base that is not an absolute URL.
 pub fn notify_url(base: &str, prefix: &str, bank: Bank) -> Result<Url, url::ParseError> {
-    let base = Url::parse(base)?;
-    let mut base = base;
+    let mut base = Url::parse(base)?;
     if !base.path().ends_with('/') {
         let path = format!("{}/", base.path());
         base.set_path(&path);
