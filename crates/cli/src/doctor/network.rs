@@ -237,17 +237,20 @@ fn certificate(response: &reqwest::Response, host: &str) -> Finding {
     else {
         return Finding::warning(&subject, "not seen", "check it with the browser");
     };
+    certificate_der(&subject, der, SystemClock.now().as_second())
+}
+
+/// A DER certificate's validity judged at `now` (Unix seconds).
+fn certificate_der(subject: &str, der: &[u8], now: i64) -> Finding {
     let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
-        return Finding::warning(&subject, "cannot be read", "check it with the browser");
+        return Finding::warning(subject, "cannot be read", "check it with the browser");
     };
     let validity = cert.validity();
-    let not_after = validity.not_after.timestamp();
-    let not_before = validity.not_before.timestamp();
     expiry(
-        &subject,
-        not_before,
-        not_after,
-        SystemClock.now().as_second(),
+        subject,
+        validity.not_before.timestamp(),
+        validity.not_after.timestamp(),
+        now,
     )
 }
 
@@ -304,6 +307,29 @@ mod tests {
             Severity::Error
         );
         assert_eq!(clock("yesterday", now).severity, Severity::Warning);
+    }
+
+    #[test]
+    fn a_certificate_is_read_for_its_dates() {
+        // Self-signed for shop.test, valid from 2020-01-01 to 2021-01-01 (made with
+        // `openssl ca -selfsign -startdate 20200101000000Z -enddate 20210101000000Z`).
+        let der = include_bytes!("testdata/shop-test-2020.der");
+        let at = |date: &str| {
+            date.parse::<Timestamp>()
+                .unwrap_or_else(|e| panic!("{e}"))
+                .as_second()
+        };
+        let judged = |now| certificate_der("c", der, now);
+        assert_eq!(judged(at("2020-06-01T00:00:00Z")).severity, Severity::Ok);
+        let soon = judged(at("2020-12-25T00:00:00Z"));
+        assert_eq!(soon.severity, Severity::Warning);
+        assert!(soon.message.contains("2021-01-01T00:00:00Z"), "{soon:?}");
+        assert_eq!(judged(at("2026-11-29T00:00:00Z")).severity, Severity::Error);
+        assert_eq!(judged(at("2019-06-01T00:00:00Z")).severity, Severity::Error);
+        assert_eq!(
+            certificate_der("c", b"not a certificate", 0).severity,
+            Severity::Warning
+        );
     }
 
     #[test]
