@@ -36,6 +36,7 @@ mod core;
 mod db;
 mod error;
 mod postgres;
+mod raw;
 mod sqlite;
 mod store;
 mod store_impl;
@@ -43,12 +44,13 @@ mod types;
 
 pub use error::{BoxError, StoreError};
 pub use postgres::{PostgresOptions, PostgresStore};
+pub use raw::{MAX_RAW_HEADERS, RawCopy};
 pub use sqlite::{Durability, SqliteOptions, SqliteStore};
 pub use store::PaymentStore;
 pub use types::{
     Applied, AuditRecord, Backoff, BankTransactionRecord, CheckoutDetail, CheckoutQuery,
     CheckoutRecord, Cursor, DEFAULT_OUTBOX_ATTEMPTS, EventInput, Failure, MAX_AUTHOR,
     MAX_DESCRIPTION, MAX_EMAIL, MAX_LIMIT, MAX_NAME, MAX_NOTE, MAX_PROVIDER_DATA,
-    MAX_SHOP_ORDER_ID, NewCheckout, OutboxEffect, Page, PaymentRecord, QuarantineInput,
-    QuarantineRecord, Rescheduled,
+    MAX_SHOP_ORDER_ID, NewCheckout, OutboxEffect, Page, PaymentRecord, QuarantineEntry,
+    QuarantineInput, QuarantineRecord, Rescheduled,
 };
