@@ -1,10 +1,15 @@
-//! The `tpe` command line: `tpe demo`, `tpe mock-bank`, `tpe codes` and each bank's tools.
+//! The `tpe` command line: `tpe demo`, `tpe mock-bank`, `tpe codes`, `tpe doctor`, `tpe replay`
+//! and each bank's tools.
 //! The `tpe` binary is [`main`].
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+
+pub mod doctor;
+pub mod replay;
+pub mod shop_config;
 
 /// Connect an online shop to bank payment terminals.
 #[derive(Debug, Parser)]
@@ -103,6 +108,11 @@ enum Command {
     Demo(tpe_demo::cli::DemoArgs),
     /// Run the mock bank: Paybox, Stripe-like and Monetico sides, with a journal and a control API.
     MockBank(tpe_mock_bank::cli::MockBankArgs),
+    /// Check a shop's configuration and what the bank meets: keys, URLs, the notification
+    /// route, the clock, the certificate.
+    Doctor(doctor::DoctorArgs),
+    /// Feed a quarantined notification to the engine again, once its cause is fixed.
+    Replay(replay::ReplayArgs),
     #[command(flatten)]
     Bank(BankCommand),
 }
@@ -131,6 +141,8 @@ pub fn main() -> ExitCode {
                 }
             }
         }),
+        Command::Doctor(args) => block_on(doctor::run(args, &mut out)),
+        Command::Replay(args) => block_on(replay::run(args, &mut out)),
         Command::MockBank(args) => block_on(async {
             match tpe_mock_bank::cli::run(args).await {
                 Ok(()) => ExitCode::SUCCESS,
@@ -167,6 +179,19 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn doctor_and_replay_take_their_arguments() {
+        let doctor = Cli::try_parse_from(["tpe", "doctor", "--config", "shop.toml"]).unwrap();
+        assert!(matches!(doctor.command, Command::Doctor(ref a) if a.timeout == 5 && !a.offline));
+        // One reference or one quarantine id, not both, not none.
+        let replay = |args: &[&str]| Cli::try_parse_from([&["tpe", "replay"], args].concat());
+        assert!(replay(&["--config", "f"]).is_err());
+        assert!(replay(&["--config", "f", "R1", "--quarantine", "3"]).is_err());
+        assert!(replay(&["--data", "d", "--database-url", "postgres://x", "R1"]).is_err());
+        let ok = replay(&["--data", "d", "--quarantine", "3"]).unwrap();
+        assert!(matches!(ok.command, Command::Replay(ref a) if a.quarantine == Some(3)));
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod demo;
 pub mod eml;
 mod engine_setup;
 mod error;
+pub mod replay;
 pub mod tour;
 mod web;
 

@@ -36,6 +36,7 @@ mod core;
 mod db;
 mod error;
 mod postgres;
+mod raw;
 mod schedule;
 mod sqlite;
 mod store;
@@ -44,6 +45,7 @@ mod types;
 
 pub use error::{BoxError, StoreError};
 pub use postgres::{PostgresOptions, PostgresStore};
+pub use raw::{MAX_RAW_HEADERS, RawCopy};
 pub use schedule::{InstalmentState, ScheduledInstalment};
 pub use sqlite::{Durability, SqliteOptions, SqliteStore};
 pub use store::PaymentStore;
@@ -51,6 +53,6 @@ pub use types::{
     Applied, AuditRecord, Backoff, BankTransactionRecord, CheckoutDetail, CheckoutQuery,
     CheckoutRecord, Cursor, DEFAULT_OUTBOX_ATTEMPTS, EventInput, Failure, MAX_AUTHOR,
     MAX_DESCRIPTION, MAX_EMAIL, MAX_LIMIT, MAX_NAME, MAX_NOTE, MAX_PROVIDER_DATA,
-    MAX_SHOP_ORDER_ID, NewCheckout, OutboxEffect, Page, PaymentRecord, QuarantineInput,
-    QuarantineRecord, Rescheduled,
+    MAX_SHOP_ORDER_ID, NewCheckout, OutboxEffect, Page, PaymentRecord, QuarantineEntry,
+    QuarantineInput, QuarantineRecord, Rescheduled,
 };

@@ -41,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/postgres/0005_outbox_give_up.sql"),
     ),
     (
+        6,
+        "quarantine raw",
+        include_str!("../migrations/postgres/0006_quarantine_raw.sql"),
+    ),
+    (
         7,
         "instalments",
         include_str!("../migrations/postgres/0007_instalments.sql"),

@@ -49,6 +49,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_outbox_give_up.sql"),
     ),
     (
+        6,
+        "quarantine raw",
+        include_str!("../migrations/sqlite/0006_quarantine_raw.sql"),
+    ),
+    (
         7,
         "instalments",
         include_str!("../migrations/sqlite/0007_instalments.sql"),

@@ -358,6 +358,13 @@ impl PaymentStore for FlakyStore {
         self.check()?;
         self.inner.quarantined(limit).await
     }
+    async fn quarantine_entry(
+        &self,
+        id: i64,
+    ) -> Result<Option<tpe_store::QuarantineEntry>, StoreError> {
+        self.check()?;
+        self.inner.quarantine_entry(id).await
+    }
     async fn list_checkouts(&self, q: CheckoutQuery) -> Result<tpe_store::Page, StoreError> {
         self.check()?;
         self.inner.list_checkouts(q).await
