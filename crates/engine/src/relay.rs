@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 
 use serde_json::json;
 use tpe_core::lifecycle::{Alert, Effect};
-use tpe_core::{CheckoutStatus, Lang, OutcomeKind, Timestamp};
+use tpe_core::{Lang, OutcomeKind, Timestamp};
 
 use tpe_store::{
     BankTransactionRecord, CheckoutDetail, CheckoutRecord, OutboxEffect, Rescheduled, StoreError,
@@ -312,13 +312,7 @@ impl Engine {
         let inner = &self.inner;
         let detail = self.detail_of(item).await?;
         let c = &detail.checkout;
-        if matches!(
-            c.status,
-            CheckoutStatus::Valid
-                | CheckoutStatus::PaidAfterRetraction
-                | CheckoutStatus::Refunding
-                | CheckoutStatus::Refunded
-        ) {
+        if tpe_core::lifecycle::PAID.contains(&c.status) {
             tracing::info!(reference = %item.reference, "refusal e-mail dropped: paid since");
             return Ok(Delivery::Done);
         }
