@@ -12,11 +12,11 @@
 //! ```
 
 mod banks;
-pub mod cli;
 mod demo;
 pub mod eml;
 mod engine_setup;
 mod error;
+mod launch;
 pub mod tour;
 mod web;
 
@@ -25,4 +25,5 @@ pub use demo::{
     SENDER_EMAIL, SHOP_NAME, mail_dir,
 };
 pub use error::DemoError;
+pub use launch::{RunOptions, run};
 pub use web::{PRODUCTS, Product, check_password_hash, hash_password};

@@ -35,14 +35,18 @@
 mod core;
 mod db;
 mod error;
+#[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
 mod store_impl;
 mod types;
 
 pub use error::{BoxError, StoreError};
+#[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
+#[cfg(feature = "sqlite")]
 pub use sqlite::{Durability, SqliteOptions, SqliteStore};
 pub use store::PaymentStore;
 pub use types::{
