@@ -1,0 +1,97 @@
+//! What the examples share: the mock bank started in the same process, the public Paybox test
+//! merchant pointed at it, and (for their tests) a browser that pays on the bank's page.
+//!
+//! A real shop has none of this: its `PayboxConfig` comes from `PayboxConfig::from_env()` or a
+//! TOML file, with the bank's production platform and public key.
+#![allow(dead_code)]
+
+use secrecy::SecretString;
+use tpe::mock_bank::{MockBank, MockBankConfig, RunningBank};
+use tpe::paybox::PayboxConfig;
+use tpe::paybox::config::{Platform, PublicKeySource};
+
+/// Boxed errors: the examples stop at the first one and print it.
+pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The accepted Paybox test card of the mock bank.
+pub(crate) const ACCEPTED_CARD: &str = "1111222233334444";
+
+/// Starts the mock bank on a free loopback port (quick retries, as in tests).
+pub(crate) async fn start_bank() -> Result<RunningBank, Error> {
+    Ok(MockBank::spawn(MockBankConfig::for_tests()).await?)
+}
+
+/// The public Paybox test merchant, its pages and its signing key those of `bank`.
+pub(crate) fn paybox_config(bank: &RunningBank) -> Result<PayboxConfig, Error> {
+    let mut config = PayboxConfig::new(
+        "1999888",
+        "32",
+        "107904482",
+        SecretString::from(tpe::mock_bank::PAYBOX_TEST_HMAC_KEY),
+    );
+    config.platform = Platform::at_base_url(&format!("{}/", bank.base_url()).parse()?)?;
+    config.public_keys = vec![PublicKeySource::Pem(
+        bank.paybox_public_key_pem().to_owned(),
+    )];
+    Ok(config)
+}
+
+/// The auto-submitted form of a page the shop sent to the browser (the engine's redirect
+/// page): its action and its fields, decoded.
+#[cfg(test)]
+pub(crate) fn form_in(html: &str) -> Result<(String, Vec<(String, String)>), Error> {
+    fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+        let from = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        Some(&tag[from..from + tag[from..].find('"')?])
+    }
+    let decode = |s: &str| html_escape::decode_html_entities(s).into_owned();
+    let form = html.split("<form").nth(1).ok_or("no form in the page")?;
+    let action = attribute(form, "action").ok_or("no form action")?;
+    let fields = form
+        .split("<input")
+        .skip(1)
+        .filter_map(|tag| {
+            Some((
+                decode(attribute(tag, "name")?),
+                decode(attribute(tag, "value")?),
+            ))
+        })
+        .collect();
+    Ok((decode(action), fields))
+}
+
+/// Plays the customer's browser: submits the signed form of `page` (what the shop sent) to
+/// the bank, then pays on the bank's page with `card`. Returns the bank's last answer.
+#[cfg(test)]
+pub(crate) async fn pay_on_the_bank_page(
+    bank: &RunningBank,
+    browser: &reqwest::Client,
+    page: &str,
+    card: &str,
+) -> Result<reqwest::Response, Error> {
+    let (action, fields) = form_in(page)?;
+    let page = browser
+        .post(action)
+        .form(&fields)
+        .send()
+        .await?
+        .text()
+        .await?;
+    let marker = "action=\"/paybox/page/";
+    let from = page
+        .find(marker)
+        .ok_or("no payment form on the bank's page")?
+        + marker.len();
+    let id = &page[from..from + page[from..].find('"').ok_or("unterminated form action")?];
+    let paid = browser
+        .post(format!("{}/paybox/page/{id}", bank.base_url()))
+        .form(&[
+            ("numero", card),
+            ("expiry", "12/99"),
+            ("cvv", "123"),
+            ("action", "pay"),
+        ])
+        .send()
+        .await?;
+    Ok(paid)
+}
