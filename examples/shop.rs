@@ -15,7 +15,7 @@ use axum::extract::{Form, Path, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Router, http::StatusCode};
-use tpe::core::{Amount, Currency, Customer, Lang, PaymentReference, PostalAddress, Registry};
+use tpe::core::{Amount, Currency, Lang, PaymentReference, Registry};
 use tpe::engine::{CheckoutRequest, Engine, FileMailer, Mailer, ShopSettings};
 use tpe::paybox::Paybox;
 use tpe::store::{PaymentStore, SqliteOptions, SqliteStore};
@@ -70,21 +70,8 @@ struct CheckoutForm {
 /// Starts the checkout (PSD2 data checked first) and answers the page that sends the browser
 /// to the bank with the signed form.
 async fn checkout(State(engine): State<Engine>, Form(form): Form<CheckoutForm>) -> Response {
-    let customer = Customer {
-        first_name: "Jeanne".into(),
-        last_name: "Martin".into(),
-        email: form.email,
-        phone: Some("06 12 34 56 78".into()),
-        address: Some(PostalAddress {
-            line1: "12 chemin des Lilas".into(),
-            line2: None,
-            postcode: "69480".into(),
-            city: "Anse".into(),
-            country: "FR".into(),
-        }),
-    };
     let request = CheckoutRequest {
-        customer,
+        customer: support::customer(&form.email),
         amount: Amount::new(2490, Currency::EUR).expect("a valid amount"),
         description: "Panier de légumes".into(),
         item_count: 1,
@@ -199,8 +186,15 @@ mod tests {
             .await?
             .text()
             .await?;
-        let paid =
-            support::pay_on_the_bank_page(&bank, &browser, &page, support::ACCEPTED_CARD).await?;
+        let (action, fields) = support::form_in(&page)?;
+        let paid = support::pay_on_the_bank_page(
+            &bank,
+            &browser,
+            &action,
+            &fields,
+            support::ACCEPTED_CARD,
+        )
+        .await?;
         // The bank notified the shop before sending the browser back to the return page.
         // The return page is the engine's: /tpe/return/{reference}.
         let reference = paid.url().path_segments().and_then(|mut s| s.next_back());

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 use secrecy::SecretString;
+use tpe::core::{Customer, PostalAddress};
 use tpe::mock_bank::{MockBank, MockBankConfig, RunningBank};
 use tpe::paybox::PayboxConfig;
 use tpe::paybox::config::{Platform, PublicKeySource};
@@ -15,6 +16,23 @@ pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// The accepted Paybox test card of the mock bank.
 pub(crate) const ACCEPTED_CARD: &str = "1111222233334444";
+
+/// A customer with what PSD2 asks for (a phone and an address); in a real shop, the account's.
+pub(crate) fn customer(email: &str) -> Customer {
+    Customer {
+        first_name: "Jeanne".into(),
+        last_name: "Martin".into(),
+        email: email.into(),
+        phone: Some("06 12 34 56 78".into()),
+        address: Some(PostalAddress {
+            line1: "12 chemin des Lilas".into(),
+            line2: None,
+            postcode: "69480".into(),
+            city: "Anse".into(),
+            country: "FR".into(),
+        }),
+    }
+}
 
 /// Starts the mock bank on a free loopback port (quick retries, as in tests).
 pub(crate) async fn start_bank() -> Result<RunningBank, Error> {
@@ -60,19 +78,19 @@ pub(crate) fn form_in(html: &str) -> Result<(String, Vec<(String, String)>), Err
     Ok((decode(action), fields))
 }
 
-/// Plays the customer's browser: submits the signed form of `page` (what the shop sent) to
-/// the bank, then pays on the bank's page with `card`. Returns the bank's last answer.
+/// Plays the customer's browser: submits the signed form (`action`, `fields`) to the bank,
+/// then pays on the bank's page with `card`. Returns the bank's last answer.
 #[cfg(test)]
 pub(crate) async fn pay_on_the_bank_page(
     bank: &RunningBank,
     browser: &reqwest::Client,
-    page: &str,
+    action: &str,
+    fields: &[(String, String)],
     card: &str,
 ) -> Result<reqwest::Response, Error> {
-    let (action, fields) = form_in(page)?;
     let page = browser
         .post(action)
-        .form(&fields)
+        .form(fields)
         .send()
         .await?
         .text()
