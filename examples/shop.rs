@@ -15,32 +15,12 @@ use axum::extract::{Form, Path, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Router, http::StatusCode};
-use tpe::core::{Amount, Currency, Lang, PaymentReference, Registry};
-use tpe::engine::{CheckoutRequest, Engine, FileMailer, Mailer, ShopSettings};
+use tpe::core::{Amount, Currency, Lang, PaymentReference};
+use tpe::engine::{CheckoutRequest, Engine, FileMailer};
 use tpe::paybox::Paybox;
-use tpe::store::{PaymentStore, SqliteOptions, SqliteStore};
+use tpe::store::{SqliteOptions, SqliteStore};
 
 use support::Error;
-
-/// The engine for a shop served at `base`, paid through the mock bank `bank`.
-fn engine(
-    bank: &tpe::mock_bank::RunningBank,
-    store: Arc<dyn PaymentStore>,
-    mailer: Arc<dyn Mailer>,
-    base: &str,
-) -> Result<Engine, Error> {
-    let mut registry = Registry::new();
-    registry.register(Arc::new(Paybox::new(support::paybox_config(bank)?)?))?;
-    let settings = ShopSettings::new(
-        "Ferme des Lilas",
-        base.parse()?,
-        "gestion@shop.example",
-        "boutique@shop.example",
-    )?
-    // The engine's return page links back to the shop.
-    .with_order_summary_url(base.parse()?);
-    Ok(Engine::builder(registry, store, mailer, settings).build()?)
-}
 
 /// The shop's pages, and the engine's routes (`/tpe/notify/…`, `/tpe/return/…`).
 fn app(engine: Engine) -> Router {
@@ -112,39 +92,24 @@ async fn order(State(engine): State<Engine>, Path(reference): Path<String>) -> R
     }
 }
 
-/// Serves the shop on `listener` until `stop` resolves.
-async fn serve(
-    listener: tokio::net::TcpListener,
-    engine: Engine,
-    stop: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), Error> {
-    let app = app(engine);
-    tpe::http::serve(listener, app, tpe::http::Limits::default(), stop).await?;
-    Ok(())
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let bank = support::start_bank().await?;
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 3000))).await?;
     let base = format!("http://{}/", listener.local_addr()?);
     let store = Arc::new(SqliteStore::open("shop-example.db", SqliteOptions::default()).await?);
-    let engine = engine(
-        &bank,
-        store,
-        Arc::new(FileMailer::new("shop-example-mails")?),
-        &base,
-    )?;
+    let mailer = Arc::new(FileMailer::new("shop-example-mails")?);
+    let engine = support::paybox_engine(&bank, store, mailer, &base)?;
     // The e-mail relay and the retraction and reconciliation jobs.
     let jobs = engine.spawn_background(
         std::time::Duration::from_secs(1),
         std::time::Duration::from_secs(60),
     );
     println!("shop: {base}  (bank: {}; Ctrl-C to stop)", bank.base_url());
-    serve(listener, engine, async {
+    let stop = async {
         let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    };
+    tpe::http::serve(listener, app(engine), tpe::http::Limits::default(), stop).await?;
     jobs.shutdown().await;
     bank.shutdown().await;
     Ok(())
@@ -163,11 +128,8 @@ mod tests {
         let store =
             Arc::new(SqliteStore::open(dir.path().join("p.db"), SqliteOptions::default()).await?);
         let mailer = tpe::engine::MemoryMailer::new();
-        let engine = engine(&bank, store, Arc::new(mailer.clone()), &base)?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve(listener, engine.clone(), async {
-            let _ = stopped.await;
-        }));
+        let engine = support::paybox_engine(&bank, store, Arc::new(mailer.clone()), &base)?;
+        let server = support::Server::spawn(listener, app(engine));
 
         let browser = reqwest::Client::new();
         assert!(
@@ -203,8 +165,7 @@ mod tests {
         assert!(returned.contains("Paiement validé"), "{returned}");
         let order = browser.get(order).send().await?.text().await?;
         assert!(order.contains("Valid"), "{order}");
-        let _ = stop.send(());
-        server.await??;
+        server.stop().await?;
         bank.shutdown().await;
         Ok(())
     }

@@ -129,15 +129,7 @@ mod tests {
         let paybox = Arc::new(Paybox::new(support::paybox_config(&bank)?)?);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let notify_url = format!("http://{}/notify", listener.local_addr()?);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(tpe::http::serve(
-            listener,
-            app(Recorder::open(paybox.clone(), &path)?),
-            tpe::http::Limits::default(),
-            async {
-                let _ = stopped.await;
-            },
-        ));
+        let server = support::Server::spawn(listener, app(Recorder::open(paybox.clone(), &path)?));
 
         // The other shop system prepares the checkout, the notification URL this service's.
         let back: url::Url = "https://shop.example/back".parse()?;
@@ -182,8 +174,7 @@ mod tests {
             .await?;
         assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
         assert_eq!(std::fs::read_to_string(&path)?, recorded);
-        let _ = stop.send(());
-        server.await??;
+        server.stop().await?;
         bank.shutdown().await;
         Ok(())
     }

@@ -5,11 +5,15 @@
 //! TOML file, with the bank's production platform and public key.
 #![allow(dead_code)]
 
+use std::sync::Arc;
+
 use secrecy::SecretString;
-use tpe::core::{Customer, PostalAddress};
+use tpe::core::{Customer, PostalAddress, Registry};
+use tpe::engine::{Engine, Mailer, ShopSettings};
 use tpe::mock_bank::{MockBank, MockBankConfig, RunningBank};
-use tpe::paybox::PayboxConfig;
 use tpe::paybox::config::{Platform, PublicKeySource};
+use tpe::paybox::{Paybox, PayboxConfig};
+use tpe::store::PaymentStore;
 
 /// Boxed errors: the examples stop at the first one and print it.
 pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -76,6 +80,54 @@ pub(crate) fn form_in(html: &str) -> Result<(String, Vec<(String, String)>), Err
         })
         .collect();
     Ok((decode(action), fields))
+}
+
+/// The engine for a shop served at `base`, paid through the mock bank `bank`.
+pub(crate) fn paybox_engine(
+    bank: &RunningBank,
+    store: Arc<dyn PaymentStore>,
+    mailer: Arc<dyn Mailer>,
+    base: &str,
+) -> Result<Engine, Error> {
+    let mut registry = Registry::new();
+    registry.register(Arc::new(Paybox::new(paybox_config(bank)?)?))?;
+    let settings = ShopSettings::new(
+        "Ferme des Lilas",
+        base.parse()?,
+        "gestion@shop.example",
+        "boutique@shop.example",
+    )?
+    // The engine's return page links back to the shop.
+    .with_order_summary_url(base.parse()?);
+    Ok(Engine::builder(registry, store, mailer, settings).build()?)
+}
+
+/// A server of `router` on `listener`, stopped by [`Server::stop`].
+pub(crate) struct Server {
+    stop: tokio::sync::oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Serves `router` as a shop does: bounded, with a graceful shutdown.
+    pub(crate) fn spawn(listener: tokio::net::TcpListener, router: axum::Router) -> Self {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let handle = tokio::spawn(tpe::http::serve(
+            listener,
+            router,
+            tpe::http::Limits::default(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Self { stop, handle }
+    }
+
+    /// Stops serving and waits for the server to end.
+    pub(crate) async fn stop(self) -> Result<(), Error> {
+        let _ = self.stop.send(());
+        Ok(self.handle.await??)
+    }
 }
 
 /// Plays the customer's browser: submits the signed form (`action`, `fields`) to the bank,
