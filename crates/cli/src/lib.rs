@@ -1,5 +1,4 @@
-//! The `tpe` command line: `tpe demo`, `tpe mock-bank`, `tpe codes` and each bank's tools.
-//! The `tpe` binary is [`main`]; every command exits with the [`Exit`] convention.
+#![doc = include_str!("../README.md")]
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -27,3 +27,8 @@ pub use demo::{
 pub use error::DemoError;
 pub use launch::{RunOptions, run};
 pub use web::{PRODUCTS, Product, check_password_hash, hash_password};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

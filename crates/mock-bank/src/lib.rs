@@ -106,3 +106,8 @@ pub(crate) fn random_hex(bytes: usize) -> String {
     }
     hex::encode(buf)
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -56,3 +56,8 @@ pub use types::{
     MAX_SHOP_ORDER_ID, NewCheckout, OutboxEffect, Page, PaymentRecord, QuarantineInput,
     QuarantineRecord, Rescheduled,
 };
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
