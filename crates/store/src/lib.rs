@@ -32,6 +32,12 @@
 //! # Ok::<(), tpe_store::StoreError>(()) }).unwrap();
 //! ```
 
+// Without a database driver only the types and the trait remain: the shared logic is unused.
+#![cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres")),
+    allow(dead_code, unused_macros, unused_imports)
+)]
+
 mod core;
 mod db;
 mod error;

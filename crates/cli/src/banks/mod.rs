@@ -32,8 +32,9 @@ macro_rules! banks {
         impl BankCommand {
             /// Runs the tool, writing its output (and its usage errors) to `out`.
             pub fn run(&self, out: &mut dyn Write) -> Exit {
-                match self {
-                    $(#[cfg(feature = $feature)] Self::$variant(cmd) => $module::run(cmd, out),)*
+                // By value, so that the match is also valid when no bank is built in.
+                match *self {
+                    $(#[cfg(feature = $feature)] Self::$variant(ref cmd) => $module::run(cmd, out),)*
                 }
             }
         }
