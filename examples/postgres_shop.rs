@@ -112,15 +112,7 @@ mod tests {
             .start_checkout(&tpe::paybox::Paybox::ID, request())
             .await?;
         let browser = reqwest::Client::new();
-        let (action, fields) = (started.redirect.action.to_string(), started.redirect.fields);
-        let paid = support::pay_on_the_bank_page(
-            &bank,
-            &browser,
-            &action,
-            &fields,
-            support::ACCEPTED_CARD,
-        )
-        .await?;
+        let paid = support::pay_on_the_bank_page(&bank, &browser, &started.redirect).await?;
         assert!(paid.text().await?.contains("Paiement validé"));
         let checkout = a
             .checkout(&started.reference)

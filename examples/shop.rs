@@ -148,15 +148,8 @@ mod tests {
             .await?
             .text()
             .await?;
-        let (action, fields) = support::form_in(&page)?;
-        let paid = support::pay_on_the_bank_page(
-            &bank,
-            &browser,
-            &action,
-            &fields,
-            support::ACCEPTED_CARD,
-        )
-        .await?;
+        let redirect = support::form_in(&page)?;
+        let paid = support::pay_on_the_bank_page(&bank, &browser, &redirect).await?;
         // The bank notified the shop before sending the browser back to the return page.
         // The return page is the engine's: /tpe/return/{reference}.
         let reference = paid.url().path_segments().and_then(|mut s| s.next_back());

@@ -148,15 +148,7 @@ mod tests {
         let browser = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        let action = redirect.action.to_string();
-        support::pay_on_the_bank_page(
-            &bank,
-            &browser,
-            &action,
-            &redirect.fields,
-            support::ACCEPTED_CARD,
-        )
-        .await?;
+        support::pay_on_the_bank_page(&bank, &browser, &redirect).await?;
 
         // The bank notifies before it sends the browser back: the line is there.
         let recorded = std::fs::read_to_string(&path)?;

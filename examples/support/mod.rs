@@ -19,7 +19,7 @@ use tpe::store::PaymentStore;
 pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// The accepted Paybox test card of the mock bank.
-pub(crate) const ACCEPTED_CARD: &str = "1111222233334444";
+const ACCEPTED_CARD: &str = "1111222233334444";
 
 /// A customer with what PSD2 asks for (a phone and an address); in a real shop, the account's.
 pub(crate) fn customer(email: &str) -> Customer {
@@ -61,7 +61,7 @@ pub(crate) fn paybox_config(bank: &RunningBank) -> Result<PayboxConfig, Error> {
 /// The auto-submitted form of a page the shop sent to the browser (the engine's redirect
 /// page): its action and its fields, decoded.
 #[cfg(test)]
-pub(crate) fn form_in(html: &str) -> Result<(String, Vec<(String, String)>), Error> {
+pub(crate) fn form_in(html: &str) -> Result<tpe::core::Redirect, Error> {
     fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
         let from = tag.find(&format!(" {name}=\""))? + name.len() + 3;
         Some(&tag[from..from + tag[from..].find('"')?])
@@ -79,7 +79,10 @@ pub(crate) fn form_in(html: &str) -> Result<(String, Vec<(String, String)>), Err
             ))
         })
         .collect();
-    Ok((decode(action), fields))
+    let mut redirect = tpe::core::Redirect::get(decode(action).parse()?);
+    redirect.method = tpe::core::HttpMethod::Post;
+    redirect.fields = fields;
+    Ok(redirect)
 }
 
 /// The engine for a shop served at `base`, paid through the mock bank `bank`.
@@ -130,19 +133,18 @@ impl Server {
     }
 }
 
-/// Plays the customer's browser: submits the signed form (`action`, `fields`) to the bank,
-/// then pays on the bank's page with `card`. Returns the bank's last answer.
+/// Plays the customer's browser: submits the signed form to the bank, then pays on the bank's
+/// page with the accepted test card. Returns the bank's last answer.
 #[cfg(test)]
 pub(crate) async fn pay_on_the_bank_page(
     bank: &RunningBank,
     browser: &reqwest::Client,
-    action: &str,
-    fields: &[(String, String)],
-    card: &str,
+    redirect: &tpe::core::Redirect,
 ) -> Result<reqwest::Response, Error> {
+    let card = ACCEPTED_CARD;
     let page = browser
-        .post(action)
-        .form(fields)
+        .post(redirect.action.clone())
+        .form(&redirect.fields)
         .send()
         .await?
         .text()
