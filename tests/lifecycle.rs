@@ -692,6 +692,60 @@ async fn unknown_reference_is_quarantined() {
     assert_eq!(q[0].bank_transaction_id, "T8");
 }
 
+/// The shop's checkout was missing when the bank notified (a restored database, a checkout
+/// created on another instance's store): once it exists, the kept bytes replay through the
+/// live path and validate it exactly once.
+#[tokio::test]
+async fn quarantined_notification_replays_once_after_the_checkout_exists() {
+    let shop = Shop::start().await;
+    let reference = tpe_core::PaymentReference::parse("LATE1").unwrap();
+    let body = notification(reference.as_str(), "T9", "accepted", 1250);
+    assert_eq!(shop.notify(body).await.0, 404);
+    let id = shop.engine.quarantined(10).await.unwrap()[0].id;
+    // Still no checkout: quarantined again, nothing applied.
+    let early = shop.engine.replay_quarantined(id).await.unwrap();
+    assert_eq!(early.outcome, NotificationOutcome::UnknownReference);
+    assert_eq!(shop.engine.quarantined(10).await.unwrap()[0].seen_count, 2);
+
+    let now = shop.clock.now_ts();
+    let missing = tpe_store::NewCheckout::new(
+        reference.clone(),
+        PROVIDER,
+        tpe_core::Amount::new(1250, tpe_core::Currency::EUR).unwrap(),
+        CUSTOMER,
+        "Jeanne Martin",
+        now + jiff::SignedDuration::from_hours(48),
+        now,
+    )
+    .with_bank_reference(tpe_core::BankReference::parse(&bank_reference("LATE1")).unwrap());
+    shop.store.create_checkout(missing).await.unwrap();
+    let replayed = shop.engine.replay_quarantined(id).await.unwrap();
+    assert_eq!(
+        (replayed.status, replayed.outcome),
+        (200, NotificationOutcome::Applied)
+    );
+    assert_eq!(shop.status(&reference).await, CheckoutStatus::Valid);
+    let again = shop.engine.replay_quarantined(id).await.unwrap();
+    assert_eq!(
+        (again.status, again.outcome, again.body),
+        (200, NotificationOutcome::Duplicate, replayed.body)
+    );
+    shop.relay().await;
+    assert_eq!(shop.hook.records.lock().unwrap().len(), 1);
+    let d = shop
+        .engine
+        .checkout_detail(&reference)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.bank_transactions.len(), 1);
+
+    assert!(matches!(
+        shop.engine.replay_quarantined(i64::MAX).await,
+        Err(ReplayError::NotFound { .. })
+    ));
+}
+
 #[tokio::test]
 async fn row13_paid_twice_for_one_order_and_sibling_superseded() {
     let shop = Shop::start().await;

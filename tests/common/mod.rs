@@ -7,15 +7,15 @@ pub mod db;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use hmac::{KeyInit, Mac};
 use tpe_core::clock::ManualClock;
 use tpe_core::{
     Ack, Amount, BankOutcome, BankReference, Capabilities, CheckoutStatus, Currency, Customer,
     Handled, NonceSource, PaymentProvider, PaymentReference, PaymentRequest, PostalAddress,
-    Prepared, ProviderData, ProviderError, ProviderId, RawNotification, Reason, ReasonKind,
-    Redirect, Registry, RemoteStatus, StatusQuery, StatusReport, Timestamp, Verified,
+    Prepared, Profile, ProviderData, ProviderError, ProviderId, RawNotification, Reason,
+    ReasonKind, Redirect, Registry, RemoteStatus, StatusQuery, StatusReport, Timestamp, Verified,
     VerifiedNotification,
 };
 use tpe_engine::*;
@@ -95,28 +95,28 @@ fn malformed(what: &'static str) -> ProviderError {
     }
 }
 
+/// Status queries only; its handshake and its notifications may come as GET too.
+static RANDOM: LazyLock<Profile> = LazyLock::new(|| {
+    let mut capabilities = Capabilities::NONE;
+    capabilities.status_query = true;
+    Profile::new(PROVIDER)
+        .with_capabilities(capabilities)
+        .with_channel(tpe_core::NotificationChannel::FORM_GET_OR_POST)
+});
+/// The same, with bank references from the store's daily sequence.
+static DAILY: LazyLock<Profile> = LazyLock::new(|| {
+    let mut profile = RANDOM.clone();
+    profile.nonce = NonceSource::DailySequence;
+    profile
+});
+
 #[async_trait::async_trait]
 impl PaymentProvider for TestProvider {
-    fn id(&self) -> ProviderId {
-        PROVIDER
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        let mut c = Capabilities::NONE;
-        c.status_query = true;
-        c
-    }
-
-    fn notification_channel(&self) -> tpe_core::NotificationChannel {
-        // Its handshake and its notifications may come as GET too.
-        tpe_core::NotificationChannel::FORM_GET_OR_POST
-    }
-
-    fn nonce_source(&self) -> NonceSource {
+    fn profile(&self) -> &Profile {
         if self.bank.daily.load(Ordering::Relaxed) {
-            NonceSource::DailySequence
+            &DAILY
         } else {
-            NonceSource::Random
+            &RANDOM
         }
     }
 
@@ -342,6 +342,13 @@ impl PaymentStore for FlakyStore {
     async fn quarantined(&self, limit: u32) -> Result<Vec<QuarantineRecord>, StoreError> {
         self.check()?;
         self.inner.quarantined(limit).await
+    }
+    async fn quarantine_entry(
+        &self,
+        id: i64,
+    ) -> Result<Option<tpe_store::QuarantineEntry>, StoreError> {
+        self.check()?;
+        self.inner.quarantine_entry(id).await
     }
     async fn list_checkouts(&self, q: CheckoutQuery) -> Result<tpe_store::Page, StoreError> {
         self.check()?;

@@ -27,6 +27,12 @@ pub use servers::DemoArgs;
 #[cfg(feature = "mock-bank")]
 pub use servers::MockBankArgs;
 pub use tool::Exit;
+#[cfg(feature = "doctor")]
+pub mod doctor;
+#[cfg(feature = "doctor")]
+pub mod replay;
+#[cfg(feature = "doctor")]
+pub mod shop_config;
 
 /// Connect an online shop to bank payment terminals.
 #[derive(Debug, Parser)]
@@ -79,27 +85,38 @@ enum Command {
     /// Run the mock bank: Paybox, Stripe-like and Monetico sides, with a journal and a control API.
     #[cfg(feature = "mock-bank")]
     MockBank(MockBankArgs),
+    /// Check a shop's configuration and what the bank meets: keys, URLs, the notification
+    /// route, the clock, the certificate.
+    #[cfg(feature = "doctor")]
+    Doctor(doctor::DoctorArgs),
+    /// Feed a quarantined notification to the engine again, once its cause is fixed.
+    #[cfg(feature = "doctor")]
+    Replay(replay::ReplayArgs),
     #[command(flatten)]
     Bank(BankCommand),
 }
 
 impl Command {
-    /// Runs the command, writing a bank tool's output to `out`.
-    fn run(self, out: &mut dyn Write) -> Exit {
+    /// Runs the command, writing its output to `out`; the status follows [`Exit`].
+    fn run(self, out: &mut dyn Write) -> ExitCode {
         match self {
             Self::Codes { provider, code } => {
                 let text = provider.explain(&code);
                 let newline = if text.ends_with('\n') { "" } else { "\n" };
                 match write!(out, "{text}{newline}") {
-                    Ok(()) => Exit::Success,
-                    Err(_) => Exit::Failure,
+                    Ok(()) => Exit::Success.into(),
+                    Err(_) => Exit::Failure.into(),
                 }
             }
-            Self::Bank(cmd) => cmd.run(out),
+            Self::Bank(cmd) => cmd.run(out).into(),
             #[cfg(feature = "demo")]
-            Self::Demo(args) => block_on(servers::demo(args)),
+            Self::Demo(args) => block_on(servers::demo(args)).into(),
             #[cfg(feature = "mock-bank")]
-            Self::MockBank(args) => block_on(servers::mock_bank(args)),
+            Self::MockBank(args) => block_on(servers::mock_bank(args)).into(),
+            #[cfg(feature = "doctor")]
+            Self::Doctor(args) => block_on(doctor::run(args, out)),
+            #[cfg(feature = "doctor")]
+            Self::Replay(args) => block_on(replay::run(args, out)),
         }
     }
 }
@@ -111,11 +128,11 @@ pub fn main() -> ExitCode {
     let mut out = std::io::stdout().lock();
     let exit = cli.command.run(&mut out);
     let _ = out.flush();
-    exit.into()
+    exit
 }
 
 #[cfg(any(feature = "demo", feature = "mock-bank"))]
-fn block_on<F: Future<Output = Exit>>(f: F) -> Exit {
+fn block_on<T: From<Exit>>(f: impl Future<Output = T>) -> T {
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -123,7 +140,7 @@ fn block_on<F: Future<Output = Exit>>(f: F) -> Exit {
         Ok(rt) => rt.block_on(f),
         Err(e) => {
             eprintln!("tpe: cannot start the async runtime: {e}");
-            Exit::Failure
+            Exit::Failure.into()
         }
     }
 }
@@ -139,13 +156,13 @@ mod tests {
         Cli::command().debug_assert();
     }
 
-    fn exit_of(args: &[&str]) -> Exit {
+    fn exit_of(args: &[&str]) -> ExitCode {
         match Cli::try_parse_from(std::iter::once("tpe").chain(args.iter().copied())) {
             Ok(cli) => cli.command.run(&mut Vec::new()),
             // clap's usage errors exit 2, as `Exit::Usage`.
             Err(e) => {
                 assert_eq!(e.exit_code(), i32::from(Exit::Usage.code()), "{e}");
-                Exit::Usage
+                Exit::Usage.into()
             }
         }
     }
@@ -154,36 +171,52 @@ mod tests {
     fn every_command_follows_the_exit_convention() {
         let help = Cli::command().render_long_help().to_string();
         assert!(help.contains(tool::EXIT_HELP), "{help}");
-        assert_eq!(exit_of(&["codes", "paybox", "00151"]), Exit::Success);
-        assert_eq!(exit_of(&["codes", "nobank", "00151"]), Exit::Usage);
-        assert_eq!(exit_of(&["nocommand"]), Exit::Usage);
+        assert_eq!(exit_of(&["codes", "paybox", "00151"]), Exit::Success.into());
+        assert_eq!(exit_of(&["codes", "nobank", "00151"]), Exit::Usage.into());
+        assert_eq!(exit_of(&["nocommand"]), Exit::Usage.into());
         let key = "0123456789ABCDEF".repeat(8);
         assert_eq!(
             exit_of(&["paybox", "sign", "--key", &key, "A=1"]),
-            Exit::Success
+            Exit::Success.into()
         );
         assert_eq!(
             exit_of(&["paybox", "sign", "--key", "00", "A=1"]),
-            Exit::Usage
+            Exit::Usage.into()
         );
         assert_eq!(
             exit_of(&["paybox", "verify", "Mt=1&Sign=AAAA"]),
-            Exit::CheckFailed
+            Exit::CheckFailed.into()
         );
         let missing = "/nonexistent/tpe-mock-bank.toml";
         let config = ["mock-bank", "--listen", "127.0.0.1:0", "--config", missing];
-        assert_eq!(exit_of(&config), Exit::Usage);
+        assert_eq!(exit_of(&config), Exit::Usage.into());
         // An address already taken: the command could not run.
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = taken.local_addr().unwrap().to_string();
-        assert_eq!(exit_of(&["mock-bank", "--listen", &addr]), Exit::Failure);
+        assert_eq!(
+            exit_of(&["mock-bank", "--listen", &addr]),
+            Exit::Failure.into()
+        );
         let data = std::env::temp_dir().join(format!("tpe-cli-exit-{}", std::process::id()));
         let data = data.to_str().unwrap();
         assert_eq!(
             exit_of(&["demo", "--listen", &addr, "--data", data]),
-            Exit::Failure
+            Exit::Failure.into()
         );
         let _ = std::fs::remove_dir_all(data);
+    }
+
+    #[test]
+    fn doctor_and_replay_take_their_arguments() {
+        let doctor = Cli::try_parse_from(["tpe", "doctor", "--config", "shop.toml"]).unwrap();
+        assert!(matches!(doctor.command, Command::Doctor(ref a) if a.timeout == 5 && !a.offline));
+        // One reference or one quarantine id, not both, not none.
+        let replay = |args: &[&str]| Cli::try_parse_from([&["tpe", "replay"], args].concat());
+        assert!(replay(&["--config", "f"]).is_err());
+        assert!(replay(&["--config", "f", "R1", "--quarantine", "3"]).is_err());
+        assert!(replay(&["--data", "d", "--database-url", "postgres://x", "R1"]).is_err());
+        let ok = replay(&["--data", "d", "--quarantine", "3"]).unwrap();
+        assert!(matches!(ok.command, Command::Replay(ref a) if a.quarantine == Some(3)));
     }
 
     #[test]

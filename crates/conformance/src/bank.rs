@@ -71,10 +71,7 @@ pub trait BankSide: Send + Sync + 'static {
     /// by default any 4xx, body ignored. A bank with its own words (Monetico's
     /// `version=2\ncdr=1\n`) says so here.
     fn expected_rejection(&self) -> ExpectedAck {
-        ExpectedAck {
-            status: 400..=499,
-            body: None,
-        }
+        ExpectedAck::status(400..=499)
     }
 
     /// The bank's record of its notification deliveries for `reference`.
@@ -179,6 +176,21 @@ pub struct ExpectedAck {
     pub status: RangeInclusive<u16>,
     /// The exact body, when the bank reads it; `None` when the bank ignores the body.
     pub body: Option<&'static str>,
+}
+
+impl ExpectedAck {
+    /// Any status of `status`, the body ignored.
+    pub const fn status(status: RangeInclusive<u16>) -> Self {
+        Self { status, body: None }
+    }
+
+    /// Any status of `status` with exactly `body`.
+    pub const fn with_body(status: RangeInclusive<u16>, body: &'static str) -> Self {
+        Self {
+            status,
+            body: Some(body),
+        }
+    }
 }
 
 /// What the bank's journal says about the notifications of one reference.

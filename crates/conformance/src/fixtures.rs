@@ -5,9 +5,23 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tpe_core::{
-    Amount, Customer, Lang, PaymentProvider, PaymentReference, PaymentRequest, PostalAddress,
-    Prepared, ProviderError, ReferenceGenerator, ReturnUrls, Timestamp, ValidatedCustomer,
+    Amount, Currency, Customer, Lang, PaymentProvider, PaymentReference, PaymentRequest,
+    PostalAddress, Prepared, ProviderError, ReferenceGenerator, ReturnUrls, Timestamp,
+    ValidatedCustomer,
 };
+
+/// The currencies the suite pays in at a bank that takes any ISO 4217 code: no decimals (JPY),
+/// two, and three (BHD, KWD, TND).
+pub const ANY_CODE_CURRENCIES: [Currency; 8] = [
+    Currency::EUR,
+    Currency::USD,
+    Currency::GBP,
+    Currency::CHF,
+    Currency::JPY,
+    Currency::BHD,
+    Currency::KWD,
+    Currency::TND,
+];
 
 /// 2026-01-01T00:00:00Z: the suite's "now" (the mock bank's clock is fixed to it too).
 pub fn now() -> Timestamp {

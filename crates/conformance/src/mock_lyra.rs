@@ -76,30 +76,17 @@ impl BankSide for MockLyra {
 
     fn signed_fields(&self, redirect: &Redirect) -> Vec<String> {
         // The signature covers every vads_ field.
-        redirect
-            .fields
-            .iter()
-            .map(|(k, _)| k.clone())
-            .filter(|k| k.starts_with("vads_"))
-            .collect()
+        page::field_names(redirect, |k| k.starts_with("vads_"))
     }
 
     async fn complete(&self, page: &Page, outcome: OutcomeKind) -> Result<Completion, BankError> {
-        let pay = |card: &'static str| {
-            [
-                ("numero", card),
-                ("expiry", crate::TEST_CARD_EXPIRY),
-                ("cvv", "123"),
-                ("action", "pay"),
-            ]
-        };
         let (form, expected_code) = match outcome {
-            OutcomeKind::Accepted => (pay(cards::ACCEPTED).to_vec(), None),
+            OutcomeKind::Accepted => (page::card_form(cards::ACCEPTED).to_vec(), None),
             OutcomeKind::Refused => (
-                pay(cards::INSUFFICIENT_FUNDS).to_vec(),
+                page::card_form(cards::INSUFFICIENT_FUNDS).to_vec(),
                 Some("51".to_owned()),
             ),
-            OutcomeKind::Pending => (pay(cards::PENDING_THEN_ACCEPTED).to_vec(), None),
+            OutcomeKind::Pending => (page::card_form(cards::PENDING_THEN_ACCEPTED).to_vec(), None),
             // The mock's shops have the cancellation rule on: an ABANDONED IPN.
             OutcomeKind::Cancelled => (vec![("action", "cancel")], None),
             OutcomeKind::Unclassified => {
@@ -110,7 +97,7 @@ impl BankSide for MockLyra {
                     }),
                 );
                 (
-                    pay(cards::ACCEPTED).to_vec(),
+                    page::card_form(cards::ACCEPTED).to_vec(),
                     Some(UNCLASSIFIED_CODE.to_owned()),
                 )
             }
@@ -124,14 +111,7 @@ impl BankSide for MockLyra {
     }
 
     fn sign_wrongly(&self, reference: &str) -> bool {
-        self.bank.script(
-            reference,
-            Scenario {
-                wrong_signature: true,
-                ..Scenario::default()
-            },
-        );
-        true
+        self.script_wrong_signature(reference)
     }
 
     fn forge(&self, genuine: &Captured, forgery: Forgery) -> Vec<Captured> {
@@ -180,10 +160,7 @@ impl BankSide for MockLyra {
 
     fn expected_ack(&self) -> ExpectedAck {
         // Spec B.7: 200 to 206 (and some 3xx), body ignored.
-        ExpectedAck {
-            status: 200..=206,
-            body: None,
-        }
+        ExpectedAck::status(200..=206)
     }
 
     fn deliveries(&self, reference: &str) -> Deliveries {

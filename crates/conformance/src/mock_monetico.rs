@@ -48,13 +48,8 @@ impl BankSide for MockMonetico {
 
     async fn listen(&self, notify_url: &Url) -> Result<(), String> {
         // Monetico keeps the confirmation URL in the TPE's settings, not in the form.
-        if self.bank.set_monetico_cgi2_url(TPE, notify_url.as_str()) {
-            Ok(())
-        } else {
-            Err(format!(
-                "the bank refused the confirmation URL {notify_url}"
-            ))
-        }
+        let accepted = self.bank.set_monetico_cgi2_url(TPE, notify_url.as_str());
+        page::registered(accepted, "confirmation URL", notify_url)
     }
 
     async fn open(&self, redirect: &Redirect) -> Result<Page, Refusal> {
@@ -63,12 +58,7 @@ impl BankSide for MockMonetico {
 
     fn signed_fields(&self, redirect: &Redirect) -> Vec<String> {
         // The MAC covers every posted field but itself (spec C.4).
-        redirect
-            .fields
-            .iter()
-            .map(|(k, _)| k.clone())
-            .filter(|k| k != "MAC")
-            .collect()
+        page::field_names(redirect, |k| k != "MAC")
     }
 
     async fn complete(&self, page: &Page, outcome: OutcomeKind) -> Result<Completion, BankError> {
@@ -103,14 +93,7 @@ impl BankSide for MockMonetico {
     }
 
     fn sign_wrongly(&self, reference: &str) -> bool {
-        self.bank.script(
-            reference,
-            Scenario {
-                wrong_signature: true,
-                ..Scenario::default()
-            },
-        );
-        true
+        self.script_wrong_signature(reference)
     }
 
     fn forge(&self, genuine: &Captured, forgery: Forgery) -> Vec<Captured> {
@@ -157,17 +140,11 @@ impl BankSide for MockMonetico {
 
     fn expected_ack(&self) -> ExpectedAck {
         // Spec C.6: the body is read; HTTP 200.
-        ExpectedAck {
-            status: 200..=200,
-            body: Some(RECEIVED),
-        }
+        ExpectedAck::with_body(200..=200, RECEIVED)
     }
 
     fn expected_rejection(&self) -> ExpectedAck {
-        ExpectedAck {
-            status: 400..=499,
-            body: Some(NOT_RECEIVED),
-        }
+        ExpectedAck::with_body(400..=499, NOT_RECEIVED)
     }
 
     fn deliveries(&self, reference: &str) -> Deliveries {

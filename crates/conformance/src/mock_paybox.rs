@@ -67,32 +67,23 @@ impl BankSide for MockPaybox {
 
     fn signed_fields(&self, redirect: &Redirect) -> Vec<String> {
         // PBX_HMAC covers every field before it.
-        redirect
-            .fields
-            .iter()
-            .map(|(k, _)| k.clone())
-            .filter(|k| k != "PBX_HMAC")
-            .collect()
+        page::field_names(redirect, |k| k != "PBX_HMAC")
     }
 
     async fn complete(&self, page: &Page, outcome: OutcomeKind) -> Result<Completion, BankError> {
-        let pay = |card: &'static str| {
-            [
-                ("numero", card),
-                ("expiry", crate::TEST_CARD_EXPIRY),
-                ("cvv", "123"),
-                ("action", "pay"),
-            ]
-        };
         let (form, expected_code, channel) = match outcome {
-            OutcomeKind::Accepted => (pay(cards::ACCEPTED).to_vec(), None, Channel::ServerToServer),
+            OutcomeKind::Accepted => (
+                page::card_form(cards::ACCEPTED).to_vec(),
+                None,
+                Channel::ServerToServer,
+            ),
             OutcomeKind::Refused => (
-                pay(cards::INSUFFICIENT_FUNDS).to_vec(),
+                page::card_form(cards::INSUFFICIENT_FUNDS).to_vec(),
                 Some("00151".to_owned()),
                 Channel::ServerToServer,
             ),
             OutcomeKind::Pending => (
-                pay(cards::PENDING_THEN_ACCEPTED).to_vec(),
+                page::card_form(cards::PENDING_THEN_ACCEPTED).to_vec(),
                 None,
                 Channel::ServerToServer,
             ),
@@ -108,7 +99,7 @@ impl BankSide for MockPaybox {
                     }),
                 );
                 (
-                    pay(cards::ACCEPTED).to_vec(),
+                    page::card_form(cards::ACCEPTED).to_vec(),
                     Some(UNCLASSIFIED_CODE.to_owned()),
                     Channel::ServerToServer,
                 )
@@ -123,14 +114,7 @@ impl BankSide for MockPaybox {
     }
 
     fn sign_wrongly(&self, reference: &str) -> bool {
-        self.bank.script(
-            reference,
-            Scenario {
-                wrong_signature: true,
-                ..Scenario::default()
-            },
-        );
-        true
+        self.script_wrong_signature(reference)
     }
 
     fn forge(&self, genuine: &Captured, forgery: Forgery) -> Vec<Captured> {
@@ -176,10 +160,7 @@ impl BankSide for MockPaybox {
 
     fn expected_ack(&self) -> ExpectedAck {
         // Spec §4.1: HTTP 200 exactly, body ignored.
-        ExpectedAck {
-            status: 200..=200,
-            body: None,
-        }
+        ExpectedAck::status(200..=200)
     }
 
     fn deliveries(&self, reference: &str) -> Deliveries {

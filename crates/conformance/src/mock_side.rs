@@ -37,6 +37,19 @@ macro_rules! mock_side {
             pub fn bank(&self) -> &tpe_mock_bank::RunningBank {
                 &self.bank
             }
+
+            /// Scripts the mock bank to sign the notifications of `reference` with a wrong
+            /// key; `true`: every mock bank side can.
+            fn script_wrong_signature(&self, reference: &str) -> bool {
+                self.bank.script(
+                    reference,
+                    tpe_mock_bank::Scenario {
+                        wrong_signature: true,
+                        ..tpe_mock_bank::Scenario::default()
+                    },
+                );
+                true
+            }
         }
 
         impl std::fmt::Debug for $name {

@@ -5,7 +5,7 @@
 use http::HeaderValue;
 use tpe_core::{Currency, OutcomeKind, Redirect};
 use tpe_mock_bank::stripe_like::cards;
-use tpe_mock_bank::{DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, Scenario, Side};
+use tpe_mock_bank::{DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, Side};
 use url::Url;
 
 use crate::bank::{
@@ -47,45 +47,21 @@ impl BankSide for MockStripeLike {
     }
 
     async fn listen(&self, notify_url: &Url) -> Result<(), String> {
-        if self
+        let accepted = self
             .bank
-            .set_stripe_webhook_url(SECRET_KEY, notify_url.as_str())
-        {
-            Ok(())
-        } else {
-            Err(format!(
-                "the bank refused the webhook endpoint {notify_url}"
-            ))
-        }
+            .set_stripe_webhook_url(SECRET_KEY, notify_url.as_str());
+        page::registered(accepted, "webhook endpoint", notify_url)
     }
 
     async fn open(&self, redirect: &Redirect) -> Result<Page, Refusal> {
-        let (status, html) = page::submit(&self.http, redirect).await?;
-        let Some(handle) = page::between(&html, "action=\"/c/pay/", "\"") else {
-            let message = page::between(&html, "<h1>", "</h1>")
-                .unwrap_or_else(|| html.chars().take(200).collect());
-            return Err(Refusal { status, message });
-        };
-        let reference = page::between(&html, "<strong id=\"reference\">", "<").unwrap_or_default();
-        let session = self
-            .session(&handle)
-            .await
-            .map_err(|message| Refusal { status, message })?;
-        let amount_minor = session["amount_total"].as_u64();
-        let currency = session["currency"]
-            .as_str()
-            .and_then(|c| Currency::from_alpha(&c.to_ascii_uppercase()).ok());
-        let (Some(amount_minor), Some(currency)) = (amount_minor, currency) else {
-            return Err(Refusal {
-                status,
-                message: "the session has no readable amount or currency".into(),
-            });
-        };
-        Ok(Page {
-            handle,
-            reference,
-            amount_minor,
-            currency,
+        let opened = page::open_api_page(&self.http, redirect, "/c/pay/").await?;
+        let session = self.session(&opened.handle).await;
+        opened.read("session", session, |s| {
+            let currency = s["currency"].as_str()?.to_ascii_uppercase();
+            Some((
+                s["amount_total"].as_u64()?,
+                Currency::from_alpha(&currency).ok()?,
+            ))
         })
     }
 
@@ -142,14 +118,7 @@ impl BankSide for MockStripeLike {
     }
 
     fn sign_wrongly(&self, reference: &str) -> bool {
-        self.bank.script(
-            reference,
-            Scenario {
-                wrong_signature: true,
-                ..Scenario::default()
-            },
-        );
-        true
+        self.script_wrong_signature(reference)
     }
 
     fn forge(&self, genuine: &Captured, forgery: Forgery) -> Vec<Captured> {
@@ -198,16 +167,7 @@ impl BankSide for MockStripeLike {
 
     fn currencies(&self) -> Vec<Currency> {
         // The mock takes any lower-case ISO 4217 code; these are the ones the suite uses.
-        vec![
-            Currency::EUR,
-            Currency::USD,
-            Currency::GBP,
-            Currency::CHF,
-            Currency::JPY,
-            Currency::BHD,
-            Currency::KWD,
-            Currency::TND,
-        ]
+        crate::fixtures::ANY_CODE_CURRENCIES.to_vec()
     }
 
     fn max_amount(&self, _currency: Currency) -> u64 {
@@ -216,10 +176,7 @@ impl BankSide for MockStripeLike {
 
     fn expected_ack(&self) -> ExpectedAck {
         // Any 2xx acknowledges; the body is ignored (spec §A.6).
-        ExpectedAck {
-            status: 200..=299,
-            body: None,
-        }
+        ExpectedAck::status(200..=299)
     }
 
     fn deliveries(&self, reference: &str) -> Deliveries {

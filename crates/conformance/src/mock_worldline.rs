@@ -8,7 +8,7 @@ use tpe_core::{Currency, OutcomeKind, Redirect};
 use tpe_mock_bank::worldline::{MAX_AMOUNT, cards};
 use tpe_mock_bank::{
     DEFAULT_WORLDLINE_API_KEY_ID, DEFAULT_WORLDLINE_API_SECRET, DEFAULT_WORLDLINE_MERCHANT_ID,
-    DEFAULT_WORLDLINE_WEBHOOK_KEY_ID, DEFAULT_WORLDLINE_WEBHOOK_SECRET, Scenario, Side,
+    DEFAULT_WORLDLINE_WEBHOOK_KEY_ID, DEFAULT_WORLDLINE_WEBHOOK_SECRET, Side,
 };
 use url::Url;
 
@@ -59,45 +59,18 @@ impl BankSide for MockWorldline {
     async fn listen(&self, notify_url: &Url) -> Result<(), String> {
         // The checkout names its webhook URL (`feedbacks.webhooksUrls`); the registered
         // endpoint is the fallback for checkouts that name none.
-        if self
+        let accepted = self
             .bank
-            .set_worldline_webhook_url(MERCHANT_ID, notify_url.as_str())
-        {
-            Ok(())
-        } else {
-            Err(format!(
-                "the bank refused the webhook endpoint {notify_url}"
-            ))
-        }
+            .set_worldline_webhook_url(MERCHANT_ID, notify_url.as_str());
+        page::registered(accepted, "webhook endpoint", notify_url)
     }
 
     async fn open(&self, redirect: &Redirect) -> Result<Page, Refusal> {
-        let (status, html) = page::submit(&self.http, redirect).await?;
-        let Some(handle) = page::between(&html, "action=\"/hostedcheckout/", "\"") else {
-            let message = page::between(&html, "<h1>", "</h1>")
-                .unwrap_or_else(|| html.chars().take(200).collect());
-            return Err(Refusal { status, message });
-        };
-        let reference = page::between(&html, "<strong id=\"reference\">", "<").unwrap_or_default();
-        let checkout = self
-            .checkout(&handle)
-            .await
-            .map_err(|message| Refusal { status, message })?;
-        let amount_minor = checkout["amount"].as_u64();
-        let currency = checkout["currencyCode"]
-            .as_str()
-            .and_then(|c| Currency::from_alpha(c).ok());
-        let (Some(amount_minor), Some(currency)) = (amount_minor, currency) else {
-            return Err(Refusal {
-                status,
-                message: "the checkout has no readable amount or currency".into(),
-            });
-        };
-        Ok(Page {
-            handle,
-            reference,
-            amount_minor,
-            currency,
+        let opened = page::open_api_page(&self.http, redirect, "/hostedcheckout/").await?;
+        let checkout = self.checkout(&opened.handle).await;
+        opened.read("checkout", checkout, |c| {
+            let currency = Currency::from_alpha(c["currencyCode"].as_str()?).ok()?;
+            Some((c["amount"].as_u64()?, currency))
         })
     }
 
@@ -144,14 +117,7 @@ impl BankSide for MockWorldline {
     }
 
     fn sign_wrongly(&self, reference: &str) -> bool {
-        self.bank.script(
-            reference,
-            Scenario {
-                wrong_signature: true,
-                ..Scenario::default()
-            },
-        );
-        true
+        self.script_wrong_signature(reference)
     }
 
     fn forge(&self, genuine: &Captured, forgery: Forgery) -> Vec<Captured> {
@@ -195,16 +161,7 @@ impl BankSide for MockWorldline {
 
     fn currencies(&self) -> Vec<Currency> {
         // The mock takes any upper-case ISO 4217 code; these are the ones the suite uses.
-        vec![
-            Currency::EUR,
-            Currency::USD,
-            Currency::GBP,
-            Currency::CHF,
-            Currency::JPY,
-            Currency::BHD,
-            Currency::KWD,
-            Currency::TND,
-        ]
+        crate::fixtures::ANY_CODE_CURRENCIES.to_vec()
     }
 
     fn max_amount(&self, _currency: Currency) -> u64 {
@@ -213,10 +170,7 @@ impl BankSide for MockWorldline {
 
     fn expected_ack(&self) -> ExpectedAck {
         // Any 2xx acknowledges; the body is ignored (spec §G.9).
-        ExpectedAck {
-            status: 200..=299,
-            body: None,
-        }
+        ExpectedAck::status(200..=299)
     }
 
     fn deliveries(&self, reference: &str) -> Deliveries {

@@ -56,6 +56,89 @@ pub(crate) async fn open_form_page(
     })
 }
 
+/// A page of a bank whose payment was created over its API: the handle and the reference the
+/// page shows; the amount is read from the API.
+pub(crate) struct ApiPage {
+    status: u16,
+    pub(crate) handle: String,
+    reference: String,
+}
+
+impl ApiPage {
+    /// The [`Page`] with the amount and currency `amount` finds in the API's `object` (a
+    /// session, a checkout), named `what` in a refusal.
+    pub(crate) fn read(
+        self,
+        what: &str,
+        object: Result<serde_json::Value, String>,
+        amount: impl FnOnce(&serde_json::Value) -> Option<(u64, tpe_core::Currency)>,
+    ) -> Result<Page, Refusal> {
+        let status = self.status;
+        let object = object.map_err(|message| Refusal { status, message })?;
+        let (amount_minor, currency) = amount(&object).ok_or_else(|| Refusal {
+            status,
+            message: format!("the {what} has no readable amount or currency"),
+        })?;
+        Ok(Page {
+            handle: self.handle,
+            reference: self.reference,
+            amount_minor,
+            currency,
+        })
+    }
+}
+
+/// Submits an API bank's redirect and reads its card page: the card form's address under
+/// `page_path` is the page's handle, the reference is shown in `<strong id="reference">`. A
+/// page without the card form is the bank's refusal, with the text of its `<h1>`.
+pub(crate) async fn open_api_page(
+    http: &reqwest::Client,
+    redirect: &Redirect,
+    page_path: &str,
+) -> Result<ApiPage, Refusal> {
+    let (status, html) = submit(http, redirect).await?;
+    let Some(handle) = between(&html, &format!("action=\"{page_path}"), "\"") else {
+        let message =
+            between(&html, "<h1>", "</h1>").unwrap_or_else(|| html.chars().take(200).collect());
+        return Err(Refusal { status, message });
+    };
+    let reference = between(&html, "<strong id=\"reference\">", "<").unwrap_or_default();
+    Ok(ApiPage {
+        status,
+        handle,
+        reference,
+    })
+}
+
+/// The answer to registering the shop's notification URL, `what`, at the bank.
+pub(crate) fn registered(accepted: bool, what: &str, url: &url::Url) -> Result<(), String> {
+    if accepted {
+        Ok(())
+    } else {
+        Err(format!("the bank refused the {what} {url}"))
+    }
+}
+
+/// The names of the redirect's fields that `signed` keeps.
+pub(crate) fn field_names(redirect: &Redirect, signed: impl Fn(&str) -> bool) -> Vec<String> {
+    redirect
+        .fields
+        .iter()
+        .map(|(k, _)| k.clone())
+        .filter(|k| signed(k))
+        .collect()
+}
+
+/// The card form of a form bank's page: the test card `card`, paid.
+pub(crate) fn card_form(card: &'static str) -> [(&'static str, &'static str); 4] {
+    [
+        ("numero", card),
+        ("expiry", crate::TEST_CARD_EXPIRY),
+        ("cvv", "123"),
+        ("action", "pay"),
+    ]
+}
+
 /// The text between the first `start` and the next `end`.
 pub(crate) fn between(text: &str, start: &str, end: &str) -> Option<String> {
     let from = text.find(start)? + start.len();

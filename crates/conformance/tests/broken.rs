@@ -12,10 +12,9 @@ use std::sync::Arc;
 use tpe_conformance::mock_stripe_like::{SECRET_KEY, WEBHOOK_SECRET};
 use tpe_conformance::{CheckResult, Harness, MockStripeLike, Verdict, block_on, checks, fixtures};
 use tpe_core::{
-    Ack, Amount, BankReference, Capabilities, Currency, Handled, NotificationLimits,
-    PaymentProvider, PaymentReference, PaymentRequest, Prepared, ProviderError, ProviderId,
-    RawNotification, Reason, RefundReceipt, RefundRequest, StatusQuery, StatusReport, Timestamp,
-    Verified,
+    Ack, Amount, BankReference, Currency, Handled, PaymentProvider, PaymentReference,
+    PaymentRequest, Prepared, Profile, ProviderError, RawNotification, Reason, RefundReceipt,
+    RefundRequest, StatusQuery, StatusReport, Timestamp, Verified,
 };
 use tpe_mock_bank::stripe_like::stripe_signature_header;
 use tpe_stripe_like::{Mode, StripeLike, StripeLikeConfig};
@@ -48,6 +47,24 @@ enum Fault {
 struct Broken {
     inner: Arc<dyn PaymentProvider>,
     fault: Fault,
+    profile: Profile,
+}
+
+impl Broken {
+    fn new(inner: Arc<dyn PaymentProvider>, fault: Fault) -> Self {
+        let mut profile = inner.profile().clone();
+        match fault {
+            Fault::HidesTimestamp => profile.capabilities.signed_timestamp = false,
+            Fault::DeclaresCapture => profile.capabilities.capture = true,
+            Fault::UnboundedLimits => profile.limits.max_body = usize::MAX,
+            _ => {}
+        }
+        Self {
+            inner,
+            fault,
+            profile,
+        }
+    }
 }
 
 impl fmt::Debug for Broken {
@@ -63,28 +80,8 @@ impl fmt::Debug for Broken {
 
 #[async_trait::async_trait]
 impl PaymentProvider for Broken {
-    fn id(&self) -> ProviderId {
-        self.inner.id()
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        let mut c = self.inner.capabilities();
-        if self.fault == Fault::HidesTimestamp {
-            c.signed_timestamp = false;
-        }
-        if self.fault == Fault::DeclaresCapture {
-            c.capture = true;
-        }
-        c
-    }
-
-    fn notification_limits(&self) -> NotificationLimits {
-        if self.fault == Fault::UnboundedLimits {
-            let mut l = NotificationLimits::JSON;
-            l.max_body = usize::MAX;
-            return l;
-        }
-        self.inner.notification_limits()
+    fn profile(&self) -> &Profile {
+        &self.profile
     }
 
     fn bank_reference(
@@ -179,7 +176,7 @@ async fn harness(fault: Fault) -> Harness {
     let cfg = StripeLikeConfig::new(Mode::Test, SECRET_KEY, [WEBHOOK_SECRET])
         .with_api_base(bank.api_base());
     let inner: Arc<dyn PaymentProvider> = Arc::new(StripeLike::new(cfg).unwrap());
-    Harness::new(Arc::new(Broken { inner, fault }), bank, now)
+    Harness::new(Arc::new(Broken::new(inner, fault)), bank, now)
         .with_secrets([SECRET_KEY, WEBHOOK_SECRET])
         .with_currencies([Currency::EUR, Currency::JPY, Currency::BHD])
         .with_tolerance_secs(300)

@@ -103,7 +103,7 @@ pub fn classify(
 
 /// What is wrong with a bank's table as `classify` reads it: a code listed twice, classified
 /// to another code or as unknown, or worded alike in French and English. Empty for a sound
-/// table; the banks' unit tests assert it.
+/// table; the conformance kit asserts it for every provider.
 ///
 /// ```
 /// use tpe_core::codes::{CodeInfo, classify, table_problems};

@@ -7,6 +7,7 @@ pub mod customer;
 pub mod env;
 pub mod error;
 pub mod form;
+pub mod instalments;
 pub mod json;
 pub mod lifecycle;
 pub mod money;
@@ -25,12 +26,13 @@ pub use json::JsonStr;
 pub use lifecycle::{CheckoutState, CheckoutStatus, Effect, Event, Transition, TransitionError};
 pub use money::{Amount, Currency, MoneyError};
 pub use provider::{
-    Ack, BankOutcome, BankReference, Capabilities, CardSummary, Handled, HttpMethod, IgnoredEvent,
-    InvalidBankReference, InvalidProviderData, InvalidProviderId, NonceSource, NotificationChannel,
-    NotificationLimits, NotificationTooLarge, OperationReceipt, OperationRequest, OutcomeKind,
-    PaymentProvider, PaymentRequest, Prepared, ProviderData, ProviderId, RawNotification, Redirect,
-    RefundReceipt, RefundRequest, RemoteStatus, ReturnUrls, StatusQuery, StatusReport, ThreeDs,
-    ThreeDsStatus, Verified, VerifiedNotification,
+    Ack, BankOutcome, BankReference, BankReferenceFn, Capabilities, CardSummary, Handled,
+    HttpMethod, IgnoredEvent, InvalidBankReference, InvalidProviderData, InvalidProviderId,
+    NonceSource, NotificationChannel, NotificationLimits, NotificationTooLarge, OperationReceipt,
+    OperationRequest, OutcomeKind, PaymentProvider, PaymentRequest, Prepared, Profile,
+    ProviderData, ProviderId, RawNotification, Redirect, RefundReceipt, RefundRequest,
+    RemoteStatus, ReturnUrls, StatusQuery, StatusReport, ThreeDs, ThreeDsStatus, Verified,
+    VerifiedNotification,
 };
 pub use reason::{Lang, Reason, ReasonKind, RetryAdvice};
 pub use reference::{PaymentReference, ReferenceError, ReferenceGenerator};

@@ -190,7 +190,7 @@ impl Demo {
         for p in DemoProvider::ALL {
             p.bank().connect(&bank, &settings.notify_url(&p.id())?)?;
         }
-        let db = data_dir.join("tpe-demo.sqlite");
+        let db = data_dir.join(crate::replay::DATABASE_FILE);
         let store = Arc::new(SqliteStore::open(&db, SqliteOptions::default()).await?);
         let mail_dir = mail_dir(&data_dir);
         let mailer =

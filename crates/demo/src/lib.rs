@@ -17,6 +17,7 @@ pub mod eml;
 mod engine_setup;
 mod error;
 mod launch;
+pub mod replay;
 pub mod tour;
 mod web;
 

@@ -337,7 +337,7 @@ impl Engine {
         loop {
             attempt += 1;
             let reference = self.inner.references.next(now);
-            let nonce = match p.nonce_source() {
+            let nonce = match p.profile().nonce {
                 NonceSource::DailySequence => {
                     let day = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
                     self.inner.store.next_bank_sequence(provider, day).await?

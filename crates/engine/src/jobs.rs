@@ -154,7 +154,7 @@ impl Engine {
                 report.postponed += 1;
                 continue;
             };
-            if p.capabilities().status_query {
+            if p.profile().capabilities.status_query {
                 match self.query(p.as_ref(), &c, now).await {
                     Remote::Paid { txn, amount } => {
                         self.apply_paid(&c, txn, amount, now).await?;
@@ -211,7 +211,7 @@ impl Engine {
                 .inner
                 .registry
                 .get(&c.provider)
-                .filter(|p| p.capabilities().status_query)
+                .filter(|p| p.profile().capabilities.status_query)
                 .cloned();
             let Some(p) = provider else {
                 // Nothing to ask this provider: the store's backoff spaces the next look.

@@ -14,7 +14,8 @@
 //!   bank reference, applies it through a group committer (every notification queued meanwhile
 //!   in one transaction, a savepoint each, one commit) and answers in the provider's own words
 //!   only after that commit — also for forged input, an unknown checkout, a handshake, or a
-//!   store outage (so the bank retries);
+//!   store outage (so the bank retries); an authentic notification naming no checkout is
+//!   quarantined with its bytes, and [`Engine::replay_quarantined`] feeds it again once fixed;
 //! - [`Engine::run_relay_once`] delivers the effects written by the transitions (e-mails from
 //!   editable templates, payment records to a [`PaymentRecordHook`]), each effectively once;
 //! - [`Engine::run_retraction`] and [`Engine::run_reconciliation`] are the jobs;
@@ -48,6 +49,7 @@ mod notify;
 mod redirect_page;
 mod refund;
 mod relay;
+mod replay;
 mod routes;
 mod settings;
 mod templates;
@@ -62,6 +64,7 @@ pub use mailer::{Email, FileMailer, MailError, Mailer, MemoryMailer, SmtpMailer}
 pub use notify::{NotificationOutcome, NotificationResponse};
 pub use redirect_page::redirect_page;
 pub use relay::{RelayReport, effect_kind_text, message_id};
+pub use replay::ReplayError;
 pub use routes::{MAX_BODY, REQUEST_TIMEOUT};
 pub use settings::{SettingsError, ShopSettings};
 pub use templates::{Rendered, TemplateError, TemplateName, Templates};

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use tpe_core::{
     Ack, Handled, PaymentProvider, ProviderError, RawNotification, Verified, VerifiedNotification,
 };
-use tpe_store::{EventInput, QuarantineInput, StoreError};
+use tpe_store::{EventInput, QuarantineInput, RawCopy, StoreError};
 
 use crate::engine::Engine;
 
@@ -153,7 +153,7 @@ impl Engine {
         let deadline = self.inner.timings.store_deadline;
         match tokio::time::timeout(
             deadline,
-            self.record(p.as_ref(), n, &verified, now, started),
+            self.record(p.as_ref(), raw, n, &verified, now, started),
         )
         .await
         {
@@ -171,10 +171,11 @@ impl Engine {
     }
 
     /// Applies an authentic notification: finds its checkout through the bank reference and
-    /// commits the event, or quarantines it.
+    /// commits the event, or quarantines it with its bytes.
     async fn record(
         &self,
         p: &dyn PaymentProvider,
+        raw: &RawNotification,
         n: &VerifiedNotification,
         verified: &Verified,
         now: tpe_core::Timestamp,
@@ -198,7 +199,7 @@ impl Engine {
                     "authentic notification for an unknown reference quarantined"
                 );
                 return self
-                    .set_aside(p, n, "unknown reference", now, O::UnknownReference)
+                    .set_aside(p, raw, n, "unknown reference", now, O::UnknownReference)
                     .await;
             }
             Err(e) => return self.unavailable(p, &e),
@@ -232,7 +233,7 @@ impl Engine {
                     %reference,
                     "authentic notification for an unknown reference quarantined"
                 );
-                self.set_aside(p, n, "unknown reference", now, O::UnknownReference)
+                self.set_aside(p, raw, n, "unknown reference", now, O::UnknownReference)
                     .await
             }
             Err(StoreError::ProviderMismatch { expected, .. }) => {
@@ -243,17 +244,19 @@ impl Engine {
                     checkout_provider = %expected,
                     "authentic notification for another provider's checkout quarantined"
                 );
-                self.set_aside(p, n, "provider mismatch", now, O::Rejected)
+                self.set_aside(p, raw, n, "provider mismatch", now, O::Rejected)
                     .await
             }
             Err(e) => self.unavailable(p, &e),
         }
     }
 
-    /// Quarantines an authentic notification that cannot be applied and rejects it.
+    /// Quarantines an authentic notification that cannot be applied, with its bytes for a
+    /// replay ([`Engine::replay_quarantined`]), and rejects it.
     async fn set_aside(
         &self,
         p: &dyn PaymentProvider,
+        raw: &RawNotification,
         n: &VerifiedNotification,
         why: &str,
         now: tpe_core::Timestamp,
@@ -272,7 +275,8 @@ impl Engine {
             Some(n.bank_transaction_id.clone()),
             summary,
             why,
-        );
+        )
+        .with_raw(RawCopy::of(raw));
         match self.inner.store.quarantine(entry, now).await {
             Ok(_) => NotificationResponse::ack(p.answer(&Handled::UnknownCheckout), outcome),
             Err(e) => self.unavailable(p, &e),

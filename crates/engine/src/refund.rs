@@ -162,7 +162,7 @@ impl Engine {
             }
         };
         // Refunded by an earlier delivery whose record was lost: record it, ask nothing.
-        if provider.capabilities().status_query
+        if provider.profile().capabilities.status_query
             && let Some(RemoteStatus::Refunded {
                 bank_transaction_id,
             }) = self.remote_status(provider.as_ref(), c, now).await

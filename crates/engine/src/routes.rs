@@ -80,7 +80,7 @@ async fn notify(
     let (parts, body) = req.into_parts();
     let known = engine.provider(&provider);
     // An unknown provider is answered by the engine (404) whatever the method.
-    let channel = known.as_ref().map(|p| p.notification_channel());
+    let channel = known.as_ref().map(|p| p.profile().channel);
     let method = match parts.method {
         Method::GET => HttpMethod::Get,
         Method::POST => HttpMethod::Post,
@@ -98,7 +98,7 @@ async fn notify(
     // provider by the smallest.
     let limits = known
         .as_ref()
-        .map_or(NotificationLimits::FORM, |p| p.notification_limits());
+        .map_or(NotificationLimits::FORM, |p| p.profile().limits);
     let body: Bytes = match axum::body::to_bytes(body, limits.max_body).await {
         Ok(b) => b,
         Err(e) => return unreadable_body(&e),

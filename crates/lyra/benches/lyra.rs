@@ -9,6 +9,7 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tpe_core::PaymentProvider;
 use tpe_lyra::sign::Algorithm;
 
 /// The other 30 fields of an IPN with 3-D Secure and customer data, valued as the platform

@@ -11,10 +11,10 @@ pub mod sign;
 use std::fmt;
 
 use tpe_core::{
-    Ack, BankReference, Capabilities, Handled, HttpMethod, NonceSource, NotificationLimits,
-    OperationReceipt, OperationRequest, PaymentProvider, PaymentReference, PaymentRequest,
-    Prepared, ProviderError, ProviderId, RawNotification, Redirect, RefundReceipt, RefundRequest,
-    StatusQuery, StatusReport, Timestamp, Verified, VerifiedNotification,
+    Ack, Capabilities, Handled, HttpMethod, NonceSource, OperationReceipt, OperationRequest,
+    PaymentProvider, PaymentRequest, Prepared, Profile, ProviderError, ProviderId, RawNotification,
+    Redirect, RefundReceipt, RefundRequest, StatusQuery, StatusReport, Timestamp, Verified,
+    VerifiedNotification,
 };
 
 pub use crate::config::{Brand, CtxMode, LyraConfig, RestConfig, ReturnMode};
@@ -31,6 +31,7 @@ pub struct Lyra {
     keys: KeyRing,
     rest: Option<Rest>,
     api: Option<api::Api>,
+    profile: Profile,
 }
 
 impl fmt::Debug for Lyra {
@@ -57,43 +58,26 @@ impl Lyra {
     pub fn new(cfg: LyraConfig) -> Result<Self, ProviderError> {
         let checked = cfg.check()?;
         let api = checked.rest.as_ref().map(api::Api::new).transpose()?;
+        // The REST API, when configured, answers status queries, refunds (partial ones too),
+        // captures and cancels. The IPN is a form posted; vads_trans_id is unique per shop and
+        // UTC day: the store's daily sequence gives 1, 2, 3… that no two engines share.
+        let capabilities = if api.is_some() {
+            Capabilities::API
+        } else {
+            Capabilities::NONE
+        };
+        let profile = Profile::new(Self::ID)
+            .with_capabilities(capabilities)
+            .with_bank_references(NonceSource::DailySequence, |_, now, nonce| {
+                form::bank_reference(now, nonce)
+            });
         Ok(Self {
+            profile,
             shop: checked.shop,
             keys: checked.keys,
             rest: checked.rest,
             api,
         })
-    }
-
-    /// The signed redirect and the provider data (what [`PaymentProvider::prepare`] returns,
-    /// without async).
-    ///
-    /// # Errors
-    /// [`ProviderError::InvalidRequest`] naming the `vads_*` field that cannot hold the request.
-    pub fn prepare_now(
-        &self,
-        request: &PaymentRequest,
-        now: Timestamp,
-    ) -> Result<Prepared, ProviderError> {
-        let fields = form::fields(&self.shop, request, now)?;
-        let signature = self
-            .keys
-            .signing()
-            .sign(fields.iter().map(|(n, v)| (*n, v.as_str())));
-        let trans_date = fields
-            .iter()
-            .find(|(n, _)| *n == "vads_trans_date")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
-        let mut wire: Vec<(String, String)> =
-            fields.into_iter().map(|(n, v)| (n.to_owned(), v)).collect();
-        wire.push((sign::SIGNATURE.to_owned(), signature));
-        let redirect = Redirect {
-            method: HttpMethod::Post,
-            action: self.shop.page.clone(),
-            fields: wire,
-        };
-        Ok(Prepared::new(redirect).with_provider_data(form::provider_data(&trans_date)?))
     }
 
     /// Verifies a notification given as its raw form body: a `vads_*` IPN, or a REST V4 IPN
@@ -143,50 +127,30 @@ impl Lyra {
 
 #[async_trait::async_trait]
 impl PaymentProvider for Lyra {
-    fn id(&self) -> ProviderId {
-        Self::ID
+    fn profile(&self) -> &Profile {
+        &self.profile
     }
 
-    fn capabilities(&self) -> Capabilities {
-        // The REST API, when configured: status queries, refunds (partial ones too), captures
-        // and cancels.
-        if self.api.is_some() {
-            Capabilities::API
-        } else {
-            Capabilities::NONE
-        }
-    }
-
-    fn notification_limits(&self) -> NotificationLimits {
-        // A vads_ IPN is a form of a few KiB; a REST kr-answer is a JSON of a few KiB.
-        NotificationLimits::FORM
-    }
-
-    fn notification_channel(&self) -> tpe_core::NotificationChannel {
-        tpe_core::NotificationChannel::FORM_POST
-    }
-
-    fn nonce_source(&self) -> NonceSource {
-        // vads_trans_id is unique per shop and UTC day: the store's daily sequence gives
-        // 1, 2, 3… that no two engines share.
-        NonceSource::DailySequence
-    }
-
-    fn bank_reference(
-        &self,
-        _reference: &PaymentReference,
-        now: Timestamp,
-        nonce: u64,
-    ) -> Result<BankReference, ProviderError> {
-        form::bank_reference(now, nonce)
-    }
-
-    async fn prepare(
+    fn prepare_now(
         &self,
         request: &PaymentRequest,
         now: Timestamp,
     ) -> Result<Prepared, ProviderError> {
-        self.prepare_now(request, now)
+        let fields = form::fields(&self.shop, request, now)?;
+        let signature = self
+            .keys
+            .signing()
+            .sign(fields.iter().map(|(n, v)| (*n, v.as_str())));
+        let trans_date = fields
+            .iter()
+            .find(|(n, _)| *n == "vads_trans_date")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let mut wire: Vec<(String, String)> =
+            fields.into_iter().map(|(n, v)| (n.to_owned(), v)).collect();
+        wire.push((sign::SIGNATURE.to_owned(), signature));
+        let redirect = Redirect::post(self.shop.page.clone(), wire);
+        Ok(Prepared::new(redirect).with_provider_data(form::provider_data(&trans_date)?))
     }
 
     fn verify(&self, raw: &RawNotification, _now: Timestamp) -> Result<Verified, ProviderError> {

@@ -53,7 +53,7 @@ async fn manual_validation_capture_refund_and_cancel() {
     cfg.manual_validation = true;
     cfg.rest = Some(RestConfig::new(SecretString::from(REST_PASSWORD)));
     let lyra = Lyra::new(cfg).unwrap();
-    let caps = lyra.capabilities();
+    let caps = lyra.profile().capabilities;
     assert!(caps.status_query && caps.refund && caps.capture && caps.cancel);
 
     let (request, uuid) = paid(&bank, &lyra).await;

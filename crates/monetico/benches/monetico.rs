@@ -9,6 +9,7 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tpe_core::PaymentProvider;
 
 fn benches(c: &mut Criterion) {
     let p = common::provider();

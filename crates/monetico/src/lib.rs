@@ -10,9 +10,9 @@ pub mod sign;
 use std::fmt;
 
 use tpe_core::{
-    Ack, BankReference, Capabilities, Handled, HttpMethod, NonceSource, NotificationLimits,
-    PaymentProvider, PaymentReference, PaymentRequest, Prepared, ProviderError, ProviderId,
-    RawNotification, Redirect, Timestamp, Verified, VerifiedNotification,
+    Ack, Handled, NonceSource, NotificationChannel, PaymentProvider, PaymentRequest, Prepared,
+    Profile, ProviderError, ProviderId, RawNotification, Redirect, Timestamp, Verified,
+    VerifiedNotification,
 };
 use url::Url;
 
@@ -44,6 +44,15 @@ impl fmt::Debug for Monetico {
     }
 }
 
+/// The spec documents no status query, refund or capture API for Monetico (C.9); a CGI2
+/// return of a few hundred bytes comes as a GET or a POST; 999 999 references a day, numbered
+/// by the store: never reused, never wasted.
+static PROFILE: Profile = Profile::new(Monetico::ID)
+    .with_channel(NotificationChannel::FORM_GET_OR_POST)
+    .with_bank_references(NonceSource::DailySequence, |_, now, nonce| {
+        form::bank_reference_of(now, nonce)
+    });
+
 impl Monetico {
     /// The provider id, `monetico`.
     pub const ID: ProviderId = ProviderId::from_static("monetico");
@@ -64,12 +73,22 @@ impl Monetico {
         &self.merchant.page
     }
 
-    /// The signed redirect and the provider data (what [`PaymentProvider::prepare`] returns,
-    /// without async).
+    /// Verifies a CGI2 return given as its raw body (or query).
     ///
     /// # Errors
-    /// [`ProviderError::InvalidRequest`] when the request cannot be expressed for the bank.
-    pub fn prepare_now(
+    /// [`ProviderError::BadSignature`] or [`ProviderError::Malformed`].
+    pub fn verify_bytes(&self, raw: &[u8]) -> Result<VerifiedNotification, ProviderError> {
+        notify::verify(&self.key, &self.merchant, raw)
+    }
+}
+
+#[async_trait::async_trait]
+impl PaymentProvider for Monetico {
+    fn profile(&self) -> &Profile {
+        &PROFILE
+    }
+
+    fn prepare_now(
         &self,
         request: &PaymentRequest,
         now: Timestamp,
@@ -87,64 +106,8 @@ impl Monetico {
             _ => self.key.sign(pairs),
         };
         fields.push((sign::MAC_FIELD.to_owned(), mac));
-        let redirect = Redirect {
-            method: HttpMethod::Post,
-            action: self.merchant.page.clone(),
-            fields,
-        };
+        let redirect = Redirect::post(self.merchant.page.clone(), fields);
         Ok(Prepared::new(redirect).with_provider_data(form::provider_data(&date)?))
-    }
-
-    /// Verifies a CGI2 return given as its raw body (or query).
-    ///
-    /// # Errors
-    /// [`ProviderError::BadSignature`] or [`ProviderError::Malformed`].
-    pub fn verify_bytes(&self, raw: &[u8]) -> Result<VerifiedNotification, ProviderError> {
-        notify::verify(&self.key, &self.merchant, raw)
-    }
-}
-
-#[async_trait::async_trait]
-impl PaymentProvider for Monetico {
-    fn id(&self) -> ProviderId {
-        Self::ID
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        // The spec documents no status query, refund or capture API for Monetico (C.9):
-        // query_status, refund, capture and cancel keep their default, `Unsupported`.
-        Capabilities::NONE
-    }
-
-    fn notification_limits(&self) -> NotificationLimits {
-        // A CGI2 return is a few hundred bytes.
-        NotificationLimits::FORM
-    }
-
-    fn notification_channel(&self) -> tpe_core::NotificationChannel {
-        tpe_core::NotificationChannel::FORM_GET_OR_POST
-    }
-
-    fn nonce_source(&self) -> NonceSource {
-        // 999 999 references a day, numbered by the store: never reused, never wasted.
-        NonceSource::DailySequence
-    }
-
-    fn bank_reference(
-        &self,
-        _reference: &PaymentReference,
-        now: Timestamp,
-        nonce: u64,
-    ) -> Result<BankReference, ProviderError> {
-        form::bank_reference_of(now, nonce)
-    }
-
-    async fn prepare(
-        &self,
-        request: &PaymentRequest,
-        now: Timestamp,
-    ) -> Result<Prepared, ProviderError> {
-        self.prepare_now(request, now)
     }
 
     fn verify(&self, raw: &RawNotification, _now: Timestamp) -> Result<Verified, ProviderError> {

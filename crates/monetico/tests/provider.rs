@@ -158,7 +158,7 @@ fn bank_reference_is_the_day_and_its_number() {
     let p = common::provider();
     let shop = PaymentReference::parse("CMD-1").unwrap();
     let now = common::now();
-    assert_eq!(p.nonce_source(), tpe_core::NonceSource::DailySequence);
+    assert_eq!(p.profile().nonce, tpe_core::NonceSource::DailySequence);
     let a = p.bank_reference(&shop, now, 1).unwrap();
     let b = p.bank_reference(&shop, now, 2).unwrap();
     assert_eq!(a.as_str(), "250115000001");

@@ -7,7 +7,7 @@ mod common;
 use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
-use tpe_core::{BankOutcome, OutcomeKind, ReasonKind};
+use tpe_core::{BankOutcome, OutcomeKind, PaymentProvider, ReasonKind};
 use tpe_monetico::notify::{NOT_RECEIVED, RECEIVED};
 use tpe_monetico::sign::{latin1, mac_string, usable_key};
 use tpe_monetico::{Encoding, MacKey, Monetico, MoneticoConfig};

@@ -11,8 +11,8 @@ pub mod sign;
 use std::fmt;
 
 use tpe_core::{
-    Amount, BankReference, Capabilities, HttpMethod, OperationReceipt, OperationRequest,
-    PaymentProvider, PaymentRequest, Prepared, ProviderError, ProviderId, RawNotification,
+    Amount, BankReference, Capabilities, NotificationChannel, OperationReceipt, OperationRequest,
+    PaymentProvider, PaymentRequest, Prepared, Profile, ProviderError, ProviderId, RawNotification,
     Redirect, RefundReceipt, RefundRequest, RemoteStatus, StatusQuery, StatusReport, Timestamp,
     Verified, VerifiedNotification,
 };
@@ -68,6 +68,12 @@ fn require_digits(
     }
 }
 
+/// Paybox Direct answers status queries, refunds, captures and cancels; notifications come
+/// as a GET or a POST, as the merchant configured.
+static PROFILE: Profile = Profile::new(Paybox::ID)
+    .with_capabilities(Capabilities::API)
+    .with_channel(NotificationChannel::FORM_GET_OR_POST);
+
 impl Paybox {
     /// The provider id, `paybox`.
     pub const ID: ProviderId = ProviderId::from_static("paybox");
@@ -119,11 +125,7 @@ impl Paybox {
         let mut fields = form::fields(&self.form, request, now)?;
         let mac = self.key.sign_fields(&fields);
         fields.push(("PBX_HMAC".to_owned(), mac));
-        Ok(Redirect {
-            method: HttpMethod::Post,
-            action: self.endpoints.page.clone(),
-            fields,
-        })
+        Ok(Redirect::post(self.endpoints.page.clone(), fields))
     }
 
     /// Verifies a notification given as its raw query string or body.
@@ -190,20 +192,11 @@ impl Paybox {
 
 #[async_trait::async_trait]
 impl PaymentProvider for Paybox {
-    fn id(&self) -> ProviderId {
-        Self::ID
+    fn profile(&self) -> &Profile {
+        &PROFILE
     }
 
-    fn capabilities(&self) -> Capabilities {
-        // Paybox Direct.
-        Capabilities::API
-    }
-
-    fn notification_channel(&self) -> tpe_core::NotificationChannel {
-        tpe_core::NotificationChannel::FORM_GET_OR_POST
-    }
-
-    async fn prepare(
+    fn prepare_now(
         &self,
         request: &PaymentRequest,
         now: Timestamp,

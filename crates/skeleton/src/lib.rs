@@ -9,9 +9,8 @@ pub mod sign;
 use std::fmt;
 
 use tpe_core::{
-    Ack, BankReference, Capabilities, Handled, HttpMethod, PaymentProvider, PaymentReference,
-    PaymentRequest, Prepared, ProviderError, ProviderId, RawNotification, Redirect, Timestamp,
-    Verified, VerifiedNotification,
+    Ack, Handled, NonceSource, PaymentProvider, PaymentRequest, Prepared, Profile, ProviderError,
+    ProviderId, RawNotification, Redirect, Timestamp, Verified, VerifiedNotification,
 };
 
 pub use crate::config::SkeletonConfig;
@@ -38,6 +37,16 @@ impl fmt::Debug for Skeleton {
     }
 }
 
+/// No server API: `query_status`, `refund`, `capture` and `cancel` keep their default,
+/// `Unsupported`. A bank with an API declares the capabilities it implements
+/// (`Capabilities::API` for all of them) and implements the methods; a JSON webhook bank says
+/// `NotificationChannel::JSON_POST` and `NotificationLimits::JSON`. The bank takes references
+/// of its own: a random nonce in base 62.
+static PROFILE: Profile = Profile::new(Skeleton::ID)
+    .with_bank_references(NonceSource::Random, |_, _, nonce| {
+        form::bank_reference(nonce)
+    });
+
 impl Skeleton {
     /// The provider id, `skeleton`.
     pub const ID: ProviderId = ProviderId::from_static("skeleton");
@@ -53,29 +62,6 @@ impl Skeleton {
         })
     }
 
-    /// The signed redirect and the provider data (what [`PaymentProvider::prepare`] returns,
-    /// without async).
-    ///
-    /// # Errors
-    /// [`ProviderError::InvalidRequest`] when the request cannot be expressed for the bank.
-    pub fn prepare_now(
-        &self,
-        request: &PaymentRequest,
-        now: Timestamp,
-    ) -> Result<Prepared, ProviderError> {
-        let mut fields = form::fields(&self.merchant, request, now)?;
-        let signature = self
-            .key
-            .sign(fields.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-        fields.push((sign::SIGNATURE.to_owned(), signature));
-        let redirect = Redirect {
-            method: HttpMethod::Post,
-            action: self.merchant.page.clone(),
-            fields,
-        };
-        Ok(Prepared::new(redirect).with_provider_data(form::provider_data(now)?))
-    }
-
     /// Verifies a notification given as its raw body (or query).
     ///
     /// # Errors
@@ -87,33 +73,22 @@ impl Skeleton {
 
 #[async_trait::async_trait]
 impl PaymentProvider for Skeleton {
-    fn id(&self) -> ProviderId {
-        Self::ID
+    fn profile(&self) -> &Profile {
+        &PROFILE
     }
 
-    fn capabilities(&self) -> Capabilities {
-        // No server API: query_status, refund, capture and cancel keep their default,
-        // `Unsupported`. A bank with an API sets the flags it implements (all of them:
-        // `Capabilities::API`), and the methods. `notification_limits` keeps its default too:
-        // a form bank never needs more than 64 KiB; a JSON webhook bank says `JSON`.
-        Capabilities::NONE
-    }
-
-    fn bank_reference(
-        &self,
-        _reference: &PaymentReference,
-        _now: Timestamp,
-        nonce: u64,
-    ) -> Result<BankReference, ProviderError> {
-        form::bank_reference(nonce)
-    }
-
-    async fn prepare(
+    fn prepare_now(
         &self,
         request: &PaymentRequest,
         now: Timestamp,
     ) -> Result<Prepared, ProviderError> {
-        self.prepare_now(request, now)
+        let mut fields = form::fields(&self.merchant, request, now)?;
+        let signature = self
+            .key
+            .sign(fields.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        fields.push((sign::SIGNATURE.to_owned(), signature));
+        let redirect = Redirect::post(self.merchant.page.clone(), fields);
+        Ok(Prepared::new(redirect).with_provider_data(form::provider_data(now)?))
     }
 
     fn verify(&self, raw: &RawNotification, _now: Timestamp) -> Result<Verified, ProviderError> {

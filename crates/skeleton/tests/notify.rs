@@ -187,7 +187,7 @@ fn answers_in_the_bank_words() {
 
 #[test]
 fn notifications_are_bounded_as_forms() {
-    let limits = provider().notification_limits();
+    let limits = provider().profile().limits;
     assert_eq!(limits, tpe_core::NotificationLimits::FORM);
     let big = vec![b'a'; limits.max_body + 1];
     assert!(

@@ -91,7 +91,7 @@ fn impossible_requests_are_refused_before_any_redirect() {
 #[tokio::test]
 async fn undeclared_capabilities_answer_unsupported() {
     let p: Arc<dyn PaymentProvider> = Arc::new(provider());
-    let caps = p.capabilities();
+    let caps = p.profile().capabilities;
     assert!(!(caps.status_query || caps.refund || caps.capture || caps.cancel));
     let req = request(eur(4321), urls());
     let unsupported = |r: Result<(), ProviderError>, op: &str| match r {

@@ -43,6 +43,7 @@ mod db;
 mod error;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod raw;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
@@ -52,6 +53,7 @@ mod types;
 pub use error::{BoxError, StoreError};
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
+pub use raw::{MAX_RAW_HEADERS, RawCopy};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{Durability, SqliteOptions, SqliteStore};
 pub use store::PaymentStore;
@@ -59,8 +61,8 @@ pub use types::{
     Applied, AuditRecord, Backoff, BankTransactionRecord, CheckoutDetail, CheckoutQuery,
     CheckoutRecord, Cursor, DEFAULT_OUTBOX_ATTEMPTS, EventInput, Failure, MAX_AUTHOR,
     MAX_DESCRIPTION, MAX_EMAIL, MAX_LIMIT, MAX_NAME, MAX_NOTE, MAX_PROVIDER_DATA,
-    MAX_SHOP_ORDER_ID, NewCheckout, OutboxEffect, Page, PaymentRecord, QuarantineInput,
-    QuarantineRecord, Rescheduled,
+    MAX_SHOP_ORDER_ID, NewCheckout, OutboxEffect, Page, PaymentRecord, QuarantineEntry,
+    QuarantineInput, QuarantineRecord, Rescheduled,
 };
 
 /// The README's examples, compiled and run as doctests.

@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "outbox give up",
         include_str!("../migrations/postgres/0005_outbox_give_up.sql"),
     ),
+    (
+        6,
+        "quarantine raw",
+        include_str!("../migrations/postgres/0006_quarantine_raw.sql"),
+    ),
 ];
 
 /// Any fixed key: the advisory lock that serializes migrations between instances.

@@ -48,6 +48,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "outbox give up",
         include_str!("../migrations/sqlite/0005_outbox_give_up.sql"),
     ),
+    (
+        6,
+        "quarantine raw",
+        include_str!("../migrations/sqlite/0006_quarantine_raw.sql"),
+    ),
 ];
 
 /// How a SQLite store syncs commits to disk.

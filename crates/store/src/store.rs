@@ -9,7 +9,8 @@ use tpe_core::{BankReference, PaymentReference, ProviderId, Timestamp};
 use crate::error::StoreError;
 use crate::types::{
     Applied, CheckoutDetail, CheckoutQuery, CheckoutRecord, EventInput, Failure, NewCheckout,
-    OutboxEffect, Page, PaymentRecord, QuarantineInput, QuarantineRecord, Rescheduled,
+    OutboxEffect, Page, PaymentRecord, QuarantineEntry, QuarantineInput, QuarantineRecord,
+    Rescheduled,
 };
 
 /// Storage of checkouts, bank transactions, payment records, the outbox, the quarantine and the
@@ -82,6 +83,13 @@ pub trait PaymentStore: Send + Sync + Debug + 'static {
     /// # Errors
     /// A database error, or a limit outside 1 to [`crate::MAX_LIMIT`].
     async fn quarantined(&self, limit: u32) -> Result<Vec<QuarantineRecord>, StoreError>;
+
+    /// The quarantine entry `id` with the notification's bytes when they were kept
+    /// ([`QuarantineInput::with_raw`]), to replay it; `None` when there is no such entry.
+    ///
+    /// # Errors
+    /// A database error, or [`StoreError::Corrupt`] for bytes that cannot be read back.
+    async fn quarantine_entry(&self, id: i64) -> Result<Option<QuarantineEntry>, StoreError>;
 
     /// A page of checkouts, newest first, optionally in one state.
     ///

@@ -57,6 +57,13 @@ macro_rules! delegate {
                 self.core.quarantined(limit).await
             }
 
+            async fn quarantine_entry(
+                &self,
+                id: i64,
+            ) -> Result<Option<crate::QuarantineEntry>, crate::StoreError> {
+                self.core.quarantine_entry(id).await
+            }
+
             async fn list_checkouts(
                 &self,
                 query: crate::CheckoutQuery,

@@ -488,6 +488,8 @@ pub struct QuarantineInput {
     pub summary: String,
     /// Why it was set aside.
     pub why: String,
+    /// The notification as received, to replay it later (see [`QuarantineInput::with_raw`]).
+    pub raw: Option<crate::RawCopy>,
 }
 
 impl QuarantineInput {
@@ -505,8 +507,28 @@ impl QuarantineInput {
             bank_transaction_id,
             summary: summary.into(),
             why: why.into(),
+            raw: None,
         }
     }
+
+    /// Keeps the notification's bytes with the entry, so that it can be replayed once the
+    /// cause is fixed; a later sighting with bytes replaces them.
+    #[must_use]
+    pub fn with_raw(mut self, raw: crate::RawCopy) -> Self {
+        self.raw = Some(raw);
+        self
+    }
+}
+
+/// A quarantined notification with the bytes it arrived with, when they were kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QuarantineEntry {
+    /// The entry.
+    pub record: QuarantineRecord,
+    /// The notification as received; `None` for an entry set aside inside a transition (an
+    /// amount mismatch) or written before the bytes were kept.
+    pub raw: Option<crate::RawCopy>,
 }
 
 /// A quarantined notification; the same one received again raises `seen_count`.

@@ -103,6 +103,7 @@ postgres_suite!(
     bank_sequences,
     postponed_effects,
     given_up_effects,
+    quarantine_keeps_raw_bytes,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

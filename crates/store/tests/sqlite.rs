@@ -100,6 +100,7 @@ sqlite_suite!(
     bank_sequences,
     postponed_effects,
     given_up_effects,
+    quarantine_keeps_raw_bytes,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -144,7 +145,7 @@ async fn file_is_wal_with_foreign_keys_and_full_sync() {
         .fetch_one(again.pool())
         .await
         .unwrap();
-    assert_eq!(n, 5, "five migrations, each applied once");
+    assert_eq!(n, 6, "six migrations, each applied once");
 }
 
 #[tokio::test]

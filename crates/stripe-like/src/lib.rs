@@ -12,9 +12,10 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 use tpe_core::{
-    Ack, Amount, Capabilities, Currency, Handled, NotificationLimits, PaymentProvider,
-    PaymentRequest, Prepared, ProviderData, ProviderError, ProviderId, RawNotification, Redirect,
-    RefundReceipt, RefundRequest, RemoteStatus, StatusQuery, StatusReport, Timestamp, Verified,
+    Ack, Amount, Capabilities, Currency, Handled, NotificationChannel, NotificationLimits,
+    PaymentProvider, PaymentRequest, Prepared, Profile, ProviderData, ProviderError, ProviderId,
+    RawNotification, Redirect, RefundReceipt, RefundRequest, RemoteStatus, StatusQuery,
+    StatusReport, Timestamp, Verified,
 };
 use url::Url;
 
@@ -61,6 +62,13 @@ pub struct CreatedSession {
     /// The hosted payment page.
     pub url: Url,
 }
+
+/// Status queries and refunds (partial ones too), no capture or cancel; signed timestamps in
+/// webhooks. Events with many line items or a large metadata set run past 64 KiB.
+static PROFILE: Profile = Profile::new(StripeLike::ID)
+    .with_capabilities(Capabilities::STATUS_AND_REFUND.with_signed_timestamp())
+    .with_channel(NotificationChannel::JSON_POST)
+    .with_limits(NotificationLimits::JSON);
 
 impl StripeLike {
     /// The provider id.
@@ -263,26 +271,8 @@ struct Refund {
 
 #[async_trait::async_trait]
 impl PaymentProvider for StripeLike {
-    fn id(&self) -> ProviderId {
-        Self::ID
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        let mut c = Capabilities::NONE;
-        c.status_query = true;
-        c.refund = true;
-        c.partial_refund = true;
-        c.signed_timestamp = true;
-        c
-    }
-
-    fn notification_limits(&self) -> NotificationLimits {
-        // Events with many line items or a large metadata set run past 64 KiB.
-        NotificationLimits::JSON
-    }
-
-    fn notification_channel(&self) -> tpe_core::NotificationChannel {
-        tpe_core::NotificationChannel::JSON_POST
+    fn profile(&self) -> &Profile {
+        &PROFILE
     }
 
     async fn prepare(

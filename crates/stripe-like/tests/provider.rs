@@ -98,9 +98,9 @@ fn works_as_a_shared_trait_object() {
     let p: Arc<dyn PaymentProvider> = Arc::new(StripeLike::new(config()).unwrap());
     assert_eq!(p.id(), StripeLike::ID);
     assert_eq!(p.id().as_str(), "stripe-like");
-    let caps = p.capabilities();
+    let caps = p.profile().capabilities;
     assert!(caps.status_query && caps.refund && caps.partial_refund && caps.signed_timestamp);
-    assert_eq!(p.notification_limits(), tpe_core::NotificationLimits::JSON);
+    assert_eq!(p.profile().limits, tpe_core::NotificationLimits::JSON);
     assert!(!caps.capture && !caps.cancel);
     assert_eq!(
         p.classify("insufficient_funds").kind(),

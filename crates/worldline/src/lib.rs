@@ -12,10 +12,10 @@ mod webhook;
 use http::Method;
 use serde_json::json;
 use tpe_core::{
-    Capabilities, NonceSource, NotificationLimits, OperationReceipt, OperationRequest,
-    PaymentProvider, PaymentReference, PaymentRequest, Prepared, ProviderError, ProviderId,
-    RawNotification, Redirect, RefundReceipt, RefundRequest, RemoteStatus, StatusQuery,
-    StatusReport, Timestamp, Verified,
+    Capabilities, NonceSource, NotificationChannel, NotificationLimits, OperationReceipt,
+    OperationRequest, PaymentProvider, PaymentReference, PaymentRequest, Prepared, Profile,
+    ProviderError, ProviderId, RawNotification, Redirect, RefundReceipt, RefundRequest,
+    RemoteStatus, StatusQuery, StatusReport, Timestamp, Verified,
 };
 
 pub use api::{IDEMPOTENCE_HEADER, JSON, MAX_ERROR_MESSAGE, MAX_RESPONSE, http_date};
@@ -53,6 +53,17 @@ pub struct Worldline {
     api_base: url::Url,
     authorization_mode: AuthorizationMode,
 }
+
+/// The API answers status queries, refunds, captures and cancels; webhooks are JSON posts,
+/// and a GET verifies the endpoint; merchant references `YYYYMMDD-<n>` are readable in the
+/// platform's reports, one per checkout and day.
+static PROFILE: Profile = Profile::new(Worldline::ID)
+    .with_capabilities(Capabilities::API)
+    .with_channel(NotificationChannel::JSON_POST_GET_CHECK)
+    .with_limits(NotificationLimits::JSON)
+    .with_bank_references(NonceSource::DailySequence, |_, now, nonce| {
+        merchant_reference(now, nonce)
+    });
 
 impl Worldline {
     /// The provider id.
@@ -206,34 +217,8 @@ fn status_report(reference: &PaymentReference, status: RemoteStatus) -> StatusRe
 
 #[async_trait::async_trait]
 impl PaymentProvider for Worldline {
-    fn id(&self) -> ProviderId {
-        Self::ID
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::API
-    }
-
-    fn notification_limits(&self) -> NotificationLimits {
-        NotificationLimits::JSON
-    }
-
-    fn notification_channel(&self) -> tpe_core::NotificationChannel {
-        tpe_core::NotificationChannel::JSON_POST_GET_CHECK
-    }
-
-    fn nonce_source(&self) -> NonceSource {
-        // `YYYYMMDD-<n>`: readable in the platform's reports, one per checkout and day.
-        NonceSource::DailySequence
-    }
-
-    fn bank_reference(
-        &self,
-        _reference: &PaymentReference,
-        now: Timestamp,
-        nonce: u64,
-    ) -> Result<tpe_core::BankReference, ProviderError> {
-        merchant_reference(now, nonce)
+    fn profile(&self) -> &Profile {
+        &PROFILE
     }
 
     async fn prepare(

@@ -90,7 +90,7 @@ fn bank_references_are_of_the_day_and_the_nonce() {
     let b = p.bank_reference(&r, now(), 2).unwrap();
     assert_eq!(a.as_str(), "20261129-000001");
     assert_ne!(a, b);
-    assert_eq!(p.nonce_source(), tpe_core::NonceSource::DailySequence);
+    assert_eq!(p.profile().nonce, tpe_core::NonceSource::DailySequence);
     let big = p.bank_reference(&r, now(), u64::MAX).unwrap();
     assert!(big.as_str().len() <= tpe_worldline::MAX_MERCHANT_REFERENCE);
 }

@@ -106,7 +106,7 @@ pub async fn acknowledgement_exact(h: &Harness) -> CheckResult {
 /// refusal, it never reports it paid.
 pub async fn query_status_agrees(h: &Harness) -> CheckResult {
     const CHECK: &str = "query_status_agrees";
-    if !h.provider.capabilities().status_query {
+    if !h.provider.profile().capabilities.status_query {
         return Ok(Verdict::provider_lacks("status_query"));
     }
     let paid = match pay(h, CHECK, OutcomeKind::Accepted).await? {
@@ -174,7 +174,7 @@ pub async fn query_status_agrees(h: &Harness) -> CheckResult {
 /// refunds are supported), and a refund beyond what was paid is an error, never `Ok`.
 pub async fn refund_agrees(h: &Harness) -> CheckResult {
     const CHECK: &str = "refund_agrees";
-    let caps = h.provider.capabilities();
+    let caps = h.provider.profile().capabilities;
     if !caps.refund {
         return Ok(Verdict::provider_lacks("refund"));
     }

@@ -18,7 +18,7 @@ use crate::harness::Harness;
 /// provider data, and no transaction id at all, the bank reports the paid checkout paid.
 pub async fn provider_data_round_trip(h: &Harness) -> CheckResult {
     const CHECK: &str = "provider_data_round_trip";
-    if !h.provider.capabilities().status_query {
+    if !h.provider.profile().capabilities.status_query {
         return Ok(Verdict::provider_lacks("status_query"));
     }
     let paid = match pay(h, CHECK, OutcomeKind::Accepted).await? {
@@ -108,7 +108,7 @@ pub async fn rejection_answered_by_provider(h: &Harness) -> CheckResult {
 /// `Unsupported`: `status_query`, `refund`, `capture`, `cancel`.
 pub async fn capabilities_match_methods(h: &Harness) -> CheckResult {
     const CHECK: &str = "capabilities_match_methods";
-    let caps = h.provider.capabilities();
+    let caps = h.provider.profile().capabilities;
     let paid = match pay(h, CHECK, OutcomeKind::Accepted).await? {
         Ok(p) => p,
         Err(skip) => return Ok(skip),
@@ -280,7 +280,7 @@ pub async fn bank_references_map_back(h: &Harness) -> CheckResult {
 /// a body one byte over them is refused before any verification.
 pub async fn notification_limits_bounded(h: &Harness) -> CheckResult {
     const CHECK: &str = "notification_limits_bounded";
-    let limits = h.provider.notification_limits();
+    let limits = h.provider.profile().limits;
     if limits.max_body > NotificationLimits::JSON.max_body
         || limits.max_query > NotificationLimits::JSON.max_query
     {

@@ -180,7 +180,7 @@ pub async fn wrongly_signed_notification_refused(h: &Harness) -> CheckResult {
 /// (too old or from the future), and one at the edge still verifies.
 pub async fn stale_notification_refused(h: &Harness) -> CheckResult {
     const CHECK: &str = "stale_notification_refused";
-    if !h.provider.capabilities().signed_timestamp {
+    if !h.provider.profile().capabilities.signed_timestamp {
         return Ok(Verdict::provider_lacks("signed_timestamp"));
     }
     let paid = match genuine(h, CHECK).await? {

@@ -122,6 +122,24 @@ impl Capabilities {
         cancel: true,
         signed_timestamp: false,
     };
+
+    /// A PSP API that answers status queries and refunds (partial ones too), without separate
+    /// captures or cancels.
+    pub const STATUS_AND_REFUND: Self = Self {
+        status_query: true,
+        refund: true,
+        partial_refund: true,
+        capture: false,
+        cancel: false,
+        signed_timestamp: false,
+    };
+
+    /// These capabilities, for a provider whose notifications carry a signed timestamp.
+    #[must_use]
+    pub const fn with_signed_timestamp(mut self) -> Self {
+        self.signed_timestamp = true;
+        self
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 mod id;
 pub mod notification;
+mod profile;
 pub mod remote;
 pub mod request;
 
@@ -20,6 +21,7 @@ pub use notification::{
     NotificationTooLarge, OutcomeKind, RawNotification, ThreeDs, ThreeDsStatus, Verified,
     VerifiedNotification,
 };
+pub use profile::{BankReferenceFn, Profile};
 pub use remote::{
     OperationReceipt, OperationRequest, RefundReceipt, RefundRequest, RemoteStatus, StatusQuery,
     StatusReport,
@@ -42,8 +44,8 @@ pub use request::{
 ///   [`remote`] request.
 /// - Optional operations ([`query_status`](Self::query_status), [`refund`](Self::refund),
 ///   [`capture`](Self::capture), [`cancel`](Self::cancel)) answer
-///   [`ProviderError::Unsupported`] by default: a provider implements exactly those its
-///   [`Capabilities`] declare, and the conformance kit checks that they agree.
+///   [`ProviderError::Unsupported`] by default: a provider implements exactly those the
+///   [`Capabilities`] of its [`Profile`] declare, and the conformance kit checks that they agree.
 /// - A result code outside the provider's table is never a verdict:
 ///   [`BankOutcome::Unclassified`] leaves the checkout awaiting payment until a status query
 ///   decides.
@@ -56,34 +58,23 @@ pub use request::{
 /// a log line.
 #[async_trait::async_trait]
 pub trait PaymentProvider: fmt::Debug + Send + Sync + 'static {
-    /// Stable identifier, stored in database rows.
-    fn id(&self) -> ProviderId;
+    /// What the engine must know of this bank before it talks to it: id, capabilities,
+    /// notification channel and limits, nonce source.
+    fn profile(&self) -> &Profile;
 
-    /// The optional operations this provider implements.
-    fn capabilities(&self) -> Capabilities;
-
-    /// How large a notification may be: 64 KiB forms by default, JSON webhooks up to 1 MiB.
-    fn notification_limits(&self) -> NotificationLimits {
-        NotificationLimits::FORM
-    }
-
-    /// The methods and body types of this bank's notifications: a posted form by default.
-    fn notification_channel(&self) -> NotificationChannel {
-        NotificationChannel::FORM_POST
-    }
-
-    /// Where the engine takes the `nonce` of [`bank_reference`](Self::bank_reference) from:
-    /// random by default, or the store's daily sequence for banks with short ids of the day.
-    fn nonce_source(&self) -> NonceSource {
-        NonceSource::Random
+    /// Stable identifier, stored in database rows: the profile's. Not meant to be overridden.
+    fn id(&self) -> ProviderId {
+        self.profile().id.clone()
     }
 
     /// The reference the bank will know this checkout by, under the bank's own constraints
     /// (length, charset, uniqueness). `nonce` differs on each call, so a provider that derives
-    /// short references gets a fresh one when the engine finds one already taken; with
-    /// [`NonceSource::DailySequence`] it is the next number of the UTC day of `now`.
+    /// short references gets a fresh one when the engine finds one already taken; with the
+    /// profile's [`NonceSource::DailySequence`] it is the next number of the UTC day of `now`.
     ///
-    /// The default is the shop's reference itself, for banks that accept it as it is.
+    /// The profile's [`BankReferenceFn`], or the shop's reference itself for banks that accept
+    /// it as it is. Not meant to be overridden: a bank says how it names checkouts in its
+    /// [`Profile`].
     ///
     /// # Errors
     /// [`ProviderError::InvalidRequest`] when no bank reference can be made.
@@ -93,12 +84,35 @@ pub trait PaymentProvider: fmt::Debug + Send + Sync + 'static {
         now: Timestamp,
         nonce: u64,
     ) -> Result<BankReference, ProviderError> {
-        let _ = (now, nonce);
-        BankReference::parse(reference.as_str())
-            .map_err(|e| ProviderError::invalid_request(&self.id(), "reference", e.to_string()))
+        match self.profile().bank_reference {
+            Some(make) => make(reference, now, nonce),
+            None => BankReference::parse(reference.as_str()).map_err(|e| {
+                ProviderError::invalid_request(&self.id(), "reference", e.to_string())
+            }),
+        }
+    }
+
+    /// The signed redirect and what the bank side must keep, for a bank whose redirect is
+    /// signed here without I/O (a hosted form): [`prepare`](Self::prepare) calls it. Banks whose
+    /// redirect comes from their API (a checkout session) implement `prepare` instead and keep
+    /// this default, [`ProviderError::Unsupported`].
+    ///
+    /// # Errors
+    /// [`ProviderError::InvalidRequest`] when the request cannot be expressed for the bank.
+    fn prepare_now(
+        &self,
+        request: &PaymentRequest,
+        now: Timestamp,
+    ) -> Result<Prepared, ProviderError> {
+        let _ = (request, now);
+        Err(ProviderError::unsupported(
+            &self.id(),
+            "prepare_now (the redirect comes from the API)",
+        ))
     }
 
     /// The signed redirect for the customer's browser, and what the bank side must keep.
+    /// The default is [`prepare_now`](Self::prepare_now).
     ///
     /// # Errors
     /// [`ProviderError::InvalidRequest`] when the request cannot be expressed for the bank;
@@ -107,7 +121,9 @@ pub trait PaymentProvider: fmt::Debug + Send + Sync + 'static {
         &self,
         request: &PaymentRequest,
         now: Timestamp,
-    ) -> Result<Prepared, ProviderError>;
+    ) -> Result<Prepared, ProviderError> {
+        self.prepare_now(request, now)
+    }
 
     /// Verifies a notification exactly as received.
     ///

@@ -410,6 +410,10 @@ pub struct VerifiedNotification {
     pub three_ds: Option<ThreeDs>,
     /// The provider's event id (for logs and deduplication), if any.
     pub event_id: Option<String>,
+    /// For a payment in instalments, the instalment this notification is about (1 is the
+    /// first, charged at checkout; 2 and later are charged by the bank on their due dates);
+    /// `None` for a payment in one go.
+    pub instalment: Option<u8>,
 }
 
 impl VerifiedNotification {
@@ -437,7 +441,15 @@ impl VerifiedNotification {
             card: None,
             three_ds: None,
             event_id: None,
+            instalment: None,
         }
+    }
+
+    /// About instalment `number` of a payment in instalments (1 is the first).
+    #[must_use]
+    pub fn with_instalment(mut self, number: u8) -> Self {
+        self.instalment = Some(number);
+        self
     }
 
     /// With a card summary.

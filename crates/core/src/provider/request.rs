@@ -8,6 +8,7 @@ use url::Url;
 use super::id::ProviderId;
 use crate::customer::ValidatedCustomer;
 use crate::error::ProviderError;
+use crate::instalments::{Schedule, ScheduleError};
 use crate::money::{Amount, Currency};
 use crate::reason::Lang;
 use crate::reference::PaymentReference;
@@ -49,6 +50,10 @@ pub struct PaymentRequest {
     pub urls: ReturnUrls,
     /// Language of the payment page.
     pub language: Lang,
+    /// Payment in instalments: the first is charged at checkout and is the amount the page
+    /// shows; `None` for a payment in one go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
 }
 
 impl PaymentRequest {
@@ -104,7 +109,31 @@ impl PaymentRequest {
             item_count: item_count.max(1),
             urls,
             language,
+            schedule: None,
         }
+    }
+
+    /// Paid in instalments following `schedule`, whose total is the request's amount.
+    ///
+    /// # Errors
+    /// [`ScheduleError::Sum`] or [`ScheduleError::Currency`] when the schedule is not for this
+    /// amount.
+    pub fn with_schedule(mut self, schedule: Schedule) -> Result<Self, ScheduleError> {
+        let total = schedule.total();
+        if total.currency() != self.amount.currency() {
+            return Err(ScheduleError::Currency {
+                index: 1,
+                expected: self.amount.currency(),
+            });
+        }
+        if total != self.amount {
+            return Err(ScheduleError::Sum {
+                sum: total.minor(),
+                total: self.amount.minor(),
+            });
+        }
+        self.schedule = Some(schedule);
+        Ok(self)
     }
 
     /// With the bank reference the engine stored for this checkout.
@@ -145,6 +174,15 @@ impl Redirect {
             method: HttpMethod::Get,
             action: url,
             fields: Vec::new(),
+        }
+    }
+
+    /// A form of signed `fields` the browser posts to the bank's page at `action`.
+    pub fn post(action: Url, fields: Vec<(String, String)>) -> Self {
+        Self {
+            method: HttpMethod::Post,
+            action,
+            fields,
         }
     }
 

@@ -112,6 +112,7 @@ where
     for<'q> Option<String>: sqlx::Encode<'q, DB>,
     for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'r> &'r str: sqlx::ColumnIndex<DB::Row>,
+    for<'q> Option<Vec<u8>>: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
 {
     /// Writes `plans` (in order; several may be for one checkout): their quarantine rows, then
     /// every other row in one statement, then the siblings each supersedes. Returns the
@@ -242,12 +243,20 @@ where
         input: &QuarantineInput,
         now: Timestamp,
     ) -> Result<QuarantineRecord, Fail> {
+        let raw = input.raw.as_ref();
+        let headers = raw.map(|r| json(&r.headers)).transpose()?;
         let row = sqlx::query_as::<DB, QuarantineRow>(
             "INSERT INTO quarantine (provider, reference, bank_transaction_id, summary, why, \
-             first_at, last_at) VALUES ($1, $2, $3, $4, $5, $6, $6) \
+             first_at, last_at, raw_method, raw_query, raw_body, raw_headers) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10) \
              ON CONFLICT (provider, reference, bank_transaction_id, why) DO UPDATE \
-             SET last_at = excluded.last_at, seen_count = quarantine.seen_count + 1 \
-             RETURNING *",
+             SET last_at = excluded.last_at, seen_count = quarantine.seen_count + 1, \
+             raw_method = COALESCE(excluded.raw_method, quarantine.raw_method), \
+             raw_query = COALESCE(excluded.raw_query, quarantine.raw_query), \
+             raw_body = COALESCE(excluded.raw_body, quarantine.raw_body), \
+             raw_headers = COALESCE(excluded.raw_headers, quarantine.raw_headers) \
+             RETURNING id, provider, reference, bank_transaction_id, summary, why, first_at, \
+             last_at, seen_count",
         )
         .bind(input.provider.as_str())
         .bind(clip(&input.reference, 64))
@@ -258,6 +267,10 @@ where
         .bind(clip(&input.summary, MAX_NOTE))
         .bind(clip(&input.why, 500))
         .bind(now.as_millisecond())
+        .bind(raw.map(|r| r.method_name().to_owned()))
+        .bind(raw.map(|r| r.query.clone()))
+        .bind(raw.map(|r| r.body.clone()))
+        .bind(headers)
         .fetch_one(&mut *self.0)
         .await
         .op("insert quarantine")?;
@@ -430,6 +443,7 @@ where
     for<'q> Option<String>: sqlx::Encode<'q, DB>,
     for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'r> &'r str: sqlx::ColumnIndex<DB::Row>,
+    for<'q> Option<Vec<u8>>: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
 {
     pub(crate) async fn create_checkout(
         &self,

@@ -92,6 +92,7 @@ where
     for<'q> Option<String>: sqlx::Encode<'q, DB>,
     for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'r> &'r str: sqlx::ColumnIndex<DB::Row>,
+    for<'q> Option<Vec<u8>>: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
 {
     let mut references: Vec<&str> = todo.iter().map(|&i| batch[i].0.as_str()).collect();
     references.dedup(); // `todo` is sorted by reference

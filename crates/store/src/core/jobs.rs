@@ -55,6 +55,7 @@ where
     for<'q> Option<String>: sqlx::Encode<'q, DB>,
     for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'r> &'r str: sqlx::ColumnIndex<DB::Row>,
+    for<'q> Option<Vec<u8>>: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
 {
     /// A write transaction.
     async fn write_tx(&self, op: &'static str) -> Result<B::Tx, StoreError> {

@@ -5,15 +5,15 @@ use tpe_core::{BankReference, CheckoutStatus, PaymentReference, ProviderId, Time
 
 use super::apply::Conn;
 use super::rows::{
-    AuditRow, BankTransactionRow, CheckoutRow, OutboxRow, PaymentRow, QuarantineRow, ReferenceRow,
-    parse_reference, records,
+    AuditRow, BankTransactionRow, CheckoutRow, OutboxRow, PaymentRow, QuarantineEntryRow,
+    QuarantineRow, ReferenceRow, parse_reference, records,
 };
 use super::{Core, Fail, check_limit};
 use crate::db::{Backend, Db};
 use crate::error::StoreError;
 use crate::types::{
     CheckoutDetail, CheckoutQuery, CheckoutRecord, Cursor, OutboxEffect, Page, PaymentRecord,
-    QuarantineRecord,
+    QuarantineEntry, QuarantineRecord,
 };
 
 // See `crate::db` for why these bounds are spelled out.
@@ -27,6 +27,7 @@ where
     for<'q> Option<String>: sqlx::Encode<'q, DB>,
     for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'r> &'r str: sqlx::ColumnIndex<DB::Row>,
+    for<'q> Option<Vec<u8>>: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
 {
     pub(crate) async fn quarantined(
         &self,
@@ -35,14 +36,31 @@ where
         let limit = check_limit(limit)?;
         let op = "list quarantine";
         let mut tx = self.read_tx(op).await?;
+        // Without the kept bytes (up to 1 MiB an entry): `quarantine_entry` reads them.
         let rows = sqlx::query_as::<DB, QuarantineRow>(
-            "SELECT * FROM quarantine ORDER BY last_at DESC, id DESC LIMIT $1",
+            "SELECT id, provider, reference, bank_transaction_id, summary, why, first_at, \
+             last_at, seen_count FROM quarantine ORDER BY last_at DESC, id DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| StoreError::from_db(op, e))?;
         records(rows)
+    }
+
+    pub(crate) async fn quarantine_entry(
+        &self,
+        id: i64,
+    ) -> Result<Option<QuarantineEntry>, StoreError> {
+        let op = "read quarantine entry";
+        let mut tx = self.read_tx(op).await?;
+        let row =
+            sqlx::query_as::<DB, QuarantineEntryRow>("SELECT * FROM quarantine WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_db(op, e))?;
+        row.map(QuarantineEntry::try_from).transpose()
     }
 
     pub(crate) async fn given_up_effects(

@@ -9,9 +9,10 @@ use tpe_core::{
 };
 
 use crate::error::StoreError;
+use crate::raw::RawCopy;
 use crate::types::{
     AuditRecord, BankTransactionRecord, CheckoutRecord, OutboxEffect, PaymentRecord,
-    QuarantineRecord,
+    QuarantineEntry, QuarantineRecord,
 };
 
 /// A `checkouts` row.
@@ -164,6 +165,45 @@ impl TryFrom<QuarantineRow> for QuarantineRecord {
             first_at: millis(row.first_at)?,
             last_at: millis(row.last_at)?,
             seen_count: count(row.seen_count),
+        })
+    }
+}
+
+/// A `quarantine` row with the notification's bytes.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct QuarantineEntryRow {
+    #[sqlx(flatten)]
+    record: QuarantineRow,
+    raw_method: Option<String>,
+    raw_query: Option<Vec<u8>>,
+    raw_body: Option<Vec<u8>>,
+    raw_headers: Option<String>,
+}
+
+impl TryFrom<QuarantineEntryRow> for QuarantineEntry {
+    type Error = StoreError;
+    fn try_from(row: QuarantineEntryRow) -> Result<Self, StoreError> {
+        let id = row.record.id;
+        let raw = match (row.raw_method, row.raw_query, row.raw_body, row.raw_headers) {
+            (Some(method), Some(query), Some(body), Some(headers)) => Some(RawCopy {
+                method: RawCopy::parse_method(&method).ok_or_else(|| {
+                    StoreError::corrupt(format!("quarantine {id}: method {method:?}"))
+                })?,
+                query,
+                body,
+                headers: serde_json::from_str(&headers)
+                    .map_err(|e| StoreError::corrupt(format!("quarantine {id}: headers: {e}")))?,
+            }),
+            (None, None, None, None) => None,
+            _ => {
+                return Err(StoreError::corrupt(format!(
+                    "quarantine {id}: partial bytes"
+                )));
+            }
+        };
+        Ok(Self {
+            record: row.record.try_into()?,
+            raw,
         })
     }
 }

@@ -1581,3 +1581,74 @@ pub async fn given_up_effects(store: Store) {
         Rescheduled::AlreadyDelivered
     );
 }
+
+/// A quarantined notification keeps its bytes exactly (binary, up to the largest provider
+/// limit), without cookies or credentials; a later sighting without bytes keeps them.
+pub async fn quarantine_keeps_raw_bytes(store: Store) {
+    use tpe_core::{HttpMethod, NotificationLimits, RawNotification};
+    use tpe_store::RawCopy;
+
+    let mut headers = http::HeaderMap::new();
+    headers.insert("content-type", "application/json".parse().unwrap());
+    headers.insert("x-gcs-signature", "c2lnbmF0dXJl".parse().unwrap());
+    headers.insert("cookie", "session=do-not-keep".parse().unwrap());
+    headers.insert("authorization", "Basic do-not-keep".parse().unwrap());
+    // Every byte value, repeated up to the largest body any provider accepts.
+    let body: Vec<u8> = (0..=255u8)
+        .cycle()
+        .take(RawNotification::MAX_BODY)
+        .collect();
+    let raw = RawNotification::new(
+        HttpMethod::Post,
+        "a=1&b=%C3%A9",
+        body.clone(),
+        headers,
+        None,
+    )
+    .unwrap();
+    let q = QuarantineInput::new(
+        paybox(),
+        "RAW1",
+        Some("T1".into()),
+        "accepted",
+        "unknown reference",
+    )
+    .with_raw(RawCopy::of(&raw));
+    let first = store.quarantine(q.clone(), at(0)).await.unwrap();
+    let entry = store.quarantine_entry(first.id).await.unwrap().unwrap();
+    assert_eq!(entry.record, first);
+    let copy = entry.raw.clone().unwrap();
+    let again = copy.to_notification(NotificationLimits::JSON).unwrap();
+    assert_eq!(again.method(), HttpMethod::Post);
+    assert_eq!(again.query(), b"a=1&b=%C3%A9");
+    assert!(again.body() == body.as_slice(), "the body changed");
+    assert_eq!(
+        again.headers().get("x-gcs-signature").unwrap(),
+        "c2lnbmF0dXJl"
+    );
+    assert_eq!(
+        again.headers().get("content-type").unwrap(),
+        "application/json"
+    );
+    assert!(again.headers().get("cookie").is_none());
+    assert!(again.headers().get("authorization").is_none());
+    // Held to the provider's own limits when fed again: a form provider refuses 1 MiB.
+    assert!(copy.to_notification(NotificationLimits::FORM).is_err());
+
+    // Seen again without bytes (a transition's own quarantine): the bytes stay.
+    let mut bare = q.clone();
+    bare.raw = None;
+    let seen = store.quarantine(bare, at(5)).await.unwrap();
+    assert_eq!((seen.id, seen.seen_count), (first.id, 2));
+    let kept = store.quarantine_entry(first.id).await.unwrap().unwrap();
+    assert_eq!(kept.raw.as_ref(), Some(&copy));
+
+    // An entry quarantined without bytes has none; an unknown id is no entry.
+    let plain = QuarantineInput::new(paybox(), "RAW2", None, "accepted", "unknown reference");
+    let plain = store.quarantine(plain, at(0)).await.unwrap();
+    assert_eq!(
+        store.quarantine_entry(plain.id).await.unwrap().unwrap().raw,
+        None
+    );
+    assert!(store.quarantine_entry(i64::MAX).await.unwrap().is_none());
+}

@@ -9,7 +9,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::params::{bracket_key, object_id};
-use super::state::IdempotencyRecord;
+use std::collections::HashMap;
+
+use super::objects::list;
+use super::state::{IdempotencyRecord, Ledgered};
 use crate::extract::{Form, Pairs};
 use crate::faults::api_fault;
 use crate::layer::Note;
@@ -295,6 +298,29 @@ pub(super) fn missing_message(kind: &str, id: &str) -> String {
     format!("No such {kind}: '{}'", id.chars().take(80).collect::<String>())
 }
 
+/// The answer to a list request: the page as a list object at `url` (journaled as `note`), or
+/// `missing` of the cursor's unknown id.
+pub(super) fn listed(
+    page: Result<(Vec<Value>, bool), String>,
+    note: &str,
+    url: &str,
+    missing: impl FnOnce(&str) -> Response,
+) -> Response {
+    match page {
+        Ok((data, has_more)) => Note::new(None, note).attach(axum::Json(list(data, has_more, url))),
+        Err(id) => Note::new(None, "resource_missing").attach(missing(&id)),
+    }
+}
+
+/// The 400 of a parameter the endpoint does not take.
+pub(super) fn unknown_parameter(k: &str) -> Response {
+    bad_request(
+        "parameter_unknown",
+        &format!("Received unknown parameter: {k}"),
+        Some(k),
+    )
+}
+
 /// A 400 `invalid_request_error` with `code`, naming `param`.
 pub(super) fn bad_request(code: &str, message: &str, param: Option<&str>) -> Response {
     Note::new(None, "invalid_request").attach(api_error(
@@ -368,6 +394,29 @@ impl Cursor {
         self.starting_after
             .as_deref()
             .or(self.ending_before.as_deref())
+    }
+
+    /// One page of the rows of `rows` that `account` owns and `keeps` keeps, newest first, and
+    /// whether there are more beyond it; `Err(id)` when the cursor names a row the account does
+    /// not own.
+    pub(super) fn page_of<'a, T: Ledgered>(
+        &self,
+        rows: &'a HashMap<String, T>,
+        account: &str,
+        keeps: impl Fn(&T) -> bool,
+    ) -> Result<(Vec<&'a T>, bool), String> {
+        let at = match self.id() {
+            Some(c) => match rows.get(c) {
+                Some(r) if r.account() == account => Some(r.created()),
+                _ => return Err(c.to_owned()),
+            },
+            None => None,
+        };
+        let kept = rows
+            .values()
+            .filter(|r| r.account() == account && keeps(r))
+            .collect();
+        Ok(self.page(kept, |r: &&T| r.created(), at))
     }
 
     /// One page of `rows` (newest first by `key`), after or before the row whose key is

@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 
-use super::api::{Caller, Params, bad_request, fault, missing};
+use super::api::{Caller, Params, fault, missing, unknown_parameter};
 use crate::layer::Note;
 use crate::state::{BankState, Store};
 
@@ -16,11 +16,7 @@ pub(super) async fn get_intent(
 ) -> Response {
     // `client_secret` is how a browser reads its own intent; with the secret key it is ignored.
     if let Some((k, _)) = pairs.as_slice().iter().find(|(k, _)| k != "client_secret") {
-        return bad_request(
-            "parameter_unknown",
-            &format!("Received unknown parameter: {k}"),
-            Some(k),
-        );
+        return unknown_parameter(k);
     }
     let session = state.stripe().with(|d| {
         d.sessions

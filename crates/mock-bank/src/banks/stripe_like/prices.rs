@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::Value;
 
-use super::api::{Caller, Cursor, Params, bad_request, error_body, fault, idempotent, missing};
-use super::objects::list;
+use super::api::{
+    Caller, Cursor, Params, bad_request, error_body, fault, idempotent, listed, missing,
+    unknown_parameter,
+};
 use super::params::{Created, bracket_key, object_id, tax_behavior};
 use super::state::{Price, insert_capped, read_owned};
 use crate::extract::Pairs;
@@ -254,7 +255,7 @@ pub(super) async fn get_price(
     Caller { account, .. }: Caller,
     Path(id): Path<String>,
 ) -> Response {
-    read_owned(&state, &account, &id, |d| &d.prices, "price", "price")
+    read_owned(&state, &account, &id, |d| &d.prices, Price::to_json, "price", "price")
 }
 
 /// `POST /v1/prices/{id}`: `active`, `nickname`, `lookup_key`, `tax_behavior`, `metadata[…]`.
@@ -339,49 +340,25 @@ pub(super) async fn list_prices(
                 lookup_keys.push(v.clone());
             }
             _ if super::api::is_expand(k) => {}
-            _ => {
-                return bad_request(
-                    "parameter_unknown",
-                    &format!("Received unknown parameter: {k}"),
-                    Some(k),
-                );
-            }
+            _ => return unknown_parameter(k),
         }
     }
     if let Some(f) = state.scenario_for("*").api_fault {
         return fault(&state, f, None).await;
     }
-    let key = |p: &&Price| (p.created, p.created_order);
     let page = state.stripe().with(|d| {
-        let at = match cursor.id() {
-            Some(c) => match d.prices.get(c) {
-                Some(p) if p.account == account => Some(key(&p)),
-                _ => return Err(c.to_owned()),
-            },
-            None => None,
-        };
-        let rows: Vec<&Price> = d
-            .prices
-            .values()
-            .filter(|p| {
-                p.account == account
-                    && !recurring_only
-                    && created.keeps(p.created)
-                    && active.is_none_or(|a| p.active == a)
-                    && currency.as_ref().is_none_or(|c| p.currency == *c)
-                    && product.as_ref().is_none_or(|x| p.product == *x)
-                    && (lookup_keys.is_empty()
-                        || p.lookup_key.as_ref().is_some_and(|l| lookup_keys.contains(l)))
-            })
-            .collect();
-        let (rows, has_more) = cursor.page(rows, key, at);
-        let data: Vec<Value> = rows.iter().map(|p| p.to_json()).collect();
-        Ok((data, has_more))
+        let (rows, has_more) = cursor.page_of(&d.prices, &account, |p| {
+            !recurring_only
+                && created.keeps(p.created)
+                && active.is_none_or(|a| p.active == a)
+                && currency.as_ref().is_none_or(|c| p.currency == *c)
+                && product.as_ref().is_none_or(|x| p.product == *x)
+                && (lookup_keys.is_empty()
+                    || p.lookup_key.as_ref().is_some_and(|l| lookup_keys.contains(l)))
+        })?;
+        Ok((rows.iter().map(|p| p.to_json()).collect(), has_more))
     });
-    match page {
-        Ok((data, has_more)) => {
-            Note::new(None, "prices_listed").attach(axum::Json(list(data, has_more, "/v1/prices")))
-        }
-        Err(c) => Note::new(None, "resource_missing").attach(missing("price", &c, "starting_after")),
-    }
+    listed(page, "prices_listed", "/v1/prices", |c| {
+        missing("price", c, "starting_after")
+    })
 }

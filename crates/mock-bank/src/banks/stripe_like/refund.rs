@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::Value;
 
-use super::api::{Caller, Cursor, Params, bad_request, error_body, fault, idempotent, missing};
-use super::objects::list;
+use super::api::{
+    Caller, Cursor, Params, bad_request, error_body, fault, idempotent, listed, missing,
+    unknown_parameter,
+};
 use super::params::{Created, bracket_key, object_id};
 use super::state::{Refund, insert_capped, read_owned};
 use crate::extract::Pairs;
@@ -196,7 +197,7 @@ pub(super) async fn get_refund(
     Caller { account, .. }: Caller,
     Path(id): Path<String>,
 ) -> Response {
-    read_owned(&state, &account, &id, |d| &d.refunds, "refund", "id")
+    read_owned(&state, &account, &id, |d| &d.refunds, Refund::to_json, "refund", "id")
 }
 
 /// `GET /v1/refunds`: the account's refunds, newest first, filtered by `payment_intent`,
@@ -222,13 +223,7 @@ pub(super) async fn list_refunds(
         let id = match k.as_str() {
             "payment_intent" => object_id(v, "payment_intent").map(|id| pi = Some(id)),
             "charge" => object_id(v, "charge").map(|id| charge = Some(id)),
-            _ => {
-                return bad_request(
-                    "parameter_unknown",
-                    &format!("Received unknown parameter: {k}"),
-                    Some(k),
-                );
-            }
+            _ => return unknown_parameter(k),
         };
         if let Err((param, message)) = id {
             return bad_request("parameter_invalid", &message, Some(param));
@@ -237,33 +232,15 @@ pub(super) async fn list_refunds(
     if let Some(f) = state.scenario_for("*").api_fault {
         return fault(&state, f, None).await;
     }
-    let key = |r: &&Refund| (r.created, r.created_order);
     let page = state.stripe().with(|d| {
-        let at = match cursor.id() {
-            Some(c) => match d.refunds.get(c) {
-                Some(r) if r.account == account => Some(key(&r)),
-                _ => return Err(c.to_owned()),
-            },
-            None => None,
-        };
-        let rows: Vec<&Refund> = d
-            .refunds
-            .values()
-            .filter(|r| {
-                r.account == account
-                    && created.keeps(r.created)
-                    && pi.as_ref().is_none_or(|p| r.payment_intent == *p)
-                    && charge.as_ref().is_none_or(|c| r.charge == *c)
-            })
-            .collect();
-        let (rows, has_more) = cursor.page(rows, key, at);
-        let data: Vec<Value> = rows.iter().map(|r| r.to_json()).collect();
-        Ok((data, has_more))
+        let (rows, has_more) = cursor.page_of(&d.refunds, &account, |r| {
+            created.keeps(r.created)
+                && pi.as_ref().is_none_or(|p| r.payment_intent == *p)
+                && charge.as_ref().is_none_or(|c| r.charge == *c)
+        })?;
+        Ok((rows.iter().map(|r| r.to_json()).collect(), has_more))
     });
-    match page {
-        Ok((data, has_more)) => {
-            Note::new(None, "refunds_listed").attach(axum::Json(list(data, has_more, "/v1/refunds")))
-        }
-        Err(c) => Note::new(None, "resource_missing").attach(missing("refund", &c, "starting_after")),
-    }
+    listed(page, "refunds_listed", "/v1/refunds", |c| {
+        missing("refund", c, "starting_after")
+    })
 }

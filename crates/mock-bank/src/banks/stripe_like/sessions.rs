@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::api::{
     Caller, Cursor, Params, bad_request, error_body, expand_values, fault, idempotent,
-    missing_session,
+    listed, missing_session, unknown_parameter,
 };
 use super::objects::{Expand, list};
 use super::params::{build_session, list_query};
@@ -94,11 +94,7 @@ pub(super) async fn get_session(
         Err(message) => return bad_request("parameter_invalid", &message, Some("expand")),
     };
     if let Some((k, _)) = pairs.as_slice().iter().find(|(k, _)| !super::api::is_expand(k)) {
-        return bad_request(
-            "parameter_unknown",
-            &format!("Received unknown parameter: {k}"),
-            Some(k),
-        );
+        return unknown_parameter(k);
     }
     let Some(session) = own_session(&state, &account, &id) else {
         return Note::new(None, "resource_missing").attach(missing_session(&id));
@@ -131,13 +127,7 @@ pub(super) async fn list_line_items(
                     Some("expand"),
                 );
             }
-            Ok(false) => {
-                return bad_request(
-                    "parameter_unknown",
-                    &format!("Received unknown parameter: {k}"),
-                    Some(k),
-                );
-            }
+            Ok(false) => return unknown_parameter(k),
             Err((param, message)) => return bad_request("parameter_invalid", &message, Some(param)),
         }
     }
@@ -184,29 +174,11 @@ pub(super) async fn list_sessions(
     }
     let base = state.base_url_for(&headers);
     // Newest first: by creation time, then by creation order within the same second.
-    let key = |s: &&StripeSession| (s.created, s.created_order);
     let page = state.stripe().with(|d| {
-        let at = match q.cursor.id() {
-            Some(c) => match d.sessions.get(c) {
-                Some(s) if s.account == account => Some(key(&s)),
-                _ => return Err(c.to_owned()),
-            },
-            None => None,
-        };
-        let rows: Vec<&StripeSession> = d
-            .sessions
-            .values()
-            .filter(|s| s.account == account && q.keeps(s))
-            .collect();
-        let (rows, has_more) = q.cursor.page(rows, key, at);
-        let data: Vec<Value> = rows.iter().map(|s| s.to_json(&base, q.expand)).collect();
-        Ok((data, has_more))
+        let (rows, has_more) = q.cursor.page_of(&d.sessions, &account, |s| q.keeps(s))?;
+        Ok((rows.iter().map(|s| s.to_json(&base, q.expand)).collect(), has_more))
     });
-    match page {
-        Ok((data, has_more)) => Note::new(None, "sessions_listed")
-            .attach(axum::Json(list(data, has_more, "/v1/checkout/sessions"))),
-        Err(cursor) => Note::new(None, "resource_missing").attach(missing_session(&cursor)),
-    }
+    listed(page, "sessions_listed", "/v1/checkout/sessions", missing_session)
 }
 
 /// `POST /v1/checkout/sessions/{id}/expire`: ends an open session.

@@ -191,47 +191,42 @@ pub(crate) struct Refund {
     pub(super) created_order: u64,
 }
 
-/// A row of the ledger kept in creation order, so the oldest goes first when it is full.
+/// A row an account owns, kept in creation order: lists show the newest first, a full ledger
+/// forgets the oldest first.
 pub(super) trait Ledgered {
-    /// Its place in creation order.
-    fn created_order(&self) -> u64;
     /// The account it belongs to.
     fn account(&self) -> &str;
-    /// The API object.
-    fn object(&self) -> Value;
+    /// Its creation time and its place in creation order.
+    fn created(&self) -> (i64, u64);
 }
 
-impl Ledgered for Price {
-    fn created_order(&self) -> u64 {
-        self.created_order
-    }
-    fn account(&self) -> &str {
-        &self.account
-    }
-    fn object(&self) -> Value {
-        self.to_json()
-    }
+/// Sessions, prices and refunds all carry `account`, `created` and `created_order`.
+macro_rules! ledgered {
+    ($($row:ty),+) => {$(
+        impl Ledgered for $row {
+            fn account(&self) -> &str {
+                &self.account
+            }
+            fn created(&self) -> (i64, u64) {
+                (self.created, self.created_order)
+            }
+        }
+    )+};
 }
 
-impl Ledgered for Refund {
-    fn created_order(&self) -> u64 {
-        self.created_order
-    }
-    fn account(&self) -> &str {
-        &self.account
-    }
-    fn object(&self) -> Value {
-        self.to_json()
-    }
-}
+ledgered!(StripeSession, Price, Refund);
 
-/// `GET /v1/<kind>s/{id}`: the row `id` of `rows` if it belongs to `account`, else the API's
-/// "No such …" error naming `param`.
+/// Where a kind of rows is kept.
+pub(super) type Rows<T> = fn(&StripeData) -> &HashMap<String, T>;
+
+/// `GET /v1/<kind>s/{id}`: the row `id` of `rows` as `object` shows it, if it belongs to
+/// `account`, else the API's "No such …" error naming `param`.
 pub(super) fn read_owned<T: Ledgered>(
     state: &BankState,
     account: &str,
     id: &str,
-    rows: fn(&StripeData) -> &HashMap<String, T>,
+    rows: Rows<T>,
+    object: fn(&T) -> Value,
     kind: &str,
     param: &str,
 ) -> axum::response::Response {
@@ -240,7 +235,7 @@ pub(super) fn read_owned<T: Ledgered>(
         rows(d)
             .get(id)
             .filter(|r| r.account() == account)
-            .map(Ledgered::object)
+            .map(object)
     });
     match found {
         Some(v) => Note::new(None, &format!("{kind}_read")).attach(axum::Json(v)),
@@ -254,7 +249,7 @@ pub(super) fn insert_capped<T: Ledgered>(rows: &mut HashMap<String, T>, id: Stri
     if rows.len() >= crate::state::MAX_ROWS
         && let Some(oldest) = rows
             .iter()
-            .min_by_key(|(_, r)| r.created_order())
+            .min_by_key(|(_, r)| r.created().1)
             .map(|(id, _)| id.clone())
     {
         rows.remove(&oldest);
