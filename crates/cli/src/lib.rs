@@ -1,19 +1,42 @@
-//! The `tpe` command line: `tpe demo`, `tpe mock-bank`, `tpe codes`, `tpe doctor`, `tpe replay`
-//! and each bank's tools.
-//! The `tpe` binary is [`main`].
+#![doc = include_str!("../README.md")]
+// Built without any bank, `tpe codes` has no bank to name and its code is unreachable.
+#![cfg_attr(
+    not(any(
+        feature = "lyra",
+        feature = "paybox",
+        feature = "stripe-like",
+        feature = "worldline",
+        feature = "monetico"
+    )),
+    allow(unreachable_code, unused_variables)
+)]
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub mod banks;
+#[cfg(any(feature = "demo", feature = "mock-bank"))]
+mod servers;
+pub mod tool;
+
+use banks::{BankCommand, CodesProvider};
+#[cfg(feature = "demo")]
+pub use servers::DemoArgs;
+#[cfg(feature = "mock-bank")]
+pub use servers::MockBankArgs;
+pub use tool::Exit;
+#[cfg(feature = "doctor")]
 pub mod doctor;
+#[cfg(feature = "doctor")]
 pub mod replay;
+#[cfg(feature = "doctor")]
 pub mod shop_config;
 
 /// Connect an online shop to bank payment terminals.
 #[derive(Debug, Parser)]
-#[command(name = "tpe", version, about)]
+#[command(name = "tpe", version, about, after_help = tool::EXIT_HELP)]
 struct Cli {
     /// How log lines are written to standard error: readable text, or one JSON object a line
     /// for a log collector. `RUST_LOG` chooses what is logged (default: `info`).
@@ -47,54 +70,6 @@ fn init_logging(format: LogFormat) {
     };
 }
 
-/// Every bank of the command line, listed once: `tpe codes <bank> <code>` and
-/// `tpe <bank> sign|verify`. A bank crate brings a `cli` module with a clap subcommand type,
-/// `run(&command, out)` and `explain_code(code)`; adding the bank here is one line.
-macro_rules! banks {
-    ($($(#[doc = $doc:literal])* $variant:ident => $krate:ident::cli::$command:ident, codes: $codes:literal;)*) => {
-        /// A bank's own tools.
-        #[derive(Debug, Subcommand)]
-        enum BankCommand {
-            $($(#[doc = $doc])* #[command(subcommand)] $variant($krate::cli::$command),)*
-        }
-
-        impl BankCommand {
-            fn run(&self, out: &mut dyn Write) -> ExitCode {
-                match self {
-                    $(Self::$variant(cmd) => ExitCode::from($krate::cli::run(cmd, out)),)*
-                }
-            }
-        }
-
-        /// Banks whose codes `tpe codes` explains.
-        #[derive(Debug, Clone, Copy, ValueEnum)]
-        enum CodesProvider {
-            $(#[doc = $codes] $variant,)*
-        }
-
-        impl CodesProvider {
-            fn explain(self, code: &str) -> String {
-                match self {
-                    $(Self::$variant => $krate::cli::explain_code(code),)*
-                }
-            }
-        }
-    };
-}
-
-banks! {
-    /// Lyra tools (Systempay, PayZen, Scellius, Sogecommerce): sign a vads_ form, verify an IPN or a REST notification.
-    Lyra => tpe_lyra::cli::LyraCommand, codes: "Lyra: Systempay, PayZen, Scellius, Sogecommerce (`vads_auth_result`, e.g. 51).";
-    /// Paybox / Up2Pay e-Transactions tools: sign a form, verify a notification.
-    Paybox => tpe_paybox::cli::PayboxCommand, codes: "Paybox / Up2Pay e-Transactions (`E` codes, e.g. 00151).";
-    /// Stripe-like PSP tools: sign and verify webhook signatures.
-    StripeLike => tpe_stripe_like::cli::StripeLikeCommand, codes: "Stripe-like decline codes (e.g. insufficient_funds).";
-    /// Worldline Direct / CAWL tools: sign an API request, verify a webhook signature.
-    Worldline => tpe_worldline::cli::WorldlineCommand, codes: "Worldline Direct / CAWL statusCode, status and errorCode (e.g. 93, REJECTED).";
-    /// Monetico Paiement (CIC / Crédit Mutuel) tools: sign a form, verify a CGI2 return.
-    Monetico => tpe_monetico::cli::MoneticoCommand, codes: "Monetico motifrefus, code-retour and status3ds (e.g. Interdit, Annulation).";
-}
-
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Explain a bank's result code: normalized reason, explanations, retry advice.
@@ -105,59 +80,59 @@ enum Command {
         code: String,
     },
     /// Run the demo farm shop on the mock bank (`--tour` plays every payment story).
-    Demo(tpe_demo::cli::DemoArgs),
+    #[cfg(feature = "demo")]
+    Demo(DemoArgs),
     /// Run the mock bank: Paybox, Stripe-like and Monetico sides, with a journal and a control API.
-    MockBank(tpe_mock_bank::cli::MockBankArgs),
+    #[cfg(feature = "mock-bank")]
+    MockBank(MockBankArgs),
     /// Check a shop's configuration and what the bank meets: keys, URLs, the notification
     /// route, the clock, the certificate.
+    #[cfg(feature = "doctor")]
     Doctor(doctor::DoctorArgs),
     /// Feed a quarantined notification to the engine again, once its cause is fixed.
+    #[cfg(feature = "doctor")]
     Replay(replay::ReplayArgs),
     #[command(flatten)]
     Bank(BankCommand),
 }
 
-/// Parses the process arguments, runs the command and returns its exit code.
+impl Command {
+    /// Runs the command, writing its output to `out`; the status follows [`Exit`].
+    fn run(self, out: &mut dyn Write) -> ExitCode {
+        match self {
+            Self::Codes { provider, code } => {
+                let text = provider.explain(&code);
+                let newline = if text.ends_with('\n') { "" } else { "\n" };
+                match write!(out, "{text}{newline}") {
+                    Ok(()) => Exit::Success.into(),
+                    Err(_) => Exit::Failure.into(),
+                }
+            }
+            Self::Bank(cmd) => cmd.run(out).into(),
+            #[cfg(feature = "demo")]
+            Self::Demo(args) => block_on(servers::demo(args)).into(),
+            #[cfg(feature = "mock-bank")]
+            Self::MockBank(args) => block_on(servers::mock_bank(args)).into(),
+            #[cfg(feature = "doctor")]
+            Self::Doctor(args) => block_on(doctor::run(args, out)),
+            #[cfg(feature = "doctor")]
+            Self::Replay(args) => block_on(replay::run(args, out)),
+        }
+    }
+}
+
+/// Parses the process arguments, runs the command and returns its exit status ([`Exit`]).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let mut out = std::io::stdout().lock();
-    let code = match cli.command {
-        Command::Codes { provider, code } => {
-            let text = provider.explain(&code);
-            let _ = write!(out, "{text}");
-            if !text.ends_with('\n') {
-                let _ = writeln!(out);
-            }
-            ExitCode::SUCCESS
-        }
-        Command::Bank(cmd) => cmd.run(&mut out),
-        Command::Demo(args) => block_on(async {
-            match tpe_demo::cli::run(args).await {
-                Ok(code) => code,
-                Err(e) => {
-                    eprintln!("tpe demo: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }),
-        Command::Doctor(args) => block_on(doctor::run(args, &mut out)),
-        Command::Replay(args) => block_on(replay::run(args, &mut out)),
-        Command::MockBank(args) => block_on(async {
-            match tpe_mock_bank::cli::run(args).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("tpe mock-bank: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }),
-    };
+    let exit = cli.command.run(&mut out);
     let _ = out.flush();
-    code
+    exit
 }
 
-fn block_on<F: Future<Output = ExitCode>>(f: F) -> ExitCode {
+#[cfg(any(feature = "demo", feature = "mock-bank"))]
+fn block_on<T: From<Exit>>(f: impl Future<Output = T>) -> T {
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -165,7 +140,7 @@ fn block_on<F: Future<Output = ExitCode>>(f: F) -> ExitCode {
         Ok(rt) => rt.block_on(f),
         Err(e) => {
             eprintln!("tpe: cannot start the async runtime: {e}");
-            ExitCode::FAILURE
+            Exit::Failure.into()
         }
     }
 }
@@ -179,6 +154,56 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    fn exit_of(args: &[&str]) -> ExitCode {
+        match Cli::try_parse_from(std::iter::once("tpe").chain(args.iter().copied())) {
+            Ok(cli) => cli.command.run(&mut Vec::new()),
+            // clap's usage errors exit 2, as `Exit::Usage`.
+            Err(e) => {
+                assert_eq!(e.exit_code(), i32::from(Exit::Usage.code()), "{e}");
+                Exit::Usage.into()
+            }
+        }
+    }
+
+    #[test]
+    fn every_command_follows_the_exit_convention() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains(tool::EXIT_HELP), "{help}");
+        assert_eq!(exit_of(&["codes", "paybox", "00151"]), Exit::Success.into());
+        assert_eq!(exit_of(&["codes", "nobank", "00151"]), Exit::Usage.into());
+        assert_eq!(exit_of(&["nocommand"]), Exit::Usage.into());
+        let key = "0123456789ABCDEF".repeat(8);
+        assert_eq!(
+            exit_of(&["paybox", "sign", "--key", &key, "A=1"]),
+            Exit::Success.into()
+        );
+        assert_eq!(
+            exit_of(&["paybox", "sign", "--key", "00", "A=1"]),
+            Exit::Usage.into()
+        );
+        assert_eq!(
+            exit_of(&["paybox", "verify", "Mt=1&Sign=AAAA"]),
+            Exit::CheckFailed.into()
+        );
+        let missing = "/nonexistent/tpe-mock-bank.toml";
+        let config = ["mock-bank", "--listen", "127.0.0.1:0", "--config", missing];
+        assert_eq!(exit_of(&config), Exit::Usage.into());
+        // An address already taken: the command could not run.
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap().to_string();
+        assert_eq!(
+            exit_of(&["mock-bank", "--listen", &addr]),
+            Exit::Failure.into()
+        );
+        let data = std::env::temp_dir().join(format!("tpe-cli-exit-{}", std::process::id()));
+        let data = data.to_str().unwrap();
+        assert_eq!(
+            exit_of(&["demo", "--listen", &addr, "--data", data]),
+            Exit::Failure.into()
+        );
+        let _ = std::fs::remove_dir_all(data);
     }
 
     #[test]
@@ -218,7 +243,7 @@ mod tests {
         let Command::Bank(cmd) = sign.command else {
             panic!("{sign:?}")
         };
-        assert_eq!(cmd.run(&mut out), ExitCode::SUCCESS);
+        assert_eq!(cmd.run(&mut out), Exit::Success);
         assert_eq!(String::from_utf8(out).unwrap().trim().len(), 44);
         let monetico = CodesProvider::Monetico.explain("Interdit");
         assert!(monetico.contains("TransactionNotPermitted"), "{monetico}");
@@ -235,7 +260,7 @@ mod tests {
             panic!("{sign:?}")
         };
         let mut out = Vec::new();
-        assert_eq!(cmd.run(&mut out), ExitCode::SUCCESS);
+        assert_eq!(cmd.run(&mut out), Exit::Success);
         assert_eq!(String::from_utf8(out).unwrap().trim().len(), 40);
         let worldline = Cli::try_parse_from(["tpe", "codes", "worldline", "93"]).unwrap();
         let Command::Codes { provider, code } = worldline.command else {
@@ -262,7 +287,7 @@ mod tests {
             panic!("{sign:?}")
         };
         let mut out = Vec::new();
-        assert_eq!(cmd.run(&mut out), ExitCode::SUCCESS);
+        assert_eq!(cmd.run(&mut out), Exit::Success);
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "GCS v1HMAC:EC36A74A98D21:vCos01y77soPNJOW6kDCm4Bu5b2darAZ09PP7Wa+jRA=\n"

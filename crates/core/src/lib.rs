@@ -15,7 +15,6 @@ pub mod provider;
 pub mod reason;
 pub mod reference;
 pub mod registry;
-pub mod tool;
 
 pub use clock::{Clock, Timestamp};
 pub use customer::{

@@ -12,11 +12,11 @@
 //! ```
 
 mod banks;
-pub mod cli;
 mod demo;
 pub mod eml;
 mod engine_setup;
 mod error;
+mod launch;
 pub mod replay;
 pub mod tour;
 mod web;
@@ -26,4 +26,10 @@ pub use demo::{
     SENDER_EMAIL, SHOP_NAME, mail_dir,
 };
 pub use error::DemoError;
+pub use launch::{RunOptions, run};
 pub use web::{PRODUCTS, Product, check_password_hash, hash_password};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -71,3 +71,8 @@ pub use templates::{Rendered, TemplateError, TemplateName, Templates};
 /// The store the engine runs on, re-exported so a shop needs no direct dependency on it.
 pub use tpe_store;
 pub use tpe_store::{PaymentStore, StoreError};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,20 +1,4 @@
-//! Bounded HTTP serving for every listener of tpe (the engine's routes in a shop, the demo, the
-//! mock bank).
-//!
-//! `axum::serve` waits for a client's headers forever and accepts any number of connections:
-//! a client that opens connections and never finishes its headers ("slowloris") would hold
-//! them all. [`serve`] runs the same router on hyper with a header read timeout, an idle
-//! keep-alive bound and a limit on open connections; requests get the peer address as
-//! `axum::extract::ConnectInfo<SocketAddr>`. Time budgets of whole requests (body included)
-//! and body sizes stay with the router's own `tower-http` layers.
-//!
-//! ```no_run
-//! # async fn run() -> std::io::Result<()> {
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-//! let app = axum::Router::new().route("/", axum::routing::get(|| async { "bonjour" }));
-//! tpe_http::serve(listener, app, tpe_http::Limits::default(), std::future::pending()).await
-//! # }
-//! ```
+#![doc = include_str!("../README.md")]
 
 use std::convert::Infallible;
 use std::future::Future;

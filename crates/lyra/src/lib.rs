@@ -1,7 +1,6 @@
 #![doc = include_str!("../README.md")]
 
 mod api;
-pub mod cli;
 pub mod codes;
 pub mod config;
 pub mod fields;

@@ -25,17 +25,15 @@ pub const PREFIX: &str = "vads_";
 pub const MAX_KEY_LEN: usize = 64;
 
 /// The form signature algorithm: a shop setting in the back office, not a form field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
 #[non_exhaustive]
 pub enum Algorithm {
     /// HMAC-SHA-256 keyed with the shop key, base64 (44 characters).
     #[default]
     #[serde(rename = "hmac-sha256", alias = "HMAC-SHA-256", alias = "hmac_sha256")]
-    #[value(name = "hmac-sha256")]
     HmacSha256,
     /// Legacy: SHA-1 of the string with the key appended, lower-case hex (40 characters).
     #[serde(rename = "sha1", alias = "SHA-1", alias = "sha-1")]
-    #[value(name = "sha1")]
     Sha1,
 }
 

@@ -21,13 +21,13 @@
 
 mod amount;
 pub mod banks;
-pub mod cli;
 mod config;
 mod control;
 mod error;
 mod extract;
 mod faults;
 mod journal;
+mod launch;
 mod layer;
 mod luhn;
 mod merchants;
@@ -57,6 +57,7 @@ pub use config::{
 };
 pub use error::Error;
 pub use journal::{EntryKind, JournalEntry, Side};
+pub use launch::{ServeOptions, serve_until_ctrl_c};
 pub use merchants::{ListedMerchant, ListedSecret, MerchantListing};
 pub use scenario::{ApiFault, Outcome, Scenario};
 pub use secret::Secret;
@@ -105,3 +106,8 @@ pub(crate) fn random_hex(bytes: usize) -> String {
     }
     hex::encode(buf)
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

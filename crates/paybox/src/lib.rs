@@ -1,6 +1,5 @@
 #![doc = include_str!("../README.md")]
 
-pub mod cli;
 pub mod codes;
 pub mod config;
 pub mod direct;

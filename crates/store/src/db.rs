@@ -8,7 +8,7 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::ops::DerefMut;
 
-use sqlx::{Database, Postgres, Sqlite};
+use sqlx::Database;
 use tpe_core::{PaymentReference, Timestamp};
 
 use crate::core::{Fail, batch::FastBatch};
@@ -16,6 +16,7 @@ use crate::types::EventInput;
 
 /// Which SQL dialect a backend speaks, for the few statements that differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(all(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) enum Dialect {
     Sqlite,
     Postgres,
@@ -30,14 +31,16 @@ pub(crate) trait Db: Database {
     fn rows_affected(result: &Self::QueryResult) -> u64;
 }
 
-impl Db for Sqlite {
+#[cfg(feature = "sqlite")]
+impl Db for sqlx::Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }
 }
 
-impl Db for Postgres {
+#[cfg(feature = "postgres")]
+impl Db for sqlx::Postgres {
     const DIALECT: Dialect = Dialect::Postgres;
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()

@@ -32,21 +32,31 @@
 //! # Ok::<(), tpe_store::StoreError>(()) }).unwrap();
 //! ```
 
+// Without a database driver only the types and the trait remain: the shared logic is unused.
+#![cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres")),
+    allow(dead_code, unused_macros, unused_imports)
+)]
+
 mod core;
 mod db;
 mod error;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod raw;
 mod schedule;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
 mod store_impl;
 mod types;
 
 pub use error::{BoxError, StoreError};
+#[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use raw::{MAX_RAW_HEADERS, RawCopy};
 pub use schedule::{InstalmentState, ScheduledInstalment};
+#[cfg(feature = "sqlite")]
 pub use sqlite::{Durability, SqliteOptions, SqliteStore};
 pub use store::PaymentStore;
 pub use types::{
@@ -56,3 +66,8 @@ pub use types::{
     MAX_SHOP_ORDER_ID, NewCheckout, OutboxEffect, Page, PaymentRecord, QuarantineEntry,
     QuarantineInput, QuarantineRecord, Rescheduled,
 };
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,7 +1,6 @@
 #![doc = include_str!("../README.md")]
 
 mod api;
-pub mod cli;
 mod codes;
 mod config;
 mod error;

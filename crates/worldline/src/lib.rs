@@ -2,7 +2,6 @@
 
 mod api;
 mod checkout;
-pub mod cli;
 mod codes;
 mod config;
 mod error;

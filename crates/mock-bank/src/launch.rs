@@ -1,4 +1,4 @@
-//! The `tpe mock-bank` command: arguments and the serving loop.
+//! The `tpe mock-bank` command: its options and the serving loop.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,22 +7,31 @@ use crate::config::MockBankConfig;
 use crate::state::BankState;
 use crate::{Error, router};
 
-/// Arguments of `tpe mock-bank`.
-#[derive(Clone, Debug, clap::Args)]
-pub struct MockBankArgs {
+/// What `tpe mock-bank` serves.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServeOptions {
     /// Address to listen on (loopback by default: the control API has no authentication).
-    #[arg(long, default_value = "127.0.0.1:8081")]
     pub listen: SocketAddr,
     /// TOML configuration file (merchants, Stripe-like accounts, Monetico TPEs, retries, delays).
-    #[arg(long)]
     pub config: Option<PathBuf>,
+}
+
+impl ServeOptions {
+    /// The mock bank on `listen` with the default configuration (the public test merchants).
+    pub fn new(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            config: None,
+        }
+    }
 }
 
 /// Serves the mock bank until Ctrl-C, after printing its URLs.
 ///
 /// # Errors
 /// A configuration, key or socket error.
-pub async fn run(args: MockBankArgs) -> Result<(), Error> {
+pub async fn serve_until_ctrl_c(args: ServeOptions) -> Result<(), Error> {
     let config = match &args.config {
         Some(path) => MockBankConfig::from_toml_file(path)?,
         None => MockBankConfig::default(),

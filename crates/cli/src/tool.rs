@@ -1,21 +1,28 @@
-//! The exit convention and the plumbing of every bank's command-line tools
+//! The exit convention of every `tpe` command, and the plumbing of the banks' tools
 //! (`tpe <bank> sign|verify`).
 
-/// The outcome of a bank tool's command.
+/// The outcome of a command, and the process exit status that goes with it. Every subcommand
+/// follows it; the `--help` text and the README list it.
 ///
 /// ```
-/// use tpe_core::tool::Exit;
-/// assert_eq!([Exit::Success, Exit::Invalid, Exit::Usage].map(Exit::code), [0, 1, 2]);
+/// use tpe_cli::Exit;
+/// let codes = [Exit::Success, Exit::CheckFailed, Exit::Usage, Exit::Failure].map(Exit::code);
+/// assert_eq!(codes, [0, 1, 2, 3]);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Exit {
-    /// 0: done, or the signature is valid.
+    /// 0: done; the signature is valid; every row of the tour is as expected.
     Success,
-    /// 1: the signature or MAC is invalid (and the output says why).
-    Invalid,
-    /// 2: bad usage (a bad key, a field without `=`, an unreadable file).
+    /// 1: a check failed, and the output says why: a signature or MAC refused, a row of the
+    /// tour different from what the lifecycle says.
+    CheckFailed,
+    /// 2: bad usage or configuration: an unknown option (clap's own errors exit 2 too), a bad
+    /// key, a field without `=`, an unreadable or invalid file.
     Usage,
+    /// 3: the command could not run: an address already in use, a store or disk error, the
+    /// runtime could not start.
+    Failure,
 }
 
 impl Exit {
@@ -23,8 +30,9 @@ impl Exit {
     pub fn code(self) -> u8 {
         match self {
             Self::Success => 0,
-            Self::Invalid => 1,
+            Self::CheckFailed => 1,
             Self::Usage => 2,
+            Self::Failure => 3,
         }
     }
 }
@@ -35,14 +43,17 @@ impl From<Exit> for std::process::ExitCode {
     }
 }
 
+/// The exit convention as the `--help` text shows it.
+pub(crate) const EXIT_HELP: &str = "Exit status: 0 done (or valid); 1 a check failed (a signature refused, a tour row differs); 2 bad usage or configuration; 3 could not run (address in use, store or I/O error).";
+
 /// Reads a notification body saved in a file for `tpe <bank> verify`, refusing one larger than
-/// any notification the engine accepts ([`RawNotification::MAX_BODY`](crate::RawNotification::MAX_BODY)).
+/// any notification the engine accepts ([`RawNotification::MAX_BODY`](tpe_core::RawNotification::MAX_BODY)).
 ///
 /// # Errors
 /// A message naming the file: unreadable, or too large.
 pub fn read_body_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
     use std::io::Read as _;
-    let max = crate::RawNotification::MAX_BODY;
+    let max = tpe_core::RawNotification::MAX_BODY;
     let file =
         std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut body = Vec::new();
@@ -59,9 +70,9 @@ pub fn read_body_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
 /// status that goes with it.
 ///
 /// ```
-/// use tpe_core::tool::{Exit, verdict};
+/// use tpe_cli::{Exit, tool::verdict};
 /// let mut out = Vec::new();
-/// assert_eq!(verdict(&mut out, Err::<(), _>("signature does not match"))?, Exit::Invalid);
+/// assert_eq!(verdict(&mut out, Err::<(), _>("signature does not match"))?, Exit::CheckFailed);
 /// assert_eq!(out, b"invalid: signature does not match\n");
 /// # Ok::<(), std::io::Error>(())
 /// ```
@@ -74,7 +85,7 @@ pub fn verdict<E: std::fmt::Display>(
 ) -> std::io::Result<Exit> {
     match result {
         Ok(()) => writeln!(out, "valid").map(|()| Exit::Success),
-        Err(why) => writeln!(out, "invalid: {why}").map(|()| Exit::Invalid),
+        Err(why) => writeln!(out, "invalid: {why}").map(|()| Exit::CheckFailed),
     }
 }
 
@@ -82,7 +93,7 @@ pub fn verdict<E: std::fmt::Display>(
 ///
 /// ```
 /// use std::io::Write as _;
-/// use tpe_core::tool::{Exit, captured};
+/// use tpe_cli::{Exit, tool::captured};
 /// let (exit, out) = captured(|out| {
 ///     writeln!(out, "valid").map_or(Exit::Usage, |()| Exit::Success)
 /// });

@@ -9,9 +9,9 @@ use std::io::Write;
 use secrecy::SecretString;
 use tpe_core::Lang;
 
-use crate::codes;
-use crate::notify::{check_rest, check_vads};
-use crate::sign::{Algorithm, KeyRing, RestKey, ShopKey};
+use tpe_lyra::codes;
+use tpe_lyra::notify::{check_rest, check_vads};
+use tpe_lyra::sign::{Algorithm, KeyRing, RestKey, ShopKey};
 
 /// `tpe lyra …`.
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -24,7 +24,7 @@ pub enum LyraCommand {
         key: String,
         /// The shop's signature algorithm.
         #[arg(long, value_enum, default_value = "hmac-sha256")]
-        algorithm: Algorithm,
+        algorithm: SignatureAlgorithm,
         /// Fields; the value is everything after the first `=`. Non-`vads_` names are ignored.
         #[arg(required = true, value_name = "NAME=VALUE")]
         fields: Vec<String>,
@@ -36,7 +36,7 @@ pub enum LyraCommand {
         key: String,
         /// The shop's signature algorithm.
         #[arg(long, value_enum, default_value = "hmac-sha256")]
-        algorithm: Algorithm,
+        algorithm: SignatureAlgorithm,
         /// The body exactly as received.
         #[arg(value_name = "RAW_FORM_BODY")]
         raw: String,
@@ -55,18 +55,38 @@ pub enum LyraCommand {
     },
 }
 
-pub use tpe_core::tool::Exit;
-use tpe_core::tool::verdict;
+use crate::Exit;
+
+/// The shop's form signature algorithm, as the command line names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SignatureAlgorithm {
+    /// HMAC-SHA-256 (the default of the back office).
+    #[value(name = "hmac-sha256")]
+    HmacSha256,
+    /// Legacy SHA-1.
+    #[value(name = "sha1")]
+    Sha1,
+}
+
+impl From<SignatureAlgorithm> for Algorithm {
+    fn from(a: SignatureAlgorithm) -> Self {
+        match a {
+            SignatureAlgorithm::HmacSha256 => Self::HmacSha256,
+            SignatureAlgorithm::Sha1 => Self::Sha1,
+        }
+    }
+}
+use crate::tool::verdict;
 
 /// Runs a command, writing its output (including usage errors) to `out`.
 ///
 /// ```
 /// use clap::Parser;
 /// #[derive(Parser)]
-/// struct Tpe { #[command(subcommand)] cmd: tpe_lyra::cli::LyraCommand }
+/// struct Tpe { #[command(subcommand)] cmd: tpe_cli::banks::lyra::LyraCommand }
 /// let t = Tpe::try_parse_from(["tpe", "sign", "--key", "1122334455667788", "vads_amount=5124"]).unwrap();
 /// let mut out = Vec::new();
-/// assert_eq!(tpe_lyra::cli::run(&t.cmd, &mut out), tpe_lyra::cli::Exit::Success);
+/// assert_eq!(tpe_cli::banks::lyra::run(&t.cmd, &mut out), tpe_cli::Exit::Success);
 /// assert_eq!(String::from_utf8(out).unwrap().trim().len(), 44);
 /// ```
 pub fn run(cmd: &LyraCommand, out: &mut dyn Write) -> Exit {
@@ -75,12 +95,12 @@ pub fn run(cmd: &LyraCommand, out: &mut dyn Write) -> Exit {
             key,
             algorithm,
             fields,
-        } => sign(key, *algorithm, fields, out),
+        } => sign(key, (*algorithm).into(), fields, out),
         LyraCommand::Verify {
             key,
             algorithm,
             raw,
-        } => verify(key, *algorithm, raw, out),
+        } => verify(key, (*algorithm).into(), raw, out),
         LyraCommand::VerifyRest { key, key_kind, raw } => verify_rest(key, key_kind, raw, out),
     };
     result.unwrap_or(Exit::Usage)
@@ -117,7 +137,7 @@ fn sign(
     }
     if !pairs
         .iter()
-        .any(|(n, _)| n.starts_with(crate::sign::PREFIX))
+        .any(|(n, _)| n.starts_with(tpe_lyra::sign::PREFIX))
     {
         writeln!(out, "error: no vads_* field to sign")?;
         return Ok(Exit::Usage);
@@ -165,7 +185,7 @@ fn verify_rest(key: &str, key_kind: &str, raw: &str, out: &mut dyn Write) -> std
 /// French and English, the retry advice.
 ///
 /// ```
-/// let text = tpe_lyra::cli::explain_code("51");
+/// let text = tpe_cli::banks::lyra::explain_code("51");
 /// assert!(text.contains("insufficient_funds") || text.contains("InsufficientFunds"));
 /// assert!(text.contains("Provision insuffisante"));
 /// ```
@@ -205,7 +225,7 @@ mod tests {
 
     fn run_args(args: &[&str]) -> (Exit, String) {
         let t = Tpe::try_parse_from(std::iter::once("tpe").chain(args.iter().copied())).unwrap();
-        tpe_core::tool::captured(|out| run(&t.cmd, out))
+        crate::tool::captured(|out| run(&t.cmd, out))
     }
 
     const DOC_FIELDS: [&str; 10] = [
@@ -254,7 +274,7 @@ mod tests {
             (Exit::Success, "valid\n".to_owned())
         );
         let (exit, text) = run_args(&["verify", "--key", "1122334455667789", &body]);
-        assert_eq!(exit, Exit::Invalid);
+        assert_eq!(exit, Exit::CheckFailed);
         assert!(
             text.starts_with("invalid: the signature does not match"),
             "{text}"
@@ -269,7 +289,8 @@ mod tests {
     #[test]
     fn verify_rest_checks_the_demo_ipn_vector() {
         let all: serde_json::Value =
-            serde_json::from_str(include_str!("../tests/data/other-vectors.json")).unwrap();
+            serde_json::from_str(include_str!("../../../lyra/tests/data/other-vectors.json"))
+                .unwrap();
         let v = &all["lyra_rest"][0];
         let body = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("kr-hash", v["expected_kr_hash"].as_str().unwrap())
@@ -286,7 +307,7 @@ mod tests {
         let (exit, text) = run_args(&["verify-rest", "--key", hmac_key, &body]);
         assert_eq!(
             (exit, text.as_str()),
-            (Exit::Invalid, "invalid: the signature does not match\n")
+            (Exit::CheckFailed, "invalid: the signature does not match\n")
         );
         let (exit, text) = run_args(&[
             "verify-rest",
@@ -299,7 +320,7 @@ mod tests {
         assert_eq!(
             (exit, text.as_str()),
             (
-                Exit::Invalid,
+                Exit::CheckFailed,
                 "invalid: kr-hash-key must be sha256_hmac here\n"
             )
         );

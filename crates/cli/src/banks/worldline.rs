@@ -9,27 +9,27 @@
 //!
 //! ```
 //! use clap::Parser;
-//! use tpe_worldline::cli::{WorldlineCommand, run};
+//! use tpe_cli::banks::worldline::{WorldlineCommand, run};
 //! #[derive(Parser)]
 //! struct Cli { #[command(subcommand)] cmd: WorldlineCommand }
 //! let cli = Cli::try_parse_from(["x", "sign-request", "--key-id", "EC36A74A98D21",
 //!     "--secret", "6Kj5HT0MQKC6D8eb7W3lTg71kVKVDSt1", "--method", "GET",
 //!     "--date", "Fri, 06 Jun 2014 13:39:43 GMT", "--path", "/v2/1/tokens/2"])?;
 //! let mut out = Vec::new();
-//! assert_eq!(run(&cli.cmd, &mut out), tpe_worldline::cli::Exit::Success);
+//! assert_eq!(run(&cli.cmd, &mut out), tpe_cli::Exit::Success);
 //! assert_eq!(String::from_utf8(out)?,
 //!     "GCS v1HMAC:EC36A74A98D21:vCos01y77soPNJOW6kDCm4Bu5b2darAZ09PP7Wa+jRA=\n");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use crate::Exit;
 use std::io::Write;
 use std::path::PathBuf;
-pub use tpe_core::tool::Exit;
 
 use tpe_core::Lang;
 
-use crate::codes::{classify, known_codes, verdict};
-use crate::sign::{WebhookVerifier, authorization, string_to_sign};
+use tpe_worldline::{WebhookVerifier, authorization, string_to_sign};
+use tpe_worldline::{classify, known_codes, verdict};
 
 /// `tpe worldline …` subcommands.
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -126,16 +126,16 @@ fn verify_webhook(a: &VerifyWebhookArgs, out: &mut dyn Write) -> Result<Exit, St
     // The key id is not asked for: every given secret is tried under one local id.
     let verifier = WebhookVerifier::new(a.secret.iter().map(|s| ("cli", s.as_str())))
         .map_err(|e| e.to_string())?;
-    let body = tpe_core::tool::read_body_file(&a.body_file)?;
+    let body = crate::tool::read_body_file(&a.body_file)?;
     let result = verifier.verify(Some(b"cli"), Some(a.signature.trim().as_bytes()), &body);
-    tpe_core::tool::verdict(out, result).map_err(|e| format!("cannot write: {e}"))
+    crate::tool::verdict(out, result).map_err(|e| format!("cannot write: {e}"))
 }
 
 /// The explanation of a code for `tpe codes worldline <CODE>`: kind, verdict, the platform's
 /// meaning and the advice in French and English, and the customer's message.
 ///
 /// ```
-/// let text = tpe_worldline::cli::explain_code("93");
+/// let text = tpe_cli::banks::worldline::explain_code("93");
 /// assert!(text.contains("worldline 93: Declined") && text.contains("Paiement refusé"));
 /// ```
 pub fn explain_code(code: &str) -> String {
@@ -231,7 +231,7 @@ mod tests {
     fn verify_webhook_says_valid_or_why_not() {
         let p = std::env::temp_dir().join(format!("tpe-wl-cli-{}", std::process::id()));
         std::fs::write(&p, b"{\"a\":1}").unwrap();
-        let sig = crate::sign::webhook_signature("SECRETVALUE", b"{\"a\":1}");
+        let sig = tpe_worldline::webhook_signature("SECRETVALUE", b"{\"a\":1}");
         let path = p.to_str().unwrap();
         let (code, out) = run_args(&[
             "verify-webhook",
@@ -254,7 +254,7 @@ mod tests {
             "--body-file",
             path,
         ]);
-        assert_eq!(code, Exit::Invalid);
+        assert_eq!(code, Exit::CheckFailed);
         assert!(
             out.starts_with("invalid: ") && !out.contains("SECRETVALUE"),
             "{out}"

@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use clap::Parser;
-//! use tpe_stripe_like::cli::{StripeLikeCommand, run};
+//! use tpe_cli::banks::stripe_like::{StripeLikeCommand, run};
 //! #[derive(Parser)]
 //! struct Cli { #[command(subcommand)] cmd: StripeLikeCommand }
 //! let dir = std::env::temp_dir().join(format!("tpe-stripe-like-doc-{}", std::process::id()));
@@ -17,21 +17,21 @@
 //! let cli = Cli::try_parse_from(["x", "sign", "--secret", "whsec_x", "--timestamp", "1700000000",
 //!     "--body-file", dir.to_str().unwrap()])?;
 //! let mut out = Vec::new();
-//! assert_eq!(run(&cli.cmd, &mut out), tpe_stripe_like::cli::Exit::Success);
+//! assert_eq!(run(&cli.cmd, &mut out), tpe_cli::Exit::Success);
 //! assert!(String::from_utf8(out)?.starts_with("t=1700000000,v1="));
 //! # std::fs::remove_file(&dir)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use crate::Exit;
 use std::io::Write;
 use std::path::PathBuf;
-pub use tpe_core::tool::Exit;
 
 use tpe_core::clock::{Clock as _, SystemClock};
 use tpe_core::{Lang, Timestamp};
 
-use crate::codes::{classify, known_codes};
-use crate::signature::{WebhookVerifier, generate_test_header};
+use tpe_stripe_like::{WebhookVerifier, generate_test_header};
+use tpe_stripe_like::{classify, known_codes};
 
 /// `tpe stripe-like …` subcommands.
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -75,7 +75,7 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub now: Option<i64>,
     /// Replay window in seconds, in the past and in the future.
-    #[arg(long, default_value_t = crate::config::DEFAULT_TOLERANCE_SECS)]
+    #[arg(long, default_value_t = tpe_stripe_like::DEFAULT_TOLERANCE_SECS)]
     pub tolerance: u64,
 }
 
@@ -100,7 +100,7 @@ fn sign(a: &SignArgs, out: &mut dyn Write) -> Result<Exit, String> {
     }
     // Checks the secret the way the verifier will.
     WebhookVerifier::new([a.secret.as_str()], 1).map_err(|e| e.to_string())?;
-    let body = tpe_core::tool::read_body_file(&a.body_file)?;
+    let body = crate::tool::read_body_file(&a.body_file)?;
     writeln!(
         out,
         "{}",
@@ -113,20 +113,20 @@ fn sign(a: &SignArgs, out: &mut dyn Write) -> Result<Exit, String> {
 fn verify(a: &VerifyArgs, out: &mut dyn Write) -> Result<Exit, String> {
     let verifier = WebhookVerifier::new(a.secret.iter().map(String::as_str), a.tolerance)
         .map_err(|e| e.to_string())?;
-    let body = tpe_core::tool::read_body_file(&a.body_file)?;
+    let body = crate::tool::read_body_file(&a.body_file)?;
     let now = match a.now {
         Some(s) => Timestamp::from_second(s).map_err(|e| format!("--now: {e}"))?,
         None => SystemClock.now(),
     };
     let result = verifier.verify(Some(a.header.as_bytes()), &body, now);
-    tpe_core::tool::verdict(out, result.map(drop)).map_err(|e| format!("cannot write: {e}"))
+    crate::tool::verdict(out, result.map(drop)).map_err(|e| format!("cannot write: {e}"))
 }
 
 /// The explanation of a decline code for `tpe codes stripe-like <CODE>`: kind, the PSP's
 /// meaning and the advice in French and English, and the customer's message.
 ///
 /// ```
-/// let text = tpe_stripe_like::cli::explain_code("insufficient_funds");
+/// let text = tpe_cli::banks::stripe_like::explain_code("insufficient_funds");
 /// assert!(text.contains("insufficient_funds") && text.contains("InsufficientFunds"));
 /// ```
 pub fn explain_code(code: &str) -> String {
@@ -174,7 +174,7 @@ mod tests {
 
     fn exec(args: &[&str]) -> (Exit, String) {
         let cli = Cli::try_parse_from(std::iter::once("x").chain(args.iter().copied())).unwrap();
-        tpe_core::tool::captured(|out| run(&cli.cmd, out))
+        crate::tool::captured(|out| run(&cli.cmd, out))
     }
 
     #[test]
@@ -205,14 +205,14 @@ mod tests {
         let v = |extra: &[&str]| verify(&["whsec_k"], extra);
         assert_eq!(v(&["--now", "1200"]), (Exit::Success, "valid\n".into()));
         let (code, out) = v(&["--now", "1400"]);
-        assert_eq!(code, Exit::Invalid);
+        assert_eq!(code, Exit::CheckFailed);
         assert!(
             out.starts_with("invalid: timestamp is 400s from now"),
             "{out}"
         );
         assert_eq!(v(&["--now", "1400", "--tolerance", "500"]).0, Exit::Success);
         // Without --now the system clock is used: a timestamp of 1000 is long stale.
-        assert_eq!(v(&[]).0, Exit::Invalid);
+        assert_eq!(v(&[]).0, Exit::CheckFailed);
         let (code, out) = verify(&["whsec_other", "whsec_k"], &["--now", "1000"]);
         assert_eq!((code, out.as_str()), (Exit::Success, "valid\n"));
     }
@@ -232,7 +232,7 @@ mod tests {
             "--now",
             "1000",
         ]);
-        assert_eq!(code, Exit::Invalid);
+        assert_eq!(code, Exit::CheckFailed);
         assert_eq!(out, "invalid: signature does not match\n");
         let (code, out) = exec(&[
             "verify",
@@ -245,7 +245,7 @@ mod tests {
             "--now",
             "1000",
         ]);
-        assert_eq!(code, Exit::Invalid);
+        assert_eq!(code, Exit::CheckFailed);
         assert!(
             out.starts_with("invalid: Stripe-Signature header is malformed"),
             "{out}"

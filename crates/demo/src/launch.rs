@@ -1,47 +1,53 @@
-//! `tpe demo`: the arguments and the entry point the `tpe` binary calls.
+//! `tpe demo`: its options and the entry point the `tpe` binary calls.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use crate::demo::{Demo, DemoOptions};
 use crate::error::DemoError;
 
-/// `tpe demo [--listen 127.0.0.1:8080] [--data DIR] [--tour]`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct DemoArgs {
+/// What `tpe demo` runs: the shop until Ctrl-C, or the tour.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RunOptions {
     /// Where the shop listens; the mock bank takes a free port on the same address.
-    #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// Folder of the SQLite database and of the e-mails (`.eml`), created if absent.
-    #[arg(long, default_value = "./tpe-demo-data")]
     pub data: PathBuf,
     /// Play every story of the payment lifecycle on every bank, print the table and exit
     /// (non-zero if a row differs from what is expected).
-    #[arg(long)]
     pub tour: bool,
     /// Where the mock bank listens (default: a free port on the shop's address).
-    #[arg(long)]
     pub bank_listen: Option<SocketAddr>,
     /// The argon2 hash (PHC string, `$argon2id$…`) of the Gestion password. Without it the
     /// demo draws a password at start and prints it.
-    #[arg(long, env = "TPE_DEMO_MANAGER_PASSWORD_HASH", hide_env_values = true)]
     pub manager_password_hash: Option<String>,
+}
+
+impl RunOptions {
+    /// The shop on `listen`, its data in `data`, the bank on a free port, a drawn password.
+    pub fn new(listen: SocketAddr, data: impl Into<PathBuf>) -> Self {
+        Self {
+            listen,
+            data: data.into(),
+            tour: false,
+            bank_listen: None,
+            manager_password_hash: None,
+        }
+    }
 }
 
 /// Runs `tpe demo`: the tour, or the shop until Ctrl-C.
 ///
+/// Returns whether every row of the tour was as expected (always `true` for the shop).
+///
 /// # Errors
 /// [`DemoError`] when the demo cannot start.
-pub async fn run(args: DemoArgs) -> Result<ExitCode, DemoError> {
+pub async fn run(args: RunOptions) -> Result<bool, DemoError> {
     if args.tour {
         let report = crate::tour::run_tour(&args.data.join("tour")).await?;
         print!("{}", report.table());
-        return Ok(if report.all_ok() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        });
+        return Ok(report.all_ok());
     }
     let mut options = DemoOptions::interactive(args.listen, &args.data);
     options.manager_password_hash = args.manager_password_hash;
@@ -70,5 +76,5 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, DemoError> {
     let _ = tokio::signal::ctrl_c().await;
     println!("arrêt…");
     demo.shutdown().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(true)
 }

@@ -1,10 +1,13 @@
-//! `tpe monetico sign|verify` and `tpe codes monetico`, through `cli::run` and `explain_code`.
+//! `tpe monetico sign|verify` and `tpe codes monetico`, through `run` and `explain_code`, on
+//! the returns the Monetico crate's own tests sign.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../../monetico/tests/common/mod.rs"]
 mod common;
 
 use clap::Parser;
-use tpe_monetico::cli::{Exit, MoneticoCommand, explain_code, run};
+use tpe_cli::Exit;
+use tpe_cli::banks::monetico::{MoneticoCommand, explain_code, run};
 
 #[derive(Parser)]
 struct Tpe {
@@ -43,7 +46,7 @@ fn verify_says_valid_or_invalid_and_why() {
     assert_eq!(exit.code(), 0);
     let forged = body.replace("montant=25.50EUR", "montant=2.50EUR");
     let (exit, out) = run_args(&["verify", "--key", common::KEY, &forged]);
-    assert_eq!(exit, Exit::Invalid);
+    assert_eq!(exit, Exit::CheckFailed);
     assert_eq!(exit.code(), 1);
     assert!(out.starts_with("invalid: the MAC does not match"), "{out}");
     let (_, out) = run_args(&["verify", "--key", common::KEY, "TPE=1"]);

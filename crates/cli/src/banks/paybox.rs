@@ -9,10 +9,10 @@ use std::path::PathBuf;
 
 use secrecy::SecretString;
 
-use crate::codes;
-use crate::config::HashAlgorithm;
-use crate::notify::{SignatureProblem, check_signature};
-use crate::sign::{BankKeys, HmacKey};
+use tpe_paybox::codes;
+use tpe_paybox::config::HashAlgorithm;
+use tpe_paybox::notify::{SignatureProblem, check_signature};
+use tpe_paybox::sign::{BankKeys, hmac_hex};
 
 /// `tpe paybox …`.
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -45,18 +45,18 @@ pub enum PayboxCommand {
     },
 }
 
-pub use tpe_core::tool::Exit;
+use crate::Exit;
 
 /// Runs a command, writing its output (including usage errors) to `out`.
 ///
 /// ```
 /// use clap::Parser;
 /// #[derive(Parser)]
-/// struct Tpe { #[command(subcommand)] cmd: tpe_paybox::cli::PayboxCommand }
+/// struct Tpe { #[command(subcommand)] cmd: tpe_cli::banks::paybox::PayboxCommand }
 /// let key = "0123456789ABCDEF".repeat(8);
 /// let t = Tpe::try_parse_from(["tpe", "sign", "--key", &key, "PBX_SITE=1999888"]).unwrap();
 /// let mut out = Vec::new();
-/// assert_eq!(tpe_paybox::cli::run(&t.cmd, &mut out), tpe_paybox::cli::Exit::Success);
+/// assert_eq!(tpe_cli::banks::paybox::run(&t.cmd, &mut out), tpe_cli::Exit::Success);
 /// assert_eq!(String::from_utf8(out).unwrap().trim().len(), 128);
 /// ```
 pub fn run(cmd: &PayboxCommand, out: &mut dyn Write) -> Exit {
@@ -89,14 +89,13 @@ fn sign(
         }
         pairs.push((name, value));
     }
-    let key = match HmacKey::from_hex(&SecretString::from(key.to_owned()), hash) {
-        Ok(k) => k,
+    match hmac_hex(&SecretString::from(key.to_owned()), hash, &pairs) {
+        Ok(mac) => writeln!(out, "{mac}")?,
         Err(e) => {
             writeln!(out, "error: {e}")?;
             return Ok(Exit::Usage);
         }
-    };
-    writeln!(out, "{}", key.sign_fields(&pairs))?;
+    }
     Ok(Exit::Success)
 }
 
@@ -110,7 +109,7 @@ fn verify(
     out: &mut dyn Write,
 ) -> std::io::Result<Exit> {
     let keys = match public_key {
-        None => BankKeys::load(&[crate::config::PublicKeySource::Embedded]),
+        None => BankKeys::load(&[tpe_paybox::config::PublicKeySource::Embedded]),
         Some(path) => match std::fs::read(path) {
             Ok(bytes) => BankKeys::from_pem_or_der(&bytes),
             Err(e) => {
@@ -150,7 +149,7 @@ fn verify(
         )?,
         Err(why) => {
             writeln!(out, "invalid: {why}")?;
-            return Ok(Exit::Invalid);
+            return Ok(Exit::CheckFailed);
         }
     }
     Ok(Exit::Success)
@@ -169,7 +168,7 @@ fn raw_part(raw: &str) -> &str {
 /// the retry advice and the customer messages.
 ///
 /// ```
-/// let text = tpe_paybox::cli::explain_code("00151");
+/// let text = tpe_cli::banks::paybox::explain_code("00151");
 /// assert!(text.contains("insufficient_funds") || text.contains("InsufficientFunds"));
 /// assert!(text.contains("Provision insuffisante"));
 /// ```
@@ -195,7 +194,7 @@ mod tests {
 
     fn run_args(args: &[&str]) -> (Exit, String) {
         let t = Tpe::try_parse_from(std::iter::once("tpe").chain(args.iter().copied())).unwrap();
-        tpe_core::tool::captured(|out| run(&t.cmd, out))
+        crate::tool::captured(|out| run(&t.cmd, out))
     }
 
     const KEY: &str = "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF";
@@ -250,6 +249,17 @@ mod tests {
     }
 
     #[test]
+    fn the_sign_tool_prints_only_the_mac() {
+        let secret = "7E57C0DE".repeat(16);
+        let (exit, out) = run_args(&["sign", "--key", &secret, "A=1"]);
+        assert_eq!(exit, Exit::Success);
+        assert!(
+            !out.contains("7E57C0DE") && out.trim().len() == 128,
+            "{out}"
+        );
+    }
+
+    #[test]
     fn verify_published_samples() {
         let raw = "Mt=1000&Ref=CMD1349338388&Auto=XXXXXX&Erreur=00000&Sign=QnhlnuOpcbfUruOU7kKG%2FZmDPsDzM31VrpMIObQomYwEE%2FafhJiDPkWVN9%2Br3JVFXBsFnqo3VlOVzxQVVahXpF7eWiJoAe5LcIoqSvms96SFFv9LfndS%2F3zAO5fF%2FtR4Us3rOSUwT1Hs2AS17R3B9ATwBMhKt1l3DPw9hClpFw0%3D";
         assert_eq!(
@@ -272,10 +282,10 @@ mod tests {
             )
         );
         let (exit, out) = run_args(&["verify", "Mt=1&Sign=%%%"]);
-        assert_eq!(exit, Exit::Invalid);
+        assert_eq!(exit, Exit::CheckFailed);
         assert!(out.contains("base64"), "{out}");
         let (exit, out) = run_args(&["verify", "nothing"]);
-        assert_eq!(exit, Exit::Invalid);
+        assert_eq!(exit, Exit::CheckFailed);
         assert!(out.starts_with("invalid: no signature"), "{out}");
     }
 
@@ -284,7 +294,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("tpe-paybox-cli-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let pem = dir.join("k.pem");
-        std::fs::write(&pem, crate::sign::PAYBOX_PUBLIC_KEY_PEM).unwrap();
+        std::fs::write(&pem, tpe_paybox::sign::PAYBOX_PUBLIC_KEY_PEM).unwrap();
         let raw = "Mt=100&Id=47&Ref=601957&Erreur=00000&sign=jRk0xXxO6wGwyL9G0K5oj5Xihxbr0s0gxhBkXT7D0k0KAFKywaqy1xd%2BorpeU1hM2Dq5KvDP42byaRzEIx3ymVvAP%2FCtM7jzTXO58tbvsXojPvLGEqz4q9QhrCH%2BOmQL6AfXt6lXImzjTgrKDIvIu6EX%2BNpp5sbcot%2BafOrTVkQ%3D";
         let p = pem.to_str().unwrap();
         assert_eq!(

@@ -11,8 +11,8 @@ use secrecy::SecretString;
 use tpe_core::form::{Form, FormLimits};
 use tpe_core::{Lang, ProviderError};
 
-use crate::codes;
-use crate::sign::{Encoding, MAC_FIELD, MacKey};
+use tpe_monetico::codes;
+use tpe_monetico::sign::{Encoding, MAC_FIELD, MacKey};
 
 /// `tpe monetico …`.
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -38,18 +38,18 @@ pub enum MoneticoCommand {
     },
 }
 
-pub use tpe_core::tool::Exit;
+use crate::Exit;
 
 /// Runs a command, writing its output (including usage errors) to `out`.
 ///
 /// ```
 /// use clap::Parser;
 /// #[derive(Parser)]
-/// struct Tpe { #[command(subcommand)] cmd: tpe_monetico::cli::MoneticoCommand }
+/// struct Tpe { #[command(subcommand)] cmd: tpe_cli::banks::monetico::MoneticoCommand }
 /// let key = "0123456789ABCDEF0123456789ABCDEF01234567";
 /// let t = Tpe::try_parse_from(["tpe", "sign", "--key", key, "TPE=1234567"]).unwrap();
 /// let mut out = Vec::new();
-/// assert_eq!(tpe_monetico::cli::run(&t.cmd, &mut out), tpe_monetico::cli::Exit::Success);
+/// assert_eq!(tpe_cli::banks::monetico::run(&t.cmd, &mut out), tpe_cli::Exit::Success);
 /// assert_eq!(String::from_utf8(out).unwrap().trim().len(), 40);
 /// ```
 pub fn run(cmd: &MoneticoCommand, out: &mut dyn Write) -> Exit {
@@ -101,35 +101,35 @@ fn verify(key: &str, raw: &str, out: &mut dyn Write) -> std::io::Result<Exit> {
         Ok(f) => f,
         Err(e) => {
             writeln!(out, "invalid: the form does not decode: {e}")?;
-            return Ok(Exit::Invalid);
+            return Ok(Exit::CheckFailed);
         }
     };
     if let Some(name) = form.first_duplicate() {
         let name: String = name.chars().take(40).collect();
         writeln!(out, "invalid: field {name:?} is repeated")?;
-        return Ok(Exit::Invalid);
+        return Ok(Exit::CheckFailed);
     }
     let Some(mac) = form.last(MAC_FIELD) else {
         writeln!(out, "invalid: no MAC field")?;
-        return Ok(Exit::Invalid);
+        return Ok(Exit::CheckFailed);
     };
     let fields = form
         .fields()
         .iter()
         .map(|f| (f.name.as_ref(), f.value.as_ref()));
     match key.verify(fields, &mac.value) {
-        Ok(Encoding::Utf8) => writeln!(out, "valid")?,
         Ok(Encoding::Latin1) => writeln!(out, "valid (over the ISO-8859-1 bytes)")?,
+        Ok(_) => writeln!(out, "valid")?,
         Err(ProviderError::BadSignature { .. }) if mac.value.len() != 40 => {
             writeln!(out, "invalid: the MAC is not 40 hexadecimal digits")?;
-            return Ok(Exit::Invalid);
+            return Ok(Exit::CheckFailed);
         }
         Err(_) => {
             writeln!(
                 out,
                 "invalid: the MAC does not match the fields under this key"
             )?;
-            return Ok(Exit::Invalid);
+            return Ok(Exit::CheckFailed);
         }
     }
     Ok(Exit::Success)
@@ -139,9 +139,9 @@ fn verify(key: &str, raw: &str, out: &mut dyn Write) -> std::io::Result<Exit> {
 /// or `status3ds`, with the wording in French and English and the retry advice.
 ///
 /// ```
-/// let text = tpe_monetico::cli::explain_code("Interdit");
+/// let text = tpe_cli::banks::monetico::explain_code("Interdit");
 /// assert!(text.contains("transaction_not_permitted") || text.contains("TransactionNotPermitted"));
-/// assert!(tpe_monetico::cli::explain_code("Annulation").contains("code-retour"));
+/// assert!(tpe_cli::banks::monetico::explain_code("Annulation").contains("code-retour"));
 /// ```
 pub fn explain_code(code: &str) -> String {
     let code = code.trim();
