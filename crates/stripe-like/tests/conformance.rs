@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use tpe_conformance::mock_stripe_like::{SECRET_KEY, WEBHOOK_SECRET};
 use tpe_conformance::{Harness, MockStripeLike, fixtures};
-use tpe_core::Currency;
 use tpe_stripe_like::{DEFAULT_TOLERANCE_SECS, Mode, StripeLike, StripeLikeConfig};
 
 async fn harness() -> Harness {
@@ -16,16 +15,7 @@ async fn harness() -> Harness {
     let provider = Arc::new(StripeLike::new(cfg).unwrap());
     Harness::new(provider, bank, now)
         .with_secrets([SECRET_KEY, WEBHOOK_SECRET])
-        .with_currencies([
-            Currency::EUR,
-            Currency::USD,
-            Currency::GBP,
-            Currency::CHF,
-            Currency::JPY,
-            Currency::BHD,
-            Currency::KWD,
-            Currency::TND,
-        ])
+        .with_currencies(tpe_conformance::fixtures::ANY_CODE_CURRENCIES)
         .with_tolerance_secs(DEFAULT_TOLERANCE_SECS)
 }
 

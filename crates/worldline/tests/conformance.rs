@@ -7,7 +7,6 @@ use tpe_conformance::mock_worldline::{
     API_KEY_ID, API_SECRET, MERCHANT_ID, WEBHOOK_KEY_ID, WEBHOOK_SECRET,
 };
 use tpe_conformance::{Harness, MockWorldline, fixtures};
-use tpe_core::Currency;
 use tpe_worldline::{WebhookKey, Worldline, WorldlineConfig};
 
 async fn harness() -> Harness {
@@ -23,16 +22,7 @@ async fn harness() -> Harness {
     let provider = Arc::new(Worldline::new(cfg).unwrap());
     Harness::new(provider, bank, now)
         .with_secrets([API_SECRET, WEBHOOK_SECRET])
-        .with_currencies([
-            Currency::EUR,
-            Currency::USD,
-            Currency::GBP,
-            Currency::CHF,
-            Currency::JPY,
-            Currency::BHD,
-            Currency::KWD,
-            Currency::TND,
-        ])
+        .with_currencies(tpe_conformance::fixtures::ANY_CODE_CURRENCIES)
 }
 
 tpe_conformance::provider_suite!(harness());
