@@ -5,7 +5,8 @@
 
 use secrecy::SecretString;
 use serde::Deserialize;
-use tpe_core::env::{self, EnvVar};
+use tpe_core::env::{self, EnvKind, EnvVar};
+use tpe_core::instalments::{InstalmentLimits, InstalmentSettings};
 use tpe_core::{Currency, ProviderError};
 use url::Url;
 
@@ -88,7 +89,14 @@ pub struct MoneticoConfig {
     /// The MAC string the TPE expects (`sorted` by default, or `legacy`).
     #[serde(default)]
     pub mac_format: MacFormat,
+    /// Payment in instalments (`nbrech`, at most [`MAX_INSTALMENTS`]): the smallest
+    /// instalment and the longest delay the contract allows, unpublished (spec C.3).
+    #[serde(default)]
+    pub instalments: InstalmentSettings,
 }
+
+/// The most instalments Monetico takes (`nbrech` 2 to 4, spec C.3).
+pub const MAX_INSTALMENTS: u8 = 4;
 
 /// The languages of the page (spec C.3).
 pub const LANGUAGES: [&str; 9] = ["FR", "EN", "DE", "IT", "ES", "NL", "PT", "SV", "JA"];
@@ -105,6 +113,16 @@ pub const ENV_VARS: &[EnvVar] = &[
     EnvVar::text("LANGUAGE", "language"),
     EnvVar::text("CURRENCY", "currency"),
     EnvVar::text("MAC_FORMAT", "mac_format"),
+    EnvVar::new(
+        "INSTALMENTS_MIN_AMOUNT",
+        "instalments.min_amount",
+        EnvKind::Integer,
+    ),
+    EnvVar::new(
+        "INSTALMENTS_MAX_DELAY_DAYS",
+        "instalments.max_delay_days",
+        EnvKind::Integer,
+    ),
 ];
 
 /// The prefix of the environment variables.
@@ -124,6 +142,7 @@ impl MoneticoConfig {
             language: None,
             currency: Currency::EUR,
             mac_format: MacFormat::Sorted,
+            instalments: InstalmentSettings::default(),
         }
     }
 
@@ -244,6 +263,7 @@ impl MoneticoConfig {
             language: self.language.clone(),
             currency: self.currency,
             mac_format: self.mac_format,
+            instalments: self.instalments.limits(MAX_INSTALMENTS),
         })
     }
 }
@@ -259,6 +279,7 @@ pub(crate) struct Merchant {
     pub(crate) language: Option<String>,
     pub(crate) currency: Currency,
     pub(crate) mac_format: MacFormat,
+    pub(crate) instalments: InstalmentLimits,
 }
 
 #[allow(clippy::expect_used)] // a constant URL
