@@ -86,6 +86,54 @@ impl Plan {
     }
 }
 
+/// A payment page session that may carry a schedule.
+pub(crate) trait Scheduled {
+    /// The reference the shop gave.
+    fn reference(&self) -> &str;
+    /// Whether the page's payment (the first instalment) was accepted.
+    fn paid(&self) -> bool;
+    /// The schedule, for a payment in instalments.
+    fn plan_mut(&mut self) -> Option<&mut Plan>;
+}
+
+/// Implements [`Scheduled`] for a session with the fields `reference`, `paid` and `plan`.
+macro_rules! scheduled {
+    ($session:ty) => {
+        impl $crate::instalments::Scheduled for $session {
+            fn reference(&self) -> &str {
+                &self.reference
+            }
+
+            fn paid(&self) -> bool {
+                self.paid
+            }
+
+            fn plan_mut(&mut self) -> Option<&mut $crate::instalments::Plan> {
+                self.plan.as_mut()
+            }
+        }
+    };
+}
+pub(crate) use scheduled;
+
+/// Charges later instalment `number` of the paid payment in instalments `reference` among
+/// `sessions`: the session and the instalment's row.
+pub(crate) fn charge_later<'s, S: Scheduled + 's>(
+    sessions: impl IntoIterator<Item = &'s mut S>,
+    reference: &str,
+    number: u8,
+) -> Result<(&'s mut S, Row), InstalmentError> {
+    let session = sessions
+        .into_iter()
+        .find(|s| s.reference() == reference && s.paid())
+        .ok_or(InstalmentError::UnknownPayment)?;
+    let row = session
+        .plan_mut()
+        .ok_or(InstalmentError::UnknownPayment)?
+        .charge(number)?;
+    Ok((session, row))
+}
+
 /// The rows of a schedule for the `schedule_table` macro of the pages (none for a payment in
 /// one go).
 pub(crate) fn shown_rows(plan: Option<&Plan>) -> Vec<minijinja::Value> {

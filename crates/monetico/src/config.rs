@@ -5,8 +5,8 @@
 
 use secrecy::SecretString;
 use serde::Deserialize;
-use tpe_core::env::{self, EnvKind, EnvVar};
-use tpe_core::instalments::{InstalmentLimits, InstalmentSettings};
+use tpe_core::env::{self, EnvVar};
+use tpe_core::instalments::{self, InstalmentLimits, InstalmentSettings};
 use tpe_core::{Currency, ProviderError};
 use url::Url;
 
@@ -113,16 +113,8 @@ pub const ENV_VARS: &[EnvVar] = &[
     EnvVar::text("LANGUAGE", "language"),
     EnvVar::text("CURRENCY", "currency"),
     EnvVar::text("MAC_FORMAT", "mac_format"),
-    EnvVar::new(
-        "INSTALMENTS_MIN_AMOUNT",
-        "instalments.min_amount",
-        EnvKind::Integer,
-    ),
-    EnvVar::new(
-        "INSTALMENTS_MAX_DELAY_DAYS",
-        "instalments.max_delay_days",
-        EnvKind::Integer,
-    ),
+    instalments::ENV_VARS[0],
+    instalments::ENV_VARS[1],
 ];
 
 /// The prefix of the environment variables.

@@ -6,14 +6,12 @@
 mod common;
 
 use std::collections::HashMap;
-use std::time::Duration;
-
-use tpe_conformance::bank::BankSide;
-use tpe_conformance::{MockMonetico, Receiver};
+use tpe_conformance::instalments::three_instalments;
+use tpe_conformance::{Captured, MockMonetico, Receiver};
 use tpe_core::instalments::{Interval, Schedule, french_day};
 use tpe_core::{
     Amount, BankOutcome, Currency, OutcomeKind, PaymentProvider, PaymentRequest, ProviderError,
-    ReasonKind, Timestamp, Verified,
+    ReasonKind, Timestamp,
 };
 use tpe_monetico::{Monetico, MoneticoConfig};
 
@@ -176,29 +174,15 @@ fn forged_instalment_returns_are_refused() {
     }
 }
 
-fn verified(
-    p: &Monetico,
-    captured: &tpe_conformance::bank::Captured,
-    now: Timestamp,
-) -> tpe_core::VerifiedNotification {
-    match p.verify(&captured.to_raw().unwrap(), now).unwrap() {
-        Verified::Payment(n) => n,
-        other => panic!("{other:?}"),
-    }
-}
-
 #[tokio::test]
 async fn the_mock_bank_runs_a_schedule_of_three() {
     let now = common::now();
     let mock = MockMonetico::spawn(now).await;
     // The shop acknowledges each return (`cdr=0`), so that none is sent again.
-    let shop = Receiver::start_with(std::sync::Arc::new(
-        |_: &tpe_conformance::bank::Captured| {
-            (200, "text/plain", tpe_monetico::notify::RECEIVED.to_owned())
-        },
-    ))
+    let shop = Receiver::start_with(std::sync::Arc::new(|_: &Captured| {
+        (200, "text/plain", tpe_monetico::notify::RECEIVED.to_owned())
+    }))
     .await;
-    mock.listen(&shop.notify_url()).await.unwrap();
     let mut cfg = MoneticoConfig::new(
         tpe_conformance::mock_monetico::TPE,
         tpe_conformance::mock_monetico::SOCIETE,
@@ -207,69 +191,42 @@ async fn the_mock_bank_runs_a_schedule_of_three() {
     .with_base_url(mock.base_url());
     cfg.url_retour_ok = Some(shop.urls().accepted);
     let p = Monetico::new(cfg).unwrap();
-    let prepared = p.prepare_now(&in_three(10_000, now), now).unwrap();
-    let page = mock.open(&prepared.redirect).await.unwrap();
-    mock.complete(&page, OutcomeKind::Accepted).await.unwrap();
-    let wait = |n: usize| {
-        let shop = &shop;
-        async move {
-            for _ in 0..300 {
-                let got: Vec<_> = shop
-                    .captured()
-                    .into_iter()
-                    .filter(|c| c.path == tpe_conformance::receiver::NOTIFY_PATH)
-                    .collect();
-                if got.len() >= n {
-                    return got;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            panic!("fewer than {n} returns")
-        }
-    };
-    let first = verified(&p, &wait(1).await[0], now);
-    assert_eq!(first.instalment, Some(1));
-    assert_eq!(first.amount.minor(), 3334);
-    assert_eq!(first.outcome.kind(), OutcomeKind::Accepted);
-
     let bank = mock.bank();
-    assert!(
-        bank.charge_monetico_instalment(&page.reference, 1, true)
-            .is_err(),
-        "the first is the page's"
-    );
-    bank.charge_monetico_instalment(&page.reference, 2, false)
+    let charge = |r: &str, n, ok| bank.charge_monetico_instalment(r, n, ok);
+    let story = three_instalments(&p, &mock, &shop, &in_three(10_000, now), now, charge)
+        .await
         .unwrap();
-    let second = verified(&p, &wait(2).await[1], now);
-    assert_eq!(second.instalment, Some(2));
-    assert_eq!(second.amount.minor(), 3333);
-    assert_eq!(second.outcome.kind(), OutcomeKind::Refused);
+    let amounts: Vec<u64> = story
+        .notifications
+        .iter()
+        .map(|n| n.amount.minor())
+        .collect();
+    assert_eq!(amounts, [3334, 3333, 3333]);
+    let BankOutcome::Refused { reason } = &story.notifications[1].outcome else {
+        panic!("{:?}", story.notifications[1].outcome)
+    };
+    assert_eq!(reason.code(), "Refus");
 
-    // Through the control route, as a person would.
+    // The control route, as a person would use it: the first is the page's, an instalment
+    // is charged once, an unknown payment is not found.
     let url = format!("{}_mock/monetico/instalments", mock.base_url());
-    let body = serde_json::json!({ "reference": page.reference, "number": 3, "accepted": true });
     let http = reqwest::Client::new();
+    let status = |body: serde_json::Value| {
+        let req = http.post(&url).json(&body);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let r = story.reference.as_str();
     assert_eq!(
-        http.post(&url).json(&body).send().await.unwrap().status(),
-        202
-    );
-    let third = verified(&p, &wait(3).await[2], now);
-    assert_eq!(third.instalment, Some(3));
-    assert_eq!(third.amount.minor(), 3333);
-    assert_eq!(third.outcome.kind(), OutcomeKind::Accepted);
-    // Charged once only; unknown payments are not found.
-    assert_eq!(
-        http.post(&url).json(&body).send().await.unwrap().status(),
+        status(serde_json::json!({ "reference": r, "number": 1, "accepted": true })).await,
         409
     );
-    let unknown = serde_json::json!({ "reference": "NOPE", "number": 2, "accepted": true });
     assert_eq!(
-        http.post(&url)
-            .json(&unknown)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(serde_json::json!({ "reference": r, "number": 2, "accepted": true })).await,
+        409
+    );
+    assert_eq!(
+        status(serde_json::json!({ "reference": "NOPE", "number": 2, "accepted": true })).await,
         404
     );
+    assert_eq!(status(serde_json::json!({ "reference": r })).await, 422);
 }

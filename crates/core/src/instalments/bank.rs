@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::InstalmentLimits;
 use crate::clock::Timestamp;
+use crate::env::{EnvKind, EnvVar};
 
 /// The smallest instalment when the configuration says nothing: 1.00 in a currency of two
 /// decimals.
@@ -61,6 +62,21 @@ impl InstalmentSettings {
         InstalmentLimits::new(count, self.min_amount, self.max_delay_days)
     }
 }
+
+/// The variables of the `[instalments]` table, for a bank's list of environment variables
+/// (`<PREFIX>INSTALMENTS_MIN_AMOUNT`, `<PREFIX>INSTALMENTS_MAX_DELAY_DAYS`).
+pub const ENV_VARS: [EnvVar; 2] = [
+    EnvVar::new(
+        "INSTALMENTS_MIN_AMOUNT",
+        "instalments.min_amount",
+        EnvKind::Integer,
+    ),
+    EnvVar::new(
+        "INSTALMENTS_MAX_DELAY_DAYS",
+        "instalments.max_delay_days",
+        EnvKind::Integer,
+    ),
+];
 
 fn default_min_amount() -> u64 {
     DEFAULT_MIN_AMOUNT

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use super::cgi2::{Verdict, send_cgi2};
 use super::page::Card;
-use crate::instalments::{InstalmentError, Plan};
+use crate::instalments::{InstalmentError, Plan, charge_later};
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::state::{BankState, Store, page_store};
 
@@ -69,16 +69,7 @@ impl MoneticoState {
     /// charged; the session as it is then.
     fn charge(&self, reference: &str, number: u8) -> Result<MoneticoSession, InstalmentError> {
         self.with(|d| {
-            let s = d
-                .sessions
-                .values_mut()
-                .find(|s| s.reference == reference && s.paid && s.plan.is_some())
-                .ok_or(InstalmentError::UnknownPayment)?;
-            s.plan
-                .as_mut()
-                .ok_or(InstalmentError::UnknownPayment)?
-                .charge(number)?;
-            Ok(s.clone())
+            charge_later(d.sessions.values_mut(), reference, number).map(|(s, _)| s.clone())
         })
     }
 }
@@ -162,3 +153,5 @@ pub(crate) struct MoneticoSession {
     /// Whether the first payment was accepted (later instalments follow only then).
     pub(super) paid: bool,
 }
+
+crate::instalments::scheduled!(MoneticoSession);
