@@ -28,7 +28,8 @@ pub struct Story {
 /// receiver's), pays the first on `bank`'s page,
 /// then has the bank charge instalment 2 refused and 3 accepted through `charge` (its
 /// control API), verifying each notification `receiver` gets with `provider`. Checks that
-/// each is its instalment, of its amount, with its verdict; an error says which step failed.
+/// each is its instalment, of its amount, with its verdict, a bank transaction of its own,
+/// and that the bank charges an instalment once; an error says which step failed.
 ///
 /// # Errors
 /// A message naming the step that failed.
@@ -84,6 +85,15 @@ pub async fn three_instalments(
             ));
         }
         notifications.push(n);
+    }
+    let mut ids: Vec<&str> = notifications
+        .iter()
+        .map(|n| n.bank_transaction_id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.len() != 3 {
+        return Err("the instalments are not three bank transactions".to_owned());
     }
     if charge(&page.reference, 3, true) != Err(InstalmentError::AlreadyCharged) {
         return Err("instalment 3 was charged twice".to_owned());
