@@ -4,6 +4,7 @@ pub mod bank;
 pub mod checks;
 pub mod fixtures;
 mod harness;
+pub mod instalments;
 #[macro_use]
 mod mock_side;
 mod macros;

@@ -14,6 +14,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::{Amount, Currency};
 
+mod bank;
+
+pub use bank::{
+    DEFAULT_MAX_DELAY_DAYS, DEFAULT_MIN_AMOUNT, ENV_VARS, InstalmentSettings, format_day,
+    french_day, parse_day,
+};
+
 /// The most instalments any schedule may have; a bank's own limit is usually lower
 /// ([`InstalmentLimits::max_count`]).
 pub const MAX_INSTALMENTS: usize = 12;

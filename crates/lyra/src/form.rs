@@ -108,6 +108,31 @@ fn url_char(c: char) -> bool {
 }
 
 /// The form's fields (signature excluded), in the documentation's order.
+/// `vads_payment_config`: `SINGLE`, or for a payment in instalments `MULTI_EXT:` and each
+/// instalment's `YYYYMMDD=<minor units>` joined by `;` (spec B.3), which says every date and
+/// amount as the schedule has them (`MULTI` can only say equal instalments a fixed number of
+/// days apart). `vads_amount` stays the total.
+fn payment_config(
+    shop: &Shop,
+    request: &PaymentRequest,
+    now: Timestamp,
+) -> Result<String, ProviderError> {
+    let today = tpe_core::instalments::french_day(now);
+    let limits = Some(shop.instalments);
+    let schedule = request.schedule_within(&Lyra::ID, limits, today, "vads_payment_config")?;
+    Ok(schedule.map_or_else(
+        || "SINGLE".to_owned(),
+        |s| {
+            let parts: Vec<String> = s
+                .instalments()
+                .iter()
+                .map(|i| format!("{}={}", i.due.strftime("%Y%m%d"), i.amount.minor()))
+                .collect();
+            format!("MULTI_EXT:{}", parts.join(";"))
+        },
+    ))
+}
+
 pub(crate) fn fields(
     shop: &Shop,
     request: &PaymentRequest,
@@ -207,7 +232,7 @@ pub(crate) fn fields(
         ("vads_order_id", order_id),
         ("vads_order_info", info),
         ("vads_page_action", "PAYMENT".to_owned()),
-        ("vads_payment_config", "SINGLE".to_owned()),
+        ("vads_payment_config", payment_config(shop, request, now)?),
         ("vads_return_mode", shop.return_mode.as_str().to_owned()),
         // 3-D Secure: the goods ship to the billing identity and address.
         (

@@ -70,7 +70,8 @@ impl Lyra {
             .with_capabilities(capabilities)
             .with_bank_references(NonceSource::DailySequence, |_, now, nonce| {
                 form::bank_reference(now, nonce)
-            });
+            })
+            .with_instalments(checked.shop.instalments);
         Ok(Self {
             profile,
             shop: checked.shop,

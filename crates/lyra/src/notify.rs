@@ -255,6 +255,17 @@ fn read_vads(signed: &Signed<'_>, shop: &Shop) -> Result<VerifiedNotification, P
         Some(optional("vads_auth_number")?),
     );
     let mut n = VerifiedNotification::new(Lyra::ID, reference, transaction, outcome, amount);
+    if let Some(number) = instalment(signed) {
+        n = n.with_instalment(number);
+        // Each instalment is a transaction of its own; its amount is the effective one.
+        if let Some(effective) = signed
+            .get("vads_effective_amount")
+            .and_then(minor)
+            .and_then(|m| Amount::new(m, currency).ok())
+        {
+            n.amount = effective;
+        }
+    }
     let pan = optional("vads_card_number")?;
     if !pan.is_empty() {
         let brand = optional("vads_card_brand")?;
@@ -273,6 +284,26 @@ fn read_vads(signed: &Signed<'_>, shop: &Shop) -> Result<VerifiedNotification, P
         ));
     }
     Ok(n)
+}
+
+/// The instalment of a payment in instalments (`vads_payment_config` `MULTI…`): its
+/// transaction's `vads_sequence_number`, 1 for the first.
+fn instalment(signed: &Signed<'_>) -> Option<u8> {
+    let multi = signed
+        .get("vads_payment_config")
+        .is_some_and(|c| c.starts_with("MULTI"));
+    let number = signed.get("vads_sequence_number")?;
+    if !multi
+        || number.is_empty()
+        || number.len() > 2
+        || !number.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    number
+        .parse::<u8>()
+        .ok()
+        .filter(|n| (1..=crate::config::MAX_INSTALMENTS).contains(n))
 }
 
 fn minor(text: &str) -> Option<u64> {

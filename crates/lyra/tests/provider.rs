@@ -11,14 +11,6 @@ use tpe_core::{PaymentProvider, PaymentReference, ProviderError};
 use tpe_lyra::sign::Algorithm;
 use tpe_lyra::{Lyra, LyraConfig};
 
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap()
-}
-
 #[test]
 fn bank_references_are_the_day_and_the_sequence() {
     let p = common::provider();
@@ -70,7 +62,7 @@ fn the_prepared_form_is_signed_and_complete() {
         ("vads_version", "V2"),
     ];
     for (name, value) in expect {
-        assert_eq!(field(f, name), value, "{name}");
+        assert_eq!(common::field(f, name), value, "{name}");
     }
     assert_eq!(
         prepared.provider_data.as_ref().unwrap().as_str(),

@@ -26,6 +26,7 @@ mod control;
 mod error;
 mod extract;
 mod faults;
+mod instalments;
 mod journal;
 mod launch;
 mod layer;
@@ -56,6 +57,7 @@ pub use config::{
     WORLDLINE_SDK_TEST_WEBHOOK_KEY_ID, WORLDLINE_SDK_TEST_WEBHOOK_SECRET, WorldlineMerchant,
 };
 pub use error::Error;
+pub use instalments::InstalmentError;
 pub use journal::{EntryKind, JournalEntry, Side};
 pub use launch::{ServeOptions, serve_until_ctrl_c};
 pub use merchants::{ListedMerchant, ListedSecret, MerchantListing};

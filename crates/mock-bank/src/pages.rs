@@ -21,13 +21,15 @@ static PAGES: LazyLock<Environment<'static>> = LazyLock::new(environment);
 const FALLBACK: &str = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Erreur</title></head><body><h1>Erreur interne de la banque simulée</h1></body></html>";
 
 /// The templates every bank's pages build on: the layout, the control index, the 3-D Secure
-/// challenge, the page left by a customer who abandons, and the card form macro (`card.html`).
+/// challenge, the page left by a customer who abandons, the card form macro (`card.html`) and
+/// the schedule of a payment in instalments (`schedule.html`).
 const SHARED: &[(&str, &str)] = &[
     ("layout.html", include_str!("templates/layout.html")),
     ("control.html", include_str!("templates/control.html")),
     ("challenge.html", include_str!("templates/challenge.html")),
     ("closed.html", include_str!("templates/closed.html")),
     ("card.html", include_str!("templates/card.html")),
+    ("schedule.html", include_str!("templates/schedule.html")),
 ];
 
 fn environment() -> Environment<'static> {

@@ -326,3 +326,71 @@ async fn forms_with_a_bad_mac_or_bad_fields_are_refused() {
         assert!(!body.contains("id=\"reference\""));
     }
 }
+
+/// The form of `form` with a schedule's fields added, signed again.
+fn with_schedule(reference: &str, schedule: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut f = form(reference, "100.00EUR");
+    f.retain(|(k, _)| k != "MAC");
+    f.extend(
+        schedule
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let key = mac::usable_key(MONETICO_TEST_KEY).unwrap();
+    let m = mac::mac_hex(&key, &f);
+    f.push(("MAC".into(), m));
+    f
+}
+
+#[tokio::test]
+async fn the_page_shows_the_schedule_and_refuses_one_that_does_not_add_up() {
+    let (bank, _shop) = start().await;
+    let url = format!("{}/test/paiement.cgi", bank.base_url());
+    let mut schedule = vec![
+        ("nbrech", "3"),
+        ("dateech1", "01/01/2025"),
+        ("montantech1", "33.34EUR"),
+        ("dateech2", "01/02/2025"),
+        ("montantech2", "33.33EUR"),
+        ("dateech3", "01/03/2025"),
+        ("montantech3", "33.33EUR"),
+    ];
+    let page = http()
+        .post(&url)
+        .form(&with_schedule("ORDER9", &schedule))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<table id=\"schedule\">"), "{html}");
+    assert!(
+        html.contains("<td>01/03/2025</td><td class=\"amount\">33,33 €</td>"),
+        "{html}"
+    );
+    for (i, bad) in [
+        ("montantech3", "33.32EUR"),
+        ("dateech2", "01/01/2025"),
+        ("nbrech", "5"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let at = schedule.iter().position(|(k, _)| *k == bad.0).unwrap();
+        let good = schedule[at];
+        schedule[at] = bad;
+        let resp = http()
+            .post(&url)
+            .form(&with_schedule(&format!("BAD{i}"), &schedule))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400, "{bad:?}");
+        schedule[at] = good;
+    }
+    // Nothing was paid: no instalment can be charged.
+    assert_eq!(
+        bank.charge_monetico_instalment("ORDER9", 2, true),
+        Err(tpe_mock_bank::InstalmentError::UnknownPayment)
+    );
+}

@@ -158,8 +158,10 @@ pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
     tpe_core::codes::lookup(MOTIFREFUS, code)
 }
 
-/// The wording of `code` as a `code-retour` or a `status3ds`, with the table's name.
+/// The wording of `code` as a `code-retour` (an instalment's `paiement_pf2` reads as
+/// `paiement`) or a `status3ds`, with the table's name.
 pub fn wording_of(code: &str) -> Option<(&'static str, &'static Wording)> {
+    let code = split_instalment(code).1;
     [("code-retour", CODE_RETOUR), ("status3ds", STATUS3DS)]
         .into_iter()
         .find_map(|(name, table)| table.iter().find(|c| c.code == code).map(|c| (name, c)))
@@ -184,6 +186,32 @@ pub fn classify(code: &str) -> Reason {
     )
 }
 
+/// The most instalments a `code-retour` names (`nbrech` is 2 to 4, spec C.3).
+const MAX_INSTALMENT: u8 = 4;
+
+/// The instalment a `code-retour` is about, and the code without its suffix: the bank charges
+/// instalment `N` (2 to 4) of a payment in instalments itself and returns `paiement_pfN` or
+/// `Annulation_pfN` (spec C.5); any other code has no instalment of its own.
+///
+/// ```
+/// use tpe_monetico::codes::split_instalment;
+/// assert_eq!(split_instalment("paiement_pf2"), (Some(2), "paiement"));
+/// assert_eq!(split_instalment("Annulation_pf4"), (Some(4), "Annulation"));
+/// assert_eq!(split_instalment("paiement_pf5"), (None, "paiement_pf5"));
+/// assert_eq!(split_instalment("payetest"), (None, "payetest"));
+/// ```
+pub fn split_instalment(code_retour: &str) -> (Option<u8>, &str) {
+    if let Some((base, n)) = code_retour.rsplit_once("_pf")
+        && matches!(base, PAIEMENT | ANNULATION)
+        && n.len() == 1
+        && let Ok(n) = n.parse::<u8>()
+        && (2..=MAX_INSTALMENT).contains(&n)
+    {
+        return (Some(n), base);
+    }
+    (None, code_retour)
+}
+
 /// The longest authorization number kept.
 const MAX_AUTHORIZATION: usize = 16;
 
@@ -197,10 +225,13 @@ const MAX_AUTHORIZATION: usize = 16;
 /// assert_eq!(outcome("payetest", None, Some("000000")).kind(), OutcomeKind::Accepted);
 /// assert_eq!(outcome("Annulation", Some("Refus"), None).kind(), OutcomeKind::Refused);
 /// assert_eq!(outcome("Annulation", Some(""), None).kind(), OutcomeKind::Refused);
-/// assert_eq!(outcome("paiement_pf2", None, None).kind(), OutcomeKind::Unclassified);
+/// // A later instalment charged by the bank, accepted or refused.
+/// assert_eq!(outcome("paiement_pf2", None, None).kind(), OutcomeKind::Accepted);
+/// assert_eq!(outcome("Annulation_pf3", Some("Refus"), None).kind(), OutcomeKind::Refused);
+/// assert_eq!(outcome("paiement_pf9", None, None).kind(), OutcomeKind::Unclassified);
 /// ```
 pub fn outcome(code_retour: &str, motifrefus: Option<&str>, numauto: Option<&str>) -> BankOutcome {
-    match code_retour {
+    match split_instalment(code_retour).1 {
         PAYETEST | PAIEMENT => BankOutcome::Accepted {
             authorization: numauto
                 .map(|a| {
@@ -224,7 +255,7 @@ pub fn outcome(code_retour: &str, motifrefus: Option<&str>, numauto: Option<&str
                 BankOutcome::unclassified(motif)
             }
         }
-        // Split-payment instalments (`paiement_pf2`…) and anything new: never a verdict.
+        // Anything new: never a verdict.
         _ => BankOutcome::unclassified(code_retour),
     }
 }

@@ -6,6 +6,7 @@
 use secrecy::SecretString;
 use serde::Deserialize;
 use tpe_core::env::{self, EnvVar};
+use tpe_core::instalments::{self, InstalmentLimits, InstalmentSettings};
 use tpe_core::{Currency, ProviderError};
 use url::Url;
 
@@ -88,7 +89,14 @@ pub struct MoneticoConfig {
     /// The MAC string the TPE expects (`sorted` by default, or `legacy`).
     #[serde(default)]
     pub mac_format: MacFormat,
+    /// Payment in instalments (`nbrech`, at most [`MAX_INSTALMENTS`]): the smallest
+    /// instalment and the longest delay the contract allows, unpublished (spec C.3).
+    #[serde(default)]
+    pub instalments: InstalmentSettings,
 }
+
+/// The most instalments Monetico takes (`nbrech` 2 to 4, spec C.3).
+pub const MAX_INSTALMENTS: u8 = 4;
 
 /// The languages of the page (spec C.3).
 pub const LANGUAGES: [&str; 9] = ["FR", "EN", "DE", "IT", "ES", "NL", "PT", "SV", "JA"];
@@ -105,6 +113,8 @@ pub const ENV_VARS: &[EnvVar] = &[
     EnvVar::text("LANGUAGE", "language"),
     EnvVar::text("CURRENCY", "currency"),
     EnvVar::text("MAC_FORMAT", "mac_format"),
+    instalments::ENV_VARS[0],
+    instalments::ENV_VARS[1],
 ];
 
 /// The prefix of the environment variables.
@@ -124,6 +134,7 @@ impl MoneticoConfig {
             language: None,
             currency: Currency::EUR,
             mac_format: MacFormat::Sorted,
+            instalments: InstalmentSettings::default(),
         }
     }
 
@@ -244,6 +255,7 @@ impl MoneticoConfig {
             language: self.language.clone(),
             currency: self.currency,
             mac_format: self.mac_format,
+            instalments: self.instalments.limits(MAX_INSTALMENTS),
         })
     }
 }
@@ -259,6 +271,7 @@ pub(crate) struct Merchant {
     pub(crate) language: Option<String>,
     pub(crate) currency: Currency,
     pub(crate) mac_format: MacFormat,
+    pub(crate) instalments: InstalmentLimits,
 }
 
 #[allow(clippy::expect_used)] // a constant URL

@@ -4,8 +4,10 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde::Serialize;
+use tpe_core::instalments::{Schedule, format_day};
 use tpe_core::{
     BankReference, Lang, PaymentRequest, ProviderData, ProviderError, Timestamp, ValidatedCustomer,
 };
@@ -154,6 +156,7 @@ pub(crate) fn fields(
     merchant: &Merchant,
     request: &PaymentRequest,
     date: &str,
+    today: Date,
 ) -> Result<Vec<(String, String)>, ProviderError> {
     let invalid = |field: &'static str, reason: String| {
         ProviderError::invalid_request(&Monetico::ID, field, reason)
@@ -223,8 +226,26 @@ pub(crate) fn fields(
         ("version", "3.0".to_owned()),
     ];
     fields.retain(|(_, v)| !v.is_empty());
-    Ok(fields
+    let mut fields: Vec<(String, String)> = fields
         .into_iter()
         .map(|(name, value)| (name.to_owned(), value))
-        .collect())
+        .collect();
+    let limits = Some(merchant.instalments);
+    if let Some(schedule) = request.schedule_within(&Monetico::ID, limits, today, "nbrech")? {
+        fields.extend(schedule_fields(schedule));
+        fields.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    }
+    Ok(fields)
+}
+
+/// A payment in instalments (spec C.3): `nbrech`, then `dateechN` (`DD/MM/YYYY`) and
+/// `montantechN` (like `montant`) of each; `montant` stays the total.
+fn schedule_fields(schedule: &Schedule) -> Vec<(String, String)> {
+    let mut fields = vec![("nbrech".to_owned(), schedule.count().to_string())];
+    for (i, instalment) in schedule.instalments().iter().enumerate() {
+        let n = i + 1;
+        fields.push((format!("dateech{n}"), format_day(instalment.due)));
+        fields.push((format!("montantech{n}"), montant(instalment.amount)));
+    }
+    fields
 }

@@ -28,6 +28,7 @@ use crate::config::Merchant;
 /// Monetico Paiement. Build it once with [`Monetico::new`]; share it as
 /// `Arc<dyn PaymentProvider>`.
 pub struct Monetico {
+    profile: Profile,
     merchant: Merchant,
     key: MacKey,
 }
@@ -46,7 +47,8 @@ impl fmt::Debug for Monetico {
 
 /// The spec documents no status query, refund or capture API for Monetico (C.9); a CGI2
 /// return of a few hundred bytes comes as a GET or a POST; 999 999 references a day, numbered
-/// by the store: never reused, never wasted.
+/// by the store: never reused, never wasted. Payment in instalments is added in
+/// [`Monetico::new`], within the configured limits.
 static PROFILE: Profile = Profile::new(Monetico::ID)
     .with_channel(NotificationChannel::FORM_GET_OR_POST)
     .with_bank_references(NonceSource::DailySequence, |_, now, nonce| {
@@ -62,8 +64,10 @@ impl Monetico {
     /// # Errors
     /// [`ProviderError::Config`] naming the setting that is wrong (never quoting the key).
     pub fn new(cfg: MoneticoConfig) -> Result<Self, ProviderError> {
+        let merchant = cfg.merchant()?;
         Ok(Self {
-            merchant: cfg.merchant()?,
+            profile: PROFILE.clone().with_instalments(merchant.instalments),
+            merchant,
             key: MacKey::new(&cfg.key)?,
         })
     }
@@ -85,7 +89,7 @@ impl Monetico {
 #[async_trait::async_trait]
 impl PaymentProvider for Monetico {
     fn profile(&self) -> &Profile {
-        &PROFILE
+        &self.profile
     }
 
     fn prepare_now(
@@ -94,7 +98,8 @@ impl PaymentProvider for Monetico {
         now: Timestamp,
     ) -> Result<Prepared, ProviderError> {
         let date = form::order_date(now);
-        let mut fields = form::fields(&self.merchant, request, &date)?;
+        let today = tpe_core::instalments::french_day(now);
+        let mut fields = form::fields(&self.merchant, request, &date, today)?;
         let pairs: Vec<(&str, &str)> = fields
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str()))

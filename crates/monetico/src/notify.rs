@@ -122,9 +122,14 @@ fn read(
     if date.is_empty() || date.len() > MAX_DATE || date.chars().any(char::is_control) {
         return Err(malformed("date must have 1 to 32 characters"));
     }
-    let amount = parse_montant(required("montant")?)
-        .ok_or_else(|| malformed("montant must be digits, '.', up to 2 decimals and a currency"))?;
     let code_retour = required("code-retour")?;
+    let (instalment, _) = codes::split_instalment(code_retour);
+    // A return of a payment in instalments gives the instalment's amount in `montantech`;
+    // `montant` stays the total (spec C.5).
+    let montantech = optional("montantech")?.filter(|m| !m.is_empty());
+    let amount = parse_montant(montantech.unwrap_or(required("montant")?)).ok_or_else(|| {
+        malformed("montant(ech) must be digits, '.', up to 2 decimals and a currency")
+    })?;
     let outcome = codes::outcome(code_retour, optional("motifrefus")?, optional("numauto")?);
 
     // Each return of one reference has its own date and verdict: a later `paiement` after an
@@ -134,6 +139,10 @@ fn read(
         code_retour.chars().take(32).collect::<String>()
     );
     let mut n = VerifiedNotification::new(Monetico::ID, reference, transaction, outcome, amount);
+    // The first instalment's return is a plain `paiement` with its `montantech`.
+    if let Some(number) = instalment.or(montantech.map(|_| 1)) {
+        n = n.with_instalment(number);
+    }
     if let Some(card) = card(fields) {
         n = n.with_card(card);
     }

@@ -58,8 +58,23 @@ fn verdicts_of_code_retour() {
         outcome(codes::PAYETEST, None, None).kind(),
         OutcomeKind::Accepted
     );
-    for split in ["paiement_pf2", "Annulation_pf3", "PAIEMENT", ""] {
-        assert_eq!(outcome(split, None, None).kind(), OutcomeKind::Unclassified);
+    // Later instalments of a payment in instalments have their verdicts (spec C.5).
+    assert_eq!(
+        outcome("paiement_pf2", None, None).kind(),
+        OutcomeKind::Accepted
+    );
+    assert_eq!(
+        outcome("Annulation_pf3", None, None).kind(),
+        OutcomeKind::Refused
+    );
+    for odd in [
+        "paiement_pf5",
+        "payetest_pf2",
+        "paiement_pf02",
+        "PAIEMENT",
+        "",
+    ] {
+        assert_eq!(outcome(odd, None, None).kind(), OutcomeKind::Unclassified);
     }
 }
 

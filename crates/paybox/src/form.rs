@@ -11,6 +11,7 @@
 
 use std::fmt::Write as _;
 
+use tpe_core::instalments::{InstalmentLimits, Schedule, format_day, french_day};
 use tpe_core::{Currency, Lang, PaymentRequest, Timestamp, ValidatedCustomer};
 
 use crate::config::{Authentication, Capture, IpnMethod, PageLanguage, PageSource, PayboxConfig};
@@ -42,6 +43,7 @@ pub(crate) struct FormSettings {
     source: Option<PageSource>,
     capture: Capture,
     currency: Currency,
+    instalments: InstalmentLimits,
 }
 
 impl FormSettings {
@@ -59,6 +61,7 @@ impl FormSettings {
             source: cfg.source,
             capture: cfg.capture,
             currency: cfg.currency,
+            instalments: cfg.instalments.limits(crate::config::MAX_INSTALMENTS),
         }
     }
 }
@@ -86,6 +89,17 @@ pub(crate) fn fields(
             "the amount must be between 1 and 9999999999 minor units",
         ));
     }
+    let schedule = match &req.schedule {
+        Some(schedule) => {
+            s.instalments
+                .check(schedule, french_day(now))
+                .map_err(|e| Error::invalid("PBX_2MONT1", e.to_string()))?;
+            Some(schedule)
+        }
+        None => None,
+    };
+    // In instalments, the page charges the first: `PBX_TOTAL` is its amount (spec §2).
+    let charged = schedule.map_or(amount, |s| s.first().amount);
     let billing = billing_xml(&req.customer)?;
     let auth = match s.low_value_exemption_max {
         Some(max) if amount.minor() <= max => Authentication::NoChallenge,
@@ -98,13 +112,14 @@ pub(crate) fn fields(
         s.source.is_some(),
         matches!(s.capture, Capture::Manual | Capture::Deferred { .. }),
     ];
-    let count = 18 + optional.iter().filter(|&&o| o).count() + 1;
+    let later = schedule.map_or(0, |s| 2 * (s.count() - 1) + 1);
+    let count = 18 + optional.iter().filter(|&&o| o).count() + later + 1;
     let mut f: Vec<(String, String)> = Vec::with_capacity(count);
     let mut push = |k: &str, v: String| f.push((k.to_owned(), v));
     push("PBX_SITE", s.site.clone());
     push("PBX_RANG", s.rang.clone());
     push("PBX_IDENTIFIANT", s.identifiant.clone());
-    push("PBX_TOTAL", format!("{:03}", amount.minor()));
+    push("PBX_TOTAL", format!("{:03}", charged.minor()));
     push("PBX_DEVISE", format!("{:03}", amount.currency().numeric()));
     push("PBX_CMD", req.bank_reference.as_str().to_owned());
     push("PBX_PORTEUR", req.customer.email.clone());
@@ -137,8 +152,33 @@ pub(crate) fn fields(
         Capture::Deferred { days } => push("PBX_DIFF", format!("{days:02}")),
         _ => {}
     }
+    if let Some(schedule) = schedule {
+        f.extend(schedule_fields(schedule));
+    }
     debug_assert_eq!(f.len() + 1, count, "capacity left for PBX_HMAC only");
     Ok(f)
+}
+
+/// The later instalments (spec §2): `PBX_2MONTn` (minor units like `PBX_TOTAL`) and
+/// `PBX_DATEn` (`DD/MM/YYYY`) of instalment `n + 1`, then `PBX_DATEVALMAX` (`YYMM`): the card
+/// must be valid until the last one, as the bank's own modules ask.
+fn schedule_fields(schedule: &Schedule) -> Vec<(String, String)> {
+    let later = &schedule.instalments()[1..];
+    let mut f = Vec::with_capacity(2 * later.len() + 1);
+    for (i, instalment) in later.iter().enumerate() {
+        let n = i + 1;
+        f.push((
+            format!("PBX_2MONT{n}"),
+            format!("{:03}", instalment.amount.minor()),
+        ));
+        f.push((format!("PBX_DATE{n}"), format_day(instalment.due)));
+    }
+    let last = later.last().map_or(schedule.first().due, |i| i.due);
+    f.push((
+        "PBX_DATEVALMAX".to_owned(),
+        last.strftime("%y%m").to_string(),
+    ));
+    f
 }
 
 /// `PBX_TIME`: ISO 8601 in UTC with an explicit offset, `2025-01-15T09:30:00+00:00`.

@@ -30,6 +30,7 @@ use crate::sign::{BankKeys, HmacKey};
 /// The Paybox / Up2Pay e-Transactions provider. Build it once with [`Paybox::new`]; it is
 /// cheap to share (`Arc<dyn PaymentProvider>`).
 pub struct Paybox {
+    profile: Profile,
     endpoints: Endpoints,
     form: FormSettings,
     notify: NotifySettings,
@@ -98,6 +99,9 @@ impl Paybox {
         let keys = BankKeys::load(&cfg.public_keys)?;
         let direct = DirectClient::new(&cfg, &endpoints, key.clone())?;
         Ok(Self {
+            profile: PROFILE
+                .clone()
+                .with_instalments(cfg.instalments.limits(config::MAX_INSTALMENTS)),
             form: FormSettings::new(&cfg),
             notify: NotifySettings::new(cfg.retour.clone(), cfg.currency),
             currency: cfg.currency,
@@ -193,7 +197,7 @@ impl Paybox {
 #[async_trait::async_trait]
 impl PaymentProvider for Paybox {
     fn profile(&self) -> &Profile {
-        &PROFILE
+        &self.profile
     }
 
     fn prepare_now(

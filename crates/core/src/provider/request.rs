@@ -8,7 +8,7 @@ use url::Url;
 use super::id::ProviderId;
 use crate::customer::ValidatedCustomer;
 use crate::error::ProviderError;
-use crate::instalments::{Schedule, ScheduleError};
+use crate::instalments::{InstalmentLimits, Schedule, ScheduleError};
 use crate::money::{Amount, Currency};
 use crate::reason::Lang;
 use crate::reference::PaymentReference;
@@ -122,6 +122,30 @@ impl PaymentRequest {
         schedule.check_total(self.amount)?;
         self.schedule = Some(schedule);
         Ok(self)
+    }
+
+    /// The schedule of a payment in instalments checked against a bank's `limits` for a
+    /// checkout on `today`; `None` for a payment in one go. A schedule the bank cannot take
+    /// (no `limits`: it offers no instalments) is [`ProviderError::InvalidRequest`] naming the
+    /// bank's `field`, the reason naming the rule.
+    ///
+    /// # Errors
+    /// As said.
+    pub fn schedule_within(
+        &self,
+        provider: &ProviderId,
+        limits: Option<InstalmentLimits>,
+        today: jiff::civil::Date,
+        field: &'static str,
+    ) -> Result<Option<&Schedule>, ProviderError> {
+        let Some(schedule) = &self.schedule else {
+            return Ok(None);
+        };
+        limits
+            .ok_or(ScheduleError::Unsupported)
+            .and_then(|l| l.check(schedule, today))
+            .map_err(|e| ProviderError::invalid_request(provider, field, e.to_string()))?;
+        Ok(Some(schedule))
     }
 
     /// With the bank reference the engine stored for this checkout.

@@ -31,6 +31,13 @@ const VARS: &[EnvVar] = &[
     EnvVar::new("MANUAL_VALIDATION", "manual_validation", EnvKind::Boolean),
     EnvVar::new("PREVIOUS_KEYS", "previous_keys", EnvKind::List),
     EnvVar::new("EXTRA_FIELDS", "extra_fields", EnvKind::List),
+    tpe_core::instalments::ENV_VARS[0],
+    tpe_core::instalments::ENV_VARS[1],
+    EnvVar::new(
+        "INSTALMENTS_MAX_COUNT",
+        "instalments.max_count",
+        EnvKind::Integer,
+    ),
 ];
 
 /// Reads the variables through `get`; an empty variable counts as unset.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::Deserialize;
+use tpe_core::instalments::{InstalmentLimits, InstalmentSettings};
 use tpe_core::{Currency, ProviderError};
 use url::Url;
 
@@ -201,6 +202,12 @@ pub struct LyraConfig {
     /// naming the field, until it is listed here.
     #[serde(default)]
     pub extra_fields: Vec<String>,
+    /// Payment in instalments (`vads_payment_config=MULTI_EXT`): how many (the shop's
+    /// contract, [`DEFAULT_MAX_INSTALMENTS`] by default, at most [`MAX_INSTALMENTS`]), the
+    /// smallest instalment
+    /// and the longest delay.
+    #[serde(default)]
+    pub instalments: InstalmentSettings,
     /// The REST API, for status queries, refunds and REST notifications.
     #[serde(default)]
     pub rest: Option<RestConfig>,
@@ -228,6 +235,7 @@ impl LyraConfig {
             ipn_url: None,
             currency: Currency::EUR,
             manual_validation: false,
+            instalments: InstalmentSettings::default(),
             extra_fields: Vec::new(),
             rest: None,
         }
@@ -390,6 +398,13 @@ impl LyraConfig {
                 ipn_url: self.ipn_url.clone(),
                 extra_fields: self.extra_fields.clone(),
                 manual_validation: self.manual_validation,
+                instalments: self
+                    .instalments
+                    .limits(if self.instalments.max_count.is_some() {
+                        MAX_INSTALMENTS
+                    } else {
+                        DEFAULT_MAX_INSTALMENTS
+                    }),
             },
             keys: KeyRing::new(signing, previous),
             rest,
@@ -417,7 +432,16 @@ pub(crate) struct Shop {
     pub(crate) ipn_url: Option<Url>,
     pub(crate) extra_fields: Vec<String>,
     pub(crate) manual_validation: bool,
+    pub(crate) instalments: InstalmentLimits,
 }
+
+/// How many instalments a shop takes unless its configuration says otherwise: Lyra offers
+/// payment in 2, 3 or 4 instalments by card.
+pub const DEFAULT_MAX_INSTALMENTS: u8 = 4;
+
+/// The most instalments a shop's configuration may set (and a notification may name): the
+/// most of any schedule.
+pub const MAX_INSTALMENTS: u8 = 12;
 
 /// The checked REST settings.
 #[derive(Clone)]

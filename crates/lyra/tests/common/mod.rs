@@ -112,3 +112,12 @@ pub fn signed(fields: &[(String, String)], algorithm: Algorithm) -> String {
         .collect();
     key(algorithm).signed_form(&pairs)
 }
+
+/// The value of the form field `name` (it must be there).
+pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap()
+}

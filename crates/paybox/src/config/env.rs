@@ -48,6 +48,8 @@ const VARS: &[EnvVar] = &[
         EnvKind::Integer,
     ),
     EnvVar::new("PUBLIC_KEYS", "public_keys", EnvKind::List),
+    tpe_core::instalments::ENV_VARS[0],
+    tpe_core::instalments::ENV_VARS[1],
 ];
 
 /// Variables without a default.

@@ -49,7 +49,7 @@ pub use self::keys::{HashAlgorithm, PublicKeySource};
 pub use self::options::{Authentication, Capture, IpnMethod, PageLanguage, PageSource};
 pub use self::platform::{Endpoints, Environment, Platform};
 pub use self::retour::{RETOUR_LETTERS, RetourSpec};
-pub use self::schema::{DirectSettings, PayboxConfig};
+pub use self::schema::{DirectSettings, MAX_INSTALMENTS, PayboxConfig};
 
 /// A value that is not one of the accepted spellings.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

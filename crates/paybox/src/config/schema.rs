@@ -6,6 +6,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 use tpe_core::Currency;
+use tpe_core::instalments::InstalmentSettings;
 
 use super::{
     Authentication, Capture, HashAlgorithm, IpnMethod, PageLanguage, PageSource, Platform,
@@ -84,7 +85,14 @@ pub struct PayboxConfig {
     /// Paybox Direct settings.
     #[serde(default)]
     pub direct: DirectSettings,
+    /// Payment in instalments (`PBX_2MONT1..3`, at most [`MAX_INSTALMENTS`]): the smallest
+    /// instalment and the longest delay the contract allows, unpublished.
+    #[serde(default)]
+    pub instalments: InstalmentSettings,
 }
+
+/// The most instalments Paybox takes: `PBX_TOTAL` and `PBX_2MONT1..3` (spec §2).
+pub const MAX_INSTALMENTS: u8 = 4;
 
 fn default_page_path() -> String {
     Platform::DEFAULT_PAGE_PATH.to_owned()
@@ -124,6 +132,7 @@ impl PayboxConfig {
             capture: Capture::default(),
             currency: default_currency(),
             direct: DirectSettings::default(),
+            instalments: InstalmentSettings::default(),
         }
     }
 

@@ -117,6 +117,7 @@ const S: usize = letter(b'S');
 const T: usize = letter(b'T');
 const V: usize = letter(b'v');
 const Y: usize = letter(b'Y');
+const Z: usize = letter(b'Z');
 
 impl<'a> Values<'a> {
     /// Reads verified bytes as `application/x-www-form-urlencoded`.
@@ -153,6 +154,20 @@ fn optional_digits<'v>(
         Some(d) if d.len() <= max && d.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(d)),
         Some(_) => Err(Error::malformed(what)),
     }
+}
+
+/// The instalment of a notification whose `PBX_RETOUR` asks for `Z` (`index-count`, spec
+/// §4.2): `2-3` is the second of three. Each instalment is notified like a payment, with its
+/// own `S` and its amount in `M`, and nothing else tells them apart (see the crate's notes);
+/// a value that is not `index-count` of 2 or more names no instalment.
+fn instalment_of(z: &str) -> Option<u8> {
+    let (index, count) = z.split_once('-')?;
+    let digits = |s: &str| !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(index) || !digits(count) {
+        return None;
+    }
+    let (index, count) = (index.parse::<u8>().ok()?, count.parse::<u8>().ok()?);
+    (count >= 2 && (1..=count).contains(&index)).then_some(index)
 }
 
 fn map(s: &NotifySettings, v: &Values<'_>) -> Result<VerifiedNotification> {
@@ -211,6 +226,9 @@ fn map(s: &NotifySettings, v: &Values<'_>) -> Result<VerifiedNotification> {
         numtrans: trans.unwrap_or("0"),
     };
     let mut n = VerifiedNotification::new(Paybox::ID, reference, id.to_string(), outcome, amount);
+    if let Some(number) = v.get(Z).and_then(instalment_of) {
+        n = n.with_instalment(number);
+    }
     let (brand, bin, last, expiry, country) = (v.get(C), v.get(N), v.get(J), v.get(D), v.get(Y));
     if brand.is_some() || bin.is_some() || last.is_some() || expiry.is_some() {
         n = n.with_card(CardSummary::masked(brand, bin, last, expiry, country));

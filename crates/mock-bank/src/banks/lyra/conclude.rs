@@ -77,7 +77,7 @@ fn ipn_fields(s: &LyraSession, r: &Answer<'_>) -> Vec<(String, String)> {
     add("vads_capture_delay", &capture_delay);
     add("vads_card_brand", brand);
     add("vads_card_number", &masked);
-    add("vads_effective_amount", &s.amount.to_string());
+    add("vads_effective_amount", &s.effective_amount().to_string());
     add("vads_effective_currency", &s.currency);
     add("vads_expiry_month", if masked.is_empty() { "" } else { &r.card.month });
     add("vads_expiry_year", if masked.is_empty() { "" } else { &r.card.year });
@@ -86,7 +86,7 @@ fn ipn_fields(s: &LyraSession, r: &Answer<'_>) -> Vec<(String, String)> {
     add("vads_operation_type", "DEBIT");
     add("vads_payment_src", "EC");
     add("vads_result", r.result);
-    add("vads_sequence_number", "1");
+    add("vads_sequence_number", &s.sequence.to_string());
     add("vads_threeds_status", if accepted { "Y" } else { "" });
     add("vads_trans_status", r.status.as_str());
     add("vads_trans_uuid", r.uuid);
@@ -238,6 +238,13 @@ pub(super) async fn conclude(
         refunded: 0,
     });
     record_decision(state, &reference, status.as_str(), Some(session.attempts));
+    if matches!(status, TxStatus::Authorised | TxStatus::AuthorisedToValidate) {
+        state.lyra().with(|d| {
+            if let Some(s) = d.sessions.get_mut(id) {
+                s.paid = true;
+            }
+        });
+    }
     let r = Answer {
         status,
         auth_result: &auth_result,
@@ -260,6 +267,59 @@ pub(super) async fn conclude(
         _ => session.url_return.as_deref(),
     };
     browser_return(state, &session, target, &fields, status.as_str())
+}
+
+/// Charges later instalment `number` of the payment in instalments `reference` (its
+/// `vads_sequence_number`): a transaction of its own, `AUTHORISED` or `REFUSED` (`51`,
+/// insufficient funds), notified with `vads_url_check_src=BATCH_AUTO` as the platform's
+/// deferred authorizations are.
+pub(super) fn charge_instalment(
+    state: &BankState,
+    reference: &str,
+    number: u8,
+    accepted: bool,
+) -> Result<(), crate::InstalmentError> {
+    let session = state.lyra().with(|d| {
+        crate::instalments::charge_later(d.sessions.values_mut(), reference, number)
+            .map(|(s, _)| LyraSession {
+                sequence: number,
+                ..s.clone()
+            })
+    })?;
+    let (status, auth_result, result) = if accepted {
+        (TxStatus::Authorised, "00", "00")
+    } else {
+        (TxStatus::Refused, "51", "05")
+    };
+    let uuid = crate::random_hex(16);
+    state.lyra().record_transaction(LyraTransaction {
+        uuid: uuid.clone(),
+        site_id: session.site_id.clone(),
+        reference: reference.to_owned(),
+        order_id: session.field("vads_order_id").to_owned(),
+        amount: session.effective_amount(),
+        currency: session.currency.clone(),
+        status,
+        auth_result: auth_result.to_owned(),
+        refunded: 0,
+    });
+    record_decision(state, reference, &format!("instalment {number} {}", status.as_str()), None);
+    let card = CardData::default();
+    let r = Answer {
+        status,
+        auth_result,
+        result,
+        uuid: &uuid,
+        card: &card,
+        src: "BATCH_AUTO",
+    };
+    let fields = ipn_fields(&session, &r);
+    let task_state = state.clone();
+    state.spawn(async move {
+        let scenario = task_state.scenario_for(&session.reference);
+        send_ipn(&task_state, &session, &fields, &scenario, status, true).await;
+    });
+    Ok(())
 }
 
 /// After the pending delay: the final status and a second IPN (`vads_url_check_src=BATCH_AUTO`).

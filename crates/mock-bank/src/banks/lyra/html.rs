@@ -33,6 +33,7 @@ pub(super) fn payment_page(s: &LyraSession, error: Option<&str>) -> Html<String>
             order_id => s.field("vads_order_id"),
             amount => format_amount(s.amount, &s.currency),
             error,
+            schedule => crate::instalments::shown_rows(s.plan.as_ref()),
         },
     )
 }

@@ -71,6 +71,10 @@ impl Bank for Lyra {
             .route("/api-payment/V4/Transaction/Validate", post(rest::validate))
             .route("/api-payment/V4/Transaction/Cancel", post(rest::cancel))
             .route("/_mock/lyra/transactions", get(transactions))
+            .route(
+                "/_mock/lyra/instalments",
+                crate::instalments::instalment_route(BankState::charge_lyra_instalment),
+            )
     }
 
     fn templates(&self) -> &'static [(&'static str, &'static str)] {

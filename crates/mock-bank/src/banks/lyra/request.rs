@@ -3,6 +3,8 @@
 
 use super::signing;
 use super::state::LyraSession;
+use crate::amount::format_amount;
+use crate::instalments::{Plan, Row};
 use crate::extract::Pairs;
 use crate::notify::check_callback_url;
 use crate::state::BankState;
@@ -36,6 +38,51 @@ fn digits(s: &str, n: usize) -> bool {
 }
 
 /// Checks a form; the page session it opens (without id) or the refusal.
+/// `vads_payment_config`: `SINGLE`, or `MULTI_EXT:YYYYMMDD=<minor>;…` whose first day is
+/// today and whose amounts sum to `vads_amount` (2 to 12 instalments). `MULTI` (equal
+/// instalments a period apart) is not simulated.
+fn plan(
+    state: &BankState,
+    config: &str,
+    total: u64,
+    currency: &str,
+) -> Result<Option<Plan>, Refusal> {
+    if config == "SINGLE" {
+        return Ok(None);
+    }
+    let bad = |message: &'static str| refuse("07", "vads_payment_config", message);
+    let list = config
+        .strip_prefix("MULTI_EXT:")
+        .ok_or_else(|| bad("SINGLE ou MULTI_EXT:AAAAMMJJ=montant;… attendu"))?;
+    let today = state.now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    let mut rows = Vec::new();
+    for (i, item) in list.split(';').enumerate() {
+        let (day, minor) = item.split_once('=').ok_or_else(|| bad("AAAAMMJJ=montant attendu"))?;
+        let due = (digits(day, 8))
+            .then(|| jiff::civil::Date::strptime("%Y%m%d", day).ok())
+            .flatten()
+            .ok_or_else(|| bad("date AAAAMMJJ invalide"))?;
+        let amount = (!minor.is_empty() && minor.len() <= 12 && minor.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| minor.parse::<u64>().ok())
+            .flatten()
+            .ok_or_else(|| bad("montant entier attendu"))?;
+        rows.push(Row {
+            number: u8::try_from(i + 1).map_err(|_| bad("trop d'échéances"))?,
+            due,
+            day: due.strftime("%d/%m/%Y").to_string(),
+            amount,
+            written: minor.to_owned(),
+            shown: format_amount(amount, currency),
+        });
+    }
+    if rows.first().is_none_or(|r| r.due < today) {
+        return Err(bad("la première échéance est due aujourd'hui"));
+    }
+    Plan::checked(rows, total, 12)
+        .map(Some)
+        .map_err(|(_, message)| refuse("07", "vads_payment_config", message))
+}
+
 pub(super) fn check_request(state: &BankState, form: &Pairs) -> Result<LyraSession, Refusal> {
     let fields = form.as_slice();
     let get = |n: &str| form.get(n).unwrap_or_default();
@@ -92,12 +139,12 @@ pub(super) fn check_request(state: &BankState, form: &Pairs) -> Result<LyraSessi
     for (name, value) in [
         ("vads_action_mode", "INTERACTIVE"),
         ("vads_page_action", "PAYMENT"),
-        ("vads_payment_config", "SINGLE"),
     ] {
         if get(name) != value {
             return Err(refuse("07", name, format!("{value} attendu")));
         }
     }
+    let plan = plan(state, get("vads_payment_config"), amount, currency)?;
     let url = |name: &'static str| -> Result<Option<String>, Refusal> {
         match form.get(name).filter(|v| !v.is_empty()) {
             None => Ok(None),
@@ -137,6 +184,9 @@ pub(super) fn check_request(state: &BankState, form: &Pairs) -> Result<LyraSessi
         finished: false,
         awaiting_challenge: None,
         created_order: 0,
+        plan,
+        sequence: 1,
+        paid: false,
     };
     if !state.lyra().with(|d| d.used.insert(key)) {
         return Err(refuse("03", "vads_trans_id", "identifiant de transaction déjà utilisé ce jour"));

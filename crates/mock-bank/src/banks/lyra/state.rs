@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
+use crate::instalments::{InstalmentError, Plan};
 use crate::config::LyraShop;
 use crate::state::{BankState, json_rows, push_capped, page_store};
 
@@ -60,6 +61,22 @@ impl BankState {
     pub fn lyra_transactions(&self) -> Vec<serde_json::Value> {
         self.lyra().with(|d| json_rows(&d.transactions))
     }
+
+    /// Charges later instalment `number` of the payment in instalments `reference`
+    /// (`YYYYMMDD-<trans id>`) paid on the page, as Lyra does on its due date: a transaction
+    /// of its own, notified to `vads_url_check` with its `vads_sequence_number` and its amount
+    /// in `vads_effective_amount`, `AUTHORISED`, or `REFUSED` (`51`) when not `accepted`.
+    ///
+    /// # Errors
+    /// [`InstalmentError`] when there is no such payment or instalment, or it was charged.
+    pub fn charge_lyra_instalment(
+        &self,
+        reference: &str,
+        number: u8,
+        accepted: bool,
+    ) -> Result<(), InstalmentError> {
+        super::conclude::charge_instalment(self, reference, number, accepted)
+    }
 }
 
 /// A payment page session (one `vads_*` form).
@@ -84,9 +101,25 @@ pub(crate) struct LyraSession {
     pub(super) finished: bool,
     pub(super) awaiting_challenge: Option<CardData>,
     pub(super) created_order: u64,
+    /// The schedule of a payment in instalments (`vads_payment_config=MULTI_EXT`).
+    pub(super) plan: Option<Plan>,
+    /// The instalment (`vads_sequence_number`) the session's notifications are about.
+    pub(super) sequence: u8,
+    /// Whether the page's payment was accepted (later instalments follow only then).
+    pub(super) paid: bool,
 }
 
+crate::instalments::scheduled!(LyraSession);
+
 impl LyraSession {
+    /// The amount of the transaction notified: the instalment's, or the whole payment's.
+    pub(super) fn effective_amount(&self) -> u64 {
+        self.plan
+            .as_ref()
+            .and_then(|p| p.row(self.sequence))
+            .map_or(self.amount, |r| r.amount)
+    }
+
     /// The value of a request field, or `""`.
     pub(super) fn field(&self, name: &str) -> &str {
         self.request

@@ -58,7 +58,7 @@ fn authentification(verdict: &Verdict) -> String {
 fn fields(
     state: &BankState,
     s: &MoneticoSession,
-    verdict: &Verdict,
+    (verdict, number): (&Verdict, u8),
     card: &Card,
     key: &[u8; 20],
 ) -> Vec<(String, String)> {
@@ -74,13 +74,30 @@ fn fields(
         Verdict::Accepted { .. } => ("paiement", None),
         Verdict::Refused(m) => ("Annulation", Some(m.clone())),
     };
+    // A later instalment's code says which (`paiement_pf2`); every return of a payment in
+    // instalments gives the instalment's amount in `montantech`.
+    // The test page's `payetest` has no instalment form: the bank charges later instalments
+    // as `paiement_pfN` (spec C.5).
+    let code = if number >= 2 {
+        let code = if code == "payetest" { "paiement" } else { code };
+        format!("{code}_pf{number}")
+    } else {
+        code.to_owned()
+    };
+    let montantech = s
+        .plan
+        .as_ref()
+        .and_then(|p| p.row(number))
+        .map(|r| r.written.clone())
+        .unwrap_or_default();
     let mut f: Vec<(&str, String)> = vec![
         ("TPE", s.tpe.clone()),
         ("date", date),
         ("montant", s.montant.clone()),
+        ("montantech", montantech),
         ("reference", s.reference.clone()),
         ("texte-libre", s.texte_libre.clone()),
-        ("code-retour", code.to_owned()),
+        ("code-retour", code),
         ("cvx", if pan.is_empty() { "non" } else { "oui" }.to_owned()),
         ("vld", card.expiry_mmyy.clone()),
         ("brand", brand(pan).to_owned()),
@@ -125,12 +142,13 @@ fn fields(
         .collect()
 }
 
-/// Signs and posts the return of `verdict` to the TPE's confirmation URL, under the reference's
+/// Signs and posts the return of `verdict` for instalment `number` (1: the payment on the
+/// page) to the TPE's confirmation URL, under the reference's
 /// faults (a `wrong_signature` script signs with another key).
 pub(super) async fn send_cgi2(
     state: &BankState,
     s: &MoneticoSession,
-    verdict: Verdict,
+    (verdict, number): (Verdict, u8),
     card: &Card,
     scenario: &Scenario,
     is_final: bool,
@@ -148,7 +166,7 @@ pub(super) async fn send_cgi2(
         );
         return;
     };
-    let mut values = fields(state, s, &verdict, card, &terminal.key);
+    let mut values = fields(state, s, (&verdict, number), card, &terminal.key);
     let mut key = terminal.key;
     if scenario.wrong_signature {
         key[0] ^= 0xff;

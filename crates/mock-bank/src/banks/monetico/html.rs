@@ -22,8 +22,13 @@ pub(super) fn error_page(message: &str) -> Html<String> {
 
 /// The amount as the page shows it: `43,21 €`.
 pub(super) fn shown_amount(s: &MoneticoSession) -> String {
-    let lower = s.currency.to_ascii_lowercase();
-    format_amount(s.amount, numeric_currency(&lower).unwrap_or(&s.currency))
+    shown(s.amount, &s.currency)
+}
+
+/// `minor` units of the alphabetic `currency` as the page shows them.
+pub(super) fn shown(minor: u64, currency: &str) -> String {
+    let lower = currency.to_ascii_lowercase();
+    format_amount(minor, numeric_currency(&lower).unwrap_or(currency))
 }
 
 /// The card form of a page, with the message of a failed try.
@@ -37,6 +42,7 @@ pub(super) fn payment_page(s: &MoneticoSession, error: Option<&str>) -> Html<Str
             amount => shown_amount(s),
             test => s.test,
             error,
+            schedule => crate::instalments::shown_rows(s.plan.as_ref()),
         },
     )
 }

@@ -7,7 +7,7 @@
 //! | file | concern |
 //! | --- | --- |
 //! | `mod.rs` | the bank's registration: routes, state, templates; the CGI2 URL control route |
-//! | `state.rs` | TPEs, confirmation URLs, page sessions; the Rust control API |
+//! | `state.rs` | TPEs, confirmation URLs, page sessions; the Rust control API, later instalments on command |
 //! | `mac.rs` | the usable key and the MAC (spec C.4) |
 //! | `page.rs` | the entry checks, the card form, the decision, the browser return |
 //! | `cards.rs` | test cards |
@@ -32,6 +32,7 @@ use crate::Error;
 use crate::banks::Bank;
 use crate::config::MockBankConfig;
 use crate::control::callback_registration;
+use crate::instalments::instalment_route;
 use crate::journal::Side;
 use crate::state::BankState;
 
@@ -78,6 +79,10 @@ impl Bank for Monetico {
             .route(
                 "/_mock/monetico/cgi2",
                 callback_registration("tpe", BankState::set_monetico_cgi2_url),
+            )
+            .route(
+                "/_mock/monetico/instalments",
+                instalment_route(BankState::charge_monetico_instalment),
             )
     }
 

@@ -9,10 +9,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::cgi2::{Verdict, send_cgi2};
-use super::html::{closed_page, error_page, payment_page, result_page};
+use super::html::{closed_page, error_page, payment_page, result_page, shown};
 use super::state::MoneticoSession;
 use super::{cards, mac};
 use crate::extract::{Form, Pairs};
+use crate::instalments::{self, Plan, Row};
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
 use crate::pages::CARD_RETRY;
@@ -22,6 +23,8 @@ use crate::state::{BankState, Store};
 /// The currencies the mock's Monetico takes, with their decimals.
 pub(super) const CURRENCIES: &[(&str, u32)] =
     &[("EUR", 2), ("USD", 2), ("GBP", 2), ("CHF", 2), ("JPY", 0)];
+/// The most instalments of a schedule (`nbrech`).
+pub(super) const MAX_INSTALMENTS: u8 = 4;
 /// The largest amount, in minor units (10 digits).
 pub(super) const MAX_AMOUNT: u64 = 9_999_999_999;
 
@@ -123,6 +126,7 @@ fn check(
     if amount == 0 || amount > MAX_AMOUNT {
         return Err(("bad_montant", "Montant hors limites"));
     }
+    let plan = plan(fields, amount, currency)?;
     if !contexte_ok(fields.get("contexte_commande")) {
         return Err((
             "bad_contexte",
@@ -148,7 +152,58 @@ fn check(
         url_err: url("url_retour_err"),
         finished: false,
         created_order: state.next_counter(),
+        plan,
+        paid: false,
     })
+}
+
+/// The schedule of `nbrech` (2 to 4), `dateechN` (`DD/MM/YYYY`) and `montantechN` (like
+/// `montant`, same currency), summing to `montant`; no instalment field without `nbrech`.
+fn plan(
+    fields: &Pairs,
+    total: u64,
+    currency: &str,
+) -> Result<Option<Plan>, (&'static str, &'static str)> {
+    let bad = ("bad_schedule", "Échéancier invalide (nbrech, dateechN, montantechN)");
+    let Some(count) = fields.get("nbrech") else {
+        let stray = fields
+            .as_slice()
+            .iter()
+            .any(|(k, _)| k.starts_with("dateech") || k.starts_with("montantech"));
+        return if stray { Err(bad) } else { Ok(None) };
+    };
+    let count: u8 = count.parse().map_err(|_| bad)?;
+    if !(2..=MAX_INSTALMENTS).contains(&count) {
+        return Err(("bad_schedule_count", "nbrech doit valoir 2 à 4"));
+    }
+    let mut rows = Vec::new();
+    for number in 1..=MAX_INSTALMENTS {
+        let day = fields.get(&format!("dateech{number}"));
+        let written = fields.get(&format!("montantech{number}"));
+        if number > count {
+            if day.is_some() || written.is_some() {
+                return Err(bad);
+            }
+            continue;
+        }
+        let (Some(day), Some(written)) = (day, written) else {
+            return Err(bad);
+        };
+        let due = instalments::day(day).ok_or(bad)?;
+        let (amount, c) = parse_montant(written).ok_or(bad)?;
+        if c != currency {
+            return Err(bad);
+        }
+        rows.push(Row {
+            number,
+            due,
+            day: day.to_owned(),
+            amount,
+            written: written.to_owned(),
+            shown: shown(amount, currency),
+        });
+    }
+    Plan::checked(rows, total, usize::from(MAX_INSTALMENTS)).map(Some)
 }
 
 /// `DD/MM/YYYY:HH:MM:SS`.
@@ -262,17 +317,18 @@ pub(super) async fn submit(
             return Note::new(Some(&reference), "abandoned").attach(closed_page());
         }
         Decision::Accept { challenge } => {
-            send_cgi2(&state, &session, Verdict::Accepted { challenge }, &card, &scenario, true)
+            state.monetico().mark_paid(&id);
+            send_cgi2(&state, &session, (Verdict::Accepted { challenge }, 1), &card, &scenario, true)
                 .await;
             true
         }
         Decision::Refuse(motif) => {
-            send_cgi2(&state, &session, Verdict::Refused(motif), &card, &scenario, true).await;
+            send_cgi2(&state, &session, (Verdict::Refused(motif), 1), &card, &scenario, true).await;
             false
         }
         Decision::RefuseThenAccept => {
             let refused = Verdict::Refused("-".into());
-            send_cgi2(&state, &session, refused, &card, &scenario, false).await;
+            send_cgi2(&state, &session, (refused, 1), &card, &scenario, false).await;
             let (task_state, task_session) = (state.clone(), session.clone());
             state.spawn(async move {
                 if task_state
@@ -281,7 +337,7 @@ pub(super) async fn submit(
                 {
                     let scenario = task_state.scenario_for(&task_session.reference);
                     let accepted = Verdict::Accepted { challenge: false };
-                    send_cgi2(&task_state, &task_session, accepted, &card, &scenario, true).await;
+                    send_cgi2(&task_state, &task_session, (accepted, 1), &card, &scenario, true).await;
                 }
             });
             false

@@ -4,6 +4,10 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use super::cgi2::{Verdict, send_cgi2};
+use super::page::Card;
+use crate::instalments::{InstalmentError, Plan, charge_later};
+use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::state::{BankState, Store, page_store};
 
 /// A TPE the bank knows: société code and usable key.
@@ -51,6 +55,25 @@ impl MoneticoState {
     }
 }
 
+impl MoneticoState {
+    /// The first payment of page session `id` was accepted.
+    pub(super) fn mark_paid(&self, id: &str) {
+        self.with(|d| {
+            if let Some(s) = d.sessions.get_mut(id) {
+                s.paid = true;
+            }
+        });
+    }
+
+    /// Marks later instalment `number` of the paid payment in instalments `reference`
+    /// charged; the session as it is then.
+    fn charge(&self, reference: &str, number: u8) -> Result<MoneticoSession, InstalmentError> {
+        self.with(|d| {
+            charge_later(d.sessions.values_mut(), reference, number).map(|(s, _)| s.clone())
+        })
+    }
+}
+
 page_store!(MoneticoState { data: MoneticoData, sessions: MoneticoSession, order: created_order });
 
 /// The Rust control API of the Monetico side.
@@ -72,6 +95,39 @@ impl BankState {
         });
         true
     }
+
+    /// Charges later instalment `number` (2 to 4) of the payment in instalments `reference`
+    /// paid on the page, as Monetico does on its due date, and sends its signed return
+    /// (`paiement_pfN`, or `Annulation_pfN` with `motifrefus` `Refus` when not `accepted`),
+    /// with the instalment's `montantech`.
+    ///
+    /// # Errors
+    /// [`InstalmentError`] when there is no such payment or instalment, or it was charged.
+    pub fn charge_monetico_instalment(
+        &self,
+        reference: &str,
+        number: u8,
+        accepted: bool,
+    ) -> Result<(), InstalmentError> {
+        let session = self.monetico().charge(reference, number)?;
+        let verdict = if accepted {
+            Verdict::Accepted { challenge: false }
+        } else {
+            Verdict::Refused("Refus".to_owned())
+        };
+        let detail = format!("instalment {number} {}", if accepted { "accepted" } else { "refused" });
+        self.record(
+            JournalEntry::new(EntryKind::Decision, Side::Monetico, "/_mock/monetico/instalments", &detail)
+                .reference(Some(reference)),
+        );
+        let state = self.clone();
+        self.spawn(async move {
+            let scenario = state.scenario_for(&session.reference);
+            let card = Card::default();
+            send_cgi2(&state, &session, (verdict, number), &card, &scenario, true).await;
+        });
+        Ok(())
+    }
 }
 
 /// A payment page: one signed form.
@@ -92,4 +148,10 @@ pub(crate) struct MoneticoSession {
     pub(super) url_err: Option<String>,
     pub(super) finished: bool,
     pub(super) created_order: u64,
+    /// The schedule of a payment in instalments (`nbrech`).
+    pub(super) plan: Option<Plan>,
+    /// Whether the first payment was accepted (later instalments follow only then).
+    pub(super) paid: bool,
 }
+
+crate::instalments::scheduled!(MoneticoSession);

@@ -83,6 +83,9 @@ pub(super) async fn conclude(
     });
     let retry_allowed = matches!(decision, Decision::Retry(_)) && session.attempts < MAX_ATTEMPTS;
     record_decision(state, &reference, &code, Some(session.attempts));
+    if code == "00000" {
+        state.paybox().update(id, |s| s.paid = true);
+    }
     if !retry_allowed {
         state.paybox().update(id, |s| s.finished = true);
         session.finished = true;
@@ -140,6 +143,53 @@ pub(super) async fn conclude(
     };
     state.paybox().update(id, |s| s.returned = Some(returned));
     browser_return(state, &session, target, &payload, &code)
+}
+
+/// The code of a refused later instalment: `00151`, insufficient funds, the usual reason a
+/// card charged weeks later is refused.
+const INSTALMENT_REFUSED: &str = "00151";
+
+/// Charges later instalment `number` of the payment in instalments `reference`: a transaction
+/// of its own in the ledger, then its IPN (same `R`, its own `S`, its amount in `M`, `Z`
+/// `index-count` when `PBX_RETOUR` asks for it).
+pub(super) fn charge_instalment(
+    state: &BankState,
+    reference: &str,
+    number: u8,
+    accepted: bool,
+) -> Result<(), crate::InstalmentError> {
+    let session = state.paybox().charge(reference, number)?;
+    let code = if accepted { "00000" } else { INSTALMENT_REFUSED };
+    let numtrans = 30_000_000 + state.next_counter();
+    let authorization = if accepted { AUTHORIZATION } else { "" };
+    state.paybox().record_transaction(PayboxTransaction {
+        numtrans,
+        numappel: session.numappel,
+        site: session.site.clone(),
+        rang: session.rang.clone(),
+        reference: reference.to_owned(),
+        amount: session.amount,
+        currency: session.currency.clone(),
+        code: code.to_owned(),
+        authorization: authorization.to_owned(),
+        state: tx_state(code, session.authorize_only),
+        refunded: 0,
+    });
+    record_decision(state, reference, &format!("instalment {number} {code}"), None);
+    let values = retour_values(
+        state,
+        &session,
+        Some((numtrans, authorization)),
+        code,
+        &CardData::default(),
+        'Y',
+    );
+    let task_state = state.clone();
+    state.spawn(async move {
+        let scenario = task_state.scenario_for(&session.reference);
+        send_ipn(&task_state, &session, &values, &scenario, code, true).await;
+    });
+    Ok(())
 }
 
 /// After the pending delay: the transaction gets its final code and the shop a second IPN.

@@ -34,6 +34,7 @@ pub(super) fn payment_page(s: &PayboxSession, error: Option<&str>) -> Html<Strin
             amount => format_amount(s.amount, &s.currency),
             remaining => MAX_ATTEMPTS.saturating_sub(s.attempts),
             error,
+            schedule => crate::instalments::shown_rows(s.plan.as_ref()),
         },
     )
 }

@@ -38,6 +38,7 @@ pub use self::hmac::{HmacError, hmac_hex, verify_fields_hmac, verify_request_hma
 pub use self::signing::{SHIPPED_PRIVATE_KEY_PEM, SHIPPED_PUBLIC_KEY_PEM};
 pub use crate::amount::format_amount;
 
+use crate::instalments::instalment_route;
 use crate::Error;
 use crate::banks::Bank;
 use crate::config::MockBankConfig;
@@ -86,6 +87,10 @@ impl Bank for Paybox {
             .route("/PPPS.php", post(direct::ppps))
             .route("/_mock/keys/paybox.pem", get(public_key))
             .route("/_mock/paybox/transactions", get(transactions))
+            .route(
+                "/_mock/paybox/instalments",
+                instalment_route(BankState::charge_paybox_instalment),
+            )
     }
 
     fn templates(&self) -> &'static [(&'static str, &'static str)] {

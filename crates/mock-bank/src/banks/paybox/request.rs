@@ -2,7 +2,9 @@
 
 use super::hmac::verify_request_hmac;
 use super::state::PayboxSession;
+use crate::amount::format_amount;
 use crate::extract::Pairs;
+use crate::instalments::{self, Plan, Row};
 use crate::notify::check_callback_url;
 use crate::random_hex;
 use crate::state::BankState;
@@ -261,6 +263,7 @@ pub(super) fn check_request(
     let error_code_test = fields.get("PBX_ERRORCODETEST")
         .filter(|c| c.len() == 5 && c.bytes().all(|b| b.is_ascii_alphanumeric()))
         .map(str::to_owned);
+    let plan = plan(state, fields, amount, currency)?;
     let [effectue, refuse, annule, attente, repondre_a]: [Option<String>; 5] =
         urls.try_into().unwrap_or_default();
     Ok(PayboxSession {
@@ -287,5 +290,68 @@ pub(super) fn check_request(
         awaiting_challenge: None,
         returned: None,
         created_order: 0,
+        plan,
+        instalment: 1,
+        paid: false,
     })
+}
+
+/// The later instalments `PBX_2MONTn` (minor units) on `PBX_DATEn` (`DD/MM/YYYY`), n from 1
+/// to 3 without gaps, after the first (`PBX_TOTAL`, today); `PBX_DATEVALMAX` is `YYMM`.
+fn plan(
+    state: &BankState,
+    fields: &Pairs,
+    first: u64,
+    currency: &str,
+) -> Result<Option<Plan>, PageError> {
+    let bad = |what: &str| PageError::invalid(format!("{what} : échéancier incorrect"));
+    if fields
+        .get("PBX_DATEVALMAX")
+        .is_some_and(|v| v.len() != 4 || !v.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(bad("PBX_DATEVALMAX"));
+    }
+    let today = state
+        .now()
+        .in_tz("Europe/Paris")
+        .map_err(|_| bad("PBX_TIME"))?
+        .date();
+    let shown = |minor| format_amount(minor, currency);
+    let mut rows = vec![Row {
+        number: 1,
+        due: today,
+        day: today.strftime("%d/%m/%Y").to_string(),
+        amount: first,
+        written: first.to_string(),
+        shown: shown(first),
+    }];
+    for n in 1..=3u8 {
+        let (mont, date) = (format!("PBX_2MONT{n}"), format!("PBX_DATE{n}"));
+        match (fields.get(&mont), fields.get(&date)) {
+            (None, None) => {}
+            (Some(m), Some(d)) if usize::from(n) == rows.len() => {
+                let amount = (m.len() <= 10 && m.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| m.parse::<u64>().ok())
+                    .flatten()
+                    .ok_or_else(|| bad(&mont))?;
+                let due = instalments::day(d).ok_or_else(|| bad(&date))?;
+                rows.push(Row {
+                    number: n + 1,
+                    due,
+                    day: d.to_owned(),
+                    amount,
+                    written: m.to_owned(),
+                    shown: shown(amount),
+                });
+            }
+            _ => return Err(bad(&mont)),
+        }
+    }
+    if rows.len() == 1 {
+        return Ok(None);
+    }
+    let total = rows.iter().map(|r| r.amount).sum();
+    Plan::checked(rows, total, 4)
+        .map(Some)
+        .map_err(|(_, message)| PageError::invalid(message))
 }

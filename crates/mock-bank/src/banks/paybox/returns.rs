@@ -116,6 +116,11 @@ pub(super) fn retour_values(
                 'W' => date.clone(),
                 'I' | 'Y' => "FRA".to_owned(),
                 'v' => "2.2.0".to_owned(),
+                // `index-count` of a payment in instalments; nothing for a payment in one go.
+                'Z' => match &s.plan {
+                    Some(plan) => format!("{}-{}", s.instalment, plan.rows.len()),
+                    None => return None,
+                },
                 _ => String::new(),
             };
             Some((name.clone(), v))

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use super::signing::PayboxSigner;
+use crate::instalments::{InstalmentError, Plan, charge_later};
 use crate::state::{BankState, json_rows, push_capped, Store, page_store};
 
 /// The state the Paybox side keeps in the [`BankState`].
@@ -46,6 +47,22 @@ impl PayboxState {
     pub(super) fn record_transaction(&self, tx: PayboxTransaction) {
         self.with(|d| push_capped(&mut d.transactions, tx));
     }
+
+    /// Marks later instalment `number` of the paid payment in instalments `reference`
+    /// charged; the session as its notification sees it (that instalment and its amount).
+    pub(super) fn charge(
+        &self,
+        reference: &str,
+        number: u8,
+    ) -> Result<PayboxSession, InstalmentError> {
+        self.with(|d| {
+            let (s, row) = charge_later(d.sessions.values_mut(), reference, number)?;
+            let mut seen = s.clone();
+            seen.amount = row.amount;
+            seen.instalment = number;
+            Ok(seen)
+        })
+    }
 }
 
 page_store!(PayboxState { data: PayboxData, sessions: PayboxSession, order: created_order });
@@ -60,6 +77,22 @@ impl BankState {
     #[must_use]
     pub fn paybox_public_key_pem(&self) -> &str {
         self.paybox().signer.public_pem()
+    }
+
+    /// Charges later instalment `number` (2 to 4) of the payment in instalments `reference`
+    /// paid on the page, as Paybox does on its due date: a transaction of its own, notified
+    /// to `PBX_REPONDRE_A` like a payment (its amount in `M`, `E` `00000`, or `00151` when
+    /// not `accepted`).
+    ///
+    /// # Errors
+    /// [`InstalmentError`] when there is no such payment or instalment, or it was charged.
+    pub fn charge_paybox_instalment(
+        &self,
+        reference: &str,
+        number: u8,
+        accepted: bool,
+    ) -> Result<(), InstalmentError> {
+        super::conclude::charge_instalment(self, reference, number, accepted)
     }
 
     /// The Paybox transactions (bank ledger) so far, as JSON values.
@@ -97,7 +130,16 @@ pub(crate) struct PayboxSession {
     pub(super) created_order: u64,
     /// Where the conclusion sent the browser, so a second click shows the same result.
     pub(super) returned: Option<Returned>,
+    /// The schedule of a payment in instalments (`PBX_2MONTn`, `PBX_DATEn`).
+    pub(super) plan: Option<Plan>,
+    /// The instalment the session's notifications are about (1: the page's payment); `amount`
+    /// is that instalment's.
+    pub(super) instalment: u8,
+    /// Whether the page's payment was accepted (later instalments follow only then).
+    pub(super) paid: bool,
 }
+
+crate::instalments::scheduled!(PayboxSession);
 
 /// The browser return of a concluded page: its target, signed payload and code.
 #[derive(Clone, Debug)]
