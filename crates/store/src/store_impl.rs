@@ -76,9 +76,20 @@ macro_rules! delegate {
                 provider: &tpe_core::ProviderId,
                 bank_reference: &tpe_core::BankReference,
             ) -> Result<Option<tpe_core::PaymentReference>, crate::StoreError> {
-                self.core
-                    .resolve_bank_reference(provider, bank_reference)
-                    .await
+                let key = [(provider.clone(), bank_reference.clone())];
+                Ok(self
+                    .core
+                    .resolve_bank_references(&key)
+                    .await?
+                    .pop()
+                    .flatten())
+            }
+
+            async fn resolve_bank_references(
+                &self,
+                keys: &[(tpe_core::ProviderId, tpe_core::BankReference)],
+            ) -> Result<Vec<Option<tpe_core::PaymentReference>>, crate::StoreError> {
+                self.core.resolve_bank_references(keys).await
             }
 
             async fn next_bank_sequence(
