@@ -144,7 +144,7 @@ async fn run(
                 return; // the engine is gone
             }
         }
-        let (batch, replies) = resolve(store.as_ref(), std::mem::take(&mut jobs)).await;
+        let (batch, replies) = resolve(store.as_ref(), &mut jobs).await;
         if batch.is_empty() {
             continue;
         }
@@ -161,12 +161,12 @@ async fn run(
     }
 }
 
-/// The events of `jobs` whose checkout was found, with the replies they owe in the same
-/// order; every other job is answered here: [`StoreError::NotFound`] for a bank reference no
-/// checkout has, or the error that kept it from being looked up.
+/// Takes `jobs`: the events of those whose checkout was found, with the replies they owe in
+/// the same order; every other job is answered here: [`StoreError::NotFound`] for a bank
+/// reference no checkout has, or the error that kept it from being looked up.
 async fn resolve(
     store: &dyn PaymentStore,
-    jobs: Vec<Job>,
+    jobs: &mut Vec<Job>,
 ) -> (Vec<(PaymentReference, EventInput)>, Vec<Reply>) {
     let keys: Vec<_> = jobs
         .iter()
@@ -188,7 +188,7 @@ async fn resolve(
     };
     let mut batch = Vec::with_capacity(jobs.len());
     let mut replies = Vec::with_capacity(jobs.len());
-    for (job, found) in jobs.into_iter().zip(found) {
+    for (job, found) in jobs.drain(..).zip(found) {
         match found {
             Ok(Some(reference)) => {
                 batch.push((reference, EventInput::Notification(job.notification)));
