@@ -227,12 +227,13 @@ async fn daily_bank_references_on_postgres() {
 }
 
 /// A store too busy to answer: the notification gets the provider's "unavailable" answer
-/// within the engine's deadline (2 s by default), so the bank retries; the retry is applied.
+/// within the engine's deadline (2 s by default), so the bank retries; the retry is applied
+/// once the store answers again (here 3 s after the first lookup began).
 #[tokio::test]
 async fn a_busy_store_is_answered_within_the_deadline() {
     let shop = Shop::start().await;
     let r = shop.checkout(1000, None).await;
-    shop.store.stall_ms.store(30_000, Ordering::SeqCst);
+    shop.store.stall_ms.store(3_000, Ordering::SeqCst);
     let started = std::time::Instant::now();
     let (status, _) = shop
         .notify(notification(r.as_str(), "T1", "accepted", 1000))

@@ -130,6 +130,47 @@ async fn notification_delivered_ten_times_concurrently() {
     );
 }
 
+/// Notifications for known and unknown checkouts arriving together: the committer finds
+/// each one's checkout with one lookup for its batch, and each gets its own answer — the
+/// known ones applied, the unknown ones quarantined — whatever it was batched with.
+#[tokio::test]
+async fn known_and_unknown_references_batched_together_each_get_their_own_answer() {
+    let shop = Arc::new(Shop::start().await);
+    let mut known = Vec::new();
+    for i in 0..6 {
+        known.push(shop.checkout(1000 + i, None).await);
+    }
+    let mut tasks = Vec::new();
+    for (i, r) in (0..).zip(&known) {
+        let body = notification(r.as_str(), &format!("T{i}"), "accepted", 1000 + i);
+        let s = shop.clone();
+        tasks.push(tokio::spawn(async move { s.notify(body).await.0 }));
+        let ghost = notification(&format!("GHOST{i}"), &format!("G{i}"), "accepted", 500);
+        let s = shop.clone();
+        tasks.push(tokio::spawn(async move { s.notify(ghost).await.0 }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    // In the order sent: a known one, then an unknown one.
+    for pair in answers.chunks(2) {
+        assert_eq!(pair, [200, 404], "{answers:?}");
+    }
+    for r in &known {
+        assert_eq!(shop.status(r).await, CheckoutStatus::Valid);
+    }
+    let quarantined = shop.engine.quarantined(20).await.unwrap();
+    assert_eq!(quarantined.len(), 6, "{quarantined:?}");
+    assert!(
+        quarantined
+            .iter()
+            .all(|q| q.reference.starts_with("B-GHOST"))
+    );
+    // Only the known ones reached a transaction.
+    assert_eq!(shop.engine.commit_stats().events, 6);
+}
+
 #[tokio::test]
 async fn row4_refusal_mails_the_manager_once_with_the_code_and_explanations() {
     let shop = Shop::start().await;

@@ -346,6 +346,9 @@ impl PaymentStore for FlakyStore {
         }
         self.inner.apply_events(batch, now).await
     }
+    fn concurrent_writers(&self) -> usize {
+        self.inner.concurrent_writers()
+    }
     async fn quarantine(
         &self,
         q: QuarantineInput,

@@ -1,7 +1,8 @@
-//! Group commit: the notification path hands each verified event to a committer, which takes
-//! everything queued (up to [`MAX_BATCH`]), applies it in ONE database transaction through
-//! [`PaymentStore::apply_events`] (a handful of set-based statements, one commit, one disk
-//! sync) and only then answers each waiting request with its own result.
+//! Group commit: the notification path hands each verified notification to a committer, which
+//! takes everything queued (up to [`MAX_BATCH`]), finds their checkouts by bank reference in
+//! one statement ([`PaymentStore::resolve_bank_references`]), applies them in ONE database
+//! transaction through [`PaymentStore::apply_events`] (a handful of set-based statements, one
+//! commit, one disk sync) and only then answers each waiting request with its own result.
 //!
 //! Several committers share one queue ([`PaymentStore::concurrent_writers`]): two by default
 //! on both databases, one writing its batch while the other's commit is synced.
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{Mutex, mpsc, oneshot};
-use tpe_core::{Clock, PaymentReference};
+use tpe_core::{Clock, PaymentReference, VerifiedNotification};
 use tpe_store::{Applied, EventInput, PaymentStore, StoreError};
 
 /// Most events committed together.
@@ -19,10 +20,12 @@ pub(crate) const MAX_BATCH: usize = 256;
 const QUEUE: usize = 4096;
 
 struct Job {
-    reference: PaymentReference,
-    input: EventInput,
-    reply: oneshot::Sender<Result<Applied, StoreError>>,
+    notification: VerifiedNotification,
+    reply: Reply,
 }
+
+/// Where a job's result goes.
+type Reply = oneshot::Sender<Result<Applied, StoreError>>;
 
 /// The sending side, held by the engine; the committers stop when it is dropped.
 #[derive(Debug, Clone)]
@@ -67,7 +70,7 @@ impl CommitStats {
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Job")
-            .field("reference", &self.reference)
+            .field("bank_reference", &self.notification.bank_reference)
             .finish_non_exhaustive()
     }
 }
@@ -98,16 +101,16 @@ impl Committer {
         }
     }
 
-    /// Applies one event with the next group commit; returns once it is committed.
+    /// Applies an authentic notification to the checkout its bank reference names, with the
+    /// next group commit; returns once it is committed. [`StoreError::NotFound`] when no
+    /// checkout has that bank reference.
     pub(crate) async fn apply(
         &self,
-        reference: PaymentReference,
-        input: EventInput,
+        notification: VerifiedNotification,
     ) -> Result<Applied, StoreError> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
-            reference,
-            input,
+            notification,
             reply,
         };
         if self.queue.send(job).await.is_err() {
@@ -141,10 +144,10 @@ async fn run(
                 return; // the engine is gone
             }
         }
-        let (batch, replies): (Vec<_>, Vec<_>) = jobs
-            .drain(..)
-            .map(|j| ((j.reference, j.input), j.reply))
-            .unzip();
+        let (batch, replies) = resolve(store.as_ref(), &mut jobs).await;
+        if batch.is_empty() {
+            continue;
+        }
         let size = u64::try_from(batch.len()).unwrap_or(u64::MAX);
         let results = store.apply_events(batch, clock.now()).await;
         counters.batches.fetch_add(1, Ordering::Relaxed);
@@ -156,4 +159,50 @@ async fn run(
             let _ = reply.send(result);
         }
     }
+}
+
+/// Takes `jobs`: the events of those whose checkout was found, with the replies they owe in
+/// the same order; every other job is answered here: [`StoreError::NotFound`] for a bank
+/// reference no checkout has, or the error that kept it from being looked up.
+async fn resolve(
+    store: &dyn PaymentStore,
+    jobs: &mut Vec<Job>,
+) -> (Vec<(PaymentReference, EventInput)>, Vec<Reply>) {
+    let keys: Vec<_> = jobs
+        .iter()
+        .map(|j| {
+            let n = &j.notification;
+            (n.provider.clone(), n.bank_reference.clone())
+        })
+        .collect();
+    let found = match store.resolve_bank_references(&keys).await {
+        Ok(found) => found.into_iter().map(Ok).collect(),
+        // Each job then gets its own error (errors are not `Clone`): looked up alone.
+        Err(_) => {
+            let mut found = Vec::with_capacity(keys.len());
+            for (provider, bank_reference) in &keys {
+                found.push(store.resolve_bank_reference(provider, bank_reference).await);
+            }
+            found
+        }
+    };
+    let mut batch = Vec::with_capacity(jobs.len());
+    let mut replies = Vec::with_capacity(jobs.len());
+    for (job, found) in jobs.drain(..).zip(found) {
+        match found {
+            Ok(Some(reference)) => {
+                batch.push((reference, EventInput::Notification(job.notification)));
+                replies.push(job.reply);
+            }
+            Ok(None) => {
+                let _ = job.reply.send(Err(StoreError::NotFound {
+                    reference: job.notification.bank_reference.to_string(),
+                }));
+            }
+            Err(e) => {
+                let _ = job.reply.send(Err(e));
+            }
+        }
+    }
+    (batch, replies)
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use tpe_core::{
     Ack, Handled, PaymentProvider, ProviderError, RawNotification, Verified, VerifiedNotification,
 };
-use tpe_store::{EventInput, QuarantineInput, RawCopy, StoreError};
+use tpe_store::{QuarantineInput, RawCopy, StoreError};
 
 use crate::engine::Engine;
 
@@ -170,8 +170,8 @@ impl Engine {
         }
     }
 
-    /// Applies an authentic notification: finds its checkout through the bank reference and
-    /// commits the event, or quarantines it with its bytes.
+    /// Applies an authentic notification: the committer finds its checkout through the bank
+    /// reference and commits the event, or it is quarantined with its bytes.
     async fn record(
         &self,
         p: &dyn PaymentProvider,
@@ -182,36 +182,14 @@ impl Engine {
         started: std::time::Instant,
     ) -> NotificationResponse {
         use NotificationOutcome as O;
-        // The bank names the payment by its bank reference: the unique mapping finds the
-        // checkout, and the store checks again that the checkout carries that bank reference.
-        let reference = match self
-            .inner
-            .store
-            .resolve_bank_reference(&n.provider, &n.bank_reference)
-            .await
-        {
-            Ok(Some(r)) => r,
-            Ok(None) => {
-                tracing::warn!(
-                    target: "tpe::security",
-                    provider = %p.id(),
-                    bank_reference = %n.bank_reference,
-                    "authentic notification for an unknown reference quarantined"
-                );
-                return self
-                    .set_aside(p, raw, n, "unknown reference", now, O::UnknownReference)
-                    .await;
-            }
-            Err(e) => return self.unavailable(p, &e),
-        };
-        let result = self
-            .committer()
-            .apply(reference.clone(), EventInput::Notification(n.clone()))
-            .await;
+        // The bank names the payment by its bank reference: the committer finds the checkout
+        // through the unique mapping (one statement for its whole batch), and the store checks
+        // again that the checkout carries that bank reference.
+        let result = self.committer().apply(n.clone()).await;
         match result {
             Ok(applied) => {
                 tracing::info!(
-                    %reference,
+                    reference = %applied.reference,
                     provider = %p.id(),
                     outcome = n.outcome.kind().as_str(),
                     status = %applied.status,
@@ -230,13 +208,17 @@ impl Engine {
                 tracing::warn!(
                     target: "tpe::security",
                     provider = %p.id(),
-                    %reference,
+                    bank_reference = %n.bank_reference,
                     "authentic notification for an unknown reference quarantined"
                 );
                 self.set_aside(p, raw, n, "unknown reference", now, O::UnknownReference)
                     .await
             }
-            Err(StoreError::ProviderMismatch { expected, .. }) => {
+            Err(StoreError::ProviderMismatch {
+                reference,
+                expected,
+                ..
+            }) => {
                 tracing::warn!(
                     target: "tpe::security",
                     provider = %p.id(),

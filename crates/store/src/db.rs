@@ -9,10 +9,6 @@ use std::future::Future;
 use std::ops::DerefMut;
 
 use sqlx::Database;
-use tpe_core::{PaymentReference, Timestamp};
-
-use crate::core::{Fail, batch::FastBatch};
-use crate::types::EventInput;
 
 /// Which SQL dialect a backend speaks, for the few statements that differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,10 +43,30 @@ impl Db for sqlx::Postgres {
     }
 }
 
-// Rust does not carry a trait's `where` clauses to its users, so each generic `impl` block of
-// the store repeats the sqlx bounds it needs: a connection is an executor, its arguments are
-// arguments, and the column types the store binds and reads (`BIGINT`/`INTEGER` as `i64`,
-// `TEXT` as `String`, rows read by column name) are known to the database.
+/// Writes one `impl` block of the store logic (over a generic `DB: Db`) with the sqlx bounds
+/// they all need. Rust does not carry a trait's `where` clauses to its users, so they are
+/// spelled out once here: a connection is an executor, its arguments are arguments, and the
+/// column types the store binds and reads (`BIGINT`/`INTEGER` as `i64`, `TEXT` as `String`,
+/// `BYTEA`/`BLOB` as bytes, rows read by column name) are known to the database.
+macro_rules! sqlx_impl {
+    (impl<$($param:ident: $bound:path),+> $target:ty { $($body:tt)* }) => {
+        impl<$($param: $bound),+> $target
+        where
+            for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+            DB::Arguments: sqlx::IntoArguments<DB>,
+            for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+            for<'q> Option<i64>: sqlx::Encode<'q, DB>,
+            for<'q> String: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+            for<'q> Option<String>: sqlx::Encode<'q, DB>,
+            for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'r> &'r str: sqlx::ColumnIndex<DB::Row>,
+            for<'q> Option<Vec<u8>>: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+        {
+            $($body)*
+        }
+    };
+}
+pub(crate) use sqlx_impl;
 
 /// Opens, commits and rolls back the store's transactions on one database.
 pub(crate) trait Backend: Send + Sync + Debug + 'static {
@@ -74,16 +90,4 @@ pub(crate) trait Backend: Send + Sync + Debug + 'static {
 
     /// Rolls back now (rather than when the connection is next used).
     fn rollback(tx: Self::Tx) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
-
-    /// A faster way to apply a whole batch inside `tx`, if this database has one (both do:
-    /// [`crate::core::batch`]); `None` applies it event by event.
-    fn apply_batch<'a>(
-        tx: &'a mut Self::Tx,
-        batch: &'a [(PaymentReference, EventInput)],
-        todo: &'a [usize],
-        now: Timestamp,
-    ) -> impl Future<Output = Option<Result<FastBatch, Fail>>> + Send + 'a {
-        let _ = (tx, batch, todo, now);
-        async { None }
-    }
 }

@@ -5,13 +5,10 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Executor, Postgres, Transaction};
 
-use tpe_core::{PaymentReference, Timestamp};
-
-use crate::core::batch::FastBatch;
-use crate::core::{Core, Fail};
+use crate::core::{Conn, Core};
 use crate::db::Backend;
 use crate::error::StoreError;
-use crate::types::{Backoff, EventInput};
+use crate::types::Backoff;
 
 /// Embedded migrations, applied in order at connect.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -104,36 +101,15 @@ impl PostgresOptions {
         self
     }
 
-    /// With another pool size.
-    #[must_use]
-    pub fn max_connections(mut self, n: u32) -> Self {
-        self.max_connections = n.max(1);
-        self
-    }
-
-    /// With other backoffs.
-    #[must_use]
-    pub fn backoff(mut self, outbox: Backoff, reconcile: Backoff) -> Self {
-        self.outbox_backoff = outbox;
-        self.reconcile_backoff = reconcile;
-        self
-    }
-
     /// With another number of group commits at once (at least 1, at most half the pool).
     #[must_use]
     pub fn committers(mut self, n: u32) -> Self {
         self.committers = n.max(1);
         self
     }
-
-    /// With another number of failed deliveries after which an effect is given up (at
-    /// least 1).
-    #[must_use]
-    pub fn outbox_attempts(mut self, attempts: u32) -> Self {
-        self.outbox_attempts = attempts.max(1);
-        self
-    }
 }
+
+crate::store_impl::shared_options!(PostgresOptions);
 
 #[derive(Debug)]
 struct PgBackend {
@@ -161,15 +137,6 @@ impl Backend for PgBackend {
 
     async fn rollback(tx: Self::Tx) -> Result<(), sqlx::Error> {
         tx.rollback().await
-    }
-
-    async fn apply_batch(
-        tx: &mut Self::Tx,
-        batch: &[(PaymentReference, EventInput)],
-        todo: &[usize],
-        now: Timestamp,
-    ) -> Option<Result<FastBatch, Fail>> {
-        Some(crate::core::batch::apply_batch::<Postgres>(tx, batch, todo, now).await)
     }
 }
 
@@ -306,21 +273,10 @@ async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
     .await
     .map_err(db)?;
     for (version, name, sql) in MIGRATIONS {
-        let done: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM tpe_schema WHERE version = $1")
-                .bind(version)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
-        if done.is_none() {
-            sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(db)?;
-            sqlx::query("INSERT INTO tpe_schema (version, name) VALUES ($1, $2)")
-                .bind(version)
-                .bind(*name)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
+        Conn::<Postgres>(&mut tx)
+            .migrate(*version, name, sql)
+            .await
+            .map_err(db)?;
     }
     tx.commit().await.map_err(db)?;
     Ok(())

@@ -13,13 +13,11 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, Sqlite, SqliteConnection, Transaction};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
-use tpe_core::{PaymentReference, Timestamp};
 
-use crate::core::batch::{self, FastBatch};
-use crate::core::{Core, Fail};
+use crate::core::{Conn, Core};
 use crate::db::Backend;
 use crate::error::StoreError;
-use crate::types::{Backoff, EventInput};
+use crate::types::Backoff;
 
 /// Embedded migrations, applied in order at connect.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -117,13 +115,6 @@ impl SqliteOptions {
         self
     }
 
-    /// With another pool size.
-    #[must_use]
-    pub fn max_connections(mut self, n: u32) -> Self {
-        self.max_connections = n.max(1);
-        self
-    }
-
     /// With another bound on the write-ahead log under sustained writes (pages of 4 KiB; at
     /// least 1).
     #[must_use]
@@ -131,23 +122,9 @@ impl SqliteOptions {
         self.wal_restart_pages = pages.max(1);
         self
     }
-
-    /// With other backoffs.
-    #[must_use]
-    pub fn backoff(mut self, outbox: Backoff, reconcile: Backoff) -> Self {
-        self.outbox_backoff = outbox;
-        self.reconcile_backoff = reconcile;
-        self
-    }
-
-    /// With another number of failed deliveries after which an effect is given up (at
-    /// least 1).
-    #[must_use]
-    pub fn outbox_attempts(mut self, attempts: u32) -> Self {
-        self.outbox_attempts = attempts.max(1);
-        self
-    }
 }
+
+crate::store_impl::shared_options!(SqliteOptions);
 
 #[derive(Debug)]
 struct SqliteBackend {
@@ -368,15 +345,6 @@ impl Backend for SqliteBackend {
             SqliteTx::Writer(w) => w.end(false).await,
             SqliteTx::Pooled(tx) => tx.rollback().await,
         }
-    }
-
-    async fn apply_batch(
-        tx: &mut SqliteTx,
-        batch: &[(PaymentReference, EventInput)],
-        todo: &[usize],
-        now: Timestamp,
-    ) -> Option<Result<FastBatch, Fail>> {
-        Some(batch::apply_batch::<Sqlite>(tx, batch, todo, now).await)
     }
 }
 
@@ -623,21 +591,10 @@ async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        let done: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM tpe_schema WHERE version = $1")
-                .bind(version)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
-        if done.is_none() {
-            sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(db)?;
-            sqlx::query("INSERT INTO tpe_schema (version, name) VALUES ($1, $2)")
-                .bind(version)
-                .bind(*name)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
+        Conn::<Sqlite>(&mut tx)
+            .migrate(*version, name, sql)
+            .await
+            .map_err(db)?;
         tx.commit().await.map_err(db)?;
     }
     Ok(())

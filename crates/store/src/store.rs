@@ -108,6 +108,26 @@ pub trait PaymentStore: Send + Sync + Debug + 'static {
         bank_reference: &BankReference,
     ) -> Result<Option<PaymentReference>, StoreError>;
 
+    /// [`PaymentStore::resolve_bank_reference`] for several notifications at once, in the
+    /// order given: the group commit resolves its whole batch with one statement rather than
+    /// a round trip per notification.
+    ///
+    /// # Errors
+    /// A database error.
+    async fn resolve_bank_references(
+        &self,
+        keys: &[(ProviderId, BankReference)],
+    ) -> Result<Vec<Option<PaymentReference>>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for (provider, bank_reference) in keys {
+            out.push(
+                self.resolve_bank_reference(provider, bank_reference)
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
     /// The next number of `provider`'s sequence for the UTC day `day`: 1 for the day's first
     /// call, then 2, 3… One atomic upsert, so engines sharing a database never receive the same
     /// number ([`tpe_core::NonceSource::DailySequence`]).

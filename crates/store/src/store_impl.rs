@@ -1,4 +1,5 @@
-//! Implements [`crate::PaymentStore`] for a type holding a `core: Core` field.
+//! Implements [`crate::PaymentStore`] for a type holding a `core: Core` field, and the
+//! builder methods both stores' options share.
 
 /// Delegates every [`crate::PaymentStore`] method to the shared [`crate::core::Core`].
 macro_rules! delegate {
@@ -76,9 +77,20 @@ macro_rules! delegate {
                 provider: &tpe_core::ProviderId,
                 bank_reference: &tpe_core::BankReference,
             ) -> Result<Option<tpe_core::PaymentReference>, crate::StoreError> {
-                self.core
-                    .resolve_bank_reference(provider, bank_reference)
-                    .await
+                let key = [(provider.clone(), bank_reference.clone())];
+                Ok(self
+                    .core
+                    .resolve_bank_references(&key)
+                    .await?
+                    .pop()
+                    .flatten())
+            }
+
+            async fn resolve_bank_references(
+                &self,
+                keys: &[(tpe_core::ProviderId, tpe_core::BankReference)],
+            ) -> Result<Vec<Option<tpe_core::PaymentReference>>, crate::StoreError> {
+                self.core.resolve_bank_references(keys).await
             }
 
             async fn next_bank_sequence(
@@ -191,3 +203,35 @@ macro_rules! delegate {
     };
 }
 pub(crate) use delegate;
+
+/// The builder methods of the options both stores have (`max_connections`, the backoffs and
+/// `outbox_attempts` fields).
+macro_rules! shared_options {
+    ($options:ty) => {
+        impl $options {
+            /// With another pool size.
+            #[must_use]
+            pub fn max_connections(mut self, n: u32) -> Self {
+                self.max_connections = n.max(1);
+                self
+            }
+
+            /// With other backoffs.
+            #[must_use]
+            pub fn backoff(mut self, outbox: crate::Backoff, reconcile: crate::Backoff) -> Self {
+                self.outbox_backoff = outbox;
+                self.reconcile_backoff = reconcile;
+                self
+            }
+
+            /// With another number of failed deliveries after which an effect is given up
+            /// (at least 1).
+            #[must_use]
+            pub fn outbox_attempts(mut self, attempts: u32) -> Self {
+                self.outbox_attempts = attempts.max(1);
+                self
+            }
+        }
+    };
+}
+pub(crate) use shared_options;

@@ -102,19 +102,8 @@ fn json<T: Serialize>(rows: &[T]) -> Result<String, StoreError> {
     json_text(&rows, "rows to write")
 }
 
-// See `crate::db` for why these bounds are spelled out.
-impl<DB: Db> Conn<'_, DB>
-where
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<i64>: sqlx::Encode<'q, DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<String>: sqlx::Encode<'q, DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'r> &'r str: sqlx::ColumnIndex<DB::Row>,
-    for<'q> Option<Vec<u8>>: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
-{
+crate::db::sqlx_impl! {
+impl<DB: Db> Conn<'_, DB> {
     /// Writes `plans` (in order; several may be for one checkout): their quarantine rows, then
     /// every other row in one statement, then the siblings each supersedes. Returns the
     /// superseded checkouts of each plan.
@@ -426,6 +415,7 @@ where
         }
     }
 }
+}
 
 /// A checkout's shop order.
 #[derive(Debug, sqlx::FromRow)]
@@ -433,19 +423,8 @@ struct OrderRow {
     shop_order_id: Option<String>,
 }
 
-// See `crate::db` for why these bounds are spelled out.
-impl<DB: Db, B: Backend<Db = DB>> Core<B>
-where
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<i64>: sqlx::Encode<'q, DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<String>: sqlx::Encode<'q, DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'r> &'r str: sqlx::ColumnIndex<DB::Row>,
-    for<'q> Option<Vec<u8>>: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
-{
+crate::db::sqlx_impl! {
+impl<DB: Db, B: Backend<Db = DB>> Core<B> {
     pub(crate) async fn create_checkout(
         &self,
         new: NewCheckout,
@@ -573,9 +552,9 @@ where
             .collect()
     }
 
-    /// Applies `todo` (indices into `batch`, in lock order) in one transaction: the fast path
-    /// of the database if it has one, else (or for the events it leaves) a savepoint per
-    /// event. Fills `results`; returns the events to re-run alone.
+    /// Applies `todo` (indices into `batch`, in lock order) in one transaction: the set-based
+    /// fast path ([`super::batch`]), then a savepoint per event for the events it leaves (or
+    /// for all of them when it declined). Fills `results`; returns the events to re-run alone.
     async fn group_commit(
         &self,
         batch: &[(PaymentReference, EventInput)],
@@ -598,9 +577,8 @@ where
         };
         let mut pending = Vec::new();
         let mut slow = todo.to_vec();
-        match B::apply_batch(&mut tx, batch, todo, now).await {
-            None => {}
-            Some(Ok(fast)) => {
+        match Conn::<DB>(&mut tx).apply_batch(batch, todo, now).await {
+            Ok(fast) => {
                 for (i, result) in fast.done {
                     match result {
                         Ok(applied) => pending.push((i, applied)),
@@ -609,7 +587,7 @@ where
                 }
                 slow = fast.slow;
             }
-            Some(Err(_)) => {
+            Err(_) => {
                 // Declined (a database error, an unexpected row count): undo it all and let
                 // the per-event path decide, savepoint by savepoint, in a new transaction.
                 let restarted = match B::rollback(tx).await {
@@ -675,6 +653,7 @@ where
         }
         retry_alone
     }
+}
 }
 
 /// Checks the parts of an event that come from outside before any transaction.

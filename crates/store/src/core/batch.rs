@@ -74,98 +74,90 @@ pub(crate) struct FastBatch {
     pub(crate) slow: Vec<usize>,
 }
 
-/// Applies `todo` (indices into `batch`, in lock order) inside the open write transaction.
-/// See the module documentation.
-// See `crate::db` for why these bounds are spelled out.
-pub(crate) async fn apply_batch<DB: Db>(
-    conn: &mut DB::Connection,
-    batch: &[(PaymentReference, EventInput)],
-    todo: &[usize],
-    now: Timestamp,
-) -> Result<FastBatch, Fail>
-where
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<i64>: sqlx::Encode<'q, DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<String>: sqlx::Encode<'q, DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'r> &'r str: sqlx::ColumnIndex<DB::Row>,
-    for<'q> Option<Vec<u8>>: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
-{
-    let mut references: Vec<&str> = todo.iter().map(|&i| batch[i].0.as_str()).collect();
-    references.dedup(); // `todo` is sorted by reference
-    let references = serde_json::to_string(&references)
-        .map_err(|e| StoreError::corrupt(format!("batch references: {e}")))?;
-    let load = match DB::DIALECT {
-        Dialect::Sqlite => LOAD_SQLITE,
-        Dialect::Postgres => {
-            sqlx::query_as::<DB, ReferenceRow>(LOCK_POSTGRES)
-                .bind(references.as_str())
-                .fetch_all(&mut *conn)
-                .await
-                .op("lock checkouts")?;
-            LOAD_POSTGRES
-        }
-    };
-    let rows = sqlx::query_as::<DB, LoadRow>(load)
-        .bind(references)
-        .fetch_all(&mut *conn)
-        .await
-        .op("read checkouts")?;
-    let mut working: HashMap<String, Loaded> = HashMap::with_capacity(todo.len());
-    for row in rows {
-        let seen = match (row.bank_transaction_id, row.outcome) {
-            (Some(id), Some(outcome)) => Some((id, outcome_kind(&outcome)?)),
-            _ => None,
-        };
-        let loaded = match working.get_mut(&row.checkout.reference) {
-            Some(loaded) => loaded,
-            None => {
-                let key = row.checkout.reference.clone();
-                let effect_keys: HashSet<String> =
-                    serde_json::from_str(&row.effect_keys).map_err(|e| {
-                        StoreError::corrupt(format!("effect keys {:?}: {e}", row.effect_keys))
-                    })?;
-                let record = CheckoutRecord::try_from(row.checkout)?;
-                working
-                    .entry(key)
-                    .or_insert(Loaded::new(record, [], effect_keys))
+crate::db::sqlx_impl! {
+impl<DB: Db> Conn<'_, DB> {
+    /// Applies `todo` (indices into `batch`, in lock order) inside the open write
+    /// transaction. See the module documentation.
+    pub(crate) async fn apply_batch(
+        &mut self,
+        batch: &[(PaymentReference, EventInput)],
+        todo: &[usize],
+        now: Timestamp,
+    ) -> Result<FastBatch, Fail> {
+        let mut references: Vec<&str> = todo.iter().map(|&i| batch[i].0.as_str()).collect();
+        references.dedup(); // `todo` is sorted by reference
+        let references = serde_json::to_string(&references)
+            .map_err(|e| StoreError::corrupt(format!("batch references: {e}")))?;
+        let load = match DB::DIALECT {
+            Dialect::Sqlite => LOAD_SQLITE,
+            Dialect::Postgres => {
+                sqlx::query_as::<DB, ReferenceRow>(LOCK_POSTGRES)
+                    .bind(references.as_str())
+                    .fetch_all(&mut *self.0)
+                    .await
+                    .op("lock checkouts")?;
+                LOAD_POSTGRES
             }
         };
-        if let Some(seen) = seen {
-            loaded.state.seen.insert(seen);
+        let rows = sqlx::query_as::<DB, LoadRow>(load)
+            .bind(references)
+            .fetch_all(&mut *self.0)
+            .await
+            .op("read checkouts")?;
+        let mut working: HashMap<String, Loaded> = HashMap::with_capacity(todo.len());
+        for row in rows {
+            let seen = match (row.bank_transaction_id, row.outcome) {
+                (Some(id), Some(outcome)) => Some((id, outcome_kind(&outcome)?)),
+                _ => None,
+            };
+            let loaded = match working.get_mut(&row.checkout.reference) {
+                Some(loaded) => loaded,
+                None => {
+                    let key = row.checkout.reference.clone();
+                    let effect_keys: HashSet<String> =
+                        serde_json::from_str(&row.effect_keys).map_err(|e| {
+                            StoreError::corrupt(format!("effect keys {:?}: {e}", row.effect_keys))
+                        })?;
+                    let record = CheckoutRecord::try_from(row.checkout)?;
+                    working
+                        .entry(key)
+                        .or_insert(Loaded::new(record, [], effect_keys))
+                }
+            };
+            if let Some(seen) = seen {
+                loaded.state.seen.insert(seen);
+            }
         }
-    }
 
-    let mut out = FastBatch {
-        done: Vec::with_capacity(todo.len()),
-        slow: Vec::new(),
-    };
-    let mut plans: Vec<(usize, Plan)> = Vec::with_capacity(todo.len());
-    for &i in todo {
-        let (reference, input) = &batch[i];
-        let Some(loaded) = working
-            .get_mut(reference.as_str())
-            .filter(|l| l.record.shop_order_id.is_none())
-        else {
-            out.slow.push(i); // unknown, or part of an order: the per-event path
-            continue;
+        let mut out = FastBatch {
+            done: Vec::with_capacity(todo.len()),
+            slow: Vec::new(),
         };
-        match plan(loaded, input, None, now) {
-            Ok(Step::Write(plan)) => plans.push((i, plan)),
-            Ok(Step::Done(applied)) => out.done.push((i, Ok(applied))),
-            Err(e) => out.done.push((i, Err(e))),
+        let mut plans: Vec<(usize, Plan)> = Vec::with_capacity(todo.len());
+        for &i in todo {
+            let (reference, input) = &batch[i];
+            let Some(loaded) = working
+                .get_mut(reference.as_str())
+                .filter(|l| l.record.shop_order_id.is_none())
+            else {
+                out.slow.push(i); // unknown, or part of an order: the per-event path
+                continue;
+            };
+            match plan(loaded, input, None, now) {
+                Ok(Step::Write(plan)) => plans.push((i, plan)),
+                Ok(Step::Done(applied)) => out.done.push((i, Ok(applied))),
+                Err(e) => out.done.push((i, Err(e))),
+            }
         }
+        if plans.is_empty() {
+            return Ok(out); // replays, refusals, browser returns: nothing to write
+        }
+        let refs: Vec<&Plan> = plans.iter().map(|(_, p)| p).collect();
+        // No shop order on this path: nothing is superseded.
+        self.write(&refs, now).await?;
+        out.done
+            .extend(plans.into_iter().map(|(i, plan)| (i, Ok(plan.applied))));
+        Ok(out)
     }
-    if plans.is_empty() {
-        return Ok(out); // replays, refusals, browser returns: nothing to write
-    }
-    let refs: Vec<&Plan> = plans.iter().map(|(_, p)| p).collect();
-    // No shop order on this path: nothing is superseded.
-    Conn::<DB>(conn).write(&refs, now).await?;
-    out.done
-        .extend(plans.into_iter().map(|(i, plan)| (i, Ok(plan.applied))));
-    Ok(out)
+}
 }

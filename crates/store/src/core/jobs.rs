@@ -44,19 +44,8 @@ struct SequenceRow {
     issued: i64,
 }
 
-// See `crate::db` for why these bounds are spelled out.
-impl<DB: Db, B: Backend<Db = DB>> Core<B>
-where
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<i64>: sqlx::Encode<'q, DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<String>: sqlx::Encode<'q, DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'r> &'r str: sqlx::ColumnIndex<DB::Row>,
-    for<'q> Option<Vec<u8>>: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
-{
+crate::db::sqlx_impl! {
+impl<DB: Db, B: Backend<Db = DB>> Core<B> {
     /// A write transaction.
     async fn write_tx(&self, op: &'static str) -> Result<B::Tx, StoreError> {
         self.backend
@@ -468,4 +457,5 @@ where
         B::commit(tx).await.map_err(db)?;
         Ok(())
     }
+}
 }

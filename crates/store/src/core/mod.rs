@@ -4,18 +4,20 @@
 //! - [`rows`]: rows read by column name, and their conversion to records;
 //! - [`plan`]: an event's rows to write, from the lifecycle's pure state machine;
 //! - [`apply`]: the executor of plans, applying events alone or as a group commit;
-//! - [`batch`]: the SQLite group commit's fast path (same plans, same executor);
+//! - [`batch`]: the group commit's set-based fast path (same plans, same executor);
 //! - [`queries`]: the read views;
 //! - [`jobs`]: outbox, retraction and reconciliation claims.
 
 use jiff::SignedDuration;
 use tpe_core::Timestamp;
 
+use crate::db::Db;
 use crate::error::{StoreError, is_retryable};
 use crate::types::{Backoff, MAX_LIMIT};
 
 mod apply;
-pub(crate) mod batch;
+pub(crate) use apply::Conn;
+mod batch;
 mod jobs;
 mod plan;
 mod queries;
@@ -108,4 +110,40 @@ fn clip(s: &str, max: usize) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .take(max)
         .collect()
+}
+
+/// A migration recorded in `tpe_schema`.
+#[derive(Debug, sqlx::FromRow)]
+struct MigrationRow {
+    #[allow(dead_code)] // read to tell whether the row exists
+    version: i64,
+}
+
+crate::db::sqlx_impl! {
+impl<DB: Db> Conn<'_, DB> {
+    /// Applies migration `version` (`sql`, called `name`) unless `tpe_schema` records it,
+    /// inside the caller's transaction.
+    pub(crate) async fn migrate(
+        &mut self,
+        version: i64,
+        name: &str,
+        sql: &'static str,
+    ) -> Result<(), sqlx::Error> {
+        let done = sqlx::query_as::<DB, MigrationRow>(
+            "SELECT version FROM tpe_schema WHERE version = $1",
+        )
+        .bind(version)
+        .fetch_optional(&mut *self.0)
+        .await?;
+        if done.is_none() {
+            sqlx::raw_sql(sql).execute(&mut *self.0).await?;
+            sqlx::query("INSERT INTO tpe_schema (version, name) VALUES ($1, $2)")
+                .bind(version)
+                .bind(name)
+                .execute(&mut *self.0)
+                .await?;
+        }
+        Ok(())
+    }
+}
 }

@@ -1,34 +1,43 @@
 //! The read views: checkouts page by page, one checkout with everything written about it,
 //! payment records, the quarantine, checkouts due for retraction.
 
+use std::collections::HashMap;
+
 use tpe_core::{BankReference, CheckoutStatus, PaymentReference, ProviderId, Timestamp};
 
 use super::apply::Conn;
+use super::plan::json_text;
 use super::rows::{
     AuditRow, BankTransactionRow, CheckoutRow, OutboxRow, PaymentRow, QuarantineEntryRow,
-    QuarantineRow, ReferenceRow, parse_reference, records,
+    QuarantineRow, parse_reference, records,
 };
 use super::{Core, Fail, check_limit};
-use crate::db::{Backend, Db};
+use crate::db::{Backend, Db, Dialect};
 use crate::error::StoreError;
 use crate::types::{
     CheckoutDetail, CheckoutQuery, CheckoutRecord, Cursor, OutboxEffect, Page, PaymentRecord,
     QuarantineEntry, QuarantineRecord,
 };
 
-// See `crate::db` for why these bounds are spelled out.
-impl<DB: Db, B: Backend<Db = DB>> Core<B>
-where
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<i64>: sqlx::Encode<'q, DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<String>: sqlx::Encode<'q, DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'r> &'r str: sqlx::ColumnIndex<DB::Row>,
-    for<'q> Option<Vec<u8>>: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
-{
+/// The checkouts of one provider among a JSON array of bank references (`$2`), through the
+/// unique index on `(provider, bank_reference)`.
+const RESOLVE_SQLITE: &str = "SELECT reference, bank_reference FROM checkouts \
+     WHERE provider = $1 AND bank_reference IN (SELECT value FROM json_each($2))";
+
+/// [`RESOLVE_SQLITE`] in PostgreSQL's words: `= ANY(ARRAY(…))` is looked up in the index
+/// whatever the statistics (see `core::batch`).
+const RESOLVE_POSTGRES: &str = "SELECT reference, bank_reference FROM checkouts \
+     WHERE provider = $1 AND bank_reference = ANY(ARRAY(SELECT jsonb_array_elements_text($2::jsonb)))";
+
+/// A row of [`RESOLVE_SQLITE`].
+#[derive(Debug, sqlx::FromRow)]
+struct BankReferenceRow {
+    reference: String,
+    bank_reference: String,
+}
+
+crate::db::sqlx_impl! {
+impl<DB: Db, B: Backend<Db = DB>> Core<B> {
     pub(crate) async fn quarantined(
         &self,
         limit: u32,
@@ -130,28 +139,51 @@ where
         Ok(Page { items, next })
     }
 
-    pub(crate) async fn resolve_bank_reference(
+    /// The checkouts of `keys`, in their order: one statement per provider among them (a
+    /// group commit's batch is usually one provider's), on a pooled connection outside any
+    /// transaction.
+    pub(crate) async fn resolve_bank_references(
         &self,
-        provider: &ProviderId,
-        bank_reference: &BankReference,
-    ) -> Result<Option<PaymentReference>, StoreError> {
-        let op = "resolve bank reference";
-        // One statement: no transaction needed (on PostgreSQL one round trip instead of three
-        // on the notification's path).
-        let mut conn = self
-            .backend
-            .acquire()
-            .await
-            .map_err(|e| StoreError::from_db(op, e))?;
-        let found = sqlx::query_as::<DB, ReferenceRow>(
-            "SELECT reference FROM checkouts WHERE provider = $1 AND bank_reference = $2",
-        )
-        .bind(provider.as_str())
-        .bind(bank_reference.as_str())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(|e| StoreError::from_db(op, e))?;
-        found.map(|r| parse_reference(&r.reference)).transpose()
+        keys: &[(ProviderId, BankReference)],
+    ) -> Result<Vec<Option<PaymentReference>>, StoreError> {
+        let op = "resolve bank references";
+        let db = |e| StoreError::from_db(op, e);
+        let mut out = vec![None; keys.len()];
+        if keys.is_empty() {
+            return Ok(out);
+        }
+        let sql = match DB::DIALECT {
+            Dialect::Sqlite => RESOLVE_SQLITE,
+            Dialect::Postgres => RESOLVE_POSTGRES,
+        };
+        let mut providers: Vec<&ProviderId> = keys.iter().map(|(p, _)| p).collect();
+        providers.sort_unstable();
+        providers.dedup();
+        let mut conn = self.backend.acquire().await.map_err(db)?;
+        for provider in providers {
+            let wanted: Vec<&str> = keys
+                .iter()
+                .filter(|(p, _)| p == provider)
+                .map(|(_, b)| b.as_str())
+                .collect();
+            let found: HashMap<String, String> = sqlx::query_as::<DB, BankReferenceRow>(sql)
+                .bind(provider.as_str())
+                .bind(json_text(&wanted, "bank references")?)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db)?
+                .into_iter()
+                .map(|r| (r.bank_reference, r.reference))
+                .collect();
+            for (slot, (p, b)) in out.iter_mut().zip(keys) {
+                if p == provider
+                    && let Some(reference) = found.get(b.as_str())
+                {
+                    *slot = Some(parse_reference(reference)?);
+                }
+            }
+        }
+        Ok(out)
     }
 
     pub(crate) async fn checkout(
@@ -261,4 +293,5 @@ where
             .await
             .map_err(|e| StoreError::from_db(op, e))
     }
+}
 }

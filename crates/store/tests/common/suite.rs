@@ -1355,6 +1355,21 @@ pub async fn bank_references(store: Store) {
         resolve(ProviderId::from_static("stripe-like"), "20260101-000001").await,
         None
     );
+    // Several at once, in the order given, each as alone: repeated, unknown, another
+    // provider's.
+    let stripe = ProviderId::from_static("stripe-like");
+    let keys = [
+        (paybox(), b("BR3")),
+        (paybox(), b("BR1")),
+        (stripe.clone(), b("20260101-000001")),
+        (paybox(), b("20260101-000001")),
+        (paybox(), b("BR3")),
+    ];
+    assert_eq!(
+        store.resolve_bank_references(&keys).await.unwrap(),
+        [Some(r("BR3")), None, None, Some(r("BR1")), Some(r("BR3"))]
+    );
+    assert_eq!(store.resolve_bank_references(&[]).await.unwrap(), []);
     let detail = store.checkout(&r("BR1")).await.unwrap();
     assert_eq!(detail.checkout.bank_reference, b("20260101-000001"));
     // A notification naming another bank reference is refused for this checkout.
