@@ -12,7 +12,7 @@ use super::api::{
     unknown_parameter,
 };
 use super::params::{Created, bracket_key, object_id, tax_behavior};
-use super::state::{Price, insert_capped, read_owned};
+use super::state::{Price, insert_capped};
 use crate::extract::Pairs;
 use crate::layer::Note;
 use crate::random_hex;
@@ -247,15 +247,6 @@ pub(super) async fn create_price(
         "invalid_request"
     };
     Note::new(None, detail).attach(resp)
-}
-
-/// `GET /v1/prices/{id}`.
-pub(super) async fn get_price(
-    State(state): State<BankState>,
-    Caller { account, .. }: Caller,
-    Path(id): Path<String>,
-) -> Response {
-    read_owned(&state, &account, &id, |d| &d.prices, Price::to_json, "price", "price")
 }
 
 /// `POST /v1/prices/{id}`: `active`, `nickname`, `lookup_key`, `tax_behavior`, `metadata[…]`.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
@@ -12,7 +12,7 @@ use super::api::{
     unknown_parameter,
 };
 use super::params::{Created, bracket_key, object_id};
-use super::state::{Refund, insert_capped, read_owned};
+use super::state::{Refund, insert_capped};
 use crate::extract::Pairs;
 use crate::layer::Note;
 use crate::random_hex;
@@ -189,15 +189,6 @@ fn refund_op(state: &BankState, account: &str, pairs: &Pairs, now: i64) -> (Stat
         insert_capped(&mut d.refunds, refund.id.clone(), refund);
         (StatusCode::OK, body)
     })
-}
-
-/// `GET /v1/refunds/{id}`.
-pub(super) async fn get_refund(
-    State(state): State<BankState>,
-    Caller { account, .. }: Caller,
-    Path(id): Path<String>,
-) -> Response {
-    read_owned(&state, &account, &id, |d| &d.refunds, Refund::to_json, "refund", "id")
 }
 
 /// `GET /v1/refunds`: the account's refunds, newest first, filtered by `payment_intent`,
