@@ -104,3 +104,23 @@ pub fn captured(run: impl FnOnce(&mut dyn std::io::Write) -> Exit) -> (Exit, Str
     let exit = run(&mut out);
     (exit, String::from_utf8_lossy(&out).into_owned())
 }
+
+/// Parses `args` as a subcommand `C` of `tpe`.
+#[cfg(test)]
+pub(crate) fn parse_subcommand<C: clap::Subcommand>(args: &[&str]) -> Result<C, clap::Error> {
+    let command = C::augment_subcommands(clap::Command::new("tpe").subcommand_required(true));
+    let matches =
+        command.try_get_matches_from(std::iter::once("tpe").chain(args.iter().copied()))?;
+    C::from_arg_matches(&matches)
+}
+
+/// [`parse_subcommand`] and runs it with `run`, capturing its output: the bank modules' tests
+/// drive their tools through this.
+#[cfg(test)]
+pub(crate) fn run_subcommand<C: clap::Subcommand>(
+    args: &[&str],
+    run: impl FnOnce(&C, &mut dyn std::io::Write) -> Exit,
+) -> (Exit, String) {
+    let cmd = parse_subcommand::<C>(args).unwrap_or_else(|e| panic!("{e}"));
+    captured(|out| run(&cmd, out))
+}

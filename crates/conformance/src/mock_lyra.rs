@@ -61,14 +61,9 @@ impl MockLyra {
 
 #[async_trait::async_trait]
 impl BankSide for MockLyra {
-    fn name(&self) -> &'static str {
-        "mock-lyra"
-    }
+    mock_side_methods!("mock-lyra");
 
-    async fn listen(&self, _notify_url: &Url) -> Result<(), String> {
-        // The IPN URL travels in the signed form (vads_url_check).
-        Ok(())
-    }
+    // `listen` keeps the default: the IPN URL travels in the signed form (vads_url_check).
 
     async fn open(&self, redirect: &Redirect) -> Result<Page, Refusal> {
         page::open_form_page(&self.http, redirect, "/lyra/page/").await
@@ -108,10 +103,6 @@ impl BankSide for MockLyra {
             expected_code,
             channel: Channel::ServerToServer,
         })
-    }
-
-    fn sign_wrongly(&self, reference: &str) -> bool {
-        self.script_wrong_signature(reference)
     }
 
     fn forge(&self, genuine: &Captured, forgery: Forgery) -> Vec<Captured> {

@@ -42,9 +42,7 @@ impl MockMonetico {
 
 #[async_trait::async_trait]
 impl BankSide for MockMonetico {
-    fn name(&self) -> &'static str {
-        "mock-monetico"
-    }
+    mock_side_methods!("mock-monetico");
 
     async fn listen(&self, notify_url: &Url) -> Result<(), String> {
         // Monetico keeps the confirmation URL in the TPE's settings, not in the form.
@@ -90,10 +88,6 @@ impl BankSide for MockMonetico {
             expected_code,
             channel: Channel::ServerToServer,
         })
-    }
-
-    fn sign_wrongly(&self, reference: &str) -> bool {
-        self.script_wrong_signature(reference)
     }
 
     fn forge(&self, genuine: &Captured, forgery: Forgery) -> Vec<Captured> {

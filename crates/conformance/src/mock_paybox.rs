@@ -52,14 +52,10 @@ impl MockPaybox {
 
 #[async_trait::async_trait]
 impl BankSide for MockPaybox {
-    fn name(&self) -> &'static str {
-        "mock-paybox"
-    }
+    mock_side_methods!("mock-paybox");
 
-    async fn listen(&self, _notify_url: &Url) -> Result<(), String> {
-        // Paybox takes the notification URL from the signed form (PBX_REPONDRE_A).
-        Ok(())
-    }
+    // `listen` keeps the default: Paybox takes the notification URL from the signed form
+    // (PBX_REPONDRE_A).
 
     async fn open(&self, redirect: &Redirect) -> Result<Page, Refusal> {
         page::open_form_page(&self.http, redirect, "/paybox/page/").await
@@ -111,10 +107,6 @@ impl BankSide for MockPaybox {
             expected_code,
             channel,
         })
-    }
-
-    fn sign_wrongly(&self, reference: &str) -> bool {
-        self.script_wrong_signature(reference)
     }
 
     fn forge(&self, genuine: &Captured, forgery: Forgery) -> Vec<Captured> {

@@ -1,4 +1,5 @@
-//! `mock_side!`: what every bank side of the mock bank has, written once.
+//! `mock_side!` and `mock_side_methods!`: what every bank side of the mock bank has, written
+//! once.
 
 /// Declares the struct of a bank side of the mock bank (the running bank and a browser-like
 /// HTTP client), its `spawn` and `bank` methods, and a `Debug` that shows no secret.
@@ -58,6 +59,21 @@ macro_rules! mock_side {
                     .field("base_url", &self.bank.base_url())
                     .finish_non_exhaustive()
             }
+        }
+    };
+}
+
+/// The [`BankSide`](crate::bank::BankSide) methods every side of the mock bank answers alike:
+/// its `name`, and `sign_wrongly` through a scenario of the mock bank. Written inside the
+/// `impl BankSide` of a [`mock_side!`] struct.
+macro_rules! mock_side_methods {
+    ($name:literal) => {
+        fn name(&self) -> &'static str {
+            $name
+        }
+
+        fn sign_wrongly(&self, reference: &str) -> bool {
+            self.script_wrong_signature(reference)
         }
     };
 }

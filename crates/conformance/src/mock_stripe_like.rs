@@ -42,9 +42,7 @@ impl MockStripeLike {
 
 #[async_trait::async_trait]
 impl BankSide for MockStripeLike {
-    fn name(&self) -> &'static str {
-        "mock-stripe-like"
-    }
+    mock_side_methods!("mock-stripe-like");
 
     async fn listen(&self, notify_url: &Url) -> Result<(), String> {
         let accepted = self
@@ -115,10 +113,6 @@ impl BankSide for MockStripeLike {
                 .then(|| tpe_mock_bank::stripe_like::DELAYED_FAILURE_CODE.to_owned()),
             channel: Channel::ServerToServer,
         })
-    }
-
-    fn sign_wrongly(&self, reference: &str) -> bool {
-        self.script_wrong_signature(reference)
     }
 
     fn forge(&self, genuine: &Captured, forgery: Forgery) -> Vec<Captured> {

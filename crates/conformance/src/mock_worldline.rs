@@ -52,9 +52,7 @@ impl MockWorldline {
 
 #[async_trait::async_trait]
 impl BankSide for MockWorldline {
-    fn name(&self) -> &'static str {
-        "mock-worldline"
-    }
+    mock_side_methods!("mock-worldline");
 
     async fn listen(&self, notify_url: &Url) -> Result<(), String> {
         // The checkout names its webhook URL (`feedbacks.webhooksUrls`); the registered
@@ -114,10 +112,6 @@ impl BankSide for MockWorldline {
             expected_code: code.map(|c| c.to_string()),
             channel: Channel::ServerToServer,
         })
-    }
-
-    fn sign_wrongly(&self, reference: &str) -> bool {
-        self.script_wrong_signature(reference)
     }
 
     fn forge(&self, genuine: &Captured, forgery: Forgery) -> Vec<Captured> {

@@ -213,19 +213,10 @@ pub fn explain_code(code: &str) -> String {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use clap::Parser;
-
     use super::*;
 
-    #[derive(Parser)]
-    struct Tpe {
-        #[command(subcommand)]
-        cmd: LyraCommand,
-    }
-
     fn run_args(args: &[&str]) -> (Exit, String) {
-        let t = Tpe::try_parse_from(std::iter::once("tpe").chain(args.iter().copied())).unwrap();
-        crate::tool::captured(|out| run(&t.cmd, out))
+        crate::tool::run_subcommand::<LyraCommand>(args, run)
     }
 
     const DOC_FIELDS: [&str; 10] = [

@@ -182,19 +182,10 @@ pub fn explain_code(code: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
 
-    #[derive(Parser)]
-    struct Tpe {
-        #[command(subcommand)]
-        cmd: PayboxCommand,
-    }
-
     fn run_args(args: &[&str]) -> (Exit, String) {
-        let t = Tpe::try_parse_from(std::iter::once("tpe").chain(args.iter().copied())).unwrap();
-        crate::tool::captured(|out| run(&t.cmd, out))
+        crate::tool::run_subcommand::<PayboxCommand>(args, run)
     }
 
     const KEY: &str = "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF";
@@ -238,11 +229,13 @@ mod tests {
         let (exit, out) = run_args(&["sign", "--key", &bad, "A=b"]);
         assert_eq!(exit, Exit::Usage);
         assert!(!out.contains(&bad), "{out}");
-        let e = Tpe::try_parse_from(["tpe", "sign", "--key", KEY, "--hash", "MD5", "A=b"])
-            .err()
-            .unwrap();
+        let e = crate::tool::parse_subcommand::<PayboxCommand>(&[
+            "sign", "--key", KEY, "--hash", "MD5", "A=b",
+        ])
+        .err()
+        .unwrap();
         assert_eq!(e.exit_code(), 2);
-        let e = Tpe::try_parse_from(["tpe", "sign", "--key", KEY])
+        let e = crate::tool::parse_subcommand::<PayboxCommand>(&["sign", "--key", KEY])
             .err()
             .unwrap();
         assert_eq!(e.exit_code(), 2);
