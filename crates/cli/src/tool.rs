@@ -105,6 +105,31 @@ pub fn captured(run: impl FnOnce(&mut dyn std::io::Write) -> Exit) -> (Exit, Str
     (exit, String::from_utf8_lossy(&out).into_owned())
 }
 
+/// The `NAME=VALUE` arguments of a `sign` tool as pairs; an error names the argument that is
+/// not one by its first 40 characters only.
+///
+/// ```
+/// let fields = ["A=1".to_owned(), "B==2".to_owned()];
+/// assert_eq!(tpe_cli::tool::field_pairs(&fields), Ok(vec![("A", "1"), ("B", "=2")]));
+/// assert!(tpe_cli::tool::field_pairs(&["=1".to_owned()]).unwrap_err().contains("empty name"));
+/// ```
+///
+/// # Errors
+/// A field without `=`, or with an empty name.
+pub fn field_pairs(fields: &[String]) -> Result<Vec<(&str, &str)>, String> {
+    fields
+        .iter()
+        .map(|f| match f.split_once('=') {
+            None => {
+                let shown: String = f.chars().take(40).collect();
+                Err(format!("field {shown:?} has no '=' (NAME=VALUE)"))
+            }
+            Some(("", _)) => Err("a field has an empty name".to_owned()),
+            Some(pair) => Ok(pair),
+        })
+        .collect()
+}
+
 /// Parses `args` as a subcommand `C` of `tpe`.
 #[cfg(test)]
 pub(crate) fn parse_subcommand<C: clap::Subcommand>(args: &[&str]) -> Result<C, clap::Error> {

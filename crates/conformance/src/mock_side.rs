@@ -64,10 +64,10 @@ macro_rules! mock_side {
 }
 
 /// The [`BankSide`](crate::bank::BankSide) methods every side of the mock bank answers alike:
-/// its `name`, and `sign_wrongly` through a scenario of the mock bank. Written inside the
-/// `impl BankSide` of a [`mock_side!`] struct.
+/// its `name`, `sign_wrongly` through a scenario of the mock bank, and the `deliveries` its
+/// journal records on `$side`. Written inside the `impl BankSide` of a [`mock_side!`] struct.
 macro_rules! mock_side_methods {
-    ($name:literal) => {
+    ($name:literal, $side:ident) => {
         fn name(&self) -> &'static str {
             $name
         }
@@ -75,5 +75,35 @@ macro_rules! mock_side_methods {
         fn sign_wrongly(&self, reference: &str) -> bool {
             self.script_wrong_signature(reference)
         }
+
+        fn deliveries(&self, reference: &str) -> $crate::bank::Deliveries {
+            $crate::mock_side::deliveries(
+                &self.bank.journal(),
+                tpe_mock_bank::Side::$side,
+                reference,
+            )
+        }
     };
+}
+
+/// The delivery attempts the journal records for `reference` on `side`.
+pub(crate) fn deliveries(
+    journal: &[tpe_mock_bank::JournalEntry],
+    side: tpe_mock_bank::Side,
+    reference: &str,
+) -> crate::bank::Deliveries {
+    let mine = journal
+        .iter()
+        .filter(|e| e.side == side && e.reference.as_deref() == Some(reference));
+    let mut d = crate::bank::Deliveries::default();
+    for e in mine {
+        match e.kind {
+            tpe_mock_bank::EntryKind::Notification => {
+                d.attempts.push((e.attempt.unwrap_or(0), e.status))
+            }
+            tpe_mock_bank::EntryKind::Withheld if e.detail == "gave_up" => d.gave_up = true,
+            _ => {}
+        }
+    }
+    d
 }

@@ -126,15 +126,13 @@ fn sign(
     fields: &[String],
     out: &mut dyn Write,
 ) -> std::io::Result<Exit> {
-    let mut pairs = Vec::with_capacity(fields.len());
-    for f in fields {
-        let Some((name, value)) = f.split_once('=') else {
-            let name: String = f.chars().take(40).collect();
-            writeln!(out, "error: field {name:?} has no '=' (NAME=VALUE)")?;
+    let pairs = match crate::tool::field_pairs(fields) {
+        Ok(pairs) => pairs,
+        Err(e) => {
+            writeln!(out, "error: {e}")?;
             return Ok(Exit::Usage);
-        };
-        pairs.push((name, value));
-    }
+        }
+    };
     if !pairs
         .iter()
         .any(|(n, _)| n.starts_with(tpe_lyra::sign::PREFIX))

@@ -73,22 +73,13 @@ fn sign(
     fields: &[String],
     out: &mut dyn Write,
 ) -> std::io::Result<Exit> {
-    let mut pairs = Vec::with_capacity(fields.len());
-    for f in fields {
-        let Some((name, value)) = f.split_once('=') else {
-            writeln!(
-                out,
-                "error: field {:?} has no '=' (NAME=VALUE)",
-                name_only(f)
-            )?;
-            return Ok(Exit::Usage);
-        };
-        if name.is_empty() {
-            writeln!(out, "error: a field has an empty name")?;
+    let pairs = match crate::tool::field_pairs(fields) {
+        Ok(pairs) => pairs,
+        Err(e) => {
+            writeln!(out, "error: {e}")?;
             return Ok(Exit::Usage);
         }
-        pairs.push((name, value));
-    }
+    };
     match hmac_hex(&SecretString::from(key.to_owned()), hash, &pairs) {
         Ok(mac) => writeln!(out, "{mac}")?,
         Err(e) => {
@@ -97,10 +88,6 @@ fn sign(
         }
     }
     Ok(Exit::Success)
-}
-
-fn name_only(f: &str) -> String {
-    f.chars().take(40).collect()
 }
 
 fn verify(
