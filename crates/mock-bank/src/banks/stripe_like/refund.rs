@@ -8,10 +8,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::api::{
-    Caller, Cursor, Params, bad_request, error_body, fault, idempotent, listed, missing,
-    unknown_parameter,
+    Caller, Params, error_body, fault, idempotent, listed, missing,
 };
-use super::params::{Created, bracket_key, object_id};
+use super::params::{Refused, bracket_key, list_params, object_id};
 use super::state::{Refund, insert_capped};
 use crate::extract::Pairs;
 use crate::layer::Note;
@@ -198,28 +197,20 @@ pub(super) async fn list_refunds(
     Caller { account, .. }: Caller,
     Params(pairs): Params,
 ) -> Response {
-    let mut cursor = Cursor::default();
-    let mut created = Created::default();
     let mut pi = None;
     let mut charge = None;
-    for (k, v) in pairs.as_slice() {
-        let taken = cursor
-            .take(k, v)
-            .and_then(|t| Ok(t || created.take(k, v)?));
-        match taken {
-            Ok(true) => continue,
-            Ok(false) => {}
-            Err((param, message)) => return bad_request("parameter_invalid", &message, Some(param)),
-        }
-        let id = match k.as_str() {
+    let read = list_params(&pairs, |k, v| {
+        let id = match k {
             "payment_intent" => object_id(v, "payment_intent").map(|id| pi = Some(id)),
             "charge" => object_id(v, "charge").map(|id| charge = Some(id)),
-            _ => return unknown_parameter(k),
+            _ => return Err(Refused::Unknown(k.to_owned())),
         };
-        if let Err((param, message)) = id {
-            return bad_request("parameter_invalid", &message, Some(param));
-        }
-    }
+        id.map_err(|(param, message)| Refused::invalid(param, message))
+    });
+    let (cursor, created) = match read {
+        Ok(read) => read,
+        Err(refused) => return refused.response(),
+    };
     if let Some(f) = state.scenario_for("*").api_fault {
         return fault(&state, f, None).await;
     }
