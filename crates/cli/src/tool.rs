@@ -130,6 +130,24 @@ pub fn field_pairs(fields: &[String]) -> Result<Vec<(&str, &str)>, String> {
         .collect()
 }
 
+/// [`field_pairs`], or its error written to `out` and `None`: the tool then exits
+/// [`Exit::Usage`].
+///
+/// # Errors
+/// Writing to `out`.
+pub fn field_pairs_or_usage<'f>(
+    fields: &'f [String],
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<Option<Vec<(&'f str, &'f str)>>> {
+    match field_pairs(fields) {
+        Ok(pairs) => Ok(Some(pairs)),
+        Err(e) => {
+            writeln!(out, "error: {e}")?;
+            Ok(None)
+        }
+    }
+}
+
 /// Parses `args` as a subcommand `C` of `tpe`.
 #[cfg(test)]
 pub(crate) fn parse_subcommand<C: clap::Subcommand>(args: &[&str]) -> Result<C, clap::Error> {

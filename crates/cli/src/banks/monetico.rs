@@ -71,12 +71,8 @@ fn key_or_usage(key: &str, out: &mut dyn Write) -> std::io::Result<Option<MacKey
 }
 
 fn sign(key: &str, fields: &[String], out: &mut dyn Write) -> std::io::Result<Exit> {
-    let pairs = match crate::tool::field_pairs(fields) {
-        Ok(pairs) => pairs,
-        Err(e) => {
-            writeln!(out, "error: {e}")?;
-            return Ok(Exit::Usage);
-        }
+    let Some(pairs) = crate::tool::field_pairs_or_usage(fields, out)? else {
+        return Ok(Exit::Usage);
     };
     let Some(key) = key_or_usage(key, out)? else {
         return Ok(Exit::Usage);

@@ -73,12 +73,8 @@ fn sign(
     fields: &[String],
     out: &mut dyn Write,
 ) -> std::io::Result<Exit> {
-    let pairs = match crate::tool::field_pairs(fields) {
-        Ok(pairs) => pairs,
-        Err(e) => {
-            writeln!(out, "error: {e}")?;
-            return Ok(Exit::Usage);
-        }
+    let Some(pairs) = crate::tool::field_pairs_or_usage(fields, out)? else {
+        return Ok(Exit::Usage);
     };
     match hmac_hex(&SecretString::from(key.to_owned()), hash, &pairs) {
         Ok(mac) => writeln!(out, "{mac}")?,

@@ -463,9 +463,11 @@ impl Refused {
         Self::Invalid(param.to_owned(), message.into())
     }
 
-    /// The API's answer.
-    pub(super) fn response(&self) -> axum::response::Response {
-        match self {
+}
+
+impl axum::response::IntoResponse for Refused {
+    fn into_response(self) -> axum::response::Response {
+        match &self {
             Self::Invalid(param, message) => {
                 super::api::bad_request("parameter_invalid", message, Some(param))
             }

@@ -291,13 +291,13 @@ pub(super) async fn list_prices(
     State(state): State<BankState>,
     Caller { account, .. }: Caller,
     Params(pairs): Params,
-) -> Response {
+) -> Result<Response, Refused> {
     let mut active = None;
     let mut currency = None;
     let mut product = None;
     let mut lookup_keys: Vec<String> = Vec::new();
     let mut recurring_only = false;
-    let read = list_params(&pairs, |k, v| {
+    let (cursor, created) = list_params(&pairs, |k, v| {
         match k {
             "active" => match v {
                 "true" => active = Some(true),
@@ -321,13 +321,9 @@ pub(super) async fn list_prices(
             _ => return Err(Refused::Unknown(k.to_owned())),
         }
         Ok(())
-    });
-    let (cursor, created) = match read {
-        Ok(read) => read,
-        Err(refused) => return refused.response(),
-    };
+    })?;
     if let Some(f) = state.scenario_for("*").api_fault {
-        return fault(&state, f, None).await;
+        return Ok(fault(&state, f, None).await);
     }
     let page = state.stripe().with(|d| {
         let (rows, has_more) = cursor.page_of(&d.prices, &account, |p| {
@@ -341,7 +337,7 @@ pub(super) async fn list_prices(
         })?;
         Ok((rows.iter().map(|p| p.to_json()).collect(), has_more))
     });
-    listed(page, "prices_listed", "/v1/prices", |c| {
+    Ok(listed(page, "prices_listed", "/v1/prices", |c| {
         missing("price", c, "starting_after")
-    })
+    }))
 }

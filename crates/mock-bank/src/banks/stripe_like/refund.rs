@@ -196,23 +196,19 @@ pub(super) async fn list_refunds(
     State(state): State<BankState>,
     Caller { account, .. }: Caller,
     Params(pairs): Params,
-) -> Response {
+) -> Result<Response, Refused> {
     let mut pi = None;
     let mut charge = None;
-    let read = list_params(&pairs, |k, v| {
+    let (cursor, created) = list_params(&pairs, |k, v| {
         let id = match k {
             "payment_intent" => object_id(v, "payment_intent").map(|id| pi = Some(id)),
             "charge" => object_id(v, "charge").map(|id| charge = Some(id)),
             _ => return Err(Refused::Unknown(k.to_owned())),
         };
         id.map_err(|(param, message)| Refused::invalid(param, message))
-    });
-    let (cursor, created) = match read {
-        Ok(read) => read,
-        Err(refused) => return refused.response(),
-    };
+    })?;
     if let Some(f) = state.scenario_for("*").api_fault {
-        return fault(&state, f, None).await;
+        return Ok(fault(&state, f, None).await);
     }
     let page = state.stripe().with(|d| {
         let (rows, has_more) = cursor.page_of(&d.refunds, &account, |r| {
@@ -222,7 +218,7 @@ pub(super) async fn list_refunds(
         })?;
         Ok((rows.iter().map(|r| r.to_json()).collect(), has_more))
     });
-    listed(page, "refunds_listed", "/v1/refunds", |c| {
+    Ok(listed(page, "refunds_listed", "/v1/refunds", |c| {
         missing("refund", c, "starting_after")
-    })
+    }))
 }
