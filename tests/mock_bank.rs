@@ -11,8 +11,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 use tpe_core::clock::ManualClock;
 use tpe_core::{
-    Amount, CheckoutStatus, Clock as _, Currency, Customer, PaymentReference, PostalAddress,
-    ProviderId, Registry, Timestamp,
+    Amount, CheckoutStatus, Clock as _, Currency, Customer, PaymentReference, ProviderId, Registry,
+    Timestamp,
 };
 use tpe_engine::{CheckoutRequest, Email, Engine, MemoryMailer, ShopSettings};
 use tpe_mock_bank::{
@@ -256,17 +256,8 @@ impl World {
 fn request(minor: u64, order: Option<&str>) -> CheckoutRequest {
     CheckoutRequest {
         customer: Customer {
-            first_name: "Jeanne".into(),
-            last_name: "Martin".into(),
             email: CUSTOMER.into(),
-            phone: Some("06 12 34 56 78".into()),
-            address: Some(PostalAddress {
-                line1: "1 place Bellecour".into(),
-                line2: None,
-                postcode: "69002".into(),
-                city: "Lyon".into(),
-                country: "FR".into(),
-            }),
+            ..tpe_conformance::fixtures::customer_form()
         },
         amount: Amount::new(minor, Currency::EUR).unwrap(),
         description: "Panier de légumes".into(),

@@ -12,11 +12,10 @@ use std::sync::{Arc, LazyLock, Mutex};
 use hmac::{KeyInit, Mac};
 use tpe_core::clock::ManualClock;
 use tpe_core::{
-    Ack, Amount, BankOutcome, BankReference, Capabilities, CheckoutStatus, Currency, Customer,
-    Handled, NonceSource, PaymentProvider, PaymentReference, PaymentRequest, PostalAddress,
-    Prepared, Profile, ProviderData, ProviderError, ProviderId, RawNotification, Reason,
-    ReasonKind, Redirect, Registry, RemoteStatus, StatusQuery, StatusReport, Timestamp, Verified,
-    VerifiedNotification,
+    Ack, Amount, BankOutcome, BankReference, Capabilities, CheckoutStatus, Currency, Handled,
+    NonceSource, PaymentProvider, PaymentReference, PaymentRequest, Prepared, Profile,
+    ProviderData, ProviderError, ProviderId, RawNotification, Reason, ReasonKind, Redirect,
+    Registry, RemoteStatus, StatusQuery, StatusReport, Timestamp, Verified, VerifiedNotification,
 };
 use tpe_engine::*;
 use tpe_store::{
@@ -529,25 +528,9 @@ pub fn start_time() -> Timestamp {
     "2026-03-20T09:00:00Z".parse().unwrap()
 }
 
-pub fn customer() -> Customer {
-    Customer {
-        first_name: "Jeanne".into(),
-        last_name: "Martin".into(),
-        email: "jeanne@example.fr".into(),
-        phone: Some("06 12 34 56 78".into()),
-        address: Some(PostalAddress {
-            line1: "1 place Bellecour".into(),
-            line2: None,
-            postcode: "69002".into(),
-            city: "Lyon".into(),
-            country: "FR".into(),
-        }),
-    }
-}
-
 pub fn request(minor: u64, order: Option<&str>) -> CheckoutRequest {
     CheckoutRequest {
-        customer: customer(),
+        customer: tpe_conformance::fixtures::customer_form(),
         amount: Amount::new(minor, Currency::EUR).unwrap(),
         description: "Panier de légumes".into(),
         item_count: 2,

@@ -193,7 +193,7 @@ impl ShopConfig {
             reason,
         };
         let mut table: toml::Table =
-            toml::from_str(&text).map_err(|e| invalid(tpe_core::env::toml_error(&text, &e)))?;
+            toml::from_str(&text).map_err(|e| invalid(tpe_core::toml::error_message(&text, &e)))?;
         let shop = match table.remove("shop") {
             Some(v) => v
                 .try_into()

@@ -104,3 +104,66 @@ pub fn captured(run: impl FnOnce(&mut dyn std::io::Write) -> Exit) -> (Exit, Str
     let exit = run(&mut out);
     (exit, String::from_utf8_lossy(&out).into_owned())
 }
+
+/// The `NAME=VALUE` arguments of a `sign` tool as pairs; an error names the argument that is
+/// not one by its first 40 characters only.
+///
+/// ```
+/// let fields = ["A=1".to_owned(), "B==2".to_owned()];
+/// assert_eq!(tpe_cli::tool::field_pairs(&fields), Ok(vec![("A", "1"), ("B", "=2")]));
+/// assert!(tpe_cli::tool::field_pairs(&["=1".to_owned()]).unwrap_err().contains("empty name"));
+/// ```
+///
+/// # Errors
+/// A field without `=`, or with an empty name.
+pub fn field_pairs(fields: &[String]) -> Result<Vec<(&str, &str)>, String> {
+    fields
+        .iter()
+        .map(|f| match f.split_once('=') {
+            None => {
+                let shown: String = f.chars().take(40).collect();
+                Err(format!("field {shown:?} has no '=' (NAME=VALUE)"))
+            }
+            Some(("", _)) => Err("a field has an empty name".to_owned()),
+            Some(pair) => Ok(pair),
+        })
+        .collect()
+}
+
+/// [`field_pairs`], or its error written to `out` and `None`: the tool then exits
+/// [`Exit::Usage`].
+///
+/// # Errors
+/// Writing to `out`.
+pub fn field_pairs_or_usage<'f>(
+    fields: &'f [String],
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<Option<Vec<(&'f str, &'f str)>>> {
+    match field_pairs(fields) {
+        Ok(pairs) => Ok(Some(pairs)),
+        Err(e) => {
+            writeln!(out, "error: {e}")?;
+            Ok(None)
+        }
+    }
+}
+
+/// Parses `args` as a subcommand `C` of `tpe`.
+#[cfg(test)]
+pub(crate) fn parse_subcommand<C: clap::Subcommand>(args: &[&str]) -> Result<C, clap::Error> {
+    let command = C::augment_subcommands(clap::Command::new("tpe").subcommand_required(true));
+    let matches =
+        command.try_get_matches_from(std::iter::once("tpe").chain(args.iter().copied()))?;
+    C::from_arg_matches(&matches)
+}
+
+/// [`parse_subcommand`] and runs it with `run`, capturing its output: the bank modules' tests
+/// drive their tools through this.
+#[cfg(test)]
+pub(crate) fn run_subcommand<C: clap::Subcommand>(
+    args: &[&str],
+    run: impl FnOnce(&C, &mut dyn std::io::Write) -> Exit,
+) -> (Exit, String) {
+    let cmd = parse_subcommand::<C>(args).unwrap_or_else(|e| panic!("{e}"));
+    captured(|out| run(&cmd, out))
+}

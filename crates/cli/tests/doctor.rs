@@ -1,6 +1,6 @@
 //! `tpe doctor` against a running engine with the mock bank: a good configuration passes, and
-//! a broken PBX_RETOUR, an http URL, a wrong public key and an unreachable route are found,
-//! each with what to change.
+//! a broken PBX_RETOUR, an http URL, a wrong public key, an unreachable route and a refused TLS
+//! certificate are found, each with what to change.
 // Test harness: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use tpe_cli::doctor::{DoctorArgs, Finding, Report, Severity, check, run};
 use tpe_cli::shop_config::ShopConfig;
+use tpe_core::Clock as _;
 use tpe_engine::{Engine, MemoryMailer};
 use tpe_mock_bank::{MockBank, MockBankConfig, RunningBank};
 use tpe_store::SqliteStore;
@@ -49,9 +50,15 @@ api_base = "{bank}/"
 
 impl Shop {
     async fn start() -> Self {
+        Self::serve(None).await
+    }
+
+    /// The engine on https, with `tls`'s certificate, when given.
+    async fn serve(tls: Option<rustls::ServerConfig>) -> Self {
         let bank = MockBank::spawn(MockBankConfig::default()).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}/", listener.local_addr().unwrap());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base = format!("{scheme}://{}/", listener.local_addr().unwrap());
         let shop = Self {
             base,
             dir: tempfile::tempdir().unwrap(),
@@ -70,7 +77,16 @@ impl Shop {
         .build()
         .unwrap();
         let app = engine.router();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        match tls {
+            None => tokio::spawn(async move { axum::serve(listener, app).await }),
+            Some(tls) => {
+                let listener = TlsListener {
+                    tcp: listener,
+                    acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(tls)),
+                };
+                tokio::spawn(async move { axum::serve(listener, app).await })
+            }
+        };
         shop
     }
 
@@ -102,6 +118,67 @@ impl Shop {
             .await
             .unwrap()
     }
+}
+
+/// TLS over a loopback listener for `axum::serve`.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            // A client that refuses the certificate ends the handshake: wait for the next one.
+            if let Ok(tls) = self.acceptor.accept(tcp).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
+/// A self-signed certificate for 127.0.0.1, valid from `days_from` to `days_to` days from now,
+/// and the server configuration that presents it.
+fn self_signed(days_from: i64, days_to: i64) -> (rustls::ServerConfig, jiff::civil::Date) {
+    let now = tpe_core::clock::SystemClock.now().as_second();
+    let day = |days: i64| {
+        jiff::Timestamp::from_second(now + days * 86_400)
+            .unwrap()
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .date()
+    };
+    let ymd = |d: jiff::civil::Date| {
+        rcgen::date_time_ymd(
+            i32::from(d.year()),
+            u8::try_from(d.month()).unwrap(),
+            u8::try_from(d.day()).unwrap(),
+        )
+    };
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+    params.not_before = ymd(day(days_from));
+    params.not_after = ymd(day(days_to));
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], key)
+        .unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    (config, day(days_to))
 }
 
 fn args(config: PathBuf, url: Option<String>, offline: bool) -> DoctorArgs {
@@ -279,4 +356,44 @@ async fn an_unreadable_configuration_exits_2() {
             .unwrap()
             .contains("unknown table [bank_of_nowhere]")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_certificate_is_found_with_its_dates() {
+    // Expired two days ago: the route answers, but no bank would take its certificate.
+    let (expired, until) = self_signed(-30, -2);
+    let shop = Shop::serve(Some(expired)).await;
+    let report = shop.doctor("good.toml", &shop.good(), None).await;
+    let certificate = error_about(&report, "TLS certificate of 127.0.0.1");
+    assert!(
+        certificate.message.contains("not valid now")
+            && certificate.message.contains(&until.to_string()),
+        "{certificate:?}"
+    );
+    assert!(certificate.fix.contains("renew"), "{certificate:?}");
+    for bank in ["paybox", "stripe_like"] {
+        let route = error_about(&report, &format!("{bank} notification route"));
+        assert!(
+            route.message.contains("https://127.0.0.1")
+                && route.message.contains("certificate is refused"),
+            "{route:?}"
+        );
+        assert!(route.fix.contains("public authority"), "{route:?}");
+    }
+    assert_eq!(report.exit_code(), ExitCode::FAILURE);
+
+    // Valid for three more days, self-signed: refused too, and said to expire soon.
+    let (soon, until) = self_signed(-1, 3);
+    let shop = Shop::serve(Some(soon)).await;
+    let report = shop.doctor("good.toml", &shop.good(), None).await;
+    let certificate = report
+        .of(Severity::Warning)
+        .find(|f| f.subject == "TLS certificate of 127.0.0.1")
+        .unwrap_or_else(|| panic!("{report:#?}"));
+    assert!(
+        certificate.message.contains("expires soon")
+            && certificate.message.contains(&until.to_string()),
+        "{certificate:?}"
+    );
+    error_about(&report, "paybox notification route");
 }

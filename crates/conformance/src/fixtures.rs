@@ -28,9 +28,10 @@ pub fn now() -> Timestamp {
     Timestamp::constant(1_767_225_600, 0)
 }
 
-/// A customer with every field the PSD2 check and the banks' 3-D Secure data need.
-pub fn customer() -> ValidatedCustomer {
-    let customer = Customer {
+/// A customer with every field the PSD2 check and the banks' 3-D Secure data need, as a shop's
+/// form gives it (before [`Customer::validate_for_payment`]).
+pub fn customer_form() -> Customer {
+    Customer {
         first_name: "Jeanne".into(),
         last_name: "Martin".into(),
         email: "jeanne@example.fr".into(),
@@ -42,9 +43,13 @@ pub fn customer() -> ValidatedCustomer {
             city: "Lyon".into(),
             country: "FR".into(),
         }),
-    };
+    }
+}
+
+/// [`customer_form`], validated.
+pub fn customer() -> ValidatedCustomer {
     #[allow(clippy::expect_used)] // a constant customer that the core's own tests accept
-    customer
+    customer_form()
         .validate_for_payment()
         .expect("the fixture customer is complete")
 }

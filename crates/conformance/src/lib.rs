@@ -15,6 +15,7 @@ pub mod mock_stripe_like;
 pub mod mock_worldline;
 mod page;
 pub mod receiver;
+pub mod timing;
 
 use std::future::Future;
 

@@ -5,13 +5,11 @@ use tpe_core::{Currency, OutcomeKind, Redirect};
 use tpe_mock_bank::lyra::cards;
 use tpe_mock_bank::{
     LYRA_PRODUCTION_KEY, LYRA_REST_PASSWORD, LYRA_TEST_KEY, LYRA_TEST_SITE_ID, Outcome, Scenario,
-    Side,
 };
 use url::Url;
 
 use crate::bank::{
-    BankError, BankSide, Captured, Channel, Completion, Deliveries, ExpectedAck, Forgery, Page,
-    Refusal,
+    BankError, BankSide, Captured, Channel, Completion, ExpectedAck, Forgery, Page, Refusal,
 };
 use crate::page;
 
@@ -61,14 +59,9 @@ impl MockLyra {
 
 #[async_trait::async_trait]
 impl BankSide for MockLyra {
-    fn name(&self) -> &'static str {
-        "mock-lyra"
-    }
+    mock_side_methods!("mock-lyra", Lyra);
 
-    async fn listen(&self, _notify_url: &Url) -> Result<(), String> {
-        // The IPN URL travels in the signed form (vads_url_check).
-        Ok(())
-    }
+    // `listen` keeps the default: the IPN URL travels in the signed form (vads_url_check).
 
     async fn open(&self, redirect: &Redirect) -> Result<Page, Refusal> {
         page::open_form_page(&self.http, redirect, "/lyra/page/").await
@@ -108,10 +101,6 @@ impl BankSide for MockLyra {
             expected_code,
             channel: Channel::ServerToServer,
         })
-    }
-
-    fn sign_wrongly(&self, reference: &str) -> bool {
-        self.script_wrong_signature(reference)
     }
 
     fn forge(&self, genuine: &Captured, forgery: Forgery) -> Vec<Captured> {
@@ -161,10 +150,6 @@ impl BankSide for MockLyra {
     fn expected_ack(&self) -> ExpectedAck {
         // Spec B.7: 200 to 206 (and some 3xx), body ignored.
         ExpectedAck::status(200..=206)
-    }
-
-    fn deliveries(&self, reference: &str) -> Deliveries {
-        crate::mock_paybox::deliveries(&self.bank.journal(), Side::Lyra, reference)
     }
 }
 

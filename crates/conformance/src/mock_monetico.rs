@@ -5,13 +5,12 @@
 use tpe_core::{Currency, OutcomeKind, Redirect};
 use tpe_mock_bank::monetico::{RECEIVED, cards};
 use tpe_mock_bank::{
-    MONETICO_TEST_KEY, MONETICO_TEST_SOCIETE, MONETICO_TEST_TPE, Outcome, Scenario, Side,
+    MONETICO_TEST_KEY, MONETICO_TEST_SOCIETE, MONETICO_TEST_TPE, Outcome, Scenario,
 };
 use url::Url;
 
 use crate::bank::{
-    BankError, BankSide, Captured, Channel, Completion, Deliveries, ExpectedAck, Forgery, Page,
-    Refusal,
+    BankError, BankSide, Captured, Channel, Completion, ExpectedAck, Forgery, Page, Refusal,
 };
 use crate::page;
 
@@ -42,9 +41,7 @@ impl MockMonetico {
 
 #[async_trait::async_trait]
 impl BankSide for MockMonetico {
-    fn name(&self) -> &'static str {
-        "mock-monetico"
-    }
+    mock_side_methods!("mock-monetico", Monetico);
 
     async fn listen(&self, notify_url: &Url) -> Result<(), String> {
         // Monetico keeps the confirmation URL in the TPE's settings, not in the form.
@@ -90,10 +87,6 @@ impl BankSide for MockMonetico {
             expected_code,
             channel: Channel::ServerToServer,
         })
-    }
-
-    fn sign_wrongly(&self, reference: &str) -> bool {
-        self.script_wrong_signature(reference)
     }
 
     fn forge(&self, genuine: &Captured, forgery: Forgery) -> Vec<Captured> {
@@ -145,9 +138,5 @@ impl BankSide for MockMonetico {
 
     fn expected_rejection(&self) -> ExpectedAck {
         ExpectedAck::with_body(400..=499, NOT_RECEIVED)
-    }
-
-    fn deliveries(&self, reference: &str) -> Deliveries {
-        crate::mock_paybox::deliveries(&self.bank.journal(), Side::Monetico, reference)
     }
 }

@@ -3,12 +3,11 @@
 
 use tpe_core::{Currency, OutcomeKind, Redirect};
 use tpe_mock_bank::paybox::cards;
-use tpe_mock_bank::{EntryKind, JournalEntry, Outcome, PAYBOX_TEST_HMAC_KEY, Scenario, Side};
+use tpe_mock_bank::{Outcome, PAYBOX_TEST_HMAC_KEY, Scenario};
 use url::Url;
 
 use crate::bank::{
-    BankError, BankSide, Captured, Channel, Completion, Deliveries, ExpectedAck, Forgery, Page,
-    Refusal,
+    BankError, BankSide, Captured, Channel, Completion, ExpectedAck, Forgery, Page, Refusal,
 };
 use crate::page;
 
@@ -52,14 +51,10 @@ impl MockPaybox {
 
 #[async_trait::async_trait]
 impl BankSide for MockPaybox {
-    fn name(&self) -> &'static str {
-        "mock-paybox"
-    }
+    mock_side_methods!("mock-paybox", Paybox);
 
-    async fn listen(&self, _notify_url: &Url) -> Result<(), String> {
-        // Paybox takes the notification URL from the signed form (PBX_REPONDRE_A).
-        Ok(())
-    }
+    // `listen` keeps the default: Paybox takes the notification URL from the signed form
+    // (PBX_REPONDRE_A).
 
     async fn open(&self, redirect: &Redirect) -> Result<Page, Refusal> {
         page::open_form_page(&self.http, redirect, "/paybox/page/").await
@@ -113,10 +108,6 @@ impl BankSide for MockPaybox {
         })
     }
 
-    fn sign_wrongly(&self, reference: &str) -> bool {
-        self.script_wrong_signature(reference)
-    }
-
     fn forge(&self, genuine: &Captured, forgery: Forgery) -> Vec<Captured> {
         let payload = genuine.payload();
         let Some(amp) = payload.iter().rposition(|&b| b == b'&') else {
@@ -162,26 +153,6 @@ impl BankSide for MockPaybox {
         // Spec §4.1: HTTP 200 exactly, body ignored.
         ExpectedAck::status(200..=200)
     }
-
-    fn deliveries(&self, reference: &str) -> Deliveries {
-        deliveries(&self.bank.journal(), Side::Paybox, reference)
-    }
-}
-
-/// The delivery attempts the journal records for `reference` on `side`.
-pub(crate) fn deliveries(journal: &[JournalEntry], side: Side, reference: &str) -> Deliveries {
-    let mine = journal
-        .iter()
-        .filter(|e| e.side == side && e.reference.as_deref() == Some(reference));
-    let mut d = Deliveries::default();
-    for e in mine {
-        match e.kind {
-            EntryKind::Notification => d.attempts.push((e.attempt.unwrap_or(0), e.status)),
-            EntryKind::Withheld if e.detail == "gave_up" => d.gave_up = true,
-            _ => {}
-        }
-    }
-    d
 }
 
 /// `43,21 €` → 4321 EUR; `1000 ¥` → 1000 JPY; `12,34 124` → 1234 CAD.

@@ -1,4 +1,5 @@
-//! `mock_side!`: what every bank side of the mock bank has, written once.
+//! `mock_side!` and `mock_side_methods!`: what every bank side of the mock bank has, written
+//! once.
 
 /// Declares the struct of a bank side of the mock bank (the running bank and a browser-like
 /// HTTP client), its `spawn` and `bank` methods, and a `Debug` that shows no secret.
@@ -60,4 +61,49 @@ macro_rules! mock_side {
             }
         }
     };
+}
+
+/// The [`BankSide`](crate::bank::BankSide) methods every side of the mock bank answers alike:
+/// its `name`, `sign_wrongly` through a scenario of the mock bank, and the `deliveries` its
+/// journal records on `$side`. Written inside the `impl BankSide` of a [`mock_side!`] struct.
+macro_rules! mock_side_methods {
+    ($name:literal, $side:ident) => {
+        fn name(&self) -> &'static str {
+            $name
+        }
+
+        fn sign_wrongly(&self, reference: &str) -> bool {
+            self.script_wrong_signature(reference)
+        }
+
+        fn deliveries(&self, reference: &str) -> $crate::bank::Deliveries {
+            $crate::mock_side::deliveries(
+                &self.bank.journal(),
+                tpe_mock_bank::Side::$side,
+                reference,
+            )
+        }
+    };
+}
+
+/// The delivery attempts the journal records for `reference` on `side`.
+pub(crate) fn deliveries(
+    journal: &[tpe_mock_bank::JournalEntry],
+    side: tpe_mock_bank::Side,
+    reference: &str,
+) -> crate::bank::Deliveries {
+    let mine = journal
+        .iter()
+        .filter(|e| e.side == side && e.reference.as_deref() == Some(reference));
+    let mut d = crate::bank::Deliveries::default();
+    for e in mine {
+        match e.kind {
+            tpe_mock_bank::EntryKind::Notification => {
+                d.attempts.push((e.attempt.unwrap_or(0), e.status))
+            }
+            tpe_mock_bank::EntryKind::Withheld if e.detail == "gave_up" => d.gave_up = true,
+            _ => {}
+        }
+    }
+    d
 }

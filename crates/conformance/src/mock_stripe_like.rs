@@ -5,12 +5,11 @@
 use http::HeaderValue;
 use tpe_core::{Currency, OutcomeKind, Redirect};
 use tpe_mock_bank::stripe_like::cards;
-use tpe_mock_bank::{DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, Side};
+use tpe_mock_bank::{DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET};
 use url::Url;
 
 use crate::bank::{
-    BankError, BankSide, Captured, Channel, Completion, Deliveries, ExpectedAck, Forgery, Page,
-    Refusal,
+    BankError, BankSide, Captured, Channel, Completion, ExpectedAck, Forgery, Page, Refusal,
 };
 use crate::page;
 
@@ -42,9 +41,7 @@ impl MockStripeLike {
 
 #[async_trait::async_trait]
 impl BankSide for MockStripeLike {
-    fn name(&self) -> &'static str {
-        "mock-stripe-like"
-    }
+    mock_side_methods!("mock-stripe-like", StripeLike);
 
     async fn listen(&self, notify_url: &Url) -> Result<(), String> {
         let accepted = self
@@ -117,10 +114,6 @@ impl BankSide for MockStripeLike {
         })
     }
 
-    fn sign_wrongly(&self, reference: &str) -> bool {
-        self.script_wrong_signature(reference)
-    }
-
     fn forge(&self, genuine: &Captured, forgery: Forgery) -> Vec<Captured> {
         let Some(value) = genuine
             .headers
@@ -177,9 +170,5 @@ impl BankSide for MockStripeLike {
     fn expected_ack(&self) -> ExpectedAck {
         // Any 2xx acknowledges; the body is ignored (spec §A.6).
         ExpectedAck::status(200..=299)
-    }
-
-    fn deliveries(&self, reference: &str) -> Deliveries {
-        crate::mock_paybox::deliveries(&self.bank.journal(), Side::StripeLike, reference)
     }
 }

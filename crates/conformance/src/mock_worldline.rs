@@ -8,13 +8,12 @@ use tpe_core::{Currency, OutcomeKind, Redirect};
 use tpe_mock_bank::worldline::{MAX_AMOUNT, cards};
 use tpe_mock_bank::{
     DEFAULT_WORLDLINE_API_KEY_ID, DEFAULT_WORLDLINE_API_SECRET, DEFAULT_WORLDLINE_MERCHANT_ID,
-    DEFAULT_WORLDLINE_WEBHOOK_KEY_ID, DEFAULT_WORLDLINE_WEBHOOK_SECRET, Side,
+    DEFAULT_WORLDLINE_WEBHOOK_KEY_ID, DEFAULT_WORLDLINE_WEBHOOK_SECRET,
 };
 use url::Url;
 
 use crate::bank::{
-    BankError, BankSide, Captured, Channel, Completion, Deliveries, ExpectedAck, Forgery, Page,
-    Refusal,
+    BankError, BankSide, Captured, Channel, Completion, ExpectedAck, Forgery, Page, Refusal,
 };
 use crate::page;
 
@@ -52,9 +51,7 @@ impl MockWorldline {
 
 #[async_trait::async_trait]
 impl BankSide for MockWorldline {
-    fn name(&self) -> &'static str {
-        "mock-worldline"
-    }
+    mock_side_methods!("mock-worldline", Worldline);
 
     async fn listen(&self, notify_url: &Url) -> Result<(), String> {
         // The checkout names its webhook URL (`feedbacks.webhooksUrls`); the registered
@@ -116,10 +113,6 @@ impl BankSide for MockWorldline {
         })
     }
 
-    fn sign_wrongly(&self, reference: &str) -> bool {
-        self.script_wrong_signature(reference)
-    }
-
     fn forge(&self, genuine: &Captured, forgery: Forgery) -> Vec<Captured> {
         let Some(value) = genuine
             .headers
@@ -171,9 +164,5 @@ impl BankSide for MockWorldline {
     fn expected_ack(&self) -> ExpectedAck {
         // Any 2xx acknowledges; the body is ignored (spec §G.9).
         ExpectedAck::status(200..=299)
-    }
-
-    fn deliveries(&self, reference: &str) -> Deliveries {
-        crate::mock_paybox::deliveries(&self.bank.journal(), Side::Worldline, reference)
     }
 }

@@ -1,12 +1,16 @@
-//! Environment variables read through a provider's TOML schema: each `PREFIX_NAME` variable is
-//! put at its TOML key, then the provider deserializes the table as it does a file, so the
-//! spellings, defaults and checks live in one place, the schema. A TOML document's errors are
-//! worded here too, without the values ([`toml_error`]).
+//! Environment variables read through a provider's configuration schema: each `PREFIX_NAME`
+//! variable is put at its key in a table of serde values, then the provider deserializes the
+//! table as it does a file, so the spellings, defaults and checks live in one place, the schema.
+//! A configuration file's errors are worded without their values too ([`blank_quotes`]; with the
+//! `toml` feature, [`crate::toml`]).
 
 use serde::de::DeserializeOwned;
-use toml::{Table, Value};
+pub use serde_json::{Map, Value};
 
-/// How a variable's text becomes a TOML value.
+/// The table the variables fill: keys to values, tables nested under dotted keys.
+pub type Table = Map<String, Value>;
+
+/// How a variable's text becomes a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EnvKind {
@@ -20,12 +24,12 @@ pub enum EnvKind {
     List,
 }
 
-/// One variable: its name after the prefix, its dotted TOML key, its kind.
+/// One variable: its name after the prefix, its dotted key in the schema, its kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EnvVar {
     /// The name after the prefix (`SITE_ID` of `TPE_LYRA_SITE_ID`).
     pub name: &'static str,
-    /// The dotted TOML key (`rest.password`).
+    /// The dotted key in the schema (`rest.password`).
     pub key: &'static str,
     /// How its text is read.
     pub kind: EnvKind,
@@ -43,7 +47,7 @@ impl EnvVar {
     }
 }
 
-/// The TOML table of the variables `prefix` + name that `get` finds (an empty one counts as
+/// The table of the variables `prefix` + name that `get` finds (an empty one counts as
 /// unset). A key under a table whose name holds a plain value replaces it (an explicit URL
 /// wins over a platform's name).
 ///
@@ -59,7 +63,7 @@ impl EnvVar {
 ///     _ => None,
 /// };
 /// let table = env_table("TPE_X_", VARS, get)?;
-/// assert_eq!(table["rest"]["timeout_secs"].as_integer(), Some(5));
+/// assert_eq!(table["rest"]["timeout_secs"].as_u64(), Some(5));
 /// assert_eq!(env_table("TPE_X_", VARS, |_| Some("x".into())).unwrap_err(), "TPE_X_REST_TIMEOUT_SECS must be a whole number");
 /// # Ok::<(), String>(())
 /// ```
@@ -82,13 +86,13 @@ pub fn env_table(
             EnvKind::Text => Value::String(text),
             EnvKind::Integer => text
                 .trim()
-                .parse()
-                .map(Value::Integer)
+                .parse::<i64>()
+                .map(Value::from)
                 .map_err(|_| format!("{prefix}{name} must be a whole number"))?,
             EnvKind::Boolean => text
                 .trim()
                 .parse()
-                .map(Value::Boolean)
+                .map(Value::Bool)
                 .map_err(|_| format!("{prefix}{name} must be true or false"))?,
             EnvKind::List => Value::Array(
                 text.split(',')
@@ -103,7 +107,7 @@ pub fn env_table(
     Ok(table)
 }
 
-/// The variable that set the TOML `path` of a deserialization error (the longest key it
+/// The variable that set the `path` of a deserialization error (the longest key it
 /// starts with, the first listed of two spellings), or `prefix*`.
 pub fn env_name(prefix: &str, vars: &[EnvVar], path: &str) -> String {
     vars.iter()
@@ -146,7 +150,7 @@ pub fn require(
 /// struct C { #[allow(dead_code)] site_id: String }
 /// use tpe_core::env::{EnvVar, deserialize};
 /// const VARS: &[EnvVar] = &[EnvVar::text("SITE_ID", "site_id")];
-/// let e = deserialize::<C>("TPE_X_", VARS, toml::Table::new()).err();
+/// let e = deserialize::<C>("TPE_X_", VARS, tpe_core::env::Table::new()).err();
 /// assert_eq!(e.as_deref(), Some("TPE_X_SITE_ID is not set"));
 /// ```
 ///
@@ -157,9 +161,9 @@ pub fn deserialize<T: DeserializeOwned>(
     vars: &[EnvVar],
     table: Table,
 ) -> Result<T, String> {
-    serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
+    serde_path_to_error::deserialize(Value::Object(table)).map_err(|e| {
         let path = e.path().to_string();
-        let message = e.inner().message();
+        let message = e.inner().to_string();
         let missing = message
             .strip_prefix("missing field `")
             .and_then(|rest| rest.strip_suffix('`'))
@@ -173,7 +177,7 @@ pub fn deserialize<T: DeserializeOwned>(
             None => format!(
                 "{}: {}",
                 env_name(prefix, vars, &path),
-                blank_quotes(message)
+                blank_quotes(&message)
             ),
         }
     })
@@ -219,33 +223,6 @@ pub fn blank_quotes(message: &str) -> String {
     out
 }
 
-/// A TOML error without any value: serde quotes values in its messages (`string "…"`,
-/// `` variant `…` ``), so every quoted part is blanked, and the key of the offending line is
-/// named instead.
-///
-/// ```
-/// #[derive(Debug, serde::Deserialize)]
-/// struct C { #[allow(dead_code)] mode: u8 }
-/// let text = "mode = \"SECRET\"\n";
-/// let e = toml::from_str::<C>(text).unwrap_err();
-/// let message = tpe_core::env::toml_error(text, &e);
-/// assert!(message.contains("(key mode)") && !message.contains("SECRET"), "{message}");
-/// ```
-pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
-    let mut out = format!("TOML: {}", blank_quotes(e.message()));
-    let key = e.span().and_then(|span| {
-        let line_start = text.get(..span.start)?.rfind('\n').map_or(0, |i| i + 1);
-        let line = text.get(line_start..)?.lines().next()?;
-        let key = line.split('=').next()?.trim();
-        (!key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-            .then_some(key)
-    });
-    if let Some(key) = key {
-        out.push_str(&format!(" (key {key})"));
-    }
-    out
-}
-
 /// Puts `value` at the dotted `key`, making tables on the way.
 fn insert(table: &mut Table, key: &str, value: Value) {
     match key.split_once('.') {
@@ -255,11 +232,11 @@ fn insert(table: &mut Table, key: &str, value: Value) {
         Some((head, rest)) => {
             let slot = table
                 .entry(head)
-                .or_insert_with(|| Value::Table(Table::new()));
-            if !slot.is_table() {
-                *slot = Value::Table(Table::new());
+                .or_insert_with(|| Value::Object(Table::new()));
+            if !slot.is_object() {
+                *slot = Value::Object(Table::new());
             }
-            if let Value::Table(inner) = slot {
+            if let Value::Object(inner) = slot {
                 insert(inner, rest, value);
             }
         }

@@ -18,7 +18,7 @@ mod bank;
 
 pub use bank::{
     DEFAULT_MAX_DELAY_DAYS, DEFAULT_MIN_AMOUNT, ENV_VARS, InstalmentSettings, format_day,
-    french_day, parse_day,
+    french_day, french_time, parse_day,
 };
 
 /// The most instalments any schedule may have; a bank's own limit is usually lower

@@ -15,6 +15,8 @@ pub mod provider;
 pub mod reason;
 pub mod reference;
 pub mod registry;
+#[cfg(feature = "toml")]
+pub mod toml;
 
 pub use clock::{Clock, Timestamp};
 pub use customer::{

@@ -83,6 +83,16 @@ fn bounded(
     Ok(value.to_owned())
 }
 
+/// The field `name` with `value` checked by [`bounded`].
+fn field(
+    name: &'static str,
+    value: &str,
+    max: usize,
+    allowed: impl Fn(char) -> bool,
+) -> Result<(&'static str, String), ProviderError> {
+    Ok((name, bounded(name, value, max, allowed)?))
+}
+
 fn any(_: char) -> bool {
     true
 }
@@ -188,7 +198,7 @@ pub(crate) fn fields(
         None => a.line1.clone(),
     };
     let urls = &request.urls;
-    let url = |field, u: &url::Url| bounded(field, u.as_str(), 1024, url_char);
+    let url = |name, u: &url::Url| field(name, u.as_str(), 1024, url_char);
     let ipn = shop.ipn_url.as_ref().unwrap_or(&urls.notify);
     let ret = shop.return_url.as_ref().unwrap_or(&urls.pending);
     let mut fields = vec![
@@ -199,35 +209,14 @@ pub(crate) fn fields(
             "vads_currency",
             format!("{:03}", amount.currency().numeric()),
         ),
-        (
-            "vads_cust_address",
-            bounded("vads_cust_address", &street, 255, any)?,
-        ),
-        (
-            "vads_cust_city",
-            bounded("vads_cust_city", &a.city, 128, any)?,
-        ),
+        field("vads_cust_address", &street, 255, any)?,
+        field("vads_cust_city", &a.city, 128, any)?,
         ("vads_cust_country", a.country.alpha2().to_owned()),
-        (
-            "vads_cust_email",
-            bounded("vads_cust_email", &c.email, 150, |ch| ch.is_ascii_graphic())?,
-        ),
-        (
-            "vads_cust_first_name",
-            bounded("vads_cust_first_name", &c.first_name, 63, name_char)?,
-        ),
-        (
-            "vads_cust_last_name",
-            bounded("vads_cust_last_name", &c.last_name, 63, name_char)?,
-        ),
-        (
-            "vads_cust_phone",
-            bounded("vads_cust_phone", c.phone.e164(), 32, phone_char)?,
-        ),
-        (
-            "vads_cust_zip",
-            bounded("vads_cust_zip", &a.postcode, 64, zip_char)?,
-        ),
+        field("vads_cust_email", &c.email, 150, |ch| ch.is_ascii_graphic())?,
+        field("vads_cust_first_name", &c.first_name, 63, name_char)?,
+        field("vads_cust_last_name", &c.last_name, 63, name_char)?,
+        field("vads_cust_phone", c.phone.e164(), 32, phone_char)?,
+        field("vads_cust_zip", &a.postcode, 64, zip_char)?,
         ("vads_language", language),
         ("vads_order_id", order_id),
         ("vads_order_info", info),
@@ -235,39 +224,21 @@ pub(crate) fn fields(
         ("vads_payment_config", payment_config(shop, request, now)?),
         ("vads_return_mode", shop.return_mode.as_str().to_owned()),
         // 3-D Secure: the goods ship to the billing identity and address.
-        (
-            "vads_ship_to_city",
-            bounded("vads_ship_to_city", &a.city, 128, any)?,
-        ),
+        field("vads_ship_to_city", &a.city, 128, any)?,
         ("vads_ship_to_country", a.country.alpha2().to_owned()),
-        (
-            "vads_ship_to_first_name",
-            bounded("vads_ship_to_first_name", &c.first_name, 63, name_char)?,
-        ),
-        (
-            "vads_ship_to_last_name",
-            bounded("vads_ship_to_last_name", &c.last_name, 63, name_char)?,
-        ),
-        (
-            "vads_ship_to_phone_num",
-            bounded("vads_ship_to_phone_num", c.phone.e164(), 32, phone_char)?,
-        ),
-        (
-            "vads_ship_to_street",
-            bounded("vads_ship_to_street", &street, 255, any)?,
-        ),
-        (
-            "vads_ship_to_zip",
-            bounded("vads_ship_to_zip", &a.postcode, 64, zip_char)?,
-        ),
+        field("vads_ship_to_first_name", &c.first_name, 63, name_char)?,
+        field("vads_ship_to_last_name", &c.last_name, 63, name_char)?,
+        field("vads_ship_to_phone_num", c.phone.e164(), 32, phone_char)?,
+        field("vads_ship_to_street", &street, 255, any)?,
+        field("vads_ship_to_zip", &a.postcode, 64, zip_char)?,
         ("vads_site_id", shop.site_id.clone()),
         ("vads_trans_date", trans_date),
         ("vads_trans_id", trans_id.to_owned()),
-        ("vads_url_cancel", url("vads_url_cancel", &urls.cancelled)?),
-        ("vads_url_check", url("vads_url_check", ipn)?),
-        ("vads_url_refused", url("vads_url_refused", &urls.refused)?),
-        ("vads_url_return", url("vads_url_return", ret)?),
-        ("vads_url_success", url("vads_url_success", &urls.accepted)?),
+        url("vads_url_cancel", &urls.cancelled)?,
+        url("vads_url_check", ipn)?,
+        url("vads_url_refused", &urls.refused)?,
+        url("vads_url_return", ret)?,
+        url("vads_url_success", &urls.accepted)?,
         ("vads_version", "V2".to_owned()),
     ];
     if shop.manual_validation {

@@ -89,7 +89,7 @@ fn the_count_is_the_shops_and_the_limits_name_the_field() {
         "{five}"
     );
     let mut cfg = common::config();
-    cfg.instalments = toml::from_str("max_count = 6\nmin_amount = 2000").unwrap();
+    cfg.instalments = tpe_core::toml::from_str("max_count = 6\nmin_amount = 2000").unwrap();
     let six = Lyra::new(cfg).unwrap();
     assert!(
         six.prepare_now(&in_instalments(&six, 5, Interval::Days(10), now), now)

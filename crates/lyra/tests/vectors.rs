@@ -126,7 +126,7 @@ fn rest_provider(v: &Value) -> Lyra {
         SecretString::from("form-key-unused"),
     );
     cfg.rest = Some(
-        toml::from_str::<RestConfig>(&format!(
+        tpe_core::toml::from_str::<RestConfig>(&format!(
             "password = {:?}\nhmac_key = {:?}",
             v["password"].as_str().unwrap(),
             v["hmac_sha256_key"].as_str().unwrap()

@@ -142,9 +142,10 @@ impl MoneticoConfig {
     ///
     /// # Errors
     /// [`ProviderError::Config`] naming the key that is wrong (never quoting the secret).
+    #[cfg(feature = "toml")]
     pub fn from_toml_str(text: &str) -> Result<Self, ProviderError> {
-        toml::from_str(text)
-            .map_err(|e| ProviderError::config(&Monetico::ID, tpe_core::env::toml_error(text, &e)))
+        tpe_core::toml::from_str(text)
+            .map_err(|reason| ProviderError::config(&Monetico::ID, reason))
     }
 
     /// Reads `TPE_MONETICO_*` from the process environment.

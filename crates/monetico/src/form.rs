@@ -59,8 +59,7 @@ pub fn bank_reference_of(now: Timestamp, nonce: u64) -> Result<BankReference, Pr
 /// The order date of `now` (`DD/MM/YYYY:HH:MM:SS`), in French time: the bank's kits use the
 /// server's local time in France (spec C.3 says the zone is unsure).
 pub(crate) fn order_date(now: Timestamp) -> String {
-    let tz = TimeZone::get("Europe/Paris").unwrap_or(TimeZone::UTC);
-    now.to_zoned_datetime(tz)
+    tpe_core::instalments::french_time(now)
         .strftime("%d/%m/%Y:%H:%M:%S")
         .to_string()
 }

@@ -118,8 +118,7 @@ impl PaymentProvider for Monetico {
     fn verify(&self, raw: &RawNotification, _now: Timestamp) -> Result<Verified, ProviderError> {
         // The return's date is not signed against a clock the shop shares: nothing to check
         // against `now`.
-        self.verify_bytes(notify::raw_bytes(raw))
-            .map(Verified::Payment)
+        self.verify_bytes(raw.form_bytes()).map(Verified::Payment)
     }
 
     fn answer(&self, handled: &Handled<'_>) -> Ack {

@@ -12,8 +12,8 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use tpe_core::form::{Form, FormError, FormLimits};
 use tpe_core::{
-    Ack, Amount, BankReference, CardSummary, Currency, Handled, HttpMethod, ProviderError,
-    RawNotification, ThreeDs, ThreeDsStatus, VerifiedNotification,
+    Ack, Amount, BankReference, CardSummary, Currency, Handled, ProviderError, ThreeDs,
+    ThreeDsStatus, VerifiedNotification,
 };
 
 use crate::config::{MacFormat, Merchant};
@@ -31,14 +31,6 @@ const MAX_MONTANT: usize = 20;
 const MAX_DATE: usize = 32;
 /// The longest `authentification` decoded (base64 of a small JSON object).
 const MAX_AUTHENTIFICATION: usize = 8 * 1024;
-
-/// The signed bytes: the body of a POST, the query of a GET.
-pub(crate) fn raw_bytes(raw: &RawNotification) -> &[u8] {
-    match raw.method() {
-        HttpMethod::Post => raw.body(),
-        _ => raw.query(),
-    }
-}
 
 /// Decodes, verifies, then reads a return.
 pub(crate) fn verify(

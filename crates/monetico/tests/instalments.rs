@@ -92,7 +92,7 @@ fn schedules_outside_the_limits_are_refused_naming_the_field() {
     assert!(far.contains("days away"), "{far}");
     // The limits are the contract's: configured.
     let mut cfg = common::config();
-    cfg.instalments = toml::from_str("min_amount = 5000").unwrap();
+    cfg.instalments = tpe_core::toml::from_str("min_amount = 5000").unwrap();
     let strict = Monetico::new(cfg).unwrap();
     let small = refused_field(&strict, &with(3, Interval::Months(1)));
     assert!(small.contains("minimum is 5000"), "{small}");

@@ -211,8 +211,7 @@ impl PaymentProvider for Paybox {
 
     fn verify(&self, raw: &RawNotification, _now: Timestamp) -> Result<Verified, ProviderError> {
         // No signed timestamp in Paybox notifications: nothing to check against `now`.
-        self.verify_bytes(notify::raw_bytes(raw))
-            .map(Verified::Payment)
+        self.verify_bytes(raw.form_bytes()).map(Verified::Payment)
     }
 
     // `answer` keeps the default: the platform only looks at the status (spec §4.1), 200 with

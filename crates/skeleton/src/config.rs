@@ -54,9 +54,10 @@ impl SkeletonConfig {
     ///
     /// # Errors
     /// [`ProviderError::Config`] naming the key that is wrong (never quoting the secret).
+    #[cfg(feature = "toml")]
     pub fn from_toml_str(text: &str) -> Result<Self, ProviderError> {
-        toml::from_str(text)
-            .map_err(|e| ProviderError::config(&Skeleton::ID, tpe_core::env::toml_error(text, &e)))
+        tpe_core::toml::from_str(text)
+            .map_err(|reason| ProviderError::config(&Skeleton::ID, reason))
     }
 
     /// With another payment page (the mock bank, a test platform).

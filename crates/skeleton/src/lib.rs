@@ -93,8 +93,7 @@ impl PaymentProvider for Skeleton {
 
     fn verify(&self, raw: &RawNotification, _now: Timestamp) -> Result<Verified, ProviderError> {
         // No signed timestamp in the bank's notifications: nothing to check against `now`.
-        self.verify_bytes(notify::raw_bytes(raw))
-            .map(Verified::Payment)
+        self.verify_bytes(raw.form_bytes()).map(Verified::Payment)
     }
 
     fn answer(&self, handled: &Handled<'_>) -> Ack {

@@ -7,8 +7,7 @@
 
 use tpe_core::form::{Form, FormError, FormLimits};
 use tpe_core::{
-    Ack, Amount, BankReference, CardSummary, Currency, Handled, HttpMethod, ProviderError,
-    RawNotification, VerifiedNotification,
+    Ack, Amount, BankReference, CardSummary, Currency, Handled, ProviderError, VerifiedNotification,
 };
 
 use crate::config::Merchant;
@@ -22,14 +21,6 @@ pub const NOT_RECEIVED: &str = "version=1\ncdr=1\n";
 
 /// The longest bank transaction id kept.
 const MAX_TRANSACTION: usize = 32;
-
-/// The signed bytes: the body of a POST, the query of a GET.
-pub(crate) fn raw_bytes(raw: &RawNotification) -> &[u8] {
-    match raw.method() {
-        HttpMethod::Post => raw.body(),
-        _ => raw.query(),
-    }
-}
 
 /// Decodes, verifies, then reads a notification.
 pub(crate) fn verify(

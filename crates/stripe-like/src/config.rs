@@ -203,12 +203,9 @@ impl StripeLikeConfig {
     ///
     /// # Errors
     /// [`ProviderError::Config`] naming the offending key (never its value).
+    #[cfg(feature = "toml")]
     pub fn from_toml_str(toml_text: &str) -> Result<Self, ProviderError> {
-        toml::from_str(toml_text).map_err(|e| {
-            // The TOML error quotes the source line, which may hold a secret: keep only the
-            // message, which names the key.
-            config_error(tpe_core::env::toml_error(toml_text, &e))
-        })
+        tpe_core::toml::from_str(toml_text).map_err(config_error)
     }
 
     /// Reads `TPE_STRIPE_LIKE_*` from the process environment; see [`Self::from_lookup`].

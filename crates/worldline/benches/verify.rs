@@ -6,9 +6,9 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tpe_conformance::timing::best_chunks;
 use tpe_core::{HttpMethod, PaymentProvider, RawNotification, Timestamp, Verified};
 use tpe_worldline::{WebhookKey, Worldline, WorldlineConfig, webhook_signature};
 
@@ -153,28 +153,6 @@ fn bench(c: &mut Criterion) {
         b.iter_custom(|iters| best_chunks(iters, || provider.verify(black_box(&raw), now)))
     });
     g.finish();
-}
-
-/// Iterations timed together by [`best_chunks`].
-const CHUNK: u64 = 32;
-
-/// Times `iters` calls in chunks of [`CHUNK`] and reports the fastest chunk's rate for all of
-/// them: on a machine shared with other jobs this leaves out the time the thread spent
-/// preempted (as the Stripe-like bench does).
-fn best_chunks<O>(iters: u64, mut f: impl FnMut() -> O) -> Duration {
-    let mut best = Duration::MAX;
-    let mut done = 0;
-    while done < iters {
-        let n = CHUNK.min(iters - done);
-        let start = Instant::now();
-        for _ in 0..n {
-            black_box(f());
-        }
-        let per = start.elapsed() / u32::try_from(n).unwrap_or(1);
-        best = best.min(per);
-        done += n;
-    }
-    best * u32::try_from(iters).unwrap_or(u32::MAX)
 }
 
 criterion_group!(benches, bench);

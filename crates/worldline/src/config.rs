@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::Deserialize;
-use toml::{Table, Value};
 use tpe_core::ProviderError;
-use tpe_core::env::{self, EnvKind, EnvVar, millis};
+use tpe_core::env::{self, EnvKind, EnvVar, Table, Value, millis};
 use url::Url;
 
 use crate::error::config_error;
@@ -251,8 +250,9 @@ impl WorldlineConfig {
     ///
     /// # Errors
     /// [`ProviderError::Config`] naming the offending key (never its value).
+    #[cfg(feature = "toml")]
     pub fn from_toml_str(text: &str) -> Result<Self, ProviderError> {
-        toml::from_str(text).map_err(|e| config_error(tpe_core::env::toml_error(text, &e)))
+        tpe_core::toml::from_str(text).map_err(config_error)
     }
 
     /// Reads `TPE_WORLDLINE_*` from the process environment; see [`Self::from_lookup`].
@@ -329,7 +329,7 @@ fn pair_webhook_keys(table: &mut Table) -> Result<(), ProviderError> {
         .into_iter()
         .zip(secrets)
         .map(|(key_id, secret)| {
-            Value::Table(Table::from_iter([
+            Value::Object(Table::from_iter([
                 ("key_id".to_owned(), key_id),
                 ("secret".to_owned(), secret),
             ]))

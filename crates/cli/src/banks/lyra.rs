@@ -126,15 +126,9 @@ fn sign(
     fields: &[String],
     out: &mut dyn Write,
 ) -> std::io::Result<Exit> {
-    let mut pairs = Vec::with_capacity(fields.len());
-    for f in fields {
-        let Some((name, value)) = f.split_once('=') else {
-            let name: String = f.chars().take(40).collect();
-            writeln!(out, "error: field {name:?} has no '=' (NAME=VALUE)")?;
-            return Ok(Exit::Usage);
-        };
-        pairs.push((name, value));
-    }
+    let Some(pairs) = crate::tool::field_pairs_or_usage(fields, out)? else {
+        return Ok(Exit::Usage);
+    };
     if !pairs
         .iter()
         .any(|(n, _)| n.starts_with(tpe_lyra::sign::PREFIX))
@@ -213,19 +207,10 @@ pub fn explain_code(code: &str) -> String {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use clap::Parser;
-
     use super::*;
 
-    #[derive(Parser)]
-    struct Tpe {
-        #[command(subcommand)]
-        cmd: LyraCommand,
-    }
-
     fn run_args(args: &[&str]) -> (Exit, String) {
-        let t = Tpe::try_parse_from(std::iter::once("tpe").chain(args.iter().copied())).unwrap();
-        crate::tool::captured(|out| run(&t.cmd, out))
+        crate::tool::run_subcommand::<LyraCommand>(args, run)
     }
 
     const DOC_FIELDS: [&str; 10] = [

@@ -71,19 +71,9 @@ fn key_or_usage(key: &str, out: &mut dyn Write) -> std::io::Result<Option<MacKey
 }
 
 fn sign(key: &str, fields: &[String], out: &mut dyn Write) -> std::io::Result<Exit> {
-    let mut pairs = Vec::with_capacity(fields.len());
-    for f in fields {
-        let Some((name, value)) = f.split_once('=') else {
-            let shown: String = f.chars().take(40).collect();
-            writeln!(out, "error: field {shown:?} has no '=' (NAME=VALUE)")?;
-            return Ok(Exit::Usage);
-        };
-        if name.is_empty() {
-            writeln!(out, "error: a field has an empty name")?;
-            return Ok(Exit::Usage);
-        }
-        pairs.push((name, value));
-    }
+    let Some(pairs) = crate::tool::field_pairs_or_usage(fields, out)? else {
+        return Ok(Exit::Usage);
+    };
     let Some(key) = key_or_usage(key, out)? else {
         return Ok(Exit::Usage);
     };

@@ -73,22 +73,9 @@ fn sign(
     fields: &[String],
     out: &mut dyn Write,
 ) -> std::io::Result<Exit> {
-    let mut pairs = Vec::with_capacity(fields.len());
-    for f in fields {
-        let Some((name, value)) = f.split_once('=') else {
-            writeln!(
-                out,
-                "error: field {:?} has no '=' (NAME=VALUE)",
-                name_only(f)
-            )?;
-            return Ok(Exit::Usage);
-        };
-        if name.is_empty() {
-            writeln!(out, "error: a field has an empty name")?;
-            return Ok(Exit::Usage);
-        }
-        pairs.push((name, value));
-    }
+    let Some(pairs) = crate::tool::field_pairs_or_usage(fields, out)? else {
+        return Ok(Exit::Usage);
+    };
     match hmac_hex(&SecretString::from(key.to_owned()), hash, &pairs) {
         Ok(mac) => writeln!(out, "{mac}")?,
         Err(e) => {
@@ -97,10 +84,6 @@ fn sign(
         }
     }
     Ok(Exit::Success)
-}
-
-fn name_only(f: &str) -> String {
-    f.chars().take(40).collect()
 }
 
 fn verify(
@@ -182,19 +165,10 @@ pub fn explain_code(code: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
 
-    #[derive(Parser)]
-    struct Tpe {
-        #[command(subcommand)]
-        cmd: PayboxCommand,
-    }
-
     fn run_args(args: &[&str]) -> (Exit, String) {
-        let t = Tpe::try_parse_from(std::iter::once("tpe").chain(args.iter().copied())).unwrap();
-        crate::tool::captured(|out| run(&t.cmd, out))
+        crate::tool::run_subcommand::<PayboxCommand>(args, run)
     }
 
     const KEY: &str = "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF";
@@ -238,11 +212,13 @@ mod tests {
         let (exit, out) = run_args(&["sign", "--key", &bad, "A=b"]);
         assert_eq!(exit, Exit::Usage);
         assert!(!out.contains(&bad), "{out}");
-        let e = Tpe::try_parse_from(["tpe", "sign", "--key", KEY, "--hash", "MD5", "A=b"])
-            .err()
-            .unwrap();
+        let e = crate::tool::parse_subcommand::<PayboxCommand>(&[
+            "sign", "--key", KEY, "--hash", "MD5", "A=b",
+        ])
+        .err()
+        .unwrap();
         assert_eq!(e.exit_code(), 2);
-        let e = Tpe::try_parse_from(["tpe", "sign", "--key", KEY])
+        let e = crate::tool::parse_subcommand::<PayboxCommand>(&["sign", "--key", KEY])
             .err()
             .unwrap();
         assert_eq!(e.exit_code(), 2);

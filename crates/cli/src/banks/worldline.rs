@@ -161,23 +161,10 @@ pub fn explain_code(code: &str) -> String {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use clap::Parser;
-
     use super::*;
 
-    #[derive(Parser)]
-    struct Cli {
-        #[command(subcommand)]
-        cmd: WorldlineCommand,
-    }
-
     fn run_args(args: &[&str]) -> (Exit, String) {
-        let mut all = vec!["x"];
-        all.extend_from_slice(args);
-        let cli = Cli::try_parse_from(all).unwrap();
-        let mut out = Vec::new();
-        let code = run(&cli.cmd, &mut out);
-        (code, String::from_utf8(out).unwrap())
+        crate::tool::run_subcommand::<WorldlineCommand>(args, run)
     }
 
     #[test]

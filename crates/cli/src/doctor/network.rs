@@ -56,13 +56,29 @@ pub(super) async fn probe(
         let response = match sent {
             Ok(r) => r,
             Err(e) => {
+                // An expired or untrusted certificate fails the handshake: read it again
+                // without verification, only to say what is wrong with it.
+                let seen = match url.scheme() {
+                    "https" => refused_certificate(&probe, url.clone(), timeout).await,
+                    _ => None,
+                };
+                let Some(seen) = seen else {
+                    findings.push(unreachable(&subject, &url, &e));
+                    continue;
+                };
                 findings.push(Finding::error(
                     &subject,
-                    format!("{url} is unreachable from here: {}", chain(&e)),
-                    "the bank must reach this URL: check the address (--url), DNS, the \
-                     firewall and that the shop is running; offline, run the doctor again \
-                     where the shop can be reached",
+                    format!(
+                        "{url} answers, but its TLS certificate is refused: {}",
+                        chain(&e)
+                    ),
+                    "banks verify the certificate as this check does: serve one from a public \
+                     authority, valid now, for this host name, with its chain",
                 ));
+                if !certificate_checked {
+                    certificate_checked = true;
+                    findings.push(certificate_seen(Some(seen), url.host_str().unwrap_or("")));
+                }
                 continue;
             }
         };
@@ -75,7 +91,8 @@ pub(super) async fn probe(
         }
         if !certificate_checked && url.scheme() == "https" {
             certificate_checked = true;
-            findings.push(certificate(&response, url.host_str().unwrap_or("")));
+            let seen = peer_certificate(&response);
+            findings.push(certificate_seen(seen, url.host_str().unwrap_or("")));
         }
         let status = response.status().as_u16();
         let body = response.text().await.unwrap_or_default();
@@ -227,17 +244,48 @@ fn clock(date: &str, now: Timestamp) -> Finding {
     }
 }
 
-/// The server certificate's validity, as the TLS handshake saw it.
-fn certificate(response: &reqwest::Response, host: &str) -> Finding {
-    let subject = format!("TLS certificate of {host}");
-    let Some(der) = response
+/// The route cannot be reached at all.
+fn unreachable(subject: &str, url: &url::Url, e: &reqwest::Error) -> Finding {
+    Finding::error(
+        subject,
+        format!("{url} is unreachable from here: {}", chain(e)),
+        "the bank must reach this URL: check the address (--url), DNS, the firewall and that \
+         the shop is running; offline, run the doctor again where the shop can be reached",
+    )
+}
+
+/// The certificate the TLS handshake saw, if any.
+fn peer_certificate(response: &reqwest::Response) -> Option<Vec<u8>> {
+    response
         .extensions()
         .get::<reqwest::tls::TlsInfo>()
         .and_then(|i| i.peer_certificate())
-    else {
+        .map(<[u8]>::to_vec)
+}
+
+/// The certificate of a server whose handshake failed verification, read by a probe that does
+/// not verify it; `None` when the server cannot be reached that way either. Nothing but the
+/// certificate is taken from that answer.
+async fn refused_certificate(probe: &Probe, url: url::Url, timeout: Duration) -> Option<Vec<u8>> {
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .tls_info(true)
+        .tls_danger_accept_invalid_certs(true)
+        .build()
+        .ok()?;
+    let response = probe.send(&client, url).await.ok()?;
+    peer_certificate(&response)
+}
+
+/// The server certificate's validity, as the TLS handshake saw it.
+fn certificate_seen(der: Option<Vec<u8>>, host: &str) -> Finding {
+    let subject = format!("TLS certificate of {host}");
+    let Some(der) = der else {
         return Finding::warning(&subject, "not seen", "check it with the browser");
     };
-    certificate_der(&subject, der, SystemClock.now().as_second())
+    certificate_der(&subject, &der, SystemClock.now().as_second())
 }
 
 /// A DER certificate's validity judged at `now` (Unix seconds).

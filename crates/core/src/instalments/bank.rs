@@ -24,7 +24,7 @@ pub const DEFAULT_MAX_DELAY_DAYS: u32 = 92;
 ///
 /// ```
 /// use tpe_core::instalments::InstalmentSettings;
-/// let s: InstalmentSettings = toml::from_str("min_amount = 5000").unwrap();
+/// let s: InstalmentSettings = serde_json::from_str(r#"{"min_amount": 5000}"#).unwrap();
 /// assert_eq!((s.min_amount, s.max_delay_days), (5000, 92));
 /// assert_eq!(s.limits(4).max_count, 4);
 /// ```
@@ -95,8 +95,18 @@ fn default_max_delay_days() -> u32 {
 /// assert_eq!(tpe_core::instalments::french_day(now), date(2026, 7, 2));
 /// ```
 pub fn french_day(now: Timestamp) -> Date {
+    french_time(now).date()
+}
+
+/// `now` in French civil time (Europe/Paris), the time the French banks' forms are dated in.
+///
+/// ```
+/// let now: jiff::Timestamp = "2026-07-01T22:30:00Z".parse().unwrap();
+/// assert_eq!(tpe_core::instalments::french_time(now).strftime("%d/%m/%Y %H:%M").to_string(), "02/07/2026 00:30");
+/// ```
+pub fn french_time(now: Timestamp) -> jiff::ZonedDateTime {
     let tz = TimeZone::get("Europe/Paris").unwrap_or(TimeZone::UTC);
-    now.to_zoned_datetime(tz).date()
+    now.to_zoned_datetime(tz)
 }
 
 /// `DD/MM/YYYY`, the day format of the Paybox and Monetico forms.

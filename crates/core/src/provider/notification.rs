@@ -84,6 +84,14 @@ impl RawNotification {
         &self.body
     }
 
+    /// What a hosted-form bank signs: the body of a POST, the query of a GET.
+    pub fn form_bytes(&self) -> &[u8] {
+        match self.method {
+            HttpMethod::Post => &self.body,
+            _ => &self.query,
+        }
+    }
+
     /// The headers.
     pub fn headers(&self) -> &http::HeaderMap {
         &self.headers

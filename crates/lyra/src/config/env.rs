@@ -1,16 +1,16 @@
 //! `TPE_LYRA_*` environment variables, read through the same schema as TOML: each variable is
-//! placed at its TOML key, then the table is deserialized into [`LyraConfig`]. Only the names
+//! placed at its key, then the table is deserialized into [`LyraConfig`]. Only the names
 //! live here; spellings, defaults and checks are the schema's.
 
 use tpe_core::ProviderError;
-use tpe_core::env::{EnvKind, EnvVar, env_name, env_table};
+use tpe_core::env::{EnvKind, EnvVar, env_table};
 
 use super::LyraConfig;
 use crate::Lyra;
 
 const PREFIX: &str = "TPE_LYRA_";
 
-/// The variables, `TPE_LYRA_` + the name, with their TOML key; the README lists them.
+/// The variables, `TPE_LYRA_` + the name, with their key; the README lists them.
 const VARS: &[EnvVar] = &[
     EnvVar::text("BRAND", "brand"),
     EnvVar::text("BASE_URL", "base_url"),
@@ -58,5 +58,5 @@ pub(super) fn from_lookup(
                 .to_owned(),
         ));
     }
-    LyraConfig::from_table(table, |path| env_name(PREFIX, VARS, path))
+    tpe_core::env::deserialize(PREFIX, VARS, table).map_err(err)
 }

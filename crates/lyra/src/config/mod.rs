@@ -1,5 +1,5 @@
-//! The shop's configuration: one serde schema read from TOML ([`LyraConfig::from_toml_str`])
-//! or from `TPE_LYRA_*` variables ([`LyraConfig::from_env`]), secrets as [`SecretString`],
+//! The shop's configuration: one serde schema read from TOML (`LyraConfig::from_toml_str`,
+//! feature `toml`) or from `TPE_LYRA_*` variables ([`LyraConfig::from_env`]), secrets as [`SecretString`],
 //! checked once in [`Lyra::new`](crate::Lyra::new) so that a bad key or id is a startup error
 //! naming the setting.
 
@@ -252,10 +252,9 @@ impl LyraConfig {
     ///
     /// # Errors
     /// [`ProviderError::Config`] naming the key that is wrong (never quoting a secret).
+    #[cfg(feature = "toml")]
     pub fn from_toml_str(text: &str) -> Result<Self, ProviderError> {
-        let table: toml::Table = toml::from_str(text)
-            .map_err(|e| ProviderError::config(&Lyra::ID, tpe_core::env::toml_error(text, &e)))?;
-        Self::from_table(table, |path| path.to_owned())
+        tpe_core::toml::from_str(text).map_err(|reason| ProviderError::config(&Lyra::ID, reason))
     }
 
     /// Reads `TPE_LYRA_*` variables (see the README for the list).
@@ -272,20 +271,6 @@ impl LyraConfig {
     /// As [`Self::from_env`].
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ProviderError> {
         env::from_lookup(get)
-    }
-
-    /// Deserializes a table, naming the failing setting with `name(path)`.
-    fn from_table(
-        table: toml::Table,
-        name: impl Fn(&str) -> String,
-    ) -> Result<Self, ProviderError> {
-        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-            let path = e.path().to_string();
-            // Serde quotes the value it could not take: a key of the wrong type (digits without
-            // quotes) would be repeated in the message.
-            let message = tpe_core::env::blank_quotes(e.inner().message());
-            ProviderError::config(&Lyra::ID, format!("{}: {message}", name(&path)))
-        })
     }
 
     /// Checks everything and builds what the provider keeps.

@@ -1,16 +1,15 @@
 //! `TPE_PAYBOX_*` environment variables, read through the same schema as TOML: each variable is
-//! placed at its TOML key, then the table is deserialized into [`PayboxConfig`]. Only the names
+//! placed at its key, then the table is deserialized into [`PayboxConfig`]. Only the names
 //! live here; spellings, defaults and checks are the schema's.
 
-use toml::{Table, Value};
-use tpe_core::env::{EnvKind, EnvVar, env_table};
+use tpe_core::env::{EnvKind, EnvVar, Table, Value, env_table};
 
 use super::PayboxConfig;
 use crate::error::Error;
 
 const PREFIX: &str = "TPE_PAYBOX_";
 
-/// The variables, `TPE_PAYBOX_` + these names, with their TOML keys (the URLs in the `platform`
+/// The variables, `TPE_PAYBOX_` + these names, with their keys (the URLs in the `platform`
 /// table, the other Paybox Direct settings in `direct`); the README lists them.
 const VARS: &[EnvVar] = &[
     EnvVar::text("SITE", "site"),
@@ -65,7 +64,7 @@ pub(super) fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Paybox
 
 /// `PAGE_URL` and `DIRECT_URL` (with optional backups) make a custom platform.
 fn explicit_urls(table: &mut Table) -> Result<(), Error> {
-    let Some(Value::Table(platform)) = table.get_mut("platform") else {
+    let Some(Value::Object(platform)) = table.get_mut("platform") else {
         return Ok(());
     };
     match (
@@ -73,7 +72,7 @@ fn explicit_urls(table: &mut Table) -> Result<(), Error> {
         platform.contains_key("direct_url"),
     ) {
         (true, true) => {
-            platform.insert("kind".to_owned(), Value::String("custom".to_owned()));
+            platform.insert("kind".to_owned(), Value::from("custom"));
             Ok(())
         }
         (false, false) => Err(Error::config(

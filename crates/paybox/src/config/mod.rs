@@ -2,16 +2,14 @@
 //! hosts, the bank's public keys and the hosted-page options (spec §1, §2, §4.2, §6, §7).
 //!
 //! One serde schema ([`PayboxConfig`], `schema.rs`) is read from TOML
-//! ([`PayboxConfig::from_toml_str`]) or from `TPE_PAYBOX_*` environment variables
-//! ([`PayboxConfig::from_env`]), which `env.rs` places at their TOML keys first. Every value is
+//! (`PayboxConfig::from_toml_str`, feature `toml`) or from `TPE_PAYBOX_*` environment variables
+//! ([`PayboxConfig::from_env`]), which `env.rs` places at their keys first. Every value is
 //! checked when the provider is built ([`crate::Paybox::new`]): a bad key or identifier is a
 //! startup error.
 
 use std::collections::HashMap;
 
 use tpe_core::ProviderError;
-
-use crate::error::Error;
 
 /// `FromStr` and `Deserialize` for a unit enum whose spellings are its serde names and aliases
 /// (derived with `#[serde(remote = "Self")]`), read in any case: `$case` folds the trimmed text
@@ -88,30 +86,22 @@ impl PayboxConfig {
     /// Parses TOML (the `[paybox]` table's content).
     ///
     /// # Errors
-    /// [`ProviderError::Config`] naming the line; the message never quotes the secret.
+    /// [`ProviderError::Config`] naming the key and line; the message never quotes the secret.
+    #[cfg(feature = "toml")]
     pub fn from_toml_str(text: &str) -> Result<Self, ProviderError> {
-        toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            // Serde quotes the value it could not take (`integer `…``): the core helper blanks
-            // every quoted part, so a key given with the wrong type is never repeated.
-            let mut reason = tpe_core::env::toml_error(text, &e);
-            if let Some(line) = line {
-                reason.push_str(&format!(" (line {line})"));
-            }
-            Error::config(reason).into()
-        })
+        tpe_core::toml::from_str(text).map_err(|reason| crate::error::Error::config(reason).into())
     }
 
     /// Reads and parses a TOML file.
     ///
     /// # Errors
     /// [`ProviderError::Config`] when unreadable or invalid.
+    #[cfg(feature = "toml")]
     pub fn from_toml_file(path: impl AsRef<std::path::Path>) -> Result<Self, ProviderError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::config(format!("cannot read {}: {}", path.display(), e.kind())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            crate::error::Error::config(format!("cannot read {}: {}", path.display(), e.kind()))
+        })?;
         Self::from_toml_str(&text)
     }
 

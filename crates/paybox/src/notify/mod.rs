@@ -23,8 +23,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 use tpe_core::{
-    Amount, BankOutcome, BankReference, CardSummary, Currency, HttpMethod, RawNotification,
-    ThreeDs, ThreeDsStatus, VerifiedNotification,
+    Amount, BankOutcome, BankReference, CardSummary, Currency, ThreeDs, ThreeDsStatus,
+    VerifiedNotification,
 };
 
 pub use self::signature::{SignatureProblem, SignedPart, check_signature};
@@ -56,14 +56,6 @@ impl NotifySettings {
             currency,
             names,
         }
-    }
-}
-
-/// The bytes to verify for this request.
-pub(crate) fn raw_bytes(raw: &RawNotification) -> &[u8] {
-    match raw.method() {
-        HttpMethod::Post => raw.body(),
-        _ => raw.query(),
     }
 }
 

@@ -2,7 +2,7 @@
 //! Basic with the key as user name), the parameters extractor, the JSON error shape (also for
 //! unknown routes, faults and unreadable bodies), list paging and the `Idempotency-Key` rules.
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -12,7 +12,7 @@ use super::params::{bracket_key, object_id};
 use std::collections::HashMap;
 
 use super::objects::list;
-use super::state::{IdempotencyRecord, Ledgered};
+use super::state::{IdempotencyRecord, Ledgered, Readable};
 use crate::extract::{Form, Pairs};
 use crate::faults::api_fault;
 use crate::layer::Note;
@@ -280,6 +280,22 @@ pub(super) fn error_body(kind: &str, code: Option<&str>, message: &str, param: O
 /// The 404 of an unknown (or another account's) session.
 pub(super) fn missing_session(id: &str) -> Response {
     missing("checkout.session", id, "session")
+}
+
+/// `GET /v1/<objects>/{id}`: the caller's own row `id`, or `resource_missing` (another
+/// account's row is missing too).
+pub(super) async fn get_owned<T: Readable>(
+    State(state): State<BankState>,
+    Caller { account, .. }: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    let found = state
+        .stripe()
+        .with(|d| T::rows(d).get(&id).filter(|r| r.account() == account).map(T::object));
+    match found {
+        Some(v) => Note::new(None, &format!("{}_read", T::KIND)).attach(axum::Json(v)),
+        None => Note::new(None, "resource_missing").attach(missing(T::KIND, &id, T::PARAM)),
+    }
 }
 
 /// The 404 of an unknown (or another account's) object of `kind`, naming `param`.

@@ -92,13 +92,13 @@ impl Bank for StripeLike {
             )
             .route(
                 "/v1/prices/{id}",
-                api(get(prices::get_price).post(prices::update_price)),
+                api(get(api::get_owned::<state::Price>).post(prices::update_price)),
             )
             .route(
                 "/v1/refunds",
                 api(get(refund::list_refunds).post(refund::create_refund)),
             )
-            .route("/v1/refunds/{id}", api(get(refund::get_refund)))
+            .route("/v1/refunds/{id}", api(get(api::get_owned::<state::Refund>)))
             // Any other path under `/v1/` gets the API's 404, in its error shape.
             .route("/v1/{*rest}", any(api::unknown_route))
             .route(

@@ -449,6 +449,51 @@ pub(super) struct ListQuery {
     pub(super) expand: Expand,
 }
 
+/// A parameter the API refuses, answered as its 400.
+pub(super) enum Refused {
+    /// `parameter_invalid`: the parameter and the message.
+    Invalid(String, String),
+    /// `parameter_unknown`.
+    Unknown(String),
+}
+
+impl Refused {
+    /// An invalid `param`.
+    pub(super) fn invalid(param: &str, message: impl Into<String>) -> Self {
+        Self::Invalid(param.to_owned(), message.into())
+    }
+
+}
+
+impl axum::response::IntoResponse for Refused {
+    fn into_response(self) -> axum::response::Response {
+        match &self {
+            Self::Invalid(param, message) => {
+                super::api::bad_request("parameter_invalid", message, Some(param))
+            }
+            Self::Unknown(param) => super::api::unknown_parameter(param),
+        }
+    }
+}
+
+/// The paging and `created` parameters of a list call (`GET /v1/prices`, `GET /v1/refunds`);
+/// every other parameter goes to `other`, which reads the call's own filters.
+pub(super) fn list_params(
+    pairs: &Pairs,
+    mut other: impl FnMut(&str, &str) -> Result<(), Refused>,
+) -> Result<(Cursor, Created), Refused> {
+    let mut cursor = Cursor::default();
+    let mut created = Created::default();
+    for (k, v) in pairs.as_slice() {
+        match cursor.take(k, v).and_then(|t| Ok(t || created.take(k, v)?)) {
+            Ok(true) => {}
+            Ok(false) => other(k, v)?,
+            Err((param, message)) => return Err(Refused::invalid(param, message)),
+        }
+    }
+    Ok((cursor, created))
+}
+
 /// A `created` filter: `created=t` or `created[gte|gt|lte|lt]=t`.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Created([Option<i64>; 4]);

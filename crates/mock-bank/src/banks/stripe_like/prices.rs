@@ -8,11 +8,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::api::{
-    Caller, Cursor, Params, bad_request, error_body, fault, idempotent, listed, missing,
-    unknown_parameter,
+    Caller, Params, error_body, fault, idempotent, listed, missing,
 };
-use super::params::{Created, bracket_key, object_id, tax_behavior};
-use super::state::{Price, insert_capped, read_owned};
+use super::params::{Refused, bracket_key, list_params, object_id, tax_behavior};
+use super::state::{Price, insert_capped};
 use crate::extract::Pairs;
 use crate::layer::Note;
 use crate::random_hex;
@@ -249,15 +248,6 @@ pub(super) async fn create_price(
     Note::new(None, detail).attach(resp)
 }
 
-/// `GET /v1/prices/{id}`.
-pub(super) async fn get_price(
-    State(state): State<BankState>,
-    Caller { account, .. }: Caller,
-    Path(id): Path<String>,
-) -> Response {
-    read_owned(&state, &account, &id, |d| &d.prices, Price::to_json, "price", "price")
-}
-
 /// `POST /v1/prices/{id}`: `active`, `nickname`, `lookup_key`, `tax_behavior`, `metadata[…]`.
 pub(super) async fn update_price(
     State(state): State<BankState>,
@@ -301,50 +291,39 @@ pub(super) async fn list_prices(
     State(state): State<BankState>,
     Caller { account, .. }: Caller,
     Params(pairs): Params,
-) -> Response {
-    let mut cursor = Cursor::default();
-    let mut created = Created::default();
+) -> Result<Response, Refused> {
     let mut active = None;
     let mut currency = None;
     let mut product = None;
     let mut lookup_keys: Vec<String> = Vec::new();
     let mut recurring_only = false;
-    for (k, v) in pairs.as_slice() {
-        let taken = cursor
-            .take(k, v)
-            .and_then(|t| Ok(t || created.take(k, v)?));
-        match taken {
-            Ok(true) => continue,
-            Ok(false) => {}
-            Err((param, message)) => return bad_request("parameter_invalid", &message, Some(param)),
-        }
-        match k.as_str() {
-            "active" => match v.as_str() {
+    let (cursor, created) = list_params(&pairs, |k, v| {
+        match k {
+            "active" => match v {
                 "true" => active = Some(true),
                 "false" => active = Some(false),
-                _ => return bad_request("parameter_invalid", "Invalid boolean", Some(k)),
+                _ => return Err(Refused::invalid(k, "Invalid boolean")),
             },
-            "currency" => currency = Some(v.clone()),
-            "product" => match object_id(v, "product") {
-                Ok(p) => product = Some(p),
-                Err((param, message)) => {
-                    return bad_request("parameter_invalid", &message, Some(param));
-                }
-            },
-            "type" => match v.as_str() {
+            "currency" => currency = Some(v.to_owned()),
+            "product" => {
+                let id = object_id(v, "product");
+                product = Some(id.map_err(|(param, message)| Refused::invalid(param, message))?);
+            }
+            "type" => match v {
                 "one_time" => {}
                 "recurring" => recurring_only = true,
-                _ => return bad_request("parameter_invalid", "Invalid type", Some(k)),
+                _ => return Err(Refused::invalid(k, "Invalid type")),
             },
             _ if k == "lookup_keys[]" || bracket_key(k, "lookup_keys[").is_some() => {
-                lookup_keys.push(v.clone());
+                lookup_keys.push(v.to_owned());
             }
             _ if super::api::is_expand(k) => {}
-            _ => return unknown_parameter(k),
+            _ => return Err(Refused::Unknown(k.to_owned())),
         }
-    }
+        Ok(())
+    })?;
     if let Some(f) = state.scenario_for("*").api_fault {
-        return fault(&state, f, None).await;
+        return Ok(fault(&state, f, None).await);
     }
     let page = state.stripe().with(|d| {
         let (rows, has_more) = cursor.page_of(&d.prices, &account, |p| {
@@ -358,7 +337,7 @@ pub(super) async fn list_prices(
         })?;
         Ok((rows.iter().map(|p| p.to_json()).collect(), has_more))
     });
-    listed(page, "prices_listed", "/v1/prices", |c| {
+    Ok(listed(page, "prices_listed", "/v1/prices", |c| {
         missing("price", c, "starting_after")
-    })
+    }))
 }

@@ -3,16 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::api::{
-    Caller, Cursor, Params, bad_request, error_body, fault, idempotent, listed, missing,
-    unknown_parameter,
+    Caller, Params, error_body, fault, idempotent, listed, missing,
 };
-use super::params::{Created, bracket_key, object_id};
-use super::state::{Refund, insert_capped, read_owned};
+use super::params::{Refused, bracket_key, list_params, object_id};
+use super::state::{Refund, insert_capped};
 use crate::extract::Pairs;
 use crate::layer::Note;
 use crate::random_hex;
@@ -191,46 +190,25 @@ fn refund_op(state: &BankState, account: &str, pairs: &Pairs, now: i64) -> (Stat
     })
 }
 
-/// `GET /v1/refunds/{id}`.
-pub(super) async fn get_refund(
-    State(state): State<BankState>,
-    Caller { account, .. }: Caller,
-    Path(id): Path<String>,
-) -> Response {
-    read_owned(&state, &account, &id, |d| &d.refunds, Refund::to_json, "refund", "id")
-}
-
 /// `GET /v1/refunds`: the account's refunds, newest first, filtered by `payment_intent`,
 /// `charge` and `created`, one page of at most `limit`.
 pub(super) async fn list_refunds(
     State(state): State<BankState>,
     Caller { account, .. }: Caller,
     Params(pairs): Params,
-) -> Response {
-    let mut cursor = Cursor::default();
-    let mut created = Created::default();
+) -> Result<Response, Refused> {
     let mut pi = None;
     let mut charge = None;
-    for (k, v) in pairs.as_slice() {
-        let taken = cursor
-            .take(k, v)
-            .and_then(|t| Ok(t || created.take(k, v)?));
-        match taken {
-            Ok(true) => continue,
-            Ok(false) => {}
-            Err((param, message)) => return bad_request("parameter_invalid", &message, Some(param)),
-        }
-        let id = match k.as_str() {
+    let (cursor, created) = list_params(&pairs, |k, v| {
+        let id = match k {
             "payment_intent" => object_id(v, "payment_intent").map(|id| pi = Some(id)),
             "charge" => object_id(v, "charge").map(|id| charge = Some(id)),
-            _ => return unknown_parameter(k),
+            _ => return Err(Refused::Unknown(k.to_owned())),
         };
-        if let Err((param, message)) = id {
-            return bad_request("parameter_invalid", &message, Some(param));
-        }
-    }
+        id.map_err(|(param, message)| Refused::invalid(param, message))
+    })?;
     if let Some(f) = state.scenario_for("*").api_fault {
-        return fault(&state, f, None).await;
+        return Ok(fault(&state, f, None).await);
     }
     let page = state.stripe().with(|d| {
         let (rows, has_more) = cursor.page_of(&d.refunds, &account, |r| {
@@ -240,7 +218,7 @@ pub(super) async fn list_refunds(
         })?;
         Ok((rows.iter().map(|r| r.to_json()).collect(), has_more))
     });
-    listed(page, "refunds_listed", "/v1/refunds", |c| {
+    Ok(listed(page, "refunds_listed", "/v1/refunds", |c| {
         missing("refund", c, "starting_after")
-    })
+    }))
 }

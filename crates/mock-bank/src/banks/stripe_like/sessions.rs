@@ -1,6 +1,6 @@
 //! The Checkout Sessions API: create, read, list, line items, expire.
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
@@ -29,6 +29,25 @@ fn session_expand(pairs: &Pairs) -> Result<Expand, String> {
         }
     }
     Ok(expand)
+}
+
+/// The parameters of a call on one session and what their `expand[]` asks; a 400 naming
+/// `expand` when it asks what a session cannot expand.
+pub(super) struct SessionParams {
+    pairs: Pairs,
+    expand: Expand,
+}
+
+impl<S: Send + Sync> FromRequest<S> for SessionParams {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let Params(pairs) = Params::from_request(req, state).await?;
+        match session_expand(&pairs) {
+            Ok(expand) => Ok(Self { pairs, expand }),
+            Err(message) => Err(bad_request("parameter_invalid", &message, Some("expand"))),
+        }
+    }
 }
 
 /// `POST /v1/checkout/sessions` (`expand[]=line_items` answers with the line items).
@@ -87,12 +106,8 @@ pub(super) async fn get_session(
     State(state): State<BankState>,
     Caller { account, headers }: Caller,
     Path(id): Path<String>,
-    Params(pairs): Params,
+    SessionParams { pairs, expand }: SessionParams,
 ) -> Response {
-    let expand = match session_expand(&pairs) {
-        Ok(e) => e,
-        Err(message) => return bad_request("parameter_invalid", &message, Some("expand")),
-    };
     if let Some((k, _)) = pairs.as_slice().iter().find(|(k, _)| !super::api::is_expand(k)) {
         return unknown_parameter(k);
     }
@@ -186,12 +201,8 @@ pub(super) async fn expire_session(
     State(state): State<BankState>,
     Caller { account, headers }: Caller,
     Path(id): Path<String>,
-    Params(pairs): Params,
+    SessionParams { expand, .. }: SessionParams,
 ) -> Response {
-    let expand = match session_expand(&pairs) {
-        Ok(e) => e,
-        Err(message) => return bad_request("parameter_invalid", &message, Some("expand")),
-    };
     let updated = state.stripe().with(|d| {
         let s = d
             .sessions

@@ -216,30 +216,37 @@ macro_rules! ledgered {
 
 ledgered!(StripeSession, Price, Refund);
 
-/// Where a kind of rows is kept.
-pub(super) type Rows<T> = fn(&StripeData) -> &HashMap<String, T>;
+/// A row the API reads by id (`GET /v1/<objects>/{id}`): where it is kept and how it shows.
+pub(super) trait Readable: Ledgered + Sized + 'static {
+    /// Its object name (`price`), in notes and `resource_missing` errors.
+    const KIND: &'static str;
+    /// The parameter a `resource_missing` error names.
+    const PARAM: &'static str;
+    /// The ledger it is kept in.
+    fn rows(data: &StripeData) -> &HashMap<String, Self>;
+    /// Its API object.
+    fn object(&self) -> Value;
+}
 
-/// `GET /v1/<kind>s/{id}`: the row `id` of `rows` as `object` shows it, if it belongs to
-/// `account`, else the API's "No such …" error naming `param`.
-pub(super) fn read_owned<T: Ledgered>(
-    state: &BankState,
-    account: &str,
-    id: &str,
-    rows: Rows<T>,
-    object: fn(&T) -> Value,
-    kind: &str,
-    param: &str,
-) -> axum::response::Response {
-    use crate::layer::Note;
-    let found = state.stripe().with(|d| {
-        rows(d)
-            .get(id)
-            .filter(|r| r.account() == account)
-            .map(object)
-    });
-    match found {
-        Some(v) => Note::new(None, &format!("{kind}_read")).attach(axum::Json(v)),
-        None => Note::new(None, "resource_missing").attach(super::api::missing(kind, id, param)),
+impl Readable for Price {
+    const KIND: &'static str = "price";
+    const PARAM: &'static str = "price";
+    fn rows(data: &StripeData) -> &HashMap<String, Self> {
+        &data.prices
+    }
+    fn object(&self) -> Value {
+        self.to_json()
+    }
+}
+
+impl Readable for Refund {
+    const KIND: &'static str = "refund";
+    const PARAM: &'static str = "id";
+    fn rows(data: &StripeData) -> &HashMap<String, Self> {
+        &data.refunds
+    }
+    fn object(&self) -> Value {
+        self.to_json()
     }
 }
 
