@@ -242,3 +242,57 @@ fn insert(table: &mut Table, key: &str, value: Value) {
         }
     }
 }
+
+/// A provider configuration's two readers that every bank writes alike, inside its
+/// `impl …Config`: `from_toml_str` (behind the provider crate's own `toml` feature, through
+/// [`crate::toml::from_str`]) and, with a variable prefix, `from_env` (the process environment
+/// through the configuration's own `from_lookup`). Errors are
+/// [`ProviderError::Config`](crate::ProviderError::Config) for `$provider`, never quoting a value.
+///
+/// ```
+/// # use tpe_core::{ProviderError, ProviderId};
+/// #[derive(serde::Deserialize)]
+/// struct MyBankConfig { merchant: String }
+///
+/// impl MyBankConfig {
+///     tpe_core::config_sources!(ProviderId::from_static("my-bank"), "TPE_MY_BANK_");
+///
+///     /// Reads `TPE_MY_BANK_MERCHANT` through `get`.
+///     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ProviderError> {
+///         let merchant = get("TPE_MY_BANK_MERCHANT").ok_or_else(|| {
+///             ProviderError::config(&ProviderId::from_static("my-bank"), "TPE_MY_BANK_MERCHANT is missing")
+///         })?;
+///         Ok(Self { merchant })
+///     }
+/// }
+/// # // SAFETY (test only): no other thread reads the environment here.
+/// # unsafe { std::env::set_var("TPE_MY_BANK_MERCHANT", "m1") };
+/// assert_eq!(MyBankConfig::from_env()?.merchant, "m1");
+/// # Ok::<(), ProviderError>(())
+/// ```
+#[macro_export]
+macro_rules! config_sources {
+    ($provider:expr) => {
+        /// Reads a TOML configuration (the bank's table's content).
+        ///
+        /// # Errors
+        /// [`ProviderError::Config`](tpe_core::ProviderError::Config) naming the key and line
+        /// that are wrong, never quoting a value.
+        #[cfg(feature = "toml")]
+        pub fn from_toml_str(text: &str) -> ::std::result::Result<Self, $crate::ProviderError> {
+            $crate::toml::from_str(text)
+                .map_err(|reason| $crate::ProviderError::config(&$provider, reason))
+        }
+    };
+    ($provider:expr, $prefix:literal) => {
+        $crate::config_sources!($provider);
+
+        #[doc = concat!("Reads the `", $prefix, "*` variables of the process environment; see [`Self::from_lookup`].")]
+        ///
+        /// # Errors
+        /// As [`Self::from_lookup`].
+        pub fn from_env() -> ::std::result::Result<Self, $crate::ProviderError> {
+            Self::from_lookup(|name| ::std::env::var(name).ok())
+        }
+    };
+}

@@ -138,23 +138,7 @@ impl MoneticoConfig {
         }
     }
 
-    /// Reads a TOML configuration.
-    ///
-    /// # Errors
-    /// [`ProviderError::Config`] naming the key that is wrong (never quoting the secret).
-    #[cfg(feature = "toml")]
-    pub fn from_toml_str(text: &str) -> Result<Self, ProviderError> {
-        tpe_core::toml::from_str(text)
-            .map_err(|reason| ProviderError::config(&Monetico::ID, reason))
-    }
-
-    /// Reads `TPE_MONETICO_*` from the process environment.
-    ///
-    /// # Errors
-    /// As [`MoneticoConfig::from_lookup`].
-    pub fn from_env() -> Result<Self, ProviderError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
+    tpe_core::config_sources!(Monetico::ID, "TPE_MONETICO_");
 
     /// Reads `TPE_MONETICO_*` variables ([`ENV_VARS`]) through `get`, through the TOML
     /// schema; an empty variable counts as unset.

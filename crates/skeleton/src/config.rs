@@ -50,15 +50,7 @@ impl SkeletonConfig {
         }
     }
 
-    /// Reads a TOML configuration.
-    ///
-    /// # Errors
-    /// [`ProviderError::Config`] naming the key that is wrong (never quoting the secret).
-    #[cfg(feature = "toml")]
-    pub fn from_toml_str(text: &str) -> Result<Self, ProviderError> {
-        tpe_core::toml::from_str(text)
-            .map_err(|reason| ProviderError::config(&Skeleton::ID, reason))
-    }
+    tpe_core::config_sources!(Skeleton::ID);
 
     /// With another payment page (the mock bank, a test platform).
     #[must_use]

@@ -198,23 +198,9 @@ impl StripeLikeConfig {
         self
     }
 
-    /// Reads a TOML document (keys: `api_base`, `mode`, `secret_key`, `webhook_secrets`,
-    /// `tolerance_secs`, `connect_timeout_ms`, `request_timeout_ms`, `api_version`).
-    ///
-    /// # Errors
-    /// [`ProviderError::Config`] naming the offending key (never its value).
-    #[cfg(feature = "toml")]
-    pub fn from_toml_str(toml_text: &str) -> Result<Self, ProviderError> {
-        tpe_core::toml::from_str(toml_text).map_err(config_error)
-    }
-
-    /// Reads `TPE_STRIPE_LIKE_*` from the process environment; see [`Self::from_lookup`].
-    ///
-    /// # Errors
-    /// As [`Self::from_lookup`].
-    pub fn from_env() -> Result<Self, ProviderError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
+    // TOML keys: `api_base`, `mode`, `secret_key`, `webhook_secrets`, `tolerance_secs`,
+    // `connect_timeout_ms`, `request_timeout_ms`, `api_version`.
+    tpe_core::config_sources!(crate::StripeLike::ID, "TPE_STRIPE_LIKE_");
 
     /// Reads the settings from the variables `get` finds, through the TOML schema:
     /// `TPE_STRIPE_LIKE_MODE`, `_SECRET_KEY`, `_WEBHOOK_SECRETS` (comma-separated), `_API_BASE`,

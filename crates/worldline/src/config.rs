@@ -246,22 +246,7 @@ impl WorldlineConfig {
         }
     }
 
-    /// Reads a TOML document.
-    ///
-    /// # Errors
-    /// [`ProviderError::Config`] naming the offending key (never its value).
-    #[cfg(feature = "toml")]
-    pub fn from_toml_str(text: &str) -> Result<Self, ProviderError> {
-        tpe_core::toml::from_str(text).map_err(config_error)
-    }
-
-    /// Reads `TPE_WORLDLINE_*` from the process environment; see [`Self::from_lookup`].
-    ///
-    /// # Errors
-    /// As [`Self::from_lookup`].
-    pub fn from_env() -> Result<Self, ProviderError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
+    tpe_core::config_sources!(crate::Worldline::ID, "TPE_WORLDLINE_");
 
     /// Reads the settings from the variables `get` finds, through the TOML schema:
     /// `TPE_WORLDLINE_MERCHANT_ID`, `_API_KEY_ID`, `_API_SECRET`, `_WEBHOOK_KEY_IDS` and

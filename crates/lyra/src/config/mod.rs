@@ -248,27 +248,12 @@ impl LyraConfig {
         self
     }
 
-    /// Reads a TOML configuration.
-    ///
-    /// # Errors
-    /// [`ProviderError::Config`] naming the key that is wrong (never quoting a secret).
-    #[cfg(feature = "toml")]
-    pub fn from_toml_str(text: &str) -> Result<Self, ProviderError> {
-        tpe_core::toml::from_str(text).map_err(|reason| ProviderError::config(&Lyra::ID, reason))
-    }
+    tpe_core::config_sources!(Lyra::ID, "TPE_LYRA_");
 
-    /// Reads `TPE_LYRA_*` variables (see the README for the list).
+    /// Reads the `TPE_LYRA_*` variables (see the README for the list) through `get`.
     ///
     /// # Errors
     /// [`ProviderError::Config`] naming the variable that is missing or wrong.
-    pub fn from_env() -> Result<Self, ProviderError> {
-        env::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// [`Self::from_env`] with another source of variables (for tests).
-    ///
-    /// # Errors
-    /// As [`Self::from_env`].
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ProviderError> {
         env::from_lookup(get)
     }

@@ -83,14 +83,7 @@ macro_rules! try_from_string {
 try_from_string!(PublicKeySource, RetourSpec, Capture);
 
 impl PayboxConfig {
-    /// Parses TOML (the `[paybox]` table's content).
-    ///
-    /// # Errors
-    /// [`ProviderError::Config`] naming the key and line; the message never quotes the secret.
-    #[cfg(feature = "toml")]
-    pub fn from_toml_str(text: &str) -> Result<Self, ProviderError> {
-        tpe_core::toml::from_str(text).map_err(|reason| crate::error::Error::config(reason).into())
-    }
+    tpe_core::config_sources!(crate::Paybox::ID, "TPE_PAYBOX_");
 
     /// Reads and parses a TOML file.
     ///
@@ -103,14 +96,6 @@ impl PayboxConfig {
             crate::error::Error::config(format!("cannot read {}: {}", path.display(), e.kind()))
         })?;
         Self::from_toml_str(&text)
-    }
-
-    /// Reads the `TPE_PAYBOX_*` environment variables (see [`PayboxConfig::from_lookup`]).
-    ///
-    /// # Errors
-    /// [`ProviderError::Config`] naming the variable.
-    pub fn from_env() -> Result<Self, ProviderError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Builds a configuration from `TPE_PAYBOX_*` variables looked up with `get`.
