@@ -8,10 +8,10 @@
 
 use std::any::Any;
 
-use crate::Error;
 use crate::config::MockBankConfig;
 use crate::journal::Side;
 use crate::state::BankState;
+use crate::{Error, InstalmentError};
 
 /// One bank played by the mock. Its name is its module's (`paybox`): the folder, and the prefix
 /// of its templates (`paybox/payment.html`).
@@ -31,6 +31,30 @@ pub(crate) trait Bank: Sync {
 
     /// The bank's page templates: file name and source (`include_str!`).
     fn templates(&self) -> &'static [(&'static str, &'static str)];
+
+    /// The later instalments of paid payments in instalments not yet charged; none for a bank
+    /// without instalments.
+    fn uncharged_instalments(&self, state: &BankState) -> Vec<crate::instalments::Due> {
+        let _ = state;
+        Vec::new()
+    }
+
+    /// Charges later instalment `number` of the payment in instalments `reference` now, as the
+    /// bank does on its due date, and notifies the shop.
+    ///
+    /// # Errors
+    /// [`InstalmentError::NotOffered`] for a bank without instalments; the bank's own
+    /// [`InstalmentError`] otherwise.
+    fn charge_instalment(
+        &self,
+        state: &BankState,
+        reference: &str,
+        number: u8,
+        accepted: bool,
+    ) -> Result<(), InstalmentError> {
+        let _ = (state, reference, number, accepted);
+        Err(InstalmentError::NotOffered)
+    }
 }
 
 /// Declares each bank module and lists its [`Bank`] in [`ALL`]: one line per bank.

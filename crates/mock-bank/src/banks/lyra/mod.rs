@@ -73,12 +73,26 @@ impl Bank for Lyra {
             .route("/_mock/lyra/transactions", get(transactions))
             .route(
                 "/_mock/lyra/instalments",
-                crate::instalments::instalment_route(BankState::charge_lyra_instalment),
+                crate::instalments::instalment_route(Side::Lyra),
             )
     }
 
     fn templates(&self) -> &'static [(&'static str, &'static str)] {
         html::TEMPLATES
+    }
+
+    fn uncharged_instalments(&self, state: &BankState) -> Vec<crate::instalments::Due> {
+        crate::instalments::uncharged(state.lyra())
+    }
+
+    fn charge_instalment(
+        &self,
+        state: &BankState,
+        reference: &str,
+        number: u8,
+        accepted: bool,
+    ) -> Result<(), crate::InstalmentError> {
+        conclude::charge_instalment(state, reference, number, accepted)
     }
 }
 

@@ -82,11 +82,25 @@ impl Bank for Monetico {
             )
             .route(
                 "/_mock/monetico/instalments",
-                instalment_route(BankState::charge_monetico_instalment),
+                instalment_route(Side::Monetico),
             )
     }
 
     fn templates(&self) -> &'static [(&'static str, &'static str)] {
         html::TEMPLATES
+    }
+
+    fn uncharged_instalments(&self, state: &BankState) -> Vec<crate::instalments::Due> {
+        crate::instalments::uncharged(state.monetico())
+    }
+
+    fn charge_instalment(
+        &self,
+        state: &BankState,
+        reference: &str,
+        number: u8,
+        accepted: bool,
+    ) -> Result<(), crate::InstalmentError> {
+        state::charge_instalment(state, reference, number, accepted)
     }
 }

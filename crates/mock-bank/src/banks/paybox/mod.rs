@@ -89,12 +89,26 @@ impl Bank for Paybox {
             .route("/_mock/paybox/transactions", get(transactions))
             .route(
                 "/_mock/paybox/instalments",
-                instalment_route(BankState::charge_paybox_instalment),
+                instalment_route(Side::Paybox),
             )
     }
 
     fn templates(&self) -> &'static [(&'static str, &'static str)] {
         html::TEMPLATES
+    }
+
+    fn uncharged_instalments(&self, state: &BankState) -> Vec<crate::instalments::Due> {
+        crate::instalments::uncharged(state.paybox())
+    }
+
+    fn charge_instalment(
+        &self,
+        state: &BankState,
+        reference: &str,
+        number: u8,
+        accepted: bool,
+    ) -> Result<(), crate::InstalmentError> {
+        conclude::charge_instalment(state, reference, number, accepted)
     }
 }
 
