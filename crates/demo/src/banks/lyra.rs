@@ -50,6 +50,10 @@ impl DemoBank for Lyra {
         }
     }
 
+    fn instalments(&self) -> Option<tpe_mock_bank::Side> {
+        Some(tpe_mock_bank::Side::Lyra)
+    }
+
     fn card_form(&self, html: &str) -> Option<String> {
         form_action(html, "/lyra/page/")
     }

@@ -76,6 +76,12 @@ pub(crate) trait DemoBank: Sync + 'static {
         None
     }
 
+    /// The mock bank side that charges this bank's later instalments, for a bank that offers
+    /// payment in instalments.
+    fn instalments(&self) -> Option<tpe_mock_bank::Side> {
+        None
+    }
+
     /// A redirect for `request` made afresh, past the engine (the tour's tampered amount).
     async fn fresh_redirect(
         &self,

@@ -61,6 +61,10 @@ impl DemoBank for Monetico {
         }
     }
 
+    fn instalments(&self) -> Option<tpe_mock_bank::Side> {
+        Some(tpe_mock_bank::Side::Monetico)
+    }
+
     fn card_form(&self, html: &str) -> Option<String> {
         form_action(html, "/monetico/page/")
     }

@@ -12,6 +12,10 @@ use super::{Card, DemoBank, form_action};
 use crate::demo::{PAYBOX_IDENTIFIANT, PAYBOX_RANG, PAYBOX_SITE, base_url};
 use crate::error::DemoError;
 
+/// The default `PBX_RETOUR` variables and `Z`: the instalment (`index-count`) a later
+/// instalment's notification is about.
+const RETOUR: &str = "M:M;R:R;T:T;S:S;A:A;E:E;C:C;N:N;J:J;D:D;Y:Y;F:F;G:G;v:v;Z:Z;K:K";
+
 pub(super) struct Paybox;
 
 #[async_trait::async_trait]
@@ -24,7 +28,7 @@ impl DemoBank for Paybox {
         "Paybox"
     }
 
-    /// Verifies with the mock's public key; notifications by POST.
+    /// Verifies with the mock's public key; notifications by POST, naming their instalment.
     fn provider(&self, bank: &RunningBank) -> Result<Arc<dyn PaymentProvider>, DemoError> {
         let base = base_url(bank.base_url())?;
         let platform = Platform::at_base_url(&base)
@@ -34,7 +38,12 @@ impl DemoBank for Paybox {
             .with_public_keys(vec![PublicKeySource::Pem(
                 bank.paybox_public_key_pem().to_owned(),
             )])
-            .with_ipn_method(IpnMethod::Post);
+            .with_ipn_method(IpnMethod::Post)
+            .with_retour(
+                RETOUR
+                    .parse()
+                    .map_err(|e| DemoError::Tour(format!("PBX_RETOUR {RETOUR}: {e}")))?,
+            );
         Ok(Arc::new(tpe_paybox::Paybox::new(cfg)?))
     }
 
@@ -46,6 +55,10 @@ impl DemoBank for Paybox {
             Card::PendingThenRefused => cards::PENDING_THEN_REFUSED,
             Card::Mistyped => cards::INVALID_NUMBER,
         }
+    }
+
+    fn instalments(&self) -> Option<tpe_mock_bank::Side> {
+        Some(tpe_mock_bank::Side::Paybox)
     }
 
     fn card_form(&self, html: &str) -> Option<String> {

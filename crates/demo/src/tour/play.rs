@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tpe_core::clock::ManualClock;
+use tpe_core::instalments::{Interval, Schedule};
 use tpe_core::{
     Amount, CheckoutStatus, Currency, PaymentReference, PaymentRequest, ReturnUrls, Timestamp,
 };
@@ -50,6 +51,7 @@ impl Play {
             timings: tpe_engine::Timings::default(),
             manager_password_hash: None,
             bank_listen: None,
+            instalments_minimum: crate::demo::DEFAULT_INSTALMENTS_MINIMUM,
         };
         Ok(Self {
             demo: Demo::start(options).await?,
@@ -73,8 +75,29 @@ impl Play {
             .demo
             .engine()
             .start_checkout(&self.provider.id(), request(order)?)
-            .await
-            .map_err(|e| DemoError::Tour(format!("start the checkout: {e}")))?;
+            .await;
+        self.started(started)
+    }
+
+    /// A checkout of the tour's amount in three monthly instalments from today.
+    pub(super) async fn checkout_in_three(&mut self) -> Result<StartedCheckout, DemoError> {
+        let request = request(None)?;
+        let today = tpe_core::instalments::french_day(self.now());
+        let schedule = Schedule::split(request.amount, 3, today, Interval::Months(1))
+            .map_err(|e| DemoError::Tour(format!("schedule: {e}")))?;
+        let started = self
+            .demo
+            .engine()
+            .start_checkout_in_instalments(&self.provider.id(), request, schedule)
+            .await;
+        self.started(started)
+    }
+
+    fn started(
+        &mut self,
+        started: Result<StartedCheckout, tpe_engine::CheckoutError>,
+    ) -> Result<StartedCheckout, DemoError> {
+        let started = started.map_err(|e| DemoError::Tour(format!("start the checkout: {e}")))?;
         self.references.push(started.reference.clone());
         Ok(started)
     }

@@ -215,7 +215,7 @@ pub(super) async fn detail(
             order => c.shop_order_id.clone().unwrap_or_else(|| labels::NONE.into()),
             validated_by => c.validated_by.as_ref().map(labels::source),
             transactions => transactions,
-            schedule => schedule(&d),
+            schedule => super::instalments::states(&d),
             effects => effects,
             audit => audit,
         },
@@ -223,34 +223,6 @@ pub(super) async fn detail(
     s.flash = None;
     shop.save(&id, s);
     shop.with_cookie(resp, &id, new)
-}
-
-/// The checkout's schedule of instalments, each with its state in French: paid (with its
-/// payment record), due, or refused (with the bank's reason).
-fn schedule(d: &tpe_store::CheckoutDetail) -> Vec<minijinja::Value> {
-    use tpe_store::InstalmentState as S;
-    d.schedule()
-        .iter()
-        .map(|i| {
-            let (state, detail) = match &i.state {
-                S::Paid { record: Some(r) } => ("payée", format!("versement n°{}", r.id)),
-                S::Paid { record: None } => (
-                    "payée",
-                    "versement écrit à la validation de la première échéance".to_owned(),
-                ),
-                S::Refused { reason } => (
-                    "refusée",
-                    format!("motif : {}", reason.manager_message(tpe_core::Lang::Fr)),
-                ),
-                _ => ("à venir", String::new()),
-            };
-            context! {
-                number => i.number, amount => euros(i.instalment.amount),
-                due => i.instalment.due.strftime("%d/%m/%Y").to_string(),
-                state => state, detail => detail,
-            }
-        })
-        .collect()
 }
 
 #[derive(serde::Deserialize)]

@@ -2,9 +2,11 @@
 
 mod decision;
 mod guard;
+mod instalments;
 mod labels;
 mod manager;
 pub use guard::{check_password_hash, hash_password};
+pub(crate) use instalments::Offer as InstalmentOffer;
 pub(crate) use manager::far_future;
 mod shop;
 mod tasks;
@@ -78,6 +80,8 @@ struct Session {
     manager: bool,
     /// When the session was last used, for evicting the least recently used one.
     seen: u64,
+    /// « Payer en 3 fois » chosen on the order summary.
+    in_instalments: bool,
     /// The last checkout started for the current order.
     checkout: Option<(String, tpe_core::PaymentReference)>,
     /// Orders found paid, newest last (at most [`MAX_PAID_ORDERS`]).
@@ -110,6 +114,7 @@ impl Session {
             csrf: random_hex(16),
             manager: false,
             seen: 0,
+            in_instalments: false,
             checkout: None,
             paid: Vec::new(),
             form: (random_hex(8), None),
@@ -154,6 +159,8 @@ pub(crate) struct Shop {
     password_hash: Arc<str>,
     /// Cookies only over TLS when the shop is served over https.
     secure: bool,
+    /// « Payer en 3 fois »: from which total, with which banks.
+    offer: Arc<instalments::Offer>,
     /// One turn per order form being submitted, so a double click waits for the first
     /// submission's page instead of starting a second checkout.
     forms: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
@@ -220,6 +227,7 @@ impl Shop {
         mail_dir: PathBuf,
         bank_url: String,
         password_hash: &str,
+        offer: instalments::Offer,
     ) -> Result<Self, minijinja::Error> {
         let secure = engine.settings().public_base_url.scheme() == "https";
         Ok(Self {
@@ -230,6 +238,7 @@ impl Shop {
             sessions: Arc::new(Mutex::new(Sessions::default())),
             password_hash: password_hash.into(),
             secure,
+            offer: Arc::new(offer),
             forms: Arc::default(),
         })
     }
