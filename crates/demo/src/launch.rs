@@ -77,7 +77,7 @@ pub async fn run(args: RunOptions) -> Result<bool, DemoError> {
     );
     let cards: Vec<String> = crate::DemoProvider::ALL
         .iter()
-        .map(|p| p.bank().test_cards())
+        .map(|p| p.test_cards())
         .collect();
     println!("Cartes de test : {}.", cards.join(" ; "));
     println!(

@@ -9,9 +9,7 @@ mod play;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use tpe_core::{
-    Amount, CheckoutStatus, Currency, Customer, CustomerField, PostalAddress, Timestamp,
-};
+use tpe_core::{Amount, CheckoutStatus, Currency, Customer, CustomerField, Timestamp};
 use tpe_engine::{CheckoutError, CheckoutRequest};
 use tpe_mock_bank::{EntryKind, Scenario};
 
@@ -310,19 +308,7 @@ fn delivery() -> jiff::civil::Date {
 }
 
 fn customer() -> Customer {
-    Customer {
-        first_name: "Jeanne".into(),
-        last_name: "Martin".into(),
-        email: "jeanne.martin@example.fr".into(),
-        phone: Some("06 12 34 56 78".into()),
-        address: Some(PostalAddress {
-            line1: "12 chemin des Lilas".into(),
-            line2: None,
-            postcode: "69480".into(),
-            city: "Anse".into(),
-            country: "FR".into(),
-        }),
-    }
+    crate::web::jeanne(true)
 }
 
 const AMOUNT: u64 = 2_770;

@@ -161,28 +161,22 @@ mod tests {
     use super::*;
     use CheckoutStatus as S;
 
+    /// State, records, customer e-mails, manager e-mails of a single checkout.
+    fn counts(e: &Expected) -> (S, u32, u32, u32) {
+        (
+            e.checkouts[0].0,
+            e.records,
+            e.customer_mails,
+            e.manager_mails,
+        )
+    }
+
     #[test]
     fn the_model_follows_the_table() {
         let e = expect(&[vec![Ev::Pending, Ev::Accepted, Ev::Accepted]], false);
-        assert_eq!(
-            (
-                e.checkouts[0].0,
-                e.records,
-                e.customer_mails,
-                e.manager_mails
-            ),
-            (S::Valid, 1, 1, 0)
-        );
+        assert_eq!(counts(&e), (S::Valid, 1, 1, 0));
         let e = expect(&[vec![Ev::Retract, Ev::Accepted]], false);
-        assert_eq!(
-            (
-                e.checkouts[0].0,
-                e.records,
-                e.customer_mails,
-                e.manager_mails
-            ),
-            (S::PaidAfterRetraction, 1, 0, 1)
-        );
+        assert_eq!(counts(&e), (S::PaidAfterRetraction, 1, 0, 1));
         let e = expect(&[vec![Ev::Refused], vec![Ev::Accepted]], true);
         assert_eq!(
             describe(&e.checkouts),
@@ -197,15 +191,7 @@ mod tests {
             ]],
             false,
         );
-        assert_eq!(
-            (
-                e.checkouts[0].0,
-                e.records,
-                e.customer_mails,
-                e.manager_mails
-            ),
-            (S::Valid, 2, 1, 1)
-        );
+        assert_eq!(counts(&e), (S::Valid, 2, 1, 1));
         let e = expect(&[vec![Ev::Accepted, Ev::Refused]], false);
         assert_eq!((e.checkouts[0].0, e.manager_mails), (S::Valid, 0));
         assert_eq!(describe(&expect(&[], false).checkouts), "none created");

@@ -174,26 +174,19 @@ impl Play {
     /// The reference the bank knows the checkout by (its scripts and journal use it): the
     /// shop's own for most banks, a shorter one for banks such as Monetico.
     pub(super) async fn bank_reference(&self, r: &PaymentReference) -> String {
-        self.demo
-            .engine()
-            .checkout(r)
-            .await
-            .ok()
-            .flatten()
-            .map_or_else(
-                || r.as_str().to_owned(),
-                |c| c.bank_reference.as_str().to_owned(),
-            )
+        self.stored(r).await.map_or_else(
+            || r.as_str().to_owned(),
+            |c| c.bank_reference.as_str().to_owned(),
+        )
     }
 
     pub(super) async fn status(&self, r: &PaymentReference) -> Option<CheckoutStatus> {
-        self.demo
-            .engine()
-            .checkout(r)
-            .await
-            .ok()
-            .flatten()
-            .map(|c| c.status)
+        self.stored(r).await.map(|c| c.status)
+    }
+
+    /// The checkout `r` as stored, if it is.
+    async fn stored(&self, r: &PaymentReference) -> Option<tpe_store::CheckoutRecord> {
+        self.demo.engine().checkout(r).await.ok().flatten()
     }
 
     /// Delivers the effects, twice: the second pass must find nothing left.
@@ -283,6 +276,11 @@ pub(super) async fn tampered_page(
     .with_bank_reference(bank_reference);
     play.provider
         .bank()
-        .fresh_redirect(play.demo.bank(), play.browser.http(), &req, play.now())
+        .fresh_redirect(crate::banks::Fresh {
+            bank: play.demo.bank(),
+            http: play.browser.http(),
+            request: &req,
+            now: play.now(),
+        })
         .await
 }

@@ -3,9 +3,9 @@
 //! commande" (keep the money paid after retraction and deliver). Each shows what it will do
 //! first and acts only once confirmed; the author goes to the audit trail.
 
-use super::Form;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use super::{Form, Found, Named};
+use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use tpe_core::{CheckoutStatus, PaymentReference, TransitionError};
@@ -45,40 +45,30 @@ impl Decision {
 pub(super) async fn refund(
     State(shop): State<Shop>,
     headers: HeaderMap,
-    Path(reference): Path<String>,
+    Found(reference): Found<PaymentReference>,
     Form(f): Form<DecisionForm>,
 ) -> Response {
-    decide(shop, &headers, &reference, f, Decision::Refund).await
+    decide(shop, &headers, reference, f, Decision::Refund).await
 }
 
 pub(super) async fn reinstate(
     State(shop): State<Shop>,
     headers: HeaderMap,
-    Path(reference): Path<String>,
+    Found(reference): Found<PaymentReference>,
     Form(f): Form<DecisionForm>,
 ) -> Response {
-    decide(shop, &headers, &reference, f, Decision::Reinstate).await
+    decide(shop, &headers, reference, f, Decision::Reinstate).await
 }
 
 async fn decide(
     shop: Shop,
     headers: &HeaderMap,
-    reference: &str,
+    reference: PaymentReference,
     f: DecisionForm,
     decision: Decision,
 ) -> Response {
     let (id, mut s, new) = shop.session(headers);
-    let not_found = || {
-        shop.error_page(
-            StatusCode::NOT_FOUND,
-            "Introuvable",
-            "Aucun paiement de cette référence.",
-            "/gestion",
-        )
-    };
-    let Ok(reference) = PaymentReference::parse(reference) else {
-        return not_found();
-    };
+    let not_found = || super::manager::not_found(&shop, PaymentReference::MISSING);
     let back = format!("/gestion/paiement/{reference}");
     if f.author.trim().is_empty() {
         s.flash = Some("Indiquez votre nom (auteur) : il est gardé dans l'historique.".into());

@@ -1,7 +1,7 @@
 //! The manager's side: checkouts by state, one checkout by reference, payment records
 //! ("versements"), e-mails sent, manual validation, and the jobs run "as of" a date.
 
-use super::Form;
+use super::{Form, Found};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -148,12 +148,9 @@ pub(super) async fn find(State(shop): State<Shop>, Query(q): Query<FindQuery>) -
 pub(super) async fn detail(
     State(shop): State<Shop>,
     headers: HeaderMap,
-    Path(reference): Path<String>,
+    Found(reference): Found<PaymentReference>,
 ) -> Response {
     let (id, mut s, new) = shop.session(&headers);
-    let Ok(reference) = PaymentReference::parse(&reference) else {
-        return not_found(&shop, "Aucun paiement de cette référence.");
-    };
     let d = match shop.engine.checkout_detail(&reference).await {
         Ok(Some(d)) => d,
         Ok(None) => return not_found(&shop, "Aucun paiement de cette référence."),
@@ -234,13 +231,10 @@ pub(super) struct ValidateForm {
 pub(super) async fn validate(
     State(shop): State<Shop>,
     headers: HeaderMap,
-    Path(reference): Path<String>,
+    Found(reference): Found<PaymentReference>,
     Form(f): Form<ValidateForm>,
 ) -> Response {
     let (id, mut s, new) = shop.session(&headers);
-    let Ok(reference) = PaymentReference::parse(&reference) else {
-        return not_found(&shop, "Aucun paiement de cette référence.");
-    };
     s.flash = Some(
         match shop
             .engine
