@@ -12,10 +12,12 @@ use std::sync::atomic::Ordering;
 use common::db::Db;
 use common::*;
 use jiff::civil::{Date, date};
+use tpe_core::Clock as _;
 use tpe_core::clock::ManualClock;
 use tpe_core::instalments::{Interval, Schedule, ScheduleError};
+use tpe_core::lifecycle::TransitionError;
 use tpe_core::{Amount, CheckoutStatus, Currency, PaymentReference};
-use tpe_engine::{CheckoutError, MemoryMailer};
+use tpe_engine::{CheckoutError, EngineError, MemoryMailer, StoreError};
 use tpe_store::{CheckoutDetail, InstalmentState};
 
 /// The shop's day at [`start_time`] (10:00 in Paris).
@@ -29,12 +31,24 @@ fn monthly(minor: u64, count: u8, first: Date, months: u8) -> Schedule {
     Schedule::split(eur(minor), count, first, Interval::Months(months)).unwrap()
 }
 
-/// The test bank's notification about instalment `number` (`None`: the first, unnumbered).
+/// The test bank's notification about instalment `number` (`None`: the first, unnumbered),
+/// its bank transaction `T<number>`.
 fn instalment(r: &PaymentReference, number: Option<u8>, outcome: &str, minor: u64) -> String {
-    let n = number.unwrap_or(1);
+    let txn = format!("T{}", number.unwrap_or(1));
+    notification(r, number, outcome, minor, &txn)
+}
+
+/// The same, for bank transaction `txn`.
+fn notification(
+    r: &PaymentReference,
+    number: Option<u8>,
+    outcome: &str,
+    minor: u64,
+    txn: &str,
+) -> String {
     let inst = number.map(|n| format!("&inst={n}")).unwrap_or_default();
     sign(&format!(
-        "ref={}&txn=T{n}&outcome={outcome}&amount={minor}&cur=EUR{inst}",
+        "ref={}&txn={txn}&outcome={outcome}&amount={minor}&cur=EUR{inst}",
         bank_reference(r.as_str())
     ))
 }
@@ -264,6 +278,78 @@ async fn disorder_and_duplicates(db: Db) {
     ));
 }
 
+/// 90.00 € in three from today, retracted unpaid ten days later, then its first instalment
+/// paid (bank transaction `<reference>-1`): paid after retraction.
+async fn paid_after_retraction(shop: &Shop) -> PaymentReference {
+    let today = tpe_core::instalments::french_day(shop.clock.now());
+    let schedule = monthly(9000, 3, today, 1);
+    let started = shop
+        .engine
+        .start_checkout_in_instalments(&PROVIDER, request(9000, None), schedule)
+        .await;
+    let r = started.unwrap().reference;
+    shop.clock
+        .set(shop.clock.now() + jiff::SignedDuration::from_hours(24 * 10));
+    shop.engine.run_retraction(shop.clock.now()).await.unwrap();
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Retracted);
+    notify_ok(shop, versement(&r, 1, "accepted")).await;
+    assert_eq!(shop.status(&r).await, CheckoutStatus::PaidAfterRetraction);
+    r
+}
+
+/// Instalment `n` of 30.00 € of `r`, its bank transaction `<reference>-<n>`.
+fn versement(r: &PaymentReference, n: u8, outcome: &str) -> String {
+    notification(r, Some(n), outcome, 3000, &format!("{r}-{n}"))
+}
+
+/// A refund gives back what the payment in instalments paid, once: the first instalment's
+/// bank transaction for its 30.00 €, never the order's 90.00 €; once the second is paid too,
+/// or at a bank without refunds, it is refused with a typed error and nothing changes.
+async fn refund_of_a_payment_in_instalments(db: Db) {
+    let shop = shop(&db).await;
+    shop.bank.refunding.store(true, Ordering::SeqCst);
+    let r = paid_after_retraction(&shop).await;
+    notify_ok(&shop, versement(&r, 2, "refused:51")).await;
+    let asked = shop.engine.request_refund(&r, "Lucie", "commande annulée");
+    assert_eq!(asked.await.unwrap(), CheckoutStatus::Refunding);
+    assert!(
+        shop.engine.request_refund(&r, "Lucie", "").await.is_err(),
+        "under way"
+    );
+    shop.relay().await;
+    shop.relay().await;
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Refunded);
+    assert_eq!(
+        *shop.bank.refunds.lock().unwrap(),
+        [(format!("{r}-1"), 3000)]
+    );
+
+    // The second versement paid as well: several bank transactions, refused by name.
+    let two = paid_after_retraction(&shop).await;
+    notify_ok(&shop, versement(&two, 2, "accepted")).await;
+    match shop.engine.request_refund(&two, "Lucie", "").await {
+        Err(EngineError::Store(StoreError::Transition(TransitionError::SeveralVersements {
+            numbers,
+            ..
+        }))) => assert_eq!(numbers, [2]),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(shop.status(&two).await, CheckoutStatus::PaidAfterRetraction);
+
+    // A bank without refunds: said before anything is written.
+    shop.bank.refunding.store(false, Ordering::SeqCst);
+    let three = paid_after_retraction(&shop).await;
+    match shop.engine.request_refund(&three, "Lucie", "").await {
+        Err(EngineError::RefundUnsupported { provider }) => assert_eq!(provider, PROVIDER),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        shop.status(&three).await,
+        CheckoutStatus::PaidAfterRetraction
+    );
+    assert_eq!(shop.bank.refunds.lock().unwrap().len(), 1, "refunded once");
+}
+
 /// Runs `story` on SQLite (a WAL file), then on PostgreSQL.
 async fn on_both<F: Future<Output = ()>>(story: impl Fn(Db) -> F) {
     story(Db::sqlite()).await;
@@ -280,6 +366,11 @@ async fn story_three_instalments_all_paid() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn story_second_instalment_refused() {
     on_both(second_instalment_refused).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn story_refund_of_a_payment_in_instalments() {
+    on_both(refund_of_a_payment_in_instalments).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

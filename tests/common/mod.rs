@@ -76,6 +76,10 @@ pub struct TestBank {
     pub daily: AtomicBool,
     /// Offers payment in instalments ([`INSTALMENT_LIMITS`]).
     pub instalments: AtomicBool,
+    /// Refunds through its API (with instalments): the refunds taken, bank transaction and
+    /// amount in minor units.
+    pub refunding: AtomicBool,
+    pub refunds: Mutex<Vec<(String, u64)>>,
 }
 
 /// The test bank's limits when it offers payment in instalments: up to 4, at least 1.00 €
@@ -113,6 +117,12 @@ static RANDOM: LazyLock<Profile> = LazyLock::new(|| {
 /// The same, offering payment in instalments.
 static INSTALMENTS: LazyLock<Profile> =
     LazyLock::new(|| RANDOM.clone().with_instalments(INSTALMENT_LIMITS));
+/// The same, refunding through its API.
+static REFUNDING: LazyLock<Profile> = LazyLock::new(|| {
+    let mut profile = INSTALMENTS.clone();
+    profile.capabilities.refund = true;
+    profile
+});
 /// The same, with bank references from the store's daily sequence.
 static DAILY: LazyLock<Profile> = LazyLock::new(|| {
     let mut profile = RANDOM.clone();
@@ -125,6 +135,8 @@ impl PaymentProvider for TestProvider {
     fn profile(&self) -> &Profile {
         if self.bank.daily.load(Ordering::Relaxed) {
             &DAILY
+        } else if self.bank.refunding.load(Ordering::Relaxed) {
+            &REFUNDING
         } else if self.bank.instalments.load(Ordering::Relaxed) {
             &INSTALMENTS
         } else {
@@ -253,6 +265,23 @@ impl PaymentProvider for TestProvider {
 
     fn known_codes(&self) -> &'static [&'static str] {
         &["51"]
+    }
+
+    async fn refund(
+        &self,
+        request: &tpe_core::RefundRequest,
+        _now: Timestamp,
+    ) -> Result<tpe_core::RefundReceipt, ProviderError> {
+        if !self.bank.refunding.load(Ordering::Relaxed) {
+            return Err(ProviderError::unsupported(&PROVIDER, "refund"));
+        }
+        let mut refunds = self.bank.refunds.lock().unwrap();
+        refunds.push((request.bank_transaction_id.clone(), request.amount.minor()));
+        Ok(tpe_core::RefundReceipt {
+            refund_id: format!("RF{}", refunds.len()),
+            amount: request.amount,
+            pending: false,
+        })
     }
 
     async fn query_status(

@@ -20,8 +20,10 @@ use crate::reason::Reason;
 use crate::reference::PaymentReference;
 
 mod decision;
+mod error;
 pub mod instalment;
 
+pub use error::TransitionError;
 pub use instalment::{InstalmentVerdict, LaterInstalment, PAID};
 
 /// The state of a checkout.
@@ -512,67 +514,6 @@ pub struct Transition {
     pub effects: Vec<Effect>,
     /// The event was a replay of one already applied: nothing to write.
     pub duplicate: bool,
-}
-
-/// An event that cannot apply to the checkout in its state; nothing changes.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum TransitionError {
-    /// Manual validation of a checkout that is not awaiting payment.
-    #[error(
-        "checkout {reference} is {status}: only a checkout awaiting payment can be validated by hand"
-    )]
-    NotAwaitingPayment {
-        /// Reference.
-        reference: PaymentReference,
-        /// Its state.
-        status: CheckoutStatus,
-    },
-    /// Retraction before its time.
-    #[error("checkout {reference} cannot be retracted before {due}")]
-    RetractionTooEarly {
-        /// Reference.
-        reference: PaymentReference,
-        /// When it becomes due.
-        due: Timestamp,
-    },
-    /// Retraction of a checkout that is not awaiting payment.
-    #[error("checkout {reference} is {status} and cannot be retracted")]
-    NotRetractable {
-        /// Reference.
-        reference: PaymentReference,
-        /// Its state.
-        status: CheckoutStatus,
-    },
-    /// Reinstatement of a checkout that was not paid after its retraction.
-    #[error(
-        "checkout {reference} is {status}: only a checkout paid after retraction can be reinstated"
-    )]
-    NotReinstatable {
-        /// Reference.
-        reference: PaymentReference,
-        /// Its state.
-        status: CheckoutStatus,
-    },
-    /// A refund of a checkout that is neither paid after its retraction nor the extra payment
-    /// of an order paid twice, or that was paid without a bank transaction.
-    #[error(
-        "checkout {reference} is {status}: only a checkout paid after retraction, or the second payment of an order, can be refunded"
-    )]
-    NotRefundable {
-        /// Reference.
-        reference: PaymentReference,
-        /// Its state.
-        status: CheckoutStatus,
-    },
-    /// A refund's outcome for a checkout with no refund under way.
-    #[error("checkout {reference} is {status}: no refund is under way")]
-    NoRefundUnderway {
-        /// Reference.
-        reference: PaymentReference,
-        /// Its state.
-        status: CheckoutStatus,
-    },
 }
 
 /// Applies `event` to `state`.

@@ -6,7 +6,8 @@ use jiff::civil::date;
 use proptest::prelude::*;
 use tpe_core::instalments::{Interval, Schedule};
 use tpe_core::lifecycle::{
-    Alert, BankVerdict, CheckoutState, CheckoutStatus, Effect, Event, InstalmentVerdict, apply,
+    Alert, BankVerdict, CheckoutState, CheckoutStatus, Effect, Event, InstalmentVerdict,
+    TransitionError, apply,
 };
 use tpe_core::{
     Amount, BankOutcome, Currency, PaymentReference, ProviderId, Reason, ReasonKind, Timestamp,
@@ -203,4 +204,53 @@ fn instalments_outside_the_schedule_or_of_another_amount_are_kept_aside() {
         bank_transaction_id: Some("T1".into()),
         source: tpe_core::lifecycle::ValidationSource::Bank,
     }));
+}
+
+/// A refund gives back what the payment in instalments paid: the first instalment's bank
+/// transaction for its own amount, never the order's total; once later versements are paid
+/// too, the refund is refused with the rule named.
+#[test]
+fn a_refund_gives_back_the_first_instalment_and_no_more() {
+    let refund = || Event::RequestRefund {
+        author: "Lucie".into(),
+        note: String::new(),
+        at: Timestamp::from_second(1_800_000_100).unwrap(),
+        order_paid_by: None,
+    };
+    let retracted = apply(
+        &scheduled(3),
+        &Event::Retract {
+            now: Timestamp::from_second(1_800_000_000).unwrap(),
+        },
+    )
+    .unwrap()
+    .state;
+    let first = instalment(&retracted, None, true);
+    let refused = instalment(&retracted, Some(2), false);
+    let (paid, _) = run(retracted.clone(), &[refused, first.clone()]);
+    assert_eq!(paid.status, CheckoutStatus::PaidAfterRetraction);
+    let t = apply(&paid, &refund()).unwrap();
+    assert_eq!(t.state.status, CheckoutStatus::Refunding);
+    assert!(
+        matches!(
+            &t.effects[..],
+            [Effect::Refund { bank_transaction_id, amount, back_to, .. }]
+                if bank_transaction_id == "T1" && *amount == eur(3334)
+                    && *back_to == CheckoutStatus::PaidAfterRetraction
+        ),
+        "{:?}",
+        t.effects
+    );
+    // The second versement paid as well: two bank transactions, refused by name.
+    let (both, _) = run(
+        retracted.clone(),
+        &[first, instalment(&retracted, Some(2), true)],
+    );
+    assert_eq!(
+        apply(&both, &refund()),
+        Err(TransitionError::SeveralVersements {
+            reference: both.reference.clone(),
+            numbers: vec![2],
+        })
+    );
 }

@@ -82,16 +82,31 @@ impl Engine {
     /// retries; it ends `Refunded`, or back where it was with the bank's reason in the audit
     /// trail.
     ///
+    /// A payment in instalments is refunded while only its first instalment is paid: that
+    /// bank transaction, for its own amount (docs/instalments.md, "Refunds").
+    ///
     /// # Errors
     /// [`EngineError::InvalidInput`] for an empty author or an overlong note;
-    /// [`EngineError::Store`] when the checkout is unknown, not refundable, or has a refund
-    /// under way ([`crate::StoreError::Transition`]); nothing changes then.
+    /// [`EngineError::RefundUnsupported`] for a payment in instalments at a bank without
+    /// refunds; [`EngineError::Store`] when the checkout is unknown, not refundable (for a
+    /// payment in instalments, later versements paid too: `SeveralVersements`), or has a
+    /// refund under way ([`crate::StoreError::Transition`]); nothing changes then.
     pub async fn request_refund(
         &self,
         reference: &PaymentReference,
         author: &str,
         note: &str,
     ) -> Result<CheckoutStatus, EngineError> {
+        if let Some(c) = self.checkout(reference).await?
+            && c.schedule.is_some()
+            && !self
+                .provider(c.provider.as_str())
+                .is_some_and(|p| p.profile().capabilities.refund)
+        {
+            return Err(EngineError::RefundUnsupported {
+                provider: c.provider,
+            });
+        }
         let input = |author, note| EventInput::RequestRefund { author, note };
         let status = self.decide(reference, author, note, input).await?;
         tracing::info!(%reference, "refund requested by the manager");

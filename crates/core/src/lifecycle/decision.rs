@@ -2,7 +2,9 @@
 //! checkout paid after its retraction, or refund it — or the extra payment of an order paid
 //! twice — through the bank.
 
-use super::{CheckoutState, CheckoutStatus as S, Effect, Event, TransitionError};
+use super::{
+    CheckoutState, CheckoutStatus as S, Effect, Event, InstalmentVerdict, TransitionError,
+};
 use crate::provider::OutcomeKind;
 
 /// Applies a decision event to `next` (a copy of the state); `Err` leaves the state as it was.
@@ -32,21 +34,40 @@ pub(super) fn apply(
                 && order_paid_by
                     .as_ref()
                     .is_some_and(|other| *other != next.reference);
-            // The money to give back is the bank transaction that paid it.
+            if status != S::PaidAfterRetraction && !extra_payment {
+                return Err(TransitionError::NotRefundable { reference, status });
+            }
+            // A payment in instalments gives back what it paid; once later versements are
+            // paid, that is several bank transactions, each refunded at the bank.
+            let numbers: Vec<u8> = next
+                .instalments
+                .iter()
+                .filter(|(_, e)| e.verdict == InstalmentVerdict::Paid)
+                .map(|(n, _)| *n)
+                .collect();
+            if !numbers.is_empty() {
+                return Err(TransitionError::SeveralVersements { reference, numbers });
+            }
+            // The money to give back is the bank transaction that paid at checkout (not a
+            // later instalment's), for what it paid.
             let paid_by = next
                 .seen
                 .iter()
+                .filter(|(txn, _)| {
+                    !next
+                        .instalments
+                        .values()
+                        .any(|e| e.bank_transaction_id == *txn)
+                })
                 .find(|(_, kind)| *kind == OutcomeKind::Accepted)
                 .map(|(txn, _)| txn.clone());
-            let (true, Some(bank_transaction_id)) =
-                (status == S::PaidAfterRetraction || extra_payment, paid_by)
-            else {
+            let Some(bank_transaction_id) = paid_by else {
                 return Err(TransitionError::NotRefundable { reference, status });
             };
             next.status = S::Refunding;
             effects.push(Effect::Refund {
                 bank_transaction_id,
-                amount: next.amount,
+                amount: next.paid_at_checkout(),
                 attempt: at.as_millisecond(),
                 back_to: status,
             });
