@@ -194,7 +194,10 @@ pub(crate) async fn run_clock(state: BankState, day: Duration) {
     loop {
         let now = Instant::now();
         for (name, bank) in crate::banks::ALL {
-            for due in bank.uncharged_instalments(&state) {
+            let Some(ops) = bank.instalments() else {
+                continue;
+            };
+            for due in (ops.uncharged)(&state) {
                 let seen = *first_seen
                     .entry((*name, due.reference.clone()))
                     .or_insert(now);
@@ -207,7 +210,7 @@ pub(crate) async fn run_clock(state: BankState, day: Duration) {
                     .refuse_instalments
                     .contains(&due.number);
                 // Charged on command meanwhile: `AlreadyCharged`, nothing sent twice.
-                let _ = bank.charge_instalment(&state, &due.reference, due.number, !refused);
+                let _ = (ops.charge)(&state, &due.reference, due.number, !refused);
             }
         }
         if !state.sleep_or_shutdown(tick).await {
@@ -299,12 +302,12 @@ impl BankState {
         number: u8,
         accepted: bool,
     ) -> Result<(), InstalmentError> {
-        crate::banks::ALL
+        let ops = crate::banks::ALL
             .iter()
             .find(|(_, b)| b.side() == side)
-            .map_or(Err(InstalmentError::NotOffered), |(_, b)| {
-                b.charge_instalment(self, reference, number, accepted)
-            })
+            .and_then(|(_, b)| b.instalments())
+            .ok_or(InstalmentError::NotOffered)?;
+        (ops.charge)(self, reference, number, accepted)
     }
 }
 

@@ -32,29 +32,20 @@ pub(crate) trait Bank: Sync {
     /// The bank's page templates: file name and source (`include_str!`).
     fn templates(&self) -> &'static [(&'static str, &'static str)];
 
-    /// The later instalments of paid payments in instalments not yet charged; none for a bank
-    /// without instalments.
-    fn uncharged_instalments(&self, state: &BankState) -> Vec<crate::instalments::Due> {
-        let _ = state;
-        Vec::new()
+    /// How the bank runs later instalments, for a bank that offers payment in instalments.
+    fn instalments(&self) -> Option<Instalments> {
+        None
     }
+}
 
-    /// Charges later instalment `number` of the payment in instalments `reference` now, as the
-    /// bank does on its due date, and notifies the shop.
-    ///
-    /// # Errors
-    /// [`InstalmentError::NotOffered`] for a bank without instalments; the bank's own
-    /// [`InstalmentError`] otherwise.
-    fn charge_instalment(
-        &self,
-        state: &BankState,
-        reference: &str,
-        number: u8,
-        accepted: bool,
-    ) -> Result<(), InstalmentError> {
-        let _ = (state, reference, number, accepted);
-        Err(InstalmentError::NotOffered)
-    }
+/// What a bank that offers payment in instalments does with the later ones.
+#[derive(Clone, Copy)]
+pub(crate) struct Instalments {
+    /// The later instalments of its paid payments in instalments not yet charged.
+    pub(crate) uncharged: fn(&BankState) -> Vec<crate::instalments::Due>,
+    /// Charges later instalment `number` of the payment `reference` now, as the bank does on
+    /// its due date, accepted or refused, and notifies the shop.
+    pub(crate) charge: fn(&BankState, &str, u8, bool) -> Result<(), InstalmentError>,
 }
 
 /// Declares each bank module and lists its [`Bank`] in [`ALL`]: one line per bank.

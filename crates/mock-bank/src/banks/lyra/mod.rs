@@ -81,18 +81,11 @@ impl Bank for Lyra {
         html::TEMPLATES
     }
 
-    fn uncharged_instalments(&self, state: &BankState) -> Vec<crate::instalments::Due> {
-        crate::instalments::uncharged(state.lyra())
-    }
-
-    fn charge_instalment(
-        &self,
-        state: &BankState,
-        reference: &str,
-        number: u8,
-        accepted: bool,
-    ) -> Result<(), crate::InstalmentError> {
-        conclude::charge_instalment(state, reference, number, accepted)
+    fn instalments(&self) -> Option<crate::banks::Instalments> {
+        Some(crate::banks::Instalments {
+            uncharged: |state| crate::instalments::uncharged(state.lyra()),
+            charge: conclude::charge_instalment,
+        })
     }
 }
 

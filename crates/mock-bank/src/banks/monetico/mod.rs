@@ -90,17 +90,10 @@ impl Bank for Monetico {
         html::TEMPLATES
     }
 
-    fn uncharged_instalments(&self, state: &BankState) -> Vec<crate::instalments::Due> {
-        crate::instalments::uncharged(state.monetico())
-    }
-
-    fn charge_instalment(
-        &self,
-        state: &BankState,
-        reference: &str,
-        number: u8,
-        accepted: bool,
-    ) -> Result<(), crate::InstalmentError> {
-        state::charge_instalment(state, reference, number, accepted)
+    fn instalments(&self) -> Option<crate::banks::Instalments> {
+        Some(crate::banks::Instalments {
+            uncharged: |state| crate::instalments::uncharged(state.monetico()),
+            charge: state::charge_instalment,
+        })
     }
 }

@@ -97,18 +97,11 @@ impl Bank for Paybox {
         html::TEMPLATES
     }
 
-    fn uncharged_instalments(&self, state: &BankState) -> Vec<crate::instalments::Due> {
-        crate::instalments::uncharged(state.paybox())
-    }
-
-    fn charge_instalment(
-        &self,
-        state: &BankState,
-        reference: &str,
-        number: u8,
-        accepted: bool,
-    ) -> Result<(), crate::InstalmentError> {
-        conclude::charge_instalment(state, reference, number, accepted)
+    fn instalments(&self) -> Option<crate::banks::Instalments> {
+        Some(crate::banks::Instalments {
+            uncharged: |state| crate::instalments::uncharged(state.paybox()),
+            charge: conclude::charge_instalment,
+        })
     }
 }
 
