@@ -193,14 +193,17 @@ pub(crate) async fn run_clock(state: BankState, day: Duration) {
     let mut first_seen: HashMap<(&str, String), Instant> = HashMap::new();
     loop {
         let now = Instant::now();
+        // Payments with nothing left to charge are forgotten: the map stays bounded by the
+        // banks' own sessions.
+        let mut live = HashMap::with_capacity(first_seen.len());
         for (name, bank) in crate::banks::ALL {
             let Some(ops) = bank.instalments() else {
                 continue;
             };
             for due in (ops.uncharged)(&state) {
-                let seen = *first_seen
-                    .entry((*name, due.reference.clone()))
-                    .or_insert(now);
+                let key = (*name, due.reference.clone());
+                let seen = first_seen.get(&key).copied().unwrap_or(now);
+                live.insert(key, seen);
                 let days = u32::try_from(due.days_after_first.max(0)).unwrap_or(u32::MAX);
                 if now.duration_since(seen) < day.saturating_mul(days) {
                     continue;
@@ -213,6 +216,7 @@ pub(crate) async fn run_clock(state: BankState, day: Duration) {
                 let _ = (ops.charge)(&state, &due.reference, due.number, !refused);
             }
         }
+        first_seen = live;
         if !state.sleep_or_shutdown(tick).await {
             return;
         }
