@@ -22,9 +22,11 @@ use crate::reference::PaymentReference;
 mod decision;
 mod error;
 pub mod instalment;
+pub mod refund;
 
 pub use error::TransitionError;
 pub use instalment::{InstalmentVerdict, LaterInstalment, PAID};
+pub use refund::RefundState;
 
 /// The state of a checkout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -149,6 +151,9 @@ pub struct CheckoutState {
     /// The bank's verdicts on the later instalments (2 and up), by number.
     #[serde(default)]
     pub instalments: BTreeMap<u8, LaterInstalment>,
+    /// The refund of each bank transaction asked of the bank, by bank transaction id.
+    #[serde(default)]
+    pub refunds: BTreeMap<String, RefundState>,
 }
 
 impl CheckoutState {
@@ -173,6 +178,7 @@ impl CheckoutState {
             seen: BTreeSet::new(),
             schedule: None,
             instalments: BTreeMap::new(),
+            refunds: BTreeMap::new(),
         }
     }
 
@@ -276,7 +282,8 @@ pub enum Event {
         note: String,
     },
     /// A manager asks for the full refund of a checkout paid after its retraction, or of the
-    /// extra payment of an order paid twice (event 15).
+    /// extra payment of an order paid twice (event 15): every bank transaction paid and not
+    /// refunded yet, each for its own amount ([`refund`]).
     RequestRefund {
         /// Who.
         author: String,
@@ -287,17 +294,25 @@ pub enum Event {
         /// Another checkout of the same shop order, valid and paid before this one, if any.
         order_paid_by: Option<PaymentReference>,
     },
-    /// The bank took the refund (event 16).
+    /// The bank took the refund of a bank transaction (event 16).
     RefundSucceeded {
         /// The bank's refund id.
         refund_id: String,
+        /// The bank transaction refunded ([`Effect::Refund::bank_transaction_id`]); `None`:
+        /// every refund under way.
+        #[serde(default)]
+        bank_transaction_id: Option<String>,
     },
-    /// The bank refused the refund: the checkout goes back to `back_to` (event 17).
+    /// The bank refused the refund of a bank transaction: once no other is under way, the
+    /// checkout goes back to `back_to` (event 17).
     RefundFailed {
         /// Why, in French, for the manager.
         reason: String,
         /// The state the refund was asked from ([`Effect::Refund::back_to`]).
         back_to: CheckoutStatus,
+        /// The bank transaction whose refund was refused; `None`: every refund under way.
+        #[serde(default)]
+        bank_transaction_id: Option<String>,
     },
 }
 
@@ -423,17 +438,21 @@ pub enum Effect {
     /// Mark the other unpaid checkouts of the same shop order as superseded by this one.
     SupersedeSiblings,
     /// Ask the bank for the full refund of a bank transaction, then apply
-    /// [`Event::RefundSucceeded`] or [`Event::RefundFailed`].
+    /// [`Event::RefundSucceeded`] or [`Event::RefundFailed`] naming it.
     Refund {
         /// The bank transaction to refund.
         bank_transaction_id: String,
-        /// Amount (the checkout's).
+        /// Amount: what that transaction paid (the checkout's payment, or an instalment's).
         amount: Amount,
         /// Names the attempt (milliseconds of the request): a new key for each attempt, the
         /// same one for every retry of one attempt.
         attempt: i64,
         /// The state to go back to if the bank refuses.
         back_to: CheckoutStatus,
+        /// The later instalment (2 and up) whose versement it gives back; `None`: the
+        /// checkout's own payment (the first instalment).
+        #[serde(default)]
+        instalment: Option<u8>,
     },
 }
 
@@ -487,7 +506,16 @@ impl Effect {
                 ..
             } => format!("quarantine:{bank_transaction_id}"),
             Self::SupersedeSiblings => "supersede".to_owned(),
-            Self::Refund { attempt, .. } => format!("refund:{attempt}"),
+            Self::Refund {
+                attempt,
+                instalment: None,
+                ..
+            } => format!("refund:{attempt}"),
+            Self::Refund {
+                attempt,
+                instalment: Some(n),
+                ..
+            } => format!("refund:{attempt}:{n}"),
         }
     }
 

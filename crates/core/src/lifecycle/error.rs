@@ -45,9 +45,10 @@ pub enum TransitionError {
         status: CheckoutStatus,
     },
     /// A refund of a checkout that is neither paid after its retraction nor the extra payment
-    /// of an order paid twice, or that was paid without a bank transaction.
+    /// of an order paid twice (nor refunded with a versement paid since), that has a refund
+    /// under way, or that has nothing paid through the bank left to refund.
     #[error(
-        "checkout {reference} is {status}: only a checkout paid after retraction, or the second payment of an order, can be refunded"
+        "checkout {reference} is {status}: only a checkout paid after retraction, or the second payment of an order, with money paid through the bank and not refunded, can be refunded"
     )]
     NotRefundable {
         /// Reference.
@@ -55,18 +56,7 @@ pub enum TransitionError {
         /// Its state.
         status: CheckoutStatus,
     },
-    /// A refund of a payment in instalments whose later instalments were paid too: several
-    /// bank transactions to give back, which is done from the bank's back office.
-    #[error(
-        "checkout {reference} is paid in instalments and instalments {numbers:?} were paid too: refund each versement from the bank's back office"
-    )]
-    SeveralVersements {
-        /// Reference.
-        reference: PaymentReference,
-        /// The later instalments paid.
-        numbers: Vec<u8>,
-    },
-    /// A refund's outcome for a checkout with no refund under way.
+    /// A refund's outcome for a checkout, or a bank transaction, with no refund under way.
     #[error("checkout {reference} is {status}: no refund is under way")]
     NoRefundUnderway {
         /// Reference.
