@@ -77,9 +77,25 @@ pub struct TestBank {
     /// Offers payment in instalments ([`INSTALMENT_LIMITS`]).
     pub instalments: AtomicBool,
     /// Refunds through its API (with instalments): the refunds taken, bank transaction and
-    /// amount in minor units.
+    /// amount in minor units, once per idempotency key (a call repeated with the same key
+    /// gets the same receipt and refunds nothing more).
     pub refunding: AtomicBool,
     pub refunds: Mutex<Vec<(String, u64)>>,
+    /// The idempotency key of each refund taken, in order.
+    pub refund_keys: Mutex<Vec<String>>,
+    /// Failures to come, each spent by the next refund call for its bank transaction.
+    pub refund_failures: Mutex<Vec<(String, RefundFailure)>>,
+}
+
+/// How the test bank fails one refund call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundFailure {
+    /// Busy: nothing done, try again later.
+    Busy,
+    /// Refused for good.
+    Refused,
+    /// Refunded, but the answer is lost on the way back.
+    AnswerLost,
 }
 
 /// The test bank's limits when it offers payment in instalments: up to 4, at least 1.00 €
@@ -275,10 +291,43 @@ impl PaymentProvider for TestProvider {
         if !self.bank.refunding.load(Ordering::Relaxed) {
             return Err(ProviderError::unsupported(&PROVIDER, "refund"));
         }
-        let mut refunds = self.bank.refunds.lock().unwrap();
-        refunds.push((request.bank_transaction_id.clone(), request.amount.minor()));
+        let txn = &request.bank_transaction_id;
+        let failure = {
+            let mut failures = self.bank.refund_failures.lock().unwrap();
+            let at = failures.iter().position(|(t, _)| t == txn);
+            at.map(|i| failures.remove(i).1)
+        };
+        let api = |kind, retryable, message: &str| {
+            ProviderError::api(&PROVIDER, kind, None, None, message.into(), retryable)
+        };
+        match failure {
+            Some(RefundFailure::Busy) => {
+                return Err(api(tpe_core::ApiErrorKind::RateLimit, true, "busy"));
+            }
+            Some(RefundFailure::Refused) => {
+                return Err(api(tpe_core::ApiErrorKind::Refused, false, "refused"));
+            }
+            _ => {}
+        }
+        let mut keys = self.bank.refund_keys.lock().unwrap();
+        let n = match keys.iter().position(|k| *k == request.idempotency_key) {
+            Some(i) => i + 1,
+            None => {
+                keys.push(request.idempotency_key.clone());
+                let mut refunds = self.bank.refunds.lock().unwrap();
+                refunds.push((txn.clone(), request.amount.minor()));
+                keys.len()
+            }
+        };
+        if failure == Some(RefundFailure::AnswerLost) {
+            return Err(ProviderError::transport(
+                &PROVIDER,
+                true,
+                "connection reset",
+            ));
+        }
         Ok(tpe_core::RefundReceipt {
-            refund_id: format!("RF{}", refunds.len()),
+            refund_id: format!("RF{n}"),
             amount: request.amount,
             pending: false,
         })

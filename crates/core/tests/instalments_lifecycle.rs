@@ -369,6 +369,9 @@ fn a_refused_refund_is_asked_again_alone() {
     let t = apply(&back, &refund_at(1_800_000_200)).unwrap();
     assert_eq!(refunds(&t.effects), [("T2".into(), 3333, Some(2))]);
     assert_eq!(sorted_keys(&t.effects), ["refund:1800000200000:2"]);
+    // Asked again within the refused request's millisecond: still a new attempt.
+    let soon = apply(&back, &refund_at(1_800_000_100)).unwrap();
+    assert_eq!(sorted_keys(&soon.effects), ["refund:1800000100001:2"]);
     let (done, _) = run(t.state, &[refunded("T2")]);
     assert_eq!(done.status, CheckoutStatus::Refunded);
 }

@@ -32,10 +32,12 @@ pub enum RefundState {
     /// The bank took it: never asked again.
     Refunded,
     /// The bank refused it; the checkout goes back to `back_to` once no refund is under way,
-    /// and a new request asks again.
+    /// and a new request asks again, under a later attempt.
     Refused {
         /// The state the request was made from.
         back_to: S,
+        /// The refused request's attempt.
+        attempt: i64,
     },
 }
 
@@ -107,7 +109,13 @@ pub(super) fn request(
     if owed.is_empty() {
         return Err(TransitionError::NotRefundable { reference, status });
     }
-    let attempt = at.as_millisecond();
+    // A new attempt, hence new effect keys and idempotency keys, even within the refused
+    // one's millisecond.
+    let refused = next.refunds.values().filter_map(|r| match r {
+        RefundState::Refused { attempt, .. } => Some(attempt.saturating_add(1)),
+        _ => None,
+    });
+    let attempt = refused.fold(at.as_millisecond(), i64::max);
     next.status = S::Refunding;
     for o in owed {
         next.refunds.insert(
@@ -139,25 +147,29 @@ pub(super) fn settle(
     {
         return Err(no_refund());
     }
-    let underway: Vec<String> = next
+    let underway: Vec<(String, i64)> = next
         .refunds
         .iter()
-        .filter(|(_, r)| matches!(r, RefundState::Underway { .. }))
-        .map(|(txn, _)| txn.clone())
+        .filter_map(|(txn, r)| match r {
+            RefundState::Underway { attempt } => Some((txn.clone(), *attempt)),
+            _ => None,
+        })
         .collect();
-    let answered: Vec<String> = match bank_transaction_id {
-        Some(txn) if underway.iter().any(|u| u == txn) => vec![txn.to_owned()],
+    let answered: Vec<(String, i64)> = match bank_transaction_id {
+        Some(txn) if underway.iter().any(|(u, _)| u == txn) => {
+            underway.into_iter().filter(|(u, _)| u == txn).collect()
+        }
         // A refund asked before refunds were kept per bank transaction.
         _ if underway.is_empty() => Vec::new(),
         Some(_) => return Err(no_refund()),
         None => underway,
     };
-    let outcome = match refused {
-        Some(back_to) => RefundState::Refused { back_to },
-        None => RefundState::Refunded,
-    };
-    for txn in answered {
-        next.refunds.insert(txn, outcome.clone());
+    for (txn, attempt) in answered {
+        let outcome = match refused {
+            Some(back_to) => RefundState::Refused { back_to, attempt },
+            None => RefundState::Refunded,
+        };
+        next.refunds.insert(txn, outcome);
     }
     if next
         .refunds
@@ -167,7 +179,7 @@ pub(super) fn settle(
         return Ok(());
     }
     let back_to = next.refunds.values().find_map(|r| match r {
-        RefundState::Refused { back_to } => Some(*back_to),
+        RefundState::Refused { back_to, .. } => Some(*back_to),
         _ => None,
     });
     next.status = back_to.or(refused).unwrap_or(S::Refunded);

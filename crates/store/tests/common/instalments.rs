@@ -269,7 +269,8 @@ async fn refunds(store: &Store) {
             (
                 _,
                 RefundState::Refused {
-                    back_to: CheckoutStatus::Valid
+                    back_to: CheckoutStatus::Valid,
+                    ..
                 }
             ),
             (_, RefundState::Refunded),
