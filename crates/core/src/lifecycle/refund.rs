@@ -42,17 +42,23 @@ pub enum RefundState {
 }
 
 /// One bank transaction's money to give back.
-struct Owed {
-    bank_transaction_id: String,
-    amount: Amount,
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Owed {
+    /// The bank transaction that paid it.
+    pub bank_transaction_id: String,
+    /// What it paid.
+    pub amount: Amount,
     /// The later instalment it paid; `None`: the checkout's own payment.
-    instalment: Option<u8>,
+    pub instalment: Option<u8>,
 }
 
-/// What `state` was paid through the bank and has not been refunded: the bank transaction
-/// that paid at checkout (not a later instalment's), for what it paid, then each later
-/// instalment paid, on its own transaction for its own amount.
-fn owed(state: &CheckoutState) -> Vec<Owed> {
+/// What `state` was paid through the bank and has not been refunded, which a refund request
+/// asks back: the bank transaction that paid at checkout (not a later instalment's), for what
+/// it paid, then each later instalment paid, on its own transaction for its own amount.
+/// Another accepted try of a payment made at once is not in it (it is the manager's alert of
+/// a payment received twice).
+pub fn owed(state: &CheckoutState) -> Vec<Owed> {
     let later = |txn: &str| {
         state
             .instalments

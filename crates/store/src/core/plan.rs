@@ -34,21 +34,7 @@ impl Loaded {
         seen: impl IntoIterator<Item = (String, OutcomeKind)>,
         effect_keys: HashSet<String>,
     ) -> Self {
-        let state = CheckoutState {
-            reference: record.reference.clone(),
-            provider: record.provider.clone(),
-            amount: record.amount,
-            shop_order_id: record.shop_order_id.clone(),
-            status: record.status,
-            amount_mismatch: record.amount_mismatch,
-            superseded_by: record.superseded_by.clone(),
-            validated_by: record.validated_by.clone(),
-            retract_at: record.retract_at,
-            seen: seen.into_iter().collect(),
-            schedule: record.schedule.clone(),
-            instalments: record.instalments.clone(),
-            refunds: record.refunds.clone(),
-        };
+        let state = record.lifecycle_state(seen);
         Self {
             record,
             state,

@@ -208,6 +208,8 @@ async fn refunds(store: &Store) {
     for n in [None, Some(2), Some(3)] {
         apply(store, "MANY", instalment("MANY", n, true)).await;
     }
+    let d = store.checkout(&r("MANY")).await.unwrap();
+    assert_eq!(d.to_refund_total(), Some(eur(4321)), "every versement");
     let request = || EventInput::RequestRefund {
         author: "Lucie".into(),
         note: String::new(),
@@ -276,6 +278,12 @@ async fn refunds(store: &Store) {
             (_, RefundState::Refunded),
         ]
     ));
+    let owed: Vec<_> = d
+        .to_refund()
+        .into_iter()
+        .map(|o| (o.bank_transaction_id, o.amount.minor(), o.instalment))
+        .collect();
+    assert_eq!(owed, [("T2".to_owned(), 1440, Some(2))]);
     // Asked again: T2 alone.
     let again = store.apply_event(&r("MANY"), request(), at(5000)).await;
     let again = again.unwrap();
@@ -285,4 +293,6 @@ async fn refunds(store: &Store) {
     ));
     let done = apply(store, "MANY", taken("T2")).await;
     assert_eq!(done.status, CheckoutStatus::Refunded);
+    let d = store.checkout(&r("MANY")).await.unwrap();
+    assert_eq!(d.to_refund_total(), None);
 }
