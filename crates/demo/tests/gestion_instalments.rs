@@ -89,3 +89,79 @@ async fn the_order_page_shows_the_schedule_and_each_instalment_state() {
         rows[2]
     );
 }
+
+/// A payment in instalments refunded, then an instalment the bank still charged: the order
+/// page offers to refund it, and the confirmation names that versement's amount, not the
+/// order's.
+#[tokio::test]
+async fn a_versement_charged_after_the_refund_is_offered_for_refund() {
+    let demo = start("instalments-refund").await;
+    let store = demo.engine().store().clone();
+    let now = Timestamp::from_second(1_774_000_000).unwrap();
+    let total = Amount::new(9000, Currency::EUR).unwrap();
+    let schedule = Schedule::split(total, 3, date(2026, 3, 20), Interval::Months(1)).unwrap();
+    let r = PaymentReference::parse("SPLIT4").unwrap();
+    let paybox = ProviderId::from_static("paybox");
+    let new = NewCheckout::new(
+        r.clone(),
+        paybox.clone(),
+        total,
+        "jeanne@example.fr",
+        "Jeanne Martin",
+        now,
+        now,
+    )
+    .with_schedule(schedule);
+    store.create_checkout(new).await.unwrap();
+    let third = Amount::new(3000, Currency::EUR).unwrap();
+    let paid = |txn: &str, n: u8| {
+        let accepted = BankOutcome::Accepted {
+            authorization: None,
+        };
+        let v = VerifiedNotification::new(
+            paybox.clone(),
+            BankReference::of_reference(&r),
+            txn,
+            accepted,
+            third,
+        );
+        EventInput::Notification(v.with_instalment(n))
+    };
+    let refunded = EventInput::RefundSucceeded {
+        refund_id: "RF1".into(),
+        bank_transaction_id: Some("T1".into()),
+    };
+    let request = EventInput::RequestRefund {
+        author: "Lucie".into(),
+        note: String::new(),
+    };
+    for e in [
+        EventInput::Retract,
+        paid("T1", 1),
+        request,
+        refunded,
+        paid("T2", 2),
+    ] {
+        store.apply_event(&r, e, now).await.unwrap();
+    }
+
+    let mut v = Visitor::new(&demo);
+    log_in(&mut v, &demo).await;
+    let path = format!("/gestion/paiement/{r}");
+    let (_, page) = v.get(&path).await;
+    assert!(
+        page.contains("Remboursée")
+            && page.contains("Échéance prélevée après le remboursement")
+            && page.contains("La banque a prélevé 30,00 €")
+            && page.contains(">Rembourser</button>"),
+        "{page}"
+    );
+    let token = common::csrf(&page);
+    let ask = [("csrf", token.as_str()), ("author", "Lucie"), ("note", "")];
+    let confirm = v.post(&format!("{path}/rembourser"), &ask, None).await;
+    let confirm = confirm.text().await.unwrap();
+    assert!(
+        confirm.contains("Confirmer le remboursement") && confirm.contains("remboursera 30,00 €"),
+        "{confirm}"
+    );
+}

@@ -74,16 +74,23 @@ async fn decide(
         s.flash = Some("Indiquez votre nom (auteur) : il est gardé dans l'historique.".into());
     } else if f.confirm.as_deref() != Some("1") {
         // First what will be done, nothing until confirmed.
-        let Ok(Some(c)) = shop.engine.checkout(&reference).await else {
+        let Ok(Some(d)) = shop.engine.checkout_detail(&reference).await else {
             return not_found();
         };
+        // What the bank will be asked: every versement paid and not refunded, each on its own.
+        let (total, count) = (d.to_refund_total(), d.to_refund().len());
+        let c = d.checkout;
         let (title, what, button) = match decision {
             Decision::Refund => (
                 "Confirmer le remboursement",
                 format!(
-                    "La banque ({}) remboursera {} au client sur la carte qui a payé. Le paiement passera à « Remboursée ».",
+                    "La banque ({}) remboursera {} au client sur la carte qui a payé{}. Le paiement passera à « Remboursée ».",
                     c.provider,
-                    euros(c.amount)
+                    euros(total.unwrap_or(c.amount)),
+                    match count {
+                        0 | 1 => String::new(),
+                        n => format!(", en {n} remboursements : un par échéance payée"),
+                    }
                 ),
                 "Confirmer le remboursement",
             ),

@@ -200,6 +200,8 @@ pub(super) async fn detail(
             state => c.status.label_fr(),
             awaiting => c.status == CheckoutStatus::AwaitingPayment,
             after_retraction => c.status == CheckoutStatus::PaidAfterRetraction,
+            paid_since_refund => (c.status == CheckoutStatus::Refunded)
+                .then(|| d.to_refund_total()).flatten().map(euros),
             paid_before => d.order_paid_before.as_ref().map(PaymentReference::as_str),
             refunding => c.status == CheckoutStatus::Refunding,
             mismatch => c.amount_mismatch,
