@@ -251,6 +251,8 @@ fn notification(key: &rsa::PrivateKey, order: &Order, n: usize) -> String {
                 sign_name = Some(name.to_owned());
                 continue;
             }
+            // The instalment (`index-count`): left out for a payment in one go, as Paybox does.
+            "Z" => continue,
             other => panic!("PBX_RETOUR letter {other} is not played by this bank"),
         };
         pairs.push(format!("{name}={value}"));

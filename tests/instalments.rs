@@ -1,7 +1,8 @@
 //! Payment in instalments through the engine's public API: a schedule refused by a bank that
-//! does not offer it or by its limits (typed error, nothing stored), and the stories "three
+//! does not offer it or by its limits (typed error, nothing stored), the stories "three
 //! instalments all paid", "second instalment refused" and instalments told out of order and
-//! twice, end to end over HTTP on SQLite and PostgreSQL.
+//! twice, and the refund of every versement paid (once each, a versement after the refund,
+//! a bank failing some refunds), end to end over HTTP on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 mod common;
@@ -12,10 +13,12 @@ use std::sync::atomic::Ordering;
 use common::db::Db;
 use common::*;
 use jiff::civil::{Date, date};
+use tpe_core::Clock as _;
 use tpe_core::clock::ManualClock;
 use tpe_core::instalments::{Interval, Schedule, ScheduleError};
+use tpe_core::lifecycle::TransitionError;
 use tpe_core::{Amount, CheckoutStatus, Currency, PaymentReference};
-use tpe_engine::{CheckoutError, MemoryMailer};
+use tpe_engine::{CheckoutError, EngineError, MemoryMailer, StoreError};
 use tpe_store::{CheckoutDetail, InstalmentState};
 
 /// The shop's day at [`start_time`] (10:00 in Paris).
@@ -29,12 +32,24 @@ fn monthly(minor: u64, count: u8, first: Date, months: u8) -> Schedule {
     Schedule::split(eur(minor), count, first, Interval::Months(months)).unwrap()
 }
 
-/// The test bank's notification about instalment `number` (`None`: the first, unnumbered).
+/// The test bank's notification about instalment `number` (`None`: the first, unnumbered),
+/// its bank transaction `T<number>`.
 fn instalment(r: &PaymentReference, number: Option<u8>, outcome: &str, minor: u64) -> String {
-    let n = number.unwrap_or(1);
+    let txn = format!("T{}", number.unwrap_or(1));
+    notification(r, number, outcome, minor, &txn)
+}
+
+/// The same, for bank transaction `txn`.
+fn notification(
+    r: &PaymentReference,
+    number: Option<u8>,
+    outcome: &str,
+    minor: u64,
+    txn: &str,
+) -> String {
     let inst = number.map(|n| format!("&inst={n}")).unwrap_or_default();
     sign(&format!(
-        "ref={}&txn=T{n}&outcome={outcome}&amount={minor}&cur=EUR{inst}",
+        "ref={}&txn={txn}&outcome={outcome}&amount={minor}&cur=EUR{inst}",
         bank_reference(r.as_str())
     ))
 }
@@ -264,6 +279,192 @@ async fn disorder_and_duplicates(db: Db) {
     ));
 }
 
+/// 90.00 € in three from today, retracted unpaid ten days later, then its first instalment
+/// paid (bank transaction `<reference>-1`): paid after retraction.
+async fn paid_after_retraction(shop: &Shop) -> PaymentReference {
+    let today = tpe_core::instalments::french_day(shop.clock.now());
+    let schedule = monthly(9000, 3, today, 1);
+    let started = shop
+        .engine
+        .start_checkout_in_instalments(&PROVIDER, request(9000, None), schedule)
+        .await;
+    let r = started.unwrap().reference;
+    shop.clock
+        .set(shop.clock.now() + jiff::SignedDuration::from_hours(24 * 10));
+    shop.engine.run_retraction(shop.clock.now()).await.unwrap();
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Retracted);
+    notify_ok(shop, versement(&r, 1, "accepted")).await;
+    assert_eq!(shop.status(&r).await, CheckoutStatus::PaidAfterRetraction);
+    r
+}
+
+/// Instalment `n` of 30.00 € of `r`, its bank transaction `<reference>-<n>`.
+fn versement(r: &PaymentReference, n: u8, outcome: &str) -> String {
+    notification(r, Some(n), outcome, 3000, &format!("{r}-{n}"))
+}
+
+/// Pays instalments 2 and 3 of `r` (`true`: accepted, `false`: refused).
+async fn later_versements(shop: &Shop, r: &PaymentReference, second: bool, third: bool) {
+    for (n, accepted) in [(2, second), (3, third)] {
+        let outcome = if accepted { "accepted" } else { "refused:51" };
+        notify_ok(shop, versement(r, n, outcome)).await;
+    }
+}
+
+/// The refunds the test bank took from `count` on: bank transaction and amount.
+fn refunds_from(shop: &Shop, count: usize) -> Vec<(String, u64)> {
+    shop.bank.refunds.lock().unwrap()[count..].to_vec()
+}
+
+fn refused_by_name(result: Result<CheckoutStatus, EngineError>) {
+    assert!(
+        matches!(
+            result,
+            Err(EngineError::Store(StoreError::Transition(
+                TransitionError::NotRefundable { .. }
+            )))
+        ),
+        "{result:?}"
+    );
+}
+
+/// A refund gives back everything paid, once: three versements paid, three bank refunds,
+/// each on its own transaction for its own amount, however often the request and the relay
+/// are repeated; the second refused, two; at a bank without refunds, a typed error and
+/// nothing changes.
+async fn refund_of_a_payment_in_instalments(db: Db) {
+    let shop = shop(&db).await;
+    shop.bank.refunding.store(true, Ordering::SeqCst);
+    let r = paid_after_retraction(&shop).await;
+    later_versements(&shop, &r, true, true).await;
+    let asked = shop.engine.request_refund(&r, "Lucie", "commande annulée");
+    assert_eq!(asked.await.unwrap(), CheckoutStatus::Refunding);
+    refused_by_name(shop.engine.request_refund(&r, "Lucie", "").await);
+    shop.relay().await;
+    refused_by_name(shop.engine.request_refund(&r, "Lucie", "").await);
+    shop.relay().await;
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Refunded);
+    let each: Vec<_> = (1..=3).map(|n| (format!("{r}-{n}"), 3000)).collect();
+    assert_eq!(refunds_from(&shop, 0), each);
+    let keys = shop.bank.refund_keys.lock().unwrap().clone();
+    assert_eq!(keys.len(), 3);
+    assert!(
+        keys[1].ends_with("-2") && keys[2].ends_with("-3"),
+        "{keys:?}"
+    );
+    let d = detail(&shop, &r).await;
+    let refund_rows = d.effects.iter().filter(|e| e.effect.kind() == "refund");
+    assert_eq!(refund_rows.count(), 3);
+
+    // The second instalment refused: the first and the third are given back.
+    let two = paid_after_retraction(&shop).await;
+    later_versements(&shop, &two, false, true).await;
+    let asked = shop.engine.request_refund(&two, "Lucie", "").await;
+    assert_eq!(asked.unwrap(), CheckoutStatus::Refunding);
+    shop.relay().await;
+    assert_eq!(shop.status(&two).await, CheckoutStatus::Refunded);
+    assert_eq!(
+        refunds_from(&shop, 3),
+        [(format!("{two}-1"), 3000), (format!("{two}-3"), 3000)]
+    );
+
+    // A bank without refunds: said before anything is written.
+    shop.bank.refunding.store(false, Ordering::SeqCst);
+    let three = paid_after_retraction(&shop).await;
+    match shop.engine.request_refund(&three, "Lucie", "").await {
+        Err(EngineError::RefundUnsupported { provider }) => assert_eq!(provider, PROVIDER),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        shop.status(&three).await,
+        CheckoutStatus::PaidAfterRetraction
+    );
+    assert_eq!(shop.bank.refunds.lock().unwrap().len(), 5, "refunded once");
+}
+
+/// A later instalment the bank charges after the refund: recorded (money in), the order stays
+/// refunded, and a second request gives that versement back alone.
+async fn versement_after_the_refund(db: Db) {
+    let shop = shop(&db).await;
+    shop.bank.refunding.store(true, Ordering::SeqCst);
+    let r = paid_after_retraction(&shop).await;
+    shop.engine.request_refund(&r, "Lucie", "").await.unwrap();
+    shop.relay().await;
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Refunded);
+    notify_ok(&shop, versement(&r, 2, "accepted")).await;
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Refunded);
+    assert_eq!(detail(&shop, &r).await.payments.len(), 2, "money in");
+    let asked = shop.engine.request_refund(&r, "Lucie", "échéance prélevée");
+    assert_eq!(asked.await.unwrap(), CheckoutStatus::Refunding);
+    shop.relay().await;
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Refunded);
+    assert_eq!(
+        refunds_from(&shop, 0),
+        [(format!("{r}-1"), 3000), (format!("{r}-2"), 3000)]
+    );
+    refused_by_name(shop.engine.request_refund(&r, "Lucie", "").await);
+}
+
+/// The bank fails some refunds: busy, its answer lost after refunding, refused. The failed
+/// ones are retried with the same key (the bank refunds nothing twice) or asked again by the
+/// manager, and no other versement is refunded twice.
+async fn refund_failing_at_the_bank(db: Db) {
+    use common::RefundFailure::{AnswerLost, Busy, Refused};
+    let shop = shop(&db).await;
+    shop.bank.refunding.store(true, Ordering::SeqCst);
+    let r = paid_after_retraction(&shop).await;
+    later_versements(&shop, &r, true, true).await;
+    *shop.bank.refund_failures.lock().unwrap() =
+        vec![(format!("{r}-2"), Busy), (format!("{r}-3"), AnswerLost)];
+    shop.engine.request_refund(&r, "Lucie", "").await.unwrap();
+    assert_eq!(
+        shop.relay().await.failed,
+        2,
+        "the second busy, the third's answer lost"
+    );
+    assert_eq!(
+        refunds_from(&shop, 0).len(),
+        2,
+        "the first and the third taken"
+    );
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Refunding);
+    shop.clock
+        .set(shop.clock.now() + jiff::SignedDuration::from_hours(1));
+    let retried = shop.relay().await;
+    assert_eq!((retried.delivered, retried.failed), (2, 0), "both retried");
+    assert_eq!(shop.status(&r).await, CheckoutStatus::Refunded);
+    let each: Vec<_> = [1, 3, 2].map(|n| (format!("{r}-{n}"), 3000)).to_vec();
+    assert_eq!(refunds_from(&shop, 0), each, "each once");
+
+    // Refused for good: the others are refunded, the order goes back, the manager asks
+    // again and only that versement goes to the bank.
+    let two = paid_after_retraction(&shop).await;
+    later_versements(&shop, &two, true, true).await;
+    *shop.bank.refund_failures.lock().unwrap() = vec![(format!("{two}-2"), Refused)];
+    shop.engine.request_refund(&two, "Lucie", "").await.unwrap();
+    shop.relay().await;
+    assert_eq!(shop.status(&two).await, CheckoutStatus::PaidAfterRetraction);
+    let d = detail(&shop, &two).await;
+    let failed = d
+        .audit
+        .iter()
+        .rfind(|a| a.event == "refund_failed")
+        .unwrap();
+    let why = failed.detail.as_deref().unwrap_or_default();
+    assert!(why.contains(&format!("transaction {two}-2")), "{why}");
+    shop.engine.request_refund(&two, "Lucie", "").await.unwrap();
+    shop.relay().await;
+    assert_eq!(shop.status(&two).await, CheckoutStatus::Refunded);
+    assert_eq!(
+        refunds_from(&shop, 3),
+        [
+            (format!("{two}-1"), 3000),
+            (format!("{two}-3"), 3000),
+            (format!("{two}-2"), 3000)
+        ]
+    );
+}
+
 /// Runs `story` on SQLite (a WAL file), then on PostgreSQL.
 async fn on_both<F: Future<Output = ()>>(story: impl Fn(Db) -> F) {
     story(Db::sqlite()).await;
@@ -280,6 +481,21 @@ async fn story_three_instalments_all_paid() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn story_second_instalment_refused() {
     on_both(second_instalment_refused).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn story_refund_of_a_payment_in_instalments() {
+    on_both(refund_of_a_payment_in_instalments).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn story_versement_after_the_refund() {
+    on_both(versement_after_the_refund).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn story_refund_failing_at_the_bank() {
+    on_both(refund_failing_at_the_bank).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

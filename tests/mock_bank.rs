@@ -93,6 +93,10 @@ impl World {
             SecretString::from(tpe_mock_bank::PAYBOX_TEST_HMAC_KEY),
         );
         pb.platform = Platform::at_base_url(&base).unwrap();
+        // Later instalments' IPNs numbered (`Z`), as a shop taking instalments configures it.
+        pb.retour = "M:M;R:R;T:T;S:S;A:A;E:E;C:C;N:N;J:J;D:D;Y:Y;F:F;G:G;v:v;Z:Z;K:K"
+            .parse()
+            .unwrap();
         pb.public_keys = vec![PublicKeySource::Pem(
             self.bank.paybox_public_key_pem().to_owned(),
         )];
@@ -337,6 +341,7 @@ on_both!(
     paybox_refund_after_retraction_reaches_the_bank_once,
     paybox_refund_done_before_a_crash_is_not_made_again,
     paybox_refund_of_the_second_payment_of_an_order,
+    paybox_refund_of_a_payment_in_instalments,
     stripe_like_refund_after_retraction_reaches_the_bank_once,
 );
 
@@ -694,6 +699,75 @@ async fn paybox_refund_of_the_second_payment_of_an_order(db: Db) {
         (refunds_at_bank(&w, &first), refunds_at_bank(&w, &second)),
         (0, 1)
     );
+}
+
+/// An order's second payment, in three instalments on Paybox, the later ones charged by the
+/// bank: the refund reaches Paybox Direct once per versement, each on its own transaction, and
+/// the checkout ends refunded; asked again, nothing more goes to the bank.
+async fn paybox_refund_of_a_payment_in_instalments(db: Db) {
+    use tpe_core::instalments::{Interval, Schedule, french_day};
+    let w = World::new().await;
+    let node = w.node(db.open().await).await;
+    let (first, redirect) = node.start(&PAYBOX, 9000, Some("CART-3")).await;
+    w.pay_paybox(&redirect, pb_cards::ACCEPTED).await;
+    node.wait_status(&first, CheckoutStatus::Valid).await;
+    let total = Amount::new(9000, Currency::EUR).unwrap();
+    let schedule =
+        Schedule::split(total, 3, french_day(w.clock.now()), Interval::Months(1)).unwrap();
+    let started = node
+        .engine
+        .start_checkout_in_instalments(&PAYBOX, request(9000, Some("CART-3")), schedule)
+        .await
+        .unwrap();
+    let r = started.reference;
+    w.pay_paybox(&started.redirect, pb_cards::ACCEPTED).await;
+    node.wait_status(&r, CheckoutStatus::Valid).await;
+    let bank_reference = node
+        .engine
+        .checkout(&r)
+        .await
+        .unwrap()
+        .unwrap()
+        .bank_reference;
+    for n in [2, 3] {
+        w.bank
+            .state()
+            .charge_instalment(
+                tpe_mock_bank::Side::Paybox,
+                bank_reference.as_str(),
+                n,
+                true,
+            )
+            .unwrap();
+    }
+    for _ in 0..500 {
+        let d = node.engine.checkout_detail(&r).await.unwrap().unwrap();
+        if d.payments.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let d = node.engine.checkout_detail(&r).await.unwrap().unwrap();
+    let paid: Vec<_> = d
+        .payments
+        .iter()
+        .map(|p| p.bank_transaction_id.clone())
+        .collect();
+    assert_eq!(paid.len(), 3, "three versements: {paid:?}");
+    let asked = node.engine.request_refund(&r, "Lucie", "payée deux fois");
+    assert_eq!(asked.await.unwrap(), CheckoutStatus::Refunding);
+    node.relay(w.clock.now()).await;
+    node.relay(w.clock.now()).await;
+    assert_eq!(node.status(&r).await, CheckoutStatus::Refunded);
+    assert_eq!(
+        refunds_at_bank(&w, &r),
+        3,
+        "one Paybox Direct refund per versement"
+    );
+    assert!(node.engine.request_refund(&r, "Lucie", "").await.is_err());
+    node.relay(w.clock.now()).await;
+    assert_eq!(refunds_at_bank(&w, &r), 3);
+    assert_eq!(refunds_at_bank(&w, &first), 0);
 }
 
 /// Row 15 on the Stripe-like PSP: one refund through its API, whatever the clicks.

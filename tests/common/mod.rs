@@ -75,6 +75,26 @@ pub struct TestBank {
     pub daily: AtomicBool,
     /// Offers payment in instalments ([`INSTALMENT_LIMITS`]).
     pub instalments: AtomicBool,
+    /// Refunds through its API (with instalments): the refunds taken, bank transaction and
+    /// amount in minor units, once per idempotency key (a call repeated with the same key
+    /// gets the same receipt and refunds nothing more).
+    pub refunding: AtomicBool,
+    pub refunds: Mutex<Vec<(String, u64)>>,
+    /// The idempotency key of each refund taken, in order.
+    pub refund_keys: Mutex<Vec<String>>,
+    /// Failures to come, each spent by the next refund call for its bank transaction.
+    pub refund_failures: Mutex<Vec<(String, RefundFailure)>>,
+}
+
+/// How the test bank fails one refund call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundFailure {
+    /// Busy: nothing done, try again later.
+    Busy,
+    /// Refused for good.
+    Refused,
+    /// Refunded, but the answer is lost on the way back.
+    AnswerLost,
 }
 
 /// The test bank's limits when it offers payment in instalments: up to 4, at least 1.00 €
@@ -112,6 +132,12 @@ static RANDOM: LazyLock<Profile> = LazyLock::new(|| {
 /// The same, offering payment in instalments.
 static INSTALMENTS: LazyLock<Profile> =
     LazyLock::new(|| RANDOM.clone().with_instalments(INSTALMENT_LIMITS));
+/// The same, refunding through its API.
+static REFUNDING: LazyLock<Profile> = LazyLock::new(|| {
+    let mut profile = INSTALMENTS.clone();
+    profile.capabilities.refund = true;
+    profile
+});
 /// The same, with bank references from the store's daily sequence.
 static DAILY: LazyLock<Profile> = LazyLock::new(|| {
     let mut profile = RANDOM.clone();
@@ -124,6 +150,8 @@ impl PaymentProvider for TestProvider {
     fn profile(&self) -> &Profile {
         if self.bank.daily.load(Ordering::Relaxed) {
             &DAILY
+        } else if self.bank.refunding.load(Ordering::Relaxed) {
+            &REFUNDING
         } else if self.bank.instalments.load(Ordering::Relaxed) {
             &INSTALMENTS
         } else {
@@ -252,6 +280,56 @@ impl PaymentProvider for TestProvider {
 
     fn known_codes(&self) -> &'static [&'static str] {
         &["51"]
+    }
+
+    async fn refund(
+        &self,
+        request: &tpe_core::RefundRequest,
+        _now: Timestamp,
+    ) -> Result<tpe_core::RefundReceipt, ProviderError> {
+        if !self.bank.refunding.load(Ordering::Relaxed) {
+            return Err(ProviderError::unsupported(&PROVIDER, "refund"));
+        }
+        let txn = &request.bank_transaction_id;
+        let failure = {
+            let mut failures = self.bank.refund_failures.lock().unwrap();
+            let at = failures.iter().position(|(t, _)| t == txn);
+            at.map(|i| failures.remove(i).1)
+        };
+        let api = |kind, retryable, message: &str| {
+            ProviderError::api(&PROVIDER, kind, None, None, message.into(), retryable)
+        };
+        match failure {
+            Some(RefundFailure::Busy) => {
+                return Err(api(tpe_core::ApiErrorKind::RateLimit, true, "busy"));
+            }
+            Some(RefundFailure::Refused) => {
+                return Err(api(tpe_core::ApiErrorKind::Refused, false, "refused"));
+            }
+            _ => {}
+        }
+        let mut keys = self.bank.refund_keys.lock().unwrap();
+        let n = match keys.iter().position(|k| *k == request.idempotency_key) {
+            Some(i) => i + 1,
+            None => {
+                keys.push(request.idempotency_key.clone());
+                let mut refunds = self.bank.refunds.lock().unwrap();
+                refunds.push((txn.clone(), request.amount.minor()));
+                keys.len()
+            }
+        };
+        if failure == Some(RefundFailure::AnswerLost) {
+            return Err(ProviderError::transport(
+                &PROVIDER,
+                true,
+                "connection reset",
+            ));
+        }
+        Ok(tpe_core::RefundReceipt {
+            refund_id: format!("RF{n}"),
+            amount: request.amount,
+            pending: false,
+        })
     }
 
     async fn query_status(

@@ -26,6 +26,10 @@ pub struct DemoArgs {
     /// demo draws a password at start and prints it.
     #[arg(long, env = "TPE_DEMO_MANAGER_PASSWORD_HASH", hide_env_values = true)]
     pub manager_password_hash: Option<String>,
+    /// The smallest basket total, in cents of euro, for which the shop offers « Payer en 3
+    /// fois » with the banks that offer it (default 3000: 30,00 €).
+    #[arg(long, env = "TPE_DEMO_INSTALMENTS_MINIMUM_CENTS")]
+    pub instalments_minimum_cents: Option<u64>,
 }
 
 /// Runs `tpe demo`: 0 when the shop stopped or every row of the tour is as expected, 1 when a
@@ -36,6 +40,7 @@ pub(crate) async fn demo(args: DemoArgs) -> Exit {
     options.tour = args.tour;
     options.bank_listen = args.bank_listen;
     options.manager_password_hash = args.manager_password_hash;
+    options.instalments_minimum = args.instalments_minimum_cents;
     match tpe_demo::run(options).await {
         Ok(true) => Exit::Success,
         Ok(false) => Exit::CheckFailed,

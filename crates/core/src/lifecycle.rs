@@ -20,9 +20,13 @@ use crate::reason::Reason;
 use crate::reference::PaymentReference;
 
 mod decision;
+mod error;
 pub mod instalment;
+pub mod refund;
 
+pub use error::TransitionError;
 pub use instalment::{InstalmentVerdict, LaterInstalment, PAID};
+pub use refund::RefundState;
 
 /// The state of a checkout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -147,6 +151,9 @@ pub struct CheckoutState {
     /// The bank's verdicts on the later instalments (2 and up), by number.
     #[serde(default)]
     pub instalments: BTreeMap<u8, LaterInstalment>,
+    /// The refund of each bank transaction asked of the bank, by bank transaction id.
+    #[serde(default)]
+    pub refunds: BTreeMap<String, RefundState>,
 }
 
 impl CheckoutState {
@@ -171,6 +178,7 @@ impl CheckoutState {
             seen: BTreeSet::new(),
             schedule: None,
             instalments: BTreeMap::new(),
+            refunds: BTreeMap::new(),
         }
     }
 
@@ -274,7 +282,8 @@ pub enum Event {
         note: String,
     },
     /// A manager asks for the full refund of a checkout paid after its retraction, or of the
-    /// extra payment of an order paid twice (event 15).
+    /// extra payment of an order paid twice (event 15): every bank transaction paid and not
+    /// refunded yet, each for its own amount ([`refund`]).
     RequestRefund {
         /// Who.
         author: String,
@@ -285,17 +294,25 @@ pub enum Event {
         /// Another checkout of the same shop order, valid and paid before this one, if any.
         order_paid_by: Option<PaymentReference>,
     },
-    /// The bank took the refund (event 16).
+    /// The bank took the refund of a bank transaction (event 16).
     RefundSucceeded {
         /// The bank's refund id.
         refund_id: String,
+        /// The bank transaction refunded ([`Effect::Refund::bank_transaction_id`]); `None`:
+        /// every refund under way.
+        #[serde(default)]
+        bank_transaction_id: Option<String>,
     },
-    /// The bank refused the refund: the checkout goes back to `back_to` (event 17).
+    /// The bank refused the refund of a bank transaction: once no other is under way, the
+    /// checkout goes back to `back_to` (event 17).
     RefundFailed {
         /// Why, in French, for the manager.
         reason: String,
         /// The state the refund was asked from ([`Effect::Refund::back_to`]).
         back_to: CheckoutStatus,
+        /// The bank transaction whose refund was refused; `None`: every refund under way.
+        #[serde(default)]
+        bank_transaction_id: Option<String>,
     },
 }
 
@@ -421,17 +438,21 @@ pub enum Effect {
     /// Mark the other unpaid checkouts of the same shop order as superseded by this one.
     SupersedeSiblings,
     /// Ask the bank for the full refund of a bank transaction, then apply
-    /// [`Event::RefundSucceeded`] or [`Event::RefundFailed`].
+    /// [`Event::RefundSucceeded`] or [`Event::RefundFailed`] naming it.
     Refund {
         /// The bank transaction to refund.
         bank_transaction_id: String,
-        /// Amount (the checkout's).
+        /// Amount: what that transaction paid (the checkout's payment, or an instalment's).
         amount: Amount,
         /// Names the attempt (milliseconds of the request): a new key for each attempt, the
         /// same one for every retry of one attempt.
         attempt: i64,
         /// The state to go back to if the bank refuses.
         back_to: CheckoutStatus,
+        /// The later instalment (2 and up) whose versement it gives back; `None`: the
+        /// checkout's own payment (the first instalment).
+        #[serde(default)]
+        instalment: Option<u8>,
     },
 }
 
@@ -485,7 +506,16 @@ impl Effect {
                 ..
             } => format!("quarantine:{bank_transaction_id}"),
             Self::SupersedeSiblings => "supersede".to_owned(),
-            Self::Refund { attempt, .. } => format!("refund:{attempt}"),
+            Self::Refund {
+                attempt,
+                instalment: None,
+                ..
+            } => format!("refund:{attempt}"),
+            Self::Refund {
+                attempt,
+                instalment: Some(n),
+                ..
+            } => format!("refund:{attempt}:{n}"),
         }
     }
 
@@ -512,67 +542,6 @@ pub struct Transition {
     pub effects: Vec<Effect>,
     /// The event was a replay of one already applied: nothing to write.
     pub duplicate: bool,
-}
-
-/// An event that cannot apply to the checkout in its state; nothing changes.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum TransitionError {
-    /// Manual validation of a checkout that is not awaiting payment.
-    #[error(
-        "checkout {reference} is {status}: only a checkout awaiting payment can be validated by hand"
-    )]
-    NotAwaitingPayment {
-        /// Reference.
-        reference: PaymentReference,
-        /// Its state.
-        status: CheckoutStatus,
-    },
-    /// Retraction before its time.
-    #[error("checkout {reference} cannot be retracted before {due}")]
-    RetractionTooEarly {
-        /// Reference.
-        reference: PaymentReference,
-        /// When it becomes due.
-        due: Timestamp,
-    },
-    /// Retraction of a checkout that is not awaiting payment.
-    #[error("checkout {reference} is {status} and cannot be retracted")]
-    NotRetractable {
-        /// Reference.
-        reference: PaymentReference,
-        /// Its state.
-        status: CheckoutStatus,
-    },
-    /// Reinstatement of a checkout that was not paid after its retraction.
-    #[error(
-        "checkout {reference} is {status}: only a checkout paid after retraction can be reinstated"
-    )]
-    NotReinstatable {
-        /// Reference.
-        reference: PaymentReference,
-        /// Its state.
-        status: CheckoutStatus,
-    },
-    /// A refund of a checkout that is neither paid after its retraction nor the extra payment
-    /// of an order paid twice, or that was paid without a bank transaction.
-    #[error(
-        "checkout {reference} is {status}: only a checkout paid after retraction, or the second payment of an order, can be refunded"
-    )]
-    NotRefundable {
-        /// Reference.
-        reference: PaymentReference,
-        /// Its state.
-        status: CheckoutStatus,
-    },
-    /// A refund's outcome for a checkout with no refund under way.
-    #[error("checkout {reference} is {status}: no refund is under way")]
-    NoRefundUnderway {
-        /// Reference.
-        reference: PaymentReference,
-        /// Its state.
-        status: CheckoutStatus,
-    },
 }
 
 /// Applies `event` to `state`.

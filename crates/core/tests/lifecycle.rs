@@ -159,6 +159,7 @@ fn events() -> Vec<(&'static str, Event)> {
             "refund-succeeded",
             Event::RefundSucceeded {
                 refund_id: "RF1".into(),
+                bank_transaction_id: None,
             },
         ),
         (
@@ -166,6 +167,7 @@ fn events() -> Vec<(&'static str, Event)> {
             Event::RefundFailed {
                 reason: "refusé par la banque".into(),
                 back_to: CheckoutStatus::PaidAfterRetraction,
+                bank_transaction_id: None,
             },
         ),
     ]
@@ -376,6 +378,7 @@ fn a_refund_names_the_paying_transaction_and_its_attempt() {
             amount: eur(4321),
             attempt,
             back_to: CheckoutStatus::PaidAfterRetraction,
+            instalment: None,
         }]
     );
     assert_eq!(t.effects[0].key(), format!("refund:{attempt}"));
@@ -388,6 +391,7 @@ fn a_refund_names_the_paying_transaction_and_its_attempt() {
         &Event::RefundFailed {
             reason: "refusé".into(),
             back_to: CheckoutStatus::PaidAfterRetraction,
+            bank_transaction_id: Some("T9".into()),
         },
     )
     .unwrap();
@@ -398,6 +402,7 @@ fn a_refund_names_the_paying_transaction_and_its_attempt() {
         &Event::RefundFailed {
             reason: "refusé".into(),
             back_to: CheckoutStatus::AwaitingPayment,
+            bank_transaction_id: Some("T9".into()),
         },
     );
     assert!(matches!(

@@ -30,6 +30,10 @@ pub const MANAGER_EMAIL: &str = "gestion@ferme-des-lilas.example";
 /// The sender of every e-mail.
 pub const SENDER_EMAIL: &str = "boutique@ferme-des-lilas.example";
 
+/// The smallest basket total, in cents of euro, for which the shop offers « Payer en 3 fois »
+/// by default: 30,00 €, two vegetable baskets.
+pub const DEFAULT_INSTALMENTS_MINIMUM: u64 = 3_000;
+
 /// How to start a demo.
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
@@ -51,15 +55,21 @@ pub struct DemoOptions {
     /// The argon2 hash (PHC string) of the Gestion password; `None` draws a password at
     /// start, given by [`Demo::manager_password`].
     pub manager_password_hash: Option<String>,
+    /// The smallest basket total, in cents of euro, paid « en 3 fois » with the banks that
+    /// offer it ([`DEFAULT_INSTALMENTS_MINIMUM`] by default).
+    pub instalments_minimum: u64,
 }
 
 impl DemoOptions {
-    /// Options for the interactive demo: system clock, the mock bank with a short pending delay
-    /// and quick notification retries, background relay every second.
+    /// Options for the interactive demo: system clock, the mock bank with a short pending delay,
+    /// quick notification retries and a compressed calendar for later instalments (two
+    /// seconds a day: the second of three monthly instalments comes about a minute after the
+    /// first), background relay every second.
     pub fn interactive(listen: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
         let bank = MockBankConfig {
             pending_delay: Duration::from_secs(5),
             retry: MockBankConfig::for_tests().retry,
+            instalment_day: Some(Duration::from_secs(2)),
             ..MockBankConfig::default()
         };
         Self {
@@ -77,6 +87,7 @@ impl DemoOptions {
             },
             manager_password_hash: None,
             bank_listen: None,
+            instalments_minimum: DEFAULT_INSTALMENTS_MINIMUM,
         }
     }
 }
@@ -146,6 +157,7 @@ impl Demo {
             timings,
             manager_password_hash,
             bank_listen,
+            instalments_minimum,
         } = options;
         let (manager_password, password_hash) = match manager_password_hash {
             Some(hash) => {
@@ -177,8 +189,17 @@ impl Demo {
         let shop_url = base_url(&format!("http://{local}"))?;
 
         let mut registry = Registry::new();
+        let mut offer = web::InstalmentOffer {
+            minimum: tpe_core::Amount::new(instalments_minimum, tpe_core::Currency::EUR)
+                .map_err(|e| DemoError::Tour(format!("instalments minimum: {e}")))?,
+            banks: Vec::new(),
+        };
         for p in DemoProvider::ALL {
-            registry.register(p.bank().provider(&bank)?)?;
+            let provider = p.bank().provider(&bank)?;
+            if provider.profile().instalments.is_some() {
+                offer.banks.push(p);
+            }
+            registry.register(provider)?;
         }
 
         let settings = ShopSettings::new(SHOP_NAME, shop_url.clone(), MANAGER_EMAIL, SENDER_EMAIL)?
@@ -211,6 +232,7 @@ impl Demo {
             mail_dir,
             bank.base_url().to_owned(),
             &password_hash,
+            offer,
         )
         .map_err(|e| DemoError::Tour(format!("shop templates: {e}")))?;
         let app = web::router(shop).merge(engine.router());

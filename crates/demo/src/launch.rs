@@ -22,6 +22,9 @@ pub struct RunOptions {
     /// The argon2 hash (PHC string, `$argon2id$…`) of the Gestion password. Without it the
     /// demo draws a password at start and prints it.
     pub manager_password_hash: Option<String>,
+    /// The smallest basket total, in cents of euro, paid « en 3 fois »; `None`:
+    /// [`crate::DEFAULT_INSTALMENTS_MINIMUM`].
+    pub instalments_minimum: Option<u64>,
 }
 
 impl RunOptions {
@@ -33,6 +36,7 @@ impl RunOptions {
             tour: false,
             bank_listen: None,
             manager_password_hash: None,
+            instalments_minimum: None,
         }
     }
 }
@@ -52,6 +56,10 @@ pub async fn run(args: RunOptions) -> Result<bool, DemoError> {
     let mut options = DemoOptions::interactive(args.listen, &args.data);
     options.manager_password_hash = args.manager_password_hash;
     options.bank_listen = args.bank_listen;
+    if let Some(minimum) = args.instalments_minimum {
+        options.instalments_minimum = minimum;
+    }
+    let options_minimum = options.instalments_minimum;
     let demo = Demo::start(options).await?;
     println!("tpe demo — {}", crate::demo::SHOP_NAME);
     println!("  boutique : {}", demo.shop_url());
@@ -69,9 +77,16 @@ pub async fn run(args: RunOptions) -> Result<bool, DemoError> {
     );
     let cards: Vec<String> = crate::DemoProvider::ALL
         .iter()
-        .map(|p| p.bank().test_cards())
+        .map(|p| p.test_cards())
         .collect();
     println!("Cartes de test : {}.", cards.join(" ; "));
+    println!(
+        "Payer en 3 fois : à partir de {} avec Paybox, Lyra et Monetico ; la banque débite les \
+         échéances suivantes d'elle-même, deux secondes par jour.",
+        tpe_core::Amount::new(options_minimum, tpe_core::Currency::EUR)
+            .map(|a| a.for_reader(tpe_core::Lang::Fr))
+            .unwrap_or_default()
+    );
     println!("Ctrl-C pour arrêter.");
     let _ = tokio::signal::ctrl_c().await;
     println!("arrêt…");

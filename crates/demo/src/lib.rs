@@ -22,8 +22,8 @@ pub mod tour;
 mod web;
 
 pub use demo::{
-    Demo, DemoOptions, DemoProvider, MANAGER_EMAIL, PAYBOX_IDENTIFIANT, PAYBOX_RANG, PAYBOX_SITE,
-    SENDER_EMAIL, SHOP_NAME, mail_dir,
+    DEFAULT_INSTALMENTS_MINIMUM, Demo, DemoOptions, DemoProvider, MANAGER_EMAIL,
+    PAYBOX_IDENTIFIANT, PAYBOX_RANG, PAYBOX_SITE, SENDER_EMAIL, SHOP_NAME, mail_dir,
 };
 pub use error::DemoError;
 pub use launch::{RunOptions, run};

@@ -69,6 +69,15 @@ pub enum EngineError {
         /// Why.
         reason: &'static str,
     },
+    /// A refund of a payment in instalments at a bank that does not refund through its API
+    /// (its [`Capabilities`](tpe_core::Capabilities) say so): nothing was changed.
+    #[error(
+        "{provider} cannot refund the bank transactions of a payment in instalments through its API: refund from the bank's back office"
+    )]
+    RefundUnsupported {
+        /// The checkout's bank.
+        provider: tpe_core::ProviderId,
+    },
 }
 
 /// The engine could not be built.

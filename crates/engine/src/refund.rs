@@ -2,13 +2,16 @@
 //! after its retraction, or refund it — or the extra payment of an order paid twice — through
 //! the provider's refund operation.
 //!
-//! A refund is an outbox effect: the request commits the checkout as `Refunding` with an
-//! [`Effect::Refund`], and the relay asks the bank, then records the answer as an event. A
-//! crash between the bank's answer and that record loses nothing: the row is delivered again,
-//! the bank is first asked whether the payment is already refunded, and the retried call
-//! carries the same idempotency key; a second request is refused while one is under way.
+//! A refund is an outbox effect per bank transaction paid: the request commits the checkout
+//! as `Refunding` with an [`Effect::Refund`] for each (one for a single payment; the first
+//! instalment's and each later versement's for a payment in instalments), and the relay asks
+//! the bank, then records the answer, naming the transaction, as an event. A crash between
+//! the bank's answer and that record loses nothing: the row is delivered again, the bank is
+//! first asked whether the payment is already refunded, and the retried call carries the same
+//! idempotency key; a second request is refused while one is under way, and a transaction
+//! refunded is never asked again.
 
-use tpe_core::lifecycle::Effect;
+use tpe_core::lifecycle::{Effect, RefundState};
 use tpe_core::{
     Amount, CheckoutStatus, PaymentReference, ProviderData, ProviderError, RefundRequest,
     RemoteStatus, Timestamp,
@@ -53,6 +56,7 @@ pub(crate) struct RefundEffect<'a> {
     pub(crate) amount: Amount,
     pub(crate) attempt: i64,
     pub(crate) back_to: CheckoutStatus,
+    pub(crate) instalment: Option<u8>,
 }
 
 impl Engine {
@@ -82,16 +86,34 @@ impl Engine {
     /// retries; it ends `Refunded`, or back where it was with the bank's reason in the audit
     /// trail.
     ///
+    /// A payment in instalments gives back every versement paid, each on its own bank
+    /// transaction for its own amount; it is `Refunded` when the bank has taken them all. A
+    /// refusal of one sends the checkout back where it was once the others are answered,
+    /// those refunded staying refunded; a versement the bank charges after the refund is
+    /// refunded by calling this again (docs/instalments.md, "Refunds").
+    ///
     /// # Errors
     /// [`EngineError::InvalidInput`] for an empty author or an overlong note;
-    /// [`EngineError::Store`] when the checkout is unknown, not refundable, or has a refund
-    /// under way ([`crate::StoreError::Transition`]); nothing changes then.
+    /// [`EngineError::RefundUnsupported`] for a payment in instalments at a bank without
+    /// refunds; [`EngineError::Store`] when the checkout is unknown, not refundable, has
+    /// nothing paid left to refund, or has a refund under way
+    /// ([`crate::StoreError::Transition`]); nothing changes then.
     pub async fn request_refund(
         &self,
         reference: &PaymentReference,
         author: &str,
         note: &str,
     ) -> Result<CheckoutStatus, EngineError> {
+        if let Some(c) = self.checkout(reference).await?
+            && c.schedule.is_some()
+            && !self
+                .provider(c.provider.as_str())
+                .is_some_and(|p| p.profile().capabilities.refund)
+        {
+            return Err(EngineError::RefundUnsupported {
+                provider: c.provider,
+            });
+        }
         let input = |author, note| EventInput::RequestRefund { author, note };
         let status = self.decide(reference, author, note, input).await?;
         tracing::info!(%reference, "refund requested by the manager");
@@ -140,14 +162,23 @@ impl Engine {
         let inner = &self.inner;
         let detail = self.detail_of(item).await?;
         let c = &detail.checkout;
-        // Only the latest attempt of a checkout still refunding goes to the bank: an older
-        // row delivered again after a crash finds its outcome recorded.
-        let latest = detail
-            .effects
-            .iter()
-            .rfind(|e| matches!(e.effect, Effect::Refund { .. }))
-            .map(|e| e.id);
-        if c.status != CheckoutStatus::Refunding || latest != Some(item.id) {
+        let txn = refund.bank_transaction_id;
+        // Only a refund still under way for this attempt goes to the bank: a row delivered
+        // again after a crash, or of an older attempt, finds its outcome recorded.
+        let current = match c.refunds.get(txn) {
+            Some(RefundState::Underway { attempt }) => *attempt == refund.attempt,
+            Some(_) => false,
+            // Asked before refunds were kept per bank transaction: the latest refund row.
+            None => {
+                c.refunds.is_empty()
+                    && detail
+                        .effects
+                        .iter()
+                        .rfind(|e| matches!(e.effect, Effect::Refund { .. }))
+                        .is_some_and(|e| e.id == item.id)
+            }
+        };
+        if c.status != CheckoutStatus::Refunding || !current {
             return Ok(());
         }
         let provider = self
@@ -161,33 +192,42 @@ impl Engine {
                 Err(e) => Err(DeliveryError::Store(e)),
             }
         };
-        // Refunded by an earlier delivery whose record was lost: record it, ask nothing.
+        let named = || Some(txn.to_owned());
+        // Refunded by an earlier delivery whose record was lost: record it, ask nothing. The
+        // bank's status names one transaction: of a payment in instalments, it must be this
+        // one.
         if provider.profile().capabilities.status_query
             && let Some(RemoteStatus::Refunded {
                 bank_transaction_id,
             }) = self.remote_status(provider.as_ref(), c, now).await
+            && (c.schedule.is_none() || bank_transaction_id == txn)
         {
             tracing::info!(reference = %item.reference, "refund found done at the bank");
             let refund_id = format!("{bank_transaction_id} (remboursée)");
-            return settled(EventInput::RefundSucceeded { refund_id }).await;
+            return settled(EventInput::RefundSucceeded {
+                refund_id,
+                bank_transaction_id: named(),
+            })
+            .await;
         }
-        let request = RefundRequest::new(
-            item.reference.clone(),
-            refund.bank_transaction_id,
-            refund.amount,
-            format!("tpe-refund-{}-{}", item.reference, refund.attempt),
-        )
-        .for_checkout(
-            c.bank_reference.clone(),
-            c.provider_data
-                .as_deref()
-                .and_then(|d| ProviderData::new(d).ok()),
-        );
+        // One key per attempt and bank transaction: the same for every retry of it.
+        let key = match refund.instalment {
+            None => format!("tpe-refund-{}-{}", item.reference, refund.attempt),
+            Some(n) => format!("tpe-refund-{}-{}-{n}", item.reference, refund.attempt),
+        };
+        let request = RefundRequest::new(item.reference.clone(), txn, refund.amount, key)
+            .for_checkout(
+                c.bank_reference.clone(),
+                c.provider_data
+                    .as_deref()
+                    .and_then(|d| ProviderData::new(d).ok()),
+            );
         match provider.refund(&request, now).await {
             Ok(receipt) => {
                 tracing::info!(reference = %item.reference, refund_id = %receipt.refund_id, "refunded");
                 settled(EventInput::RefundSucceeded {
                     refund_id: receipt.refund_id,
+                    bank_transaction_id: named(),
                 })
                 .await
             }
@@ -197,6 +237,7 @@ impl Engine {
                     settled(EventInput::RefundFailed {
                         reason,
                         back_to: refund.back_to,
+                        bank_transaction_id: named(),
                     })
                     .await
                 }

@@ -274,12 +274,14 @@ impl Engine {
                 amount,
                 attempt,
                 back_to,
+                instalment,
             } => {
                 let refund = crate::refund::RefundEffect {
                     bank_transaction_id,
                     amount: *amount,
                     attempt: *attempt,
                     back_to: *back_to,
+                    instalment: *instalment,
                 };
                 self.deliver_refund(item, refund, now).await?;
                 Ok(Delivery::Done)

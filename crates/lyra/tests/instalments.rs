@@ -192,7 +192,7 @@ async fn the_mock_bank_runs_a_schedule_of_three() {
     let shop = Receiver::start().await;
     let bank = mock.bank();
     let request = in_instalments(&p, 3, Interval::Months(1), now);
-    let charge = |r: &str, n, ok| bank.charge_lyra_instalment(r, n, ok);
+    let charge = |r: &str, n, ok| bank.charge_instalment(tpe_mock_bank::Side::Lyra, r, n, ok);
     let story = three_instalments(&p, &mock, &shop, &request, now, charge)
         .await
         .unwrap();

@@ -402,6 +402,10 @@ pub struct MockBankConfig {
     pub paybox_signing_key_pem: Option<String>,
     /// The clock.
     pub clock: Clock,
+    /// The compressed calendar of later instalments: this much real time stands for a day,
+    /// and the bank charges each due instalment by itself (`None`, the default: only on
+    /// command, `/_mock/<bank>/instalments`).
+    pub instalment_day: Option<Duration>,
 }
 
 impl Default for MockBankConfig {
@@ -427,6 +431,7 @@ impl Default for MockBankConfig {
             paybox_shapes: PayboxShapes::default(),
             paybox_signing_key_pem: None,
             clock: Clock::system(),
+            instalment_day: None,
         }
     }
 }
@@ -574,6 +579,9 @@ impl MockBankConfig {
                 attempt_timeout: ms(r.attempt_timeout_ms, d.attempt_timeout),
             };
         }
+        if let Some(ms) = file.instalment_day_ms {
+            config.instalment_day = Some(Duration::from_millis(ms));
+        }
         if let Some(ms) = file.pending_delay_ms {
             config.pending_delay = Duration::from_millis(ms);
         }
@@ -612,6 +620,14 @@ impl MockBankConfig {
         if self.retry.max_attempts == 0 || self.retry.max_attempts > 100 {
             return Err(Error::Config(
                 "retry.max_attempts must be within 1..=100".into(),
+            ));
+        }
+        if self
+            .instalment_day
+            .is_some_and(|d| d < Duration::from_millis(10))
+        {
+            return Err(Error::Config(
+                "instalment_day_ms must be at least 10".into(),
             ));
         }
         if self.max_body_bytes < 1024 || self.max_body_bytes > 16 * 1024 * 1024 {
@@ -693,6 +709,7 @@ struct FileConfig {
     lyra_shop: Vec<FileLyraShop>,
     retry: Option<FileRetry>,
     pending_delay_ms: Option<u64>,
+    instalment_day_ms: Option<u64>,
     api_hang_ms: Option<u64>,
     max_body_bytes: Option<usize>,
     require_3ds_xml: Option<bool>,

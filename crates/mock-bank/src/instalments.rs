@@ -6,10 +6,15 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{MethodRouter, post};
+use std::collections::HashMap;
+use std::time::Duration;
+
 use jiff::civil::Date;
 use serde::Deserialize;
+use tokio::time::Instant;
 
-use crate::state::BankState;
+use crate::journal::Side;
+use crate::state::{BankState, Store};
 
 /// One instalment of a schedule: its day and its amount in minor units.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,6 +98,8 @@ pub(crate) trait Scheduled {
     /// Whether the page's payment (the first instalment) was accepted.
     fn paid(&self) -> bool;
     /// The schedule, for a payment in instalments.
+    fn plan(&self) -> Option<&Plan>;
+    /// The schedule, to mark an instalment charged.
     fn plan_mut(&mut self) -> Option<&mut Plan>;
 }
 
@@ -106,6 +113,10 @@ macro_rules! scheduled {
 
             fn paid(&self) -> bool {
                 self.paid
+            }
+
+            fn plan(&self) -> Option<&$crate::instalments::Plan> {
+                self.plan.as_ref()
             }
 
             fn plan_mut(&mut self) -> Option<&mut $crate::instalments::Plan> {
@@ -132,6 +143,84 @@ pub(crate) fn charge_later<'s, S: Scheduled + 's>(
         .ok_or(InstalmentError::UnknownPayment)?
         .charge(number)?;
     Ok((session, row))
+}
+
+/// A later instalment a bank has still to charge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Due {
+    /// The payment in instalments, as the bank knows it.
+    pub(crate) reference: String,
+    /// The instalment's number (2 and up).
+    pub(crate) number: u8,
+    /// Its day, counted from the first instalment's.
+    pub(crate) days_after_first: i64,
+}
+
+/// The later instalments not yet charged of the paid payments in instalments of `store`.
+pub(crate) fn uncharged<T: Store>(store: &T) -> Vec<Due>
+where
+    T::Page: Scheduled,
+{
+    store.with(|d| {
+        T::pages(d)
+            .values()
+            .filter(|s| s.paid())
+            .filter_map(|s| Some((s.reference(), s.plan()?)))
+            .flat_map(|(reference, plan)| {
+                let first = plan.rows.first().map(|r| r.due);
+                plan.rows
+                    .iter()
+                    .filter(|r| r.number >= 2 && !plan.charged.contains(&r.number))
+                    .filter_map(move |r| {
+                        let days = r.due.since(first?).ok()?.get_days();
+                        Some(Due {
+                            reference: reference.to_owned(),
+                            number: r.number,
+                            days_after_first: i64::from(days),
+                        })
+                    })
+            })
+            .collect()
+    })
+}
+
+/// The mock bank's own calendar for later instalments: every `day` of real time stands for a
+/// day, counted from when the bank first sees the first instalment paid. Each instalment is
+/// charged once, on its day, accepted unless the reference's script lists it in
+/// `refuse_instalments`. Runs until the bank shuts down.
+pub(crate) async fn run_clock(state: BankState, day: Duration) {
+    let tick = (day / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+    let mut first_seen: HashMap<(&str, String), Instant> = HashMap::new();
+    loop {
+        let now = Instant::now();
+        // Payments with nothing left to charge are forgotten: the map stays bounded by the
+        // banks' own sessions.
+        let mut live = HashMap::with_capacity(first_seen.len());
+        for (name, bank) in crate::banks::ALL {
+            let Some(ops) = bank.instalments() else {
+                continue;
+            };
+            for due in (ops.uncharged)(&state) {
+                let key = (*name, due.reference.clone());
+                let seen = first_seen.get(&key).copied().unwrap_or(now);
+                live.insert(key, seen);
+                let days = u32::try_from(due.days_after_first.max(0)).unwrap_or(u32::MAX);
+                if now.duration_since(seen) < day.saturating_mul(days) {
+                    continue;
+                }
+                let refused = state
+                    .scenario_for(&due.reference)
+                    .refuse_instalments
+                    .contains(&due.number);
+                // Charged on command meanwhile: `AlreadyCharged`, nothing sent twice.
+                let _ = (ops.charge)(&state, &due.reference, due.number, !refused);
+            }
+        }
+        first_seen = live;
+        if !state.sleep_or_shutdown(tick).await {
+            return;
+        }
+    }
 }
 
 /// The rows of a schedule for the `schedule_table` macro of the pages (none for a payment in
@@ -172,10 +261,10 @@ pub enum InstalmentError {
     /// That instalment was charged already.
     #[error("this instalment was charged already")]
     AlreadyCharged,
+    /// This bank side offers no payment in instalments.
+    #[error("this bank offers no payment in instalments")]
+    NotOffered,
 }
-
-/// What charges a later instalment: the bank's `charge_instalment`.
-pub(crate) type Charge = fn(&BankState, &str, u8, bool) -> Result<(), InstalmentError>;
 
 #[derive(Deserialize)]
 struct Command {
@@ -185,18 +274,45 @@ struct Command {
 }
 
 /// `POST /_mock/<bank>/instalments` with `{ "reference": "…", "number": 2, "accepted": false }`:
-/// the bank charges that instalment now and notifies the shop. 202 once sent off, 404 for an
-/// unknown payment, 409 for an instalment it cannot charge, 422 for another body.
-pub(crate) fn instalment_route(charge: Charge) -> MethodRouter<BankState> {
+/// the bank of `side` charges that instalment now and notifies the shop. 202 once sent off,
+/// 404 for an unknown payment, 409 for an instalment it cannot charge, 422 for another body.
+pub(crate) fn instalment_route(side: Side) -> MethodRouter<BankState> {
     post(
         move |State(state): State<BankState>, Json(c): Json<Command>| async move {
-            match charge(&state, &c.reference, c.number, c.accepted) {
+            match state.charge_instalment(side, &c.reference, c.number, c.accepted) {
                 Ok(()) => StatusCode::ACCEPTED,
                 Err(InstalmentError::UnknownPayment) => StatusCode::NOT_FOUND,
                 Err(_) => StatusCode::CONFLICT,
             }
         },
     )
+}
+
+/// The Rust control API shared by the banks that offer instalments.
+impl BankState {
+    /// Charges later instalment `number` of the payment in instalments `reference` paid on the
+    /// page of the bank of `side`, now, as that bank does on its due date: a transaction of its
+    /// own, notified to the shop like a payment, accepted or refused (Paybox `00151`, Lyra
+    /// `51`, Monetico `Annulation_pfN` with `Refus`). `reference` is the one the bank knows:
+    /// the shop's for Paybox and Monetico, `YYYYMMDD-<trans id>` for Lyra.
+    ///
+    /// # Errors
+    /// [`InstalmentError`] when the bank offers no instalments, there is no such payment or
+    /// instalment, or it was charged already.
+    pub fn charge_instalment(
+        &self,
+        side: Side,
+        reference: &str,
+        number: u8,
+        accepted: bool,
+    ) -> Result<(), InstalmentError> {
+        let ops = crate::banks::ALL
+            .iter()
+            .find(|(_, b)| b.side() == side)
+            .and_then(|(_, b)| b.instalments())
+            .ok_or(InstalmentError::NotOffered)?;
+        (ops.charge)(self, reference, number, accepted)
+    }
 }
 
 #[cfg(test)]

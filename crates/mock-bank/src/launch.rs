@@ -64,6 +64,7 @@ pub async fn serve_until_ctrl_c(args: ServeOptions) -> Result<(), Error> {
     println!("  Journal               {base}/_mock/journal");
     println!("  Control API           {base}/_mock/");
     let app = router(state.clone());
+    state.start_instalment_clock();
     let result = tpe_http::serve(listener, app, tpe_http::Limits::default(), async {
         let _ = tokio::signal::ctrl_c().await;
     })

@@ -57,6 +57,9 @@ pub struct Scenario {
     pub wrong_signature: bool,
     /// Make the PSP API misbehave for this reference.
     pub api_fault: Option<ApiFault>,
+    /// The later instalments the bank refuses when it charges them on its own calendar
+    /// (`MockBankConfig::instalment_day`): `[2]` refuses the second; the others are accepted.
+    pub refuse_instalments: Vec<u8>,
 }
 
 impl Scenario {

@@ -39,6 +39,7 @@ impl MockBank {
         }
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = router(state.clone());
+        state.start_instalment_clock();
         let handle = tokio::spawn(async move {
             let _ = tpe_http::serve(listener, app, tpe_http::Limits::default(), async {
                 let _ = rx.await;

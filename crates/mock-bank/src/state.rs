@@ -273,6 +273,14 @@ impl BankState {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(url.into());
     }
 
+    /// Starts the compressed calendar of later instalments when the configuration asks for one
+    /// (`instalment_day`); it stops with the bank.
+    pub(crate) fn start_instalment_clock(&self) {
+        if let Some(day) = self.inner.config.instalment_day {
+            self.spawn(crate::instalments::run_clock(self.clone(), day));
+        }
+    }
+
     /// Stops background work (pending timers, retries); done when a [`crate::RunningBank`] drops.
     pub fn shutdown(&self) {
         self.inner.shutdown.send_replace(true);

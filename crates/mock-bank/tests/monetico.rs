@@ -12,7 +12,7 @@ use base64::Engine as _;
 use tpe_mock_bank::monetico::{RECEIVED, cards, mac};
 use tpe_mock_bank::{
     EntryKind, MONETICO_TEST_KEY, MONETICO_TEST_TPE, MockBank, MockBankConfig, Outcome,
-    RunningBank, Scenario,
+    RunningBank, Scenario, Side,
 };
 
 fn vectors() -> Vec<serde_json::Value> {
@@ -172,20 +172,40 @@ async fn start() -> (RunningBank, Shop) {
 
 /// Opens the page and pays with `card`; the browser's answer.
 async fn pay(bank: &RunningBank, path: &str, reference: &str, card: &str) -> reqwest::Response {
+    pay_form(
+        bank,
+        path,
+        &form(reference, "43.21EUR"),
+        |page| {
+            assert!(
+                page.contains(&format!("<strong id=\"reference\">{reference}</strong>")),
+                "{page}"
+            );
+            assert!(page.contains("<strong id=\"amount\">43,21 €</strong>"));
+        },
+        card,
+    )
+    .await
+}
+
+/// Opens the page of `fields`, checks it with `check`, pays with `card`; the browser's answer.
+async fn pay_form(
+    bank: &RunningBank,
+    path: &str,
+    fields: &[(String, String)],
+    check: impl Fn(&str),
+    card: &str,
+) -> reqwest::Response {
     let page = http()
         .post(format!("{}{path}", bank.base_url()))
-        .form(&form(reference, "43.21EUR"))
+        .form(fields)
         .send()
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    assert!(
-        page.contains(&format!("<strong id=\"reference\">{reference}</strong>")),
-        "{page}"
-    );
-    assert!(page.contains("<strong id=\"amount\">43,21 €</strong>"));
+    check(&page);
     assert!(page.contains(cards::ACCEPTED), "test cards listed");
     let action = page
         .split("action=\"")
@@ -390,7 +410,69 @@ async fn the_page_shows_the_schedule_and_refuses_one_that_does_not_add_up() {
     }
     // Nothing was paid: no instalment can be charged.
     assert_eq!(
-        bank.charge_monetico_instalment("ORDER9", 2, true),
+        bank.charge_instalment(Side::Monetico, "ORDER9", 2, true),
         Err(tpe_mock_bank::InstalmentError::UnknownPayment)
+    );
+}
+
+/// With a compressed calendar the bank charges the later instalments by itself, each on its
+/// day and once, refusing those the reference's script lists.
+#[tokio::test]
+async fn a_compressed_day_charges_the_later_instalments_once_each() {
+    let mut config = MockBankConfig::for_tests();
+    config.instalment_day = Some(std::time::Duration::from_millis(40));
+    let bank = MockBank::spawn(config).await.unwrap();
+    let (shop, url) = Shop::start().await;
+    assert!(bank.set_monetico_cgi2_url(MONETICO_TEST_TPE, &url));
+    bank.script(
+        "ORDER11",
+        Scenario {
+            refuse_instalments: vec![2],
+            ..Scenario::default()
+        },
+    );
+    // The second instalment 5 days after the first, the third 10 days after.
+    let fields = with_schedule(
+        "ORDER11",
+        &[
+            ("nbrech", "3"),
+            ("dateech1", "01/01/2025"),
+            ("montantech1", "33.34EUR"),
+            ("dateech2", "06/01/2025"),
+            ("montantech2", "33.33EUR"),
+            ("dateech3", "11/01/2025"),
+            ("montantech3", "33.33EUR"),
+        ],
+    );
+    let started = std::time::Instant::now();
+    let resp = pay_form(
+        &bank,
+        "/test/paiement.cgi",
+        &fields,
+        |_| {},
+        cards::ACCEPTED,
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let returns = shop.wait_for(3).await;
+    // Five compressed days at least between the page and the third instalment's day.
+    assert!(started.elapsed() >= std::time::Duration::from_millis(400));
+    let codes: Vec<_> = returns.iter().map(|f| get(f, "code-retour")).collect();
+    assert_eq!(codes, ["payetest", "Annulation_pf2", "paiement_pf3"]);
+    assert_eq!(get(&returns[2], "montantech"), "33.33EUR");
+    // Nothing more comes, and the bank has nothing left to charge.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        shop.received.lock().unwrap().len(),
+        3,
+        "each instalment once"
+    );
+    assert_eq!(
+        bank.charge_instalment(Side::Monetico, "ORDER11", 3, true),
+        Err(tpe_mock_bank::InstalmentError::AlreadyCharged)
+    );
+    assert_eq!(
+        bank.charge_instalment(Side::StripeLike, "ORDER11", 2, true),
+        Err(tpe_mock_bank::InstalmentError::NotOffered)
     );
 }

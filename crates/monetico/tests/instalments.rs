@@ -192,7 +192,7 @@ async fn the_mock_bank_runs_a_schedule_of_three() {
     cfg.url_retour_ok = Some(shop.urls().accepted);
     let p = Monetico::new(cfg).unwrap();
     let bank = mock.bank();
-    let charge = |r: &str, n, ok| bank.charge_monetico_instalment(r, n, ok);
+    let charge = |r: &str, n, ok| bank.charge_instalment(tpe_mock_bank::Side::Monetico, r, n, ok);
     let story = three_instalments(&p, &mock, &shop, &in_three(10_000, now), now, charge)
         .await
         .unwrap();

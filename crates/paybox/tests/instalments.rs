@@ -208,7 +208,7 @@ async fn the_mock_bank_runs_a_schedule_of_three() {
     let p = Paybox::new(cfg).unwrap();
     let shop = Receiver::start().await;
     let bank = mock.bank();
-    let charge = |r: &str, n, ok| bank.charge_paybox_instalment(r, n, ok);
+    let charge = |r: &str, n, ok| bank.charge_instalment(tpe_mock_bank::Side::Paybox, r, n, ok);
     let story = three_instalments(&p, &mock, &shop, &in_three(10_000, now), now, charge)
         .await
         .unwrap();

@@ -44,6 +44,7 @@ mod error;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod raw;
+mod refunds;
 mod schedule;
 #[cfg(feature = "sqlite")]
 mod sqlite;

@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "instalments",
         include_str!("../migrations/postgres/0007_instalments.sql"),
     ),
+    (
+        8,
+        "refunds",
+        include_str!("../migrations/postgres/0008_refunds.sql"),
+    ),
 ];
 
 /// Any fixed key: the advisory lock that serializes migrations between instances.

@@ -56,6 +56,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "instalments",
         include_str!("../migrations/sqlite/0007_instalments.sql"),
     ),
+    (
+        8,
+        "refunds",
+        include_str!("../migrations/sqlite/0008_refunds.sql"),
+    ),
 ];
 
 /// How a SQLite store syncs commits to disk.

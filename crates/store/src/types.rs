@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use jiff::SignedDuration;
 use tpe_core::instalments::Schedule;
-use tpe_core::lifecycle::{LaterInstalment, ValidationSource};
+use tpe_core::lifecycle::{LaterInstalment, RefundState, ValidationSource};
 use tpe_core::{
     Amount, BankReference, CheckoutStatus, Effect, Lang, OutcomeKind, PaymentReference, ProviderId,
     Timestamp, VerifiedNotification,
@@ -258,17 +258,22 @@ pub enum EventInput {
         /// Why (at most 2000 characters).
         note: String,
     },
-    /// The bank took the refund (event 16).
+    /// The bank took the refund of a bank transaction (event 16).
     RefundSucceeded {
         /// The bank's refund id (1 to 255 characters).
         refund_id: String,
+        /// The refund effect's bank transaction; `None`: every refund under way.
+        bank_transaction_id: Option<String>,
     },
-    /// The bank refused the refund (event 17): back to the refund effect's `back_to`.
+    /// The bank refused the refund of a bank transaction (event 17): once no other is under
+    /// way, back to the refund effect's `back_to`.
     RefundFailed {
         /// Why, in French (1 to 2000 characters).
         reason: String,
         /// The refund effect's `back_to`.
         back_to: CheckoutStatus,
+        /// The refund effect's bank transaction; `None`: every refund under way.
+        bank_transaction_id: Option<String>,
     },
 }
 
@@ -343,6 +348,8 @@ pub struct CheckoutRecord {
     /// The bank's verdicts on the later instalments (2 and up), by number; see
     /// [`CheckoutDetail::schedule`] for the whole schedule with each instalment's state.
     pub instalments: BTreeMap<u8, LaterInstalment>,
+    /// The refund of each bank transaction asked of the bank, by bank transaction id.
+    pub refunds: BTreeMap<String, RefundState>,
     /// Incremented by every write.
     pub version: i64,
 }

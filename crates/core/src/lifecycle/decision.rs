@@ -2,8 +2,7 @@
 //! checkout paid after its retraction, or refund it — or the extra payment of an order paid
 //! twice — through the bank.
 
-use super::{CheckoutState, CheckoutStatus as S, Effect, Event, TransitionError};
-use crate::provider::OutcomeKind;
+use super::{CheckoutState, CheckoutStatus as S, Effect, Event, TransitionError, refund};
 
 /// Applies a decision event to `next` (a copy of the state); `Err` leaves the state as it was.
 pub(super) fn apply(
@@ -11,11 +10,13 @@ pub(super) fn apply(
     effects: &mut Vec<Effect>,
     event: &Event,
 ) -> Result<(), TransitionError> {
-    let (reference, status) = (next.reference.clone(), next.status);
     match event {
         Event::Reinstate { .. } => {
-            if status != S::PaidAfterRetraction {
-                return Err(TransitionError::NotReinstatable { reference, status });
+            if next.status != S::PaidAfterRetraction {
+                return Err(TransitionError::NotReinstatable {
+                    reference: next.reference.clone(),
+                    status: next.status,
+                });
             }
             // The payment record was written when the money came (event 8): what is left of
             // event 2 is the customer's confirmation and the order's other checkouts.
@@ -27,42 +28,16 @@ pub(super) fn apply(
         }
         Event::RequestRefund {
             at, order_paid_by, ..
-        } => {
-            let extra_payment = status == S::Valid
-                && order_paid_by
-                    .as_ref()
-                    .is_some_and(|other| *other != next.reference);
-            // The money to give back is the bank transaction that paid it.
-            let paid_by = next
-                .seen
-                .iter()
-                .find(|(_, kind)| *kind == OutcomeKind::Accepted)
-                .map(|(txn, _)| txn.clone());
-            let (true, Some(bank_transaction_id)) =
-                (status == S::PaidAfterRetraction || extra_payment, paid_by)
-            else {
-                return Err(TransitionError::NotRefundable { reference, status });
-            };
-            next.status = S::Refunding;
-            effects.push(Effect::Refund {
-                bank_transaction_id,
-                amount: next.amount,
-                attempt: at.as_millisecond(),
-                back_to: status,
-            });
-        }
-        Event::RefundSucceeded { .. } => {
-            if status != S::Refunding {
-                return Err(TransitionError::NoRefundUnderway { reference, status });
-            }
-            next.status = S::Refunded;
-        }
-        Event::RefundFailed { back_to, .. } => {
-            if status != S::Refunding || !matches!(back_to, S::Valid | S::PaidAfterRetraction) {
-                return Err(TransitionError::NoRefundUnderway { reference, status });
-            }
-            next.status = *back_to;
-        }
+        } => refund::request(next, effects, *at, order_paid_by.as_ref())?,
+        Event::RefundSucceeded {
+            bank_transaction_id,
+            ..
+        } => refund::settle(next, bank_transaction_id.as_deref(), None)?,
+        Event::RefundFailed {
+            back_to,
+            bank_transaction_id,
+            ..
+        } => refund::settle(next, bank_transaction_id.as_deref(), Some(*back_to))?,
         _ => {}
     }
     Ok(())

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use secrecy::SecretString;
-use tpe_core::{PaymentProvider, ProviderId};
+use tpe_core::PaymentProvider;
 use tpe_lyra::{Brand, LyraConfig, RestConfig};
 use tpe_mock_bank::{LYRA_REST_PASSWORD, LYRA_TEST_KEY, LYRA_TEST_SITE_ID, RunningBank, lyra::cards};
 
-use super::{Card, DemoBank, form_action};
+use super::DemoBank;
 use crate::demo::base_url;
 use crate::error::DemoError;
 use crate::tour::Story;
@@ -20,14 +20,6 @@ pub(super) struct Lyra;
 
 #[async_trait::async_trait]
 impl DemoBank for Lyra {
-    fn id(&self) -> ProviderId {
-        tpe_lyra::Lyra::ID
-    }
-
-    fn label(&self) -> &'static str {
-        "Lyra (Systempay)"
-    }
-
     /// The mock's test shop in TEST mode; the IPN URL travels in the signed form.
     fn provider(&self, bank: &RunningBank) -> Result<Arc<dyn PaymentProvider>, DemoError> {
         let mut cfg = LyraConfig::test(
@@ -40,27 +32,11 @@ impl DemoBank for Lyra {
         Ok(Arc::new(tpe_lyra::Lyra::new(cfg)?))
     }
 
-    fn card(&self, card: Card) -> &'static str {
-        match card {
-            Card::Accepted => cards::ACCEPTED,
-            Card::Refused => cards::INSUFFICIENT_FUNDS,
-            Card::PendingThenAccepted => cards::PENDING_THEN_ACCEPTED,
-            Card::PendingThenRefused => cards::PENDING_THEN_REFUSED,
-            Card::Mistyped => MISTYPED,
-        }
-    }
+    super::test_cards! { cards::ACCEPTED, cards::INSUFFICIENT_FUNDS,
+    cards::PENDING_THEN_ACCEPTED, cards::PENDING_THEN_REFUSED, MISTYPED }
 
-    fn card_form(&self, html: &str) -> Option<String> {
-        form_action(html, "/lyra/page/")
-    }
-
-    fn card_fields<'a>(&self, number: &'a str) -> Vec<(&'static str, &'a str)> {
-        vec![
-            ("numero", number),
-            ("expiry", "12/99"),
-            ("cvv", "123"),
-            ("action", "pay"),
-        ]
+    fn instalments(&self) -> Option<tpe_mock_bank::Side> {
+        Some(tpe_mock_bank::Side::Lyra)
     }
 
     fn cannot_play(&self, story: Story) -> Option<&'static str> {

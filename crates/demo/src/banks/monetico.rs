@@ -3,14 +3,13 @@
 use std::sync::Arc;
 
 use secrecy::SecretString;
-use tpe_core::{PaymentProvider, ProviderId};
+use tpe_core::PaymentProvider;
 use tpe_mock_bank::{
     MONETICO_TEST_KEY, MONETICO_TEST_SOCIETE, MONETICO_TEST_TPE, RunningBank, monetico::cards,
 };
 use tpe_monetico::MoneticoConfig;
-use url::Url;
 
-use super::{Card, DemoBank, form_action};
+use super::DemoBank;
 use crate::demo::base_url;
 use crate::error::DemoError;
 use crate::tour::Story;
@@ -22,14 +21,6 @@ pub(super) struct Monetico;
 
 #[async_trait::async_trait]
 impl DemoBank for Monetico {
-    fn id(&self) -> ProviderId {
-        tpe_monetico::Monetico::ID
-    }
-
-    fn label(&self) -> &'static str {
-        "Monetico"
-    }
-
     /// The mock's test page (`test/paiement.cgi`: returns say `payetest`).
     fn provider(&self, bank: &RunningBank) -> Result<Arc<dyn PaymentProvider>, DemoError> {
         let cfg = MoneticoConfig::new(
@@ -42,36 +33,16 @@ impl DemoBank for Monetico {
     }
 
     /// The confirmation (CGI2) URL is registered on the TPE by Monetico, not sent in the form.
-    fn connect(&self, bank: &RunningBank, notify: &Url) -> Result<(), DemoError> {
-        if bank.set_monetico_cgi2_url(MONETICO_TEST_TPE, notify.as_str()) {
-            Ok(())
-        } else {
-            Err(DemoError::Tour(format!(
-                "the mock bank refused the confirmation URL {notify}"
-            )))
-        }
+    fn register(&self, bank: &RunningBank, notify: &str) -> Option<bool> {
+        Some(bank.set_monetico_cgi2_url(MONETICO_TEST_TPE, notify))
     }
 
-    fn card(&self, card: Card) -> &'static str {
-        match card {
-            Card::Accepted => cards::ACCEPTED,
-            Card::Refused | Card::PendingThenRefused => cards::REFUSED,
-            Card::PendingThenAccepted => cards::LATE_AUTHORIZATION,
-            Card::Mistyped => MISTYPED,
-        }
-    }
+    // No pending verdict: a late authorization (refused, then authorized) stands for one.
+    super::test_cards! { cards::ACCEPTED, cards::REFUSED,
+    cards::LATE_AUTHORIZATION, cards::REFUSED, MISTYPED }
 
-    fn card_form(&self, html: &str) -> Option<String> {
-        form_action(html, "/monetico/page/")
-    }
-
-    fn card_fields<'a>(&self, number: &'a str) -> Vec<(&'static str, &'a str)> {
-        vec![
-            ("numero", number),
-            ("expiry", "12/99"),
-            ("cvv", "123"),
-            ("action", "pay"),
-        ]
+    fn instalments(&self) -> Option<tpe_mock_bank::Side> {
+        Some(tpe_mock_bank::Side::Monetico)
     }
 
     fn cannot_play(&self, story: Story) -> Option<&'static str> {

@@ -3,28 +3,24 @@
 use std::sync::Arc;
 
 use secrecy::SecretString;
-use tpe_core::{PaymentProvider, ProviderId};
+use tpe_core::PaymentProvider;
 use tpe_mock_bank::{PAYBOX_TEST_HMAC_KEY, RunningBank, paybox::cards};
 use tpe_paybox::PayboxConfig;
 use tpe_paybox::config::{IpnMethod, Platform, PublicKeySource};
 
-use super::{Card, DemoBank, form_action};
+use super::DemoBank;
 use crate::demo::{PAYBOX_IDENTIFIANT, PAYBOX_RANG, PAYBOX_SITE, base_url};
 use crate::error::DemoError;
+
+/// The default `PBX_RETOUR` variables and `Z`: the instalment (`index-count`) a later
+/// instalment's notification is about.
+const RETOUR: &str = "M:M;R:R;T:T;S:S;A:A;E:E;C:C;N:N;J:J;D:D;Y:Y;F:F;G:G;v:v;Z:Z;K:K";
 
 pub(super) struct Paybox;
 
 #[async_trait::async_trait]
 impl DemoBank for Paybox {
-    fn id(&self) -> ProviderId {
-        tpe_paybox::Paybox::ID
-    }
-
-    fn label(&self) -> &'static str {
-        "Paybox"
-    }
-
-    /// Verifies with the mock's public key; notifications by POST.
+    /// Verifies with the mock's public key; notifications by POST, naming their instalment.
     fn provider(&self, bank: &RunningBank) -> Result<Arc<dyn PaymentProvider>, DemoError> {
         let base = base_url(bank.base_url())?;
         let platform = Platform::at_base_url(&base)
@@ -34,30 +30,20 @@ impl DemoBank for Paybox {
             .with_public_keys(vec![PublicKeySource::Pem(
                 bank.paybox_public_key_pem().to_owned(),
             )])
-            .with_ipn_method(IpnMethod::Post);
+            .with_ipn_method(IpnMethod::Post)
+            .with_retour(
+                RETOUR
+                    .parse()
+                    .map_err(|e| DemoError::Tour(format!("PBX_RETOUR {RETOUR}: {e}")))?,
+            );
         Ok(Arc::new(tpe_paybox::Paybox::new(cfg)?))
     }
 
-    fn card(&self, card: Card) -> &'static str {
-        match card {
-            Card::Accepted => cards::ACCEPTED,
-            Card::Refused => cards::INSUFFICIENT_FUNDS,
-            Card::PendingThenAccepted => cards::PENDING_THEN_ACCEPTED,
-            Card::PendingThenRefused => cards::PENDING_THEN_REFUSED,
-            Card::Mistyped => cards::INVALID_NUMBER,
-        }
+    super::test_cards! { cards::ACCEPTED, cards::INSUFFICIENT_FUNDS,
+    cards::PENDING_THEN_ACCEPTED, cards::PENDING_THEN_REFUSED, cards::INVALID_NUMBER }
+
+    fn instalments(&self) -> Option<tpe_mock_bank::Side> {
+        Some(tpe_mock_bank::Side::Paybox)
     }
 
-    fn card_form(&self, html: &str) -> Option<String> {
-        form_action(html, "/paybox/page/")
-    }
-
-    fn card_fields<'a>(&self, number: &'a str) -> Vec<(&'static str, &'a str)> {
-        vec![
-            ("numero", number),
-            ("expiry", "12/99"),
-            ("cvv", "123"),
-            ("action", "pay"),
-        ]
-    }
 }

@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use tpe_core::{PaymentProvider, PaymentRequest, ProviderId, Redirect, Timestamp};
+use tpe_core::{PaymentProvider, Redirect};
 use tpe_mock_bank::{
     DEFAULT_STRIPE_SECRET_KEY, DEFAULT_STRIPE_WEBHOOK_SECRET, RunningBank, stripe_like::cards,
 };
 use tpe_stripe_like::{Mode, StripeLikeConfig};
 use url::Url;
 
-use super::{registered, Card, DemoBank, form_action};
+use super::{DemoBank, Fresh, psp_card_fields};
 use crate::demo::base_url;
 use crate::error::DemoError;
 
@@ -17,14 +17,6 @@ pub(super) struct StripeLike;
 
 #[async_trait::async_trait]
 impl DemoBank for StripeLike {
-    fn id(&self) -> ProviderId {
-        tpe_stripe_like::StripeLike::ID
-    }
-
-    fn label(&self) -> &'static str {
-        "Stripe-like"
-    }
-
     fn provider(&self, bank: &RunningBank) -> Result<Arc<dyn PaymentProvider>, DemoError> {
         let cfg = StripeLikeConfig::new(
             Mode::Test,
@@ -36,32 +28,18 @@ impl DemoBank for StripeLike {
     }
 
     /// The webhook endpoint is registered with the PSP, as on its dashboard.
-    fn connect(&self, bank: &RunningBank, notify: &Url) -> Result<(), DemoError> {
-        registered(bank.set_stripe_webhook_url(DEFAULT_STRIPE_SECRET_KEY, notify.as_str()), notify)
+    fn register(&self, bank: &RunningBank, notify: &str) -> Option<bool> {
+        Some(bank.set_stripe_webhook_url(DEFAULT_STRIPE_SECRET_KEY, notify))
     }
 
-    fn card(&self, card: Card) -> &'static str {
-        match card {
-            Card::Accepted => cards::ACCEPTED,
-            Card::Refused => cards::INSUFFICIENT_FUNDS,
-            Card::PendingThenAccepted => cards::DELAYED_SUCCEEDS,
-            Card::PendingThenRefused => cards::DELAYED_FAILS,
-            Card::Mistyped => cards::INCORRECT_NUMBER,
-        }
-    }
+    super::test_cards! { cards::ACCEPTED, cards::INSUFFICIENT_FUNDS,
+    cards::DELAYED_SUCCEEDS, cards::DELAYED_FAILS, cards::INCORRECT_NUMBER }
 
-    fn card_form(&self, html: &str) -> Option<String> {
-        form_action(html, "/c/pay/")
-    }
-
+    /// The PSP's page asks for the e-mail first.
     fn card_fields<'a>(&self, number: &'a str) -> Vec<(&'static str, &'a str)> {
-        vec![
-            ("email", "jeanne.martin@example.fr"),
-            ("card", number),
-            ("exp", "12/99"),
-            ("cvc", "123"),
-            ("action", "pay"),
-        ]
+        let mut fields = vec![("email", "jeanne.martin@example.fr")];
+        fields.extend(psp_card_fields(number));
+        fields
     }
 
     /// The page stays open and shows the decline, as a PSP's hosted checkout does.
@@ -70,13 +48,13 @@ impl DemoBank for StripeLike {
     }
 
     /// A new session: the provider's idempotency key would hand back the first one.
-    async fn fresh_redirect(
-        &self,
-        bank: &RunningBank,
-        http: &reqwest::Client,
-        request: &PaymentRequest,
-        _now: Timestamp,
-    ) -> Result<Redirect, DemoError> {
+    async fn fresh_redirect(&self, fresh: Fresh<'_>) -> Result<Redirect, DemoError> {
+        let Fresh {
+            bank,
+            http,
+            request,
+            ..
+        } = fresh;
         let params = tpe_stripe_like::CheckoutSessionParams::for_request(request)?;
         let resp = http
             .post(format!("{}/v1/checkout/sessions", bank.base_url()))

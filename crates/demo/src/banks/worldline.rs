@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use tpe_core::{PaymentProvider, PaymentRequest, ProviderId, Redirect, Timestamp};
+use tpe_core::{PaymentProvider, Redirect};
 use tpe_mock_bank::{
     DEFAULT_WORLDLINE_API_KEY_ID, DEFAULT_WORLDLINE_API_SECRET, DEFAULT_WORLDLINE_MERCHANT_ID,
     DEFAULT_WORLDLINE_WEBHOOK_KEY_ID, DEFAULT_WORLDLINE_WEBHOOK_SECRET, RunningBank,
@@ -11,7 +11,7 @@ use tpe_mock_bank::{
 use tpe_worldline::{AuthorizationMode, WebhookKey, WorldlineConfig};
 use url::Url;
 
-use super::{registered, Card, DemoBank, form_action};
+use super::{DemoBank, Fresh, psp_card_fields};
 use crate::demo::base_url;
 use crate::error::DemoError;
 
@@ -23,14 +23,6 @@ fn tour_error(e: impl std::fmt::Display) -> DemoError {
 
 #[async_trait::async_trait]
 impl DemoBank for Worldline {
-    fn id(&self) -> ProviderId {
-        tpe_worldline::Worldline::ID
-    }
-
-    fn label(&self) -> &'static str {
-        "Worldline"
-    }
-
     fn provider(&self, bank: &RunningBank) -> Result<Arc<dyn PaymentProvider>, DemoError> {
         let cfg = WorldlineConfig::new(
             DEFAULT_WORLDLINE_MERCHANT_ID,
@@ -46,31 +38,15 @@ impl DemoBank for Worldline {
     }
 
     /// The webhook endpoint is registered in the merchant portal; checkouts name it too.
-    fn connect(&self, bank: &RunningBank, notify: &Url) -> Result<(), DemoError> {
-        registered(bank.set_worldline_webhook_url(DEFAULT_WORLDLINE_MERCHANT_ID, notify.as_str()), notify)
+    fn register(&self, bank: &RunningBank, notify: &str) -> Option<bool> {
+        Some(bank.set_worldline_webhook_url(DEFAULT_WORLDLINE_MERCHANT_ID, notify))
     }
 
-    fn card(&self, card: Card) -> &'static str {
-        match card {
-            Card::Accepted => cards::ACCEPTED,
-            Card::Refused => cards::REFUSED,
-            Card::PendingThenAccepted => cards::PENDING,
-            Card::PendingThenRefused => cards::PENDING_REFUSED,
-            Card::Mistyped => cards::MISTYPED,
-        }
-    }
-
-    fn card_form(&self, html: &str) -> Option<String> {
-        form_action(html, "/hostedcheckout/")
-    }
+    super::test_cards! { cards::ACCEPTED, cards::REFUSED,
+    cards::PENDING, cards::PENDING_REFUSED, cards::MISTYPED }
 
     fn card_fields<'a>(&self, number: &'a str) -> Vec<(&'static str, &'a str)> {
-        vec![
-            ("card", number),
-            ("exp", "12/99"),
-            ("cvc", "123"),
-            ("action", "pay"),
-        ]
+        psp_card_fields(number).to_vec()
     }
 
     /// A refused attempt keeps the customer on the hosted page for another card.
@@ -80,13 +56,13 @@ impl DemoBank for Worldline {
 
     /// A new hosted checkout under the checkout's own `merchantReference`, with its own
     /// idempotence key (the provider's would hand back the first session).
-    async fn fresh_redirect(
-        &self,
-        bank: &RunningBank,
-        http: &reqwest::Client,
-        request: &PaymentRequest,
-        now: Timestamp,
-    ) -> Result<Redirect, DemoError> {
+    async fn fresh_redirect(&self, fresh: Fresh<'_>) -> Result<Redirect, DemoError> {
+        let Fresh {
+            bank,
+            http,
+            request,
+            now,
+        } = fresh;
         let bank_reference = bank
             .worldline_reference_for(request.reference.as_str())
             .and_then(|r| tpe_core::BankReference::parse(&r).ok())

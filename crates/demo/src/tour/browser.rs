@@ -64,7 +64,7 @@ impl Browser {
             .map_err(|e| failed("read the bank page", e))?;
         let action = DemoProvider::ALL
             .iter()
-            .find_map(|p| p.bank().card_form(&html))
+            .find_map(|p| p.card_form(&html))
             .ok_or_else(|| {
                 DemoError::Tour(format!(
                     "the bank page (HTTP {status}) has no card form: {}",

@@ -9,9 +9,7 @@ mod play;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use tpe_core::{
-    Amount, CheckoutStatus, Currency, Customer, CustomerField, PostalAddress, Timestamp,
-};
+use tpe_core::{Amount, CheckoutStatus, Currency, Customer, CustomerField, Timestamp};
 use tpe_engine::{CheckoutError, CheckoutRequest};
 use tpe_mock_bank::{EntryKind, Scenario};
 
@@ -50,11 +48,15 @@ pub enum Story {
     SameNotificationTenTimes,
     /// The notification is lost; reconciliation finds the payment.
     LostThenReconciled,
+    /// Paid in three instalments, each accepted.
+    InstalmentsAllPaid,
+    /// Paid in three instalments, the second refused by the bank.
+    SecondInstalmentRefused,
 }
 
 impl Story {
     /// Every story, in the order of the table.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 15] = [
         Self::Accepted,
         Self::PendingThenAccepted,
         Self::PendingThenRefused,
@@ -68,6 +70,8 @@ impl Story {
         Self::TamperedAmount,
         Self::SameNotificationTenTimes,
         Self::LostThenReconciled,
+        Self::InstalmentsAllPaid,
+        Self::SecondInstalmentRefused,
     ];
 
     /// The row's label.
@@ -86,7 +90,17 @@ impl Story {
             Self::TamperedAmount => "tampered amount",
             Self::SameNotificationTenTimes => "same notification ten times",
             Self::LostThenReconciled => "lost notification, reconciled",
+            Self::InstalmentsAllPaid => "three instalments all paid",
+            Self::SecondInstalmentRefused => "second instalment refused",
         }
+    }
+
+    /// Whether the story pays in instalments.
+    pub fn in_instalments(self) -> bool {
+        matches!(
+            self,
+            Self::InstalmentsAllPaid | Self::SecondInstalmentRefused
+        )
     }
 
     fn slug(self) -> String {
@@ -117,6 +131,18 @@ impl Story {
             Self::TamperedAmount => (vec![vec![Ev::AmountDiffers]], false),
             Self::SameNotificationTenTimes => (vec![vec![Ev::Accepted; 10]], false),
             Self::LostThenReconciled => (vec![vec![Ev::ReconciledPaid]], false),
+            Self::InstalmentsAllPaid => (
+                vec![vec![Ev::Accepted, Ev::InstalmentPaid, Ev::InstalmentPaid]],
+                false,
+            ),
+            Self::SecondInstalmentRefused => (
+                vec![vec![
+                    Ev::Accepted,
+                    Ev::InstalmentRefused,
+                    Ev::InstalmentPaid,
+                ]],
+                false,
+            ),
         }
     }
 }
@@ -282,19 +308,7 @@ fn delivery() -> jiff::civil::Date {
 }
 
 fn customer() -> Customer {
-    Customer {
-        first_name: "Jeanne".into(),
-        last_name: "Martin".into(),
-        email: "jeanne.martin@example.fr".into(),
-        phone: Some("06 12 34 56 78".into()),
-        address: Some(PostalAddress {
-            line1: "12 chemin des Lilas".into(),
-            line2: None,
-            postcode: "69480".into(),
-            city: "Anse".into(),
-            country: "FR".into(),
-        }),
-    }
+    crate::web::jeanne(true)
 }
 
 const AMOUNT: u64 = 2_770;
@@ -492,6 +506,27 @@ async fn play_story(play: &mut Play, story: Story) -> Result<(), DemoError> {
                 .await
                 .map_err(|e| DemoError::Tour(format!("reconciliation: {e}")))?;
         }
+        Story::InstalmentsAllPaid | Story::SecondInstalmentRefused => {
+            let side = p
+                .bank()
+                .instalments()
+                .ok_or_else(|| DemoError::Tour("no instalments at this bank".into()))?;
+            let c = play.checkout_in_three().await?;
+            let page = play.browser.open(&c.redirect).await?;
+            let landing = play.browser.pay(&page, p, Card::Accepted).await?;
+            play.landing_says(&landing, "Paiement validé").await;
+            play.delivered(&c.reference, 1).await;
+            // The bank charges the later instalments on their days, here on command.
+            let bank_reference = play.bank_reference(&c.reference).await;
+            let second = story == Story::InstalmentsAllPaid;
+            for (number, accepted) in [(2, second), (3, true)] {
+                play.demo
+                    .bank()
+                    .charge_instalment(side, &bank_reference, number, accepted)
+                    .map_err(|e| DemoError::Tour(format!("instalment {number}: {e}")))?;
+                play.delivered(&c.reference, usize::from(number)).await;
+            }
+        }
     }
     // Effects due now, then those held for the refusal window (LIFECYCLE.md, effects).
     play.relay().await?;
@@ -505,7 +540,9 @@ async fn play_story(play: &mut Play, story: Story) -> Result<(), DemoError> {
 async fn play_row(dir: PathBuf, story: Story, provider: DemoProvider) -> Row {
     let (plan, same_order) = story.plan();
     let expected = expect(&plan, same_order);
-    if let Some(why) = provider.bank().cannot_play(story) {
+    let no_instalments = (story.in_instalments() && provider.bank().instalments().is_none())
+        .then_some("this bank offers no payment in instalments");
+    if let Some(why) = provider.bank().cannot_play(story).or(no_instalments) {
         return Row {
             story,
             provider,

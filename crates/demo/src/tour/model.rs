@@ -22,6 +22,11 @@ pub enum Ev {
     Manual,
     /// #11: reconciliation finds it paid (the effects of #2).
     ReconciledPaid,
+    /// A later instalment accepted (docs/instalments.md): its own payment record once the
+    /// order is paid.
+    InstalmentPaid,
+    /// A later instalment refused: one alert to the manager, the order stays as it is.
+    InstalmentRefused,
 }
 
 /// The expected outcome of one checkout or of a whole story.
@@ -80,6 +85,9 @@ impl One {
             }
             // #10: no effect.
             (Ev::Retract, S::AwaitingPayment) => self.state = S::Retracted,
+            // Later instalments of a paid order: a record, or an alert.
+            (Ev::InstalmentPaid, S::Valid | S::PaidAfterRetraction) => self.records += 1,
+            (Ev::InstalmentRefused, S::Valid | S::PaidAfterRetraction) => self.manager += 1,
             // #3, #5, #6 and anything else: unchanged, no effect.
             _ => {}
         }
@@ -153,34 +161,37 @@ mod tests {
     use super::*;
     use CheckoutStatus as S;
 
+    /// State, records, customer e-mails, manager e-mails of a single checkout.
+    fn counts(e: &Expected) -> (S, u32, u32, u32) {
+        (
+            e.checkouts[0].0,
+            e.records,
+            e.customer_mails,
+            e.manager_mails,
+        )
+    }
+
     #[test]
     fn the_model_follows_the_table() {
         let e = expect(&[vec![Ev::Pending, Ev::Accepted, Ev::Accepted]], false);
-        assert_eq!(
-            (
-                e.checkouts[0].0,
-                e.records,
-                e.customer_mails,
-                e.manager_mails
-            ),
-            (S::Valid, 1, 1, 0)
-        );
+        assert_eq!(counts(&e), (S::Valid, 1, 1, 0));
         let e = expect(&[vec![Ev::Retract, Ev::Accepted]], false);
-        assert_eq!(
-            (
-                e.checkouts[0].0,
-                e.records,
-                e.customer_mails,
-                e.manager_mails
-            ),
-            (S::PaidAfterRetraction, 1, 0, 1)
-        );
+        assert_eq!(counts(&e), (S::PaidAfterRetraction, 1, 0, 1));
         let e = expect(&[vec![Ev::Refused], vec![Ev::Accepted]], true);
         assert_eq!(
             describe(&e.checkouts),
             "awaiting_payment+superseded / valid"
         );
         assert_eq!(e.manager_mails, 1);
+        let e = expect(
+            &[vec![
+                Ev::Accepted,
+                Ev::InstalmentRefused,
+                Ev::InstalmentPaid,
+            ]],
+            false,
+        );
+        assert_eq!(counts(&e), (S::Valid, 2, 1, 1));
         let e = expect(&[vec![Ev::Accepted, Ev::Refused]], false);
         assert_eq!((e.checkouts[0].0, e.manager_mails), (S::Valid, 0));
         assert_eq!(describe(&expect(&[], false).checkouts), "none created");

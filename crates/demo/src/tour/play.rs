@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tpe_core::clock::ManualClock;
+use tpe_core::instalments::{Interval, Schedule};
 use tpe_core::{
     Amount, CheckoutStatus, Currency, PaymentReference, PaymentRequest, ReturnUrls, Timestamp,
 };
@@ -50,6 +51,7 @@ impl Play {
             timings: tpe_engine::Timings::default(),
             manager_password_hash: None,
             bank_listen: None,
+            instalments_minimum: crate::demo::DEFAULT_INSTALMENTS_MINIMUM,
         };
         Ok(Self {
             demo: Demo::start(options).await?,
@@ -73,8 +75,29 @@ impl Play {
             .demo
             .engine()
             .start_checkout(&self.provider.id(), request(order)?)
-            .await
-            .map_err(|e| DemoError::Tour(format!("start the checkout: {e}")))?;
+            .await;
+        self.started(started)
+    }
+
+    /// A checkout of the tour's amount in three monthly instalments from today.
+    pub(super) async fn checkout_in_three(&mut self) -> Result<StartedCheckout, DemoError> {
+        let request = request(None)?;
+        let today = tpe_core::instalments::french_day(self.now());
+        let schedule = Schedule::split(request.amount, 3, today, Interval::Months(1))
+            .map_err(|e| DemoError::Tour(format!("schedule: {e}")))?;
+        let started = self
+            .demo
+            .engine()
+            .start_checkout_in_instalments(&self.provider.id(), request, schedule)
+            .await;
+        self.started(started)
+    }
+
+    fn started(
+        &mut self,
+        started: Result<StartedCheckout, tpe_engine::CheckoutError>,
+    ) -> Result<StartedCheckout, DemoError> {
+        let started = started.map_err(|e| DemoError::Tour(format!("start the checkout: {e}")))?;
         self.references.push(started.reference.clone());
         Ok(started)
     }
@@ -151,26 +174,19 @@ impl Play {
     /// The reference the bank knows the checkout by (its scripts and journal use it): the
     /// shop's own for most banks, a shorter one for banks such as Monetico.
     pub(super) async fn bank_reference(&self, r: &PaymentReference) -> String {
-        self.demo
-            .engine()
-            .checkout(r)
-            .await
-            .ok()
-            .flatten()
-            .map_or_else(
-                || r.as_str().to_owned(),
-                |c| c.bank_reference.as_str().to_owned(),
-            )
+        self.stored(r).await.map_or_else(
+            || r.as_str().to_owned(),
+            |c| c.bank_reference.as_str().to_owned(),
+        )
     }
 
     pub(super) async fn status(&self, r: &PaymentReference) -> Option<CheckoutStatus> {
-        self.demo
-            .engine()
-            .checkout(r)
-            .await
-            .ok()
-            .flatten()
-            .map(|c| c.status)
+        self.stored(r).await.map(|c| c.status)
+    }
+
+    /// The checkout `r` as stored, if it is.
+    async fn stored(&self, r: &PaymentReference) -> Option<tpe_store::CheckoutRecord> {
+        self.demo.engine().checkout(r).await.ok().flatten()
     }
 
     /// Delivers the effects, twice: the second pass must find nothing left.
@@ -260,6 +276,11 @@ pub(super) async fn tampered_page(
     .with_bank_reference(bank_reference);
     play.provider
         .bank()
-        .fresh_redirect(play.demo.bank(), play.browser.http(), &req, play.now())
+        .fresh_redirect(crate::banks::Fresh {
+            bank: play.demo.bank(),
+            http: play.browser.http(),
+            request: &req,
+            now: play.now(),
+        })
         .await
 }

@@ -3,9 +3,9 @@
 //! commande" (keep the money paid after retraction and deliver). Each shows what it will do
 //! first and acts only once confirmed; the author goes to the audit trail.
 
-use super::Form;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use super::{Form, Found, Named};
+use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use tpe_core::{CheckoutStatus, PaymentReference, TransitionError};
@@ -45,55 +45,52 @@ impl Decision {
 pub(super) async fn refund(
     State(shop): State<Shop>,
     headers: HeaderMap,
-    Path(reference): Path<String>,
+    Found(reference): Found<PaymentReference>,
     Form(f): Form<DecisionForm>,
 ) -> Response {
-    decide(shop, &headers, &reference, f, Decision::Refund).await
+    decide(shop, &headers, reference, f, Decision::Refund).await
 }
 
 pub(super) async fn reinstate(
     State(shop): State<Shop>,
     headers: HeaderMap,
-    Path(reference): Path<String>,
+    Found(reference): Found<PaymentReference>,
     Form(f): Form<DecisionForm>,
 ) -> Response {
-    decide(shop, &headers, &reference, f, Decision::Reinstate).await
+    decide(shop, &headers, reference, f, Decision::Reinstate).await
 }
 
 async fn decide(
     shop: Shop,
     headers: &HeaderMap,
-    reference: &str,
+    reference: PaymentReference,
     f: DecisionForm,
     decision: Decision,
 ) -> Response {
     let (id, mut s, new) = shop.session(headers);
-    let not_found = || {
-        shop.error_page(
-            StatusCode::NOT_FOUND,
-            "Introuvable",
-            "Aucun paiement de cette référence.",
-            "/gestion",
-        )
-    };
-    let Ok(reference) = PaymentReference::parse(reference) else {
-        return not_found();
-    };
+    let not_found = || super::manager::not_found(&shop, PaymentReference::MISSING);
     let back = format!("/gestion/paiement/{reference}");
     if f.author.trim().is_empty() {
         s.flash = Some("Indiquez votre nom (auteur) : il est gardé dans l'historique.".into());
     } else if f.confirm.as_deref() != Some("1") {
         // First what will be done, nothing until confirmed.
-        let Ok(Some(c)) = shop.engine.checkout(&reference).await else {
+        let Ok(Some(d)) = shop.engine.checkout_detail(&reference).await else {
             return not_found();
         };
+        // What the bank will be asked: every versement paid and not refunded, each on its own.
+        let (total, count) = (d.to_refund_total(), d.to_refund().len());
+        let c = d.checkout;
         let (title, what, button) = match decision {
             Decision::Refund => (
                 "Confirmer le remboursement",
                 format!(
-                    "La banque ({}) remboursera {} au client sur la carte qui a payé. Le paiement passera à « Remboursée ».",
+                    "La banque ({}) remboursera {} au client sur la carte qui a payé{}. Le paiement passera à « Remboursée ».",
                     c.provider,
-                    euros(c.amount)
+                    euros(total.unwrap_or(c.amount)),
+                    match count {
+                        0 | 1 => String::new(),
+                        n => format!(", en {n} remboursements : un par échéance payée"),
+                    }
                 ),
                 "Confirmer le remboursement",
             ),

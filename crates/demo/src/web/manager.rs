@@ -1,7 +1,7 @@
 //! The manager's side: checkouts by state, one checkout by reference, payment records
 //! ("versements"), e-mails sent, manual validation, and the jobs run "as of" a date.
 
-use super::Form;
+use super::{Form, Found};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -148,12 +148,9 @@ pub(super) async fn find(State(shop): State<Shop>, Query(q): Query<FindQuery>) -
 pub(super) async fn detail(
     State(shop): State<Shop>,
     headers: HeaderMap,
-    Path(reference): Path<String>,
+    Found(reference): Found<PaymentReference>,
 ) -> Response {
     let (id, mut s, new) = shop.session(&headers);
-    let Ok(reference) = PaymentReference::parse(&reference) else {
-        return not_found(&shop, "Aucun paiement de cette référence.");
-    };
     let d = match shop.engine.checkout_detail(&reference).await {
         Ok(Some(d)) => d,
         Ok(None) => return not_found(&shop, "Aucun paiement de cette référence."),
@@ -203,6 +200,8 @@ pub(super) async fn detail(
             state => c.status.label_fr(),
             awaiting => c.status == CheckoutStatus::AwaitingPayment,
             after_retraction => c.status == CheckoutStatus::PaidAfterRetraction,
+            paid_since_refund => (c.status == CheckoutStatus::Refunded)
+                .then(|| d.to_refund_total()).flatten().map(euros),
             paid_before => d.order_paid_before.as_ref().map(PaymentReference::as_str),
             refunding => c.status == CheckoutStatus::Refunding,
             mismatch => c.amount_mismatch,
@@ -215,7 +214,7 @@ pub(super) async fn detail(
             order => c.shop_order_id.clone().unwrap_or_else(|| labels::NONE.into()),
             validated_by => c.validated_by.as_ref().map(labels::source),
             transactions => transactions,
-            schedule => schedule(&d),
+            schedule => super::instalments::states(&d),
             effects => effects,
             audit => audit,
         },
@@ -223,34 +222,6 @@ pub(super) async fn detail(
     s.flash = None;
     shop.save(&id, s);
     shop.with_cookie(resp, &id, new)
-}
-
-/// The checkout's schedule of instalments, each with its state in French: paid (with its
-/// payment record), due, or refused (with the bank's reason).
-fn schedule(d: &tpe_store::CheckoutDetail) -> Vec<minijinja::Value> {
-    use tpe_store::InstalmentState as S;
-    d.schedule()
-        .iter()
-        .map(|i| {
-            let (state, detail) = match &i.state {
-                S::Paid { record: Some(r) } => ("payée", format!("versement n°{}", r.id)),
-                S::Paid { record: None } => (
-                    "payée",
-                    "versement écrit à la validation de la première échéance".to_owned(),
-                ),
-                S::Refused { reason } => (
-                    "refusée",
-                    format!("motif : {}", reason.manager_message(tpe_core::Lang::Fr)),
-                ),
-                _ => ("à venir", String::new()),
-            };
-            context! {
-                number => i.number, amount => euros(i.instalment.amount),
-                due => i.instalment.due.strftime("%d/%m/%Y").to_string(),
-                state => state, detail => detail,
-            }
-        })
-        .collect()
 }
 
 #[derive(serde::Deserialize)]
@@ -262,13 +233,10 @@ pub(super) struct ValidateForm {
 pub(super) async fn validate(
     State(shop): State<Shop>,
     headers: HeaderMap,
-    Path(reference): Path<String>,
+    Found(reference): Found<PaymentReference>,
     Form(f): Form<ValidateForm>,
 ) -> Response {
     let (id, mut s, new) = shop.session(&headers);
-    let Ok(reference) = PaymentReference::parse(&reference) else {
-        return not_found(&shop, "Aucun paiement de cette référence.");
-    };
     s.flash = Some(
         match shop
             .engine

@@ -2,9 +2,11 @@
 
 mod decision;
 mod guard;
+mod instalments;
 mod labels;
 mod manager;
 pub use guard::{check_password_hash, hash_password};
+pub(crate) use instalments::Offer as InstalmentOffer;
 pub(crate) use manager::far_future;
 mod shop;
 mod tasks;
@@ -18,7 +20,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use minijinja::Environment;
-use tpe_core::{Amount, Customer};
+use tpe_core::{Amount, Customer, PostalAddress};
 use tpe_engine::Engine;
 
 use crate::demo::DemoProvider;
@@ -78,6 +80,8 @@ struct Session {
     manager: bool,
     /// When the session was last used, for evicting the least recently used one.
     seen: u64,
+    /// « Payer en 3 fois » chosen on the order summary.
+    in_instalments: bool,
     /// The last checkout started for the current order.
     checkout: Option<(String, tpe_core::PaymentReference)>,
     /// Orders found paid, newest last (at most [`MAX_PAID_ORDERS`]).
@@ -95,13 +99,7 @@ impl Session {
         // The account starts without phone nor address: the first checkout shows the PSD2
         // message of the guide, as a real shop would.
         Self {
-            customer: Customer {
-                first_name: "Jeanne".into(),
-                last_name: "Martin".into(),
-                email: "jeanne.martin@example.fr".into(),
-                phone: None,
-                address: None,
-            },
+            customer: jeanne(false),
             cart: BTreeMap::new(),
             delivery: None,
             provider: DemoProvider::Paybox,
@@ -110,10 +108,30 @@ impl Session {
             csrf: random_hex(16),
             manager: false,
             seen: 0,
+            in_instalments: false,
             checkout: None,
             paid: Vec::new(),
             form: (random_hex(8), None),
         }
+    }
+}
+
+/// Jeanne Martin, the demo's customer: as her account starts, or `complete` with the phone
+/// and address the guide has her type in "Mon compte" (PSD2).
+pub(crate) fn jeanne(complete: bool) -> Customer {
+    let address = |[line1, postcode, city, country]: [&str; 4]| PostalAddress {
+        line1: line1.into(),
+        line2: None,
+        postcode: postcode.into(),
+        city: city.into(),
+        country: country.into(),
+    };
+    Customer {
+        first_name: "Jeanne".into(),
+        last_name: "Martin".into(),
+        email: "jeanne.martin@example.fr".into(),
+        phone: complete.then(|| "06 12 34 56 78".into()),
+        address: complete.then(|| address(["12 chemin des Lilas", "69480", "Anse", "FR"])),
     }
 }
 
@@ -154,6 +172,8 @@ pub(crate) struct Shop {
     password_hash: Arc<str>,
     /// Cookies only over TLS when the shop is served over https.
     secure: bool,
+    /// « Payer en 3 fois »: from which total, with which banks.
+    offer: Arc<instalments::Offer>,
     /// One turn per order form being submitted, so a double click waits for the first
     /// submission's page instead of starting a second checkout.
     forms: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
@@ -220,6 +240,7 @@ impl Shop {
         mail_dir: PathBuf,
         bank_url: String,
         password_hash: &str,
+        offer: instalments::Offer,
     ) -> Result<Self, minijinja::Error> {
         let secure = engine.settings().public_base_url.scheme() == "https";
         Ok(Self {
@@ -230,6 +251,7 @@ impl Shop {
             sessions: Arc::new(Mutex::new(Sessions::default())),
             password_hash: password_hash.into(),
             secure,
+            offer: Arc::new(offer),
             forms: Arc::default(),
         })
     }
@@ -380,6 +402,49 @@ impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<Shop> for Form<T
                 ))
             }
         }
+    }
+}
+
+/// What a page's address names: a payment reference, a task number.
+pub(crate) trait Named: Sized {
+    /// The French message when the address names nothing of the kind.
+    const MISSING: &'static str;
+    /// The value in the address, if it is one.
+    fn read(segment: &str) -> Option<Self>;
+}
+
+impl Named for tpe_core::PaymentReference {
+    const MISSING: &'static str = "Aucun paiement de cette référence.";
+    fn read(segment: &str) -> Option<Self> {
+        Self::parse(segment).ok()
+    }
+}
+
+impl Named for i64 {
+    const MISSING: &'static str = "Aucune tâche de ce numéro.";
+    fn read(segment: &str) -> Option<Self> {
+        segment.parse().ok()
+    }
+}
+
+/// The address's last segment read as `T`; one that is not gets Gestion's French
+/// "Introuvable" page rather than axum's raw text.
+pub(crate) struct Found<T>(pub(crate) T);
+
+impl<T: Named> axum::extract::FromRequestParts<Shop> for Found<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        shop: &Shop,
+    ) -> Result<Self, Response> {
+        let axum::extract::Path(segment) =
+            axum::extract::Path::<String>::from_request_parts(parts, shop)
+                .await
+                .map_err(|_| manager::not_found(shop, T::MISSING))?;
+        T::read(&segment)
+            .map(Self)
+            .ok_or_else(|| manager::not_found(shop, T::MISSING))
     }
 }
 

@@ -5,10 +5,11 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
+use tpe_core::instalments::ScheduleError;
 use tpe_core::{Amount, CheckoutStatus, Currency, HttpMethod, PostalAddress};
 use tpe_engine::{CheckoutError, CheckoutRequest};
 
-use super::{MAX_PAID_ORDERS, PRODUCTS, Session, Shop, euros, new_order_id};
+use super::{MAX_PAID_ORDERS, PRODUCTS, Session, Shop, euros, instalments, new_order_id};
 use crate::demo::DemoProvider;
 
 /// Longest text accepted in a form field of the shop.
@@ -256,13 +257,39 @@ fn default_delivery(shop: &Shop) -> jiff::civil::Date {
         .unwrap_or(today)
 }
 
-fn render_summary(shop: &Shop, s: &Session, error: Option<String>, account_link: bool) -> Response {
+/// The shop's day, in its time zone.
+fn today(shop: &Shop) -> jiff::civil::Date {
+    shop.engine
+        .now()
+        .to_zoned_datetime(shop.engine.settings().time_zone.clone())
+        .date()
+}
+
+async fn render_summary(
+    shop: &Shop,
+    s: &Session,
+    error: Option<String>,
+    account_link: bool,
+) -> Response {
     let (lines, total, _) = cart_lines(s);
     let providers: Vec<_> = DemoProvider::ALL
         .iter()
         .map(|p| context! { id => p.id().as_str(), label => p.label() })
         .collect();
     let delivery = s.delivery.unwrap_or_else(|| default_delivery(shop));
+    // « Payer en 3 fois », its schedule shown before paying.
+    let in_three = total
+        .filter(|t| shop.offer.covers(*t))
+        .and_then(|t| instalments::schedule(t, today(shop)))
+        .map(|schedule| {
+            context! {
+                count => instalments::COUNT,
+                rows => instalments::rows(&schedule),
+                banks => shop.offer.bank_names(),
+                chosen => s.in_instalments,
+            }
+        });
+    let paid = instalments::paid_orders(shop, &s.paid).await;
     shop.render(
         "summary.html",
         s,
@@ -274,10 +301,11 @@ fn render_summary(shop: &Shop, s: &Session, error: Option<String>, account_link:
             delivery => delivery.to_string(),
             providers => providers,
             provider => s.provider.id().as_str(),
+            in_three => in_three,
             error => error,
             account_link => account_link,
             form_id => s.form.0.clone(),
-            paid => s.paid.iter().rev().map(|(o, r)| context! { order => o, reference => r.as_str() }).collect::<Vec<_>>(),
+            paid => paid,
         },
     )
 }
@@ -289,7 +317,7 @@ pub(super) async fn summary(State(shop): State<Shop>, headers: HeaderMap) -> Res
     if s.form.1.is_some() {
         s.form = (super::random_hex(8), None);
     }
-    let resp = render_summary(&shop, &s, None, false);
+    let resp = render_summary(&shop, &s, None, false).await;
     s.flash = None;
     shop.save(&id, s);
     shop.with_cookie(resp, &id, new)
@@ -301,6 +329,8 @@ pub(super) struct CheckoutForm {
     delivery: Option<String>,
     provider: Option<String>,
     mode: Option<String>,
+    /// `3` for « Payer en 3 fois », `1` (or absent) for at once.
+    versements: Option<String>,
 }
 
 /// "Valider ma commande" with "Paiement en ligne": the engine checks the account (PSD2),
@@ -318,18 +348,14 @@ pub(super) async fn checkout(
     let (id, mut s, new) = shop.session(&headers);
     if close_if_paid(&shop, &mut s).await {
         shop.save(&id, s.clone());
-        return shop.with_cookie(
-            render_summary(
-                &shop,
-                &s,
-                Some(
-                    "Cette commande est déjà payée : rien n'a été débité une deuxième fois.".into(),
-                ),
-                false,
-            ),
-            &id,
-            new,
-        );
+        let page = render_summary(
+            &shop,
+            &s,
+            Some("Cette commande est déjà payée : rien n'a été débité une deuxième fois.".into()),
+            false,
+        )
+        .await;
+        return shop.with_cookie(page, &id, new);
     }
     // The same form sent twice (a double click): the bank's page of the first submission.
     if let (Some(form_id), (current, Some(redirect))) = (&f.form_id, &s.form)
@@ -348,32 +374,43 @@ pub(super) async fn checkout(
     {
         s.delivery = Some(d);
     }
+    if let Some(v) = f.versements.as_deref() {
+        s.in_instalments = v == "3";
+    }
     let (_, total, count) = cart_lines(&s);
-    let fail = |s: &Session, msg: String, link: bool| {
-        shop.with_cookie(render_summary(&shop, s, Some(msg), link), &id, new)
+    let fail = |s: Session, msg: String, link: bool| {
+        let shop = &shop;
+        let id = &id;
+        async move {
+            shop.save(id, s.clone());
+            let page = render_summary(shop, &s, Some(msg), link).await;
+            shop.with_cookie(page, id, new)
+        }
     };
     if f.mode.as_deref().is_some_and(|m| m != "online") {
-        shop.save(&id, s.clone());
-        return fail(&s, "Seul le paiement en ligne est proposé.".into(), false);
+        return fail(s, "Seul le paiement en ligne est proposé.".into(), false).await;
     }
     let Some(amount) = total.filter(|t| !t.is_zero()) else {
-        shop.save(&id, s.clone());
-        return fail(&s, "Votre panier est vide.".into(), false);
+        return fail(s, "Votre panier est vide.".into(), false).await;
     };
-    let today = shop
-        .engine
-        .now()
-        .to_zoned_datetime(shop.engine.settings().time_zone.clone())
-        .date();
+    let today = today(&shop);
     if s.delivery.is_some_and(|d| d < today) {
         s.delivery = None;
-        shop.save(&id, s.clone());
-        return fail(
-            &s,
-            "La date de livraison est passée : choisissez aujourd'hui ou un jour à venir.".into(),
-            false,
-        );
+        let msg = "La date de livraison est passée : choisissez aujourd'hui ou un jour à venir.";
+        return fail(s, msg.into(), false).await;
     }
+    let schedule = if s.in_instalments {
+        if let Some(msg) = shop.offer.refusal(amount, s.provider) {
+            return fail(s, msg, false).await;
+        }
+        let Some(schedule) = instalments::schedule(amount, today) else {
+            let msg = instalments::refused_fr(&ScheduleError::Unsupported, s.provider);
+            return fail(s, msg, false).await;
+        };
+        Some(schedule)
+    } else {
+        None
+    };
     let request = CheckoutRequest {
         customer: s.customer.clone(),
         amount,
@@ -384,7 +421,16 @@ pub(super) async fn checkout(
         language: None,
     };
     shop.save(&id, s.clone());
-    match shop.engine.start_checkout(&s.provider.id(), request).await {
+    let provider = s.provider.id();
+    let started = match schedule {
+        Some(schedule) => {
+            shop.engine
+                .start_checkout_in_instalments(&provider, request, schedule)
+                .await
+        }
+        None => shop.engine.start_checkout(&provider, request).await,
+    };
+    match started {
         Ok(started) => {
             tracing::info!(reference = %started.reference, "redirecting to the bank");
             s.checkout = Some((s.order_id.clone(), started.reference));
@@ -395,14 +441,15 @@ pub(super) async fn checkout(
             let resp = redirect_response(&shop, &s, started.redirect);
             shop.with_cookie(resp, &id, new)
         }
-        Err(CheckoutError::IncompleteCustomer(e)) => fail(&s, e.message_fr(), true),
+        Err(CheckoutError::IncompleteCustomer(e)) => fail(s, e.message_fr(), true).await,
+        Err(CheckoutError::Schedule(e)) => {
+            let msg = instalments::refused_fr(&e, s.provider);
+            fail(s, msg, false).await
+        }
         Err(e) => {
             tracing::warn!(error = %e, "checkout failed");
-            fail(
-                &s,
-                format!("Le paiement n'a pas pu être préparé : {e}"),
-                false,
-            )
+            let msg = format!("Le paiement n'a pas pu être préparé : {e}");
+            fail(s, msg, false).await
         }
     }
 }

@@ -2,14 +2,14 @@
 //! accounts refusing a payment record, the last allowed attempt), each with its last error and
 //! a "Réessayer" button that puts it back once the manager fixed the cause.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use tpe_engine::{EngineError, StoreError, effect_kind_text};
 
-use super::manager::{not_found, unavailable, when};
-use super::{Form, Shop};
+use super::manager::{unavailable, when};
+use super::{Form, Found, Shop};
 
 /// Where the page lives.
 pub(super) const PAGE: &str = "/gestion/taches";
@@ -57,12 +57,9 @@ pub(super) struct RetryForm {
 pub(super) async fn retry(
     State(shop): State<Shop>,
     headers: HeaderMap,
-    Path(effect_id): Path<String>,
+    Found(effect_id): Found<i64>,
     Form(f): Form<RetryForm>,
 ) -> Response {
-    let Ok(effect_id) = effect_id.parse::<i64>() else {
-        return not_found(&shop, "Aucune tâche de ce numéro.");
-    };
     let (id, mut s, new) = shop.session(&headers);
     let engine = &shop.engine;
     s.flash = Some(

@@ -8,10 +8,10 @@
 
 use std::any::Any;
 
-use crate::Error;
 use crate::config::MockBankConfig;
 use crate::journal::Side;
 use crate::state::BankState;
+use crate::{Error, InstalmentError};
 
 /// One bank played by the mock. Its name is its module's (`paybox`): the folder, and the prefix
 /// of its templates (`paybox/payment.html`).
@@ -31,6 +31,21 @@ pub(crate) trait Bank: Sync {
 
     /// The bank's page templates: file name and source (`include_str!`).
     fn templates(&self) -> &'static [(&'static str, &'static str)];
+
+    /// How the bank runs later instalments, for a bank that offers payment in instalments.
+    fn instalments(&self) -> Option<Instalments> {
+        None
+    }
+}
+
+/// What a bank that offers payment in instalments does with the later ones.
+#[derive(Clone, Copy)]
+pub(crate) struct Instalments {
+    /// The later instalments of its paid payments in instalments not yet charged.
+    pub(crate) uncharged: fn(&BankState) -> Vec<crate::instalments::Due>,
+    /// Charges later instalment `number` of the payment `reference` now, as the bank does on
+    /// its due date, accepted or refused, and notifies the shop.
+    pub(crate) charge: fn(&BankState, &str, u8, bool) -> Result<(), InstalmentError>,
 }
 
 /// Declares each bank module and lists its [`Bank`] in [`ALL`]: one line per bank.

@@ -42,7 +42,7 @@ const WRITE_SQLITE: &str = "INSERT INTO bank_transactions (provider, reference, 
      UPDATE checkouts SET status = r ->> 'status', amount_mismatch = r ->> 'amount_mismatch', \
      superseded_by = r ->> 'superseded_by', validated_by = r ->> 'validated_by', \
      validated_author = r ->> 'validated_author', validated_note = r ->> 'validated_note', \
-     instalments = r ->> 'instalments', updated_at = r ->> 'updated_at', version = version + (r ->> 'version') \
+     instalments = r ->> 'instalments', refunds = r ->> 'refunds', updated_at = r ->> 'updated_at', version = version + (r ->> 'version') \
      FROM (SELECT value AS r FROM jsonb_each($2)) WHERE checkouts.reference = r ->> 'reference'; \
      INSERT INTO outbox (reference, effect_key, kind, payload, created_at, due_at, delivered_at) \
      SELECT r ->> 'reference', r ->> 'effect_key', r ->> 'kind', r ->> 'payload', \
@@ -74,7 +74,7 @@ const WRITE_POSTGRES: &str = "WITH \
      amount_mismatch = r.amount_mismatch, superseded_by = r.superseded_by, \
      validated_by = r.validated_by, validated_author = r.validated_author, \
      validated_note = r.validated_note, instalments = r.instalments, \
-     updated_at = r.updated_at, \
+     refunds = r.refunds, updated_at = r.updated_at, \
      version = c.version + r.version \
      FROM jsonb_populate_recordset(NULL::checkouts, $2::jsonb) AS r \
      WHERE c.reference = r.reference RETURNING 1), \
@@ -680,10 +680,35 @@ fn check_input(input: &EventInput) -> Result<(), StoreError> {
             bounded("author", author, 1, MAX_AUTHOR)?;
             bounded("note", note, 0, MAX_NOTE)
         }
-        EventInput::RefundSucceeded { refund_id } => bounded("refund_id", refund_id, 1, 255),
-        EventInput::RefundFailed { reason, .. } => bounded("reason", reason, 1, MAX_NOTE),
+        EventInput::RefundSucceeded {
+            refund_id,
+            bank_transaction_id,
+        } => {
+            bounded("refund_id", refund_id, 1, 255)?;
+            refunded_transaction(bank_transaction_id.as_deref())
+        }
+        EventInput::RefundFailed {
+            reason,
+            bank_transaction_id,
+            ..
+        } => {
+            bounded("reason", reason, 1, MAX_NOTE)?;
+            refunded_transaction(bank_transaction_id.as_deref())
+        }
         _ => Ok(()),
     }
+}
+
+/// A refund's bank transaction, when named: bounded as a notification's.
+fn refunded_transaction(txn: Option<&str>) -> Result<(), StoreError> {
+    txn.map_or(Ok(()), |t| {
+        bounded(
+            "bank_transaction_id",
+            t,
+            1,
+            VerifiedNotification::MAX_TRANSACTION_ID,
+        )
+    })
 }
 
 fn lang_str(lang: Lang) -> &'static str {

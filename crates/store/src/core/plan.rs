@@ -34,20 +34,7 @@ impl Loaded {
         seen: impl IntoIterator<Item = (String, OutcomeKind)>,
         effect_keys: HashSet<String>,
     ) -> Self {
-        let state = CheckoutState {
-            reference: record.reference.clone(),
-            provider: record.provider.clone(),
-            amount: record.amount,
-            shop_order_id: record.shop_order_id.clone(),
-            status: record.status,
-            amount_mismatch: record.amount_mismatch,
-            superseded_by: record.superseded_by.clone(),
-            validated_by: record.validated_by.clone(),
-            retract_at: record.retract_at,
-            seen: seen.into_iter().collect(),
-            schedule: record.schedule.clone(),
-            instalments: record.instalments.clone(),
-        };
+        let state = record.lifecycle_state(seen);
         Self {
             record,
             state,
@@ -115,6 +102,8 @@ pub(crate) struct CheckoutUpdate {
     validated_note: Option<String>,
     /// The later instalments' verdicts (JSON), when there are some.
     instalments: Option<String>,
+    /// Each bank transaction's refund (JSON), when one was asked.
+    refunds: Option<String>,
     updated_at: i64,
     /// Added to the stored `version`.
     #[serde(rename = "version")]
@@ -186,6 +175,11 @@ impl CheckoutUpdate {
         } else {
             Some(json_text(&next.instalments, "instalments")?)
         };
+        let refunds = if next.refunds.is_empty() {
+            None
+        } else {
+            Some(json_text(&next.refunds, "refunds")?)
+        };
         Ok(Self {
             reference: next.reference.as_str().to_owned(),
             status: next.status.as_str(),
@@ -195,6 +189,7 @@ impl CheckoutUpdate {
             validated_author: author,
             validated_note: note,
             instalments,
+            refunds,
             updated_at: now.as_millisecond(),
             writes: 1,
         })
@@ -435,12 +430,21 @@ pub(crate) fn event_for(
             at: now,
             order_paid_by,
         },
-        EventInput::RefundSucceeded { refund_id } => Event::RefundSucceeded {
+        EventInput::RefundSucceeded {
+            refund_id,
+            bank_transaction_id,
+        } => Event::RefundSucceeded {
             refund_id: refund_id.clone(),
+            bank_transaction_id: bank_transaction_id.clone(),
         },
-        EventInput::RefundFailed { reason, back_to } => Event::RefundFailed {
+        EventInput::RefundFailed {
+            reason,
+            back_to,
+            bank_transaction_id,
+        } => Event::RefundFailed {
             reason: reason.clone(),
             back_to: *back_to,
+            bank_transaction_id: bank_transaction_id.clone(),
         },
     }
 }
@@ -451,9 +455,21 @@ fn audit_parts(input: &EventInput) -> (Option<String>, Option<String>) {
         EventInput::ManualValidation { author, note }
         | EventInput::Reinstate { author, note }
         | EventInput::RequestRefund { author, note } => (Some(author.clone()), Some(note.clone())),
-        EventInput::RefundSucceeded { refund_id } => {
-            (None, Some(format!("bank refund {refund_id}")))
-        }
+        EventInput::RefundSucceeded {
+            refund_id,
+            bank_transaction_id,
+        } => (
+            None,
+            Some(match bank_transaction_id {
+                Some(txn) => format!("bank refund {refund_id} of bank transaction {txn}"),
+                None => format!("bank refund {refund_id}"),
+            }),
+        ),
+        EventInput::RefundFailed {
+            reason,
+            bank_transaction_id: Some(txn),
+            ..
+        } => (None, Some(format!("{reason} (transaction {txn})"))),
         EventInput::RefundFailed { reason, .. } => (None, Some(reason.clone())),
         EventInput::Notification(n) => (
             None,

@@ -46,6 +46,7 @@ pub(crate) struct CheckoutRow {
     retract_lease_until: Option<i64>,
     schedule: Option<String>,
     instalments: Option<String>,
+    refunds: Option<String>,
 }
 
 impl TryFrom<CheckoutRow> for CheckoutRecord {
@@ -104,6 +105,11 @@ impl TryFrom<CheckoutRow> for CheckoutRecord {
             instalments: row
                 .instalments
                 .map(|s| from_json(&s, "instalments"))
+                .transpose()?
+                .unwrap_or_default(),
+            refunds: row
+                .refunds
+                .map(|s| from_json(&s, "refunds"))
                 .transpose()?
                 .unwrap_or_default(),
         })

@@ -4,11 +4,11 @@
 
 use jiff::civil::date;
 use tpe_core::instalments::{Interval, Schedule};
-use tpe_core::lifecycle::Alert;
+use tpe_core::lifecycle::{Alert, RefundState};
 use tpe_core::{BankOutcome, CheckoutStatus, Effect, Reason, ReasonKind, VerifiedNotification};
 use tpe_store::{EventInput, InstalmentState, StoreError};
 
-use super::suite::{Store, apply, at, eur, new_checkout, notification, r};
+use super::suite::{Store, accepted, apply, at, eur, new_checkout, notification, r};
 
 /// 43.21 € in 3: 14.41 €, then 14.40 € twice.
 fn schedule() -> Schedule {
@@ -187,4 +187,112 @@ pub async fn instalments(store: Store) {
             .schedule()
             .is_empty()
     );
+
+    refunds(&store).await;
+}
+
+/// The refund of a payment in instalments kept per bank transaction on both databases: one
+/// effect per versement, each answer recorded with the checkout, alone or in a group commit,
+/// and a new request asks only what is left.
+async fn refunds(store: &Store) {
+    // The order's second payment, in instalments, all three paid: refundable.
+    for (name, schedule) in [("ONE", None), ("MANY", Some(schedule()))] {
+        let new = new_checkout(name, Some("ORDER-I"), at(0));
+        let new = match schedule {
+            Some(s) => new.with_schedule(s),
+            None => new,
+        };
+        store.create_checkout(new).await.unwrap();
+    }
+    apply(store, "ONE", accepted("ONE", "T1")).await;
+    for n in [None, Some(2), Some(3)] {
+        apply(store, "MANY", instalment("MANY", n, true)).await;
+    }
+    let d = store.checkout(&r("MANY")).await.unwrap();
+    assert_eq!(d.to_refund_total(), Some(eur(4321)), "every versement");
+    let request = || EventInput::RequestRefund {
+        author: "Lucie".into(),
+        note: String::new(),
+    };
+    let asked = store.apply_event(&r("MANY"), request(), at(3000)).await;
+    let asked = asked.unwrap();
+    assert_eq!(asked.status, CheckoutStatus::Refunding);
+    let refunds: Vec<_> = asked
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Refund {
+                bank_transaction_id,
+                amount,
+                ..
+            } => Some((bank_transaction_id.as_str(), amount.minor())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refunds, [("T1", 1441), ("T2", 1440), ("T3", 1440)]);
+    let d = store.checkout(&r("MANY")).await.unwrap();
+    assert_eq!(d.checkout.refunds.len(), 3);
+    assert!(
+        d.checkout
+            .refunds
+            .values()
+            .all(|s| matches!(s, RefundState::Underway { .. }))
+    );
+    // T1 taken and T2 refused in one group commit, T1 told twice.
+    let taken = |txn: &str| EventInput::RefundSucceeded {
+        refund_id: format!("RF-{txn}"),
+        bank_transaction_id: Some(txn.into()),
+    };
+    let answers = [
+        taken("T1"),
+        EventInput::RefundFailed {
+            reason: "refusé".into(),
+            back_to: CheckoutStatus::Valid,
+            bank_transaction_id: Some("T2".into()),
+        },
+        taken("T1"),
+    ];
+    let results = store
+        .apply_events(
+            answers.into_iter().map(|e| (r("MANY"), e)).collect(),
+            at(4000),
+        )
+        .await;
+    assert!(results[0].is_ok() && results[1].is_ok());
+    assert!(matches!(results[2], Err(StoreError::Transition(_))));
+    let last = apply(store, "MANY", taken("T3")).await;
+    assert_eq!(last.status, CheckoutStatus::Valid, "T2 refused");
+    let d = store.checkout(&r("MANY")).await.unwrap();
+    let states: Vec<_> = d.checkout.refunds.iter().collect();
+    assert!(matches!(
+        states[..],
+        [
+            (_, RefundState::Refunded),
+            (
+                _,
+                RefundState::Refused {
+                    back_to: CheckoutStatus::Valid,
+                    ..
+                }
+            ),
+            (_, RefundState::Refunded),
+        ]
+    ));
+    let owed: Vec<_> = d
+        .to_refund()
+        .into_iter()
+        .map(|o| (o.bank_transaction_id, o.amount.minor(), o.instalment))
+        .collect();
+    assert_eq!(owed, [("T2".to_owned(), 1440, Some(2))]);
+    // Asked again: T2 alone.
+    let again = store.apply_event(&r("MANY"), request(), at(5000)).await;
+    let again = again.unwrap();
+    assert!(matches!(
+        again.effects.as_slice(),
+        [Effect::Refund { bank_transaction_id, instalment: Some(2), .. }] if bank_transaction_id == "T2"
+    ));
+    let done = apply(store, "MANY", taken("T2")).await;
+    assert_eq!(done.status, CheckoutStatus::Refunded);
+    let d = store.checkout(&r("MANY")).await.unwrap();
+    assert_eq!(d.to_refund_total(), None);
 }

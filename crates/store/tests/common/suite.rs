@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use jiff::SignedDuration;
-use tpe_core::lifecycle::{Alert, ValidationSource};
+use tpe_core::lifecycle::{Alert, RefundState, ValidationSource};
 use tpe_core::{
     Amount, BankOutcome, BankReference, CheckoutStatus, Currency, Effect, OutcomeKind,
     PaymentReference, ProviderId, Reason, ReasonKind, Timestamp, TransitionError,
@@ -1007,6 +1007,7 @@ fn scripted(side: &str, name: &str, event: &str) -> (PaymentReference, EventInpu
         },
         "refunded" => EventInput::RefundSucceeded {
             refund_id: "RF1".into(),
+            bank_transaction_id: None,
         },
         other => panic!("no scripted event {other}"),
     };
@@ -1181,6 +1182,7 @@ pub async fn manager_decisions(store: Store) {
             amount: eur(4321),
             attempt,
             back_to: CheckoutStatus::PaidAfterRetraction,
+            instalment: None,
         }]
     );
     let again = store.apply_event(&r("DR"), refund(), due + DAY * 2).await;
@@ -1195,6 +1197,7 @@ pub async fn manager_decisions(store: Store) {
             &r("DR"),
             EventInput::RefundSucceeded {
                 refund_id: "RF-9".into(),
+                bank_transaction_id: Some("T1".into()),
             },
             due + DAY,
         )
@@ -1202,6 +1205,10 @@ pub async fn manager_decisions(store: Store) {
         .unwrap();
     assert_eq!(done.status, CheckoutStatus::Refunded);
     let d = store.checkout(&r("DR")).await.unwrap();
+    assert_eq!(
+        d.checkout.refunds.iter().collect::<Vec<_>>(),
+        [(&"T1".to_owned(), &RefundState::Refunded)]
+    );
     assert_eq!(
         d.effects
             .iter()
@@ -1272,7 +1279,12 @@ pub async fn manager_decisions(store: Store) {
     ));
     let asked = store.apply_event(&r("DB"), refund(), due).await.unwrap();
     assert_eq!(asked.status, CheckoutStatus::Refunding);
-    let Some(Effect::Refund { back_to, .. }) = asked.effects.first().cloned() else {
+    let Some(Effect::Refund {
+        back_to,
+        bank_transaction_id,
+        ..
+    }) = asked.effects.first().cloned()
+    else {
         panic!("no refund effect: {asked:?}");
     };
     let refused = store
@@ -1281,6 +1293,7 @@ pub async fn manager_decisions(store: Store) {
             EventInput::RefundFailed {
                 reason: "remboursement refusé par la banque".into(),
                 back_to,
+                bank_transaction_id: Some(bank_transaction_id),
             },
             due,
         )
@@ -1290,7 +1303,7 @@ pub async fn manager_decisions(store: Store) {
     let d = store.checkout(&r("DB")).await.unwrap();
     assert_eq!(
         d.audit.last().unwrap().detail.as_deref(),
-        Some("remboursement refusé par la banque")
+        Some("remboursement refusé par la banque (transaction T2)")
     );
     // Asked again later: a new attempt, a new effect.
     let again = store
@@ -1314,6 +1327,7 @@ pub async fn manager_decisions(store: Store) {
             &r("DN"),
             EventInput::RefundSucceeded {
                 refund_id: String::new(),
+                bank_transaction_id: None,
             },
             due,
         )

@@ -73,12 +73,19 @@ impl Bank for Lyra {
             .route("/_mock/lyra/transactions", get(transactions))
             .route(
                 "/_mock/lyra/instalments",
-                crate::instalments::instalment_route(BankState::charge_lyra_instalment),
+                crate::instalments::instalment_route(Side::Lyra),
             )
     }
 
     fn templates(&self) -> &'static [(&'static str, &'static str)] {
         html::TEMPLATES
+    }
+
+    fn instalments(&self) -> Option<crate::banks::Instalments> {
+        Some(crate::banks::Instalments {
+            uncharged: |state| crate::instalments::uncharged(state.lyra()),
+            charge: conclude::charge_instalment,
+        })
     }
 }
 

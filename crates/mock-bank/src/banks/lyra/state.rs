@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::instalments::{InstalmentError, Plan};
+use crate::instalments::Plan;
 use crate::config::LyraShop;
 use crate::state::{BankState, json_rows, push_capped, page_store};
 
@@ -60,22 +60,6 @@ impl BankState {
     #[must_use]
     pub fn lyra_transactions(&self) -> Vec<serde_json::Value> {
         self.lyra().with(|d| json_rows(&d.transactions))
-    }
-
-    /// Charges later instalment `number` of the payment in instalments `reference`
-    /// (`YYYYMMDD-<trans id>`) paid on the page, as Lyra does on its due date: a transaction
-    /// of its own, notified to `vads_url_check` with its `vads_sequence_number` and its amount
-    /// in `vads_effective_amount`, `AUTHORISED`, or `REFUSED` (`51`) when not `accepted`.
-    ///
-    /// # Errors
-    /// [`InstalmentError`] when there is no such payment or instalment, or it was charged.
-    pub fn charge_lyra_instalment(
-        &self,
-        reference: &str,
-        number: u8,
-        accepted: bool,
-    ) -> Result<(), InstalmentError> {
-        super::conclude::charge_instalment(self, reference, number, accepted)
     }
 }
 

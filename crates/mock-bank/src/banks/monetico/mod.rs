@@ -82,11 +82,18 @@ impl Bank for Monetico {
             )
             .route(
                 "/_mock/monetico/instalments",
-                instalment_route(BankState::charge_monetico_instalment),
+                instalment_route(Side::Monetico),
             )
     }
 
     fn templates(&self) -> &'static [(&'static str, &'static str)] {
         html::TEMPLATES
+    }
+
+    fn instalments(&self) -> Option<crate::banks::Instalments> {
+        Some(crate::banks::Instalments {
+            uncharged: |state| crate::instalments::uncharged(state.monetico()),
+            charge: state::charge_instalment,
+        })
     }
 }

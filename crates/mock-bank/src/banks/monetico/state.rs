@@ -96,38 +96,6 @@ impl BankState {
         true
     }
 
-    /// Charges later instalment `number` (2 to 4) of the payment in instalments `reference`
-    /// paid on the page, as Monetico does on its due date, and sends its signed return
-    /// (`paiement_pfN`, or `Annulation_pfN` with `motifrefus` `Refus` when not `accepted`),
-    /// with the instalment's `montantech`.
-    ///
-    /// # Errors
-    /// [`InstalmentError`] when there is no such payment or instalment, or it was charged.
-    pub fn charge_monetico_instalment(
-        &self,
-        reference: &str,
-        number: u8,
-        accepted: bool,
-    ) -> Result<(), InstalmentError> {
-        let session = self.monetico().charge(reference, number)?;
-        let verdict = if accepted {
-            Verdict::Accepted { challenge: false }
-        } else {
-            Verdict::Refused("Refus".to_owned())
-        };
-        let detail = format!("instalment {number} {}", if accepted { "accepted" } else { "refused" });
-        self.record(
-            JournalEntry::new(EntryKind::Decision, Side::Monetico, "/_mock/monetico/instalments", &detail)
-                .reference(Some(reference)),
-        );
-        let state = self.clone();
-        self.spawn(async move {
-            let scenario = state.scenario_for(&session.reference);
-            let card = Card::default();
-            send_cgi2(&state, &session, (verdict, number), &card, &scenario, true).await;
-        });
-        Ok(())
-    }
 }
 
 /// A payment page: one signed form.
@@ -155,3 +123,36 @@ pub(crate) struct MoneticoSession {
 }
 
 crate::instalments::scheduled!(MoneticoSession);
+
+/// Charges later instalment `number` (2 to 4) of the payment in instalments `reference`
+/// paid on the page, as Monetico does on its due date, and sends its signed return
+/// (`paiement_pfN`, or `Annulation_pfN` with `motifrefus` `Refus` when not `accepted`),
+/// with the instalment's `montantech`.
+///
+/// # Errors
+/// [`InstalmentError`] when there is no such payment or instalment, or it was charged.
+pub(super) fn charge_instalment(
+    state: &BankState,
+    reference: &str,
+    number: u8,
+    accepted: bool,
+) -> Result<(), InstalmentError> {
+    let session = state.monetico().charge(reference, number)?;
+    let verdict = if accepted {
+        Verdict::Accepted { challenge: false }
+    } else {
+        Verdict::Refused("Refus".to_owned())
+    };
+    let detail = format!("instalment {number} {}", if accepted { "accepted" } else { "refused" });
+    state.record(
+        JournalEntry::new(EntryKind::Decision, Side::Monetico, "/_mock/monetico/instalments", &detail)
+            .reference(Some(reference)),
+    );
+    let task_state = state.clone();
+    state.spawn(async move {
+        let scenario = task_state.scenario_for(&session.reference);
+        let card = Card::default();
+        send_cgi2(&task_state, &session, (verdict, number), &card, &scenario, true).await;
+    });
+    Ok(())
+}

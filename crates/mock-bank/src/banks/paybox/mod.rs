@@ -89,12 +89,19 @@ impl Bank for Paybox {
             .route("/_mock/paybox/transactions", get(transactions))
             .route(
                 "/_mock/paybox/instalments",
-                instalment_route(BankState::charge_paybox_instalment),
+                instalment_route(Side::Paybox),
             )
     }
 
     fn templates(&self) -> &'static [(&'static str, &'static str)] {
         html::TEMPLATES
+    }
+
+    fn instalments(&self) -> Option<crate::banks::Instalments> {
+        Some(crate::banks::Instalments {
+            uncharged: |state| crate::instalments::uncharged(state.paybox()),
+            charge: conclude::charge_instalment,
+        })
     }
 }
 

@@ -79,22 +79,6 @@ impl BankState {
         self.paybox().signer.public_pem()
     }
 
-    /// Charges later instalment `number` (2 to 4) of the payment in instalments `reference`
-    /// paid on the page, as Paybox does on its due date: a transaction of its own, notified
-    /// to `PBX_REPONDRE_A` like a payment (its amount in `M`, `E` `00000`, or `00151` when
-    /// not `accepted`).
-    ///
-    /// # Errors
-    /// [`InstalmentError`] when there is no such payment or instalment, or it was charged.
-    pub fn charge_paybox_instalment(
-        &self,
-        reference: &str,
-        number: u8,
-        accepted: bool,
-    ) -> Result<(), InstalmentError> {
-        super::conclude::charge_instalment(self, reference, number, accepted)
-    }
-
     /// The Paybox transactions (bank ledger) so far, as JSON values.
     #[must_use]
     pub fn paybox_transactions(&self) -> Vec<serde_json::Value> {
