@@ -364,6 +364,21 @@ impl BankState {
         }
     }
 
+    /// Sends in the background what `send` builds from this state and the script of
+    /// `reference` read when it runs (a later instalment's notification, for one), until
+    /// shutdown.
+    pub(crate) fn spawn_for<F, Fut>(&self, reference: &str, send: F)
+    where
+        F: FnOnce(BankState, Scenario) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let (state, reference) = (self.clone(), reference.to_owned());
+        self.spawn(async move {
+            let scenario = state.scenario_for(&reference);
+            send(state, scenario).await;
+        });
+    }
+
     pub(crate) fn spawn(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {
         let mut rx = self.inner.shutdown.subscribe();
         tokio::spawn(async move {

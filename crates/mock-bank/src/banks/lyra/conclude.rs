@@ -314,10 +314,9 @@ pub(super) fn charge_instalment(
         src: "BATCH_AUTO",
     };
     let fields = ipn_fields(&session, &r);
-    let task_state = state.clone();
-    state.spawn(async move {
-        let scenario = task_state.scenario_for(&session.reference);
-        send_ipn(&task_state, &session, &fields, &scenario, status, true).await;
+    let reference = session.reference.clone();
+    state.spawn_for(&reference, move |state, scenario| async move {
+        send_ipn(&state, &session, &fields, &scenario, status, true).await;
     });
     Ok(())
 }

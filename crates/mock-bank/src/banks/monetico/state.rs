@@ -148,11 +148,10 @@ pub(super) fn charge_instalment(
         JournalEntry::new(EntryKind::Decision, Side::Monetico, "/_mock/monetico/instalments", &detail)
             .reference(Some(reference)),
     );
-    let task_state = state.clone();
-    state.spawn(async move {
-        let scenario = task_state.scenario_for(&session.reference);
+    let reference = session.reference.clone();
+    state.spawn_for(&reference, move |state, scenario| async move {
         let card = Card::default();
-        send_cgi2(&task_state, &session, (verdict, number), &card, &scenario, true).await;
+        send_cgi2(&state, &session, (verdict, number), &card, &scenario, true).await;
     });
     Ok(())
 }

@@ -184,10 +184,9 @@ pub(super) fn charge_instalment(
         &CardData::default(),
         'Y',
     );
-    let task_state = state.clone();
-    state.spawn(async move {
-        let scenario = task_state.scenario_for(&session.reference);
-        send_ipn(&task_state, &session, &values, &scenario, code, true).await;
+    let reference = session.reference.clone();
+    state.spawn_for(&reference, move |state, scenario| async move {
+        send_ipn(&state, &session, &values, &scenario, code, true).await;
     });
     Ok(())
 }
