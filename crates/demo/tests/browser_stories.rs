@@ -205,6 +205,39 @@ async fn stories(c: &Client, demo: &Demo) -> Step {
         return Err(format!("{mails} e-mail(s) to the manager for a paid order"));
     }
 
+    // « Payer en 3 fois » from the minimum (two baskets, 30,00 €) on Paybox: the schedule on
+    // the summary, the first instalment paid on the bank's page, the later ones charged by the
+    // bank's compressed calendar and shown one by one on the customer's paid orders.
+    c.goto(&shop).await.map_err(err("home"))?;
+    click(c, "#add-legumes").await?;
+    wait_text(c, "Panier (1)").await?;
+    click(c, "#add-legumes").await?;
+    wait_text(c, "Panier (2)").await?;
+    c.goto(&format!("{shop}/commande"))
+        .await
+        .map_err(err("summary"))?;
+    wait_text(c, "Échéancier du paiement en 3 fois").await?;
+    click(c, "#in-three").await?;
+    validate(c, "paybox", "numero").await?;
+    pay(c, "1111222233334444").await?;
+    wait_text(c, "Paiement validé").await?;
+    speaks_french(c, "the return page of a payment in instalments").await?;
+    let mut text = String::new();
+    for _ in 0..40 {
+        c.goto(&format!("{shop}/commande"))
+            .await
+            .map_err(err("summary"))?;
+        text = visible_text(c).await?;
+        if text.matches(": payée").count() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    if text.matches(": payée").count() != 3 || !text.contains("en 3 fois") {
+        return Err(format!("three instalments paid, not shown so: {text}"));
+    }
+    speaks_french(c, "the paid orders with their instalments").await?;
+
     // The Stripe-like page speaks French, and its way back cancels.
     fill_cart(c, &shop).await?;
     validate(c, "stripe-like", "card").await?;
@@ -269,6 +302,8 @@ async fn the_defects_once_met_are_gone_in_headless_chromium() {
     let data = temp_dir("browser-stories");
     let mut options = DemoOptions::interactive("127.0.0.1:0".parse().unwrap(), &data);
     options.timings.refusal_email_delay = REFUSAL_WINDOW;
+    // A day of the bank's calendar in 50 ms: a month between instalments in about 1.5 s.
+    options.bank.instalment_day = Some(Duration::from_millis(50));
     let demo = Demo::start(options).await.unwrap();
     let demo = std::sync::Arc::new(demo);
     let d = demo.clone();

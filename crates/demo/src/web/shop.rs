@@ -40,6 +40,7 @@ async fn close_if_paid(shop: &Shop, s: &mut Session) -> bool {
         s.cart.clear();
         s.checkout = None;
         s.order_id = new_order_id();
+        s.in_instalments = false;
         s.form = (super::random_hex(8), None);
         s.flash = Some(format!("Commande {order} payée : merci !"));
     }
@@ -374,9 +375,9 @@ pub(super) async fn checkout(
     {
         s.delivery = Some(d);
     }
-    if let Some(v) = f.versements.as_deref() {
-        s.in_instalments = v == "3";
-    }
+    // The form on screen decides: without the offer (a basket under the minimum) it sends no
+    // choice, and the order is paid at once whatever an earlier order chose.
+    s.in_instalments = f.versements.as_deref() == Some("3");
     let (_, total, count) = cart_lines(&s);
     let fail = |s: Session, msg: String, link: bool| {
         let shop = &shop;
