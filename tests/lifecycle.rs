@@ -854,9 +854,7 @@ async fn engine_stopped_after_commit_and_before_the_email_sends_it_once_at_resta
 #[tokio::test]
 async fn failed_deliveries_are_retried_with_backoff() {
     let shop = Shop::start().await;
-    let r = shop.checkout(1000, None).await;
-    shop.notify(notification(r.as_str(), "T1", "accepted", 1000))
-        .await;
+    shop.accepted_checkout(1000).await;
     shop.hook.failing.store(true, Ordering::SeqCst);
     let rep = shop.relay().await;
     assert_eq!(
@@ -880,9 +878,7 @@ async fn failed_deliveries_are_retried_with_backoff() {
 #[tokio::test]
 async fn a_permanent_failure_is_given_up_at_once_alerted_and_retried_by_hand() {
     let shop = Shop::start().await;
-    let r = shop.checkout(1000, None).await;
-    shop.notify(notification(r.as_str(), "T1", "accepted", 1000))
-        .await;
+    shop.accepted_checkout(1000).await;
     shop.hook.refusing.store(true, Ordering::SeqCst);
     let rep = shop.relay().await;
     assert_eq!(
@@ -937,9 +933,7 @@ async fn a_permanent_failure_is_given_up_at_once_alerted_and_retried_by_hand() {
 #[tokio::test]
 async fn a_transient_failure_is_retried_then_given_up_never_forever() {
     let shop = Shop::start().await;
-    let r = shop.checkout(1000, None).await;
-    shop.notify(notification(r.as_str(), "T1", "accepted", 1000))
-        .await;
+    shop.accepted_checkout(1000).await;
     shop.hook.failing.store(true, Ordering::SeqCst);
     let (mut failed, mut given_up, mut runs) = (0, 0, 0);
     // Backoff capped at one hour (plus a tenth of jitter): a run every 70 minutes sees each
@@ -987,9 +981,7 @@ async fn an_empty_outbox_is_polled_at_the_relay_interval_not_in_a_loop() {
         "{polls} outbox polls in one second"
     );
     // Work found is drained in the same pass: one tick delivers both effects of a payment.
-    let r = shop.checkout(1000, None).await;
-    shop.notify(notification(r.as_str(), "T1", "accepted", 1000))
-        .await;
+    shop.accepted_checkout(1000).await;
     let before = shop.store.claims.load(Ordering::SeqCst);
     assert_eq!(shop.relay().await.delivered, 2);
     assert_eq!(

@@ -725,6 +725,15 @@ impl Shop {
             .reference
     }
 
+    /// A checkout of `minor` and the bank's accepted notification (transaction `T1`), sent
+    /// whatever its answer.
+    pub async fn accepted_checkout(&self, minor: u64) -> PaymentReference {
+        let r = self.checkout(minor, None).await;
+        self.notify(notification(r.as_str(), "T1", "accepted", minor))
+            .await;
+        r
+    }
+
     /// POSTs a notification body; returns (status, body).
     pub async fn notify(&self, body: String) -> (u16, String) {
         let r = self
