@@ -177,7 +177,20 @@ async fn resolve(
         .collect();
     let found = match store.resolve_bank_references(&keys).await {
         Ok(found) => found.into_iter().map(Ok).collect(),
-        // Each job then gets its own error (errors are not `Clone`): looked up alone.
+        // A store that cannot be reached answers every job alike, without being asked once
+        // more per job (each asking would wait its own connection timeout).
+        Err(StoreError::Unavailable { op, source }) => {
+            let reason = source.to_string();
+            keys.iter()
+                .map(|_| {
+                    Err(StoreError::Unavailable {
+                        op,
+                        source: reason.clone().into(),
+                    })
+                })
+                .collect()
+        }
+        // Any other error may be one key's: each job gets its own, looked up alone.
         Err(_) => {
             let mut found = Vec::with_capacity(keys.len());
             for (provider, bank_reference) in &keys {
