@@ -41,7 +41,7 @@ const LOAD_SQLITE: &str = "SELECT c.*, (SELECT json_group_array(o.effect_key) FR
 /// subquery kept apart from the join (`OFFSET 0`), so each is an index lookup by reference
 /// whatever the table statistics say; a plain join was planned as a scan of the whole table
 /// while the statistics were stale (2 ms at 15,000 rows, against 0.15 ms).
-const LOAD_POSTGRES: &str = "SELECT c.*, (SELECT COALESCE(json_agg(o.effect_key), '[]'::json)::text \
+pub(super) const LOAD_POSTGRES: &str = "SELECT c.*, (SELECT COALESCE(json_agg(o.effect_key), '[]'::json)::text \
      FROM outbox AS o WHERE o.reference = c.reference) AS effect_keys, b.bank_transaction_id, \
      b.outcome FROM checkouts AS c LEFT JOIN LATERAL (SELECT t.bank_transaction_id, t.outcome \
      FROM bank_transactions AS t WHERE t.reference = c.reference OFFSET 0) AS b ON true \
@@ -52,7 +52,7 @@ const LOAD_POSTGRES: &str = "SELECT c.*, (SELECT COALESCE(json_agg(o.effect_key)
 /// references go through `= ANY(ARRAY(…))`, which the planner looks up in the primary key;
 /// `IN (SELECT jsonb_array_elements_text(…))` made it scan the whole table (3 ms at 20,000
 /// checkouts, against 0.15 ms).
-const LOCK_POSTGRES: &str = "SELECT reference FROM checkouts \
+pub(super) const LOCK_POSTGRES: &str = "SELECT reference FROM checkouts \
      WHERE reference = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb))) \
      AND shop_order_id IS NULL ORDER BY reference FOR UPDATE";
 

@@ -20,6 +20,8 @@ pub(crate) use apply::Conn;
 mod batch;
 mod jobs;
 mod plan;
+#[cfg(test)]
+mod plans_tests;
 mod queries;
 mod rows;
 

@@ -24,10 +24,14 @@ use crate::types::{
 const RESOLVE_SQLITE: &str = "SELECT reference, bank_reference FROM checkouts \
      WHERE provider = $1 AND bank_reference IN (SELECT value FROM json_each($2))";
 
-/// [`RESOLVE_SQLITE`] in PostgreSQL's words: `= ANY(ARRAY(…))` is looked up in the index
-/// whatever the statistics (see `core::batch`).
-const RESOLVE_POSTGRES: &str = "SELECT reference, bank_reference FROM checkouts \
-     WHERE provider = $1 AND bank_reference = ANY(ARRAY(SELECT jsonb_array_elements_text($2::jsonb)))";
+/// [`RESOLVE_SQLITE`] in PostgreSQL's words: one lookup of the unique index per bank
+/// reference (a `LATERAL` subquery kept apart from the join by `OFFSET 0`). With
+/// `= ANY(ARRAY(…))` the cached generic plan searched the index by provider alone and filtered
+/// every checkout of the bank (1.5 ms a batch at 20,000 checkouts, against 0.07 ms).
+pub(super) const RESOLVE_POSTGRES: &str = "SELECT c.reference, c.bank_reference \
+     FROM jsonb_array_elements_text($2::jsonb) AS b(bank_reference) CROSS JOIN LATERAL \
+     (SELECT reference, bank_reference FROM checkouts \
+     WHERE provider = $1 AND bank_reference = b.bank_reference OFFSET 0) AS c";
 
 /// A row of [`RESOLVE_SQLITE`].
 #[derive(Debug, sqlx::FromRow)]
