@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "refunds",
         include_str!("../migrations/postgres/0008_refunds.sql"),
     ),
+    (
+        9,
+        "awaiting indexes",
+        include_str!("../migrations/postgres/0009_awaiting_indexes.sql"),
+    ),
 ];
 
 /// Any fixed key: the advisory lock that serializes migrations between instances.

@@ -61,6 +61,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "refunds",
         include_str!("../migrations/sqlite/0008_refunds.sql"),
     ),
+    (
+        9,
+        "awaiting indexes",
+        include_str!("../migrations/sqlite/0009_awaiting_indexes.sql"),
+    ),
 ];
 
 /// How a SQLite store syncs commits to disk.

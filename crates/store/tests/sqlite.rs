@@ -146,7 +146,7 @@ async fn file_is_wal_with_foreign_keys_and_full_sync() {
         .fetch_one(again.pool())
         .await
         .unwrap();
-    assert_eq!(n, 8, "eight migrations, each applied once");
+    assert_eq!(n, 9, "nine migrations, each applied once");
 }
 
 #[tokio::test]
