@@ -3,7 +3,11 @@
 //! before each answer: SQLite `synchronous=FULL` (group commit) and, when
 //! `TPE_TEST_POSTGRES_URL` is set, PostgreSQL. `TPE_BENCH_N` notifications per run (default
 //! 10000), each for its own pre-created checkout, signed beforehand with the mock bank's key;
-//! the first tenth warms up (connections, caches, write-ahead log) and is not measured.
+//! the first tenth warms up (connections, caches, write-ahead log) and is not measured. The
+//! notifications are sent from a runtime of one thread of its own: "engine cpu" is the
+//! process's CPU without that thread's (the HTTP server, verification, the committers and the
+//! SQLite threads), "with the load generator" counts it too, "machine" counts every process
+//! (the PostgreSQL server as well).
 //!
 //! `TPE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test cargo bench -p tpe-engine --bench notify`
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -96,9 +100,8 @@ fn remove_db(path: &std::path::Path) {
     }
 }
 
-/// CPU time used by this process so far (user + system), from `/proc/self/stat`.
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+/// User + system CPU time in a `/proc` `stat` file (a process's or one thread's).
+fn stat_cpu(stat: &str) -> Duration {
     // Fields after the command name (which may hold spaces): utime and stime are the 12th
     // and 13th, in clock ticks (100 per second on Linux).
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
@@ -109,6 +112,26 @@ fn cpu_time() -> Duration {
         .filter_map(|v| v.parse::<u64>().ok())
         .sum();
     Duration::from_millis(ticks * 10)
+}
+
+/// CPU time used by this process so far (user + system), from `/proc/self/stat`.
+fn cpu_time() -> Duration {
+    stat_cpu(&std::fs::read_to_string("/proc/self/stat").unwrap_or_default())
+}
+
+/// Name of the load generator's threads: their CPU is not the engine's.
+const CLIENT_THREAD: &str = "bench-client";
+
+/// CPU time used so far by the load generator's threads (`/proc/self/task/*/stat`).
+fn client_cpu_time() -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("stat")).ok())
+        .filter(|stat| stat.contains(&format!("({CLIENT_THREAD}")))
+        .map(|stat| stat_cpu(&stat))
+        .sum()
 }
 
 /// CPU time used by the whole machine so far (every process: the database server too), from
@@ -140,8 +163,11 @@ fn loadavg() -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
-/// Sends `urls[from..to]` over [`CONNECTIONS`] connections; the latency of each answer.
+/// Sends `urls[from..to]` over [`CONNECTIONS`] connections from the load generator's own
+/// runtime (its threads apart from the engine's, so that their CPU can be told apart); the
+/// latency of each answer.
 async fn send_all(
+    client: &tokio::runtime::Handle,
     http: &reqwest::Client,
     urls: Arc<Vec<String>>,
     from: usize,
@@ -151,7 +177,7 @@ async fn send_all(
     let mut tasks = Vec::new();
     for _ in 0..CONNECTIONS {
         let (http, urls, next) = (http.clone(), urls.clone(), next.clone());
-        tasks.push(tokio::spawn(async move {
+        tasks.push(client.spawn(async move {
             let mut lat = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -206,7 +232,12 @@ async fn serve(store: Arc<dyn PaymentStore>, worker: &str) -> Server {
 /// Runs the notifications against `stores` (one engine each, the notifications dealt to them
 /// in turn, [`CONNECTIONS`] connections in all) and prints throughput, latency, CPU and the
 /// batches committed.
-async fn run(label: &str, stores: &[Arc<dyn PaymentStore>], notes: &[(String, String)]) {
+async fn run(
+    client: &tokio::runtime::Handle,
+    label: &str,
+    stores: &[Arc<dyn PaymentStore>],
+    notes: &[(String, String)],
+) {
     let mut servers = Vec::new();
     for (i, store) in stores.iter().enumerate() {
         servers.push(serve(store.clone(), &format!("bench-{i}")).await);
@@ -225,15 +256,18 @@ async fn run(label: &str, stores: &[Arc<dyn PaymentStore>], notes: &[(String, St
     // Warm-up: the first tenth opens the connections, fills the caches and grows the
     // write-ahead log to its working size; only the rest is measured.
     let warm = urls.len() / 10;
-    send_all(&http, urls.clone(), 0, warm).await;
+    send_all(client, &http, urls.clone(), 0, warm).await;
     let stats_before: Vec<_> = servers.iter().map(|s| s.engine.commit_stats()).collect();
     let load_before = loadavg();
     let cpu_before = cpu_time();
+    let client_before = client_cpu_time();
     let machine_before = machine_cpu_time();
     let started = Instant::now();
-    let mut lat = send_all(&http, urls.clone(), warm, urls.len()).await;
+    let mut lat = send_all(client, &http, urls.clone(), warm, urls.len()).await;
     let elapsed = started.elapsed();
     let cpu = cpu_time().saturating_sub(cpu_before);
+    let client_cpu = client_cpu_time().saturating_sub(client_before);
+    let engine_cpu = cpu.saturating_sub(client_cpu);
     let machine = machine_cpu_time().saturating_sub(machine_before);
     let (mut batches, mut events, mut largest) = (0, 0, 0);
     for (s, before) in servers.iter().zip(stats_before) {
@@ -255,11 +289,12 @@ async fn run(label: &str, stores: &[Arc<dyn PaymentStore>], notes: &[(String, St
     }
     let n = u128::try_from(lat.len()).unwrap().max(1);
     println!(
-        "{label:<28} {count:>6} notifications  {per_sec:>6}/s  p50 {p50:>6.1?}  p99 {p99:>6.1?}  max {max:>6.1?}  cpu {cpu_per:>4}µs each ({busy}% of one core), machine {machine_per:>4}µs each  batches {batches} (mean {mean}.{mean_tenth}, largest {largest})  load {load_before} -> {load_after}",
+        "{label:<28} {count:>6} notifications  {per_sec:>6}/s  p50 {p50:>6.1?}  p99 {p99:>6.1?}  max {max:>6.1?}  engine cpu {engine_per:>4}µs each ({busy}% of one core), with the load generator {cpu_per:>4}µs, machine {machine_per:>4}µs each  batches {batches} (mean {mean}.{mean_tenth}, largest {largest})  load {load_before} -> {load_after}",
         count = lat.len(),
+        engine_per = engine_cpu.as_micros() / n,
         cpu_per = cpu.as_micros() / n,
         machine_per = machine.as_micros() / n,
-        busy = cpu.as_micros() * 100 / elapsed.as_micros().max(1),
+        busy = engine_cpu.as_micros() * 100 / elapsed.as_micros().max(1),
         mean = events.checked_div(batches).unwrap_or(0),
         mean_tenth = (events * 10).checked_div(batches).unwrap_or(0) % 10,
         p50 = pct(50),
@@ -276,8 +311,17 @@ fn main() {
         .unwrap_or(10_000);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_name("engine")
         .build()
         .unwrap();
+    // The bank's side: one thread of its own, so that the engine's CPU is measured alone.
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .thread_name(CLIENT_THREAD)
+        .build()
+        .unwrap();
+    let client = client_rt.handle();
     rt.block_on(async {
         println!("signing {n} notifications with the mock bank's key…");
         let notes = signed(n);
@@ -295,7 +339,13 @@ fn main() {
             .await
             .unwrap();
         assert_eq!(sync, 2, "synchronous=FULL");
-        run("sqlite (synchronous=FULL)", &[Arc::new(sqlite)], &notes).await;
+        run(
+            client,
+            "sqlite (synchronous=FULL)",
+            &[Arc::new(sqlite)],
+            &notes,
+        )
+        .await;
         remove_db(&path);
 
         match std::env::var("TPE_TEST_POSTGRES_URL") {
@@ -331,7 +381,7 @@ fn main() {
                 .unwrap();
                 seed!(pg.pool(), &notes, retract, created);
                 pg.close().await;
-                run("postgresql (pool 16)", &[connect().await], &notes).await;
+                run(client, "postgresql (pool 16)", &[connect().await], &notes).await;
                 // Two engines on one database, as two instances of a shop: fresh checkouts.
                 let notes = signed(n);
                 let pg =
@@ -341,6 +391,7 @@ fn main() {
                 seed!(pg.pool(), &notes, retract, created);
                 pg.close().await;
                 run(
+                    client,
                     "postgresql, two engines",
                     &[connect().await, connect().await],
                     &notes,
