@@ -6,8 +6,8 @@
 //! the first tenth warms up (connections, caches, write-ahead log) and is not measured. The
 //! notifications are sent from a runtime of one thread of its own: "engine cpu" is the
 //! process's CPU without that thread's (the HTTP server, verification, the committers and the
-//! SQLite threads), "with the load generator" counts it too, "machine" counts every process
-//! (the PostgreSQL server as well).
+//! SQLite threads), "with the load generator" counts it too, "database server" is the CPU of
+//! the machine's `postgres` processes, "machine" counts every process.
 //!
 //! `TPE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test cargo bench -p tpe-engine --bench notify`
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -130,6 +130,19 @@ fn client_cpu_time() -> Duration {
     tasks
         .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("stat")).ok())
         .filter(|stat| stat.contains(&format!("({CLIENT_THREAD}")))
+        .map(|stat| stat_cpu(&stat))
+        .sum()
+}
+
+/// CPU time used so far by the PostgreSQL server's processes on this machine (every process
+/// named `postgres`: backends, WAL writer, checkpointer), zero when there are none.
+fn postgres_cpu_time() -> Duration {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Duration::ZERO;
+    };
+    procs
+        .filter_map(|p| std::fs::read_to_string(p.ok()?.path().join("stat")).ok())
+        .filter(|stat| stat.contains("(postgres)"))
         .map(|stat| stat_cpu(&stat))
         .sum()
 }
@@ -262,6 +275,7 @@ async fn run(
     let cpu_before = cpu_time();
     let client_before = client_cpu_time();
     let machine_before = machine_cpu_time();
+    let postgres_before = postgres_cpu_time();
     let started = Instant::now();
     let mut lat = send_all(client, &http, urls.clone(), warm, urls.len()).await;
     let elapsed = started.elapsed();
@@ -269,6 +283,7 @@ async fn run(
     let client_cpu = client_cpu_time().saturating_sub(client_before);
     let engine_cpu = cpu.saturating_sub(client_cpu);
     let machine = machine_cpu_time().saturating_sub(machine_before);
+    let postgres = postgres_cpu_time().saturating_sub(postgres_before);
     let (mut batches, mut events, mut largest) = (0, 0, 0);
     for (s, before) in servers.iter().zip(stats_before) {
         let after = s.engine.commit_stats();
@@ -289,11 +304,12 @@ async fn run(
     }
     let n = u128::try_from(lat.len()).unwrap().max(1);
     println!(
-        "{label:<28} {count:>6} notifications  {per_sec:>6}/s  p50 {p50:>6.1?}  p99 {p99:>6.1?}  max {max:>6.1?}  engine cpu {engine_per:>4}µs each ({busy}% of one core), with the load generator {cpu_per:>4}µs, machine {machine_per:>4}µs each  batches {batches} (mean {mean}.{mean_tenth}, largest {largest})  load {load_before} -> {load_after}",
+        "{label:<28} {count:>6} notifications  {per_sec:>6}/s  p50 {p50:>6.1?}  p99 {p99:>6.1?}  max {max:>6.1?}  engine cpu {engine_per:>4}µs each ({busy}% of one core), with the load generator {cpu_per:>4}µs, database server {postgres_per:>4}µs, machine {machine_per:>4}µs each  batches {batches} (mean {mean}.{mean_tenth}, largest {largest})  load {load_before} -> {load_after}",
         count = lat.len(),
         engine_per = engine_cpu.as_micros() / n,
         cpu_per = cpu.as_micros() / n,
         machine_per = machine.as_micros() / n,
+        postgres_per = postgres.as_micros() / n,
         busy = engine_cpu.as_micros() * 100 / elapsed.as_micros().max(1),
         mean = events.checked_div(batches).unwrap_or(0),
         mean_tenth = (events * 10).checked_div(batches).unwrap_or(0) % 10,
