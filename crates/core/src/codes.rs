@@ -234,3 +234,64 @@ macro_rules! code_methods {
         }
     };
 }
+
+/// The [`PaymentProvider`](crate::PaymentProvider) methods that only read what the bank is:
+/// `profile`, from the provider's field (`self.profile`) or from a static (`PROFILE`), and
+/// `classify` and `known_codes` from its codes module as [`code_methods!`] writes them;
+/// written last inside the `impl PaymentProvider`.
+///
+/// ```
+/// use tpe_core::{PaymentProvider, PaymentRequest, Prepared, Profile, ProviderError};
+/// use tpe_core::{ProviderId, RawNotification, Timestamp, Verified};
+///
+/// mod codes {
+///     use tpe_core::codes::{CodeInfo, JsonTable};
+///     static TABLE: JsonTable<CodeInfo> = JsonTable::new(
+///         r#"[["05", "Declined", "ContactIssuer", "Ne pas honorer", "Do not honour"]]"#,
+///     );
+///     pub fn classify(code: &str) -> tpe_core::Reason {
+///         tpe_core::codes::classify(&TABLE, code, ("Code inconnu", "Unknown code"))
+///     }
+///     pub fn known_codes() -> &'static [&'static str] {
+///         TABLE.codes()
+///     }
+/// }
+///
+/// static PROFILE: Profile = Profile::new(ProviderId::from_static("bank"));
+///
+/// #[derive(Debug)]
+/// struct Bank;
+///
+/// #[async_trait::async_trait]
+/// impl PaymentProvider for Bank {
+///     fn prepare_now(&self, _: &PaymentRequest, _: Timestamp) -> Result<Prepared, ProviderError> {
+///         Err(ProviderError::unsupported(&PROFILE.id, "a form"))
+///     }
+///
+///     fn verify(&self, _: &RawNotification, _: Timestamp) -> Result<Verified, ProviderError> {
+///         Err(ProviderError::bad_signature(&PROFILE.id))
+///     }
+///
+///     tpe_core::provider_facts!(PROFILE, codes);
+/// }
+///
+/// assert_eq!(Bank.known_codes(), ["05"]);
+/// assert_eq!(Bank.id().as_str(), "bank");
+/// ```
+#[macro_export]
+macro_rules! provider_facts {
+    (self.$field:ident, $codes:ident) => {
+        fn profile(&self) -> &$crate::Profile {
+            &self.$field
+        }
+
+        $crate::code_methods!($codes);
+    };
+    ($profile:path, $codes:ident) => {
+        fn profile(&self) -> &$crate::Profile {
+            &$profile
+        }
+
+        $crate::code_methods!($codes);
+    };
+}

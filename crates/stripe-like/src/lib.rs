@@ -271,10 +271,6 @@ struct Refund {
 
 #[async_trait::async_trait]
 impl PaymentProvider for StripeLike {
-    fn profile(&self) -> &Profile {
-        &PROFILE
-    }
-
     async fn prepare(
         &self,
         request: &PaymentRequest,
@@ -307,8 +303,6 @@ impl PaymentProvider for StripeLike {
             other => Ack::default_for(other),
         }
     }
-
-    tpe_core::code_methods!(codes);
 
     async fn query_status(
         &self,
@@ -394,4 +388,6 @@ impl PaymentProvider for StripeLike {
             pending: status != "succeeded",
         })
     }
+
+    tpe_core::provider_facts!(PROFILE, codes);
 }
