@@ -22,8 +22,8 @@ use url::Url;
 pub use api::{MAX_ERROR_MESSAGE, MAX_RESPONSE};
 pub use codes::{classify, known_codes};
 pub use config::{
-    DEFAULT_API_BASE, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TOLERANCE_SECS,
-    ENV_PREFIX, Mode, StripeLikeConfig,
+    ApiTimeouts, DEFAULT_API_BASE, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_TOLERANCE_SECS, ENV_PREFIX, Mode, StripeLikeConfig,
 };
 pub use session::{CaptureMethod, CheckoutSessionParams, LineItem, MAX_PRODUCT_NAME, encode_pairs};
 pub use signature::{

@@ -25,7 +25,7 @@ pub use checkout::{
 };
 pub use codes::{Verdict, classify, known_codes, verdict};
 pub use config::{
-    AuthorizationMode, CAWL_PREPROD, CAWL_PRODUCTION, DEFAULT_CONNECT_TIMEOUT,
+    ApiTimeouts, AuthorizationMode, CAWL_PREPROD, CAWL_PRODUCTION, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_REQUEST_TIMEOUT, DIRECT_PREPROD, DIRECT_PRODUCTION, ENV_PREFIX, Environment,
     WebhookKey, WorldlineConfig,
 };
