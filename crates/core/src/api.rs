@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use url::Url;
@@ -24,6 +25,58 @@ pub fn is_plain_base(url: &Url) -> bool {
         && url.fragment().is_none()
         && url.username().is_empty()
         && url.password().is_none()
+}
+
+/// The default TCP/TLS connect timeout of a bank's API.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default timeout of a whole request to a bank's API.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// [`DEFAULT_CONNECT_TIMEOUT`], for `#[serde(default = "…")]`.
+pub fn default_connect_timeout() -> Duration {
+    DEFAULT_CONNECT_TIMEOUT
+}
+
+/// [`DEFAULT_REQUEST_TIMEOUT`], for `#[serde(default = "…")]`.
+pub fn default_request_timeout() -> Duration {
+    DEFAULT_REQUEST_TIMEOUT
+}
+
+/// A bank configuration with the two timeouts of its API client, written in TOML as
+/// `connect_timeout_ms` and `request_timeout_ms` beside its other keys (a `deny_unknown_fields`
+/// schema cannot flatten a shared struct, so the configuration keeps the fields and lends them).
+///
+/// ```
+/// use std::time::Duration;
+/// use tpe_core::api::ApiTimeouts;
+///
+/// struct Config {
+///     connect: Duration,
+///     request: Duration,
+/// }
+///
+/// impl ApiTimeouts for Config {
+///     fn timeouts_mut(&mut self) -> (&mut Duration, &mut Duration) {
+///         (&mut self.connect, &mut self.request)
+///     }
+/// }
+///
+/// let c = Config { connect: Duration::ZERO, request: Duration::ZERO }
+///     .with_timeouts(Duration::from_secs(1), Duration::from_secs(2));
+/// assert_eq!((c.connect, c.request), (Duration::from_secs(1), Duration::from_secs(2)));
+/// ```
+pub trait ApiTimeouts: Sized {
+    /// The connect timeout and the whole-request timeout, in that order.
+    fn timeouts_mut(&mut self) -> (&mut Duration, &mut Duration);
+
+    /// With other timeouts: `connect` for the TCP/TLS connection, `request` for a whole
+    /// request. The provider refuses a zero one when it is built.
+    #[must_use]
+    fn with_timeouts(mut self, connect: Duration, request: Duration) -> Self {
+        let (c, r) = self.timeouts_mut();
+        (*c, *r) = (connect, request);
+        self
+    }
 }
 
 /// Why an answer was not read.

@@ -1,20 +1,28 @@
 //! The shape of a bank's code table: each row a code as the bank sends it, its normalized
-//! [`ReasonKind`], the bank's wording in French and English, and the advice after this precise
-//! code; with the look-ups every bank makes in it.
+//! [`ReasonKind`], the advice after this precise code, and the bank's wording in French and
+//! English; with the look-ups every bank makes in it.
+//!
+//! A bank keeps its table as data: a JSON file beside its source, an array of rows
+//! `[code, kind, advice, french, english]`, embedded with `include_str!` and read once into a
+//! [`JsonTable`] whose rows borrow their strings from the embedded text.
 //!
 //! ```
-//! use tpe_core::codes::{CodeInfo, classify, codes_of};
+//! use tpe_core::codes::{CodeInfo, JsonTable, classify};
 //! use tpe_core::{ReasonKind, RetryAdvice};
-//! const TABLE: &[CodeInfo] = &[
-//!     CodeInfo::new("51", ReasonKind::InsufficientFunds, RetryAdvice::UseAnotherCard, "Provision insuffisante", "Insufficient funds"),
-//!     CodeInfo::of("91", ReasonKind::IssuerUnavailable, "Émetteur indisponible", "Issuer unavailable"),
-//! ];
-//! const CODES: [&str; TABLE.len()] = codes_of(TABLE);
-//! assert_eq!(CODES, ["51", "91"]);
+//! static TABLE: JsonTable<CodeInfo> = JsonTable::new(r#"[
+//!     ["51", "InsufficientFunds", "UseAnotherCard", "Provision insuffisante", "Insufficient funds"],
+//!     ["91", "IssuerUnavailable", "RetryLater", "Émetteur indisponible", "Issuer unavailable"]
+//! ]"#);
+//! assert_eq!(TABLE.codes(), ["51", "91"]);
 //! let unknown = ("Code inconnu", "Unknown code");
-//! assert_eq!(classify(TABLE, "91", unknown).retry_advice(), RetryAdvice::RetryLater);
-//! assert_eq!(classify(TABLE, "X", unknown).kind(), ReasonKind::UnknownCode);
+//! assert_eq!(classify(&TABLE, "91", unknown).retry_advice(), RetryAdvice::RetryLater);
+//! assert_eq!(classify(&TABLE, "X", unknown).kind(), ReasonKind::UnknownCode);
 //! ```
+
+use std::ops::Deref;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Deserializer};
 
 use crate::{Reason, ReasonKind, RetryAdvice};
 
@@ -70,16 +78,97 @@ impl CodeInfo {
     }
 }
 
-/// The codes of a table, in its order, computed at compile time:
-/// `const CODES: [&str; TABLE.len()] = codes_of(TABLE);`.
-pub const fn codes_of<const N: usize>(table: &[CodeInfo]) -> [&'static str; N] {
-    let mut codes = [""; N];
-    let mut i = 0;
-    while i < N {
-        codes[i] = table[i].code;
-        i += 1;
+/// A row read from a JSON table: `[code, kind, advice, french, english]`, the kind and the
+/// advice by their variant names, the strings borrowed from the embedded text.
+impl Deserialize<'static> for CodeInfo {
+    fn deserialize<D: Deserializer<'static>>(d: D) -> Result<Self, D::Error> {
+        let (code, kind, advice, text_fr, text_en) = Deserialize::deserialize(d)?;
+        Ok(Self::new(code, kind, advice, text_fr, text_en))
     }
-    codes
+}
+
+/// A row of a table kept as data: what [`JsonTable`] reads and indexes by code.
+pub trait TableRow: Deserialize<'static> + Send + Sync + 'static {
+    /// The code as the bank sends it.
+    fn code(&self) -> &'static str;
+}
+
+impl TableRow for CodeInfo {
+    fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+/// A bank's table kept as data: a JSON array embedded with `include_str!`, read once on first
+/// use. It derefs to its rows; [`Self::codes`] lists its codes in its order.
+///
+/// The text is part of the binary and each table has a unit test that [`Self::parse`]s it, so
+/// reading it cannot fail at run time; its strings are borrowed, so they hold no JSON escape.
+pub struct JsonTable<R> {
+    json: &'static str,
+    rows: OnceLock<(Vec<R>, Vec<&'static str>)>,
+}
+
+impl<R: TableRow> JsonTable<R> {
+    /// The table written in `json`, not read yet.
+    pub const fn new(json: &'static str) -> Self {
+        Self {
+            json,
+            rows: OnceLock::new(),
+        }
+    }
+
+    /// Reads the text: what the table's unit test checks.
+    ///
+    /// # Errors
+    /// The JSON error: a row of another shape, an unknown kind or advice, an escaped string.
+    pub fn parse(&self) -> Result<Vec<R>, serde_json::Error> {
+        serde_json::from_str(self.json)
+    }
+
+    /// The rows, in the table's order.
+    pub fn rows(&self) -> &[R] {
+        &self.read().0
+    }
+
+    /// The codes of the rows, in the table's order.
+    pub fn codes(&self) -> &[&'static str] {
+        &self.read().1
+    }
+
+    /// The row of `code`, if it has one.
+    pub fn get(&self, code: &str) -> Option<&R> {
+        self.rows().iter().find(|r| r.code() == code)
+    }
+
+    /// The row of `code` read leniently, for a bank that does not promise an exact spelling:
+    /// without surrounding white space, exactly, else ignoring ASCII case.
+    pub fn find_lenient(&self, code: &str) -> Option<&R> {
+        let code = code.trim();
+        self.get(code).or_else(|| {
+            self.rows()
+                .iter()
+                .find(|r| r.code().eq_ignore_ascii_case(code))
+        })
+    }
+
+    fn read(&self) -> &(Vec<R>, Vec<&'static str>) {
+        self.rows.get_or_init(|| {
+            // Embedded at compile time and parsed by the table's own unit test.
+            #[allow(clippy::expect_used)]
+            let rows = self.parse().expect("an embedded code table parses");
+            let codes = rows.iter().map(TableRow::code).collect();
+            (rows, codes)
+        })
+    }
+}
+
+impl<R: TableRow> Deref for JsonTable<R> {
+    type Target = [R];
+
+    fn deref(&self) -> &[R] {
+        self.rows()
+    }
 }
 
 /// The row of `code` in `table`, if it has one.
@@ -130,35 +219,6 @@ pub fn table_problems(codes: &[&str], classify: impl Fn(&str) -> Reason) -> Vec<
     problems
 }
 
-/// Declares a code table written one row a line, `code => Kind, Advice, "fr", "en";`, and the
-/// list of its codes.
-///
-/// ```
-/// tpe_core::code_table! {
-///     /// The table.
-///     pub TABLE, CODES;
-///     "05" => Declined, ContactIssuer, "Ne pas honorer", "Do not honour";
-/// }
-/// assert_eq!((TABLE[0].code, CODES), ("05", &["05"][..]));
-/// ```
-#[macro_export]
-macro_rules! code_table {
-    ($(#[$meta:meta])* $vis:vis $table:ident, $codes:ident;
-     $( $code:expr => $kind:ident, $advice:ident, $fr:literal, $en:literal; )*) => {
-        $(#[$meta])*
-        $vis const $table: &[$crate::codes::CodeInfo] = &[
-            $( $crate::codes::CodeInfo::new(
-                $code,
-                $crate::ReasonKind::$kind,
-                $crate::RetryAdvice::$advice,
-                $fr,
-                $en,
-            ), )*
-        ];
-        const $codes: &[&str] = &[$($code),*];
-    };
-}
-
 /// The [`PaymentProvider`](crate::PaymentProvider) methods `classify` and `known_codes` of a
 /// bank, from its codes module (`$codes::classify`, `$codes::known_codes`); written inside the
 /// `impl PaymentProvider`.
@@ -172,5 +232,66 @@ macro_rules! code_methods {
         fn known_codes(&self) -> &'static [&'static str] {
             $codes::known_codes()
         }
+    };
+}
+
+/// The [`PaymentProvider`](crate::PaymentProvider) methods that only read what the bank is:
+/// `profile`, from the provider's field (`self.profile`) or from a static (`PROFILE`), and
+/// `classify` and `known_codes` from its codes module as [`code_methods!`] writes them;
+/// written last inside the `impl PaymentProvider`.
+///
+/// ```
+/// use tpe_core::{PaymentProvider, PaymentRequest, Prepared, Profile, ProviderError};
+/// use tpe_core::{ProviderId, RawNotification, Timestamp, Verified};
+///
+/// mod codes {
+///     use tpe_core::codes::{CodeInfo, JsonTable};
+///     static TABLE: JsonTable<CodeInfo> = JsonTable::new(
+///         r#"[["05", "Declined", "ContactIssuer", "Ne pas honorer", "Do not honour"]]"#,
+///     );
+///     pub fn classify(code: &str) -> tpe_core::Reason {
+///         tpe_core::codes::classify(&TABLE, code, ("Code inconnu", "Unknown code"))
+///     }
+///     pub fn known_codes() -> &'static [&'static str] {
+///         TABLE.codes()
+///     }
+/// }
+///
+/// static PROFILE: Profile = Profile::new(ProviderId::from_static("bank"));
+///
+/// #[derive(Debug)]
+/// struct Bank;
+///
+/// #[async_trait::async_trait]
+/// impl PaymentProvider for Bank {
+///     fn prepare_now(&self, _: &PaymentRequest, _: Timestamp) -> Result<Prepared, ProviderError> {
+///         Err(ProviderError::unsupported(&PROFILE.id, "a form"))
+///     }
+///
+///     fn verify(&self, _: &RawNotification, _: Timestamp) -> Result<Verified, ProviderError> {
+///         Err(ProviderError::bad_signature(&PROFILE.id))
+///     }
+///
+///     tpe_core::provider_facts!(PROFILE, codes);
+/// }
+///
+/// assert_eq!(Bank.known_codes(), ["05"]);
+/// assert_eq!(Bank.id().as_str(), "bank");
+/// ```
+#[macro_export]
+macro_rules! provider_facts {
+    (self.$field:ident, $codes:ident) => {
+        fn profile(&self) -> &$crate::Profile {
+            &self.$field
+        }
+
+        $crate::code_methods!($codes);
+    };
+    ($profile:path, $codes:ident) => {
+        fn profile(&self) -> &$crate::Profile {
+            &$profile
+        }
+
+        $crate::code_methods!($codes);
     };
 }

@@ -28,11 +28,11 @@ pub use json::JsonStr;
 pub use lifecycle::{CheckoutState, CheckoutStatus, Effect, Event, Transition, TransitionError};
 pub use money::{Amount, Currency, MoneyError};
 pub use provider::{
-    Ack, BankOutcome, BankReference, BankReferenceFn, Capabilities, CardSummary, Handled,
-    HttpMethod, IgnoredEvent, InvalidBankReference, InvalidProviderData, InvalidProviderId,
-    NonceSource, NotificationChannel, NotificationLimits, NotificationTooLarge, OperationReceipt,
-    OperationRequest, OutcomeKind, PaymentProvider, PaymentRequest, Prepared, Profile,
-    ProviderData, ProviderId, RawNotification, Redirect, RefundReceipt, RefundRequest,
+    Ack, BankOutcome, BankReference, BankReferenceFn, Capabilities, CardSummary, FormRules,
+    Handled, HttpMethod, IgnoredEvent, InvalidBankReference, InvalidProviderData,
+    InvalidProviderId, NonceSource, NotificationChannel, NotificationLimits, NotificationTooLarge,
+    OperationReceipt, OperationRequest, OutcomeKind, PaymentProvider, PaymentRequest, Prepared,
+    Profile, ProviderData, ProviderId, RawNotification, Redirect, RefundReceipt, RefundRequest,
     RemoteStatus, ReturnUrls, StatusQuery, StatusReport, ThreeDs, ThreeDsStatus, Verified,
     VerifiedNotification,
 };

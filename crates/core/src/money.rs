@@ -42,6 +42,12 @@ impl Currency {
     /// Tunisian dinar (788, 3 decimals).
     pub const TND: Self = Self(iso_currency::Currency::TND);
 
+    /// [`Self::EUR`], the contract currency a bank configuration takes when it names none:
+    /// `#[serde(default = "Currency::euro")]`.
+    pub const fn euro() -> Self {
+        Self::EUR
+    }
+
     /// Looks a currency up by its alphabetic code (`"EUR"`, case-insensitive).
     ///
     /// # Errors

@@ -12,91 +12,39 @@ use tpe_core::{BankOutcome, Reason, ReasonKind, RetryAdvice};
 use ReasonKind as K;
 use RetryAdvice as A;
 
+use tpe_core::codes::JsonTable;
 pub use tpe_core::codes::{CodeInfo, lookup};
 
-tpe_core::code_table! {
-    #[doc = "`vads_auth_result`: the issuer's answer (spec B.6), in the guide's order."]
-    pub AUTH_RESULTS, AUTH_CODES;
-    "02" => Declined, ContactIssuer, "Contacter l'émetteur de carte", "Contact the card issuer (referral)";
-    "03" => MerchantConfiguration, FixConfiguration, "Accepteur invalide", "Invalid acceptor";
-    "04" => CardLostOrStolen, DoNotRetry, "Conserver la carte", "Pick up card";
-    "05" => Declined, UseAnotherCard, "Ne pas honorer", "Do not honour";
-    "07" => CardLostOrStolen, DoNotRetry, "Conserver la carte, conditions spéciales", "Pick up card, special conditions";
-    "08" => Declined, ContactIssuer, "Approuver après identification", "Approve after identification";
-    "12" => Declined, DoNotRetry, "Transaction invalide", "Invalid transaction";
-    "13" => InvalidAmount, FixConfiguration, "Montant invalide", "Invalid amount";
-    "14" => InvalidCardData, RetryNow, "Numéro de porteur invalide", "Invalid card number";
-    "15" => CardNotSupported, UseAnotherCard, "Émetteur de carte inconnu", "Unknown issuer";
-    "17" => CancelledByCustomer, RetryNow, "Annulation du client", "Customer cancellation";
-    "19" => IssuerUnavailable, RetryLater, "Répéter la transaction ultérieurement", "Retry the transaction later";
-    "20" => ProcessingError, RetryLater, "Réponse erronée (erreur dans le domaine serveur)", "Erroneous response (server domain error)";
-    "24" => ProcessingError, DoNotRetry, "Mise à jour de fichier non supportée", "File update not supported";
-    "25" => ProcessingError, DoNotRetry, "Impossible de localiser l'enregistrement dans le fichier", "Record not found in the file";
-    "26" => ProcessingError, DoNotRetry, "Enregistrement dupliqué, ancien enregistrement remplacé", "Duplicate record, old one replaced";
-    "27" => ProcessingError, DoNotRetry, "Erreur en « edit » sur champ de mise à jour fichier", "File update edit error";
-    "28" => ProcessingError, DoNotRetry, "Accès interdit au fichier", "File access denied";
-    "29" => ProcessingError, DoNotRetry, "Mise à jour de fichier impossible", "File update impossible";
-    "30" => ProcessingError, DoNotRetry, "Erreur de format", "Format error";
-    "31" => MerchantConfiguration, FixConfiguration, "Identifiant de l'organisme acquéreur inconnu", "Unknown acquirer";
-    "33" => CardExpired, UseAnotherCard, "Date de validité de la carte dépassée", "Card expired";
-    "34" => FraudSuspected, DoNotRetry, "Suspicion de fraude", "Suspected fraud";
-    "38" => CardExpired, UseAnotherCard, "Date de validité de la carte dépassée", "Card expired";
-    "41" => CardLostOrStolen, DoNotRetry, "Carte perdue", "Lost card";
-    "43" => CardLostOrStolen, DoNotRetry, "Carte volée", "Stolen card";
-    "51" => InsufficientFunds, UseAnotherCard, "Provision insuffisante ou crédit dépassé", "Insufficient funds or over the credit limit";
-    "54" => CardExpired, UseAnotherCard, "Date de validité de la carte dépassée", "Card expired";
-    "55" => InvalidCardData, RetryNow, "Code confidentiel erroné", "Wrong PIN";
-    "56" => CardNotSupported, UseAnotherCard, "Carte absente du fichier", "Card not in the file";
-    "57" => TransactionNotPermitted, UseAnotherCard, "Transaction non permise à ce porteur", "Transaction not permitted to the cardholder";
-    "58" => TransactionNotPermitted, UseAnotherCard, "Transaction interdite au terminal", "Transaction not permitted to the terminal";
-    "59" => FraudSuspected, DoNotRetry, "Suspicion de fraude", "Suspected fraud";
-    "60" => MerchantConfiguration, FixConfiguration, "L'accepteur de carte doit contacter l'acquéreur", "The acceptor must contact the acquirer";
-    "61" => LimitExceeded, UseAnotherCard, "Montant de retrait hors limite", "Amount limit exceeded";
-    "63" => FraudSuspected, DoNotRetry, "Règles de sécurité non respectées", "Security rules violated";
-    "68" => IssuerUnavailable, RetryLater, "Réponse non parvenue ou reçue trop tard", "No response or received too late";
-    "75" => InvalidCardData, UseAnotherCard, "Nombre d'essais du code confidentiel dépassé", "PIN tries exceeded";
-    "76" => CardLostOrStolen, DoNotRetry, "Porteur déjà en opposition", "Cardholder already opposed";
-    "90" => IssuerUnavailable, RetryLater, "Arrêt momentané du système", "Temporary system shutdown";
-    "91" => IssuerUnavailable, RetryLater, "Émetteur de carte inaccessible", "Card issuer unreachable";
-    "94" => Duplicate, DoNotRetry, "Transaction dupliquée", "Duplicate transaction";
-    "96" => ProcessingError, RetryLater, "Mauvais fonctionnement du système", "System malfunction";
-    "97" => IssuerUnavailable, RetryLater, "Échéance de la temporisation de surveillance globale", "Global timeout";
-    "98" => IssuerUnavailable, RetryLater, "Serveur indisponible, routage réseau demandé à nouveau", "Server unavailable";
-    "99" => ProcessingError, RetryLater, "Incident domaine initiateur", "Initiator domain incident";
-}
+/// `vads_auth_result`: the issuer's answer (spec B.6), in the guide's order. Its rows,
+/// `[code, kind, advice, french, english]`, are data in `codes/auth_results.json`.
+pub static AUTH_RESULTS: JsonTable<CodeInfo> =
+    JsonTable::new(include_str!("codes/auth_results.json"));
 
-tpe_core::code_table! {
-    #[doc = "`vads_result`: the platform's overall result (spec B.6), `00` excluded."]
-    pub RESULTS, RESULT_CODES;
-    "02" => Declined, ContactIssuer, "Le commerçant doit contacter la banque du porteur", "The merchant must contact the cardholder's bank";
-    "05" => Declined, UseAnotherCard, "Paiement refusé", "Payment refused";
-    "17" => CancelledByCustomer, RetryNow, "Annulation du client", "Cancelled by the buyer";
-    "30" => MerchantConfiguration, FixConfiguration, "Erreur de format de la requête (voir vads_extra_result)", "Request format error (see vads_extra_result)";
-    "96" => ProcessingError, RetryLater, "Erreur technique lors du paiement", "Technical error during the payment";
-}
+/// `vads_result`: the platform's overall result (spec B.6), `00` excluded; data in
+/// `codes/results.json`.
+pub static RESULTS: JsonTable<CodeInfo> = JsonTable::new(include_str!("codes/results.json"));
 
 /// The code of an approved authorization (and of a successful `vads_result`).
 pub const APPROVED: &str = "00";
 
 /// Every `vads_auth_result` code of the table, for `tpe codes` and the conformance suite.
 pub fn known_codes() -> &'static [&'static str] {
-    AUTH_CODES
+    AUTH_RESULTS.codes()
 }
 
 /// Every `vads_result` code of its table.
 pub fn known_results() -> &'static [&'static str] {
-    RESULT_CODES
+    RESULTS.codes()
 }
 
+/// The bank's wording of a code outside its table (French, English).
+const UNKNOWN: (&str, &str) = (
+    "Code inconnu de la table Lyra : voir le back-office",
+    "Code outside the Lyra table: look it up in the back office",
+);
+
 fn reason(table: &'static [CodeInfo], code: &str) -> Reason {
-    tpe_core::codes::classify(
-        table,
-        code,
-        (
-            "Code inconnu de la table Lyra : voir le back-office",
-            "Code outside the Lyra table: look it up in the back office",
-        ),
-    )
+    tpe_core::codes::classify(table, code, UNKNOWN)
 }
 
 /// Classifies a `vads_auth_result` code. Total: a code outside the table gives
@@ -109,12 +57,12 @@ fn reason(table: &'static [CodeInfo], code: &str) -> Reason {
 /// assert_eq!(tpe_lyra::codes::classify("X7").kind(), ReasonKind::UnknownCode);
 /// ```
 pub fn classify(code: &str) -> Reason {
-    reason(AUTH_RESULTS, code)
+    reason(&AUTH_RESULTS, code)
 }
 
 /// Classifies a `vads_result` code, as [`classify`] does.
 pub fn classify_result(code: &str) -> Reason {
-    reason(RESULTS, code)
+    reason(&RESULTS, code)
 }
 
 /// What `vads_trans_status` says, before the codes are looked at.
@@ -197,9 +145,9 @@ pub fn outcome(
         Some(StatusGroup::Pending) => BankOutcome::Pending,
         Some(StatusGroup::Cancelled) => BankOutcome::Cancelled,
         Some(StatusGroup::Refused) if !auth_result.is_empty() && auth_result != APPROVED => {
-            refusal(auth_result, AUTH_RESULTS)
+            refusal(auth_result, &AUTH_RESULTS)
         }
-        Some(StatusGroup::Refused) => refusal(result, RESULTS),
+        Some(StatusGroup::Refused) => refusal(result, &RESULTS),
         Some(StatusGroup::Expired) => BankOutcome::Refused {
             reason: Reason::new(K::PageTimeout, "EXPIRED")
                 .with_bank_text(
@@ -226,9 +174,11 @@ mod tests {
 
     #[test]
     fn tables_are_unique_classified_and_worded() {
-        for table in [AUTH_RESULTS, RESULTS] {
+        assert_eq!(AUTH_RESULTS.parse().map(|r| r.len()).ok(), Some(46));
+        assert_eq!(RESULTS.parse().map(|r| r.len()).ok(), Some(5));
+        for table in [&AUTH_RESULTS, &RESULTS] {
             let mut seen = std::collections::HashSet::new();
-            for info in table {
+            for info in table.iter() {
                 assert!(seen.insert(info.code), "duplicate {}", info.code);
                 let r = reason(table, info.code);
                 assert_ne!(r.kind(), ReasonKind::UnknownCode, "{}", info.code);
@@ -323,7 +273,7 @@ mod tests {
         fn classify_never_panics_and_keeps_unknown_codes(s in "\\PC{0,80}") {
             let r = classify(&s);
             prop_assert!(r.code().chars().count() <= Reason::MAX_CODE_LEN);
-            if lookup(AUTH_RESULTS, &s).is_none() {
+            if lookup(&AUTH_RESULTS, &s).is_none() {
                 prop_assert_eq!(r.kind(), ReasonKind::UnknownCode);
             }
             let _ = outcome(&s, &s, &s, Some(&s));

@@ -3,7 +3,9 @@
 //! an impossible request is an [`ProviderError::InvalidRequest`] naming the field before any
 //! redirect.
 
-use tpe_core::{BankReference, Lang, PaymentRequest, ProviderData, ProviderError, Timestamp};
+use tpe_core::{
+    BankReference, FormRules, Lang, PaymentRequest, ProviderData, ProviderError, Timestamp,
+};
 
 use crate::Lyra;
 use crate::config::Shop;
@@ -26,15 +28,13 @@ pub const MAX_ORDER_INFO: usize = 255;
 /// platform's reserved range (900000).
 pub(crate) fn bank_reference(now: Timestamp, nonce: u64) -> Result<BankReference, ProviderError> {
     if !(1..RESERVED_TRANS_ID).contains(&nonce) {
-        return Err(ProviderError::invalid_request(
-            &Lyra::ID,
+        return Err(RULES.invalid(
             "vads_trans_id",
             format!("the day's sequence must be 1 to {}", RESERVED_TRANS_ID - 1),
         ));
     }
     let text = format!("{}-{nonce:06}", day(now));
-    BankReference::parse(&text)
-        .map_err(|e| ProviderError::invalid_request(&Lyra::ID, "vads_trans_id", e.to_string()))
+    BankReference::parse(&text).map_err(|e| RULES.invalid("vads_trans_id", e.to_string()))
 }
 
 /// `YYYYMMDD` of `now` in UTC.
@@ -56,7 +56,7 @@ pub(crate) fn split_reference(reference: &BankReference) -> Option<(&str, &str)>
 /// trans id to find the payment again.
 pub(crate) fn provider_data(trans_date: &str) -> Result<ProviderData, ProviderError> {
     ProviderData::new(trans_date.to_owned())
-        .map_err(|e| ProviderError::invalid_request(&Lyra::ID, "vads_trans_date", e.to_string()))
+        .map_err(|e| RULES.invalid("vads_trans_date", e.to_string()))
 }
 
 /// Checks one value: at most `max` characters, no control character, and `allowed` for each.
@@ -67,15 +67,10 @@ fn bounded(
     allowed: impl Fn(char) -> bool,
 ) -> Result<String, ProviderError> {
     if value.chars().count() > max {
-        return Err(ProviderError::invalid_request(
-            &Lyra::ID,
-            field,
-            format!("longer than {max} characters"),
-        ));
+        return Err(RULES.invalid(field, format!("longer than {max} characters")));
     }
     if let Some(c) = value.chars().find(|c| c.is_control() || !allowed(*c)) {
-        return Err(ProviderError::invalid_request(
-            &Lyra::ID,
+        return Err(RULES.invalid(
             field,
             format!("character {:?} not allowed", c.escape_default().to_string()),
         ));
@@ -143,30 +138,25 @@ fn payment_config(
     ))
 }
 
+/// The amount checks and the field errors of the form.
+const RULES: FormRules = FormRules::new(Lyra::ID, MAX_AMOUNT, ("vads_currency", "vads_amount"));
+
 pub(crate) fn fields(
     shop: &Shop,
     request: &PaymentRequest,
     now: Timestamp,
 ) -> Result<Vec<(&'static str, String)>, ProviderError> {
-    let invalid = |field: &'static str, reason: String| {
-        ProviderError::invalid_request(&Lyra::ID, field, reason)
-    };
+    RULES.amount(request, shop.currency)?;
     let amount = request.amount;
-    request.amount_within(
-        &Lyra::ID,
-        shop.currency,
-        MAX_AMOUNT,
-        ("vads_currency", "vads_amount"),
-    )?;
     let Some((ref_day, trans_id)) = split_reference(&request.bank_reference) else {
-        return Err(invalid(
+        return Err(RULES.invalid(
             "vads_trans_id",
             "the bank reference is not YYYYMMDD-NNNNNN from Lyra::bank_reference".to_owned(),
         ));
     };
     // The platform's key is the day of vads_trans_date + trans id: the date must be that day.
     if ref_day != day(now) {
-        return Err(invalid(
+        return Err(RULES.invalid(
             "vads_trans_date",
             format!("the transaction id was allocated for {ref_day}, not today (UTC)"),
         ));

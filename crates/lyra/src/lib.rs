@@ -8,8 +8,6 @@ mod form;
 pub mod notify;
 pub mod sign;
 
-use std::fmt;
-
 use tpe_core::{
     Ack, Capabilities, Handled, HttpMethod, NonceSource, OperationReceipt, OperationRequest,
     PaymentProvider, PaymentRequest, Prepared, Profile, ProviderError, ProviderId, RawNotification,
@@ -26,25 +24,14 @@ use crate::sign::KeyRing;
 
 /// The Lyra platform (Systempay, PayZen, Scellius, Sogecommerce). Build it once with
 /// [`Lyra::new`]; share it as `Arc<dyn PaymentProvider>`.
+/// Its `Debug` is derived: each key type shows nothing of its key.
+#[derive(Debug)]
 pub struct Lyra {
     shop: Shop,
     keys: KeyRing,
     rest: Option<Rest>,
     api: Option<api::Api>,
     profile: Profile,
-}
-
-impl fmt::Debug for Lyra {
-    // Hand-written so that no future field can print a secret by accident.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lyra")
-            .field("site_id", &self.shop.site_id)
-            .field("ctx_mode", &self.shop.ctx_mode)
-            .field("page", &self.shop.page.as_str())
-            .field("keys", &self.keys)
-            .field("rest", &self.rest)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Lyra {
@@ -128,10 +115,6 @@ impl Lyra {
 
 #[async_trait::async_trait]
 impl PaymentProvider for Lyra {
-    fn profile(&self) -> &Profile {
-        &self.profile
-    }
-
     fn prepare_now(
         &self,
         request: &PaymentRequest,
@@ -217,5 +200,5 @@ impl PaymentProvider for Lyra {
         notify::answer(handled)
     }
 
-    tpe_core::code_methods!(codes);
+    tpe_core::provider_facts!(self.profile, codes);
 }

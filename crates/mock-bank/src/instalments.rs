@@ -145,6 +145,16 @@ pub(crate) fn charge_later<'s, S: Scheduled + 's>(
     Ok((session, row))
 }
 
+/// A later instalment to charge now, as the bank does on its due date: the payment in
+/// instalments `reference` (the one the bank knows), its instalment `number`, and whether the
+/// issuer accepts it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Charge<'a> {
+    pub(crate) reference: &'a str,
+    pub(crate) number: u8,
+    pub(crate) accepted: bool,
+}
+
 /// A later instalment a bank has still to charge.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Due {
@@ -213,7 +223,12 @@ pub(crate) async fn run_clock(state: BankState, day: Duration) {
                     .refuse_instalments
                     .contains(&due.number);
                 // Charged on command meanwhile: `AlreadyCharged`, nothing sent twice.
-                let _ = (ops.charge)(&state, &due.reference, due.number, !refused);
+                let charge = Charge {
+                    reference: &due.reference,
+                    number: due.number,
+                    accepted: !refused,
+                };
+                let _ = (ops.charge)(&state, charge);
             }
         }
         first_seen = live;
@@ -311,7 +326,12 @@ impl BankState {
             .find(|(_, b)| b.side() == side)
             .and_then(|(_, b)| b.instalments())
             .ok_or(InstalmentError::NotOffered)?;
-        (ops.charge)(self, reference, number, accepted)
+        let charge = Charge {
+            reference,
+            number,
+            accepted,
+        };
+        (ops.charge)(self, charge)
     }
 }
 

@@ -96,6 +96,20 @@ impl JournalEntry {
         }
     }
 
+    /// A decision of a bank's page about `reference`, at attempt `attempt` when it counts them.
+    pub(crate) fn decision(
+        side: Side,
+        page: &str,
+        reference: &str,
+        detail: &str,
+        attempt: Option<u32>,
+    ) -> Self {
+        let mut entry =
+            Self::new(EntryKind::Decision, side, page, detail).reference(Some(reference));
+        entry.attempt = attempt;
+        entry
+    }
+
     pub(crate) fn reference(mut self, r: Option<&str>) -> Self {
         self.reference = r.map(str::to_owned);
         self

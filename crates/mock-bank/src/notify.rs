@@ -110,6 +110,48 @@ impl Delivery {
     }
 }
 
+/// A bank's notification about one of its sessions, built and ready to sign and send: what the
+/// background and delayed sends below share across banks.
+pub(crate) trait Ipn: Send + 'static {
+    /// The reference the notification is about; its script decides the faults.
+    fn reference(&self) -> &str;
+
+    /// Signs and sends it under `scenario`'s faults; `is_final` as for [`dispatch`].
+    fn send(
+        &self,
+        state: &BankState,
+        scenario: &Scenario,
+        is_final: bool,
+    ) -> impl Future<Output = ()> + Send;
+}
+
+/// Sends `ipn` in the background as the last notification of its reference, under the script
+/// of that reference when it runs (a later instalment's IPN, for one).
+pub(crate) fn spawn_ipn(state: &BankState, ipn: impl Ipn) {
+    let reference = ipn.reference().to_owned();
+    state.spawn_for(&reference, move |state, scenario| async move {
+        ipn.send(&state, &scenario, true).await;
+    });
+}
+
+/// After the configured pending delay, unless the bank shuts down first: `settle` gives the
+/// pending payment its final answer in the ledger and the journal and returns the second
+/// notification, sent at once as the last one.
+pub(crate) fn settle_pending<I: Ipn>(
+    state: &BankState,
+    settle: impl FnOnce(&BankState) -> I + Send + 'static,
+) {
+    let task = state.clone();
+    state.spawn(async move {
+        if !task.sleep_or_shutdown(task.config().pending_delay).await {
+            return;
+        }
+        let ipn = settle(&task);
+        let scenario = task.scenario_for(ipn.reference());
+        ipn.send(&task, &scenario, true).await;
+    });
+}
+
 /// Sends `delivery` according to the faults of `scenario`.
 ///
 /// `is_final` tells whether this is the last notification of the reference (used to release

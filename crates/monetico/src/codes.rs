@@ -6,7 +6,8 @@
 //! [`outcome`] turns `code-retour` and `motifrefus` into a [`BankOutcome`]. A `code-retour` or
 //! a `motifrefus` outside the tables is never a verdict: [`BankOutcome::unclassified`].
 
-use tpe_core::{BankOutcome, Reason, ReasonKind, RetryAdvice};
+use serde::{Deserialize, Deserializer};
+use tpe_core::{BankOutcome, Reason, RetryAdvice};
 
 /// `code-retour` of an accepted test payment.
 pub const PAYETEST: &str = "payetest";
@@ -19,8 +20,10 @@ pub const ANNULATION: &str = "Annulation";
 pub const NO_REASON: &str = "-";
 
 pub use tpe_core::codes::CodeInfo;
+use tpe_core::codes::{JsonTable, TableRow};
 
-/// The wording of a `code-retour` or a `status3ds`: not refusal codes, so no [`ReasonKind`].
+/// The wording of a `code-retour` or a `status3ds`: not refusal codes, so no
+/// [`ReasonKind`](tpe_core::ReasonKind).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Wording {
@@ -34,141 +37,63 @@ pub struct Wording {
     pub advice: RetryAdvice,
 }
 
-const fn wording(
-    code: &'static str,
-    advice: RetryAdvice,
-    text_fr: &'static str,
-    text_en: &'static str,
-) -> Wording {
-    Wording {
-        code,
-        text_fr,
-        text_en,
-        advice,
+/// A row read from a JSON table: `[code, advice, french, english]`, the advice by its variant
+/// name, the strings borrowed from the embedded text.
+impl Deserialize<'static> for Wording {
+    fn deserialize<D: Deserializer<'static>>(d: D) -> Result<Self, D::Error> {
+        let (code, advice, text_fr, text_en) = Deserialize::deserialize(d)?;
+        Ok(Self {
+            code,
+            text_fr,
+            text_en,
+            advice,
+        })
+    }
+}
+
+impl TableRow for Wording {
+    fn code(&self) -> &'static str {
+        self.code
     }
 }
 
 /// `motifrefus`, the reason of an `Annulation` (spec C.5 and its normalization proposal).
-pub const MOTIFREFUS: &[CodeInfo] = &[
-    CodeInfo::new(
-        "Appel Phonie",
-        ReasonKind::Declined,
-        RetryAdvice::ContactIssuer,
-        "Appel phonie : la banque du porteur demande une autorisation par téléphone",
-        "Referral: the issuer asks for a voice authorization",
-    ),
-    CodeInfo::new(
-        "Refus",
-        ReasonKind::Declined,
-        RetryAdvice::ContactIssuer,
-        "Refus de la banque du porteur",
-        "Declined by the issuer",
-    ),
-    CodeInfo::new(
-        "Interdit",
-        ReasonKind::TransactionNotPermitted,
-        RetryAdvice::UseAnotherCard,
-        "Carte ou émetteur interdit pour ce paiement",
-        "The card or its issuer forbids this payment",
-    ),
-    CodeInfo::new(
-        "filtrage",
-        ReasonKind::FraudSuspected,
-        RetryAdvice::DoNotRetry,
-        "Refusé par les règles de filtrage du commerçant",
-        "Refused by the merchant's filtering rules",
-    ),
-    CodeInfo::new(
-        "scoring",
-        ReasonKind::FraudSuspected,
-        RetryAdvice::DoNotRetry,
-        "Refusé par l'analyse de risque (scoring)",
-        "Refused by risk scoring",
-    ),
-    CodeInfo::new(
-        "3DSecure",
-        ReasonKind::AuthenticationFailed,
-        RetryAdvice::RetryNow,
-        "Échec de l'authentification 3-D Secure",
-        "3-D Secure authentication failed",
-    ),
-    CodeInfo::new(
-        NO_REASON,
-        ReasonKind::Declined,
-        RetryAdvice::ContactIssuer,
-        "Paiement refusé ou abandonné, sans motif donné",
-        "Payment refused or abandoned, no reason given",
-    ),
-];
+pub static MOTIFREFUS: JsonTable<CodeInfo> = JsonTable::new(include_str!("codes/motifrefus.json"));
 
 /// `code-retour`, the verdict of a CGI2 return.
-pub const CODE_RETOUR: &[Wording] = &[
-    wording(
-        PAYETEST,
-        RetryAdvice::Wait,
-        "Paiement accepté (test)",
-        "Payment accepted (test)",
-    ),
-    wording(
-        PAIEMENT,
-        RetryAdvice::Wait,
-        "Paiement accepté",
-        "Payment accepted",
-    ),
-    wording(
-        ANNULATION,
-        RetryAdvice::RetryNow,
-        "Paiement refusé ; une autorisation peut encore être délivrée pour ce paiement",
-        "Payment refused; an authorization may still be delivered for this payment",
-    ),
-];
+pub static CODE_RETOUR: JsonTable<Wording> = JsonTable::new(include_str!("codes/code_retour.json"));
 
 /// `status3ds` (and `details.status3DS` of `authentification`): the 3-D Secure risk level.
-pub const STATUS3DS: &[Wording] = &[
-    wording(
-        "-1",
-        RetryAdvice::Wait,
-        "Transaction non 3-D Secure",
-        "Not a 3-D Secure transaction",
-    ),
-    wording(
-        "1",
-        RetryAdvice::Wait,
-        "3-D Secure : risque faible, sans défi",
-        "3-D Secure: low risk, frictionless",
-    ),
-    wording(
-        "4",
-        RetryAdvice::RetryWithAuthentication,
-        "3-D Secure : risque élevé, authentification du porteur",
-        "3-D Secure: high risk, cardholder authentication",
-    ),
-];
-
-// `known_codes` is the first column of `MOTIFREFUS`, computed at compile time.
-const CODES: [&str; MOTIFREFUS.len()] = tpe_core::codes::codes_of(MOTIFREFUS);
+pub static STATUS3DS: JsonTable<Wording> = JsonTable::new(include_str!("codes/status3ds.json"));
 
 /// Every `motifrefus` of the table, for `tpe codes` and the conformance suite.
 pub fn known_codes() -> &'static [&'static str] {
-    &CODES
+    MOTIFREFUS.codes()
 }
 
 /// The `motifrefus` row of `code`, if it has one.
 pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
-    tpe_core::codes::lookup(MOTIFREFUS, code)
+    MOTIFREFUS.get(code)
 }
 
 /// The wording of `code` as a `code-retour` (an instalment's `paiement_pf2` reads as
 /// `paiement`) or a `status3ds`, with the table's name.
 pub fn wording_of(code: &str) -> Option<(&'static str, &'static Wording)> {
     let code = split_instalment(code).1;
-    [("code-retour", CODE_RETOUR), ("status3ds", STATUS3DS)]
+    [("code-retour", &CODE_RETOUR), ("status3ds", &STATUS3DS)]
         .into_iter()
-        .find_map(|(name, table)| table.iter().find(|c| c.code == code).map(|c| (name, c)))
+        .find_map(|(name, table)| table.get(code).map(|c| (name, c)))
 }
 
+/// The bank's wording of a code outside its table (French, English).
+const UNKNOWN: (&str, &str) = (
+    "Motif de refus inconnu de Monetico",
+    "Refusal reason unknown to Monetico",
+);
+
 /// Classifies a `motifrefus`. Total: a code outside the table gives
-/// [`ReasonKind::UnknownCode`] with the raw value kept (bounded by [`Reason`]).
+/// [`ReasonKind::UnknownCode`](tpe_core::ReasonKind::UnknownCode) with the raw value kept
+/// (bounded by [`Reason`]).
 ///
 /// ```
 /// use tpe_core::ReasonKind;
@@ -176,14 +101,7 @@ pub fn wording_of(code: &str) -> Option<(&'static str, &'static Wording)> {
 /// assert_eq!(tpe_monetico::codes::classify("Z9").kind(), ReasonKind::UnknownCode);
 /// ```
 pub fn classify(code: &str) -> Reason {
-    tpe_core::codes::classify(
-        MOTIFREFUS,
-        code,
-        (
-            "Motif de refus inconnu de Monetico",
-            "Refusal reason unknown to Monetico",
-        ),
-    )
+    tpe_core::codes::classify(&MOTIFREFUS, code, UNKNOWN)
 }
 
 /// The most instalments a `code-retour` names (`nbrech` is 2 to 4, spec C.3).

@@ -84,7 +84,7 @@ pub struct MoneticoConfig {
     #[serde(default)]
     pub language: Option<String>,
     /// The contract's only currency (`EUR` by default).
-    #[serde(default = "euro")]
+    #[serde(default = "Currency::euro")]
     pub currency: Currency,
     /// The MAC string the TPE expects (`sorted` by default, or `legacy`).
     #[serde(default)]
@@ -262,8 +262,4 @@ pub(crate) struct Merchant {
 #[allow(clippy::expect_used)] // a constant URL
 fn default_base_url() -> Url {
     Url::parse(MONETICO_BASE_URL).expect("Monetico's base URL is valid")
-}
-
-fn euro() -> Currency {
-    Currency::EUR
 }

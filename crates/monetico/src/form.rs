@@ -9,7 +9,8 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 use tpe_core::instalments::{Schedule, format_day};
 use tpe_core::{
-    BankReference, Lang, PaymentRequest, ProviderData, ProviderError, Timestamp, ValidatedCustomer,
+    BankReference, FormRules, Lang, PaymentRequest, ProviderData, ProviderError, Timestamp,
+    ValidatedCustomer,
 };
 
 use crate::Monetico;
@@ -42,8 +43,7 @@ pub const MAX_DAILY_SEQUENCE: u64 = 999_999;
 /// [`ProviderError::InvalidRequest`] on `reference` past [`MAX_DAILY_SEQUENCE`] a day.
 pub fn bank_reference_of(now: Timestamp, nonce: u64) -> Result<BankReference, ProviderError> {
     if nonce > MAX_DAILY_SEQUENCE {
-        return Err(ProviderError::invalid_request(
-            &Monetico::ID,
+        return Err(RULES.invalid(
             "reference",
             format!("more than {MAX_DAILY_SEQUENCE} payments in one UTC day"),
         ));
@@ -53,7 +53,7 @@ pub fn bank_reference_of(now: Timestamp, nonce: u64) -> Result<BankReference, Pr
         .strftime("%y%m%d")
         .to_string();
     BankReference::parse(&format!("{day}{nonce:06}"))
-        .map_err(|e| ProviderError::invalid_request(&Monetico::ID, "reference", e.to_string()))
+        .map_err(|e| RULES.invalid("reference", e.to_string()))
 }
 
 /// The order date of `now` (`DD/MM/YYYY:HH:MM:SS`), in French time: the bank's kits use the
@@ -67,8 +67,7 @@ pub(crate) fn order_date(now: Timestamp) -> String {
 /// The provider data of a checkout: the order date, which the bank names a payment by in its
 /// back office and its query APIs together with the reference.
 pub(crate) fn provider_data(date: &str) -> Result<ProviderData, ProviderError> {
-    ProviderData::new(format!("date={date}"))
-        .map_err(|e| ProviderError::invalid_request(&Monetico::ID, "date", e.to_string()))
+    ProviderData::new(format!("date={date}")).map_err(|e| RULES.invalid("date", e.to_string()))
 }
 
 /// The 3-D Secure v2 data, as `contexte_commande` carries it (base64 of this JSON).
@@ -134,9 +133,8 @@ pub(crate) fn contexte_commande(customer: &ValidatedCustomer) -> Result<String, 
             phone: &phone,
         },
     };
-    let json = serde_json::to_vec(&contexte).map_err(|e| {
-        ProviderError::invalid_request(&Monetico::ID, "contexte_commande", e.to_string())
-    })?;
+    let json = serde_json::to_vec(&contexte)
+        .map_err(|e| RULES.invalid("contexte_commande", e.to_string()))?;
     Ok(STANDARD.encode(json))
 }
 
@@ -149,6 +147,9 @@ pub(crate) fn montant(amount: tpe_core::Amount) -> String {
     )
 }
 
+/// The amount checks and the field errors of the form.
+const RULES: FormRules = FormRules::new(Monetico::ID, MAX_AMOUNT, ("currency", "amount"));
+
 /// The redirect's fields, without the MAC, every one non-empty (spec C.3: empty fields are
 /// not posted).
 pub(crate) fn fields(
@@ -157,31 +158,17 @@ pub(crate) fn fields(
     date: &str,
     today: Date,
 ) -> Result<Vec<(String, String)>, ProviderError> {
-    let invalid = |field: &'static str, reason: String| {
-        ProviderError::invalid_request(&Monetico::ID, field, reason)
-    };
+    RULES.amount(request, merchant.currency)?;
     let amount = request.amount;
-    request.amount_within(
-        &Monetico::ID,
-        merchant.currency,
-        MAX_AMOUNT,
-        ("currency", "amount"),
-    )?;
     let reference = request.bank_reference.as_str();
     if !(1..=BANK_REFERENCE_LEN).contains(&reference.len())
         || !reference.bytes().all(|b| b.is_ascii_alphanumeric())
     {
-        return Err(invalid(
-            "reference",
-            "the bank takes [A-Za-z0-9]{1,12}".to_owned(),
-        ));
+        return Err(RULES.invalid("reference", "the bank takes [A-Za-z0-9]{1,12}".to_owned()));
     }
     let mail = request.customer.email.as_str();
     if mail.len() > MAX_MAIL || !mail.is_ascii() {
-        return Err(invalid(
-            "mail",
-            format!("must be ASCII, at most {MAX_MAIL} bytes"),
-        ));
+        return Err(RULES.invalid("mail", format!("must be ASCII, at most {MAX_MAIL} bytes")));
     }
     let ok = merchant
         .url_retour_ok
@@ -193,7 +180,7 @@ pub(crate) fn fields(
         .unwrap_or(&request.urls.refused);
     for (name, url) in [("url_retour_ok", ok), ("url_retour_err", err)] {
         if url.as_str().len() > MAX_URL {
-            return Err(invalid(name, format!("longer than {MAX_URL} bytes")));
+            return Err(RULES.invalid(name, format!("longer than {MAX_URL} bytes")));
         }
     }
     // Signed values stay ASCII, so that both encodings of the MAC string agree (spec C.4 step

@@ -7,8 +7,6 @@ pub mod legacy;
 pub mod notify;
 pub mod sign;
 
-use std::fmt;
-
 use tpe_core::{
     Ack, Handled, NonceSource, NotificationChannel, PaymentProvider, PaymentRequest, Prepared,
     Profile, ProviderError, ProviderId, RawNotification, Redirect, Timestamp, Verified,
@@ -26,23 +24,12 @@ pub use crate::sign::{Encoding, MacKey};
 use crate::config::Merchant;
 
 /// Monetico Paiement. Build it once with [`Monetico::new`]; share it as
-/// `Arc<dyn PaymentProvider>`.
+/// `Arc<dyn PaymentProvider>`. Its `Debug` is derived: each key type shows nothing of its key.
+#[derive(Debug)]
 pub struct Monetico {
     profile: Profile,
     merchant: Merchant,
     key: MacKey,
-}
-
-impl fmt::Debug for Monetico {
-    // Hand-written so that no future field can print a secret by accident.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Monetico")
-            .field("tpe", &self.merchant.tpe)
-            .field("societe", &self.merchant.societe)
-            .field("page", &self.merchant.page.as_str())
-            .field("key", &self.key)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The spec documents no status query, refund or capture API for Monetico (C.9); a CGI2
@@ -88,10 +75,6 @@ impl Monetico {
 
 #[async_trait::async_trait]
 impl PaymentProvider for Monetico {
-    fn profile(&self) -> &Profile {
-        &self.profile
-    }
-
     fn prepare_now(
         &self,
         request: &PaymentRequest,
@@ -125,5 +108,5 @@ impl PaymentProvider for Monetico {
         notify::answer(handled)
     }
 
-    tpe_core::code_methods!(codes);
+    tpe_core::provider_facts!(self.profile, codes);
 }

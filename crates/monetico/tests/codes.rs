@@ -19,6 +19,7 @@ const SPEC_MOTIFREFUS: [(&str, ReasonKind); 7] = [
 
 #[test]
 fn every_motifrefus_of_the_spec_is_classified_with_both_wordings() {
+    assert_eq!(codes::MOTIFREFUS.parse().map(|r| r.len()).ok(), Some(7));
     assert_eq!(known_codes().len(), SPEC_MOTIFREFUS.len());
     for (code, kind) in SPEC_MOTIFREFUS {
         assert!(known_codes().contains(&code), "{code}");
@@ -36,6 +37,8 @@ fn every_motifrefus_of_the_spec_is_classified_with_both_wordings() {
 
 #[test]
 fn code_retour_and_status3ds_have_wording() {
+    assert_eq!(codes::CODE_RETOUR.parse().map(|r| r.len()).ok(), Some(3));
+    assert_eq!(codes::STATUS3DS.parse().map(|r| r.len()).ok(), Some(3));
     for code in ["payetest", "paiement", "Annulation", "-1", "1", "4"] {
         let (_, w) = wording_of(code).unwrap();
         assert!(!w.text_fr.is_empty() && !w.text_en.is_empty(), "{code}");

@@ -196,10 +196,6 @@ impl Paybox {
 
 #[async_trait::async_trait]
 impl PaymentProvider for Paybox {
-    fn profile(&self) -> &Profile {
-        &self.profile
-    }
-
     fn prepare_now(
         &self,
         request: &PaymentRequest,
@@ -216,8 +212,6 @@ impl PaymentProvider for Paybox {
 
     // `answer` keeps the default: the platform only looks at the status (spec §4.1), 200 with
     // an empty body once processed.
-
-    tpe_core::code_methods!(codes);
 
     async fn query_status(
         &self,
@@ -284,4 +278,6 @@ impl PaymentProvider for Paybox {
     ) -> Result<OperationReceipt, ProviderError> {
         self.operate(Operation::Cancel, request, now).await
     }
+
+    tpe_core::provider_facts!(self.profile, codes);
 }

@@ -6,7 +6,7 @@
 //! [`BankOutcome::unclassified`] for [`outcome`]: an authentic but unknown result is never a
 //! verdict.
 
-use tpe_core::{BankOutcome, Reason, ReasonKind};
+use tpe_core::{BankOutcome, Reason};
 
 /// The code of an accepted payment.
 pub const ACCEPTED: &str = "00";
@@ -16,85 +16,30 @@ pub const CANCELLED: &str = "17";
 pub const PENDING: &str = "P1";
 
 pub use tpe_core::codes::CodeInfo;
+use tpe_core::codes::JsonTable;
 
-/// Every code of the table, in the bank's order.
-pub const TABLE: &[CodeInfo] = &[
-    CodeInfo::of(
-        "05",
-        ReasonKind::Declined,
-        "Refus de l'émetteur",
-        "Declined by the issuer",
-    ),
-    CodeInfo::of(
-        CANCELLED,
-        ReasonKind::CancelledByCustomer,
-        "Annulation du client",
-        "Cancelled by the customer",
-    ),
-    CodeInfo::of(
-        "41",
-        ReasonKind::CardLostOrStolen,
-        "Carte perdue",
-        "Lost card",
-    ),
-    CodeInfo::of(
-        "43",
-        ReasonKind::CardLostOrStolen,
-        "Carte volée",
-        "Stolen card",
-    ),
-    CodeInfo::of(
-        "51",
-        ReasonKind::InsufficientFunds,
-        "Provision insuffisante",
-        "Insufficient funds",
-    ),
-    CodeInfo::of(
-        "54",
-        ReasonKind::CardExpired,
-        "Carte expirée",
-        "Expired card",
-    ),
-    CodeInfo::of(
-        "59",
-        ReasonKind::FraudSuspected,
-        "Suspicion de fraude",
-        "Suspected fraud",
-    ),
-    CodeInfo::of(
-        "91",
-        ReasonKind::IssuerUnavailable,
-        "Émetteur indisponible",
-        "Issuer unavailable",
-    ),
-    CodeInfo::of(
-        "A1",
-        ReasonKind::AuthenticationRequired,
-        "Authentification forte requise",
-        "Strong authentication required",
-    ),
-    CodeInfo::of(
-        PENDING,
-        ReasonKind::Pending,
-        "En attente de l'émetteur",
-        "Pending the issuer's decision",
-    ),
-];
-
-// `known_codes` is the table's first column, computed once at compile time.
-const CODES: [&str; TABLE.len()] = tpe_core::codes::codes_of(TABLE);
+/// Every code of the table, in the bank's order. Its rows, `[code, kind, advice, french,
+/// english]`, are data in `codes/results.json`.
+pub static TABLE: JsonTable<CodeInfo> = JsonTable::new(include_str!("codes/results.json"));
 
 /// Every code of the table, for `tpe codes` and the conformance suite.
 pub fn known_codes() -> &'static [&'static str] {
-    &CODES
+    TABLE.codes()
 }
 
 /// The table row of `code`, if it has one.
 pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
-    tpe_core::codes::lookup(TABLE, code)
+    TABLE.get(code)
 }
 
-/// Classifies any code. Total: a code outside the table gives [`ReasonKind::UnknownCode`] with
+/// The bank's wording of a code outside its table (French, English).
+const UNKNOWN: (&str, &str) = (
+    "Code inconnu de la banque Skeleton",
+    "Code unknown to the Skeleton bank",
+);
+
+/// Classifies any code. Total: a code outside the table gives
+/// [`ReasonKind::UnknownCode`](tpe_core::ReasonKind::UnknownCode) with
 /// the raw value kept (bounded by [`Reason`]).
 ///
 /// ```
@@ -103,14 +48,7 @@ pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
 /// assert_eq!(tpe_skeleton::codes::classify("Z9").kind(), ReasonKind::UnknownCode);
 /// ```
 pub fn classify(code: &str) -> Reason {
-    tpe_core::codes::classify(
-        TABLE,
-        code,
-        (
-            "Code inconnu de la banque Skeleton",
-            "Code unknown to the Skeleton bank",
-        ),
-    )
+    tpe_core::codes::classify(&TABLE, code, UNKNOWN)
 }
 
 /// The longest authorization number kept.

@@ -35,7 +35,7 @@ pub struct SkeletonConfig {
     #[serde(default = "production_page")]
     pub page_url: Url,
     /// The contract's only currency (`EUR` by default).
-    #[serde(default = "euro")]
+    #[serde(default = "Currency::euro")]
     pub currency: Currency,
 }
 
@@ -90,8 +90,4 @@ pub(crate) struct Merchant {
 #[allow(clippy::expect_used)] // a constant URL
 fn production_page() -> Url {
     Url::parse(PRODUCTION_PAGE).expect("the production page URL is valid")
-}
-
-fn euro() -> Currency {
-    Currency::EUR
 }

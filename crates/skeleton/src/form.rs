@@ -2,7 +2,9 @@
 //! pure (no key, no I/O), every bound checked here so that an impossible request is an
 //! [`ProviderError::InvalidRequest`] before any redirect.
 
-use tpe_core::{BankReference, Lang, PaymentRequest, ProviderData, ProviderError, Timestamp};
+use tpe_core::{
+    BankReference, FormRules, Lang, PaymentRequest, ProviderData, ProviderError, Timestamp,
+};
 
 use crate::Skeleton;
 use crate::config::Merchant;
@@ -28,8 +30,7 @@ pub(crate) fn bank_reference(nonce: u64) -> Result<BankReference, ProviderError>
         n /= 62;
     }
     let text = std::str::from_utf8(&out).unwrap_or_default();
-    BankReference::parse(text)
-        .map_err(|e| ProviderError::invalid_request(&Skeleton::ID, "reference", e.to_string()))
+    BankReference::parse(text).map_err(|e| RULES.invalid("reference", e.to_string()))
 }
 
 /// The bank's date of a transaction (`YYYYMMDD`, UTC): the bank names a payment by reference
@@ -40,9 +41,11 @@ pub(crate) fn transaction_date(now: Timestamp) -> String {
 
 /// The provider data of a checkout prepared at `now`.
 pub(crate) fn provider_data(now: Timestamp) -> Result<ProviderData, ProviderError> {
-    ProviderData::new(transaction_date(now))
-        .map_err(|e| ProviderError::invalid_request(&Skeleton::ID, "date", e.to_string()))
+    ProviderData::new(transaction_date(now)).map_err(|e| RULES.invalid("date", e.to_string()))
 }
+
+/// The amount checks and the field errors of the form.
+const RULES: FormRules = FormRules::new(Skeleton::ID, MAX_AMOUNT, ("currency", "amount"));
 
 /// The redirect's fields in the bank's order, without the signature.
 pub(crate) fn fields(
@@ -50,16 +53,8 @@ pub(crate) fn fields(
     request: &PaymentRequest,
     now: Timestamp,
 ) -> Result<Vec<(String, String)>, ProviderError> {
-    let invalid = |field: &'static str, reason: String| {
-        ProviderError::invalid_request(&Skeleton::ID, field, reason)
-    };
+    RULES.amount(request, merchant.currency)?;
     let amount = request.amount;
-    request.amount_within(
-        &Skeleton::ID,
-        merchant.currency,
-        MAX_AMOUNT,
-        ("currency", "amount"),
-    )?;
     let urls = &request.urls;
     let texts = [
         ("email", request.customer.email.as_str()),
@@ -69,7 +64,7 @@ pub(crate) fn fields(
         ("url_cancelled", urls.cancelled.as_str()),
     ];
     if let Some((name, _)) = texts.iter().find(|(_, v)| v.len() > MAX_TEXT) {
-        return Err(invalid(name, format!("longer than {MAX_TEXT} bytes")));
+        return Err(RULES.invalid(*name, format!("longer than {MAX_TEXT} bytes")));
     }
     let description: String = request
         .description

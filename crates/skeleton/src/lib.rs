@@ -6,8 +6,6 @@ mod form;
 pub mod notify;
 pub mod sign;
 
-use std::fmt;
-
 use tpe_core::{
     Ack, Handled, NonceSource, PaymentProvider, PaymentRequest, Prepared, Profile, ProviderError,
     ProviderId, RawNotification, Redirect, Timestamp, Verified, VerifiedNotification,
@@ -20,21 +18,11 @@ pub use crate::sign::SigningKey;
 use crate::config::Merchant;
 
 /// The Skeleton bank. Build it once with [`Skeleton::new`]; share it as
-/// `Arc<dyn PaymentProvider>`.
+/// `Arc<dyn PaymentProvider>`. Its `Debug` is derived: each key type shows nothing of its key.
+#[derive(Debug)]
 pub struct Skeleton {
     merchant: Merchant,
     key: SigningKey,
-}
-
-impl fmt::Debug for Skeleton {
-    // Hand-written so that no future field can print a secret by accident.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Skeleton")
-            .field("merchant", &self.merchant.id)
-            .field("page", &self.merchant.page.as_str())
-            .field("key", &self.key)
-            .finish_non_exhaustive()
-    }
 }
 
 /// No server API: `query_status`, `refund`, `capture` and `cancel` keep their default,
@@ -73,10 +61,6 @@ impl Skeleton {
 
 #[async_trait::async_trait]
 impl PaymentProvider for Skeleton {
-    fn profile(&self) -> &Profile {
-        &PROFILE
-    }
-
     fn prepare_now(
         &self,
         request: &PaymentRequest,
@@ -100,5 +84,5 @@ impl PaymentProvider for Skeleton {
         notify::answer(handled)
     }
 
-    tpe_core::code_methods!(codes);
+    tpe_core::provider_facts!(PROFILE, codes);
 }

@@ -13,7 +13,7 @@ use tpe_core::{
     Amount, Currency, HttpMethod, OperationRequest, PaymentProvider, PaymentReference,
     ProviderError, ReasonKind, RefundRequest, ReturnUrls, StatusQuery,
 };
-use tpe_skeleton::{BANK_REFERENCE_LEN, MAX_AMOUNT, Skeleton, SkeletonConfig};
+use tpe_skeleton::{BANK_REFERENCE_LEN, MAX_AMOUNT, Skeleton, SkeletonConfig, codes};
 
 fn urls() -> ReturnUrls {
     let u = |p: &str| url::Url::parse(&format!("https://shop.example/{p}")).unwrap();
@@ -112,6 +112,7 @@ async fn undeclared_capabilities_answer_unsupported() {
 
 #[test]
 fn codes_are_classified_and_classify_is_total() {
+    assert_eq!(codes::TABLE.parse().map(|r| r.len()).ok(), Some(10));
     let p = provider();
     for code in p.known_codes() {
         assert_ne!(p.classify(code).kind(), ReasonKind::UnknownCode, "{code}");

@@ -14,16 +14,15 @@ use url::Url;
 
 use crate::error::config_error;
 use tpe_core::ProviderError;
+use tpe_core::api::{default_connect_timeout as connect, default_request_timeout as request};
 use tpe_core::env::{self, EnvKind, EnvVar, millis};
+
+pub use tpe_core::api::{ApiTimeouts, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
 
 /// The public API of the PSP.
 pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
 /// Default replay window of webhook timestamps, in the past and in the future (seconds).
 pub const DEFAULT_TOLERANCE_SECS: u64 = 300;
-/// Default TCP/TLS connect timeout.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Default timeout of a whole API request.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Prefix of every environment variable read by [`StripeLikeConfig::from_env`].
 pub const ENV_PREFIX: &str = "TPE_STRIPE_LIKE_";
 
@@ -140,11 +139,10 @@ fn default_api_base() -> Url {
 fn default_tolerance() -> u64 {
     DEFAULT_TOLERANCE_SECS
 }
-fn connect() -> Duration {
-    DEFAULT_CONNECT_TIMEOUT
-}
-fn request() -> Duration {
-    DEFAULT_REQUEST_TIMEOUT
+impl ApiTimeouts for StripeLikeConfig {
+    fn timeouts_mut(&mut self) -> (&mut Duration, &mut Duration) {
+        (&mut self.connect_timeout, &mut self.request_timeout)
+    }
 }
 
 impl StripeLikeConfig {
@@ -180,14 +178,6 @@ impl StripeLikeConfig {
     #[must_use]
     pub fn with_tolerance_secs(mut self, secs: u64) -> Self {
         self.tolerance_secs = secs;
-        self
-    }
-
-    /// With other timeouts.
-    #[must_use]
-    pub fn with_timeouts(mut self, connect: Duration, request: Duration) -> Self {
-        self.connect_timeout = connect;
-        self.request_timeout = request;
         self
     }
 

@@ -22,8 +22,8 @@ use url::Url;
 pub use api::{MAX_ERROR_MESSAGE, MAX_RESPONSE};
 pub use codes::{classify, known_codes};
 pub use config::{
-    DEFAULT_API_BASE, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TOLERANCE_SECS,
-    ENV_PREFIX, Mode, StripeLikeConfig,
+    ApiTimeouts, DEFAULT_API_BASE, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_TOLERANCE_SECS, ENV_PREFIX, Mode, StripeLikeConfig,
 };
 pub use session::{CaptureMethod, CheckoutSessionParams, LineItem, MAX_PRODUCT_NAME, encode_pairs};
 pub use signature::{
@@ -271,10 +271,6 @@ struct Refund {
 
 #[async_trait::async_trait]
 impl PaymentProvider for StripeLike {
-    fn profile(&self) -> &Profile {
-        &PROFILE
-    }
-
     async fn prepare(
         &self,
         request: &PaymentRequest,
@@ -307,8 +303,6 @@ impl PaymentProvider for StripeLike {
             other => Ack::default_for(other),
         }
     }
-
-    tpe_core::code_methods!(codes);
 
     async fn query_status(
         &self,
@@ -394,4 +388,6 @@ impl PaymentProvider for StripeLike {
             pending: status != "succeeded",
         })
     }
+
+    tpe_core::provider_facts!(PROFILE, codes);
 }

@@ -19,7 +19,7 @@ use tpe_core::{
     Amount, ApiErrorKind, Currency, HttpMethod, PaymentProvider, PaymentReference, ProviderData,
     ProviderError, RefundRequest, RemoteStatus, StatusQuery,
 };
-use tpe_stripe_like::{Mode, StripeLike, StripeLikeConfig};
+use tpe_stripe_like::{ApiTimeouts, Mode, StripeLike, StripeLikeConfig};
 
 const KEY: &str = "sk_test_api_TOPSECRET";
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{at, raw};
 use tpe_core::{PaymentProvider, ProviderError, ReasonKind, Verified};
-use tpe_stripe_like::{Mode, StripeLike, StripeLikeConfig, generate_test_header};
+use tpe_stripe_like::{ApiTimeouts, Mode, StripeLike, StripeLikeConfig, generate_test_header};
 
 const KEY: &str = "sk_test_TEST_SECRET_KEY_42";
 const WHSEC: &str = "whsec_TEST_WEBHOOK_SECRET_42";

@@ -2,10 +2,12 @@
 //! e-Commerce status), the `status` names, and a few API `errorCode`s, each with the platform's
 //! meaning in French and English, a [`ReasonKind`], and what the lifecycle makes of it.
 
+use serde::{Deserialize, Deserializer};
+use tpe_core::codes::{JsonTable, TableRow};
 use tpe_core::{BankOutcome, Reason, ReasonKind, RetryAdvice};
 
 /// What a `statusCode` means for the checkout (spec §G.7 "Normalized").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub enum Verdict {
     /// Authorized or captured: paid.
@@ -31,107 +33,40 @@ struct Row {
     en: &'static str,
 }
 
-const fn row(
-    code: &'static str,
-    kind: ReasonKind,
-    verdict: Verdict,
-    fr: &'static str,
-    en: &'static str,
-) -> Row {
-    Row {
-        code,
-        kind,
-        verdict,
-        fr,
-        en,
+/// A row read from the JSON table: `[code, kind, verdict, french, english]`, the kind and the
+/// verdict by their variant names, the strings borrowed from the embedded text.
+impl Deserialize<'static> for Row {
+    fn deserialize<D: Deserializer<'static>>(d: D) -> Result<Self, D::Error> {
+        let (code, kind, verdict, fr, en) = Deserialize::deserialize(d)?;
+        Ok(Self {
+            code,
+            kind,
+            verdict,
+            fr,
+            en,
+        })
     }
 }
 
-use ReasonKind as K;
-use Verdict as V;
-
-/// The table, `statusCode`s first in the order of the spec. Code 0 ("invalid or incomplete")
-/// is left out on purpose: an authentic 0 is unclassified, and a status query decides.
-#[rustfmt::skip]
-const TABLE: &[Row] = &[
-    row("1", K::CancelledByCustomer, V::Cancelled, "Annulé par le client.", "Cancelled by the customer."),
-    row("2", K::Declined, V::Refused, "Autorisation refusée.", "Authorisation refused."),
-    row("4", K::Pending, V::Pending, "Commande enregistrée, en attente.", "Order stored, waiting."),
-    row("46", K::Pending, V::Pending, "En attente d'authentification 3-D Secure.", "Waiting for 3-D Secure authentication."),
-    row("5", K::Pending, V::Paid, "Autorisé, à capturer.", "Authorised, to be captured."),
-    row("50", K::Pending, V::Pending, "Autorisé, en attente d'un résultat externe.", "Authorised, waiting for an external result."),
-    row("51", K::Pending, V::Pending, "Autorisation en attente.", "Authorisation waiting."),
-    row("52", K::Pending, V::Pending, "Autorisation incertaine : interroger la plateforme.", "Authorisation not known (uncertain): ask the platform."),
-    row("55", K::Pending, V::Pending, "En suspens (stand-by).", "Stand-by."),
-    row("56", K::Pending, V::Paid, "Autorisé, avec échéancier.", "Authorised, with scheduled payments."),
-    row("57", K::Declined, V::Refused, "Refusé, avec échéancier.", "Refused, with scheduled payments."),
-    row("59", K::TransactionNotPermitted, V::Refused, "Autorisation à demander manuellement.", "Authorisation to be requested manually."),
-    row("6", K::CancelledByCustomer, V::Cancelled, "Autorisé puis annulé.", "Authorised and cancelled."),
-    row("61", K::CancelledByCustomer, V::Cancelled, "Annulation de l'autorisation en attente.", "Authorisation deletion waiting."),
-    row("62", K::CancelledByCustomer, V::Cancelled, "Annulation de l'autorisation incertaine.", "Authorisation deletion uncertain."),
-    row("63", K::ProcessingError, V::NoChange, "Annulation de l'autorisation refusée.", "Authorisation deletion refused."),
-    row("64", K::CancelledByCustomer, V::Cancelled, "Autorisé puis annulé.", "Authorised and cancelled."),
-    row("7", K::CancelledByCustomer, V::Cancelled, "Paiement annulé.", "Payment deleted."),
-    row("71", K::CancelledByCustomer, V::Cancelled, "Annulation du paiement en attente.", "Payment deletion pending."),
-    row("72", K::CancelledByCustomer, V::Cancelled, "Annulation du paiement incertaine.", "Payment deletion uncertain."),
-    row("73", K::ProcessingError, V::NoChange, "Annulation du paiement refusée.", "Payment deletion refused."),
-    row("74", K::CancelledByCustomer, V::Cancelled, "Paiement annulé.", "Payment deleted."),
-    row("75", K::CancelledByCustomer, V::Cancelled, "Annulation traitée par le commerçant.", "Deletion processed by the merchant."),
-    row("8", K::Pending, V::Refund, "Remboursé.", "Refunded."),
-    row("81", K::Pending, V::Refund, "Remboursement en attente.", "Refund pending."),
-    row("82", K::Pending, V::Refund, "Remboursement incertain.", "Refund uncertain."),
-    row("83", K::ProcessingError, V::NoChange, "Remboursement refusé.", "Refund refused."),
-    row("85", K::Pending, V::Refund, "Remboursement traité par le commerçant.", "Refund processed by the merchant."),
-    row("9", K::Pending, V::Paid, "Paiement capturé.", "Payment captured."),
-    row("91", K::Pending, V::Paid, "Capture en cours.", "Payment processing (capture in progress)."),
-    row("92", K::Pending, V::Pending, "Paiement incertain : interroger la plateforme.", "Payment uncertain: ask the platform."),
-    row("93", K::Declined, V::Refused, "Paiement refusé.", "Payment refused."),
-    row("94", K::ProcessingError, V::NoChange, "Remboursement refusé par l'acquéreur.", "Refund declined by the acquirer."),
-    row("95", K::Pending, V::Paid, "Paiement traité par le commerçant.", "Payment processed by the merchant."),
-    row("96", K::ProcessingError, V::NoChange, "Remboursement annulé.", "Refund reversed."),
-    row("99", K::Pending, V::Pending, "En cours de traitement.", "Being processed."),
-    // `status` names (spec §G.7), for the status read when no code is given.
-    row("CREATED", K::Pending, V::Pending, "Créé, en attente.", "Created, still pending."),
-    row("REDIRECTED", K::Pending, V::Pending, "Client redirigé vers un tiers.", "Customer sent to a third party."),
-    row("AUTHORIZATION_REQUESTED", K::Pending, V::Pending, "Autorisation demandée.", "Authorisation requested."),
-    row("PENDING_COMPLETION", K::Pending, V::Pending, "En attente de finalisation.", "Waiting for completion."),
-    row("PENDING_PAYMENT", K::Pending, V::Pending, "En attente de paiement.", "Waiting for payment."),
-    row("PENDING_APPROVAL", K::Pending, V::Pending, "En attente d'approbation.", "Waiting for approval."),
-    row("PENDING_CAPTURE", K::Pending, V::Paid, "Autorisé, à capturer.", "Authorised, waiting for capture."),
-    row("CAPTURE_REQUESTED", K::Pending, V::Paid, "Capture demandée.", "Capture requested."),
-    row("CAPTURED", K::Pending, V::Paid, "Capturé.", "Captured."),
-    row("REJECTED", K::Declined, V::Refused, "Refusé.", "Rejected."),
-    row("REJECTED_CAPTURE", K::Declined, V::Refused, "Capture refusée.", "Capture rejected."),
-    row("CANCELLED", K::CancelledByCustomer, V::Cancelled, "Annulé par le client ou le commerçant.", "Cancelled by the customer or the merchant."),
-    row("REFUND_REQUESTED", K::Pending, V::Refund, "Remboursement demandé.", "Refund requested."),
-    row("REFUNDED", K::Pending, V::Refund, "Remboursé.", "Refunded."),
-    // API `errorCode`s (spec §G.3, §G.10).
-    row("1409", K::Duplicate, V::NoChange, "Requête identique en cours (clé d'idempotence) : réessayer plus tard.", "The same request is still running (idempotence key): retry later."),
-    row("21000020", K::InvalidCardData, V::Refused, "Le numéro de carte ne passe pas le contrôle de Luhn.", "The card number failed the Luhn check."),
-];
-
-/// Every code of the table, in the table's order.
-const CODES: &[&str] = &{
-    let mut out = [""; TABLE.len()];
-    let mut i = 0;
-    while i < TABLE.len() {
-        out[i] = TABLE[i].code;
-        i += 1;
+impl TableRow for Row {
+    fn code(&self) -> &'static str {
+        self.code
     }
-    out
-};
+}
+
+/// The table, `statusCode`s first in the order of the spec, then the `status` names (spec
+/// §G.7, for the status read when no code is given) and a few API `errorCode`s (spec §G.3,
+/// §G.10). Code 0 ("invalid or incomplete") is left out on purpose: an authentic 0 is
+/// unclassified, and a status query decides. Its rows are data in `codes/status_codes.json`.
+static TABLE: JsonTable<Row> = JsonTable::new(include_str!("codes/status_codes.json"));
 
 /// Every code this provider knows.
 pub fn known_codes() -> &'static [&'static str] {
-    CODES
+    TABLE.codes()
 }
 
 fn find(code: &str) -> Option<&'static Row> {
-    let code = code.trim();
-    TABLE
-        .iter()
-        .find(|r| r.code == code)
-        .or_else(|| TABLE.iter().find(|r| r.code.eq_ignore_ascii_case(code)))
+    TABLE.find_lenient(code)
 }
 
 /// Classifies a code. Total: an unknown code keeps its raw value under
@@ -220,13 +155,14 @@ mod tests {
             assert_eq!(outcome(code), None, "{code}");
         }
         assert_eq!(classify("1409").retry_advice(), RetryAdvice::RetryLater);
+        assert_eq!(TABLE.parse().map(|r| r.len()).ok(), Some(52));
     }
 
     #[test]
     fn unknown_codes_are_kept_raw_and_bounded() {
-        assert_eq!(classify("rejected").kind(), K::Declined);
+        assert_eq!(classify("rejected").kind(), ReasonKind::Declined);
         assert_eq!(classify(" 93 ").code(), "93");
-        assert_eq!(classify("").kind(), K::UnknownCode);
+        assert_eq!(classify("").kind(), ReasonKind::UnknownCode);
         assert!(classify(&"x".repeat(10_000)).code().len() <= Reason::MAX_CODE_LEN);
     }
 }

@@ -8,10 +8,13 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 use tpe_core::ProviderError;
+use tpe_core::api::{default_connect_timeout as connect, default_request_timeout as request};
 use tpe_core::env::{self, EnvKind, EnvVar, Table, Value, millis};
 use url::Url;
 
 use crate::error::config_error;
+
+pub use tpe_core::api::{ApiTimeouts, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
 
 /// Worldline Direct test platform ("pre-production": no financial impact).
 pub const DIRECT_PREPROD: &str = "https://payment.preprod.direct.worldline-solutions.com";
@@ -21,10 +24,6 @@ pub const DIRECT_PRODUCTION: &str = "https://payment.direct.worldline-solutions.
 pub const CAWL_PREPROD: &str = "https://payment.preprod.cawl-solutions.fr";
 /// CAWL production.
 pub const CAWL_PRODUCTION: &str = "https://payment.cawl-solutions.fr";
-/// Default connect timeout.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Default timeout of a whole API request.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Prefix of every environment variable.
 pub const ENV_PREFIX: &str = "TPE_WORLDLINE_";
 
@@ -171,11 +170,10 @@ pub struct WorldlineConfig {
     pub authorization_mode: AuthorizationMode,
 }
 
-fn connect() -> Duration {
-    DEFAULT_CONNECT_TIMEOUT
-}
-fn request() -> Duration {
-    DEFAULT_REQUEST_TIMEOUT
+impl ApiTimeouts for WorldlineConfig {
+    fn timeouts_mut(&mut self) -> (&mut Duration, &mut Duration) {
+        (&mut self.connect_timeout, &mut self.request_timeout)
+    }
 }
 
 impl WorldlineConfig {
@@ -216,14 +214,6 @@ impl WorldlineConfig {
     #[must_use]
     pub fn with_base_url(mut self, base: Url) -> Self {
         self.base_url = Some(base);
-        self
-    }
-
-    /// With other timeouts.
-    #[must_use]
-    pub fn with_timeouts(mut self, connect: Duration, request: Duration) -> Self {
-        self.connect_timeout = connect;
-        self.request_timeout = request;
         self
     }
 

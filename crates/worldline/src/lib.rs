@@ -25,7 +25,7 @@ pub use checkout::{
 };
 pub use codes::{Verdict, classify, known_codes, verdict};
 pub use config::{
-    AuthorizationMode, CAWL_PREPROD, CAWL_PRODUCTION, DEFAULT_CONNECT_TIMEOUT,
+    ApiTimeouts, AuthorizationMode, CAWL_PREPROD, CAWL_PRODUCTION, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_REQUEST_TIMEOUT, DIRECT_PREPROD, DIRECT_PRODUCTION, ENV_PREFIX, Environment,
     WebhookKey, WorldlineConfig,
 };
@@ -217,10 +217,6 @@ fn status_report(reference: &PaymentReference, status: RemoteStatus) -> StatusRe
 
 #[async_trait::async_trait]
 impl PaymentProvider for Worldline {
-    fn profile(&self) -> &Profile {
-        &PROFILE
-    }
-
     async fn prepare(
         &self,
         request: &PaymentRequest,
@@ -234,8 +230,6 @@ impl PaymentProvider for Worldline {
         // The platform signs no time: replays are caught by the event id and the lifecycle.
         webhook::verify(&self.verifier, raw)
     }
-
-    tpe_core::code_methods!(codes);
 
     async fn query_status(
         &self,
@@ -368,4 +362,6 @@ impl PaymentProvider for Worldline {
             .ok_or_else(|| unreadable("unusable cancelled payment in the API answer"))?;
         Ok(OperationReceipt::new(op, request.amount))
     }
+
+    tpe_core::provider_facts!(PROFILE, codes);
 }

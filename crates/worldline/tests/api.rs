@@ -15,7 +15,7 @@ use tpe_core::{
     VerifiedNotification,
 };
 use tpe_mock_bank::{ApiFault, Scenario};
-use tpe_worldline::{AuthorizationMode, WebhookKey, Worldline, WorldlineConfig};
+use tpe_worldline::{ApiTimeouts, AuthorizationMode, WebhookKey, Worldline, WorldlineConfig};
 
 fn config(bank: &MockWorldline) -> WorldlineConfig {
     WorldlineConfig::new(

@@ -10,7 +10,7 @@ use tpe_core::{
     RawNotification, Verified,
 };
 use tpe_worldline::{
-    AuthorizationMode, WebhookKey, Worldline, WorldlineConfig, hosted_checkout_body,
+    ApiTimeouts, AuthorizationMode, WebhookKey, Worldline, WorldlineConfig, hosted_checkout_body,
     webhook_signature,
 };
 

@@ -192,7 +192,7 @@ pub fn explain_code(code: &str) -> String {
         return format!("lyra vads_trans_status {code}: {group:?}\n");
     }
     let mut s = codes::classify(code).explained("lyra vads_auth_result", "not in the Lyra table");
-    if codes::lookup(codes::RESULTS, code).is_some() {
+    if codes::lookup(&codes::RESULTS, code).is_some() {
         let v = codes::classify_result(code);
         s.push_str(&format!(
             "lyra vads_result {code}: {}\n  fr: {}\n  en: {}\n",

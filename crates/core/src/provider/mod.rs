@@ -27,7 +27,7 @@ pub use remote::{
     StatusReport,
 };
 pub use request::{
-    BankReference, HttpMethod, InvalidBankReference, InvalidProviderData, NonceSource,
+    BankReference, FormRules, HttpMethod, InvalidBankReference, InvalidProviderData, NonceSource,
     PaymentRequest, Prepared, ProviderData, Redirect, ReturnUrls,
 };
 

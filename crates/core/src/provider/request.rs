@@ -1,5 +1,6 @@
 //! What the shop asks a provider for, and what `prepare` gives back.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,63 @@ use crate::instalments::{InstalmentLimits, Schedule, ScheduleError};
 use crate::money::{Amount, Currency};
 use crate::reason::Lang;
 use crate::reference::PaymentReference;
+
+/// What a form bank checks first in every request, under its own field names: the amount, in
+/// the contract's currency and from 1 to its largest amount; and the error naming any other
+/// field of its form. Declared once per bank as a `const`.
+///
+/// ```
+/// use tpe_core::{Currency, FormRules, ProviderId};
+/// const RULES: FormRules =
+///     FormRules::new(ProviderId::from_static("bank"), 99_999, ("currency", "amount"));
+/// let e = RULES.invalid("reference", "too long");
+/// assert!(e.to_string().contains("reference"));
+/// # let _ = Currency::EUR;
+/// ```
+#[derive(Debug, Clone)]
+pub struct FormRules {
+    provider: ProviderId,
+    max_amount: u64,
+    fields: (&'static str, &'static str),
+}
+
+impl FormRules {
+    /// The rules of `provider`'s form: amounts up to `max_amount` minor units, its currency
+    /// field named `fields.0` and its amount field `fields.1`.
+    pub const fn new(
+        provider: ProviderId,
+        max_amount: u64,
+        fields: (&'static str, &'static str),
+    ) -> Self {
+        Self {
+            provider,
+            max_amount,
+            fields,
+        }
+    }
+
+    /// The amount of `request` in minor units, as [`PaymentRequest::amount_within`] checks it
+    /// against the contract's `currency`.
+    ///
+    /// # Errors
+    /// [`ProviderError::InvalidRequest`] naming the currency or the amount field.
+    pub fn amount(
+        &self,
+        request: &PaymentRequest,
+        currency: Currency,
+    ) -> Result<u64, ProviderError> {
+        request.amount_within(&self.provider, currency, self.max_amount, self.fields)
+    }
+
+    /// [`ProviderError::InvalidRequest`] naming `field` of the form.
+    pub fn invalid(
+        &self,
+        field: impl Into<Cow<'static, str>>,
+        reason: impl Into<Cow<'static, str>>,
+    ) -> ProviderError {
+        ProviderError::invalid_request(&self.provider, field, reason)
+    }
+}
 
 /// The browser URLs and the server-to-server notification URL of a checkout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -191,7 +191,7 @@ pub struct LyraConfig {
     #[serde(default)]
     pub ipn_url: Option<Url>,
     /// The contract's currency (`EUR` by default; others need the multi-currency option).
-    #[serde(default = "euro")]
+    #[serde(default = "Currency::euro")]
     pub currency: Currency,
     /// Manual validation (`vads_validation_mode=1`): payments stay `AUTHORISED_TO_VALIDATE`
     /// until captured (`Transaction/Validate`) or cancelled; default the shop's setting.
@@ -211,10 +211,6 @@ pub struct LyraConfig {
     /// The REST API, for status queries, refunds and REST notifications.
     #[serde(default)]
     pub rest: Option<RestConfig>,
-}
-
-fn euro() -> Currency {
-    Currency::EUR
 }
 
 impl LyraConfig {

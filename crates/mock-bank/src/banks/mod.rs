@@ -9,6 +9,7 @@
 use std::any::Any;
 
 use crate::config::MockBankConfig;
+use crate::instalments::Charge;
 use crate::journal::Side;
 use crate::state::BankState;
 use crate::{Error, InstalmentError};
@@ -43,9 +44,8 @@ pub(crate) trait Bank: Sync {
 pub(crate) struct Instalments {
     /// The later instalments of its paid payments in instalments not yet charged.
     pub(crate) uncharged: fn(&BankState) -> Vec<crate::instalments::Due>,
-    /// Charges later instalment `number` of the payment `reference` now, as the bank does on
-    /// its due date, accepted or refused, and notifies the shop.
-    pub(crate) charge: fn(&BankState, &str, u8, bool) -> Result<(), InstalmentError>,
+    /// Charges a later instalment now, accepted or refused, and notifies the shop.
+    pub(crate) charge: fn(&BankState, Charge<'_>) -> Result<(), InstalmentError>,
 }
 
 /// Declares each bank module and lists its [`Bank`] in [`ALL`]: one line per bank.

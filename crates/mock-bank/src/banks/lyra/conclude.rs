@@ -7,9 +7,11 @@ use super::decision::Decision;
 use super::html::{closed_page, post_return_page, result_page};
 use super::{rest_ipn, signing};
 use super::state::{CardData, LyraSession, LyraTransaction, TxStatus};
+use crate::InstalmentError;
+use crate::instalments::Charge;
 use crate::journal::{EntryKind, JournalEntry, Side};
 use crate::layer::Note;
-use crate::notify::{Ack, Delivery, FORM, dispatch_with};
+use crate::notify::{self, Ack, Delivery, FORM, dispatch_with};
 use crate::scenario::Scenario;
 use crate::state::{BankState, Store};
 
@@ -17,10 +19,7 @@ use crate::state::{BankState, Store};
 const AUTHORIZATION: &str = "3fb0de";
 
 fn record_decision(state: &BankState, reference: &str, detail: &str, attempt: Option<u32>) {
-    let mut entry = JournalEntry::new(EntryKind::Decision, Side::Lyra, "/lyra/page", detail)
-        .reference(Some(reference));
-    entry.attempt = attempt;
-    state.record(entry);
+    state.record(JournalEntry::decision(Side::Lyra, "/lyra/page", reference, detail, attempt));
 }
 
 /// What one notification says.
@@ -117,6 +116,23 @@ fn signed(state: &BankState, s: &LyraSession, fields: &[(String, String)], wrong
         key.push_str("-wrong");
     }
     signing::signed_body(fields, &key, sha1)
+}
+
+/// An IPN of a session, ready to send.
+struct LyraIpn {
+    session: LyraSession,
+    fields: Vec<(String, String)>,
+    status: TxStatus,
+}
+
+impl notify::Ipn for LyraIpn {
+    fn reference(&self) -> &str {
+        &self.session.reference
+    }
+
+    async fn send(&self, state: &BankState, scenario: &Scenario, is_final: bool) {
+        send_ipn(state, &self.session, &self.fields, scenario, self.status, is_final).await;
+    }
 }
 
 /// Sends the IPN of a transaction now `status` to `vads_url_check` under the reference's
@@ -256,9 +272,9 @@ pub(super) async fn conclude(
     let fields = ipn_fields(&session, &r);
     send_ipn(state, &session, &fields, &scenario, status, pending.is_none()).await;
     if let Some(then) = pending {
-        let (task_state, task_session, task_uuid) = (state.clone(), session.clone(), uuid.clone());
-        state.spawn(async move {
-            settle_pending(&task_state, &task_session, &task_uuid, then, &card).await;
+        let (pending_session, uuid) = (session.clone(), uuid.clone());
+        notify::settle_pending(state, move |state| {
+            settle(state, pending_session, &uuid, then.as_deref(), &card)
         });
     }
     let target = match status {
@@ -273,12 +289,8 @@ pub(super) async fn conclude(
 /// `vads_sequence_number`): a transaction of its own, `AUTHORISED` or `REFUSED` (`51`,
 /// insufficient funds), notified with `vads_url_check_src=BATCH_AUTO` as the platform's
 /// deferred authorizations are.
-pub(super) fn charge_instalment(
-    state: &BankState,
-    reference: &str,
-    number: u8,
-    accepted: bool,
-) -> Result<(), crate::InstalmentError> {
+pub(super) fn charge_instalment(state: &BankState, charge: Charge<'_>) -> Result<(), InstalmentError> {
+    let Charge { reference, number, accepted } = charge;
     let session = state.lyra().with(|d| {
         crate::instalments::charge_later(d.sessions.values_mut(), reference, number)
             .map(|(s, _)| LyraSession {
@@ -314,46 +326,43 @@ pub(super) fn charge_instalment(
         src: "BATCH_AUTO",
     };
     let fields = ipn_fields(&session, &r);
-    let reference = session.reference.clone();
-    state.spawn_for(&reference, move |state, scenario| async move {
-        send_ipn(&state, &session, &fields, &scenario, status, true).await;
-    });
+    notify::spawn_ipn(state, LyraIpn { session, fields, status });
     Ok(())
 }
 
-/// After the pending delay: the final status and a second IPN (`vads_url_check_src=BATCH_AUTO`).
-async fn settle_pending(
+/// After the pending delay: the final status (refused with `then`, else authorised) and the
+/// second IPN (`vads_url_check_src=BATCH_AUTO`).
+fn settle(
     state: &BankState,
-    session: &LyraSession,
+    session: LyraSession,
     uuid: &str,
-    then: Option<String>,
+    then: Option<&str>,
     card: &CardData,
-) {
-    if !state.sleep_or_shutdown(state.config().pending_delay).await {
-        return;
-    }
-    let (status, auth_result, result) = match &then {
-        None => (TxStatus::Authorised, "00".to_owned(), "00"),
-        Some(code) => (TxStatus::Refused, code.clone(), "05"),
+) -> LyraIpn {
+    let (status, auth_result, result) = match then {
+        None => (TxStatus::Authorised, "00", "00"),
+        Some(code) => (TxStatus::Refused, code, "05"),
     };
     state.lyra().with(|d| {
         if let Some(t) = d.transactions.iter_mut().find(|t| t.uuid == uuid) {
             t.status = status;
-            t.auth_result.clone_from(&auth_result);
+            auth_result.clone_into(&mut t.auth_result);
         }
     });
     record_decision(state, &session.reference, status.as_str(), None);
     let r = Answer {
         status,
-        auth_result: &auth_result,
+        auth_result,
         result,
         uuid,
         card,
         src: "BATCH_AUTO",
     };
-    let fields = ipn_fields(session, &r);
-    let scenario = state.scenario_for(&session.reference);
-    send_ipn(state, session, &fields, &scenario, status, true).await;
+    LyraIpn {
+        fields: ipn_fields(&session, &r),
+        session,
+        status,
+    }
 }
 
 /// "Annuler et retourner à la boutique": the attempt is abandoned, the IPN says so (the

@@ -6,8 +6,8 @@ use std::sync::Mutex;
 
 use super::cgi2::{Verdict, send_cgi2};
 use super::page::Card;
-use crate::instalments::{InstalmentError, Plan, charge_later};
-use crate::journal::{EntryKind, JournalEntry, Side};
+use crate::instalments::{Charge, InstalmentError, Plan, charge_later};
+use crate::journal::{JournalEntry, Side};
 use crate::state::{BankState, Store, page_store};
 
 /// A TPE the bank knows: société code and usable key.
@@ -131,12 +131,8 @@ crate::instalments::scheduled!(MoneticoSession);
 ///
 /// # Errors
 /// [`InstalmentError`] when there is no such payment or instalment, or it was charged.
-pub(super) fn charge_instalment(
-    state: &BankState,
-    reference: &str,
-    number: u8,
-    accepted: bool,
-) -> Result<(), InstalmentError> {
+pub(super) fn charge_instalment(state: &BankState, charge: Charge<'_>) -> Result<(), InstalmentError> {
+    let Charge { reference, number, accepted } = charge;
     let session = state.monetico().charge(reference, number)?;
     let verdict = if accepted {
         Verdict::Accepted { challenge: false }
@@ -144,10 +140,8 @@ pub(super) fn charge_instalment(
         Verdict::Refused("Refus".to_owned())
     };
     let detail = format!("instalment {number} {}", if accepted { "accepted" } else { "refused" });
-    state.record(
-        JournalEntry::new(EntryKind::Decision, Side::Monetico, "/_mock/monetico/instalments", &detail)
-            .reference(Some(reference)),
-    );
+    let page = "/_mock/monetico/instalments";
+    state.record(JournalEntry::decision(Side::Monetico, page, reference, &detail, None));
     let reference = session.reference.clone();
     state.spawn_for(&reference, move |state, scenario| async move {
         let card = Card::default();

@@ -7,10 +7,13 @@ use axum::response::{IntoResponse, Response};
 use super::MAX_ATTEMPTS;
 use super::decision::Decision;
 use super::html::{closed_page, error_page, payment_page};
-use super::returns::{browser_payload, browser_return, retour_values, send_ipn};
+use super::returns::{PayboxIpn, browser_payload, browser_return, retour_values, send_ipn};
 use super::state::{CardData, PayboxSession, PayboxTransaction, TxState, Returned};
-use crate::journal::{EntryKind, JournalEntry, Side};
+use crate::InstalmentError;
+use crate::instalments::Charge;
+use crate::journal::{JournalEntry, Side};
 use crate::layer::Note;
+use crate::notify;
 use crate::state::{BankState, Store};
 
 /// The authorization number of an accepted payment, as on the pre-production platform.
@@ -18,10 +21,7 @@ const AUTHORIZATION: &str = "XXXXXX";
 
 /// Records a decision of the page in the journal.
 fn record_decision(state: &BankState, reference: &str, detail: &str, attempt: Option<u32>) {
-    let mut entry = JournalEntry::new(EntryKind::Decision, Side::Paybox, "/paybox/page", detail)
-        .reference(Some(reference));
-    entry.attempt = attempt;
-    state.record(entry);
+    state.record(JournalEntry::decision(Side::Paybox, "/paybox/page", reference, detail, attempt));
 }
 
 /// The ledger state of a transaction answered `code`.
@@ -108,18 +108,9 @@ pub(super) async fn conclude(
     )
     .await;
     if let Some(final_code) = final_code {
-        let task_state = state.clone();
-        let task_session = session.clone();
-        state.spawn(async move {
-            settle_pending(
-                &task_state,
-                &task_session,
-                numtrans,
-                &final_code,
-                &card,
-                three_ds,
-            )
-            .await;
+        let pending_session = session.clone();
+        notify::settle_pending(state, move |state| {
+            settle(state, pending_session, numtrans, final_code, &card, three_ds)
         });
     }
     if retry_allowed {
@@ -152,12 +143,8 @@ const INSTALMENT_REFUSED: &str = "00151";
 /// Charges later instalment `number` of the payment in instalments `reference`: a transaction
 /// of its own in the ledger, then its IPN (same `R`, its own `S`, its amount in `M`, `Z`
 /// `index-count` when `PBX_RETOUR` asks for it).
-pub(super) fn charge_instalment(
-    state: &BankState,
-    reference: &str,
-    number: u8,
-    accepted: bool,
-) -> Result<(), crate::InstalmentError> {
+pub(super) fn charge_instalment(state: &BankState, charge: Charge<'_>) -> Result<(), InstalmentError> {
+    let Charge { reference, number, accepted } = charge;
     let session = state.paybox().charge(reference, number)?;
     let code = if accepted { "00000" } else { INSTALMENT_REFUSED };
     let numtrans = 30_000_000 + state.next_counter();
@@ -184,27 +171,21 @@ pub(super) fn charge_instalment(
         &CardData::default(),
         'Y',
     );
-    let reference = session.reference.clone();
-    state.spawn_for(&reference, move |state, scenario| async move {
-        send_ipn(&state, &session, &values, &scenario, code, true).await;
-    });
+    notify::spawn_ipn(state, PayboxIpn { session, values, code: code.to_owned() });
     Ok(())
 }
 
 /// After the pending delay: the transaction gets its final code and the shop a second IPN.
-async fn settle_pending(
+fn settle(
     state: &BankState,
-    session: &PayboxSession,
+    session: PayboxSession,
     numtrans: u64,
-    final_code: &str,
+    final_code: String,
     card: &CardData,
     three_ds: char,
-) {
-    if !state.sleep_or_shutdown(state.config().pending_delay).await {
-        return;
-    }
+) -> PayboxIpn {
     let auth = if final_code == "00000" { AUTHORIZATION } else { "" };
-    let new_state = match tx_state(final_code, session.authorize_only) {
+    let new_state = match tx_state(&final_code, session.authorize_only) {
         // A pending payment ends accepted or refused, never pending again.
         TxState::Pending => TxState::Refused,
         other => other,
@@ -216,15 +197,18 @@ async fn settle_pending(
             auth.clone_into(&mut t.authorization);
         }
     });
-    record_decision(state, &session.reference, final_code, None);
+    record_decision(state, &session.reference, &final_code, None);
     let values = retour_values(
         state,
-        session,
+        &session,
         Some((numtrans, auth)),
-        final_code,
+        &final_code,
         card,
         three_ds,
     );
-    let scenario = state.scenario_for(&session.reference);
-    send_ipn(state, session, &values, &scenario, final_code, true).await;
+    PayboxIpn {
+        session,
+        values,
+        code: final_code,
+    }
 }

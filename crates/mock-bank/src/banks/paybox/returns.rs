@@ -153,6 +153,23 @@ pub(super) fn browser_payload(
     )
 }
 
+/// An IPN of a session, ready to sign and send.
+pub(super) struct PayboxIpn {
+    pub(super) session: PayboxSession,
+    pub(super) values: Vec<(String, String)>,
+    pub(super) code: String,
+}
+
+impl crate::notify::Ipn for PayboxIpn {
+    fn reference(&self) -> &str {
+        &self.session.reference
+    }
+
+    async fn send(&self, state: &BankState, scenario: &Scenario, is_final: bool) {
+        send_ipn(state, &self.session, &self.values, scenario, &self.code, is_final).await;
+    }
+}
+
 /// Signs `values` and notifies `PBX_REPONDRE_A` (GET or POST per `PBX_RUF1`) under the
 /// reference's faults.
 pub(super) async fn send_ipn(
