@@ -60,7 +60,7 @@ const WRITE_SQLITE: &str = "INSERT INTO bank_transactions (provider, reference, 
      FROM (SELECT value AS r FROM jsonb_each($5))";
 
 /// PostgreSQL: the same rows in ONE statement (data-modifying CTEs); each JSON object is read
-/// as a row of its table (`jsonb_populate_recordset`), and the statement returns one row per
+/// as a row of its table (`json_populate_recordset`), and the statement returns one row per
 /// row written. The checkouts updated are also named through `= ANY(ARRAY(…))`, which the
 /// planner looks up in the primary key: joined to the function alone (estimated at 100 rows)
 /// it hashed a scan of the whole table (7.5 ms at 20,000 checkouts, against 0.17 ms).
@@ -70,7 +70,7 @@ pub(super) const WRITE_POSTGRES: &str = "WITH \
      event_id, instalment, received_at) \
      SELECT provider, reference, bank_transaction_id, outcome, amount_minor, currency, source, \
      reason_kind, reason_code, authorization_code, card, event_id, instalment, received_at \
-     FROM jsonb_populate_recordset(NULL::bank_transactions, $1::jsonb) \
+     FROM json_populate_recordset(NULL::bank_transactions, $1::json) \
      ON CONFLICT (provider, reference, bank_transaction_id, outcome) DO NOTHING RETURNING 1), \
      checkout AS (UPDATE checkouts AS c SET status = r.status, \
      amount_mismatch = r.amount_mismatch, superseded_by = r.superseded_by, \
@@ -78,23 +78,23 @@ pub(super) const WRITE_POSTGRES: &str = "WITH \
      validated_note = r.validated_note, instalments = r.instalments, \
      refunds = r.refunds, updated_at = r.updated_at, \
      version = c.version + r.version \
-     FROM jsonb_populate_recordset(NULL::checkouts, $2::jsonb) AS r \
+     FROM json_populate_recordset(NULL::checkouts, $2::json) AS r \
      WHERE c.reference = r.reference AND c.reference = ANY(ARRAY(\
-     SELECT jsonb_array_elements($2::jsonb) ->> 'reference')) RETURNING 1), \
+     SELECT json_array_elements($2::json) ->> 'reference')) RETURNING 1), \
      effect AS (INSERT INTO outbox (reference, effect_key, kind, payload, created_at, due_at, \
      delivered_at) \
      SELECT reference, effect_key, kind, payload, created_at, created_at, delivered_at \
-     FROM jsonb_populate_recordset(NULL::outbox, $3::jsonb) \
+     FROM json_populate_recordset(NULL::outbox, $3::json) \
      ON CONFLICT (reference, effect_key) DO NOTHING RETURNING 1), \
      payment AS (INSERT INTO payment_records (reference, record_key, amount_minor, currency, \
      bank_transaction_id, source, author, note, recorded_at) \
      SELECT reference, record_key, amount_minor, currency, bank_transaction_id, source, author, \
-     note, recorded_at FROM jsonb_populate_recordset(NULL::payment_records, $4::jsonb) \
+     note, recorded_at FROM json_populate_recordset(NULL::payment_records, $4::json) \
      RETURNING 1), \
      trail AS (INSERT INTO audit (reference, event, author, detail, status_before, \
      status_after, at) \
      SELECT reference, event, author, detail, status_before, status_after, at \
-     FROM jsonb_populate_recordset(NULL::audit, $5::jsonb) RETURNING 1) \
+     FROM json_populate_recordset(NULL::audit, $5::json) RETURNING 1) \
      SELECT 1 FROM bank UNION ALL SELECT 1 FROM checkout UNION ALL SELECT 1 FROM effect \
      UNION ALL SELECT 1 FROM payment UNION ALL SELECT 1 FROM trail";
 
