@@ -374,13 +374,18 @@ fn main() {
                 .execute(&admin)
                 .await
                 .unwrap();
+                let committers: u32 = std::env::var("TPE_BENCH_PG_COMMITTERS")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(PostgresOptions::default().committers);
                 let connect = || async {
                     let store: Arc<dyn PaymentStore> = Arc::new(
                         PostgresStore::connect_with(
                             &url,
                             PostgresOptions::default()
                                 .schema(schema)
-                                .max_connections(16),
+                                .max_connections(16)
+                                .committers(committers),
                         )
                         .await
                         .unwrap(),

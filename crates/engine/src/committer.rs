@@ -4,8 +4,9 @@
 //! transaction through [`PaymentStore::apply_events`] (a handful of set-based statements, one
 //! commit, one disk sync) and only then answers each waiting request with its own result.
 //!
-//! Several committers share one queue ([`PaymentStore::concurrent_writers`]): two by default
-//! on both databases, one writing its batch while the other's commit is synced.
+//! Several committers may share one queue ([`PaymentStore::concurrent_writers`]): two on a
+//! SQLite file, one writing its batch while the other's commit is synced; one by default on
+//! PostgreSQL, where larger batches share the server's work per transaction.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -80,10 +80,13 @@ pub struct PostgresOptions {
     pub outbox_attempts: u32,
     /// Reconciliation backoff.
     pub reconcile_backoff: Backoff,
-    /// Group commits that may run at once ([`PaymentStore::concurrent_writers`]); default 2.
-    /// Fewer committers make larger batches and fewer transactions: on the engine's `notify`
-    /// bench (50 connections, 2 cores) 2 gave 4,500 notifications/s, 4 gave 3,900/s and 8
-    /// gave 2,850/s (`docs/performance.md`).
+    /// Group commits that may run at once ([`PaymentStore::concurrent_writers`]); default 1.
+    /// Fewer committers make larger batches, and the server's work per batch (executor
+    /// start, round trips, one commit) is shared by more notifications: on the engine's
+    /// `notify` bench (50 connections, 2 cores) one committer made batches of 25 and gave
+    /// 3,560-3,770 notifications/s with 180-200 µs of server CPU each, two made batches of
+    /// 11 and gave 3,310-3,450/s with 255-275 µs (`docs/performance.md`). Instances of a
+    /// shop each have their own committers, so they still commit side by side.
     ///
     /// [`PaymentStore::concurrent_writers`]: crate::PaymentStore::concurrent_writers
     pub committers: u32,
@@ -98,7 +101,7 @@ impl Default for PostgresOptions {
             outbox_backoff: Backoff::OUTBOX,
             outbox_attempts: crate::DEFAULT_OUTBOX_ATTEMPTS,
             reconcile_backoff: Backoff::RECONCILE,
-            committers: 2,
+            committers: 1,
         }
     }
 }

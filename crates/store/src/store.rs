@@ -62,7 +62,7 @@ pub trait PaymentStore: Send + Sync + Debug + 'static {
 
     /// How many writers may usefully run at once: 2 for a SQLite file (one transaction writes
     /// while the one before is synced to disk), `committers` of the options for PostgreSQL
-    /// (2 by default). A caller running group-commit workers starts this many.
+    /// (1 by default). A caller running group-commit workers starts this many.
     fn concurrent_writers(&self) -> usize {
         1
     }
