@@ -57,6 +57,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "awaiting indexes",
         include_str!("../migrations/postgres/0009_awaiting_indexes.sql"),
     ),
+    (
+        10,
+        "byte order keys",
+        include_str!("../migrations/postgres/0010_byte_order_keys.sql"),
+    ),
 ];
 
 /// Any fixed key: the advisory lock that serializes migrations between instances.
