@@ -27,6 +27,8 @@ use tpe_paybox::config::{PublicKeySource, RetourSpec};
 use tpe_paybox::{Paybox, PayboxConfig};
 use tpe_store::{PaymentStore, PostgresOptions, PostgresStore, SqliteOptions, SqliteStore};
 
+/// Connections sending to each engine: a scale-out run gives every engine the load one gets
+/// alone, as a load balancer in front of a shop's instances would.
 const CONNECTIONS: usize = 50;
 const RETOUR: &str = "M:M;R:R;T:T;S:S;A:A;E:E;K:K";
 
@@ -176,19 +178,20 @@ fn loadavg() -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
-/// Sends `urls[from..to]` over [`CONNECTIONS`] connections from the load generator's own
+/// Sends `urls[from..to]` over `connections` connections from the load generator's own
 /// runtime (its threads apart from the engine's, so that their CPU can be told apart); the
 /// latency of each answer.
 async fn send_all(
     client: &tokio::runtime::Handle,
     http: &reqwest::Client,
     urls: Arc<Vec<String>>,
+    connections: usize,
     from: usize,
     to: usize,
 ) -> Vec<Duration> {
     let next = Arc::new(AtomicUsize::new(from));
     let mut tasks = Vec::new();
-    for _ in 0..CONNECTIONS {
+    for _ in 0..connections {
         let (http, urls, next) = (http.clone(), urls.clone(), next.clone());
         tasks.push(client.spawn(async move {
             let mut lat = Vec::new();
@@ -243,7 +246,7 @@ async fn serve(store: Arc<dyn PaymentStore>, worker: &str) -> Server {
 }
 
 /// Runs the notifications against `stores` (one engine each, the notifications dealt to them
-/// in turn, [`CONNECTIONS`] connections in all) and prints throughput, latency, CPU and the
+/// in turn, [`CONNECTIONS`] connections for each) and prints throughput, latency, CPU and the
 /// batches committed.
 async fn run(
     client: &tokio::runtime::Handle,
@@ -255,6 +258,7 @@ async fn run(
     for (i, store) in stores.iter().enumerate() {
         servers.push(serve(store.clone(), &format!("bench-{i}")).await);
     }
+    let connections = CONNECTIONS * servers.len();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(CONNECTIONS)
         .build()
@@ -269,7 +273,7 @@ async fn run(
     // Warm-up: the first tenth opens the connections, fills the caches and grows the
     // write-ahead log to its working size; only the rest is measured.
     let warm = urls.len() / 10;
-    send_all(client, &http, urls.clone(), 0, warm).await;
+    send_all(client, &http, urls.clone(), connections, 0, warm).await;
     let stats_before: Vec<_> = servers.iter().map(|s| s.engine.commit_stats()).collect();
     let load_before = loadavg();
     let cpu_before = cpu_time();
@@ -277,7 +281,7 @@ async fn run(
     let machine_before = machine_cpu_time();
     let postgres_before = postgres_cpu_time();
     let started = Instant::now();
-    let mut lat = send_all(client, &http, urls.clone(), warm, urls.len()).await;
+    let mut lat = send_all(client, &http, urls.clone(), connections, warm, urls.len()).await;
     let elapsed = started.elapsed();
     let cpu = cpu_time().saturating_sub(cpu_before);
     let client_cpu = client_cpu_time().saturating_sub(client_before);
@@ -304,7 +308,7 @@ async fn run(
     }
     let n = u128::try_from(lat.len()).unwrap().max(1);
     println!(
-        "{label:<28} {count:>6} notifications  {per_sec:>6}/s  p50 {p50:>6.1?}  p99 {p99:>6.1?}  max {max:>6.1?}  engine cpu {engine_per:>4}µs each ({busy}% of one core), with the load generator {cpu_per:>4}µs, database server {postgres_per:>4}µs, machine {machine_per:>4}µs each  batches {batches} (mean {mean}.{mean_tenth}, largest {largest})  load {load_before} -> {load_after}",
+        "{label:<28} {count:>6} notifications over {connections:>3} connections  {per_sec:>6}/s  p50 {p50:>6.1?}  p99 {p99:>6.1?}  max {max:>6.1?}  engine cpu {engine_per:>4}µs each ({busy}% of one core), with the load generator {cpu_per:>4}µs, database server {postgres_per:>4}µs, machine {machine_per:>4}µs each  batches {batches} (mean {mean}.{mean_tenth}, largest {largest})  load {load_before} -> {load_after}",
         count = lat.len(),
         engine_per = engine_cpu.as_micros() / n,
         cpu_per = cpu.as_micros() / n,
