@@ -20,19 +20,7 @@ pub fn random() -> u64 {
 }
 
 pub fn pg_url() -> Option<String> {
-    match std::env::var("TPE_TEST_POSTGRES_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            assert!(
-                std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "REQUIRE_POSTGRES=1 but TPE_TEST_POSTGRES_URL is unset"
-            );
-            eprintln!(
-                "\n*** SKIPPED: TPE_TEST_POSTGRES_URL unset: PostgreSQL end-to-end tests of tpe-engine did not run ***\n"
-            );
-            None
-        }
-    }
+    tpe_store::testing::postgres_url("the PostgreSQL end-to-end tests of tpe-engine")
 }
 
 impl Db {

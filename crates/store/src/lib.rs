@@ -50,6 +50,7 @@ mod schedule;
 mod sqlite;
 mod store;
 mod store_impl;
+pub mod testing;
 mod types;
 
 pub use error::{BoxError, StoreError};

@@ -12,19 +12,7 @@ use common::suite::{self, Store};
 use tpe_store::{PostgresOptions, PostgresStore};
 
 fn url() -> Option<String> {
-    match std::env::var("TPE_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "REQUIRE_POSTGRES=1 but TPE_TEST_POSTGRES_URL is unset"
-            );
-            eprintln!(
-                "\n*** SKIPPED: TPE_TEST_POSTGRES_URL unset: PostgreSQL tests of tpe-store did not run ***\n"
-            );
-            None
-        }
-    }
+    tpe_store::testing::postgres_url("the PostgreSQL tests of tpe-store")
 }
 
 fn schema_name() -> String {

@@ -12,20 +12,6 @@ use super::batch::{LOAD_POSTGRES, LOCK_POSTGRES};
 use super::queries::RESOLVE_POSTGRES;
 use crate::{PostgresOptions, PostgresStore};
 
-fn url() -> Option<String> {
-    match std::env::var("TPE_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "REQUIRE_POSTGRES=1 but TPE_TEST_POSTGRES_URL is unset"
-            );
-            eprintln!("\n*** SKIPPED: TPE_TEST_POSTGRES_URL unset: plan checks did not run ***\n");
-            None
-        }
-    }
-}
-
 /// Checkouts in the table: enough that a scan of them all costs more than a few lookups.
 const CHECKOUTS: u32 = 5_000;
 
@@ -59,7 +45,9 @@ fn statements() -> Vec<(&'static str, &'static str, Vec<&'static str>, &'static 
 }
 
 async fn plans_use_the_index(analyzed: bool) {
-    let Some(url) = url() else { return };
+    let Some(url) = crate::testing::postgres_url("the plan checks of tpe-store") else {
+        return;
+    };
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).unwrap();
     let schema = format!("t_{:016x}", u64::from_le_bytes(bytes));
