@@ -62,6 +62,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "byte order keys",
         include_str!("../migrations/postgres/0010_byte_order_keys.sql"),
     ),
+    (
+        11,
+        "lean write path",
+        include_str!("../migrations/postgres/0011_lean_write_path.sql"),
+    ),
 ];
 
 /// Any fixed key: the advisory lock that serializes migrations between instances.

@@ -24,6 +24,8 @@ mod plan;
 mod plans_tests;
 mod queries;
 mod rows;
+#[cfg(test)]
+mod write_tests;
 
 /// How many times a transaction that PostgreSQL aborted for a deadlock or a serialization
 /// failure is run again before giving up.
