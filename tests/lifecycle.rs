@@ -171,6 +171,52 @@ async fn known_and_unknown_references_batched_together_each_get_their_own_answer
     assert_eq!(shop.engine.commit_stats().events, 6);
 }
 
+/// The group commit keeps its queue until its batch is written: what arrives meanwhile waits,
+/// and the next committer takes it all at once (then writes it while the first batch's commit
+/// syncs), rather than a batch of one for each arrival.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_arriving_during_a_batch_are_committed_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = tpe_store::SqliteStore::open(dir.path().join("shop.db"), Default::default())
+        .await
+        .unwrap();
+    assert_eq!(tpe_store::PaymentStore::concurrent_writers(&file), 2);
+    let shop = Arc::new(Shop::start_with(Arc::new(file)).await);
+    let references = [
+        shop.checkout(1000, None).await,
+        shop.checkout(1001, None).await,
+        shop.checkout(1002, None).await,
+    ];
+    let (release, hold) = tokio::sync::oneshot::channel();
+    *shop.store.hold.lock().unwrap() = Some(hold);
+    let mut tasks = Vec::new();
+    for (i, r) in (0..).zip(&references) {
+        let body = notification(r.as_str(), &format!("T{i}"), "accepted", 1000 + i);
+        let s = shop.clone();
+        tasks.push(tokio::spawn(async move { s.notify(body).await.0 }));
+        // The first is taken and held; the others reach the queue one after the other.
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+    assert_eq!(
+        shop.engine.commit_stats().batches,
+        0,
+        "the first batch is held"
+    );
+    release.send(()).unwrap();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    let stats = shop.engine.commit_stats();
+    assert_eq!(
+        (stats.events, stats.batches, stats.largest),
+        (3, 2, 2),
+        "{stats:?}"
+    );
+    for r in &references {
+        assert_eq!(shop.status(r).await, CheckoutStatus::Valid);
+    }
+}
+
 #[tokio::test]
 async fn row4_refusal_mails_the_manager_once_with_the_code_and_explanations() {
     let shop = Shop::start().await;

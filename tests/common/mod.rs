@@ -20,7 +20,7 @@ use tpe_core::{
 use tpe_engine::*;
 use tpe_store::{
     Applied, CheckoutDetail, CheckoutQuery, CheckoutRecord, EventInput, NewCheckout, PaymentRecord,
-    QuarantineInput, QuarantineRecord, SqliteStore,
+    QuarantineInput, QuarantineRecord, SqliteStore, WritesDone,
 };
 
 pub const KEY: &[u8] = b"test-bank-key-0123456789";
@@ -380,6 +380,8 @@ pub struct FlakyStore {
     pub stall_ms: AtomicU64,
     /// Outbox claims made so far (how often the relay polled).
     pub claims: AtomicU64,
+    /// When set, the next group commit waits for it before writing anything.
+    pub hold: std::sync::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
 }
 
 impl FlakyStore {
@@ -422,6 +424,26 @@ impl PaymentStore for FlakyStore {
                 .collect();
         }
         self.inner.apply_events(batch, now).await
+    }
+    async fn apply_events_then_commit(
+        &self,
+        batch: Vec<(PaymentReference, EventInput)>,
+        now: Timestamp,
+        writes_done: WritesDone,
+    ) -> Vec<Result<Applied, StoreError>> {
+        if self.check().is_err() {
+            return batch
+                .iter()
+                .map(|_| Err(self.check().unwrap_err()))
+                .collect();
+        }
+        let hold = self.hold.lock().unwrap().take();
+        if let Some(hold) = hold {
+            let _ = hold.await;
+        }
+        self.inner
+            .apply_events_then_commit(batch, now, writes_done)
+            .await
     }
     fn concurrent_writers(&self) -> usize {
         self.inner.concurrent_writers()
@@ -667,6 +689,7 @@ impl Shop {
             down: AtomicBool::new(false),
             stall_ms: AtomicU64::new(0),
             claims: AtomicU64::new(0),
+            hold: std::sync::Mutex::new(None),
         });
         let hook = Arc::new(RecordingHook::default());
         let mut registry = Registry::new();

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tpe_core::{Clock, PaymentReference, VerifiedNotification};
-use tpe_store::{Applied, EventInput, PaymentStore, StoreError};
+use tpe_store::{Applied, EventInput, PaymentStore, StoreError, WritesDone};
 
 /// Most events committed together.
 pub(crate) const MAX_BATCH: usize = 256;
@@ -137,20 +137,26 @@ async fn run(
 ) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     loop {
-        {
-            // One committer takes the queue's head and everything behind it, then lets the
-            // next committer wait while it writes.
-            let mut rx = rx.lock().await;
-            if rx.recv_many(&mut jobs, MAX_BATCH).await == 0 {
-                return; // the engine is gone
-            }
+        // One committer takes the queue's head and everything behind it, and keeps the queue
+        // until its batch is written: the next committer then takes all that arrived
+        // meanwhile and writes it while this commit waits for the disk.
+        let mut queue = rx.clone().lock_owned().await;
+        if queue.recv_many(&mut jobs, MAX_BATCH).await == 0 {
+            return; // the engine is gone
         }
+        let (writes_done, written) = WritesDone::channel();
+        tokio::spawn(async move {
+            let _ = written.await; // told or dropped: either way the writes are over
+            drop(queue);
+        });
         let (batch, replies) = resolve(store.as_ref(), &mut jobs).await;
         if batch.is_empty() {
-            continue;
+            continue; // `writes_done` dropped: the queue is free
         }
         let size = u64::try_from(batch.len()).unwrap_or(u64::MAX);
-        let results = store.apply_events(batch, clock.now()).await;
+        let results = store
+            .apply_events_then_commit(batch, clock.now(), writes_done)
+            .await;
         counters.batches.fetch_add(1, Ordering::Relaxed);
         counters.events.fetch_add(size, Ordering::Relaxed);
         counters.largest.fetch_max(size, Ordering::Relaxed);

@@ -66,7 +66,7 @@ pub use types::{
     CheckoutRecord, Cursor, DEFAULT_OUTBOX_ATTEMPTS, EventInput, Failure, MAX_AUTHOR,
     MAX_DESCRIPTION, MAX_EMAIL, MAX_LIMIT, MAX_NAME, MAX_NOTE, MAX_PROVIDER_DATA,
     MAX_SHOP_ORDER_ID, NewCheckout, OutboxEffect, Page, PaymentRecord, QuarantineEntry,
-    QuarantineInput, QuarantineRecord, Rescheduled,
+    QuarantineInput, QuarantineRecord, Rescheduled, WritesDone,
 };
 
 /// The README's examples, compiled and run as doctests.

@@ -7,6 +7,7 @@ use jiff::SignedDuration;
 use tpe_core::{BankReference, PaymentReference, ProviderId, Timestamp};
 
 use crate::error::StoreError;
+use crate::types::WritesDone;
 use crate::types::{
     Applied, CheckoutDetail, CheckoutQuery, CheckoutRecord, EventInput, Failure, NewCheckout,
     OutboxEffect, Page, PaymentRecord, QuarantineEntry, QuarantineInput, QuarantineRecord,
@@ -59,6 +60,23 @@ pub trait PaymentStore: Send + Sync + Debug + 'static {
         batch: Vec<(PaymentReference, EventInput)>,
         now: Timestamp,
     ) -> Vec<Result<Applied, StoreError>>;
+
+    /// [`PaymentStore::apply_events`], telling `writes_done` once the batch is written and
+    /// only its commit is left (also when it ends early, and at the latest when it returns).
+    ///
+    /// A group committer holds its queue until then: the next committer takes everything
+    /// that arrived meanwhile and writes it while this batch's commit waits for the disk, so
+    /// batches stay large and commits overlap. The default tells after the whole call.
+    async fn apply_events_then_commit(
+        &self,
+        batch: Vec<(PaymentReference, EventInput)>,
+        now: Timestamp,
+        writes_done: WritesDone,
+    ) -> Vec<Result<Applied, StoreError>> {
+        let results = self.apply_events(batch, now).await;
+        drop(writes_done);
+        results
+    }
 
     /// How many writers may usefully run at once: 2 for a SQLite file (one transaction writes
     /// while the one before is synced to disk), `committers` of the options for PostgreSQL

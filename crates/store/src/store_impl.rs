@@ -30,6 +30,17 @@ macro_rules! delegate {
                 self.core.apply_events(batch, now).await
             }
 
+            async fn apply_events_then_commit(
+                &self,
+                batch: Vec<(tpe_core::PaymentReference, crate::EventInput)>,
+                now: tpe_core::Timestamp,
+                writes_done: crate::WritesDone,
+            ) -> Vec<Result<crate::Applied, crate::StoreError>> {
+                self.core
+                    .apply_events_then_commit(batch, now, writes_done)
+                    .await
+            }
+
             fn concurrent_writers(&self) -> usize {
                 self.core.concurrent_writers
             }

@@ -277,6 +277,39 @@ pub enum EventInput {
     },
 }
 
+/// Told by [`crate::PaymentStore::apply_events_then_commit`] when its batch is written and
+/// only the commit is left; dropping it tells too, so a waiter never waits past the call.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let (writes_done, written) = tpe_store::WritesDone::channel();
+/// drop(writes_done); // the call ended (or failed) before its commit
+/// assert!(written.await.is_err());
+/// # });
+/// ```
+#[derive(Debug)]
+pub struct WritesDone(Option<tokio::sync::oneshot::Sender<()>>);
+
+impl WritesDone {
+    /// A new one, and what completes when it is told (`Ok`) or dropped (`Err`).
+    pub fn channel() -> (Self, tokio::sync::oneshot::Receiver<()>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        (Self(Some(tx)), rx)
+    }
+
+    /// One nobody waits for.
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    /// Tells the waiter, once (later calls do nothing).
+    pub fn tell(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
 /// The result of [`crate::PaymentStore::apply_event`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -22,7 +22,7 @@ use crate::db::{Backend, Db, Dialect};
 use crate::error::{StoreError, is_unique_violation};
 use crate::types::{
     Applied, CheckoutRecord, EventInput, MAX_AUTHOR, MAX_NOTE, NewCheckout, QuarantineInput,
-    QuarantineRecord, bounded,
+    QuarantineRecord, WritesDone, bounded,
 };
 
 /// SQLite: every row of the plans in ONE call, one statement per table, each table's rows
@@ -533,6 +533,17 @@ impl<DB: Db, B: Backend<Db = DB>> Core<B> {
         batch: Vec<(PaymentReference, EventInput)>,
         now: Timestamp,
     ) -> Vec<Result<Applied, StoreError>> {
+        self.apply_events_then_commit(batch, now, WritesDone::none())
+            .await
+    }
+
+    /// [`Core::apply_events`], telling `writes_done` just before the commit.
+    pub(crate) async fn apply_events_then_commit(
+        &self,
+        batch: Vec<(PaymentReference, EventInput)>,
+        now: Timestamp,
+        mut writes_done: WritesDone,
+    ) -> Vec<Result<Applied, StoreError>> {
         let mut results: Vec<Option<Result<Applied, StoreError>>> = Vec::with_capacity(batch.len());
         // Inputs that fail their own checks never reach the transaction.
         let mut todo = Vec::with_capacity(batch.len());
@@ -550,8 +561,10 @@ impl<DB: Db, B: Backend<Db = DB>> Core<B> {
         let retry_alone = if todo.is_empty() {
             Vec::new()
         } else {
-            self.group_commit(&batch, &todo, now, &mut results).await
+            self.group_commit(&batch, &todo, now, &mut results, &mut writes_done)
+                .await
         };
+        writes_done.tell();
         // A deadlock, a serialization failure or a race inside the batch: run that event on
         // its own, with the usual retries.
         for i in retry_alone {
@@ -573,6 +586,7 @@ impl<DB: Db, B: Backend<Db = DB>> Core<B> {
         todo: &[usize],
         now: Timestamp,
         results: &mut [Option<Result<Applied, StoreError>>],
+        writes_done: &mut WritesDone,
     ) -> Vec<usize> {
         let op = "apply events";
         let fail_all = |results: &mut [Option<Result<Applied, StoreError>>], e: &sqlx::Error| {
@@ -650,6 +664,7 @@ impl<DB: Db, B: Backend<Db = DB>> Core<B> {
                 (Err(f), Ok(_)) => results[i] = Some(Err(f.into_store())),
             }
         }
+        writes_done.tell();
         match B::commit(tx).await {
             Ok(()) => {
                 for (i, applied) in pending {

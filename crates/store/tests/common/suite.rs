@@ -878,6 +878,16 @@ pub async fn group_commit(store: Store) {
     assert_eq!(poisoned.status, CheckoutStatus::AwaitingPayment);
     // An empty batch is fine.
     assert!(store.apply_events(Vec::new(), at(1000)).await.is_empty());
+    // The caller is told once the batch is written (so that its next batch may start while
+    // this one commits), by the time the call returns at the latest.
+    create(&store, "GW", None).await;
+    let (writes_done, written) = tpe_store::WritesDone::channel();
+    let results = store
+        .apply_events_then_commit(vec![(r("GW"), accepted("GW", "T1"))], at(1000), writes_done)
+        .await;
+    assert_eq!(results[0].as_ref().unwrap().status, CheckoutStatus::Valid);
+    assert!(written.await.is_ok(), "told, not only dropped");
+    assert_exactly_once(&store, "GW").await;
 
     // Concurrent batches on overlapping references: each event once.
     for i in 0..20 {
