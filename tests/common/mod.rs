@@ -417,13 +417,8 @@ impl PaymentStore for FlakyStore {
         batch: Vec<(PaymentReference, EventInput)>,
         now: Timestamp,
     ) -> Vec<Result<Applied, StoreError>> {
-        if self.check().is_err() {
-            return batch
-                .iter()
-                .map(|_| Err(self.check().unwrap_err()))
-                .collect();
-        }
-        self.inner.apply_events(batch, now).await
+        self.apply_events_then_commit(batch, now, WritesDone::none())
+            .await
     }
     async fn apply_events_then_commit(
         &self,

@@ -44,10 +44,10 @@ fn statements() -> Vec<(&'static str, &'static str, Vec<&'static str>, &'static 
     ]
 }
 
-async fn plans_use_the_index(analyzed: bool) {
-    let Some(url) = crate::testing::postgres_url("the plan checks of tpe-store") else {
-        return;
-    };
+/// A migrated store of one connection on a schema of its own, and the schema's name; `None`
+/// (the check skipped) without `TPE_TEST_POSTGRES_URL`.
+pub(super) async fn scratch_store(what: &str) -> Option<(PostgresStore, String)> {
+    let url = crate::testing::postgres_url(what)?;
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).unwrap();
     let schema = format!("t_{:016x}", u64::from_le_bytes(bytes));
@@ -59,6 +59,13 @@ async fn plans_use_the_index(analyzed: bool) {
     )
     .await
     .unwrap();
+    Some((store, schema))
+}
+
+async fn plans_use_the_index(analyzed: bool) {
+    let Some((store, schema)) = scratch_store("the plan checks of tpe-store").await else {
+        return;
+    };
     let mut conn = store.pool().acquire().await.unwrap();
     let seeded = format!(
         "INSERT INTO checkouts (reference, bank_reference, provider, amount_minor, currency, \

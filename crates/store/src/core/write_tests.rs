@@ -8,7 +8,6 @@
 use sqlx::Executor as _;
 
 use super::apply::WRITE_POSTGRES;
-use crate::{PostgresOptions, PostgresStore};
 
 /// One row of each child table for `reference`, as the store passes them (JSON arrays).
 fn children(references: &[&str]) -> [String; 4] {
@@ -77,20 +76,11 @@ async fn write(
 
 #[tokio::test]
 async fn write_leaves_out_rows_whose_checkout_it_did_not_update() {
-    let Some(url) = crate::testing::postgres_url("the write statement checks of tpe-store") else {
+    let Some((store, schema)) =
+        super::plans_tests::scratch_store("the write statement checks of tpe-store").await
+    else {
         return;
     };
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).unwrap();
-    let schema = format!("t_{:016x}", u64::from_le_bytes(bytes));
-    let store = PostgresStore::connect_with(
-        &url,
-        PostgresOptions::default()
-            .schema(&schema)
-            .max_connections(1),
-    )
-    .await
-    .unwrap();
     let mut conn = store.pool().acquire().await.unwrap();
     conn.execute(
         "INSERT INTO checkouts (reference, bank_reference, provider, amount_minor, currency, \
