@@ -385,6 +385,14 @@ pub struct FlakyStore {
 }
 
 impl FlakyStore {
+    /// Waits for [`FlakyStore::hold`] when it is set.
+    async fn wait_hold(&self) {
+        let hold = self.hold.lock().unwrap().take();
+        if let Some(hold) = hold {
+            let _ = hold.await;
+        }
+    }
+
     fn check(&self) -> Result<(), StoreError> {
         if self.down.load(Ordering::SeqCst) {
             Err(StoreError::Unavailable {
@@ -432,12 +440,29 @@ impl PaymentStore for FlakyStore {
                 .map(|_| Err(self.check().unwrap_err()))
                 .collect();
         }
-        let hold = self.hold.lock().unwrap().take();
-        if let Some(hold) = hold {
-            let _ = hold.await;
-        }
+        self.wait_hold().await;
         self.inner
             .apply_events_then_commit(batch, now, writes_done)
+            .await
+    }
+    async fn apply_notifications(
+        &self,
+        batch: Vec<VerifiedNotification>,
+        now: Timestamp,
+        writes_done: WritesDone,
+    ) -> Vec<Result<Applied, StoreError>> {
+        if self.check().is_err() {
+            return batch
+                .iter()
+                .map(|_| Err(self.check().unwrap_err()))
+                .collect();
+        }
+        // A busy database: the lookup of the bank references waits first.
+        let stall = self.stall_ms.load(Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(stall)).await;
+        self.wait_hold().await;
+        self.inner
+            .apply_notifications(batch, now, writes_done)
             .await
     }
     fn concurrent_writers(&self) -> usize {

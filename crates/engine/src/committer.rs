@@ -1,8 +1,8 @@
 //! Group commit: the notification path hands each verified notification to a committer, which
-//! takes everything queued (up to [`MAX_BATCH`]), finds their checkouts by bank reference in
-//! one statement ([`PaymentStore::resolve_bank_references`]), applies them in ONE database
-//! transaction through [`PaymentStore::apply_events`] (a handful of set-based statements, one
-//! commit, one disk sync) and only then answers each waiting request with its own result.
+//! takes everything queued (up to [`MAX_BATCH`]) and applies it through
+//! [`PaymentStore::apply_notifications`]: in ONE database transaction, the checkouts found by
+//! bank reference in one statement on its connection, then a handful of set-based statements,
+//! one commit, one disk sync. Only then is each waiting request answered with its own result.
 //!
 //! Several committers may share one queue ([`PaymentStore::concurrent_writers`]): two on a
 //! SQLite file, one writing its batch while the other's commit is synced; one by default on
@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{Mutex, mpsc, oneshot};
-use tpe_core::{Clock, PaymentReference, VerifiedNotification};
-use tpe_store::{Applied, EventInput, PaymentStore, StoreError, WritesDone};
+use tpe_core::{Clock, VerifiedNotification};
+use tpe_store::{Applied, PaymentStore, StoreError, WritesDone};
 
 /// Most events committed together.
 pub(crate) const MAX_BATCH: usize = 256;
@@ -135,7 +135,7 @@ async fn run(
     rx: Arc<Mutex<mpsc::Receiver<Job>>>,
     counters: Arc<Counters>,
 ) {
-    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     loop {
         // One committer takes the queue's head and everything behind it, and keeps the queue
         // until its batch is written: the next committer then takes all that arrived
@@ -149,80 +149,26 @@ async fn run(
             let _ = written.await; // told or dropped: either way the writes are over
             drop(queue);
         });
-        let (batch, replies) = resolve(store.as_ref(), &mut jobs).await;
-        if batch.is_empty() {
-            continue; // `writes_done` dropped: the queue is free
-        }
-        let size = u64::try_from(batch.len()).unwrap_or(u64::MAX);
+        let (notifications, replies): (Vec<_>, Vec<_>) =
+            jobs.drain(..).map(|j| (j.notification, j.reply)).collect();
         let results = store
-            .apply_events_then_commit(batch, clock.now(), writes_done)
+            .apply_notifications(notifications, clock.now(), writes_done)
             .await;
-        counters.batches.fetch_add(1, Ordering::Relaxed);
-        counters.events.fetch_add(size, Ordering::Relaxed);
-        counters.largest.fetch_max(size, Ordering::Relaxed);
+        // Events that reached a transaction: all but those naming no checkout.
+        let size = results
+            .iter()
+            .filter(|r| !matches!(r, Err(StoreError::NotFound { .. })))
+            .count();
+        if size > 0 {
+            let size = u64::try_from(size).unwrap_or(u64::MAX);
+            counters.batches.fetch_add(1, Ordering::Relaxed);
+            counters.events.fetch_add(size, Ordering::Relaxed);
+            counters.largest.fetch_max(size, Ordering::Relaxed);
+        }
         for (reply, result) in replies.into_iter().zip(results) {
             // The request may have timed out meanwhile: its answer is simply dropped (the
             // event is committed; the bank's retry will be a duplicate).
             let _ = reply.send(result);
         }
     }
-}
-
-/// Takes `jobs`: the events of those whose checkout was found, with the replies they owe in
-/// the same order; every other job is answered here: [`StoreError::NotFound`] for a bank
-/// reference no checkout has, or the error that kept it from being looked up.
-async fn resolve(
-    store: &dyn PaymentStore,
-    jobs: &mut Vec<Job>,
-) -> (Vec<(PaymentReference, EventInput)>, Vec<Reply>) {
-    let keys: Vec<_> = jobs
-        .iter()
-        .map(|j| {
-            let n = &j.notification;
-            (n.provider.clone(), n.bank_reference.clone())
-        })
-        .collect();
-    let found = match store.resolve_bank_references(&keys).await {
-        Ok(found) => found.into_iter().map(Ok).collect(),
-        // A store that cannot be reached answers every job alike, without being asked once
-        // more per job (each asking would wait its own connection timeout).
-        Err(StoreError::Unavailable { op, source }) => {
-            let reason = source.to_string();
-            keys.iter()
-                .map(|_| {
-                    Err(StoreError::Unavailable {
-                        op,
-                        source: reason.clone().into(),
-                    })
-                })
-                .collect()
-        }
-        // Any other error may be one key's: each job gets its own, looked up alone.
-        Err(_) => {
-            let mut found = Vec::with_capacity(keys.len());
-            for (provider, bank_reference) in &keys {
-                found.push(store.resolve_bank_reference(provider, bank_reference).await);
-            }
-            found
-        }
-    };
-    let mut batch = Vec::with_capacity(jobs.len());
-    let mut replies = Vec::with_capacity(jobs.len());
-    for (job, found) in jobs.drain(..).zip(found) {
-        match found {
-            Ok(Some(reference)) => {
-                batch.push((reference, EventInput::Notification(job.notification)));
-                replies.push(job.reply);
-            }
-            Ok(None) => {
-                let _ = job.reply.send(Err(StoreError::NotFound {
-                    reference: job.notification.bank_reference.to_string(),
-                }));
-            }
-            Err(e) => {
-                let _ = job.reply.send(Err(e));
-            }
-        }
-    }
-    (batch, replies)
 }

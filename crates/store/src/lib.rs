@@ -60,7 +60,7 @@ pub use raw::{MAX_RAW_HEADERS, RawCopy};
 pub use schedule::{InstalmentState, ScheduledInstalment};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{Durability, SqliteOptions, SqliteStore};
-pub use store::PaymentStore;
+pub use store::{PaymentStore, resolve_then_apply};
 pub use types::{
     Applied, AuditRecord, Backoff, BankTransactionRecord, CheckoutDetail, CheckoutQuery,
     CheckoutRecord, Cursor, DEFAULT_OUTBOX_ATTEMPTS, EventInput, Failure, MAX_AUTHOR,

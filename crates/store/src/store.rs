@@ -4,7 +4,7 @@ use std::fmt::Debug;
 
 use async_trait::async_trait;
 use jiff::SignedDuration;
-use tpe_core::{BankReference, PaymentReference, ProviderId, Timestamp};
+use tpe_core::{BankReference, PaymentReference, ProviderId, Timestamp, VerifiedNotification};
 
 use crate::error::StoreError;
 use crate::types::WritesDone;
@@ -76,6 +76,24 @@ pub trait PaymentStore: Send + Sync + Debug + 'static {
         let results = self.apply_events(batch, now).await;
         drop(writes_done);
         results
+    }
+
+    /// Applies authentic bank notifications as one group commit, each to the checkout its
+    /// bank reference names: one result per notification, in the order given,
+    /// [`StoreError::NotFound`] for a bank reference no checkout has. `writes_done` is told
+    /// as by [`PaymentStore::apply_events_then_commit`].
+    ///
+    /// The stores of this crate find the checkouts inside the batch's transaction, on its
+    /// connection. The default finds them first ([`PaymentStore::resolve_bank_references`];
+    /// when that fails, each alone, or every notification gets the same outage) and then
+    /// applies the batch.
+    async fn apply_notifications(
+        &self,
+        batch: Vec<VerifiedNotification>,
+        now: Timestamp,
+        writes_done: WritesDone,
+    ) -> Vec<Result<Applied, StoreError>> {
+        resolve_then_apply(self, batch, now, writes_done).await
     }
 
     /// How many writers may usefully run at once: 2 for a SQLite file (one transaction writes
@@ -295,4 +313,80 @@ pub trait PaymentStore: Send + Sync + Debug + 'static {
     /// # Errors
     /// [`StoreError::EffectNotFound`] or a database error.
     async fn postpone(&self, effect_id: i64, until: Timestamp) -> Result<(), StoreError>;
+}
+
+/// The default of [`PaymentStore::apply_notifications`], in two steps: the batch's checkouts
+/// found first ([`PaymentStore::resolve_bank_references`]; when that fails, each alone, or
+/// every notification gets the same outage), then the events of those found applied
+/// together ([`PaymentStore::apply_events_then_commit`]). A store that overrides
+/// `apply_notifications` can fall back on it.
+///
+/// # Errors
+/// None of its own: one result per notification, in order, [`StoreError::NotFound`] for a
+/// bank reference no checkout has.
+pub async fn resolve_then_apply<S: PaymentStore + ?Sized>(
+    store: &S,
+    batch: Vec<VerifiedNotification>,
+    now: Timestamp,
+    writes_done: WritesDone,
+) -> Vec<Result<Applied, StoreError>> {
+    let keys: Vec<_> = batch
+        .iter()
+        .map(|n| (n.provider.clone(), n.bank_reference.clone()))
+        .collect();
+    let found: Vec<Result<Option<PaymentReference>, StoreError>> =
+        match store.resolve_bank_references(&keys).await {
+            Ok(found) => found.into_iter().map(Ok).collect(),
+            // A store that cannot be reached answers every notification alike, without being
+            // asked once more for each (each asking would wait its own connection timeout).
+            Err(StoreError::Unavailable { op, source }) => {
+                let reason = source.to_string();
+                keys.iter()
+                    .map(|_| {
+                        Err(StoreError::Unavailable {
+                            op,
+                            source: reason.clone().into(),
+                        })
+                    })
+                    .collect()
+            }
+            // Any other error may be one key's: each gets its own, looked up alone.
+            Err(_) => {
+                let mut found = Vec::with_capacity(keys.len());
+                for (provider, bank_reference) in &keys {
+                    found.push(store.resolve_bank_reference(provider, bank_reference).await);
+                }
+                found
+            }
+        };
+    let mut results: Vec<Option<Result<Applied, StoreError>>> = Vec::with_capacity(batch.len());
+    let mut events = Vec::with_capacity(batch.len());
+    let mut at = Vec::with_capacity(batch.len());
+    for (i, (notification, found)) in batch.into_iter().zip(found).enumerate() {
+        match found {
+            Ok(Some(reference)) => {
+                results.push(None);
+                at.push(i);
+                events.push((reference, EventInput::Notification(notification)));
+            }
+            Ok(None) => results.push(Some(Err(StoreError::NotFound {
+                reference: notification.bank_reference.to_string(),
+            }))),
+            Err(e) => results.push(Some(Err(e))),
+        }
+    }
+    if !events.is_empty() {
+        let applied = store
+            .apply_events_then_commit(events, now, writes_done)
+            .await;
+        for (i, result) in at.into_iter().zip(applied) {
+            results[i] = Some(result);
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| Err(StoreError::corrupt("notification left without a result")))
+        })
+        .collect()
 }

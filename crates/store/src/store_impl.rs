@@ -41,6 +41,20 @@ macro_rules! delegate {
                     .await
             }
 
+            async fn apply_notifications(
+                &self,
+                batch: Vec<tpe_core::VerifiedNotification>,
+                now: tpe_core::Timestamp,
+                writes_done: crate::WritesDone,
+            ) -> Vec<Result<crate::Applied, crate::StoreError>> {
+                match self.core.apply_notifications(batch, now, writes_done).await {
+                    Ok(results) => results,
+                    Err((batch, writes_done)) => {
+                        crate::store::resolve_then_apply(self, batch, now, writes_done).await
+                    }
+                }
+            }
+
             fn concurrent_writers(&self) -> usize {
                 self.core.concurrent_writers
             }

@@ -93,6 +93,7 @@ sqlite_suite!(
     hostile_text,
     checkout_details,
     group_commit,
+    notifications_by_bank_reference,
     batch_matches_one_by_one,
     retraction_claims,
     manager_decisions,

@@ -542,6 +542,76 @@ impl<DB: Db, B: Backend<Db = DB>> Core<B> {
         &self,
         batch: Vec<(PaymentReference, EventInput)>,
         now: Timestamp,
+        writes_done: WritesDone,
+    ) -> Vec<Result<Applied, StoreError>> {
+        self.apply_events_in(None, batch, now, writes_done).await
+    }
+
+    /// [`crate::PaymentStore::apply_notifications`], the checkouts found inside the batch's
+    /// write transaction, on its connection: no other connection, no round trip of its own
+    /// before the batch. `Err` gives the batch back untouched when they could not be found
+    /// there (the transaction could not start, or the lookup failed): the caller then finds
+    /// them apart, each alone if need be.
+    pub(crate) async fn apply_notifications(
+        &self,
+        notifications: Vec<VerifiedNotification>,
+        now: Timestamp,
+        mut writes_done: WritesDone,
+    ) -> Result<Vec<Result<Applied, StoreError>>, (Vec<VerifiedNotification>, WritesDone)> {
+        let keys: Vec<_> = notifications
+            .iter()
+            .map(|n| (n.provider.clone(), n.bank_reference.clone()))
+            .collect();
+        let Ok(mut tx) = self.backend.begin(true).await else {
+            return Err((notifications, writes_done));
+        };
+        let found = match Conn::<DB>(&mut tx).resolve_keys(&keys).await {
+            Ok(found) => found,
+            Err(_) => {
+                let _ = B::rollback(tx).await;
+                return Err((notifications, writes_done));
+            }
+        };
+        let mut results: Vec<Option<Result<Applied, StoreError>>> =
+            Vec::with_capacity(notifications.len());
+        let mut events = Vec::with_capacity(notifications.len());
+        let mut at = Vec::with_capacity(notifications.len());
+        for (i, (n, found)) in notifications.into_iter().zip(found).enumerate() {
+            match found {
+                Some(reference) => {
+                    results.push(None);
+                    at.push(i);
+                    events.push((reference, EventInput::Notification(n)));
+                }
+                None => results.push(Some(Err(StoreError::NotFound {
+                    reference: n.bank_reference.to_string(),
+                }))),
+            }
+        }
+        if events.is_empty() {
+            let _ = B::rollback(tx).await; // nothing found: nothing to write
+            writes_done.tell();
+        } else {
+            let applied = self.apply_events_in(Some(tx), events, now, writes_done).await;
+            for (i, result) in at.into_iter().zip(applied) {
+                results[i] = Some(result);
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| Err(StoreError::corrupt("notification left without a result")))
+            })
+            .collect())
+    }
+
+    /// Applies `batch` in `tx` when given (a write transaction just begun), else in one of its
+    /// own; tells `writes_done` just before the commit.
+    async fn apply_events_in(
+        &self,
+        tx: Option<B::Tx>,
+        batch: Vec<(PaymentReference, EventInput)>,
+        now: Timestamp,
         mut writes_done: WritesDone,
     ) -> Vec<Result<Applied, StoreError>> {
         let mut results: Vec<Option<Result<Applied, StoreError>>> = Vec::with_capacity(batch.len());
@@ -559,9 +629,12 @@ impl<DB: Db, B: Backend<Db = DB>> Core<B> {
         // One lock order for every committer (PostgreSQL row locks): by reference.
         todo.sort_by(|&a, &b| batch[a].0.cmp(&batch[b].0));
         let retry_alone = if todo.is_empty() {
+            if let Some(tx) = tx {
+                let _ = B::rollback(tx).await; // nothing to write
+            }
             Vec::new()
         } else {
-            self.group_commit(&batch, &todo, now, &mut results, &mut writes_done)
+            self.group_commit(tx, &batch, &todo, now, &mut results, &mut writes_done)
                 .await
         };
         writes_done.tell();
@@ -582,6 +655,7 @@ impl<DB: Db, B: Backend<Db = DB>> Core<B> {
     /// for all of them when it declined). Fills `results`; returns the events to re-run alone.
     async fn group_commit(
         &self,
+        tx: Option<B::Tx>,
         batch: &[(PaymentReference, EventInput)],
         todo: &[usize],
         now: Timestamp,
@@ -594,7 +668,11 @@ impl<DB: Db, B: Backend<Db = DB>> Core<B> {
                 results[i] = Some(Err(StoreError::from_db_ref(op, e)));
             }
         };
-        let mut tx = match self.backend.begin(true).await {
+        let begun = match tx {
+            Some(tx) => Ok(tx),
+            None => self.backend.begin(true).await,
+        };
+        let mut tx = match begun {
             Ok(tx) => tx,
             Err(e) => {
                 fail_all(results, &e);

@@ -143,51 +143,21 @@ impl<DB: Db, B: Backend<Db = DB>> Core<B> {
         Ok(Page { items, next })
     }
 
-    /// The checkouts of `keys`, in their order: one statement per provider among them (a
-    /// group commit's batch is usually one provider's), on a pooled connection outside any
-    /// transaction.
+    /// The checkouts of `keys`, in their order, on a pooled connection outside any
+    /// transaction (see [`Conn::resolve_keys`]).
     pub(crate) async fn resolve_bank_references(
         &self,
         keys: &[(ProviderId, BankReference)],
     ) -> Result<Vec<Option<PaymentReference>>, StoreError> {
-        let op = "resolve bank references";
-        let db = |e| StoreError::from_db(op, e);
-        let mut out = vec![None; keys.len()];
         if keys.is_empty() {
-            return Ok(out);
+            return Ok(vec![None; keys.len()]);
         }
-        let sql = match DB::DIALECT {
-            Dialect::Sqlite => RESOLVE_SQLITE,
-            Dialect::Postgres => RESOLVE_POSTGRES,
-        };
-        let mut providers: Vec<&ProviderId> = keys.iter().map(|(p, _)| p).collect();
-        providers.sort_unstable();
-        providers.dedup();
-        let mut conn = self.backend.acquire().await.map_err(db)?;
-        for provider in providers {
-            let wanted: Vec<&str> = keys
-                .iter()
-                .filter(|(p, _)| p == provider)
-                .map(|(_, b)| b.as_str())
-                .collect();
-            let found: HashMap<String, String> = sqlx::query_as::<DB, BankReferenceRow>(sql)
-                .bind(provider.as_str())
-                .bind(json_text(&wanted, "bank references")?)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(db)?
-                .into_iter()
-                .map(|r| (r.bank_reference, r.reference))
-                .collect();
-            for (slot, (p, b)) in out.iter_mut().zip(keys) {
-                if p == provider
-                    && let Some(reference) = found.get(b.as_str())
-                {
-                    *slot = Some(parse_reference(reference)?);
-                }
-            }
-        }
-        Ok(out)
+        let mut conn = self
+            .backend
+            .acquire()
+            .await
+            .map_err(|e| StoreError::from_db("resolve bank references", e))?;
+        Conn::<DB>(&mut conn).resolve_keys(keys).await
     }
 
     pub(crate) async fn checkout(
@@ -296,6 +266,51 @@ impl<DB: Db, B: Backend<Db = DB>> Core<B> {
             .begin(false)
             .await
             .map_err(|e| StoreError::from_db(op, e))
+    }
+}
+}
+
+crate::db::sqlx_impl! {
+impl<DB: Db> Conn<'_, DB> {
+    /// The checkouts of `keys`, in their order: one statement per provider among them (a
+    /// group commit's batch is usually one provider's).
+    pub(crate) async fn resolve_keys(
+        &mut self,
+        keys: &[(ProviderId, BankReference)],
+    ) -> Result<Vec<Option<PaymentReference>>, StoreError> {
+        let db = |e| StoreError::from_db("resolve bank references", e);
+        let mut out = vec![None; keys.len()];
+        let sql = match DB::DIALECT {
+            Dialect::Sqlite => RESOLVE_SQLITE,
+            Dialect::Postgres => RESOLVE_POSTGRES,
+        };
+        let mut providers: Vec<&ProviderId> = keys.iter().map(|(p, _)| p).collect();
+        providers.sort_unstable();
+        providers.dedup();
+        for provider in providers {
+            let wanted: Vec<&str> = keys
+                .iter()
+                .filter(|(p, _)| p == provider)
+                .map(|(_, b)| b.as_str())
+                .collect();
+            let found: HashMap<String, String> = sqlx::query_as::<DB, BankReferenceRow>(sql)
+                .bind(provider.as_str())
+                .bind(json_text(&wanted, "bank references")?)
+                .fetch_all(&mut *self.0)
+                .await
+                .map_err(db)?
+                .into_iter()
+                .map(|r| (r.bank_reference, r.reference))
+                .collect();
+            for (slot, (p, b)) in out.iter_mut().zip(keys) {
+                if p == provider
+                    && let Some(reference) = found.get(b.as_str())
+                {
+                    *slot = Some(parse_reference(reference)?);
+                }
+            }
+        }
+        Ok(out)
     }
 }
 }

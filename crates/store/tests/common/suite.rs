@@ -1347,6 +1347,74 @@ pub async fn manager_decisions(store: Store) {
 
 /// Bank references: unique per provider, resolved back to their checkout, and a notification
 /// is applied only to the checkout its bank reference names.
+/// `apply_notifications`: each notification finds its checkout by its bank reference (inside
+/// the batch's transaction for these stores); one result each, in order: unknown ones
+/// `NotFound`, a checkout of a shop order applied too, a replay inside the batch a duplicate.
+/// The default two-step path (`resolve_then_apply`) gives the same results.
+pub async fn notifications_by_bank_reference(store: Store) {
+    let n = |input: EventInput| match input {
+        EventInput::Notification(n) => n,
+        _ => unreachable!("a notification"),
+    };
+    for (path, prefix) in [("in the transaction", "NA"), ("in two steps", "NB")] {
+        let (free, ordered) = (format!("{prefix}1"), format!("{prefix}2"));
+        create(&store, &free, None).await;
+        create(&store, &ordered, Some(&format!("ORDER-{prefix}"))).await;
+        let batch = vec![
+            n(accepted(&free, "T1")),
+            n(accepted("NOPE", "T2")),
+            n(accepted(&ordered, "T3")),
+            n(accepted(&free, "T1")),
+        ];
+        let (writes_done, written) = tpe_store::WritesDone::channel();
+        let results = if prefix == "NA" {
+            store
+                .apply_notifications(batch, at(1000), writes_done)
+                .await
+        } else {
+            tpe_store::resolve_then_apply(&*store, batch, at(1000), writes_done).await
+        };
+        assert_eq!(results.len(), 4, "{path}");
+        assert_eq!(
+            results[0].as_ref().unwrap().status,
+            CheckoutStatus::Valid,
+            "{path}"
+        );
+        assert!(
+            matches!(&results[1], Err(StoreError::NotFound { reference }) if reference == "NOPE"),
+            "{path}: {:?}",
+            results[1]
+        );
+        assert_eq!(
+            results[2].as_ref().unwrap().status,
+            CheckoutStatus::Valid,
+            "{path}"
+        );
+        assert!(results[3].as_ref().unwrap().duplicate, "{path}");
+        assert!(written.await.is_ok(), "{path}: told");
+        assert_exactly_once(&store, &free).await;
+        let detail = store.checkout(&r(&ordered)).await.unwrap();
+        assert_eq!(detail.bank_transactions.len(), 1, "{path}");
+    }
+    // Nothing found: nothing written, told all the same.
+    let (writes_done, written) = tpe_store::WritesDone::channel();
+    let results = store
+        .apply_notifications(vec![n(accepted("GHOST", "T9"))], at(1000), writes_done)
+        .await;
+    assert!(matches!(results[0], Err(StoreError::NotFound { .. })));
+    assert!(written.await.is_ok());
+    // The store is still usable: the transaction left nothing open.
+    create(&store, "NC1", None).await;
+    let results = store
+        .apply_notifications(
+            vec![n(accepted("NC1", "T1"))],
+            at(1000),
+            tpe_store::WritesDone::none(),
+        )
+        .await;
+    assert_eq!(results[0].as_ref().unwrap().status, CheckoutStatus::Valid);
+}
+
 pub async fn bank_references(store: Store) {
     let b = |s: &str| BankReference::parse(s).unwrap();
     store
