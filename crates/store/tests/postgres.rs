@@ -105,6 +105,14 @@ async fn racing_instances_two_pools() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_notification_batches_two_pools() {
+    with_schema(2, |s| async move {
+        suite::racing_notification_batches(s[0].clone(), s[1].clone()).await
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_sequences_two_pools() {
     with_schema(2, |s| async move {
         suite::racing_sequences(s[0].clone(), s[1].clone()).await

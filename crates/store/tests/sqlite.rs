@@ -114,6 +114,14 @@ async fn racing_instances_on_one_file() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_notification_batches_on_one_file() {
+    let db = TempDb::new();
+    let a: Store = Arc::new(db.open().await);
+    let b: Store = Arc::new(db.open().await);
+    suite::racing_notification_batches(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_sequences_on_one_file() {
     let db = TempDb::new();
     let a: Store = Arc::new(db.open().await);

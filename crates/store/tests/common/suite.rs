@@ -438,6 +438,50 @@ pub async fn racing_instances(a: Store, b: Store) {
     assert_exactly_once(&b, "RACE").await;
 }
 
+/// Two store instances applying overlapping batches of notifications, in opposite orders,
+/// each batch found and locked by bank reference inside its transaction: every payment once,
+/// no batch stuck on the other's locks.
+pub async fn racing_notification_batches(a: Store, b: Store) {
+    let references: Vec<String> = (0..12).map(|i| format!("RB{i:02}")).collect();
+    for reference in &references {
+        create(&a, reference, None).await;
+    }
+    let batch = |reversed: bool| {
+        let mut batch: Vec<VerifiedNotification> = references
+            .iter()
+            .map(|reference| match accepted(reference, "T1") {
+                EventInput::Notification(n) => n,
+                _ => unreachable!("a notification"),
+            })
+            .collect();
+        if reversed {
+            batch.reverse();
+        }
+        batch
+    };
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let batch = batch(i % 2 == 1);
+            tokio::spawn(async move {
+                store
+                    .apply_notifications(batch, at(1), tpe_store::WritesDone::none())
+                    .await
+            })
+        })
+        .collect();
+    let mut fresh = 0;
+    for t in tasks {
+        for result in t.await.unwrap() {
+            fresh += usize::from(!result.unwrap().duplicate);
+        }
+    }
+    assert_eq!(fresh, references.len());
+    for reference in &references {
+        assert_exactly_once(&a, reference).await;
+    }
+}
+
 /// A success always wins over a refusal, in both orders.
 pub async fn success_wins(store: Store) {
     create(&store, "SW1", None).await;
