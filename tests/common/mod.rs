@@ -385,6 +385,13 @@ pub struct FlakyStore {
 }
 
 impl FlakyStore {
+    /// When the store is down: an outage for each of `n` events.
+    fn down_for(&self, n: usize) -> Option<Vec<Result<Applied, StoreError>>> {
+        self.check()
+            .is_err()
+            .then(|| (0..n).map(|_| Err(self.check().unwrap_err())).collect())
+    }
+
     /// Waits for [`FlakyStore::hold`] when it is set.
     async fn wait_hold(&self) {
         let hold = self.hold.lock().unwrap().take();
@@ -434,11 +441,8 @@ impl PaymentStore for FlakyStore {
         now: Timestamp,
         writes_done: WritesDone,
     ) -> Vec<Result<Applied, StoreError>> {
-        if self.check().is_err() {
-            return batch
-                .iter()
-                .map(|_| Err(self.check().unwrap_err()))
-                .collect();
+        if let Some(down) = self.down_for(batch.len()) {
+            return down;
         }
         self.wait_hold().await;
         self.inner
@@ -451,11 +455,8 @@ impl PaymentStore for FlakyStore {
         now: Timestamp,
         writes_done: WritesDone,
     ) -> Vec<Result<Applied, StoreError>> {
-        if self.check().is_err() {
-            return batch
-                .iter()
-                .map(|_| Err(self.check().unwrap_err()))
-                .collect();
+        if let Some(down) = self.down_for(batch.len()) {
+            return down;
         }
         // A busy database: the lookup of the bank references waits first.
         let stall = self.stall_ms.load(Ordering::SeqCst);
