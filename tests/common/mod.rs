@@ -376,7 +376,8 @@ impl PaymentProvider for TestProvider {
 pub struct FlakyStore {
     pub inner: Arc<dyn PaymentStore>,
     pub down: AtomicBool,
-    /// Milliseconds each lookup of a bank reference waits first: a busy database.
+    /// Milliseconds each lookup of bank references waits first (one alone, or a group
+    /// commit's batch): a busy database.
     pub stall_ms: AtomicU64,
     /// Outbox claims made so far (how often the relay polled).
     pub claims: AtomicU64,
