@@ -133,3 +133,41 @@ async fn unreachable_server_is_unavailable() {
     .unwrap_err();
     assert!(e.is_unavailable(), "{e:?}");
 }
+
+/// A database gone while notifications wait: every one of the batch gets the outage at once
+/// (the bank retries), none is looked up again on its own, and the committer is told to go on.
+#[tokio::test]
+async fn notifications_on_a_closed_pool_are_all_unavailable() {
+    let Some(url) = url() else { return };
+    let schema = schema_name();
+    let store = connect(&url, &schema).await;
+    let pool = store.pool().clone();
+    let admin = sqlx::PgPool::connect(&url).await.unwrap();
+    pool.close().await;
+    let batch = ["CLOSED1", "CLOSED2", "CLOSED3"]
+        .iter()
+        .map(|reference| match suite::accepted(reference, "T1") {
+            tpe_store::EventInput::Notification(n) => n,
+            _ => unreachable!("a notification"),
+        })
+        .collect();
+    let (writes_done, written) = tpe_store::WritesDone::channel();
+    let results = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tpe_store::PaymentStore::apply_notifications(&store, batch, suite::at(1000), writes_done),
+    )
+    .await
+    .expect("answered without waiting on each notification");
+    assert_eq!(results.len(), 3);
+    for result in &results {
+        assert!(matches!(result, Err(e) if e.is_unavailable()), "{result:?}");
+    }
+    assert!(
+        written.await.is_err(),
+        "dropped, not told: nothing was written"
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&admin)
+        .await
+        .unwrap();
+}

@@ -549,9 +549,10 @@ impl<DB: Db, B: Backend<Db = DB>> Core<B> {
 
     /// [`crate::PaymentStore::apply_notifications`], the checkouts found inside the batch's
     /// write transaction, on its connection: no other connection, no round trip of its own
-    /// before the batch. `Err` gives the batch back untouched when they could not be found
-    /// there (the transaction could not start, or the lookup failed): the caller then finds
-    /// them apart, each alone if need be.
+    /// before the batch. When the transaction cannot start, every notification gets that
+    /// error (asking again for each would wait out the same timeout each time). `Err` gives
+    /// the batch back untouched when the lookup failed: the caller then finds the checkouts
+    /// apart, each alone if need be.
     pub(crate) async fn apply_notifications(
         &self,
         notifications: Vec<VerifiedNotification>,
@@ -562,8 +563,14 @@ impl<DB: Db, B: Backend<Db = DB>> Core<B> {
             .iter()
             .map(|n| (n.provider.clone(), n.bank_reference.clone()))
             .collect();
-        let Ok(mut tx) = self.backend.begin(true).await else {
-            return Err((notifications, writes_done));
+        let mut tx = match self.backend.begin(true).await {
+            Ok(tx) => tx,
+            Err(e) => {
+                return Ok(notifications
+                    .iter()
+                    .map(|_| Err(StoreError::from_db_ref("apply notifications", &e)))
+                    .collect());
+            }
         };
         let found = match Conn::<DB>(&mut tx).resolve_keys(&keys).await {
             Ok(found) => found,
