@@ -7,11 +7,10 @@ use jiff::SignedDuration;
 use tpe_core::{BankReference, PaymentReference, ProviderId, Timestamp, VerifiedNotification};
 
 use crate::error::StoreError;
-use crate::types::WritesDone;
 use crate::types::{
     Applied, CheckoutDetail, CheckoutQuery, CheckoutRecord, EventInput, Failure, NewCheckout,
     OutboxEffect, Page, PaymentRecord, QuarantineEntry, QuarantineInput, QuarantineRecord,
-    Rescheduled,
+    Rescheduled, WritesDone,
 };
 
 /// Storage of checkouts, bank transactions, payment records, the outbox, the quarantine and the
@@ -359,34 +358,73 @@ pub async fn resolve_then_apply<S: PaymentStore + ?Sized>(
                 found
             }
         };
-    let mut results: Vec<Option<Result<Applied, StoreError>>> = Vec::with_capacity(batch.len());
-    let mut events = Vec::with_capacity(batch.len());
-    let mut at = Vec::with_capacity(batch.len());
-    for (i, (notification, found)) in batch.into_iter().zip(found).enumerate() {
-        match found {
-            Ok(Some(reference)) => {
-                results.push(None);
-                at.push(i);
-                events.push((reference, EventInput::Notification(notification)));
-            }
-            Ok(None) => results.push(Some(Err(StoreError::NotFound {
-                reference: notification.bank_reference.to_string(),
-            }))),
-            Err(e) => results.push(Some(Err(e))),
-        }
-    }
-    if !events.is_empty() {
-        let applied = store
+    let mut sorted = Sorted::new(batch, found);
+    let events = std::mem::take(&mut sorted.events);
+    let applied = if events.is_empty() {
+        Vec::new()
+    } else {
+        store
             .apply_events_then_commit(events, now, writes_done)
-            .await;
-        for (i, result) in at.into_iter().zip(applied) {
-            results[i] = Some(result);
+            .await
+    };
+    sorted.finish(applied)
+}
+
+/// A batch of notifications sorted out by what the lookup of their bank references gave: the
+/// events of those found, to be applied together, and the answers of the others.
+pub(crate) struct Sorted {
+    /// The answers known already (`None`: the notification's event is in `events`).
+    results: Vec<Option<Result<Applied, StoreError>>>,
+    /// The events of the notifications whose checkout was found, in the batch's order.
+    pub(crate) events: Vec<(PaymentReference, EventInput)>,
+    /// Where each event's notification stands in the batch.
+    at: Vec<usize>,
+}
+
+impl Sorted {
+    /// `found` holds, for each notification of `batch` in order, its checkout, `None`
+    /// ([`StoreError::NotFound`]) or the error that kept it from being looked up.
+    pub(crate) fn new(
+        batch: Vec<VerifiedNotification>,
+        found: impl IntoIterator<Item = Result<Option<PaymentReference>, StoreError>>,
+    ) -> Self {
+        let mut sorted = Self {
+            results: Vec::with_capacity(batch.len()),
+            events: Vec::with_capacity(batch.len()),
+            at: Vec::with_capacity(batch.len()),
+        };
+        for (i, (notification, found)) in batch.into_iter().zip(found).enumerate() {
+            match found {
+                Ok(Some(reference)) => {
+                    sorted.results.push(None);
+                    sorted.at.push(i);
+                    sorted
+                        .events
+                        .push((reference, EventInput::Notification(notification)));
+                }
+                Ok(None) => sorted.results.push(Some(Err(StoreError::NotFound {
+                    reference: notification.bank_reference.to_string(),
+                }))),
+                Err(e) => sorted.results.push(Some(Err(e))),
+            }
         }
+        sorted
     }
-    results
-        .into_iter()
-        .map(|r| {
-            r.unwrap_or_else(|| Err(StoreError::corrupt("notification left without a result")))
-        })
-        .collect()
+
+    /// One result per notification, in the batch's order, given the results of the events
+    /// (`applied`, in the order of [`Sorted::events`]).
+    pub(crate) fn finish(
+        mut self,
+        applied: Vec<Result<Applied, StoreError>>,
+    ) -> Vec<Result<Applied, StoreError>> {
+        for (i, result) in self.at.into_iter().zip(applied) {
+            self.results[i] = Some(result);
+        }
+        self.results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| Err(StoreError::corrupt("notification left without a result")))
+            })
+            .collect()
+    }
 }

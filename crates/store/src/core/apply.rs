@@ -20,6 +20,7 @@ use super::rows::{
 use super::{Core, Fail, Op, RETRIES, clip};
 use crate::db::{Backend, Db, Dialect};
 use crate::error::{StoreError, is_unique_violation};
+use crate::store::Sorted;
 use crate::types::{
     Applied, CheckoutRecord, EventInput, MAX_AUTHOR, MAX_NOTE, NewCheckout, QuarantineInput,
     QuarantineRecord, WritesDone, bounded,
@@ -561,7 +562,7 @@ impl<DB: Db, B: Backend<Db = DB>> Core<B> {
     ) -> Result<Vec<Result<Applied, StoreError>>, (Vec<VerifiedNotification>, WritesDone)> {
         let keys: Vec<_> = notifications
             .iter()
-            .map(|n| (n.provider.clone(), n.bank_reference.clone()))
+            .map(|n| (&n.provider, &n.bank_reference))
             .collect();
         let mut tx = match self.backend.begin(true).await {
             Ok(tx) => tx,
@@ -579,37 +580,17 @@ impl<DB: Db, B: Backend<Db = DB>> Core<B> {
                 return Err((notifications, writes_done));
             }
         };
-        let mut results: Vec<Option<Result<Applied, StoreError>>> =
-            Vec::with_capacity(notifications.len());
-        let mut events = Vec::with_capacity(notifications.len());
-        let mut at = Vec::with_capacity(notifications.len());
-        for (i, (n, found)) in notifications.into_iter().zip(found).enumerate() {
-            match found {
-                Some(reference) => {
-                    results.push(None);
-                    at.push(i);
-                    events.push((reference, EventInput::Notification(n)));
-                }
-                None => results.push(Some(Err(StoreError::NotFound {
-                    reference: n.bank_reference.to_string(),
-                }))),
-            }
-        }
-        if events.is_empty() {
+        let mut sorted = Sorted::new(notifications, found.into_iter().map(Ok));
+        let events = std::mem::take(&mut sorted.events);
+        let applied = if events.is_empty() {
             let _ = B::rollback(tx).await; // nothing found: nothing to write
             writes_done.tell();
+            Vec::new()
         } else {
-            let applied = self.apply_events_in(Some(tx), events, now, writes_done).await;
-            for (i, result) in at.into_iter().zip(applied) {
-                results[i] = Some(result);
-            }
-        }
-        Ok(results
-            .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| Err(StoreError::corrupt("notification left without a result")))
-            })
-            .collect())
+            self.apply_events_in(Some(tx), events, now, writes_done)
+                .await
+        };
+        Ok(sorted.finish(applied))
     }
 
     /// Applies `batch` in `tx` when given (a write transaction just begun), else in one of its

@@ -150,14 +150,15 @@ impl<DB: Db, B: Backend<Db = DB>> Core<B> {
         keys: &[(ProviderId, BankReference)],
     ) -> Result<Vec<Option<PaymentReference>>, StoreError> {
         if keys.is_empty() {
-            return Ok(vec![None; keys.len()]);
+            return Ok(Vec::new());
         }
         let mut conn = self
             .backend
             .acquire()
             .await
             .map_err(|e| StoreError::from_db("resolve bank references", e))?;
-        Conn::<DB>(&mut conn).resolve_keys(keys).await
+        let keys: Vec<_> = keys.iter().map(|(p, b)| (p, b)).collect();
+        Conn::<DB>(&mut conn).resolve_keys(&keys).await
     }
 
     pub(crate) async fn checkout(
@@ -276,7 +277,7 @@ impl<DB: Db> Conn<'_, DB> {
     /// group commit's batch is usually one provider's).
     pub(crate) async fn resolve_keys(
         &mut self,
-        keys: &[(ProviderId, BankReference)],
+        keys: &[(&ProviderId, &BankReference)],
     ) -> Result<Vec<Option<PaymentReference>>, StoreError> {
         let db = |e| StoreError::from_db("resolve bank references", e);
         let mut out = vec![None; keys.len()];
@@ -284,13 +285,13 @@ impl<DB: Db> Conn<'_, DB> {
             Dialect::Sqlite => RESOLVE_SQLITE,
             Dialect::Postgres => RESOLVE_POSTGRES,
         };
-        let mut providers: Vec<&ProviderId> = keys.iter().map(|(p, _)| p).collect();
+        let mut providers: Vec<&ProviderId> = keys.iter().map(|&(p, _)| p).collect();
         providers.sort_unstable();
         providers.dedup();
         for provider in providers {
             let wanted: Vec<&str> = keys
                 .iter()
-                .filter(|(p, _)| p == provider)
+                .filter(|&&(p, _)| p == provider)
                 .map(|(_, b)| b.as_str())
                 .collect();
             let found: HashMap<String, String> = sqlx::query_as::<DB, BankReferenceRow>(sql)
@@ -302,7 +303,7 @@ impl<DB: Db> Conn<'_, DB> {
                 .into_iter()
                 .map(|r| (r.bank_reference, r.reference))
                 .collect();
-            for (slot, (p, b)) in out.iter_mut().zip(keys) {
+            for (slot, &(p, b)) in out.iter_mut().zip(keys) {
                 if p == provider
                     && let Some(reference) = found.get(b.as_str())
                 {
