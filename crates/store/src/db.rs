@@ -9,6 +9,10 @@ use std::future::Future;
 use std::ops::DerefMut;
 
 use sqlx::Database;
+use sqlx::query::Query;
+
+use crate::core::WriteRows;
+use crate::error::StoreError;
 
 /// Which SQL dialect a backend speaks, for the few statements that differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +29,15 @@ pub(crate) trait Db: Database {
     /// Rows written by a statement (sqlx has it per driver only). For a PostgreSQL statement
     /// ending in a `SELECT`, the rows it returned.
     fn rows_affected(result: &Self::QueryResult) -> u64;
+
+    /// The one statement that writes `rows`, its parameters bound as this database takes
+    /// them best (see [`crate::core::WriteRows`]).
+    ///
+    /// # Errors
+    /// A row that cannot be encoded.
+    fn write_rows(
+        rows: &WriteRows<'_>,
+    ) -> Result<Query<'static, Self, Self::Arguments>, StoreError>;
 }
 
 #[cfg(feature = "sqlite")]
@@ -33,6 +46,11 @@ impl Db for sqlx::Sqlite {
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }
+    fn write_rows(
+        rows: &WriteRows<'_>,
+    ) -> Result<Query<'static, Self, Self::Arguments>, StoreError> {
+        rows.sqlite()
+    }
 }
 
 #[cfg(feature = "postgres")]
@@ -40,6 +58,11 @@ impl Db for sqlx::Postgres {
     const DIALECT: Dialect = Dialect::Postgres;
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
+    }
+    fn write_rows(
+        rows: &WriteRows<'_>,
+    ) -> Result<Query<'static, Self, Self::Arguments>, StoreError> {
+        Ok(rows.postgres())
     }
 }
 

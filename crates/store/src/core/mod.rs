@@ -16,15 +16,15 @@ use crate::error::{StoreError, is_retryable};
 use crate::types::{Backoff, MAX_LIMIT};
 
 mod apply;
-pub(crate) use apply::Conn;
+pub(crate) use apply::{Conn, WriteRows};
 mod batch;
 mod jobs;
 mod plan;
-#[cfg(test)]
+#[cfg(all(test, feature = "postgres"))]
 mod plans_tests;
 mod queries;
 mod rows;
-#[cfg(test)]
+#[cfg(all(test, feature = "postgres"))]
 mod write_tests;
 
 /// How many times a transaction that PostgreSQL aborted for a deadlock or a serialization

@@ -74,37 +74,37 @@ pub(crate) struct Plan {
 
 #[derive(Debug, Serialize)]
 pub(crate) struct BankRow {
-    provider: String,
-    reference: String,
-    bank_transaction_id: String,
-    outcome: &'static str,
-    amount_minor: i64,
-    currency: &'static str,
-    source: &'static str,
-    reason_kind: Option<&'static str>,
-    reason_code: Option<String>,
-    authorization_code: Option<String>,
-    card: Option<String>,
-    event_id: Option<String>,
-    instalment: Option<i64>,
-    received_at: i64,
+    pub(super) provider: String,
+    pub(super) reference: String,
+    pub(super) bank_transaction_id: String,
+    pub(super) outcome: &'static str,
+    pub(super) amount_minor: i64,
+    pub(super) currency: &'static str,
+    pub(super) source: &'static str,
+    pub(super) reason_kind: Option<&'static str>,
+    pub(super) reason_code: Option<String>,
+    pub(super) authorization_code: Option<String>,
+    pub(super) card: Option<String>,
+    pub(super) event_id: Option<String>,
+    pub(super) instalment: Option<i64>,
+    pub(super) received_at: i64,
 }
 
 /// The checkout's new state; `writes` transitions are added to its `version`.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct CheckoutUpdate {
     pub(crate) reference: String,
-    status: &'static str,
-    amount_mismatch: i64,
-    superseded_by: Option<String>,
-    validated_by: Option<&'static str>,
-    validated_author: Option<String>,
-    validated_note: Option<String>,
+    pub(super) status: &'static str,
+    pub(super) amount_mismatch: i64,
+    pub(super) superseded_by: Option<String>,
+    pub(super) validated_by: Option<&'static str>,
+    pub(super) validated_author: Option<String>,
+    pub(super) validated_note: Option<String>,
     /// The later instalments' verdicts (JSON), when there are some.
-    instalments: Option<String>,
+    pub(super) instalments: Option<String>,
     /// Each bank transaction's refund (JSON), when one was asked.
-    refunds: Option<String>,
-    updated_at: i64,
+    pub(super) refunds: Option<String>,
+    pub(super) updated_at: i64,
     /// Added to the stored `version`.
     #[serde(rename = "version")]
     pub(crate) writes: i64,
@@ -112,36 +112,36 @@ pub(crate) struct CheckoutUpdate {
 
 #[derive(Debug, Serialize)]
 pub(crate) struct OutboxRow {
-    reference: String,
-    effect_key: String,
-    kind: &'static str,
-    payload: String,
-    created_at: i64,
-    delivered_at: Option<i64>,
+    pub(super) reference: String,
+    pub(super) effect_key: String,
+    pub(super) kind: &'static str,
+    pub(super) payload: String,
+    pub(super) created_at: i64,
+    pub(super) delivered_at: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
 pub(crate) struct PaymentRow {
-    reference: String,
-    record_key: String,
-    amount_minor: i64,
-    currency: &'static str,
-    bank_transaction_id: Option<String>,
-    source: &'static str,
-    author: Option<String>,
-    note: Option<String>,
-    recorded_at: i64,
+    pub(super) reference: String,
+    pub(super) record_key: String,
+    pub(super) amount_minor: i64,
+    pub(super) currency: &'static str,
+    pub(super) bank_transaction_id: Option<String>,
+    pub(super) source: &'static str,
+    pub(super) author: Option<String>,
+    pub(super) note: Option<String>,
+    pub(super) recorded_at: i64,
 }
 
 #[derive(Debug, Serialize)]
 pub(crate) struct AuditRow {
-    reference: String,
-    event: &'static str,
-    author: Option<String>,
-    detail: Option<String>,
-    status_before: &'static str,
-    status_after: &'static str,
-    at: i64,
+    pub(super) reference: String,
+    pub(super) event: &'static str,
+    pub(super) author: Option<String>,
+    pub(super) detail: Option<String>,
+    pub(super) status_before: &'static str,
+    pub(super) status_after: &'static str,
+    pub(super) at: i64,
 }
 
 impl AuditRow {

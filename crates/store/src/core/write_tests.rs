@@ -7,60 +7,104 @@
 
 use sqlx::Executor as _;
 
-use super::apply::WRITE_POSTGRES;
+use super::apply::WriteRows;
+use super::plan::{AuditRow, BankRow, CheckoutUpdate, OutboxRow, PaymentRow};
 
-/// One row of each child table for `reference`, as the store passes them (JSON arrays).
-fn children(references: &[&str]) -> [String; 4] {
-    let each = |row: &dyn Fn(&str) -> String| {
-        let rows: Vec<String> = references.iter().map(|r| row(r)).collect();
-        format!("[{}]", rows.join(","))
-    };
-    [
-        each(&|r| {
-            format!(
-                r#"{{"provider":"paybox","reference":"{r}","bank_transaction_id":"T-{r}","outcome":"accepted","amount_minor":1000,"currency":"EUR","source":"notification","received_at":1}}"#
-            )
-        }),
-        each(&|r| {
-            format!(
-                r#"{{"reference":"{r}","effect_key":"mail","kind":"mail","payload":"{{}}","created_at":1}}"#
-            )
-        }),
-        each(&|r| {
-            format!(
-                r#"{{"reference":"{r}","record_key":"pay","amount_minor":1000,"currency":"EUR","source":"bank","recorded_at":1}}"#
-            )
-        }),
-        each(&|r| {
-            format!(
-                r#"{{"reference":"{r}","event":"paid","status_before":"awaiting_payment","status_after":"valid","at":1}}"#
-            )
-        }),
-    ]
+fn bank(r: &str) -> BankRow {
+    BankRow {
+        provider: "paybox".into(),
+        reference: r.into(),
+        bank_transaction_id: format!("T-{r}"),
+        outcome: "accepted",
+        amount_minor: 1000,
+        currency: "EUR",
+        source: "notification",
+        reason_kind: None,
+        reason_code: None,
+        authorization_code: None,
+        card: None,
+        event_id: None,
+        instalment: None,
+        received_at: 1,
+    }
 }
 
-/// Rows written by one execution of the write statement, and the child rows found after it
-/// for `missing`.
+fn outbox(r: &str) -> OutboxRow {
+    OutboxRow {
+        reference: r.into(),
+        effect_key: "mail".into(),
+        kind: "mail",
+        payload: "{}".into(),
+        created_at: 1,
+        delivered_at: None,
+    }
+}
+
+fn payment(r: &str) -> PaymentRow {
+    PaymentRow {
+        reference: r.into(),
+        record_key: "pay".into(),
+        amount_minor: 1000,
+        currency: "EUR",
+        bank_transaction_id: None,
+        source: "bank",
+        author: None,
+        note: None,
+        recorded_at: 1,
+    }
+}
+
+fn audit(r: &str) -> AuditRow {
+    AuditRow {
+        reference: r.into(),
+        event: "paid",
+        author: None,
+        detail: None,
+        status_before: "awaiting_payment",
+        status_after: "valid",
+        at: 1,
+    }
+}
+
+fn update(r: &str) -> CheckoutUpdate {
+    CheckoutUpdate {
+        reference: r.into(),
+        status: "valid",
+        amount_mismatch: 0,
+        superseded_by: None,
+        validated_by: None,
+        validated_author: None,
+        validated_note: None,
+        instalments: None,
+        refunds: None,
+        updated_at: 1,
+        writes: 1,
+    }
+}
+
+/// Rows written by one execution of the write statement (the checkouts `updated`, one row
+/// of each other table for each of `children_of`), and the child rows found after it for
+/// `missing`.
 async fn write(
     conn: &mut sqlx::PgConnection,
     updated: &[&str],
     children_of: &[&str],
     missing: &str,
 ) -> (u64, i64) {
-    let checkouts: Vec<String> = updated
-        .iter()
-        .map(|r| format!(r#"{{"reference":"{r}","status":"valid","amount_mismatch":0,"updated_at":1,"version":1}}"#))
-        .collect();
-    let [bank, outbox, payments, audit] = children(children_of);
-    let done = sqlx::query(WRITE_POSTGRES)
-        .bind(bank)
-        .bind(format!("[{}]", checkouts.join(",")))
-        .bind(outbox)
-        .bind(payments)
-        .bind(audit)
-        .execute(&mut *conn)
-        .await
-        .unwrap();
+    let (bank_rows, outbox_rows, payment_rows, audit_rows): (Vec<_>, Vec<_>, Vec<_>, Vec<_>) = (
+        children_of.iter().map(|r| bank(r)).collect(),
+        children_of.iter().map(|r| outbox(r)).collect(),
+        children_of.iter().map(|r| payment(r)).collect(),
+        children_of.iter().map(|r| audit(r)).collect(),
+    );
+    let rows = WriteRows {
+        bank: bank_rows.iter().collect(),
+        updates: updated.iter().map(|r| update(r)).collect(),
+        outbox: outbox_rows.iter().collect(),
+        payments: payment_rows.iter().collect(),
+        audit: audit_rows.iter().collect(),
+    };
+    let done = rows.postgres().execute(&mut *conn).await.unwrap();
     let orphans: i64 = sqlx::query_scalar(
         "SELECT (SELECT count(*) FROM bank_transactions WHERE reference = $1) \
          + (SELECT count(*) FROM outbox WHERE reference = $1) \
