@@ -30,6 +30,17 @@ pub(crate) trait Db: Database {
     /// ending in a `SELECT`, the rows it returned.
     fn rows_affected(result: &Self::QueryResult) -> u64;
 
+    /// A list of texts bound as one parameter: a JSON array on SQLite (read with
+    /// `json_each`), a `text[]` on PostgreSQL (read as it is, where a `json` parameter is
+    /// parsed once to be checked and once more to be read).
+    type Texts: for<'q> sqlx::Encode<'q, Self> + sqlx::Type<Self> + Send + 'static;
+
+    /// `texts` as [`Db::Texts`].
+    ///
+    /// # Errors
+    /// The list cannot be encoded.
+    fn texts(texts: &[&str]) -> Result<Self::Texts, StoreError>;
+
     /// The one statement that writes `rows`, its parameters bound as this database takes
     /// them best (see [`crate::core::WriteRows`]).
     ///
@@ -46,6 +57,10 @@ impl Db for sqlx::Sqlite {
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }
+    type Texts = String;
+    fn texts(texts: &[&str]) -> Result<String, StoreError> {
+        serde_json::to_string(texts).map_err(|e| StoreError::corrupt(format!("texts: {e}")))
+    }
     fn write_rows(
         rows: &WriteRows<'_>,
     ) -> Result<Query<'static, Self, Self::Arguments>, StoreError> {
@@ -58,6 +73,10 @@ impl Db for sqlx::Postgres {
     const DIALECT: Dialect = Dialect::Postgres;
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
+    }
+    type Texts = Vec<String>;
+    fn texts(texts: &[&str]) -> Result<Vec<String>, StoreError> {
+        Ok(texts.iter().map(|&t| t.to_owned()).collect())
     }
     fn write_rows(
         rows: &WriteRows<'_>,

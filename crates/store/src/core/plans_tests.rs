@@ -18,7 +18,7 @@ const CHECKOUTS: u32 = 5_000;
 /// Each statement, its parameters (literals of the types the statement casts them to), and
 /// what the checkouts' part of its plan must show.
 fn statements() -> Vec<(&'static str, &'static str, Vec<&'static str>, &'static str)> {
-    let refs = r#"["R0000000010","R0000002500","R0000004999"]"#;
+    let refs = "{R0000000010,R0000002500,R0000004999}";
     // The write: one checkout updated (`$15`–`$25`), every other array empty.
     let mut write = vec!["{}"; 47];
     write[14] = "{R0000000010}";
