@@ -358,8 +358,7 @@ pub async fn resolve_then_apply<S: PaymentStore + ?Sized>(
                 found
             }
         };
-    let mut sorted = Sorted::new(batch, found);
-    let events = std::mem::take(&mut sorted.events);
+    let (sorted, events) = Sorted::new(batch, found);
     let applied = if events.is_empty() {
         Vec::new()
     } else {
@@ -371,36 +370,34 @@ pub async fn resolve_then_apply<S: PaymentStore + ?Sized>(
 }
 
 /// A batch of notifications sorted out by what the lookup of their bank references gave: the
-/// events of those found, to be applied together, and the answers of the others.
+/// answers of those not found, and where the events of the others stand in the batch.
 pub(crate) struct Sorted {
-    /// The answers known already (`None`: the notification's event is in `events`).
+    /// The answers known already (`None`: the notification's event is to be applied).
     results: Vec<Option<Result<Applied, StoreError>>>,
-    /// The events of the notifications whose checkout was found, in the batch's order.
-    pub(crate) events: Vec<(PaymentReference, EventInput)>,
     /// Where each event's notification stands in the batch.
     at: Vec<usize>,
 }
 
 impl Sorted {
     /// `found` holds, for each notification of `batch` in order, its checkout, `None`
-    /// ([`StoreError::NotFound`]) or the error that kept it from being looked up.
+    /// ([`StoreError::NotFound`]) or the error that kept it from being looked up. Returns the
+    /// events of the notifications whose checkout was found, in the batch's order, to be
+    /// applied together and their results given to [`Sorted::finish`].
     pub(crate) fn new(
         batch: Vec<VerifiedNotification>,
         found: impl IntoIterator<Item = Result<Option<PaymentReference>, StoreError>>,
-    ) -> Self {
+    ) -> (Self, Vec<(PaymentReference, EventInput)>) {
         let mut sorted = Self {
             results: Vec::with_capacity(batch.len()),
-            events: Vec::with_capacity(batch.len()),
             at: Vec::with_capacity(batch.len()),
         };
+        let mut events = Vec::with_capacity(batch.len());
         for (i, (notification, found)) in batch.into_iter().zip(found).enumerate() {
             match found {
                 Ok(Some(reference)) => {
                     sorted.results.push(None);
                     sorted.at.push(i);
-                    sorted
-                        .events
-                        .push((reference, EventInput::Notification(notification)));
+                    events.push((reference, EventInput::Notification(notification)));
                 }
                 Ok(None) => sorted.results.push(Some(Err(StoreError::NotFound {
                     reference: notification.bank_reference.to_string(),
@@ -408,11 +405,11 @@ impl Sorted {
                 Err(e) => sorted.results.push(Some(Err(e))),
             }
         }
-        sorted
+        (sorted, events)
     }
 
     /// One result per notification, in the batch's order, given the results of the events
-    /// (`applied`, in the order of [`Sorted::events`]).
+    /// (`applied`, in the order [`Sorted::new`] returned them).
     pub(crate) fn finish(
         mut self,
         applied: Vec<Result<Applied, StoreError>>,

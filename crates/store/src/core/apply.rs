@@ -778,8 +778,7 @@ impl<DB: Db, B: Backend<Db = DB>> Core<B> {
                 return Err((notifications, writes_done));
             }
         };
-        let mut sorted = Sorted::new(notifications, found.into_iter().map(Ok));
-        let events = std::mem::take(&mut sorted.events);
+        let (sorted, events) = Sorted::new(notifications, found.into_iter().map(Ok));
         let applied = if events.is_empty() {
             let _ = B::rollback(tx).await; // nothing found: nothing to write
             writes_done.tell();
